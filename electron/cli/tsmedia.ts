@@ -1,0 +1,214 @@
+// The `tsmedia` command line: the same engine the wizard drives. Exit 0 on success, 1 for invalid input (the message
+// names the file and where), 2 for anything unexpected.
+import { existsSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { AnalysisResult, CatalogItem, SequenceSummary } from '../../shared/analysis.js';
+import { REFERENCE_KINDS } from '../../shared/analysis.js';
+import { analyzeTaskSequence, summarizeSequences } from '../engine/Analysis.js';
+import { buildCatalog } from '../engine/Catalog.js';
+import { InputError, errorMessage } from '../engine/errors.js';
+import { packageVersion, sampleSitePath } from '../engine/paths.js';
+import { Site } from '../engine/Site.js';
+import { formatTable } from './format.js';
+
+const USAGE = `tsmedia — Configuration Manager stand-alone task sequence media
+
+Usage:
+  tsmedia sequences [--site DIR] [--json]
+  tsmedia catalog   [--site DIR] [--kind KIND] [--json]
+  tsmedia analyze   [--site DIR] --task-sequence ID [--no-dependencies] [--json]
+  tsmedia analyze   FILE.zip|FILE.xml [--no-dependencies] [--json]
+  tsmedia help | --version
+
+--site DIR defaults to the bundled sample site. A site is a folder with exports/*.zip (and bare
+sequence XML) and SCCMContentLib*/ content libraries, optionally described by tsmedia-site.json.
+Application dependencies are detected and added unless --no-dependencies is given.
+`;
+
+class UsageError extends InputError {}
+
+interface Out {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const defaultIo: Out = {
+  out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+  err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+};
+
+async function openSite(dir: string | undefined): Promise<Site> {
+  if (dir !== undefined) return Site.open(dir);
+  const sample = sampleSitePath();
+  if (!existsSync(sample)) throw new InputError(`the bundled sample site is missing (${sample}). Run "npm run build" to generate it, or give --site DIR.`);
+  return Site.open(sample);
+}
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${errorMessage(err).replace(/\. To specify.*$/s, '.')}\nRun "tsmedia help" for usage.`);
+  }
+}
+
+const json = (v: unknown): string => JSON.stringify(v, null, 2);
+
+function printSequences(list: SequenceSummary[], io: Out): void {
+  io.out(
+    formatTable(
+      ['Package ID', 'Name', 'Boot image', 'Selectable', 'Findings'],
+      list.map((s) => [s.packageId ?? '(none)', s.name, s.bootImageId ?? '-', s.selectable ? 'yes' : `no: ${s.reason ?? ''}`, s.findings.join(', ') || '-']),
+    ),
+  );
+}
+
+function printCatalog(items: CatalogItem[], io: Out): void {
+  io.out(
+    formatTable(
+      ['Package ID', 'Kind', 'Name', 'Version', 'Size', 'Distribution points'],
+      items.map((i) => [
+        i.packageId,
+        i.kind,
+        i.name ?? '-',
+        [i.version, i.sourceVersion !== null ? `(source ${i.sourceVersion})` : ''].filter(Boolean).join(' ') || '-',
+        i.sizeBytes === null ? '-' : formatBytes(i.sizeBytes),
+        i.distributionPoints.join(', ') || 'none',
+      ]),
+    ),
+  );
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u += 1;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+function printAnalysis(a: AnalysisResult, io: Out): void {
+  io.out(`${a.packageId ?? '(bare sequence)'}  ${a.name}`);
+  io.out(`  source: ${a.source}`);
+  io.out(`  boot image: ${a.bootImageId ?? 'none'}`);
+  const disabled = a.steps.filter((s) => s.disabled).length;
+  io.out(`  steps: ${a.steps.length} (${disabled} disabled)`);
+  io.out('\nReferenced content:');
+  io.out(
+    a.references.length === 0
+      ? '  none'
+      : formatTable(
+          ['Package ID', 'Kind', 'Name', 'Version', 'Why'],
+          a.references.map((r) => [r.packageId, r.kind, r.name ?? '-', r.version ?? '-', r.via.join('; ')]),
+        ).replace(/^/gm, '  '),
+  );
+  io.out('\nFindings:');
+  if (a.findings.length === 0) io.out('  none: nothing in this task sequence is known to fail on stand-alone media');
+  for (const f of a.findings) io.out(`  [${f.severity}] ${f.code}${f.step ? ` (step "${f.step}")` : ''}: ${f.message}`);
+  io.out('\nDistribution points:');
+  if (a.distributionPoints.length === 0) io.out('  none in this site');
+  for (const d of a.distributionPoints) {
+    if (d.error) io.out(`  ${d.name}: cannot be read: ${d.error}`);
+    else if (d.hasAllContent) io.out(`  ${d.name}: holds all content`);
+    else
+      io.out(
+        `  ${d.name}: lacks ${d.details
+          .map((m) => (m.reason === 'older-version' ? `${m.packageId} (has version ${m.have.join(', ')}, needs ${m.want})` : m.packageId))
+          .join(', ')}`,
+      );
+  }
+}
+
+async function cmdSequences(args: string[], io: Out): Promise<number> {
+  const { values, positionals } = parse(args, { site: { type: 'string' }, json: { type: 'boolean' } });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}". Run "tsmedia help" for usage.`);
+  const site = await openSite(values.site as string | undefined);
+  const list = await summarizeSequences(site);
+  if (values.json) io.out(json(list));
+  else printSequences(list, io);
+  return 0;
+}
+
+async function cmdCatalog(args: string[], io: Out): Promise<number> {
+  const { values, positionals } = parse(args, { site: { type: 'string' }, json: { type: 'boolean' }, kind: { type: 'string' } });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}". Run "tsmedia help" for usage.`);
+  const kind = values.kind as string | undefined;
+  if (kind !== undefined && !REFERENCE_KINDS.some((k) => k === kind)) throw new UsageError(`--kind must be one of ${REFERENCE_KINDS.join(', ')}.`);
+  const site = await openSite(values.site as string | undefined);
+  let items = await buildCatalog(site);
+  if (kind) items = items.filter((i) => i.kind === kind);
+  if (values.json) io.out(json(items));
+  else printCatalog(items, io);
+  return 0;
+}
+
+async function cmdAnalyze(args: string[], io: Out): Promise<number> {
+  const { values, positionals } = parse(args, {
+    site: { type: 'string' },
+    'task-sequence': { type: 'string' },
+    json: { type: 'boolean' },
+    'no-dependencies': { type: 'boolean' },
+  });
+  const detectDependencies = !values['no-dependencies'];
+  const tsId = values['task-sequence'] as string | undefined;
+  let results: AnalysisResult[];
+  if (positionals.length > 0) {
+    if (positionals.length > 1) throw new UsageError(`analyze takes one file, got ${positionals.length}.`);
+    if (tsId !== undefined || values.site !== undefined) throw new UsageError('give either FILE or --site/--task-sequence, not both.');
+    const site = await Site.fromFile(positionals[0]);
+    results = [];
+    for (const ts of site.taskSequences) results.push(await analyzeTaskSequence(site, ts, { detectDependencies }));
+  } else {
+    if (!tsId) throw new UsageError('analyze needs --task-sequence ID (with --site DIR, or the sample site) or an export FILE.');
+    const site = await openSite(values.site as string | undefined);
+    const ts = site.taskSequence(tsId);
+    if (!ts) {
+      const ids = site.taskSequences.map((t) => t.packageId).filter(Boolean).join(', ');
+      throw new InputError(`task sequence ${tsId} is not in the site ${site.root} (it holds: ${ids || 'none'}).`);
+    }
+    results = [await analyzeTaskSequence(site, ts, { detectDependencies })];
+  }
+  if (values.json) io.out(json(results.length === 1 ? results[0] : results));
+  else results.forEach((r, i) => {
+    if (i > 0) io.out('');
+    printAnalysis(r, io);
+  });
+  return 0;
+}
+
+export async function main(argv: string[], io: Out = defaultIo): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'sequences':
+        return await cmdSequences(rest, io);
+      case 'catalog':
+        return await cmdCatalog(rest, io);
+      case 'analyze':
+        return await cmdAnalyze(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return cmd === undefined ? 1 : 0;
+      case '--version':
+        io.out(packageVersion());
+        return 0;
+      default:
+        throw new UsageError(`unknown command "${cmd}". Run "tsmedia help" for usage.`);
+    }
+  } catch (err) {
+    if (err instanceof InputError) {
+      io.err(`tsmedia: ${err.message}`);
+      return 1;
+    }
+    io.err(`tsmedia: unexpected error: ${errorMessage(err)}`);
+    if (process.env.TSMEDIA_DEBUG) io.err(String((err as Error).stack));
+    else io.err('Set TSMEDIA_DEBUG=1 to see details, and report this.');
+    return 2;
+  }
+}

@@ -1,0 +1,61 @@
+// Errors the user can act on. Every message names the file (and line, zip entry, step or drive) and what to do.
+
+export interface ErrorLocation {
+  file?: string;
+  line?: number;
+  column?: number;
+  entry?: string;
+}
+
+/** Invalid input: a file or option the user gave is wrong. The CLI exits 1 and prints the message, never a stack. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+  constructor(
+    message: string,
+    readonly location: ErrorLocation = {},
+  ) {
+    super(withLocation(message, location));
+  }
+}
+
+/** Content in a content library that does not match what the library says about it. */
+export class ContentIntegrityError extends Error {
+  override readonly name = 'ContentIntegrityError';
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+  }
+}
+
+export function withLocation(message: string, loc: ErrorLocation): string {
+  if (!loc.file) return message;
+  let where = loc.file;
+  if (loc.entry) where += ` (zip entry ${loc.entry})`;
+  if (loc.line !== undefined) where += `, line ${loc.line}${loc.column !== undefined ? `, column ${loc.column}` : ''}`;
+  return `${where}: ${message}`;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** Node's fs error codes put into words a user understands. */
+export function describeFsError(err: unknown, path: string): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return `${path}: not found. Check the path.`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${path}: permission denied. You need read access to it (for a content library: Read on SCCMContentLib$).`;
+    case 'ENOTDIR':
+      return `${path}: a part of this path is not a folder.`;
+    case 'EISDIR':
+      return `${path}: is a folder, a file was expected.`;
+    default:
+      return `${path}: ${errorMessage(err)}`;
+  }
+}
