@@ -1,0 +1,139 @@
+// Exports: several task sequences in one zip, and hostile or broken zips each ending in a named error.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import yazl from 'yazl';
+import { readExport } from '../electron/engine/TaskSequenceExport.js';
+import { FIXTURES, NO_SHARED, requireOrSkip, runCli, sharedFixturesPresent, tempDir } from './helpers.js';
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+function tsObject(id: string, name: string, boot: string, seq: string): string {
+  return `<INSTANCE CLASSNAME="SMS_TaskSequencePackage"><PROPERTY NAME="PackageID" TYPE="string"><VALUE>${id}</VALUE></PROPERTY><PROPERTY NAME="Name" TYPE="string"><VALUE>${esc(name)}</VALUE></PROPERTY><PROPERTY NAME="BootImageID" TYPE="string"><VALUE>${boot}</VALUE></PROPERTY><PROPERTY NAME="Sequence" TYPE="string"><VALUE>${esc(seq)}</VALUE></PROPERTY></INSTANCE>`;
+}
+
+function manifest(ids: string[]): string {
+  return `<LibraryDocument><EntryObjects>${ids.map((i) => `<Object Path="SMS_TaskSequencePackage.PackageID='${i}'" Type="SMS_TaskSequencePackage" />`).join('')}</EntryObjects></LibraryDocument>`;
+}
+
+function makeZip(path: string, entries: [string, string | Buffer][]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const z = new yazl.ZipFile();
+    for (const [name, data] of entries) z.addBuffer(Buffer.isBuffer(data) ? data : Buffer.from(data), name, { mtime: new Date(2025, 0, 1) });
+    z.end();
+    const chunks: Buffer[] = [];
+    z.outputStream.on('data', (c: Buffer) => chunks.push(c));
+    z.outputStream.on('error', reject);
+    z.outputStream.on('end', () => {
+      writeFileSync(path, Buffer.concat(chunks));
+      resolve();
+    });
+  });
+}
+
+const SEQ = '<sequence version="3.10"><step type="SMS_TaskSequence_ApplyOperatingSystemAction" name="Apply"><action>OSDApplyOS.exe /image:ABC00002,1</action></step></sequence>';
+
+describe('TaskSequenceExport', () => {
+  test('several task sequences in one export, in the manifest order', async (t) => {
+    const dir = tempDir(t);
+    const zip = join(dir, 'two.zip');
+    await makeZip(zip, [
+      ['Manifest.xml', manifest(['ABC00020', 'ABC00010'])],
+      ['SMS_TaskSequencePackage/ABC00010/object.xml', tsObject('ABC00010', 'First & one', 'ABC00001', SEQ)],
+      ['SMS_TaskSequencePackage/ABC00020/object.xml', tsObject('ABC00020', 'Second', '', SEQ)],
+    ]);
+    const ex = await readExport(zip);
+    assert.deepEqual(ex.taskSequences.map((x) => [x.packageId, x.name, x.bootImageId]), [
+      ['ABC00020', 'Second', null],
+      ['ABC00010', 'First & one', 'ABC00001'],
+    ]);
+    const r = runCli(['analyze', zip, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const arr = JSON.parse(r.stdout) as { packageId: string; references: { packageId: string }[] }[];
+    assert.equal(arr.length, 2, 'an array when the export holds several');
+    assert.deepEqual(arr[1].references.map((x) => x.packageId).sort(), ['ABC00001', 'ABC00002']);
+  });
+
+  test('an entry escaping the folder is refused by name', async (t) => {
+    const dir = tempDir(t);
+    const zip = join(dir, 'evil.zip');
+    await makeZip(zip, [
+      ['Manifest.xml', manifest(['ABC00010'])],
+      ['SMS_TaskSequencePackage/ABC00010/object.xml', tsObject('ABC00010', 'x', 'ABC00001', SEQ)],
+      ['zz/evil.txt', 'x'],
+    ]);
+    // Rename the entry in both headers: yazl (rightly) will not write "..".
+    const buf = readFileSync(zip);
+    const patched = Buffer.from(buf.toString('latin1').replaceAll('zz/evil.txt', '../evil.tx'.padEnd(11, 't')), 'latin1');
+    writeFileSync(zip, patched);
+    const r = runCli(['analyze', zip]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /evil\.zip.*"\.\.\/evil\.txt" points outside the export/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  test('duplicate entries, missing object.xml, no manifest, truncation', async (t) => {
+    const dir = tempDir(t);
+    const dup = join(dir, 'dup.zip');
+    await makeZip(dup, [
+      ['Manifest.xml', manifest(['ABC00010'])],
+      ['SMS_TaskSequencePackage/ABC00010/object.xml', tsObject('ABC00010', 'x', 'ABC00001', SEQ)],
+      ['SMS_TaskSequencePackage/ABC00010/object.xml', tsObject('ABC00010', 'y', 'ABC00001', SEQ)],
+    ]);
+    await assert.rejects(readExport(dup), /dup\.zip \(zip entry SMS_TaskSequencePackage\/ABC00010\/object\.xml\): the entry "SMS_TaskSequencePackage\/ABC00010\/object\.xml" appears twice/);
+
+    const missing = join(dir, 'missing.zip');
+    await makeZip(missing, [['Manifest.xml', manifest(['ABC00010'])]]);
+    await assert.rejects(readExport(missing), /missing\.zip: Manifest\.xml lists task sequence ABC00010 but the entry SMS_TaskSequencePackage\/ABC00010\/object\.xml is missing/);
+
+    const noManifest = join(dir, 'nomanifest.zip');
+    await makeZip(noManifest, [['readme.txt', 'hello']]);
+    await assert.rejects(readExport(noManifest), /nomanifest\.zip: this zip has no Manifest\.xml/);
+
+    const badXml = join(dir, 'badxml.zip');
+    await makeZip(badXml, [
+      ['Manifest.xml', manifest(['ABC00010'])],
+      ['SMS_TaskSequencePackage/ABC00010/object.xml', tsObject('ABC00010', 'x', 'ABC00001', '<sequence><step name="a"></sequence>')],
+    ]);
+    await assert.rejects(readExport(badXml), /badxml\.zip \(zip entry SMS_TaskSequencePackage\/ABC00010\/object\.xml, property Sequence\), line 1.*malformed XML/);
+  });
+
+  test('a truncated real export is refused with the file named', async (t) => {
+    if (!requireOrSkip(t, sharedFixturesPresent(), NO_SHARED)) return;
+    const dir = tempDir(t);
+    const src = readFileSync(join(FIXTURES, 'exports', 'garytown-OSDCloudTaskSequence.zip'));
+    const cut = join(dir, 'cut.zip');
+    writeFileSync(cut, src.subarray(0, Math.floor(src.length / 2)));
+    const r = runCli(['analyze', cut, '--json']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /cut\.zip: not a readable zip file/);
+    assert.equal(r.stdout, '');
+  });
+
+  test('a zip bomb is refused before it is expanded', async (t) => {
+    const dir = tempDir(t);
+    const bomb = join(dir, 'bomb.zip');
+    // 80 MiB of spaces compress to well under 100 KB; as an XML entry it would be read whole.
+    await makeZip(bomb, [
+      ['Manifest.xml', manifest(['ABC00010'])],
+      ['SMS_TaskSequencePackage/ABC00010/object.xml', Buffer.alloc(80 * 1024 * 1024, 0x20)],
+    ]);
+    await assert.rejects(readExport(bomb), /bomb\.zip \(zip entry SMS_TaskSequencePackage\/ABC00010\/object\.xml\): the entry expands to 83886080 bytes/);
+  });
+
+  test('a bare sequence file and a wrong file type', (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'bare.xml'), `\ufeff${SEQ}`);
+    const r = runCli(['analyze', join(dir, 'bare.xml'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const a = JSON.parse(r.stdout) as { packageId: null; bootImageId: null; references: { packageId: string }[] };
+    assert.equal(a.packageId, null);
+    assert.equal(a.bootImageId, null);
+    assert.deepEqual(a.references.map((x) => x.packageId), ['ABC00002']);
+    writeFileSync(join(dir, 'notes.txt'), 'x');
+    const bad = runCli(['analyze', join(dir, 'notes.txt')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /notes\.txt: expected an exported task sequence \(\.zip\)/);
+  });
+});

@@ -1,0 +1,53 @@
+// Shared test helpers: where things are, running the real CLI, and skipping with a printed reason.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
+import { packageRoot } from '../electron/engine/paths.js';
+
+export const ROOT = packageRoot();
+export const SHARED = resolve(ROOT, '..', 'shared');
+export const FIXTURES = join(SHARED, 'fixtures');
+export const SAMPLE_SITE = join(ROOT, 'assets', 'sample-site');
+export const ORACLE = join(ROOT, 'test', 'oracle', 'ts_oracle.py');
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs bin/tsmedia.js as a user would. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'tsmedia.js'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function hasCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+}
+
+/** Skips the test, printing why, unless the condition holds. Returns true when the test may run. */
+export function requireOrSkip(t: TestContext, ok: boolean, reason: string): boolean {
+  if (ok) return true;
+  console.log(`# skipped: ${t.name}: ${reason}`);
+  t.skip(reason);
+  return false;
+}
+
+export function sharedFixturesPresent(): boolean {
+  return existsSync(FIXTURES);
+}
+
+export const NO_SHARED = `../shared/fixtures is not beside this checkout (${FIXTURES}); the real exports are test inputs kept outside the project`;
+
+export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'tsmedia-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
