@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh machine (idempotent, quick when everything is there):
+#  - the Debian tools the tests use as independent readers of what the engine writes (root + apt only);
+#  - the npm packages, without Electron's binary (it is downloaded from GitHub, which these machines cannot reach).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# command:package pairs; a package is installed only when its command is missing.
+tools=(python3:python3 unzip:unzip fsck.fat:dosfstools mcopy:mtools)
+missing=()
+for pair in "${tools[@]}"; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: not installing ${missing[*]} (needs root and apt-get); tests that need them will say they are skipped."
+  fi
+fi
+
+export ELECTRON_SKIP_BINARY_DOWNLOAD=1
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
