@@ -145,12 +145,12 @@ class Analyzer {
   /** Adds a task sequence's references and steps; follows child task sequences, refusing cycles. */
   visit(ts: TaskSequencePackage, chain: string[]): void {
     const label = ts.packageId ?? ts.name;
+    if (chain.length === 0 && ts.bootImageId) this.addRef(ts.bootImageId, 'BootImage', 'boot image');
     for (const app of ts.appReferences) this.appByModel.set(app.modelName.toLowerCase(), app.packageId.toUpperCase());
     for (const r of ts.sequence.references) {
       if (r.package && r.package !== '00000000') this.addRef(r.package, 'Unknown', `reference list of ${label}`);
       if (r.application) this.addApplication(r.application, `reference list of ${label}`, ts);
     }
-    if (chain.length === 0 && ts.bootImageId) this.addRef(ts.bootImageId, 'BootImage', 'boot image');
     for (const r of ts.references) {
       if (r.packageId.toUpperCase() === ts.packageId?.toUpperCase()) continue;
       this.addRef(r.packageId, r.kind, `references of ${label}`, { name: r.name, version: r.version });
@@ -336,7 +336,8 @@ export async function analyzeTaskSequence(site: Site, ts: TaskSequencePackage, o
 
 export async function summarizeSequences(site: Site): Promise<SequenceSummary[]> {
   const out: SequenceSummary[] = [];
-  for (const ts of site.taskSequences) {
+  const ordered = [...site.taskSequences].sort((a, b) => (a.packageId ?? '\uffff').localeCompare(b.packageId ?? '\uffff'));
+  for (const ts of ordered) {
     let codes: Finding['code'][] = [];
     let reason: string | null = null;
     try {
