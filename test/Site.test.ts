@@ -44,7 +44,7 @@ describe('Site', () => {
     assert.deepEqual(
       a.distributionPoints.map((d) => [d.name, d.hasAllContent, d.missing]),
       [
-        ['Broken', false, ['MEM00004', 'MEM00003']],
+        ['Broken', false, ['MEM00003', 'MEM00004']],
         ['DP1', true, []],
         ['DP2', false, ['MEM00004']],
       ],
