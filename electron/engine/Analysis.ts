@@ -43,15 +43,6 @@ const UDA_VARIABLES = new Set(['smstsudausers', 'smstsassignusersmode']);
 export const CAS_WORKAROUND =
   'WMIC /namespace:\\\\root\\ccm\\policy\\machine\\requestedconfig path ccm_SoftwareDistributionClientConfig CREATE ComponentName="Enable SWDist", Enabled="true", LockSettings="TRUE", PolicySource="local", PolicyVersion="1.0", SiteSettingsKey="1" /NOINTERACTIVE';
 
-interface RefDraft {
-  packageId: string;
-  kind: ReferenceKind;
-  name: string | null;
-  version: string | null;
-  sourceVersion: number | null;
-  via: string[];
-}
-
 /** The package IDs a step names through its variables and command line. */
 export function stepContentReferences(step: TsStep): { packageId: string; kind: ReferenceKind }[] {
   const out: { packageId: string; kind: ReferenceKind }[] = [];
@@ -105,7 +96,7 @@ interface Walked {
 }
 
 class Analyzer {
-  private readonly refs = new Map<string, RefDraft>();
+  private readonly refs = new Map<string, ReferenceSummary>();
   private readonly known;
   private readonly appByModel = new Map<string, string>();
   private readonly appDeps = new Map<string, string[]>();
@@ -121,7 +112,7 @@ class Analyzer {
     }
   }
 
-  addRef(packageId: string, kind: ReferenceKind, via: string, extra: Partial<RefDraft> = {}): void {
+  addRef(packageId: string, kind: ReferenceKind, via: string, extra: Partial<ReferenceSummary> = {}): void {
     const id = packageId.toUpperCase();
     const k = this.known.get(id);
     let r = this.refs.get(id);
