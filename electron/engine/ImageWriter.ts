@@ -1,0 +1,197 @@
+// Streams an ImageLayout to a file descriptor with positioned, synchronous writes and large buffers (it runs in a
+// worker thread, where blocking calls cost the UI nothing and copy fastest). Content from a content library is hashed
+// as it is read and must match the library; the whole image is hashed as it is written.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { ContentIntegrityError, InputError, describeFsError } from './errors.js';
+import { sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
+
+export class CancelledError extends Error {
+  override readonly name = 'CancelledError';
+  constructor() {
+    super('cancelled');
+  }
+}
+
+/** A write or read failure of the target or a source, with the cause in words. */
+export class WriteError extends Error {
+  override readonly name = 'WriteError';
+}
+
+export interface WriteImageOptions {
+  /** Polled between buffers: returning true stops the write with CancelledError. */
+  cancelled?: () => boolean;
+  /** Called after each buffer with the image bytes written so far and the file being copied. */
+  onProgress?: (bytesDone: number, path: string | null) => void;
+  /** Carries content hashes across the discs of a set (a file split over two discs is checked once whole). */
+  hashes?: SourceHashes;
+  /** Regular files may keep unwritten gaps sparse; a drive gets zeros written. */
+  sparse?: boolean;
+  bufferSize?: number;
+}
+
+export interface WriteImageResult {
+  /** SHA-256 hex (lower case) of every byte of the image, gaps included. */
+  sha256: string;
+  bytes: number;
+}
+
+/** Running SHA-256 of each content source, so split files are verified when their last part is read. */
+export class SourceHashes {
+  private readonly state = new Map<string, { hash: Hash; bytes: number }>();
+
+  update(source: ContentSource, sourceOffset: number, chunk: Buffer): void {
+    if (source.kind === 'buffer' || !source.sha256) return;
+    const key = source.kind === 'library' ? source.blobPath : source.path;
+    let s = this.state.get(key);
+    if (!s || sourceOffset === 0) {
+      s = { hash: createHash('sha256'), bytes: 0 };
+      this.state.set(key, s);
+    }
+    // Only a read in order can be checked; a re-read of an earlier part restarts the hash at offset 0 above.
+    if (s.bytes !== sourceOffset) return;
+    s.hash.update(chunk);
+    s.bytes += chunk.length;
+    if (s.bytes === source.size) {
+      const got = s.hash.digest('hex').toUpperCase();
+      this.state.delete(key);
+      if (got !== source.sha256.toUpperCase()) {
+        throw new ContentIntegrityError(
+          `${source.label}: the bytes read from ${key} do not match the content library (SHA-256 ${got}, expected ${source.sha256.toUpperCase()}). The library is damaged: redistribute the package or choose another distribution point.`,
+          source.label,
+        );
+      }
+    }
+  }
+}
+
+const DEFAULT_BUFFER = 8 * 1024 * 1024;
+
+function openSource(source: ContentSource): number | null {
+  if (source.kind === 'buffer') return null;
+  const path = source.kind === 'library' ? source.blobPath : source.path;
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && source.kind === 'library') {
+      throw new ContentIntegrityError(`${source.label}: its bytes are missing from the content library (${path}). Redistribute the package or choose another distribution point.`, source.label);
+    }
+    throw new InputError(`${source.label}: cannot read ${describeFsError(err, path)}`);
+  }
+}
+
+export function writeImage(layout: ImageLayout, fd: number, options: WriteImageOptions = {}): WriteImageResult {
+  const bufSize = options.bufferSize ?? DEFAULT_BUFFER;
+  const buf = Buffer.allocUnsafe(bufSize);
+  const zeros = Buffer.alloc(Math.min(bufSize, 1024 * 1024));
+  const imageHash = createHash('sha256');
+  const hashes = options.hashes ?? new SourceHashes();
+  const cancelled = options.cancelled ?? (() => false);
+  let pos = 0;
+
+  const put = (data: Buffer, length: number, at: number): void => {
+    let off = 0;
+    while (off < length) {
+      let n: number;
+      try {
+        n = writeSync(fd, data, off, length - off, at + off);
+      } catch (err) {
+        throw new WriteError(describeWriteError(err));
+      }
+      off += n;
+    }
+  };
+  const progress = (path: string | null): void => options.onProgress?.(pos, path);
+  const gapTo = (end: number): void => {
+    while (pos < end) {
+      if (cancelled()) throw new CancelledError();
+      const n = Math.min(zeros.length, end - pos);
+      if (!options.sparse) put(zeros, n, pos);
+      imageHash.update(n === zeros.length ? zeros : zeros.subarray(0, n));
+      pos += n;
+    }
+  };
+
+  type Item = { offset: number; region?: Buffer; extent?: ImageLayout['extents'][number] };
+  const items: Item[] = [...layout.regions.map((r) => ({ offset: r.offset, region: r.data })), ...layout.extents.map((e) => ({ offset: e.offset, extent: e }))].sort(
+    (a, b) => a.offset - b.offset,
+  );
+  for (const item of items) {
+    if (cancelled()) throw new CancelledError();
+    gapTo(item.offset);
+    if (item.region) {
+      put(item.region, item.region.length, pos);
+      imageHash.update(item.region);
+      pos += item.region.length;
+      progress(null);
+      continue;
+    }
+    const e = item.extent as ImageLayout['extents'][number];
+    const total = sourceSize(e.source);
+    if (e.sourceOffset + e.size > total) throw new Error(`layout bug: ${e.path} extent past its source`);
+    if (e.source.kind === 'buffer') {
+      const part = e.source.data.subarray(e.sourceOffset, e.sourceOffset + e.size);
+      put(part, part.length, pos);
+      imageHash.update(part);
+      hashes.update(e.source, e.sourceOffset, part);
+      pos += part.length;
+      progress(e.path);
+      continue;
+    }
+    const sfd = openSource(e.source) as number;
+    try {
+      let done = 0;
+      while (done < e.size) {
+        if (cancelled()) throw new CancelledError();
+        const want = Math.min(bufSize, e.size - done);
+        let got = 0;
+        while (got < want) {
+          let n: number;
+          try {
+            n = readSync(sfd, buf, got, want - got, e.sourceOffset + done + got);
+          } catch (err) {
+            throw new InputError(`${e.source.label}: read failed: ${describeFsError(err, e.source.kind === 'library' ? e.source.blobPath : e.source.path)}`);
+          }
+          if (n === 0) {
+            throw new ContentIntegrityError(
+              `${e.source.label}: the source ended after ${e.sourceOffset + done + got} bytes; ${total} were expected. The content changed or is damaged.`,
+              e.source.label,
+            );
+          }
+          got += n;
+        }
+        const chunk = buf.subarray(0, want);
+        hashes.update(e.source, e.sourceOffset + done, chunk);
+        put(chunk, want, pos);
+        imageHash.update(chunk);
+        pos += want;
+        done += want;
+        progress(e.path);
+      }
+    } finally {
+      closeSync(sfd);
+    }
+  }
+  gapTo(layout.size);
+  return { sha256: imageHash.digest('hex'), bytes: pos };
+}
+
+export function describeWriteError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ENOSPC':
+      return 'the destination is full (no space left on the device). Free space or choose another folder.';
+    case 'EIO':
+      return 'the device reported an I/O error while writing. The disk or drive may be failing or was removed.';
+    case 'EROFS':
+      return 'the destination is read-only.';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied while writing to the destination.';
+    case 'ENXIO':
+    case 'ENODEV':
+      return 'the device is gone (was it removed?).';
+    default:
+      return `write failed: ${e?.message ?? String(err)}`;
+  }
+}
