@@ -1,0 +1,110 @@
+// The media contract: what the wizard's pages and `tsmedia create` ask for, and the progress the engine reports.
+
+export type DiscSizeName = 'cd650' | 'cd700' | 'dvd' | 'dvd-dl' | 'unlimited';
+
+/** Sectors of 2048 bytes per disc (SPEC.md "Disc capacities"). */
+export const DISC_SECTORS: Record<Exclude<DiscSizeName, 'unlimited'>, number> = {
+  cd650: 333_000,
+  cd700: 359_846,
+  dvd: 2_295_104,
+  'dvd-dl': 4_173_824,
+};
+
+export const DISC_SIZE_LABELS: Record<DiscSizeName, string> = {
+  cd650: 'CD 650 MB',
+  cd700: 'CD 700 MB',
+  dvd: 'DVD 4.7 GB',
+  'dvd-dl': 'DVD dual layer 8.5 GB',
+  unlimited: 'Unlimited (one ISO)',
+};
+
+export const DEFAULT_MEDIA_LABEL = 'Configuration Manager';
+
+export interface MediaVariable {
+  name: string;
+  value: string;
+  /** "Do not display this value": masked in logs, reports and inspect output. */
+  secret: boolean;
+}
+
+/** Everything the wizard collects for a CD/DVD set (the USB path adds its drive options). */
+export interface IsoMediaRequest {
+  /** Site folder; null for the bundled sample site. */
+  site: string | null;
+  taskSequenceId: string;
+  /** A disc size name, or a custom size in bytes. */
+  size: DiscSizeName | number;
+  /** The first ISO's path; later discs are <name>-2.iso, <name>-3.iso … */
+  out: string;
+  /** Distribution point names; empty = every one holding all content. */
+  distributionPoints: string[];
+  password: string | null;
+  unattended: boolean;
+  /** ISO 8601 dates (UTC when no offset is given); the media refuses to start outside this range. */
+  startDate: string | null;
+  expireDate: string | null;
+  label: string;
+  autorun: boolean;
+  variables: MediaVariable[];
+  prestartCommand: string | null;
+  /** A folder whose files the prestart command needs. */
+  prestartFiles: string | null;
+  applications: string[];
+  packages: string[];
+  driverPackages: string[];
+  /** Temporary space; default the user's temp folder. */
+  staging: string | null;
+  detectDependencies: boolean;
+  /** Fixed timestamp for every date in the image (deterministic output); default now. */
+  timestamp: string | null;
+  /** Skip reading the written set back (it is verified by default). */
+  skipVerify: boolean;
+}
+
+export type MediaPhase = 'plan' | 'write' | 'verify' | 'finalize' | 'done';
+
+export interface MediaProgress {
+  phase: MediaPhase;
+  bytesDone: number;
+  bytesTotal: number;
+  bytesPerSecond: number;
+  /** Seconds left at the current speed; null until it can be estimated. */
+  etaSeconds: number | null;
+  currentFile: string | null;
+  disc: number | null;
+  discs: number | null;
+}
+
+/** Turns a CLI/answer-file size ("dvd", "cd650", "4700000000") into a size. */
+export function parseDiscSize(text: string): DiscSizeName | number | null {
+  const t = text.trim().toLowerCase();
+  if (t === 'cd650' || t === 'cd700' || t === 'dvd' || t === 'dvd-dl' || t === 'unlimited') return t;
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    return Number.isSafeInteger(n) && n >= 64 * 1024 * 1024 ? n : null;
+  }
+  return null;
+}
+
+/** Capacity in 2048-byte blocks; Infinity for unlimited. */
+export function discBlocks(size: DiscSizeName | number): number {
+  if (size === 'unlimited') return Infinity;
+  if (typeof size === 'number') return Math.floor(size / 2048);
+  return DISC_SECTORS[size];
+}
+
+/** The name of disc n (1-based): the first takes the given name, the next <base>-2<ext>, … */
+export function discFileName(first: string, n: number): string {
+  if (n === 1) return first;
+  const slash = Math.max(first.lastIndexOf('/'), first.lastIndexOf('\\'));
+  const dot = first.lastIndexOf('.');
+  return dot > slash ? `${first.slice(0, dot)}-${n}${first.slice(dot)}` : `${first}-${n}`;
+}
+
+/** Problems with a media label, or null. */
+export function mediaLabelProblem(label: string): string | null {
+  if (label.trim() === '') return 'The media label cannot be empty.';
+  if (label.length > 32) return `The media label has at most 32 characters (an ISO volume name); this one has ${label.length}.`;
+  if (/[\x00-\x1f"*/:<>?\\|]/.test(label)) return 'The media label cannot hold control characters or any of " * / : < > ? \\ |.';
+  return null;
+}
