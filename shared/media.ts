@@ -105,6 +105,7 @@ export function discFileName(first: string, n: number): string {
 export function mediaLabelProblem(label: string): string | null {
   if (label.trim() === '') return 'The media label cannot be empty.';
   if (label.length > 32) return `The media label has at most 32 characters (an ISO volume name); this one has ${label.length}.`;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\x00-\x1f"*/:<>?\\|]/.test(label)) return 'The media label cannot hold control characters or any of " * / : < > ? \\ |.';
   return null;
 }

@@ -9,7 +9,11 @@ import { buildCatalog } from '../engine/Catalog.js';
 import { InputError, errorMessage } from '../engine/errors.js';
 import { packageVersion, sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/Site.js';
-import { formatTable } from './format.js';
+import { ContentIntegrityError } from '../engine/errors.js';
+import { WriteError } from '../engine/ImageWriter.js';
+import { runCreate, type Io } from './create.js';
+import { formatBytes, formatTable } from './format.js';
+import { runInspect, runVerify } from './media.js';
 
 const USAGE = `tsmedia — Configuration Manager stand-alone task sequence media
 
@@ -18,23 +22,31 @@ Usage:
   tsmedia catalog   [--site DIR] [--kind KIND] [--json]
   tsmedia analyze   [--site DIR] --task-sequence ID [--no-dependencies] [--json]
   tsmedia analyze   FILE.zip|FILE.xml [--no-dependencies] [--json]
+  tsmedia create    [--site DIR] --task-sequence ID --media iso --size SIZE --out PATH.iso
+                    [--dp NAME]… [--password-file F | --password-env VAR] [--unattended]
+                    [--start DATE --expire DATE] [--label TEXT] [--autorun]
+                    [--var NAME=VALUE]… [--secret-var NAME=@FILE]… [--prestart CMD [--prestart-files DIR]]
+                    [--application ID]… [--package ID]… [--driver-package ID]… [--staging DIR]
+                    [--answers FILE] [--no-dependencies] [--no-verify] [--timestamp DATE] [--json]
+                    SIZE: cd650, cd700, dvd, dvd-dl, unlimited or bytes
+  tsmedia verify    PATH.iso… [--json]           (exit 0 all match, 1 a mismatch, 2 unreadable)
+  tsmedia inspect   PATH.iso… [--password-file F] [--json]
   tsmedia help | --version
 
 --site DIR defaults to the bundled sample site. A site is a folder with exports/*.zip (and bare
 sequence XML) and SCCMContentLib*/ content libraries, optionally described by tsmedia-site.json.
 Application dependencies are detected and added unless --no-dependencies is given.
+create exits 0 on success, 1 for invalid input or a refused run, 2 for a failed write, 130 when cancelled.
 `;
 
 class UsageError extends InputError {}
 
-interface Out {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+type Out = Io;
 
 const defaultIo: Out = {
   out: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
-  err: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+  err: (s) => process.stderr.write(s.startsWith('\r') ? s : s.endsWith('\n') ? s : `${s}\n`),
+  isTty: process.stderr.isTTY === true,
 };
 
 async function openSite(dir: string | undefined): Promise<Site> {
@@ -79,16 +91,6 @@ function printCatalog(items: CatalogItem[], io: Out): void {
   );
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 function printAnalysis(a: AnalysisResult, io: Out): void {
   io.out(`${a.packageId ?? '(bare sequence)'}  ${a.name}`);
@@ -189,6 +191,12 @@ export async function main(argv: string[], io: Out = defaultIo): Promise<number>
         return await cmdCatalog(rest, io);
       case 'analyze':
         return await cmdAnalyze(rest, io);
+      case 'create':
+        return await runCreate(rest, io, openSite);
+      case 'verify':
+        return await runVerify(rest, io);
+      case 'inspect':
+        return await runInspect(rest, io);
       case undefined:
       case 'help':
       case '--help':
@@ -205,6 +213,10 @@ export async function main(argv: string[], io: Out = defaultIo): Promise<number>
     if (err instanceof InputError) {
       io.err(`tsmedia: ${err.message}`);
       return 1;
+    }
+    if (err instanceof WriteError || err instanceof ContentIntegrityError) {
+      io.err(`tsmedia: ${err.message}`);
+      return 2;
     }
     io.err(`tsmedia: unexpected error: ${errorMessage(err)}`);
     if (process.env.TSMEDIA_DEBUG) io.err(String((err as Error).stack));

@@ -1,0 +1,226 @@
+// `tsmedia create`: the wizard's choices as options (following the console's pages and New-CMStandaloneMedia), or
+// read from an answer file. Passwords and secret values come from files or the environment, never the command line.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ANSWERS_FORMAT, answerFileProblem, type AnswerFile } from '../../shared/answers.js';
+import type { IsoMediaRequest, MediaProgress, MediaVariable } from '../../shared/media.js';
+import { DEFAULT_MEDIA_LABEL, DISC_SIZE_LABELS, parseDiscSize } from '../../shared/media.js';
+import { InputError, describeFsError } from '../engine/errors.js';
+import { CancelledError } from '../engine/ImageWriter.js';
+import { createIsoSet, type PlanSummary } from '../engine/MediaBuilder.js';
+import type { Site } from '../engine/Site.js';
+import { formatBytes } from './format.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTty: boolean;
+}
+
+const OPTIONS = {
+  site: { type: 'string' },
+  'task-sequence': { type: 'string' },
+  media: { type: 'string' },
+  size: { type: 'string' },
+  out: { type: 'string' },
+  dp: { type: 'string', multiple: true },
+  'password-file': { type: 'string' },
+  'password-env': { type: 'string' },
+  unattended: { type: 'boolean' },
+  start: { type: 'string' },
+  expire: { type: 'string' },
+  label: { type: 'string' },
+  autorun: { type: 'boolean' },
+  var: { type: 'string', multiple: true },
+  'secret-var': { type: 'string', multiple: true },
+  prestart: { type: 'string' },
+  'prestart-files': { type: 'string' },
+  application: { type: 'string', multiple: true },
+  package: { type: 'string', multiple: true },
+  'driver-package': { type: 'string', multiple: true },
+  staging: { type: 'string' },
+  answers: { type: 'string' },
+  json: { type: 'boolean' },
+  'no-dependencies': { type: 'boolean' },
+  'no-verify': { type: 'boolean' },
+  timestamp: { type: 'string' },
+} as const;
+
+/** First line of a file, line ending stripped: passwords and secret values are read this way. */
+export function readSecretFile(path: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`${what}: ${describeFsError(err, path)}`);
+  }
+  const line = text.replace(/^\ufeff/, '').split(/\r?\n/)[0];
+  if (line === '') throw new InputError(`${what}: the first line of ${path} is empty.`);
+  return line;
+}
+
+function splitPair(text: string, option: string): [string, string] {
+  const i = text.indexOf('=');
+  if (i <= 0) throw new InputError(`${option} "${text}": expected NAME=VALUE.`);
+  return [text.slice(0, i), text.slice(i + 1)];
+}
+
+export function readAnswerFile(path: string): AnswerFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8').replace(/^\ufeff/, ''));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code) throw new InputError(`--answers: ${describeFsError(err, path)}`);
+    throw new InputError(`${path}: not valid JSON (${(err as Error).message}).`);
+  }
+  const problem = answerFileProblem(raw);
+  if (problem) throw new InputError(`${path}: ${problem}`);
+  return raw as AnswerFile;
+}
+
+export interface ParsedCreate {
+  site: string | undefined;
+  media: 'iso' | 'usb';
+  request: IsoMediaRequest;
+  json: boolean;
+}
+
+/** Builds the request from the answer file (if any) overridden by the options given. */
+export function parseCreateArgs(args: string[]): ParsedCreate {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true });
+  } catch (err) {
+    throw new InputError(`${(err as Error).message.replace(/\. To specify.*$/s, '.')}\nRun "tsmedia help" for usage.`);
+  }
+  const v = parsed.values;
+  const a: AnswerFile = v.answers ? readAnswerFile(v.answers) : { format: ANSWERS_FORMAT };
+  // Paths in an answer file are relative to it.
+  const base = v.answers ? dirname(resolve(v.answers)) : process.cwd();
+  const rel = (p: string | null | undefined): string | null => (p ? (isAbsolute(p) ? p : resolve(base, p)) : null);
+
+  const media = v.media ?? a.media ?? 'iso';
+  if (media !== 'iso' && media !== 'usb') throw new InputError(`--media must be "iso" or "usb", not "${media}".`);
+  const tsId = v['task-sequence'] ?? a.taskSequence;
+  if (!tsId) throw new InputError('create needs --task-sequence ID (see "tsmedia sequences").');
+  const sizeText = v.size ?? a.size ?? 'unlimited';
+  const size = parseDiscSize(sizeText);
+  if (size === null) throw new InputError(`--size "${sizeText}": use ${Object.keys(DISC_SIZE_LABELS).join(', ')} or a size in bytes (at least 64 MiB).`);
+  const out = v.out ?? rel(a.out);
+  if (!out) throw new InputError('create --media iso needs --out PATH.iso (the first disc\'s file).');
+
+  let password: string | null = null;
+  const pwFile = v['password-file'] ?? rel(a.passwordFile);
+  const pwEnv = v['password-env'] ?? a.passwordEnv ?? null;
+  if (pwFile && pwEnv) throw new InputError('give --password-file or --password-env, not both.');
+  if (pwFile) password = readSecretFile(pwFile, '--password-file');
+  if (pwEnv) {
+    const val = process.env[pwEnv];
+    if (!val) throw new InputError(`--password-env ${pwEnv}: that environment variable is not set or empty.`);
+    password = val;
+  }
+
+  const variables: MediaVariable[] = [];
+  for (const x of a.variables ?? []) variables.push({ name: x.name, value: x.value, secret: false });
+  for (const x of a.secretVariables ?? []) variables.push({ name: x.name, value: readSecretFile(rel(x.file) as string, `secret variable ${x.name}`), secret: true });
+  for (const t of v.var ?? []) {
+    const [name, value] = splitPair(t, '--var');
+    variables.push({ name, value, secret: false });
+  }
+  for (const t of v['secret-var'] ?? []) {
+    const [name, ref] = splitPair(t, '--secret-var');
+    if (!ref.startsWith('@')) throw new InputError(`--secret-var ${name}: give the value as @FILE (its first line), never on the command line.`);
+    variables.push({ name, value: readSecretFile(ref.slice(1), `--secret-var ${name}`), secret: true });
+  }
+
+  const request: IsoMediaRequest = {
+    site: v.site ?? rel(a.site),
+    taskSequenceId: tsId,
+    size,
+    out,
+    distributionPoints: v.dp ?? a.distributionPoints ?? [],
+    password,
+    unattended: v.unattended ?? a.unattended ?? false,
+    startDate: v.start ?? a.startDate ?? null,
+    expireDate: v.expire ?? a.expireDate ?? null,
+    label: v.label ?? a.label ?? DEFAULT_MEDIA_LABEL,
+    autorun: v.autorun ?? a.autorun ?? false,
+    variables,
+    prestartCommand: v.prestart ?? a.prestartCommand ?? null,
+    prestartFiles: v['prestart-files'] ?? rel(a.prestartFiles),
+    applications: v.application ?? a.applications ?? [],
+    packages: v.package ?? a.packages ?? [],
+    driverPackages: v['driver-package'] ?? a.driverPackages ?? [],
+    staging: v.staging ?? rel(a.staging),
+    detectDependencies: v['no-dependencies'] ? false : (a.detectDependencies ?? true),
+    timestamp: v.timestamp ?? null,
+    skipVerify: v['no-verify'] ?? false,
+  };
+  return { site: request.site ?? undefined, media, request, json: v.json ?? false };
+}
+
+const PHASE_WORDS: Record<MediaProgress['phase'], string> = { plan: 'planning', write: 'writing', verify: 'reading back to verify', finalize: 'finishing', done: 'done' };
+
+function progressLine(p: MediaProgress): string {
+  const pct = p.bytesTotal > 0 ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 0;
+  const speed = p.bytesPerSecond > 0 ? `${formatBytes(p.bytesPerSecond)}/s` : '';
+  const eta = p.etaSeconds !== null && p.bytesDone < p.bytesTotal ? `ETA ${Math.ceil(p.etaSeconds)} s` : '';
+  const disc = p.discs && p.discs > 1 ? `disc ${p.disc}/${p.discs}` : '';
+  return [p.phase, `${pct}%`, speed, eta, disc, p.currentFile ?? ''].filter(Boolean).join('  ');
+}
+
+export function printPlan(s: PlanSummary, io: Io): void {
+  for (const w of s.warnings) io.err(`warning: ${w.code}${w.step ? ` (step "${w.step}")` : ''}: ${w.message}`);
+  if (!s.passwordProtected) {
+    io.err('note: no password — the task sequence environment is encrypted with ConfigMgr\'s public fixed key: anyone with the media can read its steps and variables.');
+  }
+  io.err(`plan: ${s.discs.length} disc(s), ${formatBytes(s.totalBytes)} in all`);
+  for (const d of s.discs) io.err(`  ${d.file}  ${formatBytes(d.bytes)}  ${d.files} files`);
+}
+
+export async function runCreate(args: string[], io: Io, openSite: (dir: string | undefined) => Promise<Site>): Promise<number> {
+  const { site: siteDir, media, request, json } = parseCreateArgs(args);
+  if (media === 'usb') throw new InputError('--media usb arrives with USB support; use --media iso for now.');
+  const site = await openSite(siteDir);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    io.err('\ncancelling… (press Ctrl+C again to stop at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  let lastPhase = '';
+  try {
+    const result = await createIsoSet(site, request, {
+      signal: controller.signal,
+      onPlan: (s) => printPlan(s, io),
+      onProgress: (p) => {
+        if (io.isTty) io.err(`\r\x1b[2K${progressLine(p)}`.replace(/\n$/, ''));
+        else if (p.phase !== lastPhase && p.phase !== 'done') io.err(`${PHASE_WORDS[p.phase]}…`);
+        lastPhase = p.phase;
+      },
+    });
+    if (io.isTty) io.err('');
+    if (json) io.out(JSON.stringify(result, (k, val: unknown) => (k === 'manifest' ? undefined : val), 2));
+    else {
+      io.out(`created ${result.discs.length} ISO file(s)${result.verified ? ', verified' : ''}:`);
+      for (const d of result.discs) io.out(`  ${d.path}  ${formatBytes(d.bytes)}  SHA-256 ${d.sha256}`);
+      io.out(`report: ${result.reportFiles.join(', ')}`);
+      io.out(`log: ${result.logFiles.join(', ')}`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof CancelledError) {
+      io.err('cancelled: nothing was replaced, partial files were removed.');
+      return 130;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}

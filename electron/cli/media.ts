@@ -1,0 +1,54 @@
+// `tsmedia verify` and `tsmedia inspect` over ISO sets.
+import { parseArgs } from 'node:util';
+import { InputError } from '../engine/errors.js';
+import { inspectMedia } from '../engine/MediaInspector.js';
+import { verifyIsoSet } from '../engine/MediaVerifier.js';
+import { readSecretFile, type Io } from './create.js';
+import { formatBytes } from './format.js';
+
+function parse(args: string[], options: { 'password-file'?: { type: 'string' } }): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    return parseArgs({ args, options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new InputError(`${(err as Error).message.replace(/\. To specify.*$/s, '.')}\nRun "tsmedia help" for usage.`);
+  }
+}
+
+export async function runVerify(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {});
+  if (positionals.length === 0) throw new InputError('verify needs the media: PATH.iso (every disc of a set).');
+  const r = verifyIsoSet(positionals);
+  if (values.json) {
+    io.out(JSON.stringify({ status: r.status, filesChecked: r.filesChecked, bytesChecked: r.bytesChecked, problems: r.problems, unreadable: r.unreadable }, null, 2));
+    return r.status;
+  }
+  for (const u of r.unreadable) io.err(`unreadable: ${u}`);
+  for (const p of r.problems) io.out(`DIFFERS ${p.path}${p.disc ? ` (disc ${p.disc})` : ''}: ${p.problem}`);
+  if (r.status === 0) io.out(`OK: ${r.filesChecked} files, ${formatBytes(r.bytesChecked)} match the manifest${r.manifest ? ` (${r.manifest.discs} disc(s), ${r.manifest.label})` : ''}.`);
+  else if (r.status === 1) io.out(`${r.problems.length} problem(s): the media does not match its manifest.`);
+  return r.status;
+}
+
+export async function runInspect(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { 'password-file': { type: 'string' } });
+  if (positionals.length === 0) throw new InputError('inspect needs the media: PATH.iso.');
+  const pwFile = values['password-file'];
+  const password = typeof pwFile === 'string' ? readSecretFile(pwFile, '--password-file') : null;
+  const r = inspectMedia(positionals, password);
+  if (values.json) {
+    io.out(JSON.stringify(r, null, 2));
+    return 0;
+  }
+  io.out(`label: ${r.label} (volume ${r.volumeId})`);
+  io.out(`task sequence: ${r.taskSequence.packageId ?? '-'} ${r.taskSequence.name}`);
+  io.out(`media GUID: ${r.mediaGuid}`);
+  io.out(`password required: ${r.passwordRequired ? 'yes' : 'no'}; unattended: ${r.unattended ? 'yes' : 'no'}; discs: ${r.discs}`);
+  io.out('packages:');
+  for (const p of r.packages) io.out(`  ${p.packageId}  ${p.files} files  ${formatBytes(p.bytes)}`);
+  if (r.variables) {
+    io.out('variables:');
+    for (const v of r.variables) io.out(`  ${v.name} = ${v.value.length > 120 ? `${v.value.slice(0, 60)}… (${v.value.length} characters)` : v.value}`);
+  }
+  if (r.note) io.out(`note: ${r.note}`);
+  return 0;
+}

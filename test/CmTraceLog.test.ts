@@ -1,0 +1,161 @@
+// CreateTSMedia.log: CMTrace lines that parse, written to several files at once, secrets masked everywhere, and the
+// time-zone bias with the right sign (checked in child processes run under different TZ values).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, test } from 'node:test';
+import { CmTraceLog, MASK, formatCmTraceLine, maskSecrets, userLogFolder } from '../electron/engine/CmTraceLog.js';
+import { ROOT, requireOrSkip, tempDir } from './helpers.js';
+
+const LINE_RE =
+  /^<!\[LOG\[(.*?)\]LOG\]!><time="(\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-]\d+)" date="(\d{2})-(\d{2})-(\d{4})" component="([^"]*)" context="" type="([123])" thread="(\d+)" file="">$/;
+
+function lines(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  assert.ok(text.endsWith('\r\n'));
+  return text.slice(0, -2).split('\r\n');
+}
+
+describe('CMTrace line format', () => {
+  test('a line has the fields CMTrace reads', () => {
+    const d = new Date(2024, 2, 5, 7, 8, 9, 45); // local time
+    const line = formatCmTraceLine({ message: 'Hello', type: 2, date: d, thread: 1234 });
+    const m = LINE_RE.exec(line);
+    assert.ok(m, line);
+    assert.deepEqual(m.slice(1, 6), ['Hello', '07', '08', '09', '045']);
+    assert.deepEqual(m.slice(7, 13), ['03', '05', '2024', 'CreateTsMedia', '2', '1234']);
+  });
+
+  test('the bias has the right sign: UTC = local time + bias', () => {
+    const module = pathToFileURL(join(ROOT, 'dist', 'electron', 'engine', 'CmTraceLog.js')).href;
+    const script =
+      `import { formatCmTraceLine } from ${JSON.stringify(module)};` +
+      `const at = (iso) => formatCmTraceLine({ message: 'm', type: 1, date: new Date(iso), thread: 1 });` +
+      `console.log(JSON.stringify([at('2024-01-15T12:00:00.123Z'), at('2024-07-15T12:00:00.123Z')]));`;
+    const expected: Record<string, [string, string, string, string]> = {
+      // zone: winter time, winter bias, summer time, summer bias
+      'Europe/Madrid': ['13:00:00.123', '-60', '14:00:00.123', '-120'],
+      'America/New_York': ['07:00:00.123', '+300', '08:00:00.123', '+240'],
+      UTC: ['12:00:00.123', '+0', '12:00:00.123', '+0'],
+      'Asia/Kolkata': ['17:30:00.123', '-330', '17:30:00.123', '-330'],
+    };
+    for (const [tz, [wt, wb, st, sb]] of Object.entries(expected)) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, TZ: tz } });
+      assert.equal(r.status, 0, r.stderr);
+      const [winter, summer] = JSON.parse(r.stdout) as [string, string];
+      const w = LINE_RE.exec(winter);
+      const s = LINE_RE.exec(summer);
+      assert.ok(w && s, `${tz}: ${winter} / ${summer}`);
+      assert.equal(`${w[2]}:${w[3]}:${w[4]}.${w[5]}`, wt, tz);
+      assert.equal(w[6], wb, `${tz} winter bias`);
+      assert.equal(`${s[2]}:${s[3]}:${s[4]}.${s[5]}`, st, tz);
+      assert.equal(s[6], sb, `${tz} summer bias`);
+      assert.equal(`${w[7]}-${w[8]}-${w[9]}`, '01-15-2024');
+      // the bias really converts the local time back to UTC
+      const local = Date.UTC(2024, 0, 15, Number(w[2]), Number(w[3]), Number(w[4]), Number(w[5]));
+      assert.equal(new Date(local + Number(w[6]) * 60_000).toISOString(), '2024-01-15T12:00:00.123Z', tz);
+    }
+  });
+});
+
+describe('CreateTSMedia.log files', () => {
+  test('every entry goes to every file, one parsable line each, even with line breaks and "]LOG]!>" in messages', (t) => {
+    const dir = tempDir(t);
+    const a = join(dir, 'out', 'CreateTSMedia.log');
+    const b = join(dir, 'user', 'logs', 'CreateTSMedia.log');
+    const log = new CmTraceLog([a, b], { thread: 77 });
+    log.info('first');
+    log.warning('two\nlines\r\nand\rmore');
+    log.error('evil ]LOG]!><time="00:00:00.000+0" date="01-01-2000" component="x" context="" type="1" thread="1" file=""> tail');
+    log.info('');
+    log.close();
+    log.info('after close: dropped');
+    for (const p of [a, b]) {
+      const ls = lines(p);
+      assert.equal(ls.length, 4, p);
+      const parsed = ls.map((l) => LINE_RE.exec(l));
+      assert.ok(parsed.every((m) => m !== null), ls.join('\n'));
+      assert.deepEqual(parsed.map((m) => m?.[11]), ['1', '2', '3', '1']);
+      assert.equal(parsed[1]?.[1], 'two\\nlines\\nand\\nmore');
+      assert.ok(parsed[2]?.[1].startsWith('evil ]LOG]!&gt;<time='));
+      assert.ok(parsed.every((m) => m?.[10] === 'CreateTsMedia' && m[12] === '77'));
+    }
+    assert.deepEqual(log.problems, []);
+  });
+
+  test('appends to an existing log', (t) => {
+    const dir = tempDir(t);
+    const p = join(dir, 'CreateTSMedia.log');
+    new CmTraceLog([p]).info('run 1');
+    new CmTraceLog([p]).info('run 2');
+    assert.deepEqual(lines(p).map((l) => LINE_RE.exec(l)?.[1]), ['run 1', 'run 2']);
+  });
+
+  test('a file that cannot be written is reported and the others still get every entry', (t) => {
+    if (!requireOrSkip(t, process.platform !== 'win32' && process.getuid?.() !== 0, 'needs a POSIX non-root user to make a folder read-only')) return;
+    const dir = tempDir(t);
+    const locked = join(dir, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o500);
+    t.after(() => chmodSync(locked, 0o700));
+    const good = join(dir, 'good.log');
+    const log = new CmTraceLog([join(locked, 'CreateTSMedia.log'), good]);
+    log.info('one');
+    log.info('two');
+    assert.equal(lines(good).length, 2);
+    assert.equal(log.problems.length, 1);
+    assert.match(log.problems[0], /locked/);
+  });
+
+  test('secrets never reach the files, not even inside longer text, split by a line break or overlapping', (t) => {
+    const dir = tempDir(t);
+    const a = join(dir, 'a', 'CreateTSMedia.log');
+    const b = join(dir, 'b', 'CreateTSMedia.log');
+    const password = 'P@ss-Año-42';
+    const secretValue = 'Sekr3t\nJoin]LOG]!>Pw';
+    const log = new CmTraceLog([a, b]);
+    log.mask(password, '', secretValue, 'abcd', 'cdef');
+    log.info(`password is ${password}`);
+    log.info(`in a word: x${password}y and twice ${password}${password}`);
+    log.info(`variable JoinPassword = ${secretValue}`);
+    log.warning(`command: cmd /c net use * \\\\srv\\share /user:dom\\u ${password} && echo done`);
+    log.info('overlap: xxabcdefyy');
+    log.error(`failed: ${JSON.stringify({ password })}`);
+    log.info('no secret here');
+    const forms = [password, secretValue, 'Sekr3t\\nJoin]LOG]!&gt;Pw', 'abcd', 'cdef', 'bcde'];
+    for (const p of [a, b]) {
+      const bytes = readFileSync(p);
+      for (const s of forms) {
+        assert.equal(bytes.includes(Buffer.from(s, 'utf8')), false, `${p} holds ${JSON.stringify(s)}`);
+        assert.equal(bytes.includes(Buffer.from(s, 'utf16le')), false);
+      }
+      const ls = lines(p);
+      assert.equal(ls.length, 7);
+      assert.ok(ls.every((l) => LINE_RE.test(l)));
+      assert.equal(LINE_RE.exec(ls[0])?.[1], `password is ${MASK}`);
+      assert.equal(LINE_RE.exec(ls[1])?.[1], `in a word: x${MASK}y and twice ${MASK}${MASK}`);
+      assert.equal(LINE_RE.exec(ls[4])?.[1], `overlap: xx${MASK}yy`);
+      assert.equal(LINE_RE.exec(ls[6])?.[1], 'no secret here', 'an empty secret masks nothing');
+    }
+  });
+
+  test('maskSecrets merges overlapping and nested occurrences', () => {
+    assert.equal(maskSecrets('aaaa', ['aa']), MASK);
+    assert.equal(maskSecrets('1-secret-2-sec-3', ['secret', 'sec']), `1-${MASK}-2-${MASK}-3`);
+    assert.equal(maskSecrets('nothing', []), 'nothing');
+    assert.equal(maskSecrets('x', ['']), 'x');
+  });
+});
+
+describe('user log folder', () => {
+  test('per platform', () => {
+    assert.equal(userLogFolder({ LOCALAPPDATA: 'C:\\Users\\ana\\AppData\\Local' }, 'win32', 'C:\\Users\\ana'), 'C:\\Users\\ana\\AppData\\Local\\tsmedia\\Logs');
+    assert.equal(userLogFolder({}, 'win32', 'C:\\Users\\ana'), 'C:\\Users\\ana\\AppData\\Local\\tsmedia\\Logs');
+    assert.equal(userLogFolder({}, 'darwin', '/Users/ana'), '/Users/ana/Library/Logs/tsmedia');
+    assert.equal(userLogFolder({ XDG_STATE_HOME: '/var/state/ana' }, 'linux', '/home/ana'), '/var/state/ana/tsmedia/logs');
+    assert.equal(userLogFolder({ XDG_STATE_HOME: 'relative/ignored' }, 'linux', '/home/ana'), '/home/ana/.local/state/tsmedia/logs');
+    assert.equal(userLogFolder({}, 'linux', '/home/ana'), '/home/ana/.local/state/tsmedia/logs');
+  });
+});
