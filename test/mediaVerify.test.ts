@@ -1,0 +1,95 @@
+// verify names what differs: a file changed on the media, a truncated image, an ISO not made by tsmedia; and the
+// answer file reproduces a run.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { openIso } from '../electron/engine/IsoReader.js';
+import { hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
+
+describe('verify and answers', () => {
+  test('a file changed after writing is named; a truncated ISO is caught', (t) => {
+    const dir = tempDir(t);
+    const env = { XDG_STATE_HOME: join(dir, 'state') };
+    const iso = join(dir, 'media.iso');
+    assert.equal(runCli(['create', '--task-sequence', 'SMP00010', '--out', iso, '--no-verify'], env).status, 0);
+    assert.equal(runCli(['verify', iso]).status, 0);
+
+    // Flip one byte inside install.wim's data.
+    const vol = openIso(iso);
+    const entry = vol.find('SMS/PKG/SMP00002/install.wim');
+    vol.close();
+    assert.ok(entry);
+    const fd = openSync(iso, 'r+');
+    writeSync(fd, Buffer.from([0x42]), 0, 1, entry.extents[0].offset + 1000);
+    closeSync(fd);
+    const r = runCli(['verify', iso]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /DIFFERS SMS\/PKG\/SMP00002\/install\.wim \(disc 1\): its SHA-256 is [0-9A-F]{64}, the manifest says/);
+    assert.match(r.stdout, /DIFFERS media\.iso: the image's SHA-256 is/);
+    const j = JSON.parse(runCli(['verify', iso, '--json']).stdout) as { status: number; problems: { path: string }[] };
+    assert.equal(j.status, 1);
+
+    // Cut the image short: the last files and the .sha256 no longer match.
+    const size = readFileSync(iso).length;
+    truncateSync(iso, size - 300 * 1024);
+    const cut = runCli(['verify', iso]);
+    assert.notEqual(cut.status, 0);
+    assert.match(cut.stdout + cut.stderr, /media\.iso/);
+  });
+
+  test('an ISO not made by tsmedia, and a file that is no ISO, are unreadable (exit 2)', (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'junk.iso'), Buffer.alloc(100_000, 7));
+    const junk = runCli(['verify', join(dir, 'junk.iso')]);
+    assert.equal(junk.status, 2);
+    assert.match(junk.stderr, /junk\.iso/);
+    if (!requireOrSkip(t, hasCommand('xorriso'), 'missing xorriso')) return;
+    writeFileSync(join(dir, 'a.txt'), 'hello');
+    spawnSync('xorriso', ['-as', 'mkisofs', '-quiet', '-J', '-o', join(dir, 'other.iso'), join(dir, 'a.txt')]);
+    const other = runCli(['verify', join(dir, 'other.iso')]);
+    assert.equal(other.status, 2);
+    assert.match(other.stderr, /no SMS\/data\/tsmedia-manifest\.json on the media; it was not made by tsmedia/);
+  });
+
+  test('an answer file gives the same media as the options; it never holds a password', (t) => {
+    const dir = tempDir(t);
+    const env = { XDG_STATE_HOME: join(dir, 'state') };
+    writeFileSync(join(dir, 'pw.txt'), 'answer-pw-1\n');
+    writeFileSync(
+      join(dir, 'answers.json'),
+      JSON.stringify({
+        format: 'tsmedia-answers/1',
+        taskSequence: 'SMP00010',
+        media: 'iso',
+        size: 'cd700',
+        out: 'from-answers.iso',
+        passwordFile: 'pw.txt',
+        label: 'Monthly',
+        variables: [{ name: 'OSDTimeZone', value: 'W. Europe Standard Time' }],
+        distributionPoints: ['DP01'],
+      }),
+    );
+    const a = runCli(['create', '--answers', join(dir, 'answers.json')], env);
+    assert.equal(a.status, 0, a.stderr);
+    const b = runCli(['create', '--task-sequence', 'SMP00010', '--size', 'cd700', '--out', join(dir, 'from-options.iso'), '--password-file', join(dir, 'pw.txt'), '--label', 'Monthly', '--var', 'OSDTimeZone=W. Europe Standard Time', '--dp', 'DP01'], env);
+    assert.equal(b.status, 0, b.stderr);
+    const files = (p: string): string[] => {
+      const v = openIso(p);
+      const list = v.files().filter((f) => !f.path.startsWith('SMS/data/')).map((f) => `${f.path} ${f.size}`);
+      v.close();
+      return list;
+    };
+    assert.deepEqual(files(join(dir, 'from-answers.iso')), files(join(dir, 'from-options.iso')), 'same content (the environment differs only by its media GUID)');
+    const ra = JSON.parse(readFileSync(join(dir, 'from-answers.report.json'), 'utf8')) as { media: { label: string; passwordProtected: boolean }; variables: unknown };
+    assert.deepEqual([ra.media.label, ra.media.passwordProtected], ['Monthly', true]);
+
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ format: 'tsmedia-answers/1', password: 'x' }));
+    const bad = runCli(['create', '--answers', join(dir, 'bad.json')], env);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /bad\.json: an answer file never holds a password; use "passwordFile"/);
+    writeFileSync(join(dir, 'typo.json'), JSON.stringify({ format: 'tsmedia-answers/1', unatended: true }));
+    assert.match(runCli(['create', '--answers', join(dir, 'typo.json')], env).stderr, /field "unatended" is not an answer-file field/);
+  });
+});
