@@ -6,10 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # command:package pairs; a package is installed only when its command is missing.
-tools=(python3:python3 unzip:unzip fsck.fat:dosfstools mcopy:mtools)
+tools=(python3:python3 unzip:unzip openssl:openssl fsck.fat:dosfstools mcopy:mtools xorriso:xorriso isoinfo:genisoimage 7z:p7zip-full
+       udfinfo:udftools qemu-system-x86_64:qemu-system-x86 /usr/share/ovmf/OVMF.fd:ovmf grub-mkstandalone:grub-common
+       /usr/lib/grub/x86_64-efi:grub-efi-amd64-bin /usr/lib/grub/i386-pc:grub-pc-bin nasm:nasm)
 missing=()
 for pair in "${tools[@]}"; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+  what="${pair%%:*}"
+  if [[ "$what" == /* ]]; then [ -e "$what" ] || missing+=("${pair##*:}")
+  else command -v "$what" >/dev/null 2>&1 || missing+=("${pair##*:}"); fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

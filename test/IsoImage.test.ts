@@ -324,6 +324,13 @@ describe('planIso: the image read by independent tools', () => {
     assert.match(r.stdout, new RegExp(`^start=${plan.blocks - 1}, blocks=1, type=ANCHOR$`, 'm'));
     assert.match(r.stdout, /type=MVDS$/m);
     assert.match(r.stdout, /type=RVDS$/m);
+    // util-linux's prober (libblkid) sees the UDF side too, when it is there.
+    if (hasCommand('blkid')) {
+      const b = runUtf8('blkid', ['-p', '-o', 'export', iso]);
+      assert.match(b.stdout, /^TYPE=udf$/m, b.stdout + b.stderr);
+      assert.match(b.stdout, /^VERSION=1\.02$/m);
+      assert.match(b.stdout, /^LABEL=Configuration Manager$/m);
+    }
   });
 
   test('7z extracts every file from UDF with the source SHA-256, long names whole, the empty folder kept', (t) => {
@@ -467,7 +474,17 @@ describe('planIso: input checks, determinism, speed', () => {
     assert.ok(ms < 1000, `planIso took ${ms} ms`);
     assert.equal(m.blocks, plan.blocks);
     assert.equal(m.dataBlocks, 10_000 * 3);
-    assert.ok(isoOverheadBoundBlocks(10_000, 400 + 3, 60) >= m.overheadBlocks, 'the overhead bound is an upper bound');
+    const bound = isoOverheadBoundBlocks({ files: 10_000, folders: 400 * 2 + 3, maxNameChars: 40 });
+    assert.ok(bound >= m.overheadBlocks && bound < m.overheadBlocks * 2, `the overhead bound ${bound} is an upper bound of ${m.overheadBlocks}, not a wild one`);
+    // Worst cases for the bound: every file in its own deep folder with long names; one folder with many long names.
+    const long = (i: number): string => `${String(i).padStart(6, '0')} ${'x'.repeat(150)}.dat`;
+    const deep = Array.from({ length: 300 }, (_, i) => ({ path: `${long(i)}/${long(i)}/${long(i)}`, source: src }));
+    const flat = Array.from({ length: 3000 }, (_, i) => ({ path: `one/${long(i)}`, source: src }));
+    for (const [set, folders] of [[deep, 600], [flat, 1]] as const) {
+      const over = measureIso(opts([...set])).overheadBlocks;
+      const b = isoOverheadBoundBlocks({ files: set.length, folders, maxNameChars: 161 });
+      assert.ok(b >= over, `bound ${b} ≥ ${over}`);
+    }
     checkLayout(plan);
   });
 

@@ -271,7 +271,10 @@ function splitExt(name: string): [string, string] {
   return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
-const dChars = (s: string): string => windowsUpper(s).replace(/[^A-Z0-9_]/g, '_');
+/** Upper-case d-characters: accents dropped ("Ä" → "A"), anything else outside A–Z, 0–9, "_" becomes "_". */
+const dChars = (s: string): string =>
+  windowsUpper(s.normalize('NFD').replace(/[\u0300-\u036f]/g, ''))
+    .replace(/[^A-Z0-9_]/g, '_');
 
 function isoFileNatural(name: string): string {
   const [b, e] = splitExt(name);
@@ -475,7 +478,6 @@ interface Allocation {
   catalog: number | null;
   partition: number;
   partitionEnd: number;
-  metadataEnd: number;
   nextUniqueId: number;
   lastBlock: number;
   blocks: number;
@@ -541,7 +543,6 @@ function allocate(options: IsoOptions): Allocation {
     f.udfUniqueId = uniqueId++;
     f.udfFe = alloc(1);
   }
-  const metadataEnd = next;
   for (const f of tree.files) f.block = f.size > 0 ? alloc(blocksOf(f.size)) : 0;
   const partitionEnd = next;
   const lastBlock = alloc(1);
@@ -563,7 +564,6 @@ function allocate(options: IsoOptions): Allocation {
     catalog,
     partition,
     partitionEnd,
-    metadataEnd,
     nextUniqueId: uniqueId,
     lastBlock,
     blocks: next,
@@ -586,18 +586,37 @@ export function measureIso(options: IsoOptions): IsoMeasure {
   return { blocks: a.blocks, dataBlocks, overheadBlocks: a.blocks - dataBlocks };
 }
 
+export interface IsoOverheadInput {
+  /** Files (or parts of files) on the disc. */
+  files: number;
+  /** Folders, the root excluded. */
+  folders: number;
+  /** Longest name (one path component), in UTF-16 code units; default 255. */
+  maxNameChars?: number;
+  /** Extra ISO 9660 records for files of 4 GiB or more: Σ (ceil(size / (4 GiB − 2048)) − 1); default 0. */
+  extraExtents?: number;
+}
+
 /**
- * An upper bound of the overhead blocks of a disc with `files` files (or parts), `folders` folders (root excluded) and
- * names of at most `maxNameChars` characters: for a packer that adds files one by one and checks with measureIso at
- * the end.
+ * An upper bound of measureIso's overheadBlocks for any disc with these counts, for a packer that adds files one by
+ * one (then checks the disc once with measureIso).
  */
-export function isoOverheadBoundBlocks(files: number, folders: number, maxNameChars = 255): number {
+export function isoOverheadBoundBlocks(input: IsoOverheadInput): number {
+  const { files, folders } = input;
+  const n = Math.min(input.maxNameChars ?? 255, 255);
   const entries = files + folders;
-  const n = Math.min(maxNameChars, 255);
-  // ISO record ≤ 34 + 30, Joliet ≤ 34 + 128, UDF FID ≤ 40 + 255 bytes; each directory may waste up to a block in each
-  // tree plus its path table records; each file and folder has a UDF file entry block.
-  const perEntryBytes = 64 + 34 + 2 * Math.min(n, JOLIET_MAX) + fidLength(Math.min(n + 1, UDF_NAME_BYTES)) + 2 * (8 + 2 * JOLIET_MAX);
-  return AVDP_BLOCK + 4 + files + 4 * (folders + 1) + blocksOf(entries * perEntryBytes) + 8;
+  // ISO 9660 and Joliet records (a record never crosses a block, so at most 255 bytes of a block are lost): counted
+  // twice, which also covers an allocation moved past the anchor at block 256.
+  const isoRecord = recordLength(ISO_DIR_MAX);
+  const jolietRecord = recordLength(2 * Math.min(n, JOLIET_MAX));
+  const treeBytes = entries * (isoRecord + jolietRecord) + (input.extraExtents ?? 0) * isoRecord + (folders + 1) * 4 * 34;
+  const treeBlocks = 2 * Math.ceil(treeBytes / (ISO_BLOCK - 255)) + 2 * (folders + 1);
+  const pathTables = 4 * (blocksOf((folders + 1) * (8 + 2 * JOLIET_MAX)) + 1);
+  // UDF: a file entry per file and folder, identifiers (the parent's and one per entry), a partial block per folder.
+  const udf = entries + 1 + blocksOf((entries + folders + 1) * fidLength(UDF_NAME_BYTES)) + (folders + 1);
+  // System area, descriptors, the UDF sequences and anchors, FSD, catalog.
+  const fixed = AVDP_BLOCK + 1 + 2 + 1 + 1;
+  return fixed + treeBlocks + pathTables + udf;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
