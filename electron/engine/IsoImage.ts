@@ -354,19 +354,29 @@ function uniquify(entries: Child[], natural: (e: Child) => string, alt: (e: Chil
   });
 }
 
-function isoIdCompare(a: string, b: string): number {
-  const pa = /^([^.;]*)(?:\.([^;]*))?/.exec(a) as RegExpExecArray;
-  const pb = /^([^.;]*)(?:\.([^;]*))?/.exec(b) as RegExpExecArray;
-  const padCmp = (x: string, y: string): number => {
-    const n = Math.max(x.length, y.length);
-    for (let i = 0; i < n; i++) {
-      const cx = i < x.length ? x.charCodeAt(i) : 0x20;
-      const cy = i < y.length ? y.charCodeAt(i) : 0x20;
-      if (cx !== cy) return cx - cy;
-    }
-    return 0;
-  };
-  return padCmp(pa[1], pb[1]) || padCmp(pa[2] ?? '', pb[2] ?? '') || codeUnitCompare(a, b);
+/** Compares as ECMA-119 9.3 orders a directory's records: the name, then the extension, each padded with spaces. */
+function padCompare(x: string, y: string): number {
+  const n = Math.max(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const cx = i < x.length ? x.charCodeAt(i) : 0x20;
+    const cy = i < y.length ? y.charCodeAt(i) : 0x20;
+    if (cx !== cy) return cx - cy;
+  }
+  return 0;
+}
+
+/** Name and extension of an identifier for sorting: files split at the last dot (ISO ids also lose ";1"), folders whole. */
+function sortParts(id: string, isFile: boolean): [string, string] {
+  if (!isFile) return [id, ''];
+  const bare = id.endsWith(';1') ? id.slice(0, -2) : id;
+  const dot = bare.lastIndexOf('.');
+  return dot < 0 ? [bare, ''] : [bare.slice(0, dot), bare.slice(dot + 1)];
+}
+
+function recordCompare(a: Child, b: Child, id: (e: Child) => string): number {
+  const [an, ae] = sortParts(id(a), a.kind === 'file');
+  const [bn, be] = sortParts(id(b), b.kind === 'file');
+  return padCompare(an, bn) || padCompare(ae, be) || codeUnitCompare(id(a), id(b));
 }
 
 function nameTree(root: DirNode): void {
@@ -395,8 +405,8 @@ function nameTree(root: DirNode): void {
       windowsUpper,
       (e, id) => (e.udfName = id),
     );
-    dir.isoChildren = [...children].sort((a, b) => isoIdCompare(a.isoId, b.isoId));
-    dir.jolietChildren = [...children].sort((a, b) => codeUnitCompare(a.jolietId, b.jolietId));
+    dir.isoChildren = [...children].sort((a, b) => recordCompare(a, b, (e) => e.isoId));
+    dir.jolietChildren = [...children].sort((a, b) => recordCompare(a, b, (e) => e.jolietId));
     dir.udfChildren = children;
     for (const d of dir.dirs.values()) stack.push(d);
   }

@@ -85,6 +85,7 @@ export class IsoVolume {
   private readonly root: DirRecord;
   private readonly bootCatalogBlock: number | null;
   private listing: { files: IsoFileEntry[]; directories: string[] } | null = null;
+  private index: { exact: Map<string, IsoFileEntry>; folded: Map<string, IsoFileEntry> } | null = null;
 
   constructor(path: string) {
     this.path = path;
@@ -155,8 +156,16 @@ export class IsoVolume {
   /** Finds a file: exact path first, then ignoring case (as Windows would). */
   find(path: string): IsoFileEntry | null {
     const p = path.replace(/^\/+/, '');
-    const files = this.files();
-    return files.find((f) => f.path === p) ?? files.find((f) => f.path.toUpperCase() === p.toUpperCase()) ?? null;
+    if (!this.index) {
+      const exact = new Map<string, IsoFileEntry>();
+      const folded = new Map<string, IsoFileEntry>();
+      for (const f of this.files()) {
+        exact.set(f.path, f);
+        if (!folded.has(f.path.toUpperCase())) folded.set(f.path.toUpperCase(), f);
+      }
+      this.index = { exact, folded };
+    }
+    return this.index.exact.get(p) ?? this.index.folded.get(p.toUpperCase()) ?? null;
   }
 
   /** Streams a file's bytes to `onChunk` (each chunk a fresh Buffer of at most 1 MiB). */

@@ -11,7 +11,7 @@ import { packDiscs, type Disc } from './DiscSet.js';
 import { InputError, describeFsError } from './errors.js';
 import { CancelledError } from './ImageWriter.js';
 import { runImageJobs, type WorkerJob } from './ImageJobs.js';
-import { planIso, type IsoFile, type IsoPlan } from './IsoImage.js';
+import { measureIso, planIso, type IsoFile, type IsoPlan } from './IsoImage.js';
 import { MANIFEST_FORMAT, MANIFEST_PATH, serializeManifest, type ManifestFile, type MediaManifest } from './Manifest.js';
 import { bufferFile, checkLabel, newMediaGuid, planContent, prestartFiles, rootFiles, type MediaFile, type PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
@@ -167,7 +167,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
       timestamp,
       applicationId: `TSMEDIA ${packageVersion()}`,
     });
-    const discs = packDiscs(files, content.directories, discBlocks(req.size), (d) => planIso(isoOptions(d, files)).blocks);
+    const discs = packDiscs(files, content.directories, discBlocks(req.size), (d) => measureIso(isoOptions(d, files)).blocks);
 
     // The real manifest, padded to the placeholder's size so the packing holds.
     const partsOf = new Map<number, ManifestFile['parts']>();

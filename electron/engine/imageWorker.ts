@@ -1,7 +1,7 @@
 // The worker thread that writes and re-reads images: blocking, positioned I/O with large buffers, away from the
 // thread that serves the UI or the terminal. Cancellation arrives through a shared flag polled between buffers.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeFsError } from './errors.js';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
@@ -34,6 +34,8 @@ function run(): void {
       const fd = openSync(job.path, 'w');
       try {
         const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hashes, sparse: true });
+        // A trailing gap left sparse must still count: the file is as long as the image.
+        ftruncateSync(fd, job.layout.size);
         fsyncSync(fd);
         post({ type: 'done', index, sha256: r.sha256, bytes: r.bytes });
       } finally {
