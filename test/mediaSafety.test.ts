@@ -112,11 +112,20 @@ describe('safe output', () => {
     assert.equal(fileSha(out), before);
     assert.deepEqual(readdirSync(outDir).filter((n) => n.endsWith('.partial')), []);
 
+    // How long a whole run takes here (to another folder), so every kill lands while the writer is at work.
+    const probeDir = join(dir, 'probe');
+    spawn('mkdir', ['-p', probeDir]);
+    await wait(50);
+    const t1 = Date.now();
+    assert.equal(runCli(['create', ...args.slice(0, -1), join(probeDir, 'probe.iso')], env).status, 0);
+    const runMs = Date.now() - t1;
+
     // SIGKILL at random moments: nothing under a final name but the earlier ISO; its bytes unchanged.
     const kills = Number(process.env.TSMEDIA_KILL_RUNS ?? 5);
     for (let i = 0; i < kills; i++) {
       const k = startCreate(args, env);
-      await wait(200 + Math.floor(Math.random() * 1500));
+      await wait(100 + Math.floor(Math.random() * runMs * 0.8));
+      assert.equal(k.exitCode, null, `kill ${i + 1}: the run was still going`);
       k.kill('SIGKILL');
       await new Promise((r) => k.on('exit', r));
       assert.deepEqual(finalNames(outDir), ['CreateTSMedia.log', 'media.iso'].filter((n) => existsSync(join(outDir, n))), `kill ${i + 1}: no new final-named file`);
