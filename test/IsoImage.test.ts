@@ -88,7 +88,7 @@ function sampleOptions(): IsoOptions {
 function writeIso(plan: IsoPlan, path: string, sparse = false): string {
   const fd = openSync(path, 'w');
   try {
-    return writeImage(plan, fd, { sparse }).sha256;
+    return writeImage(plan, fd, { gaps: sparse ? 'sparse' : 'zero' }).sha256;
   } finally {
     closeSync(fd);
   }

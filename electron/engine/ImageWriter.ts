@@ -25,13 +25,17 @@ export interface WriteImageOptions {
   onProgress?: (bytesDone: number, path: string | null) => void;
   /** Carries content hashes across the discs of a set (a file split over two discs is checked once whole). */
   hashes?: SourceHashes;
-  /** Regular files may keep unwritten gaps sparse; a drive gets zeros written. */
-  sparse?: boolean;
+  /**
+   * What happens between regions and extents: 'zero' writes zeros (a drive being formatted), 'sparse' leaves holes in a
+   * new image file (they read as zeros), 'skip' leaves the bytes already there untouched (adding files to a volume
+   * that is already formatted). With 'skip' the image hash covers only the bytes written.
+   */
+  gaps?: 'zero' | 'sparse' | 'skip';
   bufferSize?: number;
 }
 
 export interface WriteImageResult {
-  /** SHA-256 hex (lower case) of every byte of the image, gaps included. */
+  /** SHA-256 hex (lower case) of every byte of the image, gaps included (written bytes only with gaps 'skip'). */
   sha256: string;
   bytes: number;
 }
@@ -87,6 +91,7 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
   const imageHash = createHash('sha256');
   const hashes = options.hashes ?? new SourceHashes();
   const cancelled = options.cancelled ?? (() => false);
+  const gaps = options.gaps ?? 'zero';
   let pos = 0;
 
   const put = (data: Buffer, length: number, at: number): void => {
@@ -106,8 +111,8 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
     while (pos < end) {
       if (cancelled()) throw new CancelledError();
       const n = Math.min(zeros.length, end - pos);
-      if (!options.sparse) put(zeros, n, pos);
-      imageHash.update(n === zeros.length ? zeros : zeros.subarray(0, n));
+      if (gaps === 'zero') put(zeros, n, pos);
+      if (gaps !== 'skip') imageHash.update(n === zeros.length ? zeros : zeros.subarray(0, n));
       pos += n;
     }
   };

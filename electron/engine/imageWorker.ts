@@ -33,7 +33,7 @@ function run(): void {
     if (job.kind === 'write') {
       const fd = openSync(job.path, 'w');
       try {
-        const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hashes, sparse: true });
+        const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hashes, gaps: 'sparse' });
         // A trailing gap left sparse must still count: the file is as long as the image.
         ftruncateSync(fd, job.layout.size);
         fsyncSync(fd);
