@@ -27,20 +27,16 @@ export interface MediaVariable {
   secret: boolean;
 }
 
-/** Everything the wizard collects for a CD/DVD set (the USB path adds its drive options). */
-export interface IsoMediaRequest {
+/** Everything the wizard collects for stand-alone media, whatever the media type. */
+export interface MediaRequestBase {
   /** Site folder; null for the bundled sample site. */
   site: string | null;
   taskSequenceId: string;
-  /** A disc size name, or a custom size in bytes. */
-  size: DiscSizeName | number;
-  /** The first ISO's path; later discs are <name>-2.iso, <name>-3.iso … */
-  out: string;
   /** Distribution point names; empty = every one holding all content. */
   distributionPoints: string[];
   password: string | null;
   unattended: boolean;
-  /** ISO 8601 dates (UTC when no offset is given); the media refuses to start outside this range. */
+  /** ISO 8601 dates (UTC when no time is given); the media refuses to start outside this range. */
   startDate: string | null;
   expireDate: string | null;
   label: string;
@@ -57,8 +53,25 @@ export interface IsoMediaRequest {
   detectDependencies: boolean;
   /** Fixed timestamp for every date in the image (deterministic output); default now. */
   timestamp: string | null;
-  /** Skip reading the written set back (it is verified by default). */
+  /** Skip reading the written media back (it is verified by default). */
   skipVerify: boolean;
+}
+
+/** A CD/DVD set. */
+export interface IsoMediaRequest extends MediaRequestBase {
+  /** A disc size name, or a custom size in bytes. */
+  size: DiscSizeName | number;
+  /** The first ISO's path; later discs are <name>-2.iso, <name>-3.iso … */
+  out: string;
+}
+
+/** A USB drive, or a raw image of one written with the same code. */
+export interface UsbMediaRequest extends MediaRequestBase {
+  target: { kind: 'drive'; device: string } | { kind: 'image'; path: string; sizeBytes: number };
+  /** The console's "Format removable USB drive (FAT32) and make bootable"; false writes into the existing FAT32 volume. */
+  format: boolean;
+  /** The user saw every constraint of the drive and confirmed (twice for a non-removable drive). */
+  confirmedDrive: boolean;
 }
 
 export type MediaPhase = 'plan' | 'write' | 'verify' | 'finalize' | 'done';

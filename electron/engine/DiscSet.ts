@@ -42,6 +42,8 @@ export function packDiscs(
   emptyDirectories: readonly string[],
   capacityBlocks: number,
   exactBlocks: (disc: Disc) => number,
+  /** Files every later disc carries too (the manifest), placed first on each. */
+  onEveryDisc: readonly number[] = [],
 ): Disc[] {
   const all: Disc = { parts: files.map((f, i) => ({ file: i, path: f.path, sourceOffset: 0, size: f.size })), directories: [...emptyDirectories] };
   if (!Number.isFinite(capacityBlocks)) {
@@ -64,6 +66,9 @@ export function packDiscs(
     // Exact check: if the estimate was short, move the last parts to the next disc until it fits.
     const moved: DiscPart[] = [];
     while (disc.parts.length > 0 && exactBlocks(disc) > capacityBlocks) {
+      if (discs.length > 0 && disc.parts.length <= onEveryDisc.length) {
+        throw new InputError(`the media size ${capacityBlocks * BLOCK} bytes is too small to hold any file besides the manifest.`);
+      }
       const last = disc.parts.pop() as DiscPart;
       if (discs.length === 0 && firstDiscRoles.has(files[last.file].role)) {
         throw new InputError(`the boot files and the task sequence environment alone need more than one disc of ${capacityBlocks * BLOCK} bytes; choose a larger media size.`);
@@ -76,17 +81,21 @@ export function packDiscs(
     dataBlocks = 0;
     dirs = new Set();
     nameBytes = 0;
+    for (const i of onEveryDisc) place({ file: i, path: files[i].path, sourceOffset: 0, size: files[i].size });
     for (const m of moved) add(m);
   };
 
+  const place = (p: DiscPart): void => {
+    cur.push(p);
+    dataBlocks += blocksOf(p.size);
+    parentDirs(p.path).forEach((d) => dirs.add(d));
+    nameBytes += p.path.length * 2;
+  };
   const add = (p: DiscPart): void => {
     const newDirs = parentDirs(p.path).filter((d) => !dirs.has(d));
     const names = p.path.length * 2;
     if (fits(blocksOf(p.size), 1, newDirs.length, names)) {
-      cur.push(p);
-      dataBlocks += blocksOf(p.size);
-      newDirs.forEach((d) => dirs.add(d));
-      nameBytes += names;
+      place(p);
       return;
     }
     const mustBeWhole = discs.length === 0 && firstDiscRoles.has(files[p.file].role);
