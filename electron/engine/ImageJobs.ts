@@ -2,10 +2,22 @@
 // within one buffer (the worker polls a shared flag).
 import { Worker } from 'node:worker_threads';
 import { ContentIntegrityError, InputError } from './errors.js';
-import type { ImageLayout } from './ImageLayout.js';
+import type { ContentSource, ImageLayout } from './ImageLayout.js';
 import { CancelledError, WriteError } from './ImageWriter.js';
 
-export type WorkerJob = { kind: 'write'; path: string; layout: ImageLayout } | { kind: 'hash'; path: string };
+export type WorkerJob =
+  | {
+      kind: 'write';
+      path: string;
+      layout: ImageLayout;
+      /** 'file' (default) creates the file; 'device' opens a drive as it is. */
+      target?: 'file' | 'device';
+      gaps?: 'zero' | 'sparse' | 'skip';
+      /** An image file's final length when it stands for a whole disk larger than the written part. */
+      fileSize?: number;
+    }
+  | { kind: 'hash'; path: string }
+  | { kind: 'hash-source'; source: ContentSource; label: string };
 
 export type WorkerMessage =
   | { type: 'progress'; index: number; bytes: number; path: string | null }

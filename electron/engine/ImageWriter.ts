@@ -4,7 +4,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { ContentIntegrityError, InputError, describeFsError } from './errors.js';
-import { sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
+import { pieceSize, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
 
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
@@ -45,7 +45,7 @@ export class SourceHashes {
   private readonly state = new Map<string, { hash: Hash; bytes: number }>();
 
   update(source: ContentSource, sourceOffset: number, chunk: Buffer): void {
-    if (source.kind === 'buffer' || !source.sha256) return;
+    if (source.kind === 'buffer' || source.kind === 'composite' || !source.sha256) return;
     const key = source.kind === 'library' ? source.blobPath : source.path;
     let s = this.state.get(key);
     if (!s || sourceOffset === 0) {
@@ -72,7 +72,7 @@ export class SourceHashes {
 const DEFAULT_BUFFER = 8 * 1024 * 1024;
 
 function openSource(source: ContentSource): number | null {
-  if (source.kind === 'buffer') return null;
+  if (source.kind === 'buffer' || source.kind === 'composite') return null;
   const path = source.kind === 'library' ? source.blobPath : source.path;
   try {
     return openSync(path, 'r');
@@ -82,6 +82,75 @@ function openSource(source: ContentSource): number | null {
     }
     throw new InputError(`${source.label}: cannot read ${describeFsError(err, path)}`);
   }
+}
+
+/**
+ * Reads `size` bytes of a source from `offset`, in chunks of at most `buf.length`, calling `onChunk(chunk, sourceOffset)`.
+ * The chunk is only valid during the call. A source shorter than it claims is a ContentIntegrityError.
+ */
+export function readSource(
+  source: ContentSource,
+  offset: number,
+  size: number,
+  buf: Buffer,
+  cancelled: () => boolean,
+  onChunk: (chunk: Buffer, sourceOffset: number) => void,
+): void {
+  if (source.kind === 'buffer') {
+    onChunk(source.data.subarray(offset, offset + size), offset);
+    return;
+  }
+  if (source.kind === 'composite') {
+    let base = 0;
+    for (const piece of source.pieces) {
+      const len = pieceSize(piece);
+      const from = Math.max(offset, base);
+      const to = Math.min(offset + size, base + len);
+      if (from < to) {
+        if ('data' in piece) onChunk(piece.data.subarray(from - base, to - base), from);
+        else readSource({ kind: 'file', path: piece.path, size: piece.offset + len, label: source.label }, piece.offset + (from - base), to - from, buf, cancelled, (c, at) => onChunk(c, at - piece.offset + base));
+      }
+      base += len;
+      if (base >= offset + size) break;
+    }
+    return;
+  }
+  const path = source.kind === 'library' ? source.blobPath : source.path;
+  const fd = openSource(source) as number;
+  try {
+    let done = 0;
+    while (done < size) {
+      if (cancelled()) throw new CancelledError();
+      const want = Math.min(buf.length, size - done);
+      let got = 0;
+      while (got < want) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, got, want - got, offset + done + got);
+        } catch (err) {
+          throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
+        }
+        if (n === 0) {
+          throw new ContentIntegrityError(`${source.label}: ${path} ended after ${offset + done + got} bytes; ${source.size} were expected. The content changed or is damaged.`, source.label);
+        }
+        got += n;
+      }
+      onChunk(buf.subarray(0, want), offset + done);
+      done += want;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SHA-256 (uppercase hex) of a whole source, read in large chunks. */
+export function hashSource(source: ContentSource, cancelled: () => boolean = () => false, onBytes?: (n: number) => void, bufferSize = DEFAULT_BUFFER): string {
+  const h = createHash('sha256');
+  readSource(source, 0, sourceSize(source), Buffer.allocUnsafe(bufferSize), cancelled, (c) => {
+    h.update(c);
+    onBytes?.(c.length);
+  });
+  return h.digest('hex').toUpperCase();
 }
 
 export function writeImage(layout: ImageLayout, fd: number, options: WriteImageOptions = {}): WriteImageResult {
@@ -132,50 +201,14 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
       continue;
     }
     const e = item.extent as ImageLayout['extents'][number];
-    const total = sourceSize(e.source);
-    if (e.sourceOffset + e.size > total) throw new Error(`layout bug: ${e.path} extent past its source`);
-    if (e.source.kind === 'buffer') {
-      const part = e.source.data.subarray(e.sourceOffset, e.sourceOffset + e.size);
-      put(part, part.length, pos);
-      imageHash.update(part);
-      hashes.update(e.source, e.sourceOffset, part);
-      pos += part.length;
+    if (e.sourceOffset + e.size > sourceSize(e.source)) throw new Error(`layout bug: ${e.path} extent past its source`);
+    readSource(e.source, e.sourceOffset, e.size, buf, cancelled, (chunk, at) => {
+      hashes.update(e.source, at, chunk);
+      put(chunk, chunk.length, pos);
+      imageHash.update(chunk);
+      pos += chunk.length;
       progress(e.path);
-      continue;
-    }
-    const sfd = openSource(e.source) as number;
-    try {
-      let done = 0;
-      while (done < e.size) {
-        if (cancelled()) throw new CancelledError();
-        const want = Math.min(bufSize, e.size - done);
-        let got = 0;
-        while (got < want) {
-          let n: number;
-          try {
-            n = readSync(sfd, buf, got, want - got, e.sourceOffset + done + got);
-          } catch (err) {
-            throw new InputError(`${e.source.label}: read failed: ${describeFsError(err, e.source.kind === 'library' ? e.source.blobPath : e.source.path)}`);
-          }
-          if (n === 0) {
-            throw new ContentIntegrityError(
-              `${e.source.label}: the source ended after ${e.sourceOffset + done + got} bytes; ${total} were expected. The content changed or is damaged.`,
-              e.source.label,
-            );
-          }
-          got += n;
-        }
-        const chunk = buf.subarray(0, want);
-        hashes.update(e.source, e.sourceOffset + done, chunk);
-        put(chunk, want, pos);
-        imageHash.update(chunk);
-        pos += want;
-        done += want;
-        progress(e.path);
-      }
-    } finally {
-      closeSync(sfd);
-    }
+    });
   }
   gapTo(layout.size);
   return { sha256: imageHash.digest('hex'), bytes: pos };

@@ -5,7 +5,7 @@ import { closeSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeFsError } from './errors.js';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
-import { CancelledError, SourceHashes, writeImage } from './ImageWriter.js';
+import { CancelledError, SourceHashes, hashSource, writeImage } from './ImageWriter.js';
 import type { WorkerJob, WorkerMessage } from './ImageJobs.js';
 
 const { jobs, cancelFlag } = workerData as { jobs: WorkerJob[]; cancelFlag: SharedArrayBuffer };
@@ -15,9 +15,10 @@ const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
 
 /** Structured cloning turns Buffers into Uint8Arrays; make them Buffers again. */
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+const rehydrateSource = (s: ContentSource): ContentSource =>
+  s.kind === 'buffer' ? { ...s, data: buf(s.data) } : s.kind === 'composite' ? { ...s, pieces: s.pieces.map((p) => ('data' in p ? { data: buf(p.data) } : p)) } : s;
 function rehydrate(layout: ImageLayout): ImageLayout {
-  const src = (s: ContentSource): ContentSource => (s.kind === 'buffer' ? { ...s, data: buf(s.data) } : s);
-  return { size: layout.size, regions: layout.regions.map((r) => ({ offset: r.offset, data: buf(r.data) })), extents: layout.extents.map((e) => ({ ...e, source: src(e.source) })) };
+  return { size: layout.size, regions: layout.regions.map((r) => ({ offset: r.offset, data: buf(r.data) })), extents: layout.extents.map((e) => ({ ...e, source: rehydrateSource(e.source) })) };
 }
 
 function run(): void {
@@ -30,12 +31,21 @@ function run(): void {
       last = now;
       post({ type: 'progress', index, bytes, path });
     };
-    if (job.kind === 'write') {
-      const fd = openSync(job.path, 'w');
+    if (job.kind === 'hash-source') {
+      let bytes = 0;
+      const sha256 = hashSource(rehydrateSource(job.source), cancelled, (n) => {
+        bytes += n;
+        progress(bytes, job.label);
+      });
+      post({ type: 'done', index, sha256, bytes });
+    } else if (job.kind === 'write') {
+      // A new image file is created; a device (or an image being added to) is opened as it is.
+      const fd = openSync(job.path, job.target === 'device' || job.gaps === 'skip' ? 'r+' : 'w');
       try {
-        const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hashes, gaps: 'sparse' });
-        // A trailing gap left sparse must still count: the file is as long as the image.
-        ftruncateSync(fd, job.layout.size);
+        const gaps = job.gaps ?? (job.target === 'device' ? 'zero' : 'sparse');
+        const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hashes, gaps });
+        // A trailing gap left sparse must still count: an image file is as long as its image (or the disk it stands for).
+        if (job.target !== 'device' && gaps === 'sparse') ftruncateSync(fd, Math.max(job.layout.size, job.fileSize ?? 0));
         fsyncSync(fd);
         post({ type: 'done', index, sha256: r.sha256, bytes: r.bytes });
       } finally {
