@@ -4,11 +4,14 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ANSWERS_FORMAT, answerFileProblem, type AnswerFile } from '../../shared/answers.js';
-import type { IsoMediaRequest, MediaProgress, MediaVariable } from '../../shared/media.js';
+import type { IsoMediaRequest, MediaProgress, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
 import { DEFAULT_MEDIA_LABEL, DISC_SIZE_LABELS, parseDiscSize } from '../../shared/media.js';
 import { InputError, describeFsError } from '../engine/errors.js';
 import { CancelledError } from '../engine/ImageWriter.js';
 import { createIsoSet, type PlanSummary } from '../engine/MediaBuilder.js';
+import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
+import { evaluateDrive, formatDriveSize } from '../../shared/drives.js';
+import { findDrive, listDrives } from '../engine/Drives.js';
 import type { Site } from '../engine/Site.js';
 import { formatBytes } from './format.js';
 
@@ -45,6 +48,12 @@ const OPTIONS = {
   'no-dependencies': { type: 'boolean' },
   'no-verify': { type: 'boolean' },
   timestamp: { type: 'string' },
+  drive: { type: 'string' },
+  image: { type: 'string' },
+  'image-size': { type: 'string' },
+  'no-format': { type: 'boolean' },
+  'yes-erase': { type: 'string', multiple: true },
+  all: { type: 'boolean' },
 } as const;
 
 /** First line of a file, line ending stripped: passwords and secret values are read this way. */
@@ -83,7 +92,19 @@ export interface ParsedCreate {
   site: string | undefined;
   media: 'iso' | 'usb';
   request: IsoMediaRequest;
+  usb: UsbMediaRequest | null;
+  /** How many times the user confirmed erasing the drive (--yes-erase DEVICE), and whether all drives were shown. */
+  confirmations: number;
+  showAll: boolean;
   json: boolean;
+}
+
+function parseBytes(text: string, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(|B|K|KiB|M|MiB|G|GiB|T|TiB|KB|MB|GB|TB)$/i.exec(text.trim());
+  if (!m) throw new InputError(`${option} "${text}": give bytes, or a number with KiB, MiB, GiB (e.g. 16GiB) or KB, MB, GB.`);
+  const unit = m[2].toUpperCase();
+  const mult: Record<string, number> = { '': 1, B: 1, K: 1024, KIB: 1024, M: 1024 ** 2, MIB: 1024 ** 2, G: 1024 ** 3, GIB: 1024 ** 3, T: 1024 ** 4, TIB: 1024 ** 4, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+  return Math.floor(Number(m[1]) * mult[unit]);
 }
 
 /** Builds the request from the answer file (if any) overridden by the options given. */
@@ -108,7 +129,9 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
   const size = parseDiscSize(sizeText);
   if (size === null) throw new InputError(`--size "${sizeText}": use ${Object.keys(DISC_SIZE_LABELS).join(', ')} or a size in bytes (at least 64 MiB).`);
   const out = v.out ?? rel(a.out);
-  if (!out) throw new InputError('create --media iso needs --out PATH.iso (the first disc\'s file).');
+  if (media === 'iso' && !out) throw new InputError('create --media iso needs --out PATH.iso (the first disc\'s file).');
+  if (media === 'usb' && !v.drive === !v.image) throw new InputError('create --media usb needs --drive DEVICE or --image FILE --image-size BYTES (one of them).');
+  if (media === 'iso' && (v.drive || v.image)) throw new InputError('--drive and --image go with --media usb.');
 
   let password: string | null = null;
   const pwFile = v['password-file'] ?? rel(a.passwordFile);
@@ -138,7 +161,7 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
     site: v.site ?? rel(a.site),
     taskSequenceId: tsId,
     size,
-    out,
+    out: out ?? '',
     distributionPoints: v.dp ?? a.distributionPoints ?? [],
     password,
     unattended: v.unattended ?? a.unattended ?? false,
@@ -157,7 +180,20 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
     timestamp: v.timestamp ?? null,
     skipVerify: v['no-verify'] ?? false,
   };
-  return { site: request.site ?? undefined, media, request, json: v.json ?? false };
+  let usb: UsbMediaRequest | null = null;
+  if (media === 'usb') {
+    const { size: _size, out: _out, ...base } = request;
+    usb = {
+      ...base,
+      target: v.drive ? { kind: 'drive', device: v.drive } : { kind: 'image', path: resolve(v.image as string), sizeBytes: v['image-size'] ? parseBytes(v['image-size'], '--image-size') : 0 },
+      format: !v['no-format'],
+      confirmedDrive: false,
+    };
+    if (usb.target.kind === 'image' && usb.format && !v['image-size']) throw new InputError('--image needs --image-size BYTES (the size of the drive it stands for), unless --no-format adds to an existing image.');
+  }
+  const confirmations = (v['yes-erase'] ?? []).filter((d) => d === v.drive).length;
+  if ((v['yes-erase'] ?? []).some((d) => d !== v.drive)) throw new InputError(`--yes-erase names ${v['yes-erase']?.find((d) => d !== v.drive)}, but the drive to write is ${v.drive ?? 'none'}: confirm the drive you chose.`);
+  return { site: request.site ?? undefined, media, request, usb, confirmations, showAll: v.all ?? false, json: v.json ?? false };
 }
 
 const PHASE_WORDS: Record<MediaProgress['phase'], string> = { plan: 'planning', write: 'writing', verify: 'reading back to verify', finalize: 'finishing', done: 'done' };
@@ -180,30 +216,21 @@ export function printPlan(s: PlanSummary, io: Io): void {
 }
 
 export async function runCreate(args: string[], io: Io, openSite: (dir: string | undefined) => Promise<Site>): Promise<number> {
-  const { site: siteDir, media, request, json } = parseCreateArgs(args);
-  if (media === 'usb') throw new InputError('--media usb arrives with USB support; use --media iso for now.');
+  const parsed = parseCreateArgs(args);
+  const { site: siteDir, media, request, json } = parsed;
   const site = await openSite(siteDir);
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts += 1;
-    if (interrupts > 1) process.exit(130);
-    io.err('\ncancelling… (press Ctrl+C again to stop at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  if (media === 'usb') return runCreateUsb(parsed, site, io);
   let lastPhase = '';
   try {
-    const result = await createIsoSet(site, request, {
-      signal: controller.signal,
+    const result = await withCancel(io, (signal) => createIsoSet(site, request, {
+      signal,
       onPlan: (s) => printPlan(s, io),
       onProgress: (p) => {
         if (io.isTty) io.err(`\r\x1b[2K${progressLine(p)}`.replace(/\n$/, ''));
         else if (p.phase !== lastPhase && p.phase !== 'done') io.err(`${PHASE_WORDS[p.phase]}…`);
         lastPhase = p.phase;
       },
-    });
+    }));
     if (io.isTty) io.err('');
     if (json) io.out(JSON.stringify(result, (k, val: unknown) => (k === 'manifest' ? undefined : val), 2));
     else {
@@ -219,8 +246,74 @@ export async function runCreate(args: string[], io: Io, openSite: (dir: string |
       return 130;
     }
     throw err;
-  } finally {
+  }
+}
+
+/** Signals: the first Ctrl+C cancels cleanly, a second one stops at once. */
+function withCancel<T>(io: Io, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    io.err('\ncancelling… (press Ctrl+C again to stop at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  return run(controller.signal).finally(() => {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+  });
+}
+
+async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<number> {
+  const req = parsed.usb as UsbMediaRequest;
+  if (req.target.kind === 'drive') {
+    // The drive's constraints, as the wizard shows them: a hidden drive needs --all, and each confirmation --yes-erase.
+    const drive = findDrive(await listDrives({ showAll: true }), req.target.device);
+    if (!drive) throw new InputError(`drive ${req.target.device} is not connected (see "tsmedia drives --all").`);
+    const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths: [site.root, process.cwd()], showAll: parsed.showAll });
+    for (const c of ev.constraints) io.err(`${c.severity}: ${c.message}`);
+    if (ev.hidden && !parsed.showAll) throw new InputError(`drive ${drive.device} (${drive.description}, ${formatDriveSize(drive.sizeBytes)}) is not a removable drive; it is listed only with --all, and then must be confirmed twice (--yes-erase ${drive.device} --yes-erase ${drive.device}).`);
+    if (!ev.selectable) throw new InputError(`drive ${drive.device} cannot be chosen: ${ev.constraints.filter((c) => c.severity === 'error').map((c) => c.message).join(' ')}`);
+    const need = Math.max(1, ev.needsConfirmation);
+    if (parsed.confirmations < need) {
+      throw new InputError(`writing ${drive.device} (${drive.description}, ${formatDriveSize(drive.sizeBytes)}) ERASES everything on it. Confirm with ${Array(need).fill(`--yes-erase ${drive.device}`).join(' ')}.`);
+    }
+    req.confirmedDrive = true;
+  }
+  let lastPhase = '';
+  try {
+    const result = await withCancel(io, (signal) =>
+      createUsbMedia(site, req, {
+        signal,
+        onPlan: (s) => {
+          for (const w of s.warnings) io.err(`warning: ${w.code}${w.step ? ` (step "${w.step}")` : ''}: ${w.message}`);
+          if (!s.passwordProtected) io.err("note: no password — the task sequence environment is encrypted with ConfigMgr's public fixed key: anyone with the media can read its steps and variables.");
+          for (const w of s.largeFiles.wims) io.err(`note: ${w.path} is over 4 GiB: split into ${w.parts.length} .swm parts for FAT32`);
+          io.err(`plan: ${s.format ? `FAT32 volume on ${s.target} (${formatBytes(s.diskBytes)}${s.clusterSize ? `, ${s.clusterSize}-byte clusters` : ''})` : `files added to the FAT32 volume on ${s.target}`}, ${formatBytes(s.totalBytes)} to write`);
+        },
+        onProgress: (p) => {
+          if (io.isTty) io.err(`\r\x1b[2K${progressLine(p)}`);
+          else if (p.phase !== lastPhase && p.phase !== 'done') io.err(`${PHASE_WORDS[p.phase]}…`);
+          lastPhase = p.phase;
+        },
+      }),
+    );
+    if (io.isTty) io.err('');
+    if (parsed.json) io.out(JSON.stringify(result, (k, val: unknown) => (k === 'manifest' ? undefined : val), 2));
+    else {
+      io.out(`created USB media on ${result.target}${result.verified ? ', verified' : ''}: ${result.manifest.files.length} files`);
+      io.out(`report: ${result.reportFiles.join(', ')}`);
+      io.out(`log: ${result.logFiles.join(', ')}`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof CancelledError) {
+      io.err(req.target.kind === 'drive' ? 'cancelled: the drive holds an incomplete volume; write it again before use.' : 'cancelled: nothing was replaced, partial files were removed.');
+      return 130;
+    }
+    throw err;
   }
 }

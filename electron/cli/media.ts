@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { InputError } from '../engine/errors.js';
 import { inspectMedia } from '../engine/MediaInspector.js';
-import { verifyIsoSet } from '../engine/MediaVerifier.js';
+import { looksLikeIso, verifyFat32Media, verifyIsoSet } from '../engine/MediaVerifier.js';
 import { readSecretFile, type Io } from './create.js';
 import { formatBytes } from './format.js';
 
@@ -17,7 +17,7 @@ function parse(args: string[], options: { 'password-file'?: { type: 'string' } }
 export async function runVerify(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse(args, {});
   if (positionals.length === 0) throw new InputError('verify needs the media: PATH.iso (every disc of a set).');
-  const r = verifyIsoSet(positionals);
+  const r = positionals.length === 1 && !looksLikeIso(positionals[0]) ? verifyFat32Media(positionals[0], { checkExtraFiles: false }) : verifyIsoSet(positionals);
   if (values.json) {
     io.out(JSON.stringify({ status: r.status, filesChecked: r.filesChecked, bytesChecked: r.bytesChecked, problems: r.problems, unreadable: r.unreadable }, null, 2));
     return r.status;

@@ -13,6 +13,7 @@ import { ContentIntegrityError } from '../engine/errors.js';
 import { WriteError } from '../engine/ImageWriter.js';
 import { runCreate, type Io } from './create.js';
 import { formatBytes, formatTable } from './format.js';
+import { runDrives } from './drives.js';
 import { runInspect, runVerify } from './media.js';
 
 const USAGE = `tsmedia — Configuration Manager stand-alone task sequence media
@@ -29,7 +30,10 @@ Usage:
                     [--application ID]… [--package ID]… [--driver-package ID]… [--staging DIR]
                     [--answers FILE] [--no-dependencies] [--no-verify] [--timestamp DATE] [--json]
                     SIZE: cd650, cd700, dvd, dvd-dl, unlimited or bytes
-  tsmedia verify    PATH.iso… [--json]           (exit 0 all match, 1 a mismatch, 2 unreadable)
+  tsmedia create    … --media usb (--drive DEVICE --yes-erase DEVICE [--all] | --image FILE --image-size BYTES)
+                    [--no-format] [--no-verify]     (other options as for --media iso, without --size/--out)
+  tsmedia drives    [--all] [--json]
+  tsmedia verify    PATH.iso…|DEVICE|IMAGE [--json]  (exit 0 all match, 1 a mismatch, 2 unreadable)
   tsmedia inspect   PATH.iso… [--password-file F] [--json]
   tsmedia help | --version
 
@@ -197,6 +201,8 @@ export async function main(argv: string[], io: Out = defaultIo): Promise<number>
         return await runVerify(rest, io);
       case 'inspect':
         return await runInspect(rest, io);
+      case 'drives':
+        return await runDrives(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -7,7 +7,7 @@ import type { PlannedContent } from './MediaPlan.js';
 import { writeTempFile } from './SafeOutput.js';
 
 export interface ReportInput {
-  request: IsoMediaRequest;
+  request: Pick<IsoMediaRequest, 'size' | 'password' | 'unattended' | 'autorun' | 'variables' | 'prestartCommand'>;
   label: string;
   mediaGuid: string;
   content: PlannedContent;
@@ -17,6 +17,8 @@ export interface ReportInput {
   expire: Date | null;
   timestamp: Date;
   verified: boolean;
+  /** Default 'iso'. */
+  mediaType?: 'iso' | 'usb';
 }
 
 export interface ReportJson {
@@ -24,7 +26,7 @@ export interface ReportJson {
   created: string;
   tool: string;
   taskSequence: { packageId: string | null; name: string };
-  media: { type: 'iso'; size: string; label: string; mediaGuid: string; passwordProtected: boolean; unattended: boolean; autorun: boolean; startDate: string | null; expireDate: string | null };
+  media: { type: 'iso' | 'usb'; size: string; label: string; mediaGuid: string; passwordProtected: boolean; unattended: boolean; autorun: boolean; startDate: string | null; expireDate: string | null };
   discs: { file: string; bytes: number; sha256: string }[];
   packages: { packageId: string; name: string | null; kind: string; version: string | null; sourceVersion: number | null; bytes: number; files: number; distributionPoint: string; discs: number[] }[];
   variables: { name: string; secret: boolean }[];
@@ -46,8 +48,8 @@ export class MediaReport {
       tool: r.manifest.tool,
       taskSequence: r.manifest.taskSequence,
       media: {
-        type: 'iso',
-        size: String(r.request.size),
+        type: r.mediaType ?? 'iso',
+        size: r.mediaType === 'usb' ? 'usb' : String(r.request.size),
         label: r.label,
         mediaGuid: r.mediaGuid,
         passwordProtected: r.request.password !== null,
@@ -85,7 +87,7 @@ export class MediaReport {
       '',
       '| | |',
       '|---|---|',
-      `| Media | CD/DVD set, size ${j.media.size}, ${j.discs.length} disc(s) |`,
+      j.media.type === 'usb' ? `| Media | USB drive ${esc(j.discs[0]?.file ?? '')} |` : `| Media | CD/DVD set, size ${j.media.size}, ${j.discs.length} disc(s) |`,
       `| Label | ${esc(j.media.label)} |`,
       `| Media GUID | ${j.media.mediaGuid} |`,
       `| Password | ${j.media.passwordProtected ? 'yes' : 'no — the task sequence environment is readable by anyone with the media'} |`,
@@ -122,9 +124,9 @@ export class MediaReport {
   }
 }
 
-/** Report files beside the first ISO: media.iso → media.report.md and media.report.json, written under temp names. */
+/** Report files beside the output: media.iso (or usb.img) → media.report.md and media.report.json, under temp names. */
 export function writeReportFiles(report: MediaReport, out: string, tempFor: (final: string) => string): { temp: string; final: string }[] {
-  const base = out.replace(/\.iso$/i, '');
+  const base = out.replace(/\.[^./\\]+$/, '');
   const pairs: { temp: string; final: string }[] = [];
   for (const [final, data] of [
     [`${base}.report.md`, report.toMarkdown()],

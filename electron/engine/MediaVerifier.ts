@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InputError, errorMessage } from './errors.js';
+import { openFat32 } from './Fat32Reader.js';
 import { openIso, type IsoFileEntry, type IsoVolume } from './IsoReader.js';
 import { MANIFEST_PATH, parseManifest, type MediaManifest } from './Manifest.js';
 
@@ -159,5 +160,75 @@ export function verifyIsoSet(paths: string[], options: VerifyOptions = {}): Veri
     throw err;
   } finally {
     for (const v of volumes) v.vol.close();
+  }
+}
+
+/** A single-volume medium (a USB drive or its image): every manifest file read back from the FAT32 volume. */
+export function verifyFat32Media(path: string, options: VerifyOptions & { checkExtraFiles?: boolean } = {}): VerifyResult {
+  const result: VerifyResult = { status: 0, manifest: null, filesChecked: 0, bytesChecked: 0, problems: [], unreadable: [] };
+  let vol;
+  try {
+    vol = openFat32(path);
+  } catch (err) {
+    return { ...result, status: 2, unreadable: [errorMessage(err)] };
+  }
+  try {
+    const entries = new Map(vol.files().map((f) => [norm(f.path), f]));
+    const m = entries.get(norm(MANIFEST_PATH));
+    if (!m) return { ...result, status: 2, unreadable: [`${path}: no ${MANIFEST_PATH} on the volume; it was not made by tsmedia, or is damaged.`] };
+    const manifest = parseManifest(vol.readFileBuffer(m.path).toString('utf8').trimEnd(), `${path}:${MANIFEST_PATH}`);
+    result.manifest = manifest;
+    let done = 0;
+    for (const f of manifest.files) {
+      const e = entries.get(norm(f.path));
+      result.filesChecked += 1;
+      if (!e) {
+        result.problems.push({ path: f.path, disc: null, problem: 'missing from the volume' });
+        continue;
+      }
+      const h = createHash('sha256');
+      let bytes = 0;
+      try {
+        vol.readFile(e.path, (chunk) => {
+          h.update(chunk);
+          bytes += chunk.length;
+          done += chunk.length;
+          options.onProgress?.(done, f.path);
+        });
+      } catch (err) {
+        result.problems.push({ path: f.path, disc: null, problem: `cannot be read: ${errorMessage(err)}` });
+        continue;
+      }
+      result.bytesChecked += bytes;
+      const got = h.digest('hex').toUpperCase();
+      if (bytes !== f.size) result.problems.push({ path: f.path, disc: null, problem: `read ${bytes} bytes, the manifest says ${f.size}` });
+      else if (got !== f.sha256.toUpperCase()) result.problems.push({ path: f.path, disc: null, problem: `its SHA-256 is ${got}, the manifest says ${f.sha256.toUpperCase()}` });
+    }
+    if (options.checkExtraFiles) {
+      const listed = new Set([norm(MANIFEST_PATH), ...manifest.files.map((f) => norm(f.path))]);
+      for (const [k, e] of entries) if (!listed.has(k)) result.problems.push({ path: e.path, disc: null, problem: 'is on the volume but not in the manifest' });
+    }
+    return { ...result, status: result.problems.length ? 1 : 0 };
+  } catch (err) {
+    if (err instanceof InputError) return { ...result, status: 2, unreadable: [err.message] };
+    throw err;
+  } finally {
+    vol.close();
+  }
+}
+
+/** ISO 9660 ("CD001" at byte 32769) or not: decides how `tsmedia verify` reads a path. */
+export function looksLikeIso(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const b = Buffer.alloc(5);
+      readSync(fd, b, 0, 5, 32769);
+      return b.toString('latin1') === 'CD001';
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
   }
 }

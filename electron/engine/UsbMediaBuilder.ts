@@ -1,0 +1,262 @@
+// Creates stand-alone media on a USB drive — or on a raw image of one, with the same code: the media plan of the ISO
+// path, the 4 GiB rule (WIMs split into .swm parts, other large files refused before a byte is written), a FAT32
+// volume that UEFI firmware boots, written by the worker, flushed, and read back against the manifest.
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Finding } from '../../shared/analysis.js';
+import { evaluateDrive, type DriveInfo } from '../../shared/drives.js';
+import type { MediaProgress, UsbMediaRequest } from '../../shared/media.js';
+import { CmTraceLog, userLogFolder } from './CmTraceLog.js';
+import { closeDevice, flushDevice, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
+import { findDrive, listDrives } from './Drives.js';
+import { ContentIntegrityError, InputError } from './errors.js';
+import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from './Fat32Volume.js';
+import { openFat32 } from './Fat32Reader.js';
+import { planFat32Append } from './Fat32Append.js';
+import type { ImageLayout } from './ImageLayout.js';
+import { CancelledError } from './ImageWriter.js';
+import { runImageJobs, type WorkerJob } from './ImageJobs.js';
+import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
+import type { MediaManifest } from './Manifest.js';
+import { finalizeManifest, prepareMedia, requestSecrets, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
+import { MediaReport, writeReportFiles } from './MediaReport.js';
+import { ProgressReporter } from './Progress.js';
+import { checkFreeSpace, commit, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
+import type { Site } from './Site.js';
+import { verifyFat32Media } from './MediaVerifier.js';
+
+export interface UsbPlanSummary {
+  warnings: Finding[];
+  largeFiles: LargeFileReport;
+  target: string;
+  diskBytes: number;
+  totalBytes: number;
+  clusterSize: number | null;
+  passwordProtected: boolean;
+  format: boolean;
+}
+
+export interface CreateUsbOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: MediaProgress) => void;
+  onPlan?: (s: UsbPlanSummary) => void;
+  userLogDir?: string | null;
+  /** The drive as listed (tests pass recorded ones); default: looked up with drivelist. */
+  drives?: DriveInfo[];
+}
+
+export interface CreateUsbResult {
+  target: string;
+  mediaGuid: string;
+  manifest: MediaManifest;
+  bytesWritten: number;
+  reportFiles: string[];
+  logFiles: string[];
+  warnings: Finding[];
+  largeFiles: LargeFileReport;
+  verified: boolean;
+}
+
+const MIN_IMAGE = 64 * 1024 * 1024;
+
+function checkTarget(req: UsbMediaRequest): void {
+  if (req.target.kind === 'image') {
+    const dir = dirname(resolve(req.target.path));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--image ${req.target.path}: the folder ${dir} does not exist.`);
+    if (existsSync(req.target.path) && statSync(req.target.path).isDirectory()) throw new InputError(`--image ${req.target.path} is a folder; give an image file.`);
+    if (req.format && (!Number.isSafeInteger(req.target.sizeBytes) || req.target.sizeBytes < MIN_IMAGE)) {
+      throw new InputError(`--image-size must be at least ${MIN_IMAGE} bytes (64 MiB); FAT32 needs 65,525 clusters.`);
+    }
+    if (!req.format && !existsSync(req.target.path)) throw new InputError(`--image ${req.target.path}: --no-format writes into an existing FAT32 image, and there is none.`);
+  } else if (!req.confirmedDrive) {
+    throw new InputError(`drive ${req.target.device}: writing a drive erases it; the drive must be confirmed first (the CLI asks for --yes-erase ${req.target.device}).`);
+  }
+}
+
+/** Hashes the .swm parts (their hashes go in the manifest) and checks each split WIM against its content library hash. */
+async function hashSplitParts(prepared: { splitSources: ReturnType<typeof planLargeFiles>['splitSources'] }, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
+  const jobs: WorkerJob[] = [];
+  const targets: { kind: 'wim' | 'part'; file: (typeof prepared.splitSources)[number]['wim'] }[] = [];
+  for (const s of prepared.splitSources) {
+    jobs.push({ kind: 'hash-source', source: s.wim.source, label: s.wim.path });
+    targets.push({ kind: 'wim', file: s.wim });
+    for (const p of s.parts) {
+      jobs.push({ kind: 'hash-source', source: p.source, label: p.path });
+      targets.push({ kind: 'part', file: p });
+    }
+  }
+  if (jobs.length === 0) return;
+  const total = targets.reduce((n, t) => n + t.file.size, 0);
+  progress.begin('plan', total);
+  const sizes = targets.map((t) => t.file.size);
+  const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+  const results = await runImageJobs(jobs, { signal, onProgress: (i, bytes) => progress.update(offsets[i] + bytes, targets[i].file.path) });
+  results.forEach((r, i) => {
+    const t = targets[i];
+    if (t.kind === 'part') t.file.sha256 = r.sha256;
+    else if (r.sha256 !== t.file.sha256.toUpperCase()) {
+      throw new ContentIntegrityError(`${t.file.source.label}: the WIM's bytes do not match the content library (SHA-256 ${r.sha256}, expected ${t.file.sha256}). Redistribute the package or choose another distribution point.`, t.file.path);
+    }
+  });
+}
+
+/** The drive as the operating system lists it, refused when it is a system or read-only drive whatever was asked. */
+async function checkDrive(device: string, neededBytes: number, site: Site, given?: DriveInfo[]): Promise<DriveInfo> {
+  const drives = given ?? (await listDrives({ showAll: true }));
+  const drive = findDrive(drives, device);
+  if (!drive) throw new InputError(`drive ${device} is not connected (see "tsmedia drives --all").`);
+  const ev = evaluateDrive(drive, { neededBytes, sourcePaths: [site.root, process.cwd()], showAll: true });
+  const hard = ev.constraints.filter((c) => c.severity === 'error' || c.code === 'SYSTEM_DRIVE' || c.code === 'READ_ONLY');
+  if (hard.length) throw new InputError(`drive ${device} cannot be written: ${hard.map((c) => c.message).join(' ')}`);
+  return drive;
+}
+
+export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: CreateUsbOptions = {}): Promise<CreateUsbResult> {
+  const checked = validateBaseRequest(req);
+  checkTarget(req);
+  const imagePath = req.target.kind === 'image' ? resolve(req.target.path) : null;
+  const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
+  const logPaths = [...(imagePath ? [join(dirname(imagePath), 'CreateTSMedia.log')] : []), ...(userDir ? [join(userDir, 'CreateTSMedia.log')] : [])];
+  const log = new CmTraceLog(logPaths);
+  log.mask(...requestSecrets(req));
+  const progress = new ProgressReporter((p) => options.onProgress?.(p));
+  const temps: string[] = [];
+  try {
+    progress.begin('plan', 0);
+    const prepared: PreparedMedia = await prepareMedia(site, req, checked, log, req.target.kind === 'image' ? `USB image ${imagePath}` : `USB drive ${req.target.device}`);
+    // The 4 GiB rule, before anything is written.
+    const large = planLargeFiles(prepared.files);
+    for (const w of large.report.wims) log.info(`${w.path} (${w.size} bytes) is split into ${w.parts.join(', ')} for FAT32`);
+    refuseLargeFiles(large.report);
+    const manifestPath = prepared.files[prepared.manifestIndex].path;
+    prepared.files = large.files;
+    prepared.manifestIndex = prepared.files.findIndex((f) => f.path === manifestPath);
+    await hashSplitParts(large, options.signal, progress);
+    const manifest = finalizeManifest(prepared, req, 1, (i) => [{ disc: 1, offset: 0, size: prepared.files[i].size }]);
+    const fatFiles = prepared.files.map((f) => ({ path: f.path, source: f.source }));
+    const directories = prepared.content.directories;
+    const timestamp = checked.timestamp;
+    const target = imagePath ?? (req.target.kind === 'drive' ? req.target.device : '');
+
+    let layout: ImageLayout;
+    let plan: Fat32Plan | null = null;
+    let diskBytes: number;
+    if (req.format) {
+      if (req.target.kind === 'image') diskBytes = req.target.sizeBytes;
+      else {
+        // Bytes the media needs on any drive: its clusters plus the FATs and the 1 MiB before the data area, generously.
+        const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label: fatLabel(checked.label), files: fatFiles, directories });
+        const drive = await checkDrive(req.target.device, Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, site, options.drives);
+        diskBytes = drive.sizeBytes ?? 0;
+      }
+      const fit = estimateFat32Fits({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
+      if (!fit.fits) throw new InputError(`${target}: the media needs ${fit.requiredBytes} bytes of clusters; the ${diskBytes}-byte ${req.target.kind === 'image' ? 'image' : 'drive'} is ${fit.shortBytes} bytes short. Use a larger drive.`);
+      plan = planFat32({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
+      layout = plan;
+    } else {
+      const vol = openFat32(target);
+      try {
+        diskBytes = statSync(target).size;
+        layout = planFat32Append(vol, fatFiles, directories, timestamp);
+      } finally {
+        vol.close();
+      }
+    }
+    const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
+    options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format });
+    log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
+
+    // Write: an image file under a temporary name (renamed when complete and verified), a drive in place.
+    let writePath = target;
+    if (imagePath && req.format) {
+      checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`);
+      for (const p of removeStalePartials([imagePath])) log.info(`removed a partial file an interrupted run left: ${p}`);
+      writePath = tempPathFor(imagePath);
+      temps.push(writePath);
+    } else if (req.target.kind === 'drive') {
+      const un = await unmountDrive(req.target.device);
+      if (un.unmounted.length) log.info(`unmounted ${un.unmounted.join(', ')} (${un.tool})`);
+    }
+    const job: WorkerJob = {
+      kind: 'write',
+      path: writePath,
+      layout: { size: layout.size, regions: layout.regions, extents: layout.extents },
+      target: req.target.kind === 'drive' ? 'device' : 'file',
+      gaps: req.format ? (req.target.kind === 'drive' ? 'zero' : 'sparse') : 'skip',
+      fileSize: req.format ? diskBytes : undefined,
+    };
+    progress.begin('write', layout.size);
+    const [written] = await runImageJobs([job], { signal: options.signal, onProgress: (_i, bytes, path) => progress.update(bytes, path) });
+    progress.flush();
+    if (req.target.kind === 'drive') {
+      const dev = openDevice(req.target.device, { exclusive: false });
+      try {
+        await flushDevice(dev);
+      } finally {
+        closeDevice(dev);
+      }
+      const rr = await rereadPartitionTable(req.target.device);
+      log.info(`flushed ${req.target.device}; partition table re-read: ${rr.ok ? 'yes' : 'no'}`);
+    }
+    log.info(`wrote ${written.bytes} bytes to ${target}`);
+
+    let verified = false;
+    if (!req.skipVerify) {
+      progress.begin('verify', manifest.files.reduce((n, f) => n + f.size, 0));
+      const v = verifyFat32Media(writePath, { onProgress: (bytes, path) => progress.update(bytes, path), checkExtraFiles: req.format });
+      progress.flush();
+      if (v.status !== 0) {
+        const what = [...v.unreadable, ...v.problems.map((p) => `${p.path}: ${p.problem}`)].join('; ');
+        throw new ContentIntegrityError(`${target}: reading the media back found differences: ${what}`, target);
+      }
+      verified = true;
+      log.info(`verified: ${v.filesChecked} files, ${v.bytesChecked} bytes read back match the manifest`);
+    }
+
+    progress.begin('finalize', 0);
+    const reportBase = imagePath ?? join(userDir ?? dirname(resolve('.')), `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`);
+    const report = new MediaReport({
+      request: { ...req, size: 'unlimited' },
+      label: checked.label,
+      mediaGuid: prepared.mediaGuid,
+      content: prepared.content,
+      manifest,
+      discs: [{ path: target, bytes: written.bytes, sha256: written.sha256 }],
+      start: checked.start,
+      expire: checked.expire,
+      timestamp: checked.timestamp,
+      verified,
+      mediaType: 'usb',
+    });
+    const reportPairs = writeReportFiles(report, reportBase, (final) => {
+      const t = tempPathFor(final);
+      temps.push(t);
+      return t;
+    });
+    commit([...(imagePath && req.format ? [{ temp: writePath, final: imagePath }] : []), ...reportPairs]);
+    temps.length = 0;
+    log.info(`done: ${target}`);
+    progress.begin('done', layout.size);
+    progress.update(layout.size, null);
+    progress.flush();
+    return {
+      target,
+      mediaGuid: prepared.mediaGuid,
+      manifest,
+      bytesWritten: written.bytes,
+      reportFiles: reportPairs.map((p) => p.final),
+      logFiles: logPaths,
+      warnings: prepared.content.warnings,
+      largeFiles: large.report,
+      verified,
+    };
+  } catch (err) {
+    removeQuietly(temps);
+    if (err instanceof CancelledError) log.warning(`cancelled by the user${req.target.kind === 'drive' ? `; the drive ${req.target.device} holds an incomplete volume now and must be written again` : '; nothing was replaced and the partial files were removed.'}`);
+    else log.error(`failed: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    log.close();
+  }
+}
+

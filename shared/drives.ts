@@ -1,0 +1,225 @@
+// The drive contract shared by the engine, the command line and the wizard's renderer: what a drive is, why one may
+// not be written, and how many confirmations writing it takes. Pure TypeScript (no Node imports): the renderer uses it.
+//
+// The rules follow what balenaEtcher's users expect and what they complain about: a system, read-only or internal
+// drive is never offered by default; "show all drives" lists it, and writing it then needs two confirmations; a drive
+// holding the site's content or the application is never writable; a very large "removable" drive (usually an
+// internal or external hard disk) needs one confirmation. Nothing here ever picks a drive for the user.
+
+export type PartitionTableType = 'mbr' | 'gpt' | null;
+
+export interface DriveMountpoint {
+  /** A mount path (/media/u/STICK, /Volumes/STICK, E:\) or a pseudo-entry such as [SWAP]. */
+  path: string;
+  label: string | null;
+}
+
+export interface DriveInfo {
+  /** The whole-drive device: /dev/sdb, \\.\PhysicalDrive2, /dev/disk4. */
+  device: string;
+  /** The raw (unbuffered) device when it differs from `device`: /dev/rdisk4 on macOS; null elsewhere. */
+  rawDevice: string | null;
+  /** Vendor, model and volume labels, as the operating system reports them ('' when it reports nothing). */
+  description: string;
+  /** Null when the drive reports no size (a card reader with no card). */
+  sizeBytes: number | null;
+  /** USB, SATA, NVME, SD, SCSI, Virtual Interface, UNKNOWN … as the operating system names it. */
+  busType: string;
+  isRemovable: boolean;
+  isUSB: boolean;
+  isCard: boolean;
+  isSystem: boolean;
+  isReadOnly: boolean;
+  /** Disk images, loop devices, RAM disks, sparse bundles: shown only with "show all drives". */
+  isVirtual: boolean;
+  mountpoints: DriveMountpoint[];
+  partitionTableType: PartitionTableType;
+  logicalBlockSize: number;
+}
+
+export type DriveConstraintCode =
+  | 'SYSTEM_DRIVE'
+  | 'READ_ONLY'
+  | 'TOO_SMALL'
+  | 'NOT_REMOVABLE'
+  | 'VIRTUAL'
+  | 'HOLDS_SOURCE'
+  | 'TOO_LARGE';
+
+export const DRIVE_CONSTRAINT_CODES: readonly DriveConstraintCode[] = ['SYSTEM_DRIVE', 'READ_ONLY', 'TOO_SMALL', 'NOT_REMOVABLE', 'VIRTUAL', 'HOLDS_SOURCE', 'TOO_LARGE'];
+
+export interface DriveConstraint {
+  code: DriveConstraintCode;
+  /** 'error': the drive cannot be chosen with the options given; 'warning': it can, once the user confirms. */
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export interface DriveEvaluationOptions {
+  /** Bytes the media needs on the drive. */
+  neededBytes: number;
+  /** The site's folders and the application's own location: a drive with a mountpoint that is a prefix of one of them is refused. */
+  sourcePaths: string[];
+  /** "Show all drives": lists system, internal, read-only and virtual drives, each then needing confirmations. */
+  showAll: boolean;
+  /** A drive larger than this asks for a confirmation (default DEFAULT_LARGE_DRIVE_BYTES). */
+  largeDriveBytes?: number;
+}
+
+export interface DriveEvaluation {
+  /** Whether the user may choose the drive with these options (after the confirmations below). */
+  selectable: boolean;
+  /**
+   * Whether a drive list should leave it out: system, internal and virtual drives unless showAll. A read-only or too
+   * small USB drive stays listed (not selectable, with its reason), so the user sees it was detected.
+   */
+  hidden: boolean;
+  /** Confirmations needed before writing: 0, 1 (a large or virtual drive) or 2 (a drive shown only by "show all drives"). */
+  needsConfirmation: 0 | 1 | 2;
+  constraints: DriveConstraint[];
+}
+
+/** 128 GB: a "removable" drive larger than this is more likely a hard disk than a USB stick. */
+export const DEFAULT_LARGE_DRIVE_BYTES = 128e9;
+
+/** Mount paths that mean "the running operating system lives here". */
+const SYSTEM_MOUNT_PATHS = ['/', '/boot', '/boot/efi', '/efi', '/usr', '/var', '/home', '[SWAP]', '/System/Volumes/Data', '/private/var/vm'];
+
+/** Whether a mountpoint shows the drive carries the running system (root, boot, swap; the Windows system drive). */
+export function isSystemMountpoint(path: string, windowsSystemDrive: string | null = null): boolean {
+  if (SYSTEM_MOUNT_PATHS.includes(path)) return true;
+  if (windowsSystemDrive && isWindowsPath(path)) return windowsKey(path).startsWith(windowsKey(windowsSystemDrive).replace(/\\?$/, '\\'));
+  return false;
+}
+
+function isWindowsPath(p: string): boolean {
+  return /^[A-Za-z]:/.test(p) || p.startsWith('\\\\');
+}
+
+/** Windows paths compare case-insensitively with backslashes; `C:` means `C:\`. */
+function windowsKey(p: string): string {
+  let k = p.replace(/\//g, '\\').toLowerCase();
+  if (/^[a-z]:$/.test(k)) k += '\\';
+  return k;
+}
+
+/** True when `mount` is `path` itself or one of its parent folders (a path boundary, never a string prefix alone). */
+export function mountpointContains(mount: string, path: string): boolean {
+  if (mount === '' || mount.startsWith('[')) return false;
+  if (isWindowsPath(mount) || isWindowsPath(path)) {
+    if (!(isWindowsPath(mount) && isWindowsPath(path))) return false;
+    const m = windowsKey(mount).replace(/\\+$/, '');
+    const p = windowsKey(path).replace(/\\+$/, '');
+    return p === m || p.startsWith(`${m}\\`);
+  }
+  if (mount === '/') return path.startsWith('/');
+  const m = mount.replace(/\/+$/, '');
+  const p = path.replace(/\/+$/, '');
+  return p === m || p.startsWith(`${m}/`);
+}
+
+/** Sizes as drives are sold: decimal units (a "16 GB" stick holds 16,000,000,000 bytes or a little less). */
+export function formatDriveSize(bytes: number | null): string {
+  if (bytes === null || !Number.isFinite(bytes) || bytes <= 0) return 'no medium';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u += 1;
+  }
+  return u === 0 ? `${bytes} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+const driveName = (d: DriveInfo): string => `${d.device}${d.description ? ` (${d.description})` : ''}`;
+
+/** Every reason a drive may not (or may only after confirmation) be written, and whether it can be chosen. */
+export function evaluateDrive(drive: DriveInfo, options: DriveEvaluationOptions): DriveEvaluation {
+  const { neededBytes, sourcePaths, showAll } = options;
+  const large = options.largeDriveBytes ?? DEFAULT_LARGE_DRIVE_BYTES;
+  const constraints: DriveConstraint[] = [];
+  // Constraints "show all drives" can lift, each then asking for two confirmations (VIRTUAL: one).
+  const overridable = (code: DriveConstraintCode, message: string): void => {
+    const hint = code === 'READ_ONLY' ? ' It can be chosen only with "show all drives".' : ' Shown only with "show all drives".';
+    constraints.push({ code, severity: showAll ? 'warning' : 'error', message: showAll ? message : `${message}${hint}` });
+  };
+  const name = driveName(drive);
+
+  if (drive.isSystem) {
+    overridable(
+      'SYSTEM_DRIVE',
+      drive.isCard
+        ? `${name} is reported as a system drive by the operating system (internal card readers often are). Writing it erases everything on it.`
+        : `${name} is a system drive: it holds or may hold the operating system. Writing it erases everything on it.`,
+    );
+  }
+  if (drive.isReadOnly) {
+    overridable(
+      'READ_ONLY',
+      `${name} is read-only${drive.isCard ? ' (is the card\'s lock switch on?)' : ''}. Unlock it and plug it in again; writing will fail while it stays read-only.`,
+    );
+  }
+  if (drive.isVirtual) {
+    overridable('VIRTUAL', `${name} is a virtual device (a disk image, loop device or RAM disk), not a USB drive.`);
+  } else if (!drive.isRemovable && !drive.isSystem) {
+    overridable('NOT_REMOVABLE', `${name} is an internal (non-removable) drive, not a USB drive. Writing it erases everything on it.`);
+  }
+  const holding = drive.mountpoints.filter((m) => sourcePaths.some((p) => mountpointContains(m.path, p)));
+  if (holding.length > 0) {
+    const held = sourcePaths.filter((p) => holding.some((m) => mountpointContains(m.path, p)));
+    constraints.push({
+      code: 'HOLDS_SOURCE',
+      severity: 'error',
+      message: `${name} holds what the media is made from (${held.join(', ')} on ${holding.map((m) => m.path).join(', ')}). Choose another drive.`,
+    });
+  }
+  if (drive.sizeBytes === null || drive.sizeBytes <= 0) {
+    const needs = neededBytes > 0 ? ` The media needs ${formatDriveSize(neededBytes)}.` : '';
+    constraints.push({ code: 'TOO_SMALL', severity: 'error', message: `${name} reports no size: is a card or medium inserted?${needs}` });
+  } else if (drive.sizeBytes < neededBytes) {
+    constraints.push({
+      code: 'TOO_SMALL',
+      severity: 'error',
+      message: `${name} is too small: the media needs ${formatDriveSize(neededBytes)} (${neededBytes} bytes), the drive has ${formatDriveSize(drive.sizeBytes)} (${drive.sizeBytes} bytes).`,
+    });
+  } else if (drive.sizeBytes > large) {
+    constraints.push({
+      code: 'TOO_LARGE',
+      severity: 'warning',
+      message: `${name} is very large (${formatDriveSize(drive.sizeBytes)}): it is probably a hard disk, not a USB stick. Make sure it is the drive you mean.`,
+    });
+  }
+
+  const needsTwo = constraints.some((c) => c.code === 'SYSTEM_DRIVE' || c.code === 'READ_ONLY' || c.code === 'NOT_REMOVABLE');
+  const needsOne = constraints.some((c) => c.code === 'VIRTUAL' || c.code === 'TOO_LARGE');
+  const hidden = !showAll && (drive.isSystem || drive.isVirtual || !drive.isRemovable);
+  const selectable = constraints.every((c) => c.severity === 'warning');
+  return { selectable, hidden, needsConfirmation: needsTwo ? 2 : needsOne ? 1 : 0, constraints };
+}
+
+/** Whether `confirmations` given by the user are enough to write the drive. */
+export function confirmationsSatisfied(evaluation: DriveEvaluation, confirmations: number): boolean {
+  return evaluation.selectable && confirmations >= evaluation.needsConfirmation;
+}
+
+// Typed IPC between the renderer and the engine (the Electron shell maps these channels onto the engine's functions).
+export const DRIVES_IPC = {
+  /** invoke: DrivesListRequest -> DriveInfo[] */
+  list: 'drives:list',
+  /** invoke: DrivesWatchRequest -> void; the engine then sends DriveWatchEvent on `event` until `unwatch`. */
+  watch: 'drives:watch',
+  unwatch: 'drives:unwatch',
+  event: 'drives:event',
+} as const;
+
+export interface DrivesListRequest {
+  showAll: boolean;
+}
+
+export type DrivesWatchRequest = DrivesListRequest;
+
+export type DriveWatchEvent =
+  | { type: 'attach'; drive: DriveInfo }
+  | { type: 'detach'; drive: DriveInfo }
+  | { type: 'change'; drive: DriveInfo; previous: DriveInfo }
+  | { type: 'error'; message: string };
