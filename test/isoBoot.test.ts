@@ -2,58 +2,14 @@
 // with SeaBIOS and with OVMF, each printing its stand-in's marker on the serial port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { planIso } from '../electron/engine/IsoImage.js';
 import { writeImage } from '../electron/engine/ImageWriter.js';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
 import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
+import { OVMF, QEMU, bootIso } from './support/qemu.js';
 
-const OVMF = '/usr/share/ovmf/OVMF.fd';
-const QEMU = 'qemu-system-x86_64';
-const BOOT_TIMEOUT_MS = 60_000;
-
-interface BootResult {
-  found: boolean;
-  output: string;
-  ms: number;
-}
-
-/** Boots the ISO as a CD; resolves when `marker` appears on the serial port (QEMU is then killed) or after the timeout. */
-function bootIso(iso: string, marker: string, uefi: boolean): Promise<BootResult> {
-  const args = ['-machine', 'q35,accel=tcg', '-m', '512', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-net', 'none'];
-  if (uefi) args.push('-bios', OVMF);
-  args.push('-drive', `file=${iso},media=cdrom,readonly=on,if=ide,index=2`);
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let done = false;
-    const finish = (found: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
-      resolve({ found, output, ms: Date.now() - started });
-    };
-    const timer = setTimeout(() => finish(false), BOOT_TIMEOUT_MS);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('latin1');
-      if (output.includes(marker)) finish(true);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (err) => {
-      if (!done) {
-        done = true;
-        clearTimeout(timer);
-        reject(err);
-      }
-    });
-    child.on('close', () => finish(output.includes(marker)));
-  });
-}
 
 test('a dual-entry ISO boots: SeaBIOS runs etfsboot.com, OVMF runs BOOTX64.EFI from efisys.bin', async (t) => {
   const missing = [...missingBootStandInTools()];

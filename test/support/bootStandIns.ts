@@ -14,6 +14,8 @@ export const UEFI_MARKER = 'TSMEDIA-UEFI-MARKER';
 export interface BootStandIns {
   etfsboot: Buffer;
   efisys: Buffer;
+  /** The GRUB EFI application inside efisys.bin, for a USB volume's \EFI\BOOT\BOOTX64.EFI. */
+  bootx64: Buffer;
   biosMarker: string;
   uefiMarker: string;
 }
@@ -110,5 +112,5 @@ export function buildBootStandIns(dir: string): BootStandIns {
   run('mmd', ['-i', img, '::/EFI', '::/EFI/BOOT'], mt);
   run('mcopy', ['-i', img, efiApp, '::/EFI/BOOT/BOOTX64.EFI'], mt);
   const efisys = readFileSync(img);
-  return { etfsboot, efisys, biosMarker: BIOS_MARKER, uefiMarker: UEFI_MARKER };
+  return { etfsboot, efisys, bootx64: readFileSync(efiApp), biosMarker: BIOS_MARKER, uefiMarker: UEFI_MARKER };
 }
