@@ -6,8 +6,8 @@
 // regions, resources and XML data as extents of the original WIM), so the USB writer can stream the parts straight from
 // the content library onto the FAT32 volume with no staging copy.
 //
-// Format facts (wimlib's documentation and headers, Microsoft's WIM white paper, and what `wimlib-imagex split` was seen
-// to write; no code copied):
+// Format facts (from wimlib's documentation and header descriptions, Microsoft's WIM overview and WIMGAPI reference,
+// libyal's WIM format notes, and what `wimlib-imagex split` was seen to write; no code copied):
 //   header (little-endian): 0 magic "MSWIM\0\0\0", 8 header size (208), 12 version (0x10D00; 0xE00 for solid WIMs),
 //   16 flags, 20 chunk size, 24 GUID (16), 40 part number (u16, from 1), 42 total parts (u16), 44 image count,
 //   48 lookup table reshdr, 72 XML data reshdr, 96 boot metadata reshdr, 120 boot index, 124 integrity table reshdr,
@@ -137,7 +137,7 @@ function openForRead(path: string): number {
 }
 
 /** Reads exactly `length` bytes at `position`; a short file is an InputError (never a loop without end). */
-function readExactly(fd: number, path: string, length: number, position: number, what: string): Buffer {
+function readExactly(fd: number, path: string, name: string, length: number, position: number, what: string): Buffer {
   const b = Buffer.alloc(length);
   let got = 0;
   while (got < length) {
@@ -145,26 +145,26 @@ function readExactly(fd: number, path: string, length: number, position: number,
     try {
       n = readSync(fd, b, got, length - got, position + got);
     } catch (err) {
-      throw new InputError(`cannot read the ${what}: ${describeFsError(err, path)}`, { file: path });
+      throw new InputError(`cannot read the ${what}: ${describeFsError(err, path)}`, { file: name === path ? undefined : name });
     }
-    if (n === 0) fail(path, `the file ends inside the ${what} (at byte ${position + got}; ${length} bytes from ${position} were expected). It is truncated.`);
+    if (n === 0) fail(name, `the file ends inside the ${what} (at byte ${position + got}; ${length} bytes from ${position} were expected). It is truncated.`);
     got += n;
   }
   return b;
 }
 
-function safeNumber(v: bigint, path: string, what: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(path, `${what} is ${v}, more than any file can hold: the WIM is damaged.`);
+function safeNumber(v: bigint, name: string, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(name, `${what} is ${v}, more than any file can hold: the WIM is damaged.`);
   return Number(v);
 }
 
-function readReshdr(b: Buffer, at: number, path: string, what: string): WimResourceHeader {
+function readReshdr(b: Buffer, at: number, name: string, what: string): WimResourceHeader {
   const sizeAndFlags = b.readBigUInt64LE(at);
   return {
-    size: safeNumber(sizeAndFlags & 0x00ff_ffff_ffff_ffffn, path, `the size of the ${what}`),
+    size: safeNumber(sizeAndFlags & 0x00ff_ffff_ffff_ffffn, name, `the size of the ${what}`),
     flags: Number(sizeAndFlags >> 56n),
-    offset: safeNumber(b.readBigUInt64LE(at + 8), path, `the offset of the ${what}`),
-    originalSize: safeNumber(b.readBigUInt64LE(at + 16), path, `the original size of the ${what}`),
+    offset: safeNumber(b.readBigUInt64LE(at + 8), name, `the offset of the ${what}`),
+    originalSize: safeNumber(b.readBigUInt64LE(at + 16), name, `the original size of the ${what}`),
   };
 }
 
@@ -174,38 +174,41 @@ function writeReshdr(b: Buffer, at: number, r: WimResourceHeader): void {
   b.writeBigUInt64LE(BigInt(r.originalSize), at + 16);
 }
 
-function checkInFile(h: { path: string; fileSize: number }, r: WimResourceHeader, what: string): void {
-  if (r.offset < WIM_HEADER_SIZE) fail(h.path, `the ${what} starts at byte ${r.offset}, inside the 208-byte header: the WIM is damaged.`);
+function checkInFile(name: string, h: { fileSize: number }, r: WimResourceHeader, what: string): void {
+  if (r.offset < WIM_HEADER_SIZE) fail(name, `the ${what} starts at byte ${r.offset}, inside the 208-byte header: the WIM is damaged.`);
   if (r.offset + r.size > h.fileSize) {
-    fail(h.path, `the ${what} (${r.size} bytes at byte ${r.offset}) ends past the end of the file (${h.fileSize} bytes): the WIM is truncated or damaged.`);
+    fail(name, `the ${what} (${r.size} bytes at byte ${r.offset}) ends past the end of the file (${h.fileSize} bytes): the WIM is truncated or damaged.`);
   }
 }
 
-/** Reads and checks the 208-byte header of a WIM (or of one .swm part). Throws InputError naming the file. */
-export function readWimHeader(path: string): WimHeader {
+/**
+ * Reads and checks the 208-byte header of a WIM (or of one .swm part). Throws InputError naming the file (as `name`
+ * when given, e.g. the package and file a content-library blob holds).
+ */
+export function readWimHeader(path: string, name: string = path): WimHeader {
   const fd = openForRead(path);
   try {
     let fileSize: number;
     try {
       const st = fstatSync(fd);
-      if (!st.isFile()) fail(path, 'not a regular file; a WIM file was expected.');
+      if (!st.isFile()) fail(name, 'not a regular file; a WIM file was expected.');
       fileSize = st.size;
     } catch (err) {
       if (err instanceof InputError) throw err;
       throw new InputError(describeFsError(err, path));
     }
-    if (fileSize < WIM_HEADER_SIZE) fail(path, `${fileSize} bytes, too small to be a WIM (its header alone is ${WIM_HEADER_SIZE} bytes).`);
-    const b = readExactly(fd, path, WIM_HEADER_SIZE, 0, 'WIM header');
+    if (fileSize < WIM_HEADER_SIZE) fail(name, `${fileSize} bytes, too small to be a WIM (its header alone is ${WIM_HEADER_SIZE} bytes).`);
+    const b = readExactly(fd, path, name, WIM_HEADER_SIZE, 0, 'WIM header');
     const magic = b.subarray(0, 8);
     if (magic.equals(PIPABLE_MAGIC)) {
-      fail(path, "a pipable WIM (wimlib's own variant), which Windows cannot read. Export it to a normal WIM first (wimlib-imagex export without --pipable).");
+      fail(name, "a pipable WIM (wimlib's own variant), which Windows cannot read. Export it to a normal WIM first (wimlib-imagex export without --pipable).");
     }
-    if (!magic.equals(MAGIC)) fail(path, 'not a WIM file: it does not start with the signature "MSWIM".');
+    if (!magic.equals(MAGIC)) fail(name, 'not a WIM file: it does not start with the signature "MSWIM".');
     const headerSize = b.readUInt32LE(8);
-    if (headerSize !== WIM_HEADER_SIZE) fail(path, `the WIM header says it is ${headerSize} bytes; ${WIM_HEADER_SIZE} is the only size Windows writes.`);
+    if (headerSize !== WIM_HEADER_SIZE) fail(name, `the WIM header says it is ${headerSize} bytes; ${WIM_HEADER_SIZE} is the only size Windows writes.`);
     const version = b.readUInt32LE(12);
     if (version !== WIM_VERSION_DEFAULT && version !== WIM_VERSION_SOLID) {
-      fail(path, `WIM version 0x${version.toString(16)} is not supported (0x10d00, or 0xe00 for solid WIMs, were expected).`);
+      fail(name, `WIM version 0x${version.toString(16)} is not supported (0x10d00, or 0xe00 for solid WIMs, were expected).`);
     }
     const h: WimHeader = {
       path,
@@ -217,26 +220,26 @@ export function readWimHeader(path: string): WimHeader {
       partNumber: b.readUInt16LE(40),
       totalParts: b.readUInt16LE(42),
       imageCount: b.readUInt32LE(44),
-      lookupTable: readReshdr(b, 48, path, 'lookup table'),
-      xmlData: readReshdr(b, 72, path, 'XML data'),
-      bootMetadata: readReshdr(b, 96, path, 'boot metadata'),
+      lookupTable: readReshdr(b, 48, name, 'lookup table'),
+      xmlData: readReshdr(b, 72, name, 'XML data'),
+      bootMetadata: readReshdr(b, 96, name, 'boot metadata'),
       bootIndex: b.readUInt32LE(120),
-      integrityTable: readReshdr(b, 124, path, 'integrity table'),
+      integrityTable: readReshdr(b, 124, name, 'integrity table'),
     };
     if (h.totalParts === 0 || h.partNumber === 0 || h.partNumber > h.totalParts) {
-      fail(path, `the header says part ${h.partNumber} of ${h.totalParts}, which is impossible: the WIM is damaged.`);
+      fail(name, `the header says part ${h.partNumber} of ${h.totalParts}, which is impossible: the WIM is damaged.`);
     }
-    if (h.lookupTable.size === 0) fail(path, 'the WIM has no lookup table: it is damaged or unfinished.');
-    if (h.lookupTable.flags & (WimResourceFlag.COMPRESSED | WimResourceFlag.SOLID)) fail(path, 'the lookup table is compressed, which Windows never writes and is not supported.');
+    if (h.lookupTable.size === 0) fail(name, 'the WIM has no lookup table: it is damaged or unfinished.');
+    if (h.lookupTable.flags & (WimResourceFlag.COMPRESSED | WimResourceFlag.SOLID)) fail(name, 'the lookup table is compressed, which Windows never writes and is not supported.');
     if (h.lookupTable.size !== h.lookupTable.originalSize) {
-      fail(path, `the lookup table's sizes disagree (${h.lookupTable.size} bytes stored, ${h.lookupTable.originalSize} original): the WIM is damaged.`);
+      fail(name, `the lookup table's sizes disagree (${h.lookupTable.size} bytes stored, ${h.lookupTable.originalSize} original): the WIM is damaged.`);
     }
-    checkInFile(h, h.lookupTable, 'lookup table');
-    if (h.xmlData.size === 0) fail(path, 'the WIM has no XML data: it is damaged or unfinished.');
-    checkInFile(h, h.xmlData, 'XML data');
-    if (h.bootMetadata.size !== 0) checkInFile(h, h.bootMetadata, 'boot metadata');
-    if (h.integrityTable.size !== 0) checkInFile(h, h.integrityTable, 'integrity table');
-    if (h.bootIndex > h.imageCount) fail(path, `the boot index is ${h.bootIndex} but the WIM has only ${h.imageCount} image(s): the WIM is damaged.`);
+    checkInFile(name, h, h.lookupTable, 'lookup table');
+    if (h.xmlData.size === 0) fail(name, 'the WIM has no XML data: it is damaged or unfinished.');
+    checkInFile(name, h, h.xmlData, 'XML data');
+    if (h.bootMetadata.size !== 0) checkInFile(name, h, h.bootMetadata, 'boot metadata');
+    if (h.integrityTable.size !== 0) checkInFile(name, h, h.integrityTable, 'integrity table');
+    if (h.bootIndex > h.imageCount) fail(name, `the boot index is ${h.bootIndex} but the WIM has only ${h.imageCount} image(s): the WIM is damaged.`);
     return h;
   } finally {
     closeSync(fd);
@@ -244,18 +247,18 @@ export function readWimHeader(path: string): WimHeader {
 }
 
 /** Reads the lookup table the header points at (bounded in size: a damaged header cannot make it read gigabytes). */
-export function readWimLookupTable(header: WimHeader): WimLookupEntry[] {
+export function readWimLookupTable(header: WimHeader, name: string = header.path): WimLookupEntry[] {
   const { path, lookupTable } = header;
   if (lookupTable.size > MAX_LOOKUP_TABLE_BYTES) {
-    fail(path, `the lookup table is ${lookupTable.size} bytes, more than any real WIM has (limit ${MAX_LOOKUP_TABLE_BYTES}): the WIM is damaged.`);
+    fail(name, `the lookup table is ${lookupTable.size} bytes, more than any real WIM has (limit ${MAX_LOOKUP_TABLE_BYTES}): the WIM is damaged.`);
   }
   if (lookupTable.size % WIM_LOOKUP_ENTRY_SIZE !== 0) {
-    fail(path, `the lookup table is ${lookupTable.size} bytes, not a whole number of ${WIM_LOOKUP_ENTRY_SIZE}-byte entries: the WIM is damaged.`);
+    fail(name, `the lookup table is ${lookupTable.size} bytes, not a whole number of ${WIM_LOOKUP_ENTRY_SIZE}-byte entries: the WIM is damaged.`);
   }
   const fd = openForRead(path);
   let b: Buffer;
   try {
-    b = readExactly(fd, path, lookupTable.size, lookupTable.offset, 'lookup table');
+    b = readExactly(fd, path, name, lookupTable.size, lookupTable.offset, 'lookup table');
   } finally {
     closeSync(fd);
   }
@@ -265,7 +268,7 @@ export function readWimLookupTable(header: WimHeader): WimLookupEntry[] {
     const at = i * WIM_LOOKUP_ENTRY_SIZE;
     entries.push({
       index: i,
-      resource: readReshdr(b, at, path, `resource of lookup-table entry ${i}`),
+      resource: readReshdr(b, at, name, `resource of lookup-table entry ${i}`),
       partNumber: b.readUInt16LE(at + 24),
       refCount: b.readUInt32LE(at + 26),
       hash: Buffer.from(b.subarray(at + 30, at + 50)),
@@ -293,8 +296,7 @@ function hex(b: Buffer): string {
   return b.toString('hex').toUpperCase();
 }
 
-function checkSplittable(h: WimHeader): void {
-  const p = h.path;
+function checkSplittable(h: WimHeader, p: string): void {
   if (h.totalParts !== 1 || h.flags & WimHeaderFlag.SPANNED) {
     fail(p, `already part ${h.partNumber} of a split WIM (${h.totalParts} parts); only a whole WIM can be split. Use the parts as they are, or join them first (DISM /Export-Image or wimlib-imagex join).`);
   }
@@ -306,8 +308,7 @@ function checkSplittable(h: WimHeader): void {
 }
 
 /** Validates the lookup table and gathers its entries into whole resources, in the order they are in the file. */
-function gatherResources(h: WimHeader, entries: WimLookupEntry[]): { groups: ResourceGroup[]; empty: WimLookupEntry[] } {
-  const p = h.path;
+function gatherResources(h: WimHeader, entries: WimLookupEntry[], p: string): { groups: ResourceGroup[]; empty: WimLookupEntry[] } {
   let metadataEntries = 0;
   const sized: WimLookupEntry[] = [];
   const empty: WimLookupEntry[] = [];
@@ -329,7 +330,7 @@ function gatherResources(h: WimHeader, entries: WimLookupEntry[]): { groups: Res
       empty.push(e);
       continue;
     }
-    checkInFile(h, r, `resource of ${what}`);
+    checkInFile(p, h, r, `resource of ${what}`);
     sized.push(e);
   }
   if (metadataEntries < h.imageCount) {
@@ -399,18 +400,19 @@ function splitGuid(h: WimHeader, maxPartBytes: number, totalParts: number): Buff
  *
  * The integrity table, if the WIM has one, is dropped: rebuilding it means reading and hashing every byte of every part
  * before the first header could be written (the plan would no longer be made without reading the WIM), it is optional
- * (DISM, Setup and wimlib use it only when asked to check), and each resource keeps its SHA-1 in the lookup table, which
- * readers check as they extract. `wimlib-imagex split` leaves it out too unless asked.
+ * (DISM and wimlib check it only when asked: /CheckIntegrity, --check), and each resource keeps its SHA-1 in the lookup
+ * table, which readers check as they extract. (`wimlib-imagex split` rebuilds it when the WIM had one: it reads
+ * everything while writing, which a plan made up front cannot.)
  */
 export function planWimSplit(path: string, maxPartBytes: number, baseName: string, options: PlanWimSplitOptions = {}): WimPartPlan[] {
   if (!Number.isSafeInteger(maxPartBytes) || maxPartBytes <= WIM_HEADER_SIZE) throw new RangeError(`planWimSplit: maxPartBytes ${maxPartBytes} is not a usable part size`);
-  if (baseName === '' || /[\\/:\0]/.test(baseName)) throw new InputError(`"${baseName}" cannot name .swm parts (a file name without a folder was expected).`, { file: path });
-  const h = readWimHeader(path);
-  checkSplittable(h);
-  const entries = readWimLookupTable(h);
-  const { groups, empty } = gatherResources(h, entries);
+  if (baseName === '' || /[\\/:\0]/.test(baseName)) throw new InputError(`"${baseName}" cannot name .swm parts (a file name without a folder was expected).`, { file: options.label ?? path });
   const label = options.label ?? path;
   const p = label;
+  const h = readWimHeader(path, p);
+  checkSplittable(h, p);
+  const entries = readWimLookupTable(h, p);
+  const { groups, empty } = gatherResources(h, entries, p);
   const xml = h.xmlData;
   // What every part carries besides its resources and their entries: the header and the XML data.
   const fixed = WIM_HEADER_SIZE + xml.size;
