@@ -43,6 +43,8 @@ export interface CreateUsbOptions {
   userLogDir?: string | null;
   /** The drive as listed (tests pass recorded ones); default: looked up with drivelist. */
   drives?: DriveInfo[];
+  /** Largest file the volume takes whole (default FAT32's 4 GiB − 1); tests lower it to split small WIMs. */
+  maxFileBytes?: number;
 }
 
 export interface CreateUsbResult {
@@ -125,7 +127,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     progress.begin('plan', 0);
     const prepared: PreparedMedia = await prepareMedia(site, req, checked, log, req.target.kind === 'image' ? `USB image ${imagePath}` : `USB drive ${req.target.device}`);
     // The 4 GiB rule, before anything is written.
-    const large = planLargeFiles(prepared.files);
+    const large = planLargeFiles(prepared.files, options.maxFileBytes);
     for (const w of large.report.wims) log.info(`${w.path} (${w.size} bytes) is split into ${w.parts.join(', ')} for FAT32`);
     refuseLargeFiles(large.report);
     const manifestPath = prepared.files[prepared.manifestIndex].path;
