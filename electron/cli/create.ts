@@ -12,6 +12,7 @@ import { createIsoSet, type PlanSummary } from '../engine/MediaBuilder.js';
 import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
 import { evaluateDrive, formatDriveSize } from '../../shared/drives.js';
 import { findDrive, listDrives } from '../engine/Drives.js';
+import { packageRoot } from '../engine/paths.js';
 import type { Site } from '../engine/Site.js';
 import { formatBytes } from './format.js';
 
@@ -273,7 +274,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
     // The drive's constraints, as the wizard shows them: a hidden drive needs --all, and each confirmation --yes-erase.
     const drive = findDrive(await listDrives({ showAll: true }), req.target.device);
     if (!drive) throw new InputError(`drive ${req.target.device} is not connected (see "tsmedia drives --all").`);
-    const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths: [site.root, process.cwd()], showAll: parsed.showAll });
+    const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths: [site.root, packageRoot(), ...site.distributionPoints.map((d) => d.root)], showAll: parsed.showAll });
     for (const c of ev.constraints) io.err(`${c.severity}: ${c.message}`);
     if (ev.hidden && !parsed.showAll) throw new InputError(`drive ${drive.device} (${drive.description}, ${formatDriveSize(drive.sizeBytes)}) is not a removable drive; it is listed only with --all, and then must be confirmed twice (--yes-erase ${drive.device} --yes-erase ${drive.device}).`);
     if (!ev.selectable) throw new InputError(`drive ${drive.device} cannot be chosen: ${ev.constraints.filter((c) => c.severity === 'error').map((c) => c.message).join(' ')}`);

@@ -48,6 +48,9 @@ export interface NormalizeOptions {
   windowsSystemDrive?: string | null;
 }
 
+/** Buses inside the computer (drivelist's busType). SCSI is not one: USB Attached SCSI drives report it. */
+const INTERNAL_BUSES = new Set(['SATA', 'ATA', 'NVME', 'SAS', 'RAID', 'IDE', 'PCI', 'PCI-EXPRESS', 'APPLE FABRIC']);
+
 /** drivelist's output as the shared contract. A drive mounted at /, /boot, [SWAP] or the Windows system drive is a system drive whatever drivelist says. */
 export function normalizeDrive(raw: RawDrive, options: NormalizeOptions = {}): DriveInfo {
   const mountpoints: DriveMountpoint[] = [];
@@ -66,6 +69,12 @@ export function normalizeDrive(raw: RawDrive, options: NormalizeOptions = {}): D
   const systemByMount = mountpoints.some((m) => isSystemMountpoint(m.path, options.windowsSystemDrive ?? null));
   const isSystem = (raw.isSystem ?? raw.system ?? false) === true || systemByMount;
   const isVirtual = raw.isVirtual === true;
+  const isUSB = raw.isUSB === true || raw.isUAS === true || bus === 'USB';
+  const isCard = raw.isCard === true || bus === 'SD' || bus === 'MMC' || /^\/dev\/mmcblk\d+$/.test(raw.device);
+  // Windows reports disks on hot-plug capable SATA ports as removable: an internal bus is never a USB drive.
+  const internalBus = !isUSB && !isCard && INTERNAL_BUSES.has(bus);
+  // drivelist before v6 had no removable flag: "not system" was its meaning of a drive one may write.
+  const legacyRemovable = raw.isSystem === undefined && raw.system !== undefined && raw.system !== null ? !raw.system : false;
   const pt = raw.partitionTableType;
   const partitionTableType: PartitionTableType = pt === 'gpt' ? 'gpt' : pt === 'mbr' || pt === 'dos' ? 'mbr' : null;
   return {
@@ -74,10 +83,9 @@ export function normalizeDrive(raw: RawDrive, options: NormalizeOptions = {}): D
     description: (raw.description ?? raw.displayName ?? '').replace(/\s+/g, ' ').trim(),
     sizeBytes: size !== null && size > 0 ? size : null,
     busType,
-    // drivelist before v6 had no removable flag: "not system" was its meaning of a drive one may write.
-    isRemovable: raw.isRemovable ?? (raw.isSystem === undefined && raw.system !== undefined && raw.system !== null ? !raw.system : false),
-    isUSB: raw.isUSB === true || raw.isUAS === true || bus === 'USB',
-    isCard: raw.isCard === true || bus === 'SD' || bus === 'MMC' || /^\/dev\/mmcblk\d+$/.test(raw.device),
+    isRemovable: (raw.isRemovable ?? legacyRemovable) && !internalBus,
+    isUSB,
+    isCard,
     isSystem,
     isReadOnly: (raw.isReadOnly ?? raw.protected ?? false) === true,
     isVirtual,
@@ -135,7 +143,7 @@ function loopBackingFile(kname: string): string | null {
 }
 
 /** The lsblk tree as drivelist reports it (its own `transform`), with full mountpoints, plus attached loop devices. */
-export async function drivesFromLsblk(data: LsblkOutput): Promise<RawDrive[]> {
+export async function drivesFromLsblk(data: LsblkOutput, backingFile: (kname: string) => string | null = loopBackingFile): Promise<RawDrive[]> {
   const { transform } = await import('drivelist/js/lsblk/json.js');
   const byName = new Map(data.blockdevices.map((d) => [d.name.startsWith('/') ? d.name : `/dev/${d.name}`, d]));
   const drives: RawDrive[] = transform(data as unknown as Parameters<typeof transform>[0]).map((d) => {
@@ -147,7 +155,7 @@ export async function drivesFromLsblk(data: LsblkOutput): Promise<RawDrive[]> {
     const size = Number(dev.size ?? 0);
     if (!(size > 0)) continue; // a loop device with nothing attached
     const kname = typeof dev.kname === 'string' ? dev.kname : name;
-    const backing = loopBackingFile(kname);
+    const backing = backingFile(kname);
     drives.push({
       device: name,
       raw: kname,

@@ -181,6 +181,27 @@ function parseDirectory(data: Buffer, where: string, fail: (what: string) => nev
   return { entries, endSlot: slot, label, dots };
 }
 
+/**
+ * A FAT boot sector (of any FAT type) rather than an MBR: a jump, a plausible BPB and a media byte. MBR code does not
+ * pass: Windows' and Syslinux' start with other instructions, GRUB's keeps zeros where the BPB would be.
+ */
+function looksLikeBootSector(s: Buffer): boolean {
+  const bps = s.readUInt16LE(11);
+  const spc = s[13];
+  return (
+    s[510] === 0x55 &&
+    s[511] === 0xaa &&
+    (s[0] === 0xeb || s[0] === 0xe9) &&
+    [512, 1024, 2048, 4096].includes(bps) &&
+    spc > 0 &&
+    (spc & (spc - 1)) === 0 &&
+    s.readUInt16LE(14) > 0 &&
+    s[16] >= 1 &&
+    s[16] <= 4 &&
+    (s[21] === 0xf0 || s[21] >= 0xf8)
+  );
+}
+
 export class Fat32Volume {
   readonly path: string;
   /** Byte offset of the volume (its boot sector) in the file or device. */
@@ -231,7 +252,7 @@ export class Fat32Volume {
         offset = options.offset;
       } else {
         const s0 = this.read(0, 512);
-        if (s0[510] === 0x55 && s0[511] === 0xaa && s0.toString('latin1', 82, 87) === 'FAT32' && s0.readUInt16LE(22) === 0 && s0.readUInt32LE(36) > 0) {
+        if (looksLikeBootSector(s0)) {
           offset = 0; // a volume without a partition table
         } else {
           if (s0[510] !== 0x55 || s0[511] !== 0xaa) this.fail('sector 0 holds neither a FAT boot sector nor an MBR (no 0x55AA signature)');
@@ -303,7 +324,12 @@ export class Fat32Volume {
 
   /** The volume label: the root directory's label entry, else the boot sector's ("NO NAME" counts as none). */
   get label(): string {
-    const l = this.walk().label;
+    let l: string | null;
+    if (this.listing) l = this.listing.label;
+    else {
+      const runs = this.chainRuns(this.rootCluster, null, 'the root directory', null);
+      l = parseDirectory(this.readRuns(runs), 'the root directory', (w) => this.fail(w)).label;
+    }
     if (l !== null) return l;
     return this.bpbLabel === 'NO NAME' ? '' : this.bpbLabel;
   }
@@ -439,7 +465,7 @@ export class Fat32Volume {
   private read(offset: number, length: number): Buffer {
     if (this.fd === null) throw new Error(`${this.path}: the volume is closed`);
     if (this.fileSize !== null && offset + length > this.fileSize) this.fail(`a read at byte ${offset} (${length} bytes) is past the end of the file (${this.fileSize} bytes)`);
-    const b = Buffer.alloc(length);
+    const b = Buffer.allocUnsafe(length); // filled below, or the read fails
     let got = 0;
     while (got < length) {
       let n: number;

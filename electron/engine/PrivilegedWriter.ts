@@ -365,6 +365,8 @@ export interface PrivilegedWriterOptions {
   timeoutMs?: number;
   /** Extra environment for a helper started with method 'none' (tests). */
   env?: Record<string, string>;
+  /** A channel made beforehand (tests prepare its folder); default a new one. */
+  channel?: HelperChannel;
 }
 
 export interface WriteLayoutOptions {
@@ -400,7 +402,7 @@ export class PrivilegedWriter {
   /** Starts the helper (showing the OS prompt unless method is 'none'), authenticates it and confirms the drive. */
   static async start(device: string, options: PrivilegedWriterOptions = {}): Promise<PrivilegedWriter> {
     const method = options.method ?? defaultElevationMethod();
-    const channel = await HelperChannel.create();
+    const channel = options.channel ?? (await HelperChannel.create());
     let child: ChildProcess | null = null;
     try {
       const inv = helperInvocation({

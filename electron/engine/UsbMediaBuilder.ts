@@ -20,6 +20,7 @@ import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeF
 import type { MediaManifest } from './Manifest.js';
 import { finalizeManifest, prepareMedia, requestSecrets, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
+import { packageRoot } from './paths.js';
 import { ProgressReporter } from './Progress.js';
 import { checkFreeSpace, commit, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
 import type { Site } from './Site.js';
@@ -107,7 +108,7 @@ async function checkDrive(device: string, neededBytes: number, site: Site, given
   const drives = given ?? (await listDrives({ showAll: true }));
   const drive = findDrive(drives, device);
   if (!drive) throw new InputError(`drive ${device} is not connected (see "tsmedia drives --all").`);
-  const ev = evaluateDrive(drive, { neededBytes, sourcePaths: [site.root, process.cwd()], showAll: true });
+  const ev = evaluateDrive(drive, { neededBytes, sourcePaths: [site.root, packageRoot(), ...site.distributionPoints.map((d) => d.root)], showAll: true });
   const hard = ev.constraints.filter((c) => c.severity === 'error' || c.code === 'SYSTEM_DRIVE' || c.code === 'READ_ONLY');
   if (hard.length) throw new InputError(`drive ${device} cannot be written: ${hard.map((c) => c.message).join(' ')}`);
   return drive;

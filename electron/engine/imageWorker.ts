@@ -1,7 +1,7 @@
 // The worker thread that writes and re-reads images: blocking, positioned I/O with large buffers, away from the
 // thread that serves the UI or the terminal. Cancellation arrives through a shared flag polled between buffers.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeFsError } from './errors.js';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
@@ -40,7 +40,9 @@ function run(): void {
       post({ type: 'done', index, sha256, bytes });
     } else if (job.kind === 'write') {
       // A new image file is created; a device (or an image being added to) is opened as it is.
-      const fd = openSync(job.path, job.target === 'device' || job.gaps === 'skip' ? 'r+' : 'w');
+      // On Linux O_EXCL makes the kernel refuse a drive that is still mounted or held by another program.
+      const flags = job.target === 'device' ? constants.O_RDWR | (process.platform === 'linux' ? constants.O_EXCL : 0) : job.gaps === 'skip' ? 'r+' : 'w';
+      const fd = openSync(job.path, flags);
       try {
         const gaps = job.gaps ?? (job.target === 'device' ? 'zero' : 'sparse');
         const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hashes, gaps });

@@ -1,0 +1,213 @@
+// The privileged writer's channel, run directly (no elevation prompt can be shown here): the token check, the one
+// confirmed device, the refusal of system drives, sources read with the user's rights, and a whole write through it.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, test, type TestContext } from 'node:test';
+import { listDrives } from '../electron/engine/Drives.js';
+import type { ImageLayout } from '../electron/engine/ImageLayout.js';
+import {
+  describeLaunchFailure,
+  HelperChannel,
+  helperInvocation,
+  HelperRefusedError,
+  LineReader,
+  PrivilegedWriter,
+  type ElevationMethod,
+  type HelperMessage,
+} from '../electron/engine/PrivilegedWriter.js';
+import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
+
+const HELPER = fileURLToPath(new URL('../electron/engine/privilegedWriterMain.js', import.meta.url));
+const canLoop = (): boolean => process.platform === 'linux' && process.getuid?.() === 0 && hasCommand('losetup') && hasCommand('lsblk');
+const NO_LOOP = 'needs Linux, root, losetup and lsblk (a loop device stands in for the USB drive)';
+
+function attachLoop(t: TestContext, bytes: number): string {
+  const img = join(tempDir(t), 'drive.img');
+  writeFileSync(img, '');
+  truncateSync(img, bytes);
+  const dev = execFileSync('losetup', ['-f', '--show', img], { encoding: 'utf8' }).trim();
+  let attached = true;
+  t.after(() => {
+    if (attached) spawnSync('losetup', ['-d', dev], { stdio: 'ignore' });
+    attached = false;
+  });
+  return dev;
+}
+
+/** Starts the helper by hand on a channel and talks to it line by line, as the application side does. */
+async function rawHelper(t: TestContext, token: string | null | 'right', prepare?: (ch: HelperChannel) => void): Promise<{
+  ch: HelperChannel;
+  exit: Promise<{ code: number | null; stderr: string }>;
+  connected: Promise<(msg: Record<string, unknown>) => Promise<HelperMessage>>;
+}> {
+  const ch = await HelperChannel.create();
+  t.after(() => ch.dispose());
+  prepare?.(ch);
+  const child = spawn(process.execPath, [HELPER, '--socket', ch.socketPath], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  t.after(() => {
+    if (child.exitCode === null) child.kill();
+  });
+  child.stdin.end(token === null ? '' : `${token === 'right' ? ch.token : token}\n`);
+  const connected = ch.waitForHelper(10_000, child, 'none').then((sock) => {
+    const waiting: ((m: HelperMessage) => void)[] = [];
+    const reader = new LineReader((line) => waiting.shift()?.(JSON.parse(line) as HelperMessage));
+    sock.on('data', (c: Buffer) => reader.push(c));
+    sock.resume();
+    let id = 0;
+    return (msg: Record<string, unknown>): Promise<HelperMessage> =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        sock.write(`${JSON.stringify({ id: ++id, ...msg })}\n`);
+      });
+  });
+  return { ch, exit, connected };
+}
+
+const refusal = (m: HelperMessage): string => (m.type === 'result' && !m.ok && m.code === 'EREFUSED' ? m.error : `not refused: ${JSON.stringify(m)}`);
+
+describe('privileged writer channel (helper run directly, no elevation)', () => {
+  test('a whole write through the helper: open, write a layout, flush, close', async (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP)) return;
+    const dev = attachLoop(t, 8 * 1024 * 1024);
+    const src = join(tempDir(t), 'file.bin');
+    writeFileSync(src, Buffer.alloc(100_000, 7));
+    const layout: ImageLayout = {
+      size: 4 * 1024 * 1024,
+      regions: [{ offset: 0, data: Buffer.from('TSMEDIA-HEADER') }],
+      extents: [
+        { offset: 65536, size: 100_000, sourceOffset: 0, path: 'file.bin', source: { kind: 'file', path: src, size: 100_000, label: 'file.bin' } },
+        { offset: 1024 * 1024, size: 5, sourceOffset: 0, path: 'buf', source: { kind: 'buffer', data: Buffer.from('hello'), label: 'buf' } },
+      ],
+    };
+    const w = await PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000 });
+    assert.deepEqual(await w.openDevice(), { unmounted: [] });
+    let progress = 0;
+    const r = await w.writeLayout(layout, { gaps: 'zero', onProgress: (b) => (progress = b) });
+    assert.equal(r.bytes, layout.size);
+    assert.ok(progress >= 0);
+    await w.flush();
+    await w.close();
+    const written = readFileSync(dev).subarray(0, layout.size);
+    assert.equal(createHash('sha256').update(written).digest('hex'), r.sha256, 'the drive holds what the helper hashed');
+    assert.equal(written.subarray(0, 14).toString(), 'TSMEDIA-HEADER');
+    assert.equal(written.subarray(1024 * 1024, 1024 * 1024 + 5).toString(), 'hello');
+    assert.equal(written[65536 + 99_999], 7);
+  });
+
+  test('the token: a client without it is dropped; a helper given a wrong one is never accepted', async (t) => {
+    if (!requireOrSkip(t, process.platform !== 'win32', 'Unix sockets (the named pipe path is the same code)')) return;
+    const wrong = await rawHelper(t, 'ab'.repeat(32));
+    // A stranger connects first with a wrong token, then one with none at all.
+    const stranger = connect(wrong.ch.socketPath);
+    stranger.write(`${JSON.stringify({ type: 'hello', token: 'cd'.repeat(32), pid: 1 })}\n`);
+    await new Promise((r) => stranger.on('close', r));
+    const helper = await wrong.exit;
+    assert.equal(helper.code, 3, 'the helper with a wrong token ends: the channel dropped it');
+    assert.ok(wrong.ch.rejected >= 2, `${wrong.ch.rejected} connections dropped`);
+    await assert.rejects(wrong.connected, /the privileged writer ended before connecting/);
+
+    const none = await rawHelper(t, null);
+    assert.match((await none.exit).stderr, /no valid token was given/);
+    await assert.rejects(none.connected);
+
+    // The socket's folder must be private: a helper refuses to connect to one others can read.
+    const open = await rawHelper(t, null, (ch) => chmodSync(ch.dir, 0o755));
+    void open.connected.catch(() => undefined);
+    const r = await open.exit;
+    assert.equal(r.code, 2);
+  });
+
+  test('the token never travels on a command line, whatever the prompt', () => {
+    const base = { execPath: '/opt/tsmedia/tsmedia', runAsNode: true, script: '/opt/tsmedia/resources/app.asar/dist/electron/engine/privilegedWriterMain.js', socketPath: '/tmp/tsmedia-writer-x/writer.sock', tokenFile: '/tmp/tsmedia-writer-x/token', userUid: 501 };
+    const methods: ElevationMethod[] = ['none', 'pkexec', 'osascript', 'runas'];
+    for (const method of methods) {
+      const inv = helperInvocation({ ...base, method });
+      const line = [inv.command, ...inv.args].join(' ');
+      assert.doesNotMatch(line, /[0-9a-f]{64}/, method);
+      assert.equal(inv.tokenVia, method === 'osascript' || method === 'runas' ? 'file' : 'stdin');
+    }
+    const pk = helperInvocation({ ...base, method: 'pkexec' });
+    assert.deepEqual([pk.command, ...pk.args.slice(0, 3)], ['pkexec', '/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', '/opt/tsmedia/tsmedia']);
+    const osa = helperInvocation({ ...base, method: 'osascript' });
+    assert.match(osa.args[1], /^do shell script "ELECTRON_RUN_AS_NODE=1 '\/opt\/tsmedia\/tsmedia' .* '--token-file' '\/tmp\/tsmedia-writer-x\/token' '--user-uid' '501'" with administrator privileges$/);
+    const win = helperInvocation({ ...base, method: 'runas', execPath: 'C:\\Program Files\\tsmedia\\tsmedia.exe', socketPath: '\\\\.\\pipe\\tsmedia-writer-00' });
+    assert.equal(win.command, 'powershell.exe');
+    assert.match(win.args.at(-1) ?? '', /^Start-Process -FilePath 'cmd.exe' -ArgumentList '.*set ELECTRON_RUN_AS_NODE=1&& "C:\\Program Files\\tsmedia\\tsmedia.exe".*' -Verb RunAs -WindowStyle Hidden$/);
+    assert.match(describeLaunchFailure('pkexec', 126, ''), /prompt was dismissed/);
+    assert.match(describeLaunchFailure('pkexec', 127, 'Error executing command as another user: No authentication agent found.'), /No authentication agent found/);
+    assert.match(describeLaunchFailure('osascript', 1, '0:1: execution error: User canceled. (-128)'), /prompt was cancelled/);
+    assert.match(describeLaunchFailure('runas', 1, 'Start-Process : This command cannot be run due to the error: The operation was canceled by the user.'), /UAC\) was declined/);
+  });
+
+  test('only the confirmed device, only the fixed commands, allow-device first', async (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP)) return;
+    const dev = attachLoop(t, 4 * 1024 * 1024);
+    const other = attachLoop(t, 4 * 1024 * 1024);
+    const w = await (await rawHelper(t, 'right')).connected;
+    assert.match(refusal(await w({ type: 'open-device', device: dev })), /no drive has been confirmed yet \(allow-device comes first\)/);
+    assert.match(refusal(await w({ type: 'format', device: dev })), /unknown command "format"/);
+    assert.match(refusal(await w({ type: 'allow-device' })), /allow-device names no device/);
+    const ok = await w({ type: 'allow-device', device: dev });
+    assert.equal(ok.type === 'result' && ok.ok, true, JSON.stringify(ok));
+    assert.match(refusal(await w({ type: 'allow-device', device: other })), new RegExp(`the confirmed drive is ${dev}; ${other} cannot be added`));
+    assert.match(refusal(await w({ type: 'open-device', device: other })), new RegExp(`${other} is not the confirmed drive`));
+    assert.match(refusal(await w({ type: 'write-regions-from-layout-job', device: dev, layout: { size: 0, regions: [], extents: [] }, gaps: 'zero' })), /open-device comes before writing/);
+    assert.match(refusal(await w({ type: 'flush', device: '/dev/vda' })), /is not the confirmed drive/);
+    assert.match(refusal(await w({ type: 'shell', device: dev, command: 'rm -rf /' })), /unknown command "shell"/);
+  });
+
+  test('system drives and devices drivelist does not list are refused, even when asked', async (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP)) return;
+    const system = (await listDrives({ showAll: true })).find((d) => d.isSystem);
+    if (!requireOrSkip(t, system !== undefined, 'no system drive is listed on this machine')) return;
+    const dev = (system as { device: string }).device;
+    await assert.rejects(
+      PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000 }),
+      (e: unknown) => e instanceof HelperRefusedError && new RegExp(`refused: ${dev} is a system drive .*never writes system drives`).test(e.message),
+    );
+    await assert.rejects(
+      PrivilegedWriter.start('/dev/tsmedia-no-such-drive', { method: 'none', timeoutMs: 10_000 }),
+      (e: unknown) => e instanceof HelperRefusedError && /is not a whole drive this computer lists/.test(e.message),
+    );
+    const img = join(tempDir(t), 'plain.img');
+    writeFileSync(img, Buffer.alloc(4096));
+    await assert.rejects(PrivilegedWriter.start(img, { method: 'none', timeoutMs: 10_000 }), /is not a whole drive this computer lists/);
+  });
+
+  test('the helper reads sources with the rights of the user who started it, not root\'s', async (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP)) return;
+    const dev = attachLoop(t, 4 * 1024 * 1024);
+    const dir = tempDir(t);
+    chmodSync(dir, 0o755);
+    const secret = join(dir, 'root-only.bin');
+    writeFileSync(secret, Buffer.alloc(4096, 1), { mode: 0o600 });
+    const ch = await HelperChannel.create();
+    chownSync(ch.dir, 65534, 65534); // as the folder of a main process run by uid 65534 would be
+    const w = await PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000, channel: ch, env: { PKEXEC_UID: '65534' } });
+    t.after(() => w.dispose());
+    await w.openDevice();
+    const layout: ImageLayout = { size: 8192, regions: [], extents: [{ offset: 0, size: 4096, sourceOffset: 0, path: 'x', source: { kind: 'file', path: secret, size: 4096, label: 'root-only.bin' } }] };
+    await assert.rejects(w.writeLayout(layout), /root-only\.bin: cannot read .*permission denied/);
+    await w.close();
+  });
+
+  test('the elevation prompts themselves (pkexec, osascript, UAC)', (t) => {
+    const why: string[] = [];
+    if (process.platform === 'linux') {
+      if (!hasCommand('pkexec')) why.push('pkexec (polkit) is not installed');
+      if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) why.push('there is no desktop session, so no polkit agent can show a password prompt');
+      if (process.getuid?.() === 0) why.push('the tests run as root, where no prompt is needed');
+    } else if (process.platform === 'darwin') why.push('the prompt needs a person to type an administrator password');
+    else if (process.platform === 'win32') why.push('UAC needs a person to accept the prompt');
+    if (process.env.CI) why.push('CI runs without anyone to answer a prompt');
+    requireOrSkip(t, why.length === 0 && existsSync(HELPER), `elevation prompts are not exercised here: ${why.join('; ')}. The channel, the token check, the device allow-list and the system-drive refusal are tested by starting the helper directly (method "none"); the prompt command lines are checked above.`);
+  });
+});
