@@ -188,8 +188,15 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       gaps: req.format ? (req.target.kind === 'drive' ? 'zero' : 'sparse') : 'skip',
       fileSize: req.format ? diskBytes : undefined,
     };
+    const jobs: WorkerJob[] = [job];
+    if (req.target.kind === 'drive' && req.format && diskBytes > 2 * 1024 * 1024) {
+      // A drive that held a GPT keeps its backup table in its last sectors, which the volume never reaches: clear them,
+      // or firmware and operating systems may still see the old partitions.
+      const tail = 1024 * 1024;
+      jobs.push({ kind: 'write', path: writePath, target: 'device', gaps: 'skip', layout: { size: diskBytes, regions: [{ offset: diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
+    }
     progress.begin('write', layout.size);
-    const [written] = await runImageJobs([job], { signal: options.signal, onProgress: (_i, bytes, path) => progress.update(bytes, path) });
+    const [written] = await runImageJobs(jobs, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && progress.update(bytes, path) });
     progress.flush();
     if (req.target.kind === 'drive') {
       const dev = openDevice(req.target.device, { exclusive: false });
