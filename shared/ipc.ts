@@ -1,0 +1,152 @@
+// The one API the wizard uses, whichever way it reaches the engine: Electron IPC (through the preload's
+// `window.tsmedia`) or the loopback host (HTTP on 127.0.0.1 with a token, events over Server-Sent Events). Channel
+// names, request and response types live here once; the renderer holds no business logic.
+import type { AnalysisResult, CatalogItem, Finding, SequenceSummary } from './analysis.js';
+import type { AnswerFile } from './answers.js';
+import type { DriveEvaluation, DriveInfo } from './drives.js';
+import type { IsoMediaRequest, MediaProgress, UsbMediaRequest } from './media.js';
+
+export interface SiteInfo {
+  root: string;
+  isSample: boolean;
+  siteCode: string | null;
+  siteName: string | null;
+  centralAdministrationSite: boolean;
+  distributionPoints: { name: string; error: string | null }[];
+  taskSequences: number;
+}
+
+export interface AnalyzeRequest {
+  taskSequenceId: string;
+  detectDependencies: boolean;
+}
+
+export interface DriveListRequest {
+  showAll: boolean;
+  /** Bytes the planned media needs (0 before a task sequence is chosen). */
+  neededBytes: number;
+}
+
+export interface ListedDrive {
+  drive: DriveInfo;
+  evaluation: DriveEvaluation;
+}
+
+/** What the Media Type page needs before any byte is written: sizes, the disc plan, the 4 GiB check. */
+export interface MediaCheckRequest {
+  taskSequenceId: string;
+  detectDependencies: boolean;
+  distributionPoints: string[];
+  applications: string[];
+  packages: string[];
+  driverPackages: string[];
+  media: 'iso' | 'usb';
+  /** For ISO: the disc size (a size name or bytes). */
+  size: IsoMediaRequest['size'] | null;
+}
+
+export interface MediaCheck {
+  /** Bytes of content (before file system overhead). */
+  contentBytes: number;
+  files: number;
+  /** ISO: the planned discs. */
+  discs: { bytes: number; files: number }[] | null;
+  /** USB: WIMs that will be split, and files that make USB impossible (each with its package and size). */
+  largeFiles: { wims: { path: string; packageId: string | null; size: number; parts: string[] }[]; refused: { path: string; packageId: string | null; size: number }[] } | null;
+  /** A problem that stops this media type (e.g. no distribution point holds all content), or null. */
+  problem: string | null;
+  distributionPoints: string[];
+  warnings: Finding[];
+}
+
+export type StartMediaRequest = { kind: 'iso'; request: IsoMediaRequest } | { kind: 'usb'; request: UsbMediaRequest };
+
+export interface MediaResultSummary {
+  kind: 'iso' | 'usb';
+  /** ISO files, or the drive / image written. */
+  outputs: { path: string; bytes: number; sha256: string | null }[];
+  verified: boolean;
+  reportFiles: string[];
+  logFiles: string[];
+  mediaGuid: string;
+}
+
+export type MediaEvent =
+  | { jobId: string; type: 'progress'; progress: MediaProgress }
+  | { jobId: string; type: 'done'; result: MediaResultSummary }
+  /** code: 'invalid' (the run was refused: exit 1), 'failed' (a write failed: 2), 'cancelled' (130). */
+  | { jobId: string; type: 'error'; code: 'invalid' | 'failed' | 'cancelled'; message: string };
+
+export interface SaveDialogRequest {
+  title: string;
+  defaultPath: string | null;
+  filters: { name: string; extensions: string[] }[];
+}
+
+export interface Preferences {
+  /** null: follow the operating system. */
+  language: 'en' | 'es' | null;
+  lastSite: string | null;
+}
+
+/** Every method the wizard may call; nothing else crosses from the page to the engine. */
+export interface TsMediaApi {
+  getSiteInfo(): Promise<SiteInfo>;
+  /** null opens the bundled sample site; the choice is remembered. */
+  openSite(path: string | null): Promise<SiteInfo>;
+  listSequences(): Promise<SequenceSummary[]>;
+  analyze(req: AnalyzeRequest): Promise<AnalysisResult>;
+  catalog(): Promise<CatalogItem[]>;
+  listDrives(req: DriveListRequest): Promise<ListedDrive[]>;
+  checkMedia(req: MediaCheckRequest): Promise<MediaCheck>;
+  startMedia(req: StartMediaRequest): Promise<{ jobId: string }>;
+  cancelMedia(jobId: string): Promise<void>;
+  saveAnswerFile(path: string, answers: AnswerFile): Promise<void>;
+  /** Native dialogs where there is a desktop (Electron); null where there is none (the loopback host). */
+  chooseFolder(title: string): Promise<string | null>;
+  chooseSaveFile(req: SaveDialogRequest): Promise<string | null>;
+  /** Opens a file or folder with the desktop's default application; false where that cannot be done. */
+  openPath(path: string): Promise<boolean>;
+  getPreferences(): Promise<Preferences>;
+  setPreferences(p: Partial<Preferences>): Promise<Preferences>;
+  /** The operating system's language, e.g. "es-ES". */
+  systemLocale(): Promise<string>;
+  /** Subscribes to media events; returns the unsubscribe function. */
+  onMediaEvent(listener: (e: MediaEvent) => void): () => void;
+}
+
+/** Invoke-style methods (request → response); onMediaEvent travels as events instead. */
+export const API_METHODS = [
+  'getSiteInfo',
+  'openSite',
+  'listSequences',
+  'analyze',
+  'catalog',
+  'listDrives',
+  'checkMedia',
+  'startMedia',
+  'cancelMedia',
+  'saveAnswerFile',
+  'chooseFolder',
+  'chooseSaveFile',
+  'openPath',
+  'getPreferences',
+  'setPreferences',
+  'systemLocale',
+] as const satisfies readonly (keyof TsMediaApi)[];
+
+export type ApiMethod = (typeof API_METHODS)[number];
+
+/** Electron IPC channel of a method (ipcMain.handle / ipcRenderer.invoke), and of the event stream. */
+export const ipcChannel = (m: ApiMethod): string => `tsmedia:${m}`;
+export const MEDIA_EVENT_CHANNEL = 'tsmedia:media-event';
+
+/** Loopback host paths: POST /api/<method> with a JSON array of arguments; GET /api/events (Server-Sent Events). */
+export const HOST_API_PREFIX = '/api/';
+export const HOST_EVENTS_PATH = '/api/events';
+/** The token travels as this header on API calls, and as the `token` query parameter on page loads and events. */
+export const HOST_TOKEN_HEADER = 'x-tsmedia-token';
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return (API_METHODS as readonly string[]).includes(name);
+}
