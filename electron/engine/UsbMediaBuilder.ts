@@ -1,13 +1,14 @@
 // Creates stand-alone media on a USB drive — or on a raw image of one, with the same code: the media plan of the ISO
 // path, the 4 GiB rule (WIMs split into .swm parts, other large files refused before a byte is written), a FAT32
 // volume that UEFI firmware boots, written by the worker, flushed, and read back against the manifest.
-import { existsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../shared/analysis.js';
 import { evaluateDrive, type DriveInfo } from '../../shared/drives.js';
 import type { MediaProgress, UsbMediaRequest } from '../../shared/media.js';
 import { CmTraceLog, userLogFolder } from './CmTraceLog.js';
-import { closeDevice, flushDevice, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
+import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
+import { PrivilegedWriter } from './PrivilegedWriter.js';
 import { findDrive, listDrives } from './Drives.js';
 import { ContentIntegrityError, InputError } from './errors.js';
 import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from './Fat32Volume.js';
@@ -103,6 +104,26 @@ async function hashSplitParts(prepared: { splitSources: ReturnType<typeof planLa
   });
 }
 
+/** Whether this process may open the drive for writing (after unmounting); false means elevation is needed. */
+function canOpen(device: string): boolean {
+  try {
+    closeDevice(openDevice(device, { exclusive: false }));
+    return true;
+  } catch (err) {
+    if (needsElevation(err)) return false;
+    throw err;
+  }
+}
+
+function canRead(path: string): boolean {
+  try {
+    closeSync(openSync(path, 'r'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The drive as the operating system lists it, refused when it is a system or read-only drive whatever was asked. */
 async function checkDrive(device: string, neededBytes: number, site: Site, given?: DriveInfo[]): Promise<DriveInfo> {
   const drives = given ?? (await listDrives({ showAll: true }));
@@ -196,9 +217,28 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       jobs.push({ kind: 'write', path: writePath, target: 'device', gaps: 'skip', layout: { size: diskBytes, regions: [{ offset: diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
     }
     progress.begin('write', layout.size);
-    const [written] = await runImageJobs(jobs, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && progress.update(bytes, path) });
+    let written: { sha256: string; bytes: number };
+    let elevated = false;
+    if (req.target.kind === 'drive' && !canOpen(req.target.device)) {
+      // This process may not open the drive: the privileged writer, started through the operating system's prompt.
+      elevated = true;
+      log.info(`${req.target.device} needs administrator rights: starting the privileged writer`);
+      const pw = await PrivilegedWriter.start(req.target.device);
+      try {
+        await pw.openDevice();
+        written = await pw.writeLayout(job.layout, { gaps: 'zero', onProgress: (bytes, path) => progress.update(bytes, path) });
+        for (const extra of jobs.slice(1)) if (extra.kind === 'write') await pw.writeLayout(extra.layout, { gaps: 'skip' });
+        await pw.flush();
+        const rr = await pw.close();
+        log.info(`flushed ${req.target.device} through the privileged writer; partition table re-read: ${rr.ok ? 'yes' : 'no'}`);
+      } finally {
+        await pw.dispose();
+      }
+    } else {
+      [written] = await runImageJobs(jobs, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && progress.update(bytes, path) });
+    }
     progress.flush();
-    if (req.target.kind === 'drive') {
+    if (req.target.kind === 'drive' && !elevated) {
       const dev = openDevice(req.target.device, { exclusive: false });
       try {
         await flushDevice(dev);
@@ -211,7 +251,9 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     log.info(`wrote ${written.bytes} bytes to ${target}`);
 
     let verified = false;
-    if (!req.skipVerify) {
+    if (!req.skipVerify && elevated && !canRead(writePath)) {
+      log.warning(`the written drive cannot be read back without administrator rights: run "tsmedia verify ${writePath}" as administrator to verify it.`);
+    } else if (!req.skipVerify) {
       progress.begin('verify', manifest.files.reduce((n, f) => n + f.size, 0));
       const v = verifyFat32Media(writePath, { onProgress: (bytes, path) => progress.update(bytes, path), checkExtraFiles: req.format });
       progress.flush();
