@@ -2,7 +2,6 @@
 // wrote (fsck.fat, mtools, sfdisk) and by our own reader; a volume over 32 GB, a 3.9 GiB file, and a UEFI boot.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -25,6 +24,7 @@ import {
 } from '../electron/engine/Fat32Volume.js';
 import { openFat32 } from '../electron/engine/Fat32Reader.js';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
+import { OVMF, QEMU, bootIso } from './support/qemu.js';
 import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
 import {
   MT_ENV,
@@ -597,41 +597,6 @@ test('a 3.9 GiB file (sparse source) is stored whole and reads back with the sam
 // ---------------------------------------------------------------------------------------------------------------------
 // UEFI boot
 
-const OVMF = '/usr/share/ovmf/OVMF.fd';
-const QEMU = 'qemu-system-x86_64';
-
-function bootUsb(img: string, marker: string, timeoutMs = 60_000): Promise<{ found: boolean; output: string; ms: number }> {
-  const args = ['-machine', 'q35,accel=tcg', '-m', '512', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-net', 'none', '-bios', OVMF, '-drive', `file=${img},format=raw`];
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let done = false;
-    const finish = (found: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL');
-      resolve({ found, output, ms: Date.now() - started });
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString('latin1');
-      if (output.includes(marker)) finish(true);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (err) => {
-      if (!done) {
-        done = true;
-        clearTimeout(timer);
-        reject(err);
-      }
-    });
-    child.on('close', () => finish(output.includes(marker)));
-  });
-}
-
 test('the USB image boots under OVMF: the firmware starts EFI/BOOT/BOOTX64.EFI from the FAT32 partition', async (t) => {
   const missing = [...missingBootStandInTools()];
   if (!hasCommand(QEMU)) missing.push(`${QEMU} (apt-get install qemu-system-x86)`);
@@ -653,7 +618,7 @@ test('the USB image boots under OVMF: the firmware starts EFI/BOOT/BOOTX64.EFI f
   });
   const img = join(dir, 'usb.img');
   writeSparse(plan, img, diskBytes);
-  const r = await bootUsb(img, s.uefiMarker);
+  const r = await bootIso(img, s.uefiMarker, true, 'disk');
   console.log(`# OVMF boot of the FAT32 USB image: ${r.found ? 'marker seen' : 'NO MARKER'} after ${r.ms} ms`);
   assert.ok(r.found, `OVMF did not print ${s.uefiMarker}; serial output:\n${r.output.slice(-3000)}`);
 });

@@ -1,3 +1,4 @@
+import { pattern } from './helpers.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -19,15 +20,6 @@ function findTool(name: string): string | null {
   return null;
 }
 
-function pattern(size: number, seed: number): Buffer {
-  const b = Buffer.alloc(size);
-  let x = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
 
 const BOOTX64 = pattern(200_000, 1);
 const FILES = [

@@ -27,21 +27,12 @@ import { checkLayout } from '../electron/engine/ImageLayout.js';
 import { writeImage } from '../electron/engine/ImageWriter.js';
 import { crc16, isoOverheadBoundBlocks, measureIso, planIso, type IsoFile, type IsoOptions, type IsoPlan } from '../electron/engine/IsoImage.js';
 import { openIso, type IsoVolume } from '../electron/engine/IsoReader.js';
-import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
+import { hasCommand, pattern, requireOrSkip, tempDir } from './helpers.js';
 
 const GiB = 1024 ** 3;
 const TIME = new Date('2025-01-02T03:04:05Z');
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-function pattern(size: number, seed: number): Buffer {
-  const b = Buffer.alloc(size);
-  let x = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
 
 const buf = (data: Buffer | string, label = 'test'): ContentSource => ({ kind: 'buffer', data: Buffer.isBuffer(data) ? data : Buffer.from(data), label });
 

@@ -51,3 +51,14 @@ export function tempDir(t: { after: (fn: () => void) => void }, prefix = 'tsmedi
   t.after(() => rmSync(d, { recursive: true, force: true }));
   return d;
 }
+
+/** Deterministic pseudo-random bytes (a linear congruential generator): the same size and seed give the same bytes. */
+export function pattern(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  let x = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}

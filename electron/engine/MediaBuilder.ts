@@ -1,18 +1,17 @@
 // Creates a stand-alone CD/DVD set: plan → environment → discs → write (worker) → read back → commit by rename, with
 // the CMTrace log, the manifest and the media report. Earlier output is never touched until the new set is complete.
 import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { Finding } from '../../shared/analysis.js';
 import type { IsoMediaRequest, MediaProgress } from '../../shared/media.js';
 import { discBlocks, discFileName } from '../../shared/media.js';
-import { CmTraceLog, userLogFolder } from './CmTraceLog.js';
 import { packDiscs, type Disc } from './DiscSet.js';
 import { InputError } from './errors.js';
 import { CancelledError } from './ImageWriter.js';
 import { runImageJobs, type WorkerJob } from './ImageJobs.js';
 import { measureIso, planIso, type IsoFile, type IsoPlan } from './IsoImage.js';
 import type { ManifestPart, MediaManifest } from './Manifest.js';
-import { finalizeManifest, prepareMedia, requestSecrets, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
+import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
 import type { MediaFile, PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { packageVersion } from './paths.js';
@@ -72,11 +71,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
   const { label, start, expire, timestamp } = checked;
   const out = resolve(req.out);
   const outDir = dirname(out);
-  const logPaths = [join(outDir, 'CreateTSMedia.log')];
-  const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
-  if (userDir) logPaths.push(join(userDir, 'CreateTSMedia.log'));
-  const log = new CmTraceLog(logPaths);
-  log.mask(...requestSecrets(req));
+  const log = openMediaLog(outDir, options.userLogDir, req);
   const progress = new ProgressReporter((p) => options.onProgress?.(p));
   const temps: string[] = [];
   try {
@@ -172,7 +167,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
       mediaGuid,
       manifest,
       reportFiles: reportPairs.map((p) => p.final),
-      logFiles: logPaths,
+      logFiles: [...log.paths],
       warnings: content.warnings,
       verified,
     };

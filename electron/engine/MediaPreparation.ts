@@ -4,7 +4,8 @@ import { existsSync, statSync } from 'node:fs';
 import type { Finding } from '../../shared/analysis.js';
 import type { MediaRequestBase } from '../../shared/media.js';
 import { variableNameProblem, variableValueProblem } from '../../shared/variables.js';
-import type { CmTraceLog } from './CmTraceLog.js';
+import { CmTraceLog, LOG_FILE_NAME, userLogFolder } from './CmTraceLog.js';
+import { join } from 'node:path';
 import { InputError, describeFsError } from './errors.js';
 import { MANIFEST_FORMAT, MANIFEST_PATH, serializeManifest, type ManifestPart, type MediaManifest } from './Manifest.js';
 import { bufferFile, checkLabel, newMediaGuid, planContent, prestartFiles, rootFiles, type MediaFile, type PlannedContent } from './MediaPlan.js';
@@ -150,3 +151,15 @@ export function finalizeManifest(p: PreparedMedia, req: MediaRequestBase, discs:
 }
 
 export type { Finding };
+
+/**
+ * CreateTSMedia.log in the output folder (when there is one) and in the user's log folder (`userLogDir`: undefined for
+ * the default, null for none), with the request's secrets masked from the first line on.
+ */
+export function openMediaLog(outputDir: string | null, userLogDir: string | null | undefined, req: MediaRequestBase): CmTraceLog {
+  const userDir = userLogDir === undefined ? userLogFolder() : userLogDir;
+  const paths = [...(outputDir ? [join(outputDir, LOG_FILE_NAME)] : []), ...(userDir ? [join(userDir, LOG_FILE_NAME)] : [])];
+  const log = new CmTraceLog(paths);
+  log.mask(...requestSecrets(req));
+  return log;
+}

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../shared/analysis.js';
 import { evaluateDrive, type DriveInfo } from '../../shared/drives.js';
 import type { MediaProgress, UsbMediaRequest } from '../../shared/media.js';
-import { CmTraceLog, userLogFolder } from './CmTraceLog.js';
+import { userLogFolder } from './CmTraceLog.js';
 import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
 import { PrivilegedWriter } from './PrivilegedWriter.js';
 import { findDrive, listDrives } from './Drives.js';
@@ -19,7 +19,7 @@ import { CancelledError } from './ImageWriter.js';
 import { runImageJobs, type WorkerJob } from './ImageJobs.js';
 import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
 import type { MediaManifest } from './Manifest.js';
-import { finalizeManifest, prepareMedia, requestSecrets, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
+import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { packageRoot } from './paths.js';
 import { ProgressReporter } from './Progress.js';
@@ -140,9 +140,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
   checkTarget(req);
   const imagePath = req.target.kind === 'image' ? resolve(req.target.path) : null;
   const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
-  const logPaths = [...(imagePath ? [join(dirname(imagePath), 'CreateTSMedia.log')] : []), ...(userDir ? [join(userDir, 'CreateTSMedia.log')] : [])];
-  const log = new CmTraceLog(logPaths);
-  log.mask(...requestSecrets(req));
+  const log = openMediaLog(imagePath ? dirname(imagePath) : null, userDir, req);
   const progress = new ProgressReporter((p) => options.onProgress?.(p));
   const temps: string[] = [];
   try {
@@ -297,7 +295,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       manifest,
       bytesWritten: written.bytes,
       reportFiles: reportPairs.map((p) => p.final),
-      logFiles: logPaths,
+      logFiles: [...log.paths],
       warnings: prepared.content.warnings,
       largeFiles: large.report,
       verified,
