@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 tools=(python3:python3 unzip:unzip openssl:openssl fsck.fat:dosfstools mcopy:mtools xorriso:xorriso isoinfo:genisoimage 7z:p7zip-full
        udfinfo:udftools qemu-system-x86_64:qemu-system-x86 /usr/share/ovmf/OVMF.fd:ovmf grub-mkstandalone:grub-common
        /usr/lib/grub/x86_64-efi:grub-efi-amd64-bin /usr/lib/grub/i386-pc:grub-pc-bin nasm:nasm wimlib-imagex:wimtools
-       losetup:mount sfdisk:fdisk)
+       losetup:mount sfdisk:fdisk chromium:chromium)
 missing=()
 for pair in "${tools[@]}"; do
   what="${pair%%:*}"
