@@ -162,6 +162,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
     progress.begin('done', totalBytes, discs.length);
     progress.update(totalBytes, null);
     progress.flush();
+    await progress.close();
     return {
       discs: finals.map((f, i) => ({ path: f, bytes: written[i].bytes, sha256: written[i].sha256 })),
       mediaGuid,
@@ -172,6 +173,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
       verified,
     };
   } catch (err) {
+    progress.cancel();
     removeQuietly(temps);
     if (err instanceof CancelledError) log.warning('cancelled by the user; nothing was replaced and the partial files were removed.');
     else log.error(`failed: ${(err as Error).message}`);

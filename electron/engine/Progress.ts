@@ -5,7 +5,8 @@ import type { MediaPhase, MediaProgress } from '../../shared/media.js';
 export const PROGRESS_INTERVAL_MS = 250;
 
 export class ProgressReporter {
-  private lastEmit = 0;
+  private lastEmit = -Infinity;
+  private timer: NodeJS.Timeout | null = null;
   private phaseStart = Date.now();
   private phase: MediaPhase = 'plan';
   private samples: { t: number; bytes: number }[] = [];
@@ -37,11 +38,47 @@ export class ProgressReporter {
     const dt = (t - first.t) / 1000;
     this.state.bytesPerSecond = dt > 0.2 ? (bytesDone - first.bytes) / dt : this.state.bytesPerSecond;
     this.state.etaSeconds = this.state.bytesPerSecond > 0 ? Math.max(0, (this.state.bytesTotal - bytesDone) / this.state.bytesPerSecond) : null;
-    if (t - this.lastEmit >= PROGRESS_INTERVAL_MS) this.flush();
+    if (t - this.lastEmit >= PROGRESS_INTERVAL_MS) this.send();
+    else this.flush();
   }
 
-  /** Emits the current state now (phase ends, completion). */
+  /**
+   * Delivers the current state: at once when the last event is 250 ms old, else when it will be (so phase changes and
+   * the final state always arrive, and never more than four events a second).
+   */
   flush(): void {
+    const wait = this.lastEmit + PROGRESS_INTERVAL_MS - this.now();
+    if (wait <= 0) {
+      this.send();
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.send(), wait);
+  }
+
+  /** Waits for a pending event to go out (at most 250 ms), so nothing is emitted after the run has returned. */
+  close(): Promise<void> {
+    if (!this.timer) return Promise.resolve();
+    const wait = Math.max(0, this.lastEmit + PROGRESS_INTERVAL_MS - this.now());
+    clearTimeout(this.timer);
+    this.timer = null;
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.send();
+        resolve();
+      }, wait),
+    );
+  }
+
+  /** Drops a pending event (a failed or cancelled run reports through its error instead). */
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private send(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.lastEmit = this.now();
     this.emit({ ...this.state });
   }

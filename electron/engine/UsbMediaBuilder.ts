@@ -289,6 +289,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     progress.begin('done', layout.size);
     progress.update(layout.size, null);
     progress.flush();
+    await progress.close();
     return {
       target,
       mediaGuid: prepared.mediaGuid,
@@ -301,6 +302,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       verified,
     };
   } catch (err) {
+    progress.cancel();
     removeQuietly(temps);
     if (err instanceof CancelledError) log.warning(`cancelled by the user${req.target.kind === 'drive' ? `; the drive ${req.target.device} holds an incomplete volume now and must be written again` : '; nothing was replaced and the partial files were removed.'}`);
     else log.error(`failed: ${(err as Error).message}`);

@@ -1,0 +1,288 @@
+// `npm run bench`: tsmedia against the physical limit (cat + sync) and its peers (genisoimage, xorriso, mkfs.fat +
+// mcopy, sha256sum) on one content tree, commands alternating over several runs, medians reported; plus peak memory,
+// the analysis of a large task sequence, the progress rate and the cancel latency. Not part of `npm test`.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash, randomFillSync } from 'node:crypto';
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ContentLibraryWriter } from '../electron/engine/ContentLibraryWriter.js';
+import { writeExportZip } from './lib/ExportWriter.js';
+import { createIsoSet } from '../electron/engine/MediaBuilder.js';
+import { packageRoot, sampleSitePath } from '../electron/engine/paths.js';
+import { Site } from '../electron/engine/Site.js';
+import type { IsoMediaRequest } from '../shared/media.js';
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+const CLI = join(packageRoot(), 'bin', 'tsmedia.js');
+
+interface Result {
+  name: string;
+  seconds: number;
+  mbPerSecond: number | null;
+  peakMiB: number | null;
+}
+interface Target {
+  name: string;
+  value: number | null;
+  limit: string;
+  met: boolean | null;
+}
+
+function parseSize(t: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(GiB|MiB|G|M)?$/i.exec(t.trim());
+  if (!m) throw new Error(`--size "${t}": use e.g. 2GiB or 512MiB`);
+  return Math.round(Number(m[1]) * (/^m/i.test(m[2] ?? 'G') ? MiB : GiB));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Runs a shell command under GNU time: seconds (wall) and peak resident memory of the largest process. */
+function timed(cmd: string): { seconds: number; peakMiB: number } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', `${cmd} && sync`], { encoding: 'utf8', maxBuffer: 64 * MiB });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`bench command failed (${r.status}): ${cmd}\n${r.stderr.slice(-2000)}`);
+  const kib = Number(r.stderr.trim().split('\n').pop());
+  return { seconds, peakMiB: Number.isFinite(kib) ? kib / 1024 : NaN };
+}
+
+const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** A content tree: a few large files (300–900 MiB) and about 2,000 small ones (1–64 KiB). */
+function makeContent(dir: string, size: number): number {
+  mkdirSync(join(dir, 'small'), { recursive: true });
+  const buf = Buffer.allocUnsafe(8 * MiB);
+  let seed = 1;
+  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  let smallBytes = 0;
+  for (let i = 0; i < 2000; i++) {
+    const n = 1024 + Math.floor(rnd() * 63 * 1024);
+    randomFillSync(buf, 0, n);
+    writeFileSync(join(dir, 'small', `file${String(i).padStart(4, '0')}.bin`), buf.subarray(0, n));
+    smallBytes += n;
+  }
+  let left = size - smallBytes;
+  let i = 0;
+  while (left > 0) {
+    const want = Math.min(left, Math.round((300 + rnd() * 600) * MiB));
+    const fd = openSync(join(dir, `large${i++}.bin`), 'w');
+    for (let done = 0; done < want; ) {
+      const n = Math.min(buf.length, want - done);
+      randomFillSync(buf, 0, n);
+      writeSync(fd, buf, 0, n);
+      done += n;
+    }
+    closeSync(fd);
+    left -= want;
+  }
+  return size;
+}
+
+async function makeSite(root: string, content: string): Promise<string> {
+  const site = join(root, 'site');
+  cpSync(sampleSitePath(), site, { recursive: true });
+  await new ContentLibraryWriter(join(site, 'SCCMContentLib_DP01')).addContentFromFolder('SMP00090', 1, content);
+  const descPath = join(site, 'tsmedia-site.json');
+  const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: unknown[] };
+  desc.catalog.push({ packageId: 'SMP00090', name: 'Benchmark payload', kind: 'Package', version: '1', sourceVersion: 1 });
+  writeFileSync(descPath, JSON.stringify(desc));
+  return site;
+}
+
+/** A task sequence of 2,000 steps and a content library of 10,000 files, for the analysis figure. */
+async function analysisSite(root: string): Promise<string> {
+  const site = join(root, 'analysis-site');
+  mkdirSync(join(site, 'exports'), { recursive: true });
+  const w = new ContentLibraryWriter(join(site, 'SCCMContentLib_DP01'));
+  const ids: string[] = [];
+  for (let p = 0; p < 50; p++) {
+    const id = `BEN${(0x100 + p).toString(16).toUpperCase().padStart(5, '0')}`;
+    ids.push(id);
+    await w.addContent(id, 1, Array.from({ length: 200 }, (_, i) => ({ relativePath: `d${i % 10}/f${i}.txt`, data: Buffer.from(`${id} ${i}`) })));
+  }
+  const steps = Array.from({ length: 2000 }, (_, i) =>
+    i === 0
+      ? `<step type="SMS_TaskSequence_ApplyOperatingSystemAction" name="Apply"><action>OSDApplyOS.exe /image:${ids[0]},1</action><defaultVarList><variable name="ImagePackageID" property="ImagePackageID">${ids[0]}</variable></defaultVarList></step>`
+      : `<step type="SMS_TaskSequence_RunCommandLineAction" name="Step ${i}"><action>cmd /c echo ${i}</action><defaultVarList><variable name="PackageID" property="PackageID">${ids[i % ids.length]}</variable></defaultVarList></step>`,
+  );
+  const xml = `<sequence version="3.10"><group name="Big">${steps.join('')}</group></sequence>`;
+  await writeExportZip(join(site, 'exports', 'big.zip'), [{ packageId: 'BEN00010', name: 'Two thousand steps', bootImageId: ids[1], sequenceXml: xml, sourceSite: 'BEN', references: [], appReferences: [] }]);
+  return site;
+}
+
+function nodeSha256Throughput(): number {
+  const b = Buffer.allocUnsafe(256 * MiB);
+  randomFillSync(b);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < 4; i++) createHash('sha256').update(b).digest();
+  return (4 * b.length) / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+async function progressRate(site: string, out: string): Promise<number> {
+  const times: number[] = [];
+  const req: IsoMediaRequest = {
+    site, taskSequenceId: 'SMP00010', size: 'unlimited', out, distributionPoints: ['DP01'], password: null, unattended: false, startDate: null, expireDate: null,
+    label: 'Bench', autorun: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: ['SMP00090'], driverPackages: [], staging: null,
+    detectDependencies: true, timestamp: null, skipVerify: true,
+  };
+  await createIsoSet(await Site.open(site), req, { onProgress: () => times.push(Date.now()), userLogDir: null });
+  // The most events in any one-second window.
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= 1000) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+function cancelLatency(site: string, out: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [CLI, 'create', '--site', site, '--task-sequence', 'SMP00010', '--dp', 'DP01', '--package', 'SMP00090', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    let t0 = 0;
+    p.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+      if (t0 === 0 && /writing/.test(err)) {
+        setTimeout(() => {
+          t0 = Date.now();
+          p.kill('SIGINT');
+        }, 300);
+      }
+    });
+    p.on('exit', (code) => (code === 130 && t0 ? resolve((Date.now() - t0) / 1000) : reject(new Error(`cancel run ended with ${code}: ${err.slice(-500)}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' } },
+  });
+  const size = parseSize(values.size ?? '2GiB');
+  if (size > 20 * GiB) throw new Error('--size is at most 20 GiB');
+  const runs = Number(values.runs ?? 5);
+  const largeFactor = Number(values['large-factor'] ?? 4);
+  const work = mkdtempSync(join(values.work ?? tmpdir(), 'tsmedia-bench-'));
+  const free = Number(statfsSync(work).bavail) * Number(statfsSync(work).bsize);
+  const needed = size * 6 + (values['skip-large'] ? 0 : size * largeFactor * 3);
+  if (free < needed) throw new Error(`${work} has ${(free / GiB).toFixed(1)} GiB free; the benchmark needs about ${(needed / GiB).toFixed(1)} GiB (use --size or --skip-large).`);
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  try {
+    log(`bench: making ${(size / GiB).toFixed(2)} GiB of content in ${work}`);
+    const content = join(work, 'content');
+    makeContent(content, size);
+    const site = await makeSite(work, content);
+    const out = (n: string): string => join(work, n);
+    const rm = (p: string): void => rmSync(p, { force: true, recursive: true });
+    const commands: { name: string; cmd: string; clean: string[] }[] = [
+      { name: 'cat + sync', cmd: `find ${q(content)} -type f -print0 | xargs -0 cat > ${q(out('cat.bin'))}`, clean: [out('cat.bin')] },
+      { name: 'tsmedia iso', cmd: `node ${q(CLI)} create --site ${q(site)} --task-sequence SMP00010 --dp DP01 --package SMP00090 --out ${q(out('t.iso'))} --no-verify > /dev/null 2>&1`, clean: [out('t.iso'), out('t.iso.sha256')] },
+      { name: 'genisoimage -J -r -udf', cmd: `genisoimage -quiet -J -r -udf -o ${q(out('g.iso'))} ${q(content)}`, clean: [out('g.iso')] },
+      { name: 'xorriso -as mkisofs -J -r', cmd: `xorriso -as mkisofs -quiet -J -r -o ${q(out('x.iso'))} ${q(content)} 2>/dev/null`, clean: [out('x.iso')] },
+      {
+        name: 'tsmedia usb --image',
+        cmd: `node ${q(CLI)} create --site ${q(site)} --media usb --task-sequence SMP00010 --dp DP01 --package SMP00090 --image ${q(out('t.img'))} --image-size ${Math.ceil((size * 1.2) / MiB) + 256}MiB --no-verify > /dev/null 2>&1`,
+        clean: [out('t.img')],
+      },
+      { name: 'mkfs.fat -F 32 + mcopy -s', cmd: `mkfs.fat -F 32 -C ${q(out('m.img'))} ${Math.ceil((size * 1.2) / 1024) + 262144} > /dev/null && MTOOLS_SKIP_CHECK=1 mcopy -s -i ${q(out('m.img'))} ${q(content)}/* ::/`, clean: [out('m.img')] },
+    ];
+    const times = new Map<string, number[]>(commands.map((c) => [c.name, []]));
+    const peaks = new Map<string, number>();
+    for (let r = 1; r <= runs; r++) {
+      for (const c of commands) {
+        c.clean.forEach(rm);
+        const t = timed(c.cmd);
+        times.get(c.name)?.push(t.seconds);
+        peaks.set(c.name, Math.max(peaks.get(c.name) ?? 0, t.peakMiB));
+        log(`bench: run ${r}/${runs} ${c.name}: ${t.seconds.toFixed(2)} s, ${t.peakMiB.toFixed(0)} MiB`);
+      }
+    }
+    // Verification: tsmedia verify of the last ISO, sha256sum of the content, Node's own SHA-256 on one core.
+    const verifyTimes: number[] = [];
+    const sumTimes: number[] = [];
+    let verifyPeak = 0;
+    const isoBytes = Number(execFileSync('stat', ['-c', '%s', out('t.iso')], { encoding: 'utf8' }));
+    for (let r = 1; r <= runs; r++) {
+      const v = timed(`node ${q(CLI)} verify ${q(out('t.iso'))} > /dev/null`);
+      verifyTimes.push(v.seconds);
+      verifyPeak = Math.max(verifyPeak, v.peakMiB);
+      sumTimes.push(timed(`find ${q(content)} -type f -print0 | xargs -0 sha256sum > /dev/null`).seconds);
+    }
+    const nodeSha = nodeSha256Throughput();
+    const aSite = await analysisSite(work);
+    const analysisRun = timed(`node ${q(CLI)} analyze --site ${q(aSite)} --task-sequence BEN00010 --json > /dev/null`);
+    const analysisSiteRun = timed(`node ${q(CLI)} catalog --site ${q(aSite)} --json > /dev/null`);
+    const rate = await progressRate(site, out('p.iso'));
+    rm(out('p.iso'));
+    const cancel = await cancelLatency(site, out('c.iso'));
+
+    let largePeak: number | null = null;
+    if (!values['skip-large']) {
+      for (const c of commands) c.clean.forEach(rm);
+      log(`bench: making ${((size * largeFactor) / GiB).toFixed(1)} GiB for the memory figure`);
+      const big = join(work, 'content-large');
+      makeContent(big, size * largeFactor);
+      rm(content);
+      const bigSite = await makeSite(join(work, 'large'), big);
+      rm(big);
+      const t = timed(`node ${q(CLI)} create --site ${q(bigSite)} --task-sequence SMP00010 --dp DP01 --package SMP00090 --out ${q(out('l.iso'))} > /dev/null 2>&1`);
+      largePeak = t.peakMiB;
+      rm(out('l.iso'));
+    }
+
+    const med = (n: string): number => median(times.get(n) ?? []);
+    const catS = med('cat + sync');
+    const isoPeer = Math.min(med('genisoimage -J -r -udf'), med('xorriso -as mkisofs -J -r'));
+    const usbPeer = med('mkfs.fat -F 32 + mcopy -s');
+    const results: Result[] = [
+      ...commands.map((c) => ({ name: c.name, seconds: med(c.name), mbPerSecond: size / 1e6 / med(c.name), peakMiB: peaks.get(c.name) ?? null })),
+      { name: 'tsmedia verify', seconds: median(verifyTimes), mbPerSecond: isoBytes / 1e6 / median(verifyTimes), peakMiB: verifyPeak },
+      { name: 'sha256sum (content)', seconds: median(sumTimes), mbPerSecond: size / 1e6 / median(sumTimes), peakMiB: null },
+      { name: 'node sha256 (one core)', seconds: size / nodeSha, mbPerSecond: nodeSha / 1e6, peakMiB: null },
+      { name: 'analyze 2,000 steps', seconds: analysisRun.seconds, mbPerSecond: null, peakMiB: analysisRun.peakMiB },
+      { name: 'catalog, 10,000-file library', seconds: analysisSiteRun.seconds, mbPerSecond: null, peakMiB: analysisSiteRun.peakMiB },
+      { name: 'cancel latency', seconds: cancel, mbPerSecond: null, peakMiB: null },
+    ];
+    const verifyRate = isoBytes / median(verifyTimes);
+    const target = (name: string, value: number | null, limit: string, ok: (v: number) => boolean): Target => ({ name, value, limit, met: value === null ? null : ok(value) });
+    const targets: Target[] = [
+      target('iso-vs-cat', med('tsmedia iso') / catS, '<= 1.15', (v) => v <= 1.15),
+      target('iso-vs-peer', med('tsmedia iso') / isoPeer, '<= 1.0', (v) => v <= 1.0),
+      target('usb-vs-cat', med('tsmedia usb --image') / catS, '<= 1.2', (v) => v <= 1.2),
+      target('usb-vs-peer', med('tsmedia usb --image') / usbPeer, '<= 1.0', (v) => v <= 1.0),
+      target('verify-vs-node-sha256', verifyRate / nodeSha, '>= 0.9', (v) => v >= 0.9),
+      target('verify-vs-sha256sum', median(sumTimes) / median(verifyTimes) * (isoBytes / size), '> 1.0 (throughput ratio)', (v) => v > 1.0),
+      target('memory-default', Math.max(peaks.get('tsmedia iso') ?? 0, peaks.get('tsmedia usb --image') ?? 0, verifyPeak), '<= 200 MiB', (v) => v <= 200),
+      target('memory-large', largePeak, '<= 200 MiB', (v) => v <= 200),
+      target('progress-rate', rate, '<= 4 events/s', (v) => v <= 4),
+      target('long-tasks-p95', null, '<= 50 ms (needs the wizard in the loopback host)', () => false),
+      target('cancel-latency', cancel, '<= 1 s', (v) => v <= 1),
+    ];
+    const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / GiB), node: process.version, date: new Date().toISOString(), work };
+    const pad = (s: string, n: number): string => s.padEnd(n);
+    const lines = [
+      `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}; content ${(size / GiB).toFixed(2)} GiB; medians of ${runs} alternating runs`,
+      `${pad('command', 32)} ${pad('seconds', 9)} ${pad('MB/s', 8)} ${pad('× cat', 7)} ${pad('× peer', 7)} peak MiB`,
+      ...results.map((r) => {
+        const peer = r.name.startsWith('tsmedia iso') ? isoPeer : r.name.startsWith('tsmedia usb') ? usbPeer : null;
+        return `${pad(r.name, 32)} ${pad(r.seconds.toFixed(2), 9)} ${pad(r.mbPerSecond === null ? '-' : r.mbPerSecond.toFixed(0), 8)} ${pad(r.mbPerSecond === null ? '-' : (r.seconds / catS).toFixed(2), 7)} ${pad(peer ? (r.seconds / peer).toFixed(2) : '-', 7)} ${r.peakMiB === null ? '-' : r.peakMiB.toFixed(0)}`;
+      }),
+      '',
+      ...targets.map((t) => `${pad(t.name, 24)} ${pad(t.value === null ? 'n/a' : t.value.toFixed(2), 8)} ${pad(t.limit, 26)} ${t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met'}`),
+    ];
+    console.log(lines.join('\n'));
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, sizeBytes: size, results, targets }, null, 2)}\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${(err as Error).message}`);
+  process.exit(1);
+});
