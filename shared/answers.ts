@@ -1,6 +1,8 @@
 // The answer file: every option of a media run as JSON (the wizard's Summary page saves one; `tsmedia create
 // --answers FILE` reads it), for monthly rebuilds. It never holds a password or a secret value, only the files
 // they are read from.
+import type { IsoMediaRequest, UsbMediaRequest } from './media.js';
+import { DEFAULT_MEDIA_LABEL } from './media.js';
 
 export const ANSWERS_FORMAT = 'tsmedia-answers/1';
 
@@ -76,4 +78,111 @@ export function answerFileProblem(raw: unknown): string | null {
     if (!f[0](v)) return `field "${k}" must be ${f[1]}.`;
   }
   return null;
+}
+
+// ---- From the wizard's request: the answer file it saves and the equivalent command line ---------------------------
+
+/** A media request as the wizard sends it (shared/ipc.ts StartMediaRequest). */
+export type AnswerSourceRequest = { kind: 'iso'; request: IsoMediaRequest } | { kind: 'usb'; request: UsbMediaRequest };
+
+/** Where the password and the secret values are kept (never the values themselves). */
+export interface AnswerExtras {
+  passwordFile?: string;
+  /** Secret variable name → the file whose first line is its value. */
+  secretFiles?: Record<string, string>;
+}
+
+/** Placeholders written where the user has not said which file holds a secret (relative to the answer file). */
+export const PASSWORD_FILE_PLACEHOLDER = 'password.txt';
+export const secretFilePlaceholder = (name: string): string => `secret-${name}.txt`;
+
+const secretFileOf = (extras: AnswerExtras, name: string): string | undefined =>
+  extras.secretFiles && Object.prototype.hasOwnProperty.call(extras.secretFiles, name) ? extras.secretFiles[name] : undefined;
+
+/**
+ * The answer file of a request. It holds no password and no secret value: a password-protected request names
+ * `extras.passwordFile` (or password.txt beside the answer file), a secret variable its file (or secret-NAME.txt), so a
+ * rebuild without those files stops and says which file is missing instead of making unprotected media.
+ */
+export function answersFromRequest(req: AnswerSourceRequest, extras: AnswerExtras = {}): AnswerFile {
+  const r = req.request;
+  const a: AnswerFile = { format: ANSWERS_FORMAT, site: r.site, taskSequence: r.taskSequenceId, media: req.kind };
+  if (req.kind === 'iso') {
+    a.size = String(req.request.size);
+    a.out = req.request.out;
+  }
+  a.distributionPoints = [...r.distributionPoints];
+  a.passwordFile = extras.passwordFile ?? (r.password !== null ? PASSWORD_FILE_PLACEHOLDER : null);
+  a.unattended = r.unattended;
+  a.startDate = r.startDate;
+  a.expireDate = r.expireDate;
+  a.label = r.label;
+  a.autorun = r.autorun;
+  a.variables = r.variables.filter((v) => !v.secret).map((v) => ({ name: v.name, value: v.value }));
+  a.secretVariables = r.variables.filter((v) => v.secret).map((v) => ({ name: v.name, file: secretFileOf(extras, v.name) ?? secretFilePlaceholder(v.name) }));
+  a.prestartCommand = r.prestartCommand;
+  a.prestartFiles = r.prestartFiles;
+  a.applications = [...r.applications];
+  a.packages = [...r.packages];
+  a.driverPackages = [...r.driverPackages];
+  a.staging = r.staging;
+  a.detectDependencies = r.detectDependencies;
+  return a;
+}
+
+/** Quotes one argument for POSIX shells (sh, bash, zsh): bare when it is safe, else in single quotes. */
+export function quoteShellArg(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The `tsmedia create …` command line equivalent to a request, for the Summary page (POSIX shell quoting). The
+ * password and secret values never appear: `--password-file FILE` and `--secret-var NAME=@FILE` name their files (the
+ * word FILE where none is known). A drive is named but not confirmed: the command asks for `--yes-erase DEVICE` itself.
+ */
+export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = {}): string {
+  const r = req.request;
+  const args: string[] = ['create'];
+  const opt = (name: string, value?: string): void => {
+    // A value starting with "-" would read as an option: it goes as --name=value.
+    if (value === undefined) args.push(name);
+    else if (value.startsWith('-')) args.push(`${name}=${value}`);
+    else args.push(name, value);
+  };
+  if (r.site !== null) opt('--site', r.site);
+  opt('--task-sequence', r.taskSequenceId);
+  opt('--media', req.kind);
+  if (req.kind === 'iso') {
+    opt('--size', String(req.request.size));
+    opt('--out', req.request.out);
+  } else {
+    const t = req.request.target;
+    if (t.kind === 'drive') opt('--drive', t.device);
+    else {
+      opt('--image', t.path);
+      if (req.request.format || t.sizeBytes > 0) opt('--image-size', String(t.sizeBytes));
+    }
+    if (!req.request.format) opt('--no-format');
+  }
+  for (const dp of r.distributionPoints) opt('--dp', dp);
+  if (r.password !== null || extras.passwordFile) opt('--password-file', extras.passwordFile ?? 'FILE');
+  if (r.unattended) opt('--unattended');
+  if (r.startDate) opt('--start', r.startDate);
+  if (r.expireDate) opt('--expire', r.expireDate);
+  if (r.label !== DEFAULT_MEDIA_LABEL) opt('--label', r.label);
+  if (r.autorun) opt('--autorun');
+  // Plain variables first, then secret ones: the order `tsmedia create` and the answer file give them.
+  for (const v of r.variables) if (!v.secret) opt('--var', `${v.name}=${v.value}`);
+  for (const v of r.variables) if (v.secret) opt('--secret-var', `${v.name}=@${secretFileOf(extras, v.name) ?? 'FILE'}`);
+  if (r.prestartCommand) opt('--prestart', r.prestartCommand);
+  if (r.prestartFiles) opt('--prestart-files', r.prestartFiles);
+  for (const id of r.applications) opt('--application', id);
+  for (const id of r.packages) opt('--package', id);
+  for (const id of r.driverPackages) opt('--driver-package', id);
+  if (r.staging) opt('--staging', r.staging);
+  if (!r.detectDependencies) opt('--no-dependencies');
+  if (r.skipVerify) opt('--no-verify');
+  if (r.timestamp) opt('--timestamp', r.timestamp);
+  return `tsmedia ${args.map(quoteShellArg).join(' ')}`;
 }

@@ -1,0 +1,565 @@
+// The wizard's API over the engine: every method of TsMediaApi (shared/ipc.ts) but onMediaEvent, which is a listener
+// registry here. The Electron shell (IPC) and the loopback host (HTTP) both call `call(method, args)` with whatever a
+// page sent: every argument is checked (types, enums, absolute paths, known fields only) and a bad call is refused
+// with a sentence, never a crash. Errors reach the page as ApiError: 'invalid' (the request or the user's input is
+// wrong: InputError), 'cancelled', or 'failed' (anything else: its message only, never a stack).
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import type { AnalysisResult, CatalogItem, SequenceSummary } from '../../shared/analysis.js';
+import { answerFileProblem, type AnswerFile } from '../../shared/answers.js';
+import { evaluateDrive } from '../../shared/drives.js';
+import type {
+  AnalyzeRequest,
+  ApiMethod,
+  DriveListRequest,
+  ListedDrive,
+  MediaCheck,
+  MediaCheckRequest,
+  MediaEvent,
+  MediaResultSummary,
+  Preferences,
+  SaveDialogRequest,
+  SiteInfo,
+  StartMediaRequest,
+  TsMediaApi,
+} from '../../shared/ipc.js';
+import { API_METHODS, isApiMethod } from '../../shared/ipc.js';
+import type { DiscSizeName, IsoMediaRequest, MediaProgress, MediaRequestBase, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
+import { analyzeTaskSequence, summarizeSequences } from '../engine/Analysis.js';
+import { buildCatalog } from '../engine/Catalog.js';
+import { findDrive, listDrives } from '../engine/Drives.js';
+import { InputError, errorMessage } from '../engine/errors.js';
+import { CancelledError } from '../engine/ImageWriter.js';
+import { checkMedia } from '../engine/MediaCheck.js';
+import { createIsoSet, validateRequest } from '../engine/MediaBuilder.js';
+import { validateBaseRequest } from '../engine/MediaPreparation.js';
+import { packageRoot, sampleSitePath } from '../engine/paths.js';
+import { Site } from '../engine/Site.js';
+import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
+
+export type ApiErrorCode = 'invalid' | 'failed' | 'cancelled';
+
+/** What a page sees of a failed call: a code and a sentence. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Any error as the page may see it: InputError → invalid, CancelledError → cancelled, the rest → failed. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof InputError) return new ApiError('invalid', err.message);
+  if (err instanceof CancelledError) return new ApiError('cancelled', 'cancelled by the user');
+  return new ApiError('failed', errorMessage(err));
+}
+
+export interface EngineDialogs {
+  chooseFolder(title: string): Promise<string | null>;
+  chooseSaveFile(req: SaveDialogRequest): Promise<string | null>;
+  /** Opens a file or folder with the desktop's default application; true when it was opened. */
+  openPath(path: string): Promise<boolean>;
+}
+
+export interface EngineApiOptions {
+  /** Where preferences.json is kept (Electron's userData folder). */
+  userDataDir: string;
+  /** Native dialogs; absent in the loopback host, where chooseFolder/chooseSaveFile give null and openPath false. */
+  dialogs?: EngineDialogs;
+  /** The operating system's language (Electron: app.getLocale()); default the runtime's Intl locale. */
+  systemLocale?: () => string;
+}
+
+export type EngineMethods = Omit<TsMediaApi, 'onMediaEvent'>;
+
+export interface EngineApi extends EngineMethods {
+  /** Subscribes to every job's MediaEvents; returns the unsubscribe function. */
+  onMediaEvent(listener: (e: MediaEvent) => void): () => void;
+  /** Calls a method with arguments as a page sent them (any JSON): checked here, errors thrown as ApiError. */
+  call(method: string, args: unknown): Promise<unknown>;
+  /** Cancels running jobs and waits until they have ended. */
+  close(): Promise<void>;
+}
+
+/** Where the Electron app keeps its user data (app.getPath('userData')); the loopback host uses the same folder. */
+export function defaultUserDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home: string = homedir()): string {
+  if (platform === 'win32') return join(env.APPDATA || join(home, 'AppData', 'Roaming'), 'tsmedia');
+  if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'tsmedia');
+  return join(env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home, '.config'), 'tsmedia');
+}
+
+// ---- Checking what a page sends ----------------------------------------------------------------------------------------
+
+const MAX_TEXT = 32 * 1024;
+const MAX_LIST = 1000;
+
+function invalid(message: string): never {
+  throw new ApiError('invalid', message);
+}
+
+const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? 'text' : typeof v);
+
+function text(v: unknown, what: string, options: { empty?: boolean } = {}): string {
+  if (typeof v !== 'string') invalid(`${what} must be text, not ${describe(v)}.`);
+  if (!options.empty && v.trim() === '') invalid(`${what} cannot be empty.`);
+  if (v.length > MAX_TEXT) invalid(`${what} is too long (${v.length} characters).`);
+  if (v.includes('\0')) invalid(`${what} cannot hold a NUL character.`);
+  return v;
+}
+
+const textOrNull = (v: unknown, what: string): string | null => (v === null ? null : text(v, what, { empty: true }));
+
+function bool(v: unknown, what: string): boolean {
+  if (typeof v !== 'boolean') invalid(`${what} must be true or false, not ${describe(v)}.`);
+  return v;
+}
+
+function count(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) invalid(`${what} must be a whole number of bytes (0 or more).`);
+  return v;
+}
+
+/** A full path: relative ones would depend on the folder the application was started from. */
+function absPath(v: unknown, what: string): string {
+  const p = text(v, what);
+  if (!isAbsolute(p)) invalid(`${what} must be a full path (${p} is relative).`);
+  return p;
+}
+
+const absPathOrNull = (v: unknown, what: string): string | null => (v === null || v === '' ? null : absPath(v, what));
+
+function textList(v: unknown, what: string): string[] {
+  if (!Array.isArray(v)) invalid(`${what} must be a list of text, not ${describe(v)}.`);
+  if (v.length > MAX_LIST) invalid(`${what} has too many entries (${v.length}).`);
+  return v.map((x, i) => text(x, `${what}[${i}]`));
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], what: string): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) invalid(`${what} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}.`);
+  return v as T;
+}
+
+/** An object with exactly these fields (optional ones may be absent); an unknown field is refused, so typos show. */
+function fields(v: unknown, what: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) invalid(`${what} must be an object, not ${describe(v)}.`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!required.includes(k) && !optional.includes(k)) invalid(`${what}: "${k}" is not a field of it.`);
+  for (const k of required) if (!(k in o)) invalid(`${what}: field "${k}" is missing.`);
+  return o;
+}
+
+const DISC_SIZES: readonly DiscSizeName[] = ['cd650', 'cd700', 'dvd', 'dvd-dl', 'unlimited'];
+const MIN_DISC_BYTES = 64 * 1024 * 1024;
+
+function discSize(v: unknown, what: string): DiscSizeName | number {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < MIN_DISC_BYTES) invalid(`${what}: a custom size is a whole number of bytes, at least ${MIN_DISC_BYTES} (64 MiB).`);
+    return v;
+  }
+  return oneOf(v, DISC_SIZES, what);
+}
+
+const BASE_FIELDS = [
+  'site', 'taskSequenceId', 'distributionPoints', 'password', 'unattended', 'startDate', 'expireDate', 'label', 'autorun', 'variables',
+  'prestartCommand', 'prestartFiles', 'applications', 'packages', 'driverPackages', 'staging', 'detectDependencies', 'timestamp', 'skipVerify',
+] as const;
+
+function variables(v: unknown, what: string): MediaVariable[] {
+  if (!Array.isArray(v)) invalid(`${what} must be a list of {"name", "value", "secret"}.`);
+  if (v.length > MAX_LIST) invalid(`${what} has too many entries (${v.length}).`);
+  return v.map((x, i) => {
+    const o = fields(x, `${what}[${i}]`, ['name', 'value', 'secret']);
+    return { name: text(o.name, `${what}[${i}].name`, { empty: true }), value: text(o.value, `${what}[${i}].value`, { empty: true }), secret: bool(o.secret, `${what}[${i}].secret`) };
+  });
+}
+
+function baseRequest(o: Record<string, unknown>, what: string): MediaRequestBase {
+  return {
+    site: absPathOrNull(o.site, `${what}.site`),
+    taskSequenceId: text(o.taskSequenceId, `${what}.taskSequenceId`),
+    distributionPoints: textList(o.distributionPoints, `${what}.distributionPoints`),
+    password: o.password === null ? null : text(o.password, `${what}.password`, { empty: true }),
+    unattended: bool(o.unattended, `${what}.unattended`),
+    startDate: textOrNull(o.startDate, `${what}.startDate`),
+    expireDate: textOrNull(o.expireDate, `${what}.expireDate`),
+    label: text(o.label, `${what}.label`, { empty: true }),
+    autorun: bool(o.autorun, `${what}.autorun`),
+    variables: variables(o.variables, `${what}.variables`),
+    prestartCommand: textOrNull(o.prestartCommand, `${what}.prestartCommand`),
+    prestartFiles: absPathOrNull(o.prestartFiles, `${what}.prestartFiles`),
+    applications: textList(o.applications, `${what}.applications`),
+    packages: textList(o.packages, `${what}.packages`),
+    driverPackages: textList(o.driverPackages, `${what}.driverPackages`),
+    staging: absPathOrNull(o.staging, `${what}.staging`),
+    detectDependencies: bool(o.detectDependencies, `${what}.detectDependencies`),
+    timestamp: textOrNull(o.timestamp, `${what}.timestamp`),
+    skipVerify: bool(o.skipVerify, `${what}.skipVerify`),
+  };
+}
+
+function startRequest(v: unknown): StartMediaRequest {
+  const top = fields(v, 'startMedia', ['kind', 'request']);
+  const kind = oneOf(top.kind, ['iso', 'usb'] as const, 'startMedia.kind');
+  if (kind === 'iso') {
+    const o = fields(top.request, 'startMedia.request', [...BASE_FIELDS, 'size', 'out']);
+    const request: IsoMediaRequest = { ...baseRequest(o, 'request'), size: discSize(o.size, 'request.size'), out: absPath(o.out, 'request.out') };
+    return { kind, request };
+  }
+  const o = fields(top.request, 'startMedia.request', [...BASE_FIELDS, 'target', 'format', 'confirmedDrive']);
+  const t = fields(o.target, 'request.target', ['kind'], ['device', 'path', 'sizeBytes']);
+  const targetKind = oneOf(t.kind, ['drive', 'image'] as const, 'request.target.kind');
+  const target: UsbMediaRequest['target'] =
+    targetKind === 'drive'
+      ? { kind: 'drive', device: text(fields(t, 'request.target', ['kind', 'device']).device, 'request.target.device') }
+      : (() => {
+          const i = fields(t, 'request.target', ['kind', 'path', 'sizeBytes']);
+          return { kind: 'image' as const, path: absPath(i.path, 'request.target.path'), sizeBytes: count(i.sizeBytes, 'request.target.sizeBytes') };
+        })();
+  const request: UsbMediaRequest = { ...baseRequest(o, 'request'), target, format: bool(o.format, 'request.format'), confirmedDrive: bool(o.confirmedDrive, 'request.confirmedDrive') };
+  return { kind, request };
+}
+
+function checkRequest(v: unknown): MediaCheckRequest {
+  const o = fields(v, 'checkMedia', ['taskSequenceId', 'detectDependencies', 'distributionPoints', 'applications', 'packages', 'driverPackages', 'media', 'size']);
+  return {
+    taskSequenceId: text(o.taskSequenceId, 'checkMedia.taskSequenceId'),
+    detectDependencies: bool(o.detectDependencies, 'checkMedia.detectDependencies'),
+    distributionPoints: textList(o.distributionPoints, 'checkMedia.distributionPoints'),
+    applications: textList(o.applications, 'checkMedia.applications'),
+    packages: textList(o.packages, 'checkMedia.packages'),
+    driverPackages: textList(o.driverPackages, 'checkMedia.driverPackages'),
+    media: oneOf(o.media, ['iso', 'usb'] as const, 'checkMedia.media'),
+    size: o.size === null ? null : discSize(o.size, 'checkMedia.size'),
+  };
+}
+
+function saveDialogRequest(v: unknown): SaveDialogRequest {
+  const o = fields(v, 'chooseSaveFile', ['title', 'defaultPath', 'filters']);
+  if (!Array.isArray(o.filters) || o.filters.length > 20) invalid('chooseSaveFile.filters must be a list of {"name", "extensions"}.');
+  return {
+    title: text(o.title, 'chooseSaveFile.title', { empty: true }),
+    defaultPath: o.defaultPath === null ? null : text(o.defaultPath, 'chooseSaveFile.defaultPath'),
+    filters: o.filters.map((f: unknown, i: number) => {
+      const x = fields(f, `chooseSaveFile.filters[${i}]`, ['name', 'extensions']);
+      const extensions = textList(x.extensions, `chooseSaveFile.filters[${i}].extensions`);
+      for (const e of extensions) if (!/^(\*|[A-Za-z0-9_-]{1,16})$/.test(e)) invalid(`chooseSaveFile.filters[${i}].extensions: "${e}" is not an extension (letters and digits, no dot).`);
+      return { name: text(x.name, `chooseSaveFile.filters[${i}].name`), extensions };
+    }),
+  };
+}
+
+/** How many arguments each method takes (a call with another number is refused). */
+const ARITY: Record<ApiMethod, number> = {
+  getSiteInfo: 0,
+  openSite: 1,
+  listSequences: 0,
+  analyze: 1,
+  catalog: 0,
+  listDrives: 1,
+  checkMedia: 1,
+  startMedia: 1,
+  cancelMedia: 1,
+  saveAnswerFile: 2,
+  chooseFolder: 1,
+  chooseSaveFile: 1,
+  openPath: 1,
+  getPreferences: 0,
+  setPreferences: 1,
+  systemLocale: 0,
+};
+
+// ---- Preferences ------------------------------------------------------------------------------------------------------
+
+const DEFAULT_PREFERENCES: Preferences = { language: null, lastSite: null };
+const LANGUAGES = ['en', 'es'] as const;
+
+function readPreferences(file: string): Preferences {
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    return {
+      language: LANGUAGES.find((l) => l === raw.language) ?? null,
+      lastSite: typeof raw.lastSite === 'string' && isAbsolute(raw.lastSite) ? raw.lastSite : null,
+    };
+  } catch {
+    // Absent or damaged: the defaults (the file is rewritten on the next change).
+    return { ...DEFAULT_PREFERENCES };
+  }
+}
+
+/** Writes a file whole or not at all: a temporary file beside it, then a rename. */
+function writeAtomically(file: string, data: string): void {
+  const temp = join(dirname(file), `.${Date.now().toString(36)}-${randomUUID().slice(0, 8)}.tmp`);
+  writeFileSync(temp, data, { mode: 0o600 });
+  renameSync(temp, file);
+}
+
+// ---- The API ----------------------------------------------------------------------------------------------------------
+
+interface OpenSite {
+  site: Site;
+  isSample: boolean;
+}
+
+interface Job {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export function createEngineApi(options: EngineApiOptions): EngineApi {
+  const prefsFile = join(options.userDataDir, 'preferences.json');
+  let prefs = readPreferences(prefsFile);
+  const savePreferences = (): void => {
+    mkdirSync(options.userDataDir, { recursive: true });
+    writeAtomically(prefsFile, `${JSON.stringify(prefs, null, 2)}\n`);
+  };
+
+  // ---- The site: the last one opened, else the sample site.
+  let current: Promise<OpenSite> | null = null;
+  const openSample = async (): Promise<OpenSite> => {
+    const sample = sampleSitePath();
+    if (!existsSync(sample)) throw new InputError(`the bundled sample site is missing (${sample}). Run "npm run build" to generate it, or open a site folder.`);
+    return { site: await Site.open(sample), isSample: true };
+  };
+  const site = (): Promise<OpenSite> => {
+    if (!current) {
+      const last = prefs.lastSite;
+      current = (last ? Site.open(last).then((s) => ({ site: s, isSample: false }), () => openSample()) : openSample()).catch((err: unknown) => {
+        current = null;
+        throw err;
+      });
+    }
+    return current;
+  };
+  /** The site a media request names: the open one when it is the same folder, else opened for this run. */
+  const siteFor = async (dir: string | null): Promise<Site> => {
+    const open = await site().catch(() => null);
+    if (open && (dir === null ? open.isSample : resolve(dir) === open.site.root)) return open.site;
+    return dir === null ? (await openSample()).site : Site.open(dir);
+  };
+  const info = ({ site: s, isSample }: OpenSite): SiteInfo => ({
+    root: s.root,
+    isSample,
+    siteCode: s.siteCode,
+    siteName: s.descriptor?.siteName ?? null,
+    centralAdministrationSite: s.isCentralAdministrationSite,
+    distributionPoints: s.distributionPoints.map((d) => ({ name: d.name, error: d.error })),
+    taskSequences: s.taskSequences.length,
+  });
+  /** What a drive must not hold: the site, its content libraries and the application itself. */
+  const sourcePaths = (s: Site): string[] => [s.root, ...s.distributionPoints.map((d) => d.root), packageRoot()];
+
+  // ---- Media jobs and their events.
+  const listeners = new Set<(e: MediaEvent) => void>();
+  const emit = (e: MediaEvent): void => {
+    for (const l of [...listeners]) {
+      try {
+        l(e);
+      } catch {
+        // A listener's failure (a closed window, a dropped connection) never stops a job.
+      }
+    }
+  };
+  const jobs = new Map<string, Job>();
+  /** Files this session wrote or reported, and their folders: the only paths openPath opens. */
+  const openable = new Set<string>();
+  const allowOpen = (...paths: string[]): void => {
+    for (const p of paths) {
+      openable.add(resolve(p));
+      openable.add(dirname(resolve(p)));
+    }
+  };
+
+  const runJob = async (jobId: string, req: StartMediaRequest, s: Site, signal: AbortSignal): Promise<void> => {
+    const onProgress = (progress: MediaProgress): void => emit({ jobId, type: 'progress', progress });
+    try {
+      let result: MediaResultSummary;
+      if (req.kind === 'iso') {
+        const r = await createIsoSet(s, req.request, { signal, onProgress });
+        result = { kind: 'iso', outputs: r.discs.map((d) => ({ path: d.path, bytes: d.bytes, sha256: d.sha256 })), verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid };
+      } else {
+        const r = await createUsbMedia(s, req.request, { signal, onProgress });
+        result = { kind: 'usb', outputs: [{ path: r.target, bytes: r.bytesWritten, sha256: null }], verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid };
+      }
+      allowOpen(...result.outputs.map((o) => o.path).filter((p) => isAbsolute(p) && !p.startsWith('/dev/') && !p.startsWith('\\\\.\\')), ...result.reportFiles, ...result.logFiles);
+      emit({ jobId, type: 'done', result });
+    } catch (err) {
+      const e = toApiError(err);
+      emit({ jobId, type: 'error', code: e.code, message: e.code === 'cancelled' ? 'Cancelled: nothing was replaced and the partial files were removed.' : e.message });
+    }
+  };
+
+  const methods: EngineMethods = {
+    async getSiteInfo() {
+      return info(await site());
+    },
+
+    async openSite(path: unknown) {
+      const dir = path === null ? null : absPath(path, 'openSite: the site folder');
+      const opened: OpenSite = dir === null ? await openSample() : { site: await Site.open(dir), isSample: false };
+      current = Promise.resolve(opened);
+      prefs = { ...prefs, lastSite: opened.isSample ? null : opened.site.root };
+      savePreferences();
+      return info(opened);
+    },
+
+    async listSequences(): Promise<SequenceSummary[]> {
+      return summarizeSequences((await site()).site);
+    },
+
+    async analyze(req: unknown): Promise<AnalysisResult> {
+      const o = fields(req, 'analyze', ['taskSequenceId', 'detectDependencies']);
+      const r: AnalyzeRequest = { taskSequenceId: text(o.taskSequenceId, 'analyze.taskSequenceId'), detectDependencies: bool(o.detectDependencies, 'analyze.detectDependencies') };
+      const s = (await site()).site;
+      const ts = s.taskSequence(r.taskSequenceId);
+      if (!ts) invalid(`task sequence ${r.taskSequenceId} is not in the site ${s.root} (it holds: ${s.taskSequences.map((t) => t.packageId).filter(Boolean).join(', ') || 'none'}).`);
+      return analyzeTaskSequence(s, ts, { detectDependencies: r.detectDependencies });
+    },
+
+    async catalog(): Promise<CatalogItem[]> {
+      return buildCatalog((await site()).site);
+    },
+
+    async listDrives(req: unknown): Promise<ListedDrive[]> {
+      const o = fields(req, 'listDrives', ['showAll', 'neededBytes']);
+      const r: DriveListRequest = { showAll: bool(o.showAll, 'listDrives.showAll'), neededBytes: count(o.neededBytes, 'listDrives.neededBytes') };
+      const paths = sourcePaths((await site()).site);
+      const drives = await listDrives({ showAll: r.showAll });
+      return drives
+        .map((drive) => ({ drive, evaluation: evaluateDrive(drive, { neededBytes: r.neededBytes, sourcePaths: paths, showAll: r.showAll }) }))
+        .filter((d) => !d.evaluation.hidden);
+    },
+
+    async checkMedia(req: unknown): Promise<MediaCheck> {
+      const r = checkRequest(req);
+      return checkMedia((await site()).site, r);
+    },
+
+    async startMedia(raw: unknown): Promise<{ jobId: string }> {
+      const req = startRequest(raw);
+      const running = [...jobs.keys()];
+      if (running.length > 0) invalid(`a media run is in progress (job ${running[0]}); wait for it to end or cancel it first.`);
+      // What can be checked before a byte is read is checked now, so the page gets the sentence as the call's error.
+      if (req.kind === 'iso') validateRequest(req.request);
+      else validateBaseRequest(req.request);
+      const s = await siteFor(req.request.site);
+      if (req.kind === 'usb' && req.request.target.kind === 'drive') {
+        const device = req.request.target.device;
+        if (!req.request.confirmedDrive) invalid(`drive ${device}: writing a drive erases it; the user must confirm the drive first (confirmedDrive).`);
+        // The page's word is not enough: the drive is looked up and judged again, as if every drive were shown.
+        const drive = findDrive(await listDrives({ showAll: true }), device);
+        if (!drive) invalid(`drive ${device} is not connected (any more).`);
+        const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths: sourcePaths(s), showAll: true });
+        if (!ev.selectable) invalid(`drive ${device} cannot be written: ${ev.constraints.filter((c) => c.severity === 'error').map((c) => c.message).join(' ')}`);
+      }
+      // Checked again after the awaits above: two calls must not both pass while the first one was looking.
+      if (jobs.size > 0) invalid(`a media run is in progress (job ${[...jobs.keys()][0]}); wait for it to end or cancel it first.`);
+      const jobId = randomUUID();
+      const controller = new AbortController();
+      const job: Job = { controller, done: Promise.resolve() };
+      jobs.set(jobId, job);
+      // Started on the next turn, so the caller has the job's ID before its first event.
+      job.done = new Promise<void>((ok) => setImmediate(ok))
+        .then(() => runJob(jobId, req, s, controller.signal))
+        .finally(() => jobs.delete(jobId));
+      return { jobId };
+    },
+
+    async cancelMedia(jobId: unknown): Promise<void> {
+      const id = text(jobId, 'cancelMedia: the job ID');
+      // A job that has just ended is not an error: the page learns how it ended from its events.
+      jobs.get(id)?.controller.abort();
+    },
+
+    async saveAnswerFile(path: unknown, answers: unknown): Promise<void> {
+      const file = absPath(path, 'saveAnswerFile: the file');
+      if (extname(file).toLowerCase() !== '.json') invalid(`saveAnswerFile: ${file}: an answer file is a .json file.`);
+      const problem = answerFileProblem(answers);
+      if (problem) invalid(`saveAnswerFile: ${problem}`);
+      const dir = dirname(file);
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) invalid(`saveAnswerFile: the folder ${dir} does not exist.`);
+      if (existsSync(file) && statSync(file).isDirectory()) invalid(`saveAnswerFile: ${file} is a folder.`);
+      try {
+        writeAtomically(file, `${JSON.stringify(answers as AnswerFile, null, 2)}\n`);
+      } catch (err) {
+        throw new ApiError('failed', `saveAnswerFile: ${file}: ${errorMessage(err)}`);
+      }
+      allowOpen(file);
+    },
+
+    async chooseFolder(title: unknown): Promise<string | null> {
+      const t = text(title, 'chooseFolder: the title', { empty: true });
+      return options.dialogs ? options.dialogs.chooseFolder(t) : null;
+    },
+
+    async chooseSaveFile(req: unknown): Promise<string | null> {
+      const r = saveDialogRequest(req);
+      return options.dialogs ? options.dialogs.chooseSaveFile(r) : null;
+    },
+
+    async openPath(path: unknown): Promise<boolean> {
+      const p = resolve(absPath(path, 'openPath: the path'));
+      if (!options.dialogs) return false;
+      if (!openable.has(p)) invalid(`openPath opens only the media, reports, logs and answer files this session wrote (and their folders); ${p} is not one of them.`);
+      return options.dialogs.openPath(p);
+    },
+
+    async getPreferences(): Promise<Preferences> {
+      return { ...prefs };
+    },
+
+    async setPreferences(p: unknown): Promise<Preferences> {
+      const o = fields(p, 'setPreferences', [], ['language', 'lastSite']);
+      const next: Preferences = { ...prefs };
+      if ('language' in o) next.language = o.language === null ? null : oneOf(o.language, LANGUAGES, 'setPreferences.language');
+      if ('lastSite' in o) next.lastSite = o.lastSite === null ? null : absPath(o.lastSite, 'setPreferences.lastSite');
+      prefs = next;
+      savePreferences();
+      return { ...prefs };
+    },
+
+    async systemLocale(): Promise<string> {
+      return options.systemLocale?.() ?? Intl.DateTimeFormat().resolvedOptions().locale;
+    },
+  };
+
+  // Every method with its errors as ApiError.
+  const guarded = {} as Record<ApiMethod, (...args: unknown[]) => Promise<unknown>>;
+  for (const m of API_METHODS) {
+    const fn = methods[m] as (...args: unknown[]) => Promise<unknown>;
+    guarded[m] = async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw toApiError(err);
+      }
+    };
+  }
+
+  return {
+    ...(guarded as unknown as EngineMethods),
+    onMediaEvent(listener) {
+      if (typeof listener !== 'function') invalid('onMediaEvent needs a function.');
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    async call(method, args) {
+      if (typeof method !== 'string' || !isApiMethod(method)) invalid(`"${String(method)}" is not a method of the API.`);
+      if (!Array.isArray(args)) invalid(`${method}: the arguments must be a list.`);
+      if (args.length !== ARITY[method]) invalid(`${method} takes ${ARITY[method]} argument(s), not ${args.length}.`);
+      return guarded[method](...(args as unknown[]));
+    },
+    async close() {
+      for (const j of jobs.values()) j.controller.abort();
+      await Promise.all([...jobs.values()].map((j) => j.done));
+      listeners.clear();
+    },
+  };
+}
