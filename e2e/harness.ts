@@ -1,0 +1,264 @@
+// End-to-end harness: the real engine API behind the real loopback host, the built renderer (dist/renderer), and
+// Debian's Chromium driven by playwright-core. Screenshots go to test-results/e2e/ (gitignored).
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { API_METHODS } from '../shared/ipc.js';
+import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
+import { startLoopbackHost, type LoopbackHost } from '../electron/host/LoopbackHost.js';
+import { ROOT } from '../test/helpers.js';
+
+/** The wizard's pages (renderer/src/stores/answers.ts PAGES), as the page heading's data-page names them. */
+export type PageId =
+  | 'selectMediaType'
+  | 'mediaType'
+  | 'security'
+  | 'taskSequence'
+  | 'applications'
+  | 'packages'
+  | 'driverPackages'
+  | 'distributionPoints'
+  | 'customization'
+  | 'summary'
+  | 'progress'
+  | 'completion';
+
+export const CHROMIUM = process.env.TSMEDIA_CHROMIUM ?? '/usr/bin/chromium';
+export const RENDERER_DIR = join(ROOT, 'dist', 'renderer');
+export const SHOTS_DIR = join(ROOT, 'test-results', 'e2e');
+
+/** Why the end-to-end tests cannot run here, or null. */
+export function cannotRun(): string | null {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (Debian: apt-get install chromium; ./scripts/setup.sh installs it as root)`;
+  if (!existsSync(join(RENDERER_DIR, 'index.html'))) return `${RENDERER_DIR}/index.html is missing: run "npm run build" (it builds the renderer)`;
+  return null;
+}
+
+/** Skips the test with a printed reason when the browser or the built page is missing. */
+export function skipUnlessReady(t: TestContext): boolean {
+  const why = cannotRun();
+  if (why === null) return true;
+  console.log(`# skipped: ${t.name}: ${why}`);
+  t.skip(why);
+  return false;
+}
+
+/** A folder removed after the test (or suite). */
+export function scratch(prefix = 'tsmedia-e2e-'): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  // playwright gives every launch a fresh, temporary user-data dir; no first-run, sync or update traffic.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+export interface Served {
+  api: EngineApi;
+  host: LoopbackHost;
+  /** Calls the API over HTTP with the token, as the page does. */
+  call<T>(method: string, ...args: unknown[]): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The engine API (preferences under `userDataDir`) behind a loopback host serving the built renderer. */
+export async function serve(options: { userDataDir: string; systemLocale?: string; site?: string }): Promise<Served> {
+  const api = createEngineApi({ userDataDir: options.userDataDir, systemLocale: () => options.systemLocale ?? 'en-US' });
+  const host = await startLoopbackHost({ api, rendererDir: RENDERER_DIR });
+  const call = async <T>(method: string, ...args: unknown[]): Promise<T> => {
+    const r = await fetch(`http://127.0.0.1:${host.port}/api/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-tsmedia-token': host.token },
+      body: JSON.stringify(args),
+    });
+    const text = await r.text();
+    if (r.status !== 200) throw new Error(`${method}: ${r.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+  if (options.site) await call('openSite', options.site);
+  return {
+    api,
+    host,
+    call,
+    async close() {
+      await host.close();
+      await api.close();
+    },
+  };
+}
+
+/**
+ * What Electron's preload gives the page, for a page loaded from file:// in Chromium: `window.tsmedia` with every API
+ * method (each call goes to the engine API's `call`, as the IPC handlers do) and onMediaEvent fed from the engine.
+ * Installed before any of the page's scripts run, like a preload; neither is subject to the page's CSP.
+ */
+export async function installPreloadBridge(page: Page, api: EngineApi): Promise<void> {
+  await page.exposeFunction('__tsmediaInvoke', async (method: string, args: unknown[]) => {
+    try {
+      return { ok: true, value: await api.call(method, args) };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  });
+  await page.addInitScript(`(() => {
+    const listeners = new Set();
+    const api = {};
+    for (const m of ${JSON.stringify(API_METHODS)}) {
+      api[m] = async (...args) => {
+        const r = await window.__tsmediaInvoke(m, args);
+        if (r.ok) return r.value;
+        throw new Error(r.error);
+      };
+    }
+    api.onMediaEvent = (l) => { listeners.add(l); return () => listeners.delete(l); };
+    Object.defineProperty(window, '__tsmediaEmit', { value: (e) => { for (const l of listeners) l(e); } });
+    Object.defineProperty(window, 'tsmedia', { value: Object.freeze(api) });
+  })()`);
+  const unsubscribe = api.onMediaEvent((e) => {
+    page.evaluate(`window.__tsmediaEmit && window.__tsmediaEmit(${JSON.stringify(e)})`).catch(() => undefined);
+  });
+  page.once('close', unsubscribe);
+}
+
+let shotCounter = 0;
+
+/** The wizard in a page, with the steps the tests repeat. */
+export class Wizard {
+  private shotIndex = 0;
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+    readonly name: string,
+    readonly errors: string[],
+  ) {}
+
+  /**
+   * Opens the wizard: from the loopback host (`served`), or from any address (`{ url }`, e.g. the built index.html as
+   * a file: URL) after `prepare` has set the page up (a preload-like bridge).
+   */
+  static async open(browser: Browser, target: Served | { url: string; prepare?: (page: Page) => Promise<void> }, name: string, options: { locale?: string } = {}): Promise<Wizard> {
+    const context = await browser.newContext({ locale: options.locale ?? 'en-US', viewport: { width: 1200, height: 900 } });
+    context.setDefaultTimeout(20_000);
+    const page = await context.newPage();
+    const url = 'host' in target ? target.host.url : target.url;
+    if (!('host' in target) && target.prepare) await target.prepare(page);
+    const errors: string[] = [];
+    // Any CSP violation or uncaught error in the page fails the test that saw it.
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|404)/.test(m.text())) errors.push(`console: ${m.text()}`);
+    });
+    await page.goto(url);
+    const w = new Wizard(context, page, name, errors);
+    await w.expectPage('selectMediaType');
+    await page.locator('[data-testid="site-root"]').waitFor();
+    return w;
+  }
+
+  get heading(): Locator {
+    return this.page.locator('#page-heading');
+  }
+
+  get nextButton(): Locator {
+    return this.page.locator('footer .button-row button').nth(1);
+  }
+
+  get previousButton(): Locator {
+    return this.page.locator('footer .button-row button').nth(0);
+  }
+
+  get cancelButton(): Locator {
+    return this.page.locator('footer .button-row button').nth(2);
+  }
+
+  get reason(): Locator {
+    return this.page.locator('#next-reason');
+  }
+
+  async expectPage(id: PageId, timeout = 20_000): Promise<void> {
+    await this.page.locator(`#page-heading[data-page="${id}"]`).waitFor({ timeout });
+  }
+
+  async currentPage(): Promise<string | null> {
+    return this.heading.getAttribute('data-page');
+  }
+
+  /** Clicks Next (waiting until it is enabled) and waits for the page that follows. */
+  async next(expected: PageId): Promise<void> {
+    await this.nextButton.click();
+    await this.expectPage(expected);
+  }
+
+  async previous(expected: PageId): Promise<void> {
+    await this.previousButton.click();
+    await this.expectPage(expected);
+  }
+
+  /** Waits until Next is disabled with a reason matching `re`; returns the reason's text. */
+  async expectBlocked(re: RegExp): Promise<string> {
+    const deadline = Date.now() + 15_000;
+    let text = '';
+    for (;;) {
+      text = await this.reason.innerText();
+      if (re.test(text) && (await this.nextButton.isDisabled())) return text;
+      if (Date.now() > deadline) throw new Error(`Next is not blocked with ${re} (disabled: ${await this.nextButton.isDisabled()}; reason: ${JSON.stringify(text)})`);
+      await this.page.waitForTimeout(50);
+    }
+  }
+
+  async expectNextEnabled(): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (await this.nextButton.isDisabled()) {
+      if (Date.now() > deadline) throw new Error(`Next stays disabled: ${await this.reason.innerText()}`);
+      await this.page.waitForTimeout(50);
+    }
+  }
+
+  /** Saves a full-page screenshot as test-results/e2e/<test>-<nn>-<label>.png. */
+  async shot(label: string): Promise<string> {
+    mkdirSync(SHOTS_DIR, { recursive: true });
+    // A test's first screenshot clears what an earlier run of the same test left.
+    if (this.shotIndex === 0) for (const f of readdirSync(SHOTS_DIR)) if (f.startsWith(`${this.name}-`)) rmSync(join(SHOTS_DIR, f), { force: true });
+    this.shotIndex += 1;
+    shotCounter += 1;
+    const file = join(SHOTS_DIR, `${this.name}-${String(this.shotIndex).padStart(2, '0')}-${label}.png`);
+    // The whole page at once: the viewport is stretched to the content's height (a full-page screenshot would leave
+    // the sticky button bar in the middle), then set back.
+    const size = this.page.viewportSize() ?? { width: 1200, height: 900 };
+    const height = (await this.page.evaluate('document.documentElement.scrollHeight')) as number;
+    await this.page.setViewportSize({ width: size.width, height: Math.max(size.height, Math.min(height, 6000)) });
+    await this.page.screenshot({ path: file });
+    await this.page.setViewportSize(size);
+    return file;
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+  }
+
+  /** The text of the element that has the keyboard focus, with its tag, id and accessible label. */
+  async focused(): Promise<{ tag: string; id: string; type: string; text: string }> {
+    return (await this.page.evaluate(
+      `(() => { const e = document.activeElement; if (!e) return { tag: '', id: '', type: '', text: '' };
+        const label = e.id ? document.querySelector('label[for="' + CSS.escape(e.id) + '"]') : null;
+        return { tag: e.tagName.toLowerCase(), id: e.id || '', type: e.getAttribute('type') || '', text: ((e.getAttribute('aria-label') || (label && label.textContent) || e.textContent || '') + '').trim() }; })()`,
+    )) as { tag: string; id: string; type: string; text: string };
+  }
+
+  /** Presses Tab (or Shift+Tab) until the focused element matches, at most `max` times; fails otherwise. */
+  async tabTo(match: (f: { tag: string; id: string; type: string; text: string }) => boolean, what: string, max = 60, backwards = false): Promise<void> {
+    for (let i = 0; i < max; i++) {
+      await this.page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
+      if (match(await this.focused())) return;
+    }
+    throw new Error(`Tab never reached ${what} (now on ${JSON.stringify(await this.focused())})`);
+  }
+}
+
+export const totalShots = (): number => shotCounter;

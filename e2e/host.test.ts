@@ -1,0 +1,185 @@
+// The wizard against the running host: a run cancelled while it writes (after a confirmation) leaves the existing
+// output file untouched, and the host refuses whatever comes without its token. And the same built page loaded as
+// Electron loads it (file://, the API from a preload's window.tsmedia).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { createEngineApi } from '../electron/host/EngineApi.js';
+import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_META } from '../electron/shell/security.js';
+import { runCli } from '../test/helpers.js';
+import { addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
+import { cannotRun, installPreloadBridge, launchChromium, RENDERER_DIR, scratch, serve, skipUnlessReady, Wizard } from './harness.js';
+
+const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+describe('wizard: the running host', () => {
+  let browser: Browser | null = null;
+  const work = scratch();
+  process.env.XDG_STATE_HOME = join(work.dir, 'state');
+
+  before(async () => {
+    if (cannotRun() === null) browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    work.remove();
+  });
+
+  test('Cancel while writing asks first ("No" goes on), then stops the run; the existing ISO is untouched and no partial file is left', async (t) => {
+    if (!skipUnlessReady(t) || !browser) return;
+    // A few hundred MB of content, so the write lasts long enough to be cancelled (about 2.5 s of writing here).
+    const site = copySampleSite(join(work.dir, 'site'));
+    const big = join(work.dir, 'big.bin');
+    randomFile(big, 600 * 1024 * 1024);
+    await addPackage(site, 'SMP00099', [{ relativePath: 'big.bin', sourcePath: big }], 'Big payload');
+    const outDir = join(work.dir, 'out');
+    mkdirSync(outDir);
+    const out = join(outDir, 'media.iso');
+    writeFileSync(out, 'the earlier media\n');
+    const before = sha(out);
+
+    const served = await serve({ userDataDir: join(work.dir, 'user-cancel'), site });
+    const w = await Wizard.open(browser, served, 'cancel');
+    t.after(async () => {
+      await w.close();
+      await served.close();
+    });
+    const { page } = w;
+    await w.next('mediaType');
+    await page.locator('#media-iso').check();
+    await page.locator('input[name="media-file"]').fill(out);
+    await w.next('security');
+    await page.locator('#protect').uncheck();
+    await w.next('taskSequence');
+    await page.locator('#ts-SMP00010').check();
+    await page.locator('[data-testid="references"]').waitFor();
+    await w.next('applications');
+    await w.next('packages');
+    await page.locator('#packages-SMP00099').check();
+    await w.next('driverPackages');
+    await w.next('distributionPoints');
+    await page.locator('#dp-DP01').check();
+    await w.next('customization');
+    await w.next('summary');
+    await page.locator('[data-testid="media-check"]').waitFor();
+    await w.nextButton.click();
+    await w.expectPage('progress');
+    await page.locator('[data-testid="phase"][data-phase="write"]').waitFor({ timeout: 30_000 });
+
+    // "No, continue" keeps the run going.
+    await w.cancelButton.click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /Cancel media creation\?/);
+    assert.match(await dialog.innerText(), /An existing file at the destination is left untouched/);
+    assert.equal(await w.focused().then((f) => f.text), 'No, continue', 'focus starts on the safe answer');
+    await dialog.getByRole('button', { name: 'No, continue' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await w.currentPage(), 'progress');
+    assert.equal(await page.locator('[data-testid="phase"]').getAttribute('data-phase'), 'write', 'still writing');
+
+    await w.cancelButton.click();
+    await w.shot('progress-cancel-confirmation');
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Yes, cancel' }).click();
+    await w.expectPage('completion', 30_000);
+    const result = page.locator('[data-testid="result"]');
+    assert.equal(await result.getAttribute('data-result'), 'cancelled', await result.innerText());
+    assert.match(await result.innerText(), /Media creation was cancelled/);
+    await w.shot('completion-cancelled');
+    assert.equal(sha(out), before, 'the earlier ISO is untouched');
+    assert.deepEqual(
+      readdirSync(outDir).filter((f) => f !== 'media.iso' && f !== 'CreateTSMedia.log'),
+      [],
+      'no partial file, no second disc, no report',
+    );
+    assert.deepEqual(w.errors, []);
+  });
+
+  test('a request without the token is refused (401), with a wrong one 403; the page with it loads', async (t) => {
+    if (!skipUnlessReady(t) || !browser) return;
+    const served = await serve({ userDataDir: join(work.dir, 'user-token') });
+    t.after(() => served.close());
+    const base = `http://127.0.0.1:${served.host.port}`;
+    const noToken = await fetch(`${base}/`);
+    assert.equal(noToken.status, 401);
+    const api = await fetch(`${base}/api/getSiteInfo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
+    assert.equal(api.status, 401);
+    const events = await fetch(`${base}/api/events`);
+    assert.equal(events.status, 401);
+    const wrong = await fetch(`${base}/api/getSiteInfo`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tsmedia-token': 'f'.repeat(64) }, body: '[]' });
+    assert.equal(wrong.status, 403);
+
+    // The browser: the address without its token gets 401 and no wizard; with it, the wizard.
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const page = await context.newPage();
+    const r = await page.goto(`${base}/`);
+    assert.equal(r?.status(), 401);
+    assert.equal(await page.locator('#page-heading').count(), 0);
+    const ok = await page.goto(served.host.url);
+    assert.equal(ok?.status(), 200);
+    assert.equal(ok?.headers()['content-security-policy'], CONTENT_SECURITY_POLICY);
+    // The page's own meta tag (all a file:// page gets in Electron) is the same policy.
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(readFileSync(join(RENDERER_DIR, 'index.html'), 'utf8'));
+    assert.equal(meta?.[1], CONTENT_SECURITY_POLICY_META);
+    assert.doesNotMatch(readFileSync(join(RENDERER_DIR, 'index.html'), 'utf8'), /<script(?![^>]*\ssrc=)[^>]*>|type="module"/, 'no inline or module script');
+    await page.locator('#page-heading[data-page="selectMediaType"]').waitFor();
+    // The cookie set by that load now carries the token for the page's own requests; another browser has none.
+    const other = await browser.newContext();
+    t.after(() => other.close());
+    const otherPage = await other.newPage();
+    assert.equal((await otherPage.goto(`${base}/`))?.status(), 401);
+  });
+
+  test('the built page from file:// as Electron loads it, the API from a preload-like window.tsmedia: a CD/DVD set made', async (t) => {
+    if (!skipUnlessReady(t) || !browser) return;
+    const api = createEngineApi({ userDataDir: join(work.dir, 'user-file'), systemLocale: () => 'en-GB' });
+    const requests: string[] = [];
+    const w = await Wizard.open(
+      browser,
+      {
+        url: pathToFileURL(join(RENDERER_DIR, 'index.html')).href,
+        prepare: async (page) => {
+          page.on('request', (r) => requests.push(r.url()));
+          await installPreloadBridge(page, api);
+        },
+      },
+      'file-url',
+    );
+    t.after(async () => {
+      await w.close();
+      await api.close();
+    });
+    const { page } = w;
+    const out = join(work.dir, 'from-file-url.iso');
+    await w.shot('select-media-type');
+    await w.next('mediaType');
+    await page.locator('#media-iso').check();
+    await page.locator('input[name="media-file"]').fill(out);
+    await w.next('security');
+    await page.locator('#protect').uncheck();
+    await w.next('taskSequence');
+    await page.locator('#ts-SMP00010').check();
+    await page.locator('[data-testid="references"]').waitFor();
+    for (const p of ['applications', 'packages', 'driverPackages', 'distributionPoints'] as const) await w.next(p);
+    await page.locator('#dp-DP01').check();
+    await w.next('customization');
+    await w.next('summary');
+    await page.locator('[data-testid="disc-count"]').waitFor();
+    await w.nextButton.click();
+    await w.expectPage('completion', 60_000);
+    await page.locator('[data-testid="result"][data-result="done"]').waitFor();
+    await w.shot('completion');
+    assert.equal(runCli(['verify', out]).status, 0);
+    assert.deepEqual(w.errors, []);
+    assert.deepEqual(
+      requests.filter((u) => !u.startsWith('file:')),
+      [],
+      'nothing but the app\'s own files is fetched: the API goes through window.tsmedia',
+    );
+  });
+});

@@ -1,0 +1,269 @@
+// The wizard's frame: a rail of page names as in the console, the current page, and Previous / Next / Cancel with the
+// reason Next is disabled. Focus moves to the page heading on every page change (keyboard and screen reader users
+// start at the top of the new page).
+import { useEffect, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Blockers } from './components/Blockers.js';
+import { ConfirmDialog } from './components/ConfirmDialog.js';
+import { EngineMessage } from './components/EngineMessage.js';
+import { chooseLanguage, initLanguage, type Language } from './i18n.js';
+import { CompletionPage } from './pages/Completion.js';
+import { ContentPage } from './pages/Content.js';
+import { CustomizationPage } from './pages/Customization.js';
+import { DistributionPointsPage } from './pages/DistributionPoints.js';
+import { MediaTypePage } from './pages/MediaType.js';
+import { ProgressPage } from './pages/Progress.js';
+import { SecurityPage } from './pages/Security.js';
+import { SelectMediaTypePage } from './pages/SelectMediaType.js';
+import { SummaryPage } from './pages/Summary.js';
+import { TaskSequencePage } from './pages/TaskSequence.js';
+import { startRequest } from './request.js';
+import { PAGES, useAnswers, useWizard, type PageId } from './stores/answers.js';
+import { useRun } from './stores/run.js';
+import { useSite } from './stores/site.js';
+import { pageBlockers, type Blocker } from './validation.js';
+
+function PageBody({ page }: { page: PageId }) {
+  switch (page) {
+    case 'selectMediaType':
+      return <SelectMediaTypePage />;
+    case 'mediaType':
+      return <MediaTypePage />;
+    case 'security':
+      return <SecurityPage />;
+    case 'taskSequence':
+      return <TaskSequencePage />;
+    case 'applications':
+    case 'packages':
+    case 'driverPackages':
+      return <ContentPage page={page} key={page} />;
+    case 'distributionPoints':
+      return <DistributionPointsPage />;
+    case 'customization':
+      return <CustomizationPage />;
+    case 'summary':
+      return <SummaryPage />;
+    case 'progress':
+      return <ProgressPage />;
+    case 'completion':
+      return <CompletionPage />;
+  }
+}
+
+/** Keeps the analysis in step with the chosen task sequence, and forgets choices that belonged to another site. */
+function useSiteEffects(): void {
+  const tsId = useAnswers((s) => s.taskSequence.id);
+  const deps = useAnswers((s) => s.taskSequence.detectDependencies);
+  const update = useAnswers((s) => s.update);
+  const analyze = useSite((s) => s.analyze);
+  const generation = useSite((s) => s.sequences.key);
+  const root = useSite((s) => s.info.value?.root ?? null);
+  const lastRoot = useRef<string | null>(null);
+  useEffect(() => {
+    if (root === null) return;
+    if (lastRoot.current !== null && lastRoot.current !== root) {
+      update('taskSequence', { id: null, acknowledged: false });
+      update('applications', { selected: [] });
+      update('packages', { selected: [] });
+      update('driverPackages', { selected: [] });
+      update('distributionPoints', { selected: [] });
+    }
+    lastRoot.current = root;
+  }, [root, update]);
+  useEffect(() => {
+    if (tsId && generation) void analyze(tsId, deps);
+  }, [tsId, deps, generation, analyze]);
+}
+
+export function App() {
+  const { t } = useTranslation();
+  const page = useWizard((s) => s.page);
+  const go = useWizard((s) => s.go);
+  const answers = useAnswers();
+  const site = useSite();
+  const run = useRun();
+  const [language, setLanguage] = useState<{ language: Language; followsSystem: boolean } | null>(null);
+  const [confirm, setConfirm] = useState<'wizard' | 'run' | null>(null);
+  const [startError, setStartError] = useState<string | null>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  const firstRender = useRef(true);
+
+  useEffect(() => {
+    void initLanguage().then(setLanguage);
+    useRun.getState().subscribe();
+    void useSite.getState().load();
+  }, []);
+  useSiteEffects();
+
+  useEffect(() => {
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
+    }
+    headingRef.current?.focus();
+  }, [page]);
+
+  // A run that ends moves on to Completion by itself (closing a "Cancel media creation?" question left open).
+  useEffect(() => {
+    if (page === 'progress' && (run.state === 'done' || (run.state === 'error' && run.failure?.code !== 'start'))) {
+      setConfirm((c) => (c === 'run' ? null : c));
+      go('completion');
+    }
+  }, [page, run.state, run.failure, go]);
+
+  const index = PAGES.indexOf(page);
+  let blockers: Blocker[] = pageBlockers(page, answers, site);
+  if (page === 'summary') {
+    // Answers changed on a later page can make an earlier one invalid (a drive unplugged, a package that breaks the
+    // 4 GiB rule): each is named, so the user can go back to it.
+    const earlier: Blocker[] = [];
+    for (const p of PAGES.slice(0, index)) {
+      if (p === 'summary') break;
+      if (pageBlockers(p, answers, site).length > 0) earlier.push({ key: 'pageInvalid', params: { page: t(`rail.${p}`) } });
+    }
+    blockers = [...earlier, ...blockers];
+    if (!startRequest(answers, site.info.value)) blockers.push({ key: 'incomplete' });
+  }
+  const running = page === 'progress';
+  const finished = page === 'completion';
+  // After a failed or cancelled run, Previous goes back to the Summary with every answer kept.
+  const canPrevious = index > 0 && !running && (!finished || run.state === 'error');
+  const canNext = !running && !finished && blockers.length === 0 && run.state !== 'starting';
+
+  const next = async (): Promise<void> => {
+    if (!canNext) return;
+    if (page === 'summary') {
+      const req = startRequest(answers, site.info.value);
+      if (!req) return;
+      setStartError(null);
+      await useRun.getState().start(req);
+      const s = useRun.getState();
+      if (s.state === 'error' && s.failure?.code === 'start') {
+        setStartError(s.failure.message);
+        return;
+      }
+      go('progress');
+      return;
+    }
+    go(PAGES[index + 1]);
+  };
+  const previous = (): void => {
+    if (!canPrevious) return;
+    setStartError(null);
+    if (finished) {
+      useRun.getState().reset();
+      go('summary');
+    } else go(PAGES[index - 1]);
+  };
+  const cancel = (): void => {
+    if (running) {
+      if (run.state === 'running') setConfirm('run');
+    } else setConfirm('wizard');
+  };
+  const restart = (): void => {
+    useRun.getState().reset();
+    answers.reset();
+    setStartError(null);
+    go('selectMediaType');
+  };
+
+  return (
+    <div className="wizard">
+      <header className="titlebar">
+        <h1>{t('app.title')}</h1>
+        <div className="language">
+          <label htmlFor="language">{t('app.language')}</label>
+          <select
+            id="language"
+            value={language ? (language.followsSystem ? 'system' : language.language) : 'system'}
+            onChange={async (e) => {
+              const v = e.target.value;
+              const choice = v === 'system' ? null : (v as Language);
+              const lang = await chooseLanguage(choice);
+              setLanguage({ language: lang, followsSystem: choice === null });
+            }}
+          >
+            <option value="system">{t('app.languageSystem')}</option>
+            <option value="en" lang="en">
+              English
+            </option>
+            <option value="es" lang="es">
+              Español
+            </option>
+          </select>
+        </div>
+      </header>
+      <div className="body">
+        <nav className="rail" aria-label={t('rail.label')}>
+          <ol>
+            {PAGES.map((p, i) => (
+              <li key={p} aria-current={p === page ? 'step' : undefined} className={p === page ? 'current' : i < index ? 'done' : ''}>
+                {t(`rail.${p}`)}
+              </li>
+            ))}
+          </ol>
+        </nav>
+        <main className="content" aria-labelledby="page-heading">
+          <h2 id="page-heading" ref={headingRef} tabIndex={-1} data-page={page}>
+            {t(`rail.${page}`)}
+          </h2>
+          <PageBody page={page} />
+          {startError && page === 'summary' ? (
+            <p className="error" role="alert" data-testid="start-error">
+              {t('summary.startFailed')} <EngineMessage message={startError} />
+            </p>
+          ) : null}
+        </main>
+      </div>
+      <footer className="buttons">
+        <Blockers id="next-reason" blockers={canNext || running || finished ? [] : blockers} />
+        <div className="button-row">
+          <button type="button" onClick={previous} disabled={!canPrevious}>
+            {t('nav.previous')}
+          </button>
+          {finished ? (
+            <button type="button" className="primary" onClick={restart}>
+              {t('nav.close')}
+            </button>
+          ) : (
+            <button type="button" className="primary" onClick={() => void next()} disabled={!canNext} aria-describedby="next-reason">
+              {t('nav.next')}
+            </button>
+          )}
+          <button type="button" onClick={cancel} disabled={finished || (running && run.state !== 'running')}>
+            {t('nav.cancel')}
+          </button>
+        </div>
+      </footer>
+      {confirm === 'wizard' ? (
+        <ConfirmDialog
+          title={t('confirm.wizardTitle')}
+          confirmLabel={t('confirm.wizardYes')}
+          cancelLabel={t('confirm.no')}
+          onConfirm={() => {
+            setConfirm(null);
+            restart();
+          }}
+          onCancel={() => setConfirm(null)}
+        >
+          <p>{t('confirm.wizardBody')}</p>
+        </ConfirmDialog>
+      ) : null}
+      {confirm === 'run' ? (
+        <ConfirmDialog
+          title={t('confirm.runTitle')}
+          confirmLabel={t('confirm.runYes')}
+          cancelLabel={t('confirm.runNo')}
+          danger
+          onConfirm={() => {
+            setConfirm(null);
+            void useRun.getState().cancel();
+          }}
+          onCancel={() => setConfirm(null)}
+        >
+          <p>{t('confirm.runBody')}</p>
+        </ConfirmDialog>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,107 @@
+// Page 12: Completion — the result, where the media is, the verification result, and the log.
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api, errorMessage } from '../api.js';
+import { EngineMessage } from '../components/EngineMessage.js';
+import { formatBytes } from '../format.js';
+import { useRun } from '../stores/run.js';
+
+function OpenButton({ path, label }: { path: string; label: string }) {
+  const name = path.split(/[\\/]/).pop() ?? path;
+  const { t } = useTranslation();
+  const [note, setNote] = useState<string | null>(null);
+  return (
+    <>
+      <button
+        type="button"
+        aria-label={`${label}: ${name}`}
+        onClick={async () => {
+          try {
+            setNote((await api.openPath(path)) ? null : t('completion.cannotOpen', { path }));
+          } catch (e) {
+            setNote(errorMessage(e));
+          }
+        }}
+      >
+        {label}
+      </button>
+      {note ? (
+        <span className="help" role="status">
+          {' '}
+          {note}
+        </span>
+      ) : null}
+    </>
+  );
+}
+
+export function CompletionPage() {
+  const { t } = useTranslation();
+  const run = useRun();
+  const r = run.result;
+  if (run.state === 'error' && run.failure) {
+    const f = run.failure;
+    return (
+      <div data-testid="result" data-result={f.code}>
+        <p className={f.code === 'cancelled' ? 'warning' : 'error'} role="alert">
+          <strong>{t(`completion.${f.code}`)}</strong>
+        </p>
+        <p>
+          <EngineMessage message={f.message} />
+        </p>
+        <p className="help">{t('completion.nothingLost')}</p>
+      </div>
+    );
+  }
+  if (!r) return <p role="status">{t('completion.waiting')}</p>;
+  return (
+    <div data-testid="result" data-result="done">
+      <p className="ok" role="status">
+        <strong>{r.kind === 'iso' ? t('completion.doneIso', { count: r.outputs.length }) : t('completion.doneUsb')}</strong>
+      </p>
+      <h3>{t('completion.whereHeading')}</h3>
+      <ul className="plain outputs">
+        {r.outputs.map((o) => (
+          <li key={o.path}>
+            <code data-testid="output-path">{o.path}</code> — {formatBytes(o.bytes)}
+            {o.sha256 ? (
+              <>
+                <br />
+                <span className="help">SHA-256: </span>
+                <code className="hash">{o.sha256}</code>
+              </>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      <p data-testid="verified" data-verified={String(r.verified)} className={r.verified ? 'ok' : 'warning'}>
+        {r.verified ? t('completion.verified') : t('completion.notVerified')}
+      </p>
+      <p>{t('completion.mediaGuid', { guid: r.mediaGuid })}</p>
+      {r.reportFiles.length > 0 ? (
+        <>
+          <h3>{t('completion.reportsHeading')}</h3>
+          <ul className="plain">
+            {r.reportFiles.map((f) => (
+              <li key={f}>
+                <code>{f}</code> <OpenButton path={f} label={t('completion.openReport')} />
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      {r.logFiles.length > 0 ? (
+        <>
+          <h3>{t('completion.logHeading')}</h3>
+          <ul className="plain">
+            {r.logFiles.map((f) => (
+              <li key={f}>
+                <code>{f}</code> <OpenButton path={f} label={t('completion.openLog')} />
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </div>
+  );
+}

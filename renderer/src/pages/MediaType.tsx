@@ -1,0 +1,292 @@
+// Page 2: Media Type — a removable USB drive (or an image file of one) or a CD/DVD set; the staging folder, the media
+// label and autorun.inf. The drive list is refreshed every second; the size, disc plan and 4 GiB check come from
+// checkMedia once a task sequence is chosen.
+import { useEffect } from 'react';
+import { useTranslation } from 'react-i18next';
+import { formatDriveSize } from '../../../shared/drives.js';
+import { DISC_SIZE_LABELS, mediaLabelProblem } from '../../../shared/media.js';
+import type { DiscSizeName } from '../../../shared/media.js';
+import { api } from '../api.js';
+import { EngineMessage } from '../components/EngineMessage.js';
+import { PathField } from '../components/PathField.js';
+import { useAnswers } from '../stores/answers.js';
+import { useSite } from '../stores/site.js';
+import { confirmationsNeeded, selectedDrive } from '../validation.js';
+import { MediaCheckView } from './MediaCheckView.js';
+
+const SIZES: (DiscSizeName | 'custom')[] = ['cd650', 'cd700', 'dvd', 'dvd-dl', 'unlimited', 'custom'];
+
+export function useDrivePolling(active: boolean): void {
+  const showAll = useAnswers((s) => s.mediaType.showAllDrives);
+  const needed = useSite((s) => s.check.value?.contentBytes ?? 0);
+  const refresh = useSite((s) => s.refreshDrives);
+  useEffect(() => {
+    if (!active) return;
+    const tick = (): void => void refresh({ showAll, neededBytes: needed });
+    tick();
+    const timer = window.setInterval(tick, 1000);
+    return () => window.clearInterval(timer);
+  }, [active, showAll, needed, refresh]);
+}
+
+export function MediaTypePage() {
+  const { t } = useTranslation();
+  const m = useAnswers((s) => s.mediaType);
+  const tsChosen = useAnswers((s) => s.taskSequence.id !== null);
+  const update = useAnswers((s) => s.update);
+  const set = (patch: Partial<typeof m>): void => update('mediaType', patch);
+  const labelProblem = mediaLabelProblem(m.label);
+
+  return (
+    <>
+      <p className="intro">{t('mediaType.intro')}</p>
+      <fieldset>
+        <legend>{t('mediaType.mediaLegend')}</legend>
+        <div className="choice">
+          <input type="radio" id="media-usb" name="media" checked={m.media === 'usb'} onChange={() => set({ media: 'usb' })} />
+          <label htmlFor="media-usb">{t('mediaType.usb')}</label>
+        </div>
+        <div className="choice">
+          <input type="radio" id="media-iso" name="media" checked={m.media === 'iso'} onChange={() => set({ media: 'iso' })} />
+          <label htmlFor="media-iso">{t('mediaType.iso')}</label>
+        </div>
+      </fieldset>
+
+      {m.media === 'usb' ? <UsbOptions /> : null}
+      {m.media === 'iso' ? <IsoOptions /> : null}
+
+      {m.media ? (
+        <>
+          <PathField
+            label={t('mediaType.staging')}
+            value={m.staging}
+            onChange={(v) => set({ staging: v })}
+            browse={() => api.chooseFolder(t('mediaType.staging'))}
+            placeholder={t('mediaType.stagingPlaceholder')}
+            help={t('mediaType.stagingHelp')}
+          />
+          <div className="field">
+            <label htmlFor="media-label">{t('mediaType.label')}</label>
+            <input
+              id="media-label"
+              type="text"
+              value={m.label}
+              maxLength={64}
+              aria-invalid={labelProblem !== null}
+              aria-describedby="media-label-help media-label-problem"
+              onChange={(e) => set({ label: e.target.value })}
+            />
+            <p id="media-label-help" className="help">
+              {t('mediaType.labelHelp')}
+            </p>
+            <p id="media-label-problem" className="field-error" role="status">
+              {labelProblem ? <EngineMessage message={labelProblem} frame="engine.rule" /> : null}
+            </p>
+          </div>
+          <div className="choice">
+            <input type="checkbox" id="autorun" checked={m.autorun} onChange={(e) => set({ autorun: e.target.checked })} aria-describedby="autorun-help" />
+            <label htmlFor="autorun">{t('mediaType.autorun')}</label>
+            <p id="autorun-help" className="help">
+              {t('mediaType.autorunHelp')}
+            </p>
+          </div>
+          <section aria-labelledby="check-heading" className="check-box">
+            <h3 id="check-heading">{m.media === 'usb' ? t('mediaType.checkUsbHeading') : t('mediaType.checkIsoHeading')}</h3>
+            {tsChosen ? <MediaCheckView media={m.media} /> : <p className="help">{t('mediaType.checkLater')}</p>}
+          </section>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function UsbOptions() {
+  const { t } = useTranslation();
+  const m = useAnswers((s) => s.mediaType);
+  const update = useAnswers((s) => s.update);
+  const set = (patch: Partial<typeof m>): void => update('mediaType', patch);
+  return (
+    <>
+      <fieldset>
+        <legend>{t('mediaType.usbTargetLegend')}</legend>
+        <div className="choice">
+          <input type="radio" id="usb-target-drive" name="usb-target" checked={m.usbTarget === 'drive'} onChange={() => set({ usbTarget: 'drive' })} />
+          <label htmlFor="usb-target-drive">{t('mediaType.usbTargetDrive')}</label>
+        </div>
+        <div className="choice">
+          <input type="radio" id="usb-target-image" name="usb-target" checked={m.usbTarget === 'image'} onChange={() => set({ usbTarget: 'image' })} aria-describedby="usb-target-image-help" />
+          <label htmlFor="usb-target-image">{t('mediaType.usbTargetImage')}</label>
+          <p id="usb-target-image-help" className="help">
+            {t('mediaType.usbTargetImageHelp')}
+          </p>
+        </div>
+      </fieldset>
+      {m.usbTarget === 'drive' ? <DriveList /> : <ImageOptions />}
+      <div className="choice">
+        <input type="checkbox" id="format" checked={m.format} onChange={(e) => set({ format: e.target.checked })} aria-describedby="format-help" />
+        <label htmlFor="format">{t('mediaType.format')}</label>
+        <p id="format-help" className="help">
+          {m.format ? t('mediaType.formatOnHelp') : t('mediaType.formatOffHelp')}
+        </p>
+      </div>
+    </>
+  );
+}
+
+function ImageOptions() {
+  const { t } = useTranslation();
+  const m = useAnswers((s) => s.mediaType);
+  const update = useAnswers((s) => s.update);
+  const set = (patch: Partial<typeof m>): void => update('mediaType', patch);
+  return (
+    <>
+      <PathField
+        label={t('mediaType.imagePath')}
+        value={m.imagePath}
+        onChange={(v) => set({ imagePath: v })}
+        browse={() => api.chooseSaveFile({ title: t('mediaType.imagePath'), defaultPath: m.imagePath || null, filters: [{ name: t('mediaType.imageFilter'), extensions: ['img'] }] })}
+        placeholder={t('mediaType.imagePlaceholder')}
+      />
+      <div className="field">
+        <label htmlFor="image-size">{t('mediaType.imageSize')}</label>
+        <div className="path-row">
+          <input id="image-size" type="text" inputMode="decimal" value={m.imageSize} onChange={(e) => set({ imageSize: e.target.value })} aria-describedby="image-size-help" />
+          <label htmlFor="image-unit" className="visually-hidden">
+            {t('mediaType.imageUnit')}
+          </label>
+          <select id="image-unit" value={m.imageUnit} onChange={(e) => set({ imageUnit: e.target.value as 'MiB' | 'GiB' })}>
+            <option value="MiB">MiB</option>
+            <option value="GiB">GiB</option>
+          </select>
+        </div>
+        <p id="image-size-help" className="help">
+          {t('mediaType.imageSizeHelp')}
+        </p>
+      </div>
+    </>
+  );
+}
+
+function DriveList() {
+  const { t } = useTranslation();
+  const a = useAnswers();
+  const m = a.mediaType;
+  const set = (patch: Partial<typeof m>): void => a.update('mediaType', patch);
+  const drives = useSite((s) => s.drives);
+  useDrivePolling(true);
+  const listed = (drives.value ?? []).filter((d) => !d.evaluation.hidden || m.showAllDrives);
+  const chosen = selectedDrive(a, drives.value);
+  const need = chosen ? confirmationsNeeded(chosen) : 0;
+  return (
+    <>
+      <fieldset className="drives">
+        <legend>{t('mediaType.drivesLegend')}</legend>
+        <p className="help">{t('mediaType.drivesHelp')}</p>
+        {drives.error ? (
+          <p className="error" role="alert">
+            {t('mediaType.drivesFailed')} <EngineMessage message={drives.error} />
+          </p>
+        ) : null}
+        {drives.value && listed.length === 0 ? <p role="status">{t('mediaType.noDrives')}</p> : null}
+        {!drives.value && !drives.error ? <p role="status">{t('mediaType.drivesLoading')}</p> : null}
+        <ul className="drive-list">
+          {listed.map((d) => {
+            const id = `drive-${d.drive.device.replace(/[^A-Za-z0-9]/g, '_')}`;
+            return (
+              <li key={d.drive.device} className={d.evaluation.selectable ? '' : 'unselectable'}>
+                <input
+                  type="radio"
+                  id={id}
+                  name="drive"
+                  disabled={!d.evaluation.selectable}
+                  checked={m.drive === d.drive.device}
+                  onChange={() => set({ drive: d.drive.device, driveConfirmations: 0 })}
+                  aria-describedby={`${id}-constraints`}
+                />
+                <label htmlFor={id}>
+                  <strong>{d.drive.device}</strong> {d.drive.description || t('mediaType.noDescription')} — {d.drive.sizeBytes ? formatDriveSize(d.drive.sizeBytes) : t('mediaType.noMedium')} ({d.drive.busType})
+                </label>
+                <ul id={`${id}-constraints`} className="constraints">
+                  {d.evaluation.constraints.map((c) => (
+                    <li key={c.code} className={`sev-${c.severity}`}>
+                      <strong>{t(`driveConstraint.${c.code}`)}</strong>: <EngineMessage message={c.message} frame="engine.detail" />
+                    </li>
+                  ))}
+                </ul>
+              </li>
+            );
+          })}
+        </ul>
+        {m.drive && !chosen && drives.value ? (
+          <p className="error" role="alert">
+            {t('mediaType.driveGone', { device: m.drive })}
+          </p>
+        ) : null}
+        <div className="choice">
+          <input type="checkbox" id="show-all-drives" checked={m.showAllDrives} onChange={(e) => set({ showAllDrives: e.target.checked, driveConfirmations: 0 })} aria-describedby="show-all-help" />
+          <label htmlFor="show-all-drives">{t('mediaType.showAll')}</label>
+          <p id="show-all-help" className="help">
+            {t('mediaType.showAllHelp')}
+          </p>
+        </div>
+      </fieldset>
+      {chosen && chosen.evaluation.selectable ? (
+        <fieldset className="confirmations">
+          <legend>{t('mediaType.confirmLegend')}</legend>
+          {Array.from({ length: need }, (_, i) => (
+            <div className="choice" key={i}>
+              <input
+                type="checkbox"
+                id={`confirm-drive-${i + 1}`}
+                checked={m.driveConfirmations > i}
+                disabled={i > m.driveConfirmations}
+                onChange={(e) => set({ driveConfirmations: e.target.checked ? i + 1 : i })}
+              />
+              <label htmlFor={`confirm-drive-${i + 1}`}>{t(i === 0 ? 'mediaType.confirmErase' : 'mediaType.confirmNotUsb', { device: chosen.drive.device, size: formatDriveSize(chosen.drive.sizeBytes) })}</label>
+            </div>
+          ))}
+        </fieldset>
+      ) : null}
+    </>
+  );
+}
+
+function IsoOptions() {
+  const { t } = useTranslation();
+  const m = useAnswers((s) => s.mediaType);
+  const update = useAnswers((s) => s.update);
+  const set = (patch: Partial<typeof m>): void => update('mediaType', patch);
+  return (
+    <>
+      <div className="field">
+        <label htmlFor="disc-size">{t('mediaType.size')}</label>
+        <select id="disc-size" value={m.size} onChange={(e) => set({ size: e.target.value as DiscSizeName | 'custom' })}>
+          {SIZES.map((s) => (
+            <option key={s} value={s}>
+              {t(`discSize.${s}`, { defaultValue: s === 'custom' ? s : DISC_SIZE_LABELS[s] })}
+            </option>
+          ))}
+        </select>
+      </div>
+      {m.size === 'custom' ? (
+        <div className="field">
+          <label htmlFor="custom-size">{t('mediaType.customSize')}</label>
+          <input id="custom-size" type="text" inputMode="decimal" value={m.customSize} onChange={(e) => set({ customSize: e.target.value })} aria-describedby="custom-size-help" />
+          <p id="custom-size-help" className="help">
+            {t('mediaType.customSizeHelp')}
+          </p>
+        </div>
+      ) : null}
+      <PathField
+        label={t('mediaType.mediaFile')}
+        name="media-file"
+        value={m.out}
+        onChange={(v) => set({ out: v })}
+        browse={() => api.chooseSaveFile({ title: t('mediaType.mediaFile'), defaultPath: m.out || null, filters: [{ name: t('mediaType.isoFilter'), extensions: ['iso'] }] })}
+        placeholder={t('mediaType.mediaFilePlaceholder')}
+        help={t('mediaType.mediaFileHelp')}
+      />
+      <p className="help">{t('mediaType.existingFileSafe')}</p>
+    </>
+  );
+}

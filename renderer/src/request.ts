@@ -1,0 +1,96 @@
+// Turns the wizard's answers into the typed requests of shared/ (media check, start media, answer file). A mapping
+// only: what is valid is decided by shared/ and the engine.
+import type { MediaCheckRequest, SiteInfo, StartMediaRequest } from '../../shared/ipc.js';
+import type { DiscSizeName, IsoMediaRequest, MediaRequestBase, UsbMediaRequest } from '../../shared/media.js';
+import type { Answers } from './stores/answers.js';
+
+const MB = 1_000_000;
+const UNIT: Record<Answers['mediaType']['imageUnit'], number> = { MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** A number typed by the user ("300", "1.5", "1,5"), or null. */
+export function typedNumber(text: string): number | null {
+  const t = text.trim().replace(',', '.');
+  if (!/^\d+(\.\d+)?$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** The image file's size in bytes (whole MiB), or null when what was typed is no size. */
+export function imageSizeBytes(a: Answers['mediaType']): number | null {
+  const n = typedNumber(a.imageSize);
+  if (n === null || n <= 0) return null;
+  return Math.round((n * UNIT[a.imageUnit]) / UNIT.MiB) * UNIT.MiB;
+}
+
+/** The disc size for the request: a size name, or a custom size in bytes (null when it cannot be read). */
+export function discSize(a: Answers['mediaType']): DiscSizeName | number | null {
+  if (a.size !== 'custom') return a.size;
+  const n = typedNumber(a.customSize);
+  return n === null ? null : Math.round(n * MB);
+}
+
+const list = (xs: string[]): string[] => [...xs];
+
+export function mediaCheckRequest(a: Answers): MediaCheckRequest | null {
+  if (!a.taskSequence.id || !a.mediaType.media) return null;
+  return {
+    taskSequenceId: a.taskSequence.id,
+    detectDependencies: a.taskSequence.detectDependencies,
+    distributionPoints: list(a.distributionPoints.selected),
+    applications: list(a.applications.selected),
+    packages: list(a.packages.selected),
+    driverPackages: list(a.driverPackages.selected),
+    media: a.mediaType.media,
+    size: a.mediaType.media === 'iso' ? discSize(a.mediaType) : null,
+  };
+}
+
+const orNull = (s: string): string | null => (s.trim() === '' ? null : s.trim());
+
+export function baseRequest(a: Answers, site: SiteInfo | null): MediaRequestBase {
+  const c = a.customization;
+  return {
+    site: site && !site.isSample ? site.root : null,
+    taskSequenceId: a.taskSequence.id ?? '',
+    distributionPoints: list(a.distributionPoints.selected),
+    password: a.security.protect && a.security.password !== '' ? a.security.password : null,
+    unattended: a.selectMediaType.unattended,
+    startDate: orNull(a.security.startDate),
+    expireDate: orNull(a.security.expireDate),
+    label: a.mediaType.label,
+    autorun: a.mediaType.autorun,
+    variables: c.variables.filter((v) => v.name.trim() !== '').map((v) => ({ name: v.name.trim(), value: v.value, secret: v.secret })),
+    prestartCommand: c.prestart ? orNull(c.prestartCommand) : null,
+    prestartFiles: c.prestart && c.prestartFilesEnabled ? orNull(c.prestartFiles) : null,
+    applications: list(a.applications.selected),
+    packages: list(a.packages.selected),
+    driverPackages: list(a.driverPackages.selected),
+    staging: orNull(a.mediaType.staging),
+    detectDependencies: a.taskSequence.detectDependencies,
+    timestamp: null,
+    skipVerify: false,
+  };
+}
+
+export function startRequest(a: Answers, site: SiteInfo | null): StartMediaRequest | null {
+  const base = baseRequest(a, site);
+  const m = a.mediaType;
+  if (m.media === 'iso') {
+    const size = discSize(m);
+    if (size === null) return null;
+    const request: IsoMediaRequest = { ...base, size, out: m.out.trim() };
+    return { kind: 'iso', request };
+  }
+  if (m.media === 'usb') {
+    let target: UsbMediaRequest['target'];
+    if (m.usbTarget === 'image') {
+      target = { kind: 'image', path: m.imagePath.trim(), sizeBytes: imageSizeBytes(m) ?? 0 };
+    } else {
+      if (!m.drive) return null;
+      target = { kind: 'drive', device: m.drive };
+    }
+    const request: UsbMediaRequest = { ...base, target, format: m.format, confirmedDrive: m.usbTarget === 'image' || m.driveConfirmations > 0 };
+    return { kind: 'usb', request };
+  }
+  return null;
+}

@@ -1,0 +1,129 @@
+// The wizard's answers, one slice per page. Going back keeps every slice as it was entered; nothing here decides
+// whether an answer is valid (the rules come from shared/, see ../validation.ts).
+import { create } from 'zustand';
+import { DEFAULT_MEDIA_LABEL } from '../../../shared/media.js';
+import type { DiscSizeName } from '../../../shared/media.js';
+
+export type PageId =
+  | 'selectMediaType'
+  | 'mediaType'
+  | 'security'
+  | 'taskSequence'
+  | 'applications'
+  | 'packages'
+  | 'driverPackages'
+  | 'distributionPoints'
+  | 'customization'
+  | 'summary'
+  | 'progress'
+  | 'completion';
+
+/** The console's order. */
+export const PAGES: readonly PageId[] = [
+  'selectMediaType',
+  'mediaType',
+  'security',
+  'taskSequence',
+  'applications',
+  'packages',
+  'driverPackages',
+  'distributionPoints',
+  'customization',
+  'summary',
+  'progress',
+  'completion',
+];
+
+export interface VariableRow {
+  /** A stable key for the table row (not sent anywhere). */
+  key: number;
+  name: string;
+  value: string;
+  secret: boolean;
+}
+
+export interface Answers {
+  selectMediaType: { unattended: boolean };
+  mediaType: {
+    media: 'usb' | 'iso' | null;
+    usbTarget: 'drive' | 'image';
+    showAllDrives: boolean;
+    /** The chosen drive's device; never pre-selected. */
+    drive: string | null;
+    /** Confirmations the user ticked for the chosen drive (0, 1 or 2). */
+    driveConfirmations: number;
+    format: boolean;
+    imagePath: string;
+    imageSize: string;
+    imageUnit: 'MiB' | 'GiB';
+    size: DiscSizeName | 'custom';
+    /** Custom disc size in MB (1,000,000 bytes), as typed. */
+    customSize: string;
+    out: string;
+    staging: string;
+    label: string;
+    autorun: boolean;
+  };
+  security: { protect: boolean; password: string; confirm: string; startDate: string; expireDate: string };
+  taskSequence: { id: string | null; detectDependencies: boolean; acknowledged: boolean };
+  applications: { selected: string[] };
+  packages: { selected: string[] };
+  driverPackages: { selected: string[] };
+  distributionPoints: { selected: string[] };
+  customization: { variables: VariableRow[]; prestart: boolean; prestartCommand: string; prestartFilesEnabled: boolean; prestartFiles: string };
+  summary: { answerFile: string };
+}
+
+export const initialAnswers = (): Answers => ({
+  selectMediaType: { unattended: false },
+  mediaType: {
+    media: null,
+    usbTarget: 'drive',
+    showAllDrives: false,
+    drive: null,
+    driveConfirmations: 0,
+    format: true,
+    imagePath: '',
+    imageSize: '',
+    imageUnit: 'MiB',
+    size: 'unlimited',
+    customSize: '',
+    out: '',
+    staging: '',
+    label: DEFAULT_MEDIA_LABEL,
+    autorun: false,
+  },
+  security: { protect: true, password: '', confirm: '', startDate: '', expireDate: '' },
+  taskSequence: { id: null, detectDependencies: true, acknowledged: false },
+  applications: { selected: [] },
+  packages: { selected: [] },
+  driverPackages: { selected: [] },
+  distributionPoints: { selected: [] },
+  customization: { variables: [], prestart: false, prestartCommand: '', prestartFilesEnabled: false, prestartFiles: '' },
+  summary: { answerFile: '' },
+});
+
+interface AnswersStore extends Answers {
+  update<P extends keyof Answers>(page: P, patch: Partial<Answers[P]>): void;
+  reset(): void;
+}
+
+export const useAnswers = create<AnswersStore>()((set) => ({
+  ...initialAnswers(),
+  update: (page, patch) => set((s) => ({ [page]: { ...s[page], ...patch } }) as Partial<AnswersStore>),
+  reset: () => set(initialAnswers()),
+}));
+
+/** Where the wizard is. */
+interface WizardStore {
+  page: PageId;
+  go(page: PageId): void;
+}
+
+export const useWizard = create<WizardStore>()((set) => ({
+  page: 'selectMediaType',
+  go: (page) => set({ page }),
+}));
+
+let nextKey = 1;
+export const newVariableKey = (): number => nextKey++;

@@ -1,0 +1,183 @@
+// Why Next is disabled on a page. The rules themselves come from shared/ (media label, variable names and values,
+// disc sizes, drive confirmations, blocking findings) and from what the engine reported (analysis, media check, drive
+// evaluation); this file only collects them per page, as translation keys with the shared sentence as detail.
+import { isBlocking } from '../../shared/analysis.js';
+import type { AnalysisResult, CatalogItem, DistributionPointStatus, MissingContent } from '../../shared/analysis.js';
+import { confirmationsSatisfied } from '../../shared/drives.js';
+import type { ListedDrive, MediaCheck } from '../../shared/ipc.js';
+import { mediaLabelProblem, parseDiscSize } from '../../shared/media.js';
+import { variableNameProblem, variableValueProblem } from '../../shared/variables.js';
+import type { Answers, PageId } from './stores/answers.js';
+import { discSize, imageSizeBytes } from './request.js';
+import type { Loadable } from './stores/site.js';
+
+export interface Blocker {
+  /** i18n key under "blocker.". */
+  key: string;
+  params?: Record<string, string | number>;
+  /** A sentence from shared/ or the engine, shown as it comes inside the translated frame. */
+  detail?: string;
+}
+
+export interface SiteView {
+  info: Loadable<unknown>;
+  analysis: Loadable<AnalysisResult>;
+  check: Loadable<MediaCheck>;
+  drives: Loadable<ListedDrive[]>;
+  catalog: Loadable<CatalogItem[]>;
+}
+
+/** The confirmations a drive needs in the wizard: what shared/drives.ts asks for, and at least one (it is erased). */
+export function confirmationsNeeded(d: ListedDrive): number {
+  return Math.max(1, d.evaluation.needsConfirmation);
+}
+
+export function selectedDrive(a: Answers, drives: ListedDrive[] | null): ListedDrive | null {
+  if (!a.mediaType.drive || !drives) return null;
+  return drives.find((d) => d.drive.device === a.mediaType.drive) ?? null;
+}
+
+export interface DpView {
+  status: DistributionPointStatus;
+  /** What it lacks: from the analysis, and extra content chosen on the Applications/Packages/Driver pages. */
+  lacks: (MissingContent | { packageId: string; reason: 'extra'; have: number[]; want: number | null })[];
+  selectable: boolean;
+}
+
+export function distributionPointViews(a: Answers, analysis: AnalysisResult | null, catalog: CatalogItem[] | null): DpView[] {
+  if (!analysis) return [];
+  const extras = [...a.applications.selected, ...a.packages.selected, ...a.driverPackages.selected];
+  const byId = new Map((catalog ?? []).map((c) => [c.packageId, c]));
+  return analysis.distributionPoints.map((status) => {
+    const lacks: DpView['lacks'] = [...status.details];
+    for (const id of extras) {
+      if (status.details.some((d) => d.packageId === id)) continue;
+      const item = byId.get(id);
+      if (item && !item.distributionPoints.includes(status.name)) lacks.push({ packageId: id, reason: 'extra', have: [], want: item.sourceVersion });
+    }
+    for (const id of status.missing) if (!lacks.some((l) => l.packageId === id)) lacks.push({ packageId: id, reason: 'absent', have: [], want: null });
+    return { status, lacks, selectable: status.hasAllContent && status.error === null && lacks.length === 0 };
+  });
+}
+
+function checkBlockers(check: Loadable<MediaCheck>, media: 'usb' | 'iso' | null): Blocker[] {
+  if (check.loading) return [{ key: 'checking' }];
+  if (check.error) return [{ key: 'checkFailed', detail: check.error }];
+  const c = check.value;
+  if (!c) return [];
+  const out: Blocker[] = [];
+  const refused = media === 'usb' && c.largeFiles ? c.largeFiles.refused.length : 0;
+  if (refused > 0) out.push({ key: 'largeFiles', params: { count: refused } });
+  // The engine's problem sentence repeats the refusal then; it stays on the page, not twice beside Next.
+  else if (c.problem) out.push({ key: 'checkProblem', detail: c.problem });
+  return out;
+}
+
+export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[] {
+  const out: Blocker[] = [];
+  switch (page) {
+    case 'selectMediaType':
+      if (site.info.loading) out.push({ key: 'siteLoading' });
+      else if (site.info.error) out.push({ key: 'siteError', detail: site.info.error });
+      else if (!site.info.value) out.push({ key: 'siteLoading' });
+      break;
+    case 'mediaType': {
+      const m = a.mediaType;
+      if (!m.media) {
+        out.push({ key: 'chooseMedia' });
+        break;
+      }
+      if (m.media === 'usb') {
+        if (m.usbTarget === 'drive') {
+          const d = selectedDrive(a, site.drives.value);
+          if (!m.drive) out.push({ key: 'chooseDrive' });
+          else if (!d) out.push({ key: 'driveGone', params: { device: m.drive } });
+          else if (!d.evaluation.selectable) out.push({ key: 'driveRefused', params: { device: m.drive } });
+          else if (!confirmationsSatisfied(d.evaluation, m.driveConfirmations) || m.driveConfirmations < confirmationsNeeded(d)) out.push({ key: 'confirmDrive', params: { device: m.drive } });
+        } else {
+          if (m.imagePath.trim() === '') out.push({ key: 'imagePath' });
+          if (m.format && imageSizeBytes(m) === null) out.push({ key: 'imageSize' });
+        }
+      } else {
+        const size = discSize(m);
+        if (size === null || (typeof size === 'number' && parseDiscSize(String(size)) === null)) out.push({ key: 'customSize' });
+        if (m.out.trim() === '') out.push({ key: 'mediaFile' });
+      }
+      const label = mediaLabelProblem(m.label);
+      if (label) out.push({ key: 'label', detail: label });
+      if (a.taskSequence.id) out.push(...checkBlockers(site.check, m.media));
+      break;
+    }
+    case 'security': {
+      const s = a.security;
+      if (s.protect) {
+        if (s.password === '') out.push({ key: 'passwordEmpty' });
+        else if (s.password !== s.confirm) out.push({ key: 'passwordMismatch' });
+      }
+      if (s.startDate && s.expireDate && s.expireDate <= s.startDate) out.push({ key: 'dateOrder' });
+      break;
+    }
+    case 'taskSequence': {
+      if (!a.taskSequence.id) {
+        out.push({ key: 'chooseTaskSequence' });
+        break;
+      }
+      const an = site.analysis;
+      if (an.loading || (!an.value && !an.error)) out.push({ key: 'analyzing' });
+      else if (an.error) out.push({ key: 'analysisFailed', detail: an.error });
+      else if (an.value) {
+        const errors = an.value.findings.filter(isBlocking);
+        if (errors.length > 0) out.push({ key: 'blockingFindings', params: { count: errors.length } });
+        else if (an.value.findings.some((f) => f.severity === 'warning') && !a.taskSequence.acknowledged) out.push({ key: 'acknowledge' });
+      }
+      break;
+    }
+    case 'applications':
+    case 'packages':
+    case 'driverPackages':
+      if (site.catalog.error) out.push({ key: 'catalogFailed', detail: site.catalog.error });
+      break;
+    case 'distributionPoints': {
+      const views = distributionPointViews(a, site.analysis.value, site.catalog.value);
+      if (a.distributionPoints.selected.length === 0) out.push({ key: 'chooseDistributionPoint' });
+      for (const name of a.distributionPoints.selected) {
+        const v = views.find((x) => x.status.name === name);
+        if (!v || !v.selectable) out.push({ key: 'distributionPointLacks', params: { name } });
+      }
+      break;
+    }
+    case 'customization': {
+      const c = a.customization;
+      const seen = new Set<string>();
+      c.variables.forEach((v, i) => {
+        const n = v.name.trim();
+        const p = variableNameProblem(n);
+        if (p) out.push({ key: 'variableName', params: { row: i + 1 }, detail: p });
+        else if (seen.has(n.toLowerCase())) out.push({ key: 'variableDuplicate', params: { row: i + 1, name: n } });
+        seen.add(n.toLowerCase());
+        const vp = variableValueProblem(n, v.value);
+        if (vp) out.push({ key: 'variableValue', params: { row: i + 1 }, detail: vp });
+      });
+      if (c.prestart && c.prestartCommand.trim() === '') out.push({ key: 'prestartCommand' });
+      if (c.prestart && c.prestartFilesEnabled && c.prestartFiles.trim() === '') out.push({ key: 'prestartFiles' });
+      break;
+    }
+    case 'summary':
+      out.push(...checkBlockers(site.check, a.mediaType.media));
+      if (!site.check.value && !site.check.loading && !site.check.error) out.push({ key: 'checking' });
+      break;
+    case 'progress':
+    case 'completion':
+      break;
+  }
+  return out;
+}
+
+/** The first page before `page` that has blockers (answers changed on a later page can make an earlier one invalid). */
+export function firstInvalidPage(pages: readonly PageId[], upTo: PageId, a: Answers, site: SiteView): PageId | null {
+  for (const p of pages) {
+    if (p === upTo) return null;
+    if (pageBlockers(p, a, site).length > 0) return p;
+  }
+  return null;
+}
