@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { ROOT, runCli } from '../test/helpers.js';
-import { addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
+import { addLargeNonWimPackage, addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
 import { cannotRun, launchChromium, scratch, serve, skipUnlessReady, Wizard, type PageId } from './harness.js';
 
 type Focus = { tag: string; id: string; type: string; text: string };
@@ -155,13 +155,15 @@ describe('wizard: keyboard and language', () => {
     assert.deepEqual(w.errors, []);
   });
 
-  test('in Spanish (the system language): every page, findings, drive constraints, phases and the result translated; the choice is remembered', async (t) => {
+  test('in Spanish (the system language): every page, findings, drive constraints, rule and engine messages, phases and the result translated; the choice is remembered', async (t) => {
     if (!skipUnlessReady(t) || !browser) return;
     // A package of a few hundred MB, so the Progress page stays long enough to be read.
     const site = copySampleSite(join(work.dir, 'site-es'));
     const big = join(work.dir, 'grande.bin');
     randomFile(big, 250 * 1024 * 1024);
     await addPackage(site, 'SMP00099', [{ relativePath: 'grande.bin', sourcePath: big }], 'Paquete grande');
+    // And a 4.5 GiB file that is no WIM (as in pages.test.ts), for the FAT32 refusal; chosen only for a moment.
+    await addLargeNonWimPackage(site, work.dir, { name: 'Archivo grande' });
     const served = await serve({ userDataDir: join(work.dir, 'user-es'), systemLocale: 'es-ES', site });
     const w = await Wizard.open(browser, served, 'spanish', { locale: 'es-ES' });
     t.after(async () => {
@@ -199,6 +201,16 @@ describe('wizard: keyboard and language', () => {
     await w.shot('media-type-usb');
     await page.locator('#media-iso').check();
     await page.locator('input[name="media-file"]').fill(join(work.dir, 'medio.iso'));
+    // A bad media label: the shared rule's sentence in Spanish, by its code; the English one nowhere.
+    await page.locator('#media-label').fill('Medio:1');
+    await w.expectBlocked(/La etiqueta del medio no es válida\..*La etiqueta del medio no puede contener caracteres de control ni ninguno de estos: " \* \/ : < > \? \\ \|/s);
+    const labelProblem = await page.locator('#media-label-problem').innerText();
+    assert.match(labelProblem, /^Regla: La etiqueta del medio no puede contener caracteres de control/);
+    assert.doesNotMatch(await page.locator('body').innerText(), /cannot hold control characters/);
+    await spanishOnly('mediaType (bad label)');
+    await page.locator('#media-label').fill('L'.repeat(33));
+    assert.match(await page.locator('#media-label-problem').innerText(), /La etiqueta del medio tiene como máximo 32 caracteres \(es el nombre del volumen ISO\); esta tiene 33\./);
+    await page.locator('#media-label').fill('Medio de prueba');
     await spanishOnly('mediaType (CD/DVD)');
     await w.shot('media-type-iso');
     await w.next('security');
@@ -223,7 +235,24 @@ describe('wizard: keyboard and language', () => {
     await spanishOnly('taskSequence');
     for (const p of ['applications', 'packages', 'driverPackages', 'distributionPoints'] as const) {
       await w.next(p);
-      if (p === 'packages') await page.locator('#packages-SMP00099').check();
+      if (p === 'packages') {
+        await page.locator('#packages-SMP00099').check();
+        // The 4.5 GiB file on a USB drive: refused on the Media Type page, the engine's sentence in Spanish.
+        await page.locator('#packages-SMP00098').check();
+        for (const back of ['applications', 'taskSequence', 'security', 'mediaType'] as const) await w.previous(back);
+        await page.locator('#media-usb').check();
+        await page.locator('[data-testid="fat32-refused"]').waitFor();
+        await w.expectBlocked(/1 archivo es demasiado grande para una unidad USB: cree un conjunto de CD\/DVD/);
+        const check = await page.locator('[data-testid="media-check"]').innerText();
+        assert.match(check, /Este medio no se puede crear tal como está\. El motor informó: Los medios independientes usan el sistema de archivos FAT32, que no admite archivos de 4 GB o más, y solo los archivos WIM se pueden dividir: SMS\/PKG\/SMP00098\/archive\.7z\. Cree el medio como un conjunto de CD\/DVD/);
+        assert.doesNotMatch(check, /FAT32 cannot hold a file|Make the media as a CD\/DVD set/);
+        assert.equal(await page.locator('[data-testid="media-check"] [lang="en"]').count(), 0, 'no engine sentence left in English');
+        await spanishOnly('mediaType (FAT32 refused)');
+        await w.shot('media-type-fat32-refused');
+        await page.locator('#media-iso').check();
+        for (const forward of ['security', 'taskSequence', 'applications', 'packages'] as const) await w.next(forward);
+        await page.locator('#packages-SMP00098').uncheck();
+      }
       await spanishOnly(p);
       await w.shot(p);
     }
@@ -231,8 +260,16 @@ describe('wizard: keyboard and language', () => {
     await page.locator('#dp-DP01').check();
     await w.next('customization');
     await page.getByRole('button', { name: 'Agregar variable' }).click();
-    await page.locator('[data-testid="variable-row-1"] input[type="text"]').first().fill('Nombre Malo');
-    await w.expectBlocked(/Variable 1: el nombre no es válido/);
+    const nameField = page.locator('[data-testid="variable-row-1"] input[type="text"]').first();
+    await nameField.fill('Nombre Malo');
+    // The shared rule's sentence in Spanish, beside the field and beside Next; the English one nowhere.
+    await w.expectBlocked(/Variable 1: el nombre no es válido\..*"Nombre Malo" debe empezar por una letra y contener solo letras, dígitos, "_" y "-"\./s);
+    assert.match(await page.locator('[data-testid="variable-row-1"]').innerText(), /Regla: "Nombre Malo" debe empezar por una letra y contener solo letras, dígitos, "_" y "-"\./);
+    assert.doesNotMatch(await page.locator('body').innerText(), /must start with a letter and hold only letters/);
+    await spanishOnly('customization (bad name)');
+    await nameField.fill('_SMSTSIdioma');
+    assert.match(await page.locator('[data-testid="variable-row-1"]').innerText(), /"_SMSTSIdioma" empieza por "_": estas variables son de solo lectura y las establece Configuration Manager\./);
+    assert.doesNotMatch(await page.locator('body').innerText(), /read-only and set by ConfigMgr/);
     await page.locator('[data-testid="variable-row-1"] input[type="text"]').first().fill('Idioma');
     await spanishOnly('customization');
     await w.shot('customization');
@@ -269,7 +306,7 @@ describe('wizard: keyboard and language', () => {
     assert.equal((await served.call<{ language: string }>('getPreferences')).language, 'es');
     await page.reload();
     await page.locator('#page-heading').filter({ hasText: 'Seleccionar tipo de medio' }).waitFor();
-    assert.equal(seen.length, 14);
+    assert.equal(seen.length, 17);
     assert.deepEqual(w.errors, []);
   });
 });

@@ -2,11 +2,10 @@
 // boot image (not selectable), a file of 4.5 GB that is no WIM (USB refused on the Media Type page), a password and a
 // confirmation that differ, a distribution point lacking content.
 import assert from 'node:assert/strict';
-import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { addPackage, copySampleSite } from '../test/support/sites.js';
+import { addLargeNonWimPackage, copySampleSite } from '../test/support/sites.js';
 import { cannotRun, launchChromium, scratch, serve, skipUnlessReady, Wizard, type Served } from './harness.js';
 
 describe('wizard: pages that refuse, with the reason shown', () => {
@@ -87,18 +86,7 @@ describe('wizard: pages that refuse, with the reason shown', () => {
     if (!skipUnlessReady(t) || !browser) return;
     // As test/mediaUsb.test.ts: the content library describes a 4.5 GiB file whose blob is sparse (never read).
     const site = copySampleSite(join(work.dir, 'big-site'));
-    const small = join(work.dir, 'readme.txt');
-    writeFileSync(small, 'x');
-    await addPackage(site, 'SMP00098', [{ relativePath: 'readme.txt', sourcePath: small }], 'Big archive');
-    const size = 4.5 * 1024 ** 3;
-    for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) {
-      const hash = 'AB'.repeat(32);
-      writeFileSync(join(site, dp, 'DataLib', 'SMP00098.1', 'archive.7z.INI'), `[File]\r\nHash=${hash}\r\nSize=${size}\r\nAttributes=20\r\nTimeModified=133801632000000000\r\n`);
-      mkdirSync(join(site, dp, 'FileLib', 'ABAB'), { recursive: true });
-      const blob = join(site, dp, 'FileLib', 'ABAB', hash);
-      writeFileSync(blob, '');
-      truncateSync(blob, size);
-    }
+    await addLargeNonWimPackage(site, work.dir);
     const { w } = await open(t, 'fat32-refused', site);
     const { page } = w;
     assert.equal(await page.locator('[data-testid="site-root"] code').innerText(), site);

@@ -39,7 +39,7 @@ function registerIpc(api: EngineApi): void {
         return { ok: true, value: await api.call(method, args) };
       } catch (err) {
         const e = toApiError(err);
-        return { ok: false, code: e.code, error: e.message };
+        return e.detail ? { ok: false, code: e.code, error: e.message, detail: e.detail } : { ok: false, code: e.code, error: e.message };
       }
     });
   }

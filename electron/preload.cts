@@ -33,12 +33,17 @@ void everyMethod;
 const MEDIA_EVENT_CHANNEL = 'tsmedia:media-event';
 const channel = (m: ApiMethod): string => `tsmedia:${m}`;
 
+/**
+ * A failed call rejects with a plain object `{name, message, code, detail?}` (shared/ipc.ts ApiErrorReply): the
+ * context bridge copies an Error with its message only and drops every other property, a plain object whole.
+ */
 async function invoke(method: ApiMethod, args: unknown[]): Promise<unknown> {
   const reply = (await ipcRenderer.invoke(channel(method), ...args)) as IpcReply;
   if (reply.ok) return reply.value;
-  const error = new Error(reply.error);
-  error.name = reply.code === 'invalid' ? 'InvalidRequest' : reply.code === 'cancelled' ? 'Cancelled' : 'Failed';
-  throw error;
+  const name = reply.code === 'invalid' ? 'InvalidRequest' : reply.code === 'cancelled' ? 'Cancelled' : 'Failed';
+  const rejection: { name: string; message: string; code: string; detail?: unknown } = { name, message: reply.error, code: reply.code };
+  if (reply.detail) rejection.detail = reply.detail;
+  throw rejection;
 }
 
 const api: Record<string, unknown> = {};

@@ -48,11 +48,34 @@ export type DriveConstraintCode =
 
 export const DRIVE_CONSTRAINT_CODES: readonly DriveConstraintCode[] = ['SYSTEM_DRIVE', 'READ_ONLY', 'TOO_SMALL', 'NOT_REMOVABLE', 'VIRTUAL', 'HOLDS_SOURCE', 'TOO_LARGE'];
 
+/** The values a constraint's sentence is made of, so the wizard can say it in its own language. */
+export interface DriveConstraintParams {
+  /** The drive as the sentence names it: the device, and its description ('' when the system reports none). */
+  device: string;
+  description: string;
+  /** A card (reader): SYSTEM_DRIVE and READ_ONLY say more (internal readers, the lock switch). */
+  card: boolean;
+  /** Bytes the media needs (TOO_SMALL; 0 before a task sequence is chosen). */
+  neededBytes?: number;
+  /** Bytes the drive has (TOO_SMALL, TOO_LARGE); null when it reports no size. */
+  hasBytes?: number | null;
+  /** HOLDS_SOURCE: the drive's mountpoints that hold the sources, and those source paths. */
+  mountpoints?: string[];
+  sourcePaths?: string[];
+  /**
+   * What "show all drives" would change (SYSTEM_DRIVE, READ_ONLY, VIRTUAL, NOT_REMOVABLE, when it is off):
+   * 'choose' — the drive can be chosen only with it; 'list' — the drive is listed only with it. Absent when it is on.
+   */
+  showAllHint?: 'choose' | 'list';
+}
+
 export interface DriveConstraint {
   code: DriveConstraintCode;
   /** 'error': the drive cannot be chosen with the options given; 'warning': it can, once the user confirms. */
   severity: 'error' | 'warning';
+  /** The English sentence (the command line prints it). */
   message: string;
+  params: DriveConstraintParams;
 }
 
 export interface DriveEvaluationOptions {
@@ -138,10 +161,17 @@ export function evaluateDrive(drive: DriveInfo, options: DriveEvaluationOptions)
   const { neededBytes, sourcePaths, showAll } = options;
   const large = options.largeDriveBytes ?? DEFAULT_LARGE_DRIVE_BYTES;
   const constraints: DriveConstraint[] = [];
+  const base: DriveConstraintParams = { device: drive.device, description: drive.description, card: drive.isCard };
   // Constraints "show all drives" can lift, each then asking for two confirmations (VIRTUAL: one).
   const overridable = (code: DriveConstraintCode, message: string): void => {
-    const hint = code === 'READ_ONLY' ? ' It can be chosen only with "show all drives".' : ' Shown only with "show all drives".';
-    constraints.push({ code, severity: showAll ? 'warning' : 'error', message: showAll ? message : `${message}${hint}` });
+    const hint = code === 'READ_ONLY' ? 'choose' : 'list';
+    const text = hint === 'choose' ? ' It can be chosen only with "show all drives".' : ' Shown only with "show all drives".';
+    constraints.push({
+      code,
+      severity: showAll ? 'warning' : 'error',
+      message: showAll ? message : `${message}${text}`,
+      params: showAll ? { ...base } : { ...base, showAllHint: hint },
+    });
   };
   const name = driveName(drive);
 
@@ -167,26 +197,30 @@ export function evaluateDrive(drive: DriveInfo, options: DriveEvaluationOptions)
   const holding = drive.mountpoints.filter((m) => sourcePaths.some((p) => mountpointContains(m.path, p)));
   if (holding.length > 0) {
     const held = sourcePaths.filter((p) => holding.some((m) => mountpointContains(m.path, p)));
+    const mountpoints = holding.map((m) => m.path);
     constraints.push({
       code: 'HOLDS_SOURCE',
       severity: 'error',
-      message: `${name} holds what the media is made from (${held.join(', ')} on ${holding.map((m) => m.path).join(', ')}). Choose another drive.`,
+      message: `${name} holds what the media is made from (${held.join(', ')} on ${mountpoints.join(', ')}). Choose another drive.`,
+      params: { ...base, mountpoints, sourcePaths: held },
     });
   }
   if (drive.sizeBytes === null || drive.sizeBytes <= 0) {
     const needs = neededBytes > 0 ? ` The media needs ${formatDriveSize(neededBytes)}.` : '';
-    constraints.push({ code: 'TOO_SMALL', severity: 'error', message: `${name} reports no size: is a card or medium inserted?${needs}` });
+    constraints.push({ code: 'TOO_SMALL', severity: 'error', message: `${name} reports no size: is a card or medium inserted?${needs}`, params: { ...base, neededBytes, hasBytes: null } });
   } else if (drive.sizeBytes < neededBytes) {
     constraints.push({
       code: 'TOO_SMALL',
       severity: 'error',
       message: `${name} is too small: the media needs ${formatDriveSize(neededBytes)} (${neededBytes} bytes), the drive has ${formatDriveSize(drive.sizeBytes)} (${drive.sizeBytes} bytes).`,
+      params: { ...base, neededBytes, hasBytes: drive.sizeBytes },
     });
   } else if (drive.sizeBytes > large) {
     constraints.push({
       code: 'TOO_LARGE',
       severity: 'warning',
       message: `${name} is very large (${formatDriveSize(drive.sizeBytes)}): it is probably a hard disk, not a USB stick. Make sure it is the drive you mean.`,
+      params: { ...base, hasBytes: drive.sizeBytes },
     });
   }
 

@@ -5,6 +5,9 @@ import type { AnalysisResult, CatalogItem, Finding, SequenceSummary } from './an
 import type { AnswerFile } from './answers.js';
 import type { DriveEvaluation, DriveInfo } from './drives.js';
 import type { IsoMediaRequest, MediaProgress, UsbMediaRequest } from './media.js';
+import type { ErrorDetail } from './messages.js';
+
+export type { ErrorDetail, MessageParams } from './messages.js';
 
 export interface SiteInfo {
   root: string;
@@ -55,6 +58,8 @@ export interface MediaCheck {
   largeFiles: { wims: { path: string; packageId: string | null; size: number; parts: string[] }[]; refused: { path: string; packageId: string | null; size: number }[] } | null;
   /** A problem that stops this media type (e.g. no distribution point holds all content), or null. */
   problem: string | null;
+  /** The problem's code and values, when it has a code (for the wizard to translate it); null or absent otherwise. */
+  problemDetail?: ErrorDetail | null;
   distributionPoints: string[];
   warnings: Finding[];
 }
@@ -74,8 +79,21 @@ export interface MediaResultSummary {
 export type MediaEvent =
   | { jobId: string; type: 'progress'; progress: MediaProgress }
   | { jobId: string; type: 'done'; result: MediaResultSummary }
-  /** code: 'invalid' (the run was refused: exit 1), 'failed' (a write failed: 2), 'cancelled' (130). */
-  | { jobId: string; type: 'error'; code: 'invalid' | 'failed' | 'cancelled'; message: string };
+  /**
+   * code: 'invalid' (the run was refused: exit 1), 'failed' (a write failed: 2), 'cancelled' (130). `message` is the
+   * English sentence; `detail`, when present, the error's own code and values (README "Error codes").
+   */
+  | { jobId: string; type: 'error'; code: 'invalid' | 'failed' | 'cancelled'; message: string; detail?: ErrorDetail };
+
+/**
+ * What an API call rejects with: over HTTP the body `{"error": message, "code", "detail"?}`, through the preload an
+ * object `{name, message, code, detail?}`. `detail` is present only for errors that have a code.
+ */
+export interface ApiErrorReply {
+  code: 'invalid' | 'failed' | 'cancelled';
+  message: string;
+  detail?: ErrorDetail;
+}
 
 export interface SaveDialogRequest {
   title: string;

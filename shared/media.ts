@@ -1,4 +1,5 @@
 // The media contract: what the wizard's pages and `tsmedia create` ask for, and the progress the engine reports.
+import type { RuleIssue } from './messages.js';
 
 export type DiscSizeName = 'cd650' | 'cd700' | 'dvd' | 'dvd-dl' | 'unlimited';
 
@@ -114,11 +115,26 @@ export function discFileName(first: string, n: number): string {
   return dot > slash ? `${first.slice(0, dot)}-${n}${first.slice(dot)}` : `${first}-${n}`;
 }
 
+export const MAX_MEDIA_LABEL = 32;
+
+export type MediaLabelIssueCode = 'EMPTY' | 'TOO_LONG' | 'BAD_CHARACTERS';
+
+/** What is wrong with a media label (a code, its values and the English sentence), or null. */
+export function mediaLabelIssue(label: string): RuleIssue<MediaLabelIssueCode> | null {
+  if (label.trim() === '') return { code: 'EMPTY', params: {}, message: 'The media label cannot be empty.' };
+  if (label.length > MAX_MEDIA_LABEL) {
+    return {
+      code: 'TOO_LONG',
+      params: { length: label.length, max: MAX_MEDIA_LABEL },
+      message: `The media label has at most ${MAX_MEDIA_LABEL} characters (an ISO volume name); this one has ${label.length}.`,
+    };
+  }
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (/[\x00-\x1f"*/:<>?\\|]/.test(label)) return { code: 'BAD_CHARACTERS', params: { characters: '" * / : < > ? \\ |' }, message: 'The media label cannot hold control characters or any of " * / : < > ? \\ |.' };
+  return null;
+}
+
 /** Problems with a media label, or null. */
 export function mediaLabelProblem(label: string): string | null {
-  if (label.trim() === '') return 'The media label cannot be empty.';
-  if (label.length > 32) return `The media label has at most 32 characters (an ISO volume name); this one has ${label.length}.`;
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  if (/[\x00-\x1f"*/:<>?\\|]/.test(label)) return 'The media label cannot hold control characters or any of " * / : < > ? \\ |.';
-  return null;
+  return mediaLabelIssue(label)?.message ?? null;
 }

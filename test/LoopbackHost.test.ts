@@ -248,11 +248,22 @@ describe('loopback host', () => {
     for (const [method, args, message] of cases) {
       const r = await callApi(method, args as unknown[]);
       assert.equal(r.status, 400, `${method}: ${r.body}`);
-      const body = JSON.parse(r.body) as { error: string; code: string };
+      const body = JSON.parse(r.body) as { error: string; code: string; detail?: unknown };
       assert.match(body.error, message, method);
       assert.equal(body.code, 'invalid');
+      assert.equal(body.detail, undefined, 'no detail for an error without a code');
       assert.doesNotMatch(r.body, /\n\s+at |\.js:\d+/, 'no stack');
     }
+    // An error with a code carries it and its values as `detail`, for the page to translate.
+    const coded = await callApi('startMedia', [{ kind: 'iso', request: isoRequest(join(work, 'no-such-folder', 'x.iso'), { label: 'a:b' }) }]);
+    assert.equal(coded.status, 400, coded.body);
+    assert.deepEqual(JSON.parse(coded.body), {
+      error: '--label: The media label cannot hold control characters or any of " * / : < > ? \\ |.',
+      code: 'invalid',
+      detail: { code: 'MEDIA_LABEL_INVALID', params: { issue: 'BAD_CHARACTERS', characters: '" * / : < > ? \\ |' } },
+    });
+    const folder = JSON.parse((await callApi('startMedia', [{ kind: 'iso', request: isoRequest(join(work, 'no-such-folder', 'x.iso')) }])).body) as { detail?: unknown };
+    assert.deepEqual(folder.detail, { code: 'OUTPUT_FOLDER_MISSING', params: { folder: join(work, 'no-such-folder'), path: join(work, 'no-such-folder', 'x.iso') } });
     const notJson = await http('/api/getSiteInfo', { method: 'POST', headers: auth(), body: '{nope' });
     assert.equal(notJson.status, 400);
     assert.match(notJson.body, /not JSON/);

@@ -3,7 +3,7 @@
 // (shared/answers.ts): the answer file and the equivalent `tsmedia create` command line, read back by the real CLI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { answerFileProblem, answersFromRequest, commandLineFor, quoteShellArg, type AnswerSourceRequest } from '../shared/answers.js';
@@ -13,7 +13,7 @@ import { parseCreateArgs } from '../electron/cli/create.js';
 import { checkMedia } from '../electron/engine/MediaCheck.js';
 import { Site } from '../electron/engine/Site.js';
 import { SAMPLE_SITE, hasCommand, requireOrSkip, tempDir } from './helpers.js';
-import { addPackage, copySampleSite } from './support/sites.js';
+import { addLargeNonWimPackage, copySampleSite } from './support/sites.js';
 
 const request = (over: Partial<MediaCheckRequest> = {}): MediaCheckRequest => ({
   taskSequenceId: 'SMP00010',
@@ -30,17 +30,7 @@ const request = (over: Partial<MediaCheckRequest> = {}): MediaCheckRequest => ({
 /** A site with package SMP00098 holding one file of `size` bytes that is no WIM (a sparse blob: nothing reads it). */
 async function siteWithBigFile(dir: string, size: number, name = 'archive.7z'): Promise<string> {
   const site = copySampleSite(join(dir, 'site'));
-  const small = join(dir, 'readme.txt');
-  writeFileSync(small, 'x');
-  await addPackage(site, 'SMP00098', [{ relativePath: 'readme.txt', sourcePath: small }], 'Big archive');
-  const hash = 'AB'.repeat(32);
-  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) {
-    writeFileSync(join(site, dp, 'DataLib', 'SMP00098.1', `${name}.INI`), `[File]\r\nHash=${hash}\r\nSize=${size}\r\nAttributes=20\r\nTimeModified=133801632000000000\r\n`);
-    mkdirSync(join(site, dp, 'FileLib', 'ABAB'), { recursive: true });
-    const blob = join(site, dp, 'FileLib', 'ABAB', hash);
-    writeFileSync(blob, '');
-    truncateSync(blob, size);
-  }
+  await addLargeNonWimPackage(site, dir, { size, fileName: name });
   return site;
 }
 
@@ -89,6 +79,7 @@ describe('media check', () => {
     assert.deepEqual(c.largeFiles.refused, [{ path: 'SMS/PKG/SMP00098/archive.7z', packageId: 'SMP00098', size: 4831838208 }]);
     assert.deepEqual(c.largeFiles.wims, []);
     assert.match(c.problem ?? '', /FAT32 cannot hold a file of 4 GiB or more, and only WIM files can be split: SMS\/PKG\/SMP00098\/archive\.7z/);
+    assert.deepEqual(c.problemDetail, { code: 'FAT32_FILE_TOO_LARGE', params: { files: ['SMS/PKG/SMP00098/archive.7z'], count: 1 } });
     assert.equal(c.discs, null);
     assert.ok(c.contentBytes > 4.5 * 1024 ** 3);
     // The same content as a DVD set is fine: UDF holds the large file.

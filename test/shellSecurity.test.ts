@@ -212,6 +212,13 @@ describe('shell security', () => {
     }
     reply = { ok: false, code: 'invalid', error: 'analyze.taskSequenceId must be text, not number.' };
     await assert.rejects((got.api.analyze as (r: unknown) => Promise<unknown>)({}), (err: Error) => err.message === 'analyze.taskSequenceId must be text, not number.');
+    // An error with a code: the rejection is a plain object (the context bridge would drop an Error's other properties).
+    const detail = { code: 'DRIVE_NOT_CONNECTED', params: { device: '/dev/sdz' } };
+    reply = { ok: false, code: 'invalid', error: 'drive /dev/sdz is not connected (any more).', detail };
+    await assert.rejects((got.api.startMedia as (r: unknown) => Promise<unknown>)({}), (err: unknown) => {
+      assert.deepEqual(JSON.parse(JSON.stringify(err)), { name: 'InvalidRequest', message: 'drive /dev/sdz is not connected (any more).', code: 'invalid', detail });
+      return true;
+    });
 
     const seen: unknown[] = [];
     const unsubscribe = (got.api.onMediaEvent as (l: (e: MediaEvent) => void) => () => void)((e) => seen.push(e));

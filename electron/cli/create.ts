@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { ANSWERS_FORMAT, answerFileProblem, type AnswerFile } from '../../shared/answers.js';
 import type { IsoMediaRequest, MediaProgress, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
 import { DEFAULT_MEDIA_LABEL, DISC_SIZE_LABELS, parseDiscSize } from '../../shared/media.js';
-import { InputError, describeFsError } from '../engine/errors.js';
+import { InputError, codedInputError, describeFsError } from '../engine/errors.js';
 import { CancelledError } from '../engine/ImageWriter.js';
 import { createIsoSet, type PlanSummary } from '../engine/MediaBuilder.js';
 import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
@@ -273,7 +273,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
   if (req.target.kind === 'drive') {
     // The drive's constraints, as the wizard shows them: a hidden drive needs --all, and each confirmation --yes-erase.
     const drive = findDrive(await listDrives({ showAll: true }), req.target.device);
-    if (!drive) throw new InputError(`drive ${req.target.device} is not connected (see "tsmedia drives --all").`);
+    if (!drive) throw codedInputError('DRIVE_NOT_CONNECTED', { device: req.target.device }, `drive ${req.target.device} is not connected (see "tsmedia drives --all").`);
     const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths: [site.root, packageRoot(), ...site.distributionPoints.map((d) => d.root)], showAll: parsed.showAll });
     for (const c of ev.constraints) io.err(`${c.severity}: ${c.message}`);
     if (ev.hidden && !parsed.showAll) throw new InputError(`drive ${drive.device} (${drive.description}, ${formatDriveSize(drive.sizeBytes)}) is not a removable drive; it is listed only with --all, and then must be confirmed twice (--yes-erase ${drive.device} --yes-erase ${drive.device}).`);

@@ -2,7 +2,7 @@
 // that Windows' tools read; any other such file stops the run before anything is written, with a list the user can act on.
 import { basename, posix } from 'node:path';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
-import { InputError } from './errors.js';
+import { codedInputError } from './errors.js';
 import type { MediaFile } from './MediaPlan.js';
 import { FAT32_MAX_FILE_BYTES, planWimSplit } from './WimSplit.js';
 
@@ -77,7 +77,9 @@ export function planLargeFiles(files: readonly MediaFile[], maxBytes = FAT32_MAX
 export function refuseLargeFiles(report: LargeFileReport): void {
   if (report.refused.length === 0) return;
   const list = report.refused.map((r) => `${r.path} (${r.packageId ?? 'no package'}, ${r.size} bytes)`).join('; ');
-  throw new InputError(
+  throw codedInputError(
+    'FAT32_FILE_TOO_LARGE',
+    { files: report.refused.map((r) => r.path), count: report.refused.length },
     `FAT32 cannot hold a file of 4 GiB or more, and only WIM files can be split: ${list}. Make the media as a CD/DVD set (--media iso, where UDF holds large files), or make those files smaller in their packages (e.g. split the archive) and redistribute them.`,
   );
 }

@@ -6,7 +6,7 @@ import type { Finding } from '../../shared/analysis.js';
 import type { IsoMediaRequest, MediaProgress } from '../../shared/media.js';
 import { discBlocks, discFileName } from '../../shared/media.js';
 import { packDiscs, type Disc } from './DiscSet.js';
-import { InputError } from './errors.js';
+import { InputError, codedInputError } from './errors.js';
 import { CancelledError } from './ImageWriter.js';
 import { runImageJobs, type WorkerJob } from './ImageJobs.js';
 import { measureIso, planIso, type IsoFile, type IsoPlan } from './IsoImage.js';
@@ -57,7 +57,7 @@ export function validateRequest(req: IsoMediaRequest): CheckedOptions {
   const checked = validateBaseRequest(req);
   if (!/\.iso$/i.test(req.out)) throw new InputError(`--out ${req.out}: the media file must end in .iso.`);
   const outDir = dirname(resolve(req.out));
-  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw new InputError(`--out ${req.out}: the folder ${outDir} does not exist. Create it first.`);
+  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: outDir, path: req.out }, `--out ${req.out}: the folder ${outDir} does not exist. Create it first.`);
   if (existsSync(req.out) && statSync(req.out).isDirectory()) throw new InputError(`--out ${req.out} is a folder; give the path of the first ISO file.`);
   return checked;
 }

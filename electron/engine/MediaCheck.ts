@@ -12,12 +12,13 @@ import { prepareMedia, type PreparedMedia } from './MediaPreparation.js';
 import { packageVersion } from './paths.js';
 import type { Site } from './Site.js';
 
-const problemOnly = (message: string): MediaCheck => ({
+const problemOnly = (err: InputError): MediaCheck => ({
   contentBytes: 0,
   files: 0,
   discs: null,
   largeFiles: null,
-  problem: message,
+  problem: err.message,
+  problemDetail: err.detail,
   distributionPoints: [],
   warnings: [],
 });
@@ -56,7 +57,7 @@ export async function checkMedia(site: Site, req: MediaCheckRequest): Promise<Me
       'media check',
     );
   } catch (err) {
-    if (err instanceof InputError) return problemOnly(err.message);
+    if (err instanceof InputError) return problemOnly(err);
     throw err;
   }
   const { content, files, manifestIndex } = prepared;
@@ -66,6 +67,7 @@ export async function checkMedia(site: Site, req: MediaCheckRequest): Promise<Me
     discs: null,
     largeFiles: null,
     problem: null,
+    problemDetail: null,
     distributionPoints: content.distributionPoints,
     warnings: content.warnings,
   };
@@ -84,8 +86,9 @@ export async function checkMedia(site: Site, req: MediaCheckRequest): Promise<Me
       const discs = packDiscs(files, content.directories, discBlocks(req.size ?? 'unlimited'), (d) => measureIso(isoOptions(d)).blocks, [manifestIndex]);
       result.discs = discs.map((d) => ({ bytes: measureIso(isoOptions(d)).blocks * ISO_BLOCK, files: d.parts.length }));
     } catch (err) {
-      if (err instanceof InputError) result.problem = err.message;
-      else throw err;
+      if (!(err instanceof InputError)) throw err;
+      result.problem = err.message;
+      result.problemDetail = err.detail;
     }
     return result;
   }
@@ -96,8 +99,9 @@ export async function checkMedia(site: Site, req: MediaCheckRequest): Promise<Me
     result.largeFiles = report;
     refuseLargeFiles(report);
   } catch (err) {
-    if (err instanceof InputError) result.problem = err.message;
-    else throw err;
+    if (!(err instanceof InputError)) throw err;
+    result.problem = err.message;
+    result.problemDetail = err.detail;
   }
   return result;
 }

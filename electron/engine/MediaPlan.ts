@@ -6,11 +6,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnalysisResult, Finding, ReferenceKind } from '../../shared/analysis.js';
 import type { MediaVariable } from '../../shared/media.js';
-import { DEFAULT_MEDIA_LABEL, mediaLabelProblem } from '../../shared/media.js';
+import { DEFAULT_MEDIA_LABEL, mediaLabelIssue } from '../../shared/media.js';
 import { analyzeTaskSequence } from './Analysis.js';
 import { knownContent } from './Catalog.js';
 import type { ContentLibrary } from './ContentLibrary.js';
-import { InputError, describeFsError } from './errors.js';
+import { InputError, codedInputError, describeFsError } from './errors.js';
 import type { ContentSource } from './ImageLayout.js';
 import type { DistributionPoint, Site } from './Site.js';
 
@@ -78,7 +78,11 @@ const hasContent = (k: ReferenceKind): boolean => k !== 'TaskSequence';
 function chooseDistributionPoints(site: Site, analysis: AnalysisResult, named: string[], extra: Set<string>): DistributionPoint[] {
   const statusOf = new Map(analysis.distributionPoints.map((d) => [d.name.toLowerCase(), d]));
   if (site.distributionPoints.length === 0) {
-    throw new InputError(`the site ${site.root} has no distribution point (no SCCMContentLib* folder and none in tsmedia-site.json), so there is no content to put on the media.`);
+    throw codedInputError(
+      'NO_DISTRIBUTION_POINTS',
+      { site: site.root },
+      `the site ${site.root} has no distribution point (no SCCMContentLib* folder and none in tsmedia-site.json), so there is no content to put on the media.`,
+    );
   }
   const lacking = (dp: DistributionPoint): string[] => {
     const st = statusOf.get(dp.name.toLowerCase());
@@ -89,10 +93,19 @@ function chooseDistributionPoints(site: Site, analysis: AnalysisResult, named: s
     const chosen: DistributionPoint[] = [];
     for (const n of named) {
       const dp = site.distributionPoints.find((d) => d.name.toLowerCase() === n.toLowerCase());
-      if (!dp) throw new InputError(`distribution point "${n}" is not in the site (it has: ${site.distributionPoints.map((d) => d.name).join(', ')}).`);
+      if (!dp) {
+        const names = site.distributionPoints.map((d) => d.name);
+        throw codedInputError('DP_UNKNOWN', { name: n, available: names }, `distribution point "${n}" is not in the site (it has: ${names.join(', ')}).`);
+      }
       if (!dp.library) throw new InputError(`distribution point "${dp.name}" cannot be read: ${dp.error ?? 'unknown error'}`);
       const miss = lacking(dp);
-      if (miss.length) throw new InputError(`distribution point "${dp.name}" does not hold all the content: it lacks ${miss.join(', ')}. Choose another distribution point or distribute the content to it.`);
+      if (miss.length) {
+        throw codedInputError(
+          'DP_LACKS_CONTENT',
+          { name: dp.name, packages: miss },
+          `distribution point "${dp.name}" does not hold all the content: it lacks ${miss.join(', ')}. Choose another distribution point or distribute the content to it.`,
+        );
+      }
       chosen.push(dp);
     }
     return chosen;
@@ -100,7 +113,16 @@ function chooseDistributionPoints(site: Site, analysis: AnalysisResult, named: s
   const complete = site.distributionPoints.filter((dp) => dp.library && lacking(dp).length === 0);
   if (complete.length === 0) {
     const why = site.distributionPoints.map((dp) => (dp.library ? `${dp.name} lacks ${lacking(dp).join(', ')}` : `${dp.name} cannot be read`)).join('; ');
-    throw new InputError(`no distribution point holds all the content this media needs (${why}). Distribute the missing content first.`);
+    const readable = site.distributionPoints.filter((dp) => dp.library);
+    throw codedInputError(
+      'NO_DP_HOLDS_ALL',
+      {
+        // Each readable one with what it lacks ("DP02: SMP00005, SMP00008"); the unreadable ones by name.
+        lacking: readable.map((dp) => `${dp.name}: ${lacking(dp).join(', ')}`),
+        unreadable: site.distributionPoints.filter((dp) => !dp.library).map((dp) => dp.name),
+      },
+      `no distribution point holds all the content this media needs (${why}). Distribute the missing content first.`,
+    );
   }
   return complete;
 }
@@ -148,11 +170,21 @@ export function prestartFiles(dir: string): MediaFile[] {
 export async function planContent(site: Site, sel: ContentSelection): Promise<PlannedContent> {
   const ts = site.taskSequence(sel.taskSequenceId);
   if (!ts) {
-    throw new InputError(`task sequence ${sel.taskSequenceId} is not in the site ${site.root} (it holds: ${site.taskSequences.map((t) => t.packageId).filter(Boolean).join(', ') || 'none'}).`);
+    throw codedInputError(
+      'TASK_SEQUENCE_NOT_FOUND',
+      { taskSequence: sel.taskSequenceId, site: site.root },
+      `task sequence ${sel.taskSequenceId} is not in the site ${site.root} (it holds: ${site.taskSequences.map((t) => t.packageId).filter(Boolean).join(', ') || 'none'}).`,
+    );
   }
   const analysis = await analyzeTaskSequence(site, ts, { detectDependencies: sel.detectDependencies });
   const errors = analysis.findings.filter((f) => f.severity === 'error');
-  if (errors.length) throw new InputError(`task sequence ${ts.packageId} cannot be put on stand-alone media: ${errors.map((f) => f.message).join(' ')}`);
+  if (errors.length) {
+    throw codedInputError(
+      'TASK_SEQUENCE_REFUSED',
+      { taskSequence: ts.packageId ?? sel.taskSequenceId, findings: errors.map((f) => f.code) },
+      `task sequence ${ts.packageId} cannot be put on stand-alone media: ${errors.map((f) => f.message).join(' ')}`,
+    );
+  }
 
   // Extra content from the Select Application / Package / Driver Package pages.
   const known = knownContent(site);
@@ -226,7 +258,11 @@ export async function planContent(site: Site, sel: ContentSelection): Promise<Pl
     packages.push({ packageId: w.packageId, name: w.name, kind: w.kind, version: w.version, sourceVersion: w.sourceVersion, contentIds, bytes, files: count, distributionPoint: dp.name, mediaFolder: folder });
   }
   if (!packages.some((p) => p.kind === 'BootImage')) {
-    throw new InputError(`the boot image ${analysis.bootImageId} of task sequence ${ts.packageId} is not known as a boot image with content; distribute it to a distribution point of this site.`);
+    throw codedInputError(
+      'BOOT_IMAGE_NO_CONTENT',
+      { bootImage: analysis.bootImageId ?? '', taskSequence: ts.packageId ?? '' },
+      `the boot image ${analysis.bootImageId} of task sequence ${ts.packageId} is not known as a boot image with content; distribute it to a distribution point of this site.`,
+    );
   }
   const find = (p: string): string | null => files.find((f) => f.role === 'boot' && f.path.toLowerCase() === p)?.path ?? null;
   return {
@@ -248,8 +284,8 @@ export interface MediaFilesOptions {
 
 export function checkLabel(label: string | null | undefined): string {
   const l = label ?? DEFAULT_MEDIA_LABEL;
-  const problem = mediaLabelProblem(l);
-  if (problem) throw new InputError(`--label: ${problem}`);
+  const issue = mediaLabelIssue(l);
+  if (issue) throw codedInputError('MEDIA_LABEL_INVALID', { issue: issue.code, ...issue.params }, `--label: ${issue.message}`);
   return l;
 }
 

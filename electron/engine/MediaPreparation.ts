@@ -3,10 +3,10 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Finding } from '../../shared/analysis.js';
 import type { MediaRequestBase } from '../../shared/media.js';
-import { variableNameProblem, variableValueProblem } from '../../shared/variables.js';
+import { variableNameIssue, variableValueIssue } from '../../shared/variables.js';
 import { CmTraceLog, LOG_FILE_NAME, userLogFolder } from './CmTraceLog.js';
 import { join } from 'node:path';
-import { InputError, describeFsError } from './errors.js';
+import { InputError, codedInputError, describeFsError } from './errors.js';
 import { MANIFEST_FORMAT, MANIFEST_PATH, serializeManifest, type ManifestPart, type MediaManifest } from './Manifest.js';
 import { bufferFile, checkLabel, newMediaGuid, planContent, prestartFiles, rootFiles, type MediaFile, type PlannedContent } from './MediaPlan.js';
 import { packageVersion } from './paths.js';
@@ -39,9 +39,11 @@ export function validateBaseRequest(req: MediaRequestBase): CheckedOptions {
   if (start && expire && expire.getTime() <= start.getTime()) throw new InputError('--expire must be after --start.');
   const seen = new Set<string>();
   for (const v of req.variables) {
-    const p = variableNameProblem(v.name) ?? variableValueProblem(v.name, v.value);
-    if (p) throw new InputError(`variable ${v.name || '(empty name)'}: ${p}`);
-    if (seen.has(v.name.toLowerCase())) throw new InputError(`variable ${v.name} is given twice (names are case-insensitive).`);
+    const nameIssue = variableNameIssue(v.name);
+    if (nameIssue) throw codedInputError('VARIABLE_NAME_INVALID', { issue: nameIssue.code, ...nameIssue.params, name: v.name }, `variable ${v.name || '(empty name)'}: ${nameIssue.message}`);
+    const valueIssue = variableValueIssue(v.name, v.value);
+    if (valueIssue) throw codedInputError('VARIABLE_VALUE_INVALID', { issue: valueIssue.code, ...valueIssue.params }, `variable ${v.name}: ${valueIssue.message}`);
+    if (seen.has(v.name.toLowerCase())) throw codedInputError('VARIABLE_DUPLICATE', { name: v.name }, `variable ${v.name} is given twice (names are case-insensitive).`);
     seen.add(v.name.toLowerCase());
   }
   if (req.password !== null && req.password.length === 0) throw new InputError('the password is empty; give a password or none.');

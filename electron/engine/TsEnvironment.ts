@@ -10,8 +10,8 @@
 //   8-byte trailer (its meaning is not public; decoders drop it; we write zeros)
 import { createCipheriv, createDecipheriv, createHash, createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { XMLValidator } from 'fast-xml-parser';
-import { MAX_VARIABLE_VALUE, variableNameProblem, variableValueProblem } from '../../shared/variables.js';
-import { InputError } from './errors.js';
+import { MAX_VARIABLE_VALUE, variableNameIssue, variableValueIssue } from '../../shared/variables.js';
+import { InputError, codedInputError } from './errors.js';
 import { child, descendants, localName, parseXml } from './xml.js';
 
 /** The fixed, public secret ConfigMgr derives the Variables.dat key from when the media has no password. */
@@ -570,10 +570,10 @@ function validDate(d: Date | null, what: string): Date | null {
 export function validateMediaVariables(vars: readonly SecretMediaVariable[]): void {
   const seen = new Map<string, string>();
   for (const v of vars) {
-    const nameProblem = variableNameProblem(v.name);
-    if (nameProblem) throw new InputError(`Media variable "${v.name}": ${nameProblem}`);
-    const valueProblem = variableValueProblem(v.name, v.value);
-    if (valueProblem) throw new InputError(`Media variable "${v.name}": ${valueProblem}`);
+    const nameIssue = variableNameIssue(v.name);
+    if (nameIssue) throw codedInputError('VARIABLE_NAME_INVALID', { issue: nameIssue.code, ...nameIssue.params, name: v.name }, `Media variable "${v.name}": ${nameIssue.message}`);
+    const valueIssue = variableValueIssue(v.name, v.value);
+    if (valueIssue) throw codedInputError('VARIABLE_VALUE_INVALID', { issue: valueIssue.code, ...valueIssue.params }, `Media variable "${v.name}": ${valueIssue.message}`);
     const bad = xmlCharProblem(v.value);
     if (bad) throw new InputError(`Media variable "${v.name}": its value holds ${bad}, which media variables cannot carry.`);
     const key = v.name.toLowerCase();

@@ -10,7 +10,7 @@ import { userLogFolder } from './CmTraceLog.js';
 import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
 import { PrivilegedWriter } from './PrivilegedWriter.js';
 import { findDrive, listDrives } from './Drives.js';
-import { ContentIntegrityError, InputError } from './errors.js';
+import { ContentIntegrityError, InputError, codedInputError } from './errors.js';
 import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from './Fat32Volume.js';
 import { openFat32 } from './Fat32Reader.js';
 import { planFat32Append } from './Fat32Append.js';
@@ -66,7 +66,7 @@ const MIN_IMAGE = 64 * 1024 * 1024;
 function checkTarget(req: UsbMediaRequest): void {
   if (req.target.kind === 'image') {
     const dir = dirname(resolve(req.target.path));
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(`--image ${req.target.path}: the folder ${dir} does not exist.`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: dir, path: req.target.path }, `--image ${req.target.path}: the folder ${dir} does not exist.`);
     if (existsSync(req.target.path) && statSync(req.target.path).isDirectory()) throw new InputError(`--image ${req.target.path} is a folder; give an image file.`);
     if (req.format && (!Number.isSafeInteger(req.target.sizeBytes) || req.target.sizeBytes < MIN_IMAGE)) {
       throw new InputError(`--image-size must be at least ${MIN_IMAGE} bytes (64 MiB); FAT32 needs 65,525 clusters.`);
@@ -128,10 +128,10 @@ function canRead(path: string): boolean {
 async function checkDrive(device: string, neededBytes: number, site: Site, given?: DriveInfo[]): Promise<DriveInfo> {
   const drives = given ?? (await listDrives({ showAll: true }));
   const drive = findDrive(drives, device);
-  if (!drive) throw new InputError(`drive ${device} is not connected (see "tsmedia drives --all").`);
+  if (!drive) throw codedInputError('DRIVE_NOT_CONNECTED', { device }, `drive ${device} is not connected (see "tsmedia drives --all").`);
   const ev = evaluateDrive(drive, { neededBytes, sourcePaths: [site.root, packageRoot(), ...site.distributionPoints.map((d) => d.root)], showAll: true });
   const hard = ev.constraints.filter((c) => c.severity === 'error' || c.code === 'SYSTEM_DRIVE' || c.code === 'READ_ONLY');
-  if (hard.length) throw new InputError(`drive ${device} cannot be written: ${hard.map((c) => c.message).join(' ')}`);
+  if (hard.length) throw codedInputError('DRIVE_REFUSED', { device, constraints: hard.map((c) => c.code) }, `drive ${device} cannot be written: ${hard.map((c) => c.message).join(' ')}`);
   return drive;
 }
 
@@ -172,7 +172,13 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
         diskBytes = drive.sizeBytes ?? 0;
       }
       const fit = estimateFat32Fits({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
-      if (!fit.fits) throw new InputError(`${target}: the media needs ${fit.requiredBytes} bytes of clusters; the ${diskBytes}-byte ${req.target.kind === 'image' ? 'image' : 'drive'} is ${fit.shortBytes} bytes short. Use a larger drive.`);
+      if (!fit.fits) {
+        throw codedInputError(
+          'DRIVE_TOO_SMALL',
+          { target, neededBytes: fit.requiredBytes, hasBytes: diskBytes, shortBytes: fit.shortBytes },
+          `${target}: the media needs ${fit.requiredBytes} bytes of clusters; the ${diskBytes}-byte ${req.target.kind === 'image' ? 'image' : 'drive'} is ${fit.shortBytes} bytes short. Use a larger drive.`,
+        );
+      }
       plan = planFat32({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
       layout = plan;
     } else {

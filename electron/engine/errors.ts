@@ -1,4 +1,5 @@
 // Errors the user can act on. Every message names the file (and line, zip entry, step or drive) and what to do.
+import type { ErrorDetail, MessageParams } from '../../shared/messages.js';
 
 export interface ErrorLocation {
   file?: string;
@@ -7,15 +8,39 @@ export interface ErrorLocation {
   entry?: string;
 }
 
-/** Invalid input: a file or option the user gave is wrong. The CLI exits 1 and prints the message, never a stack. */
+/** A code and its values, for the wizard to say the error in its own language (README "Error codes"). */
+export interface InputErrorOptions {
+  code?: string;
+  params?: MessageParams;
+}
+
+/**
+ * Invalid input: a file or option the user gave is wrong. The CLI exits 1 and prints the message, never a stack.
+ * The errors the wizard meets most also carry a `code` and `params` (the message stays the English sentence).
+ */
 export class InputError extends Error {
   override readonly name = 'InputError';
+  readonly code: string | undefined;
+  readonly params: MessageParams | undefined;
   constructor(
     message: string,
     readonly location: ErrorLocation = {},
+    options: InputErrorOptions = {},
   ) {
     super(withLocation(message, location));
+    this.code = options.code;
+    this.params = options.code ? (options.params ?? {}) : undefined;
   }
+
+  /** The code and values, when the error has a code. */
+  get detail(): ErrorDetail | null {
+    return this.code ? { code: this.code, params: this.params ?? {} } : null;
+  }
+}
+
+/** An InputError with a code and its values: `codedInputError('DRIVE_NOT_CONNECTED', { device }, 'drive … is not connected.')`. */
+export function codedInputError(code: string, params: MessageParams, message: string): InputError {
+  return new InputError(message, {}, { code, params });
 }
 
 /** Content in a content library that does not match what the library says about it. */

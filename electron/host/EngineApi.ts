@@ -12,8 +12,10 @@ import { answerFileProblem, type AnswerFile } from '../../shared/answers.js';
 import { evaluateDrive } from '../../shared/drives.js';
 import type {
   AnalyzeRequest,
+  ApiErrorReply,
   ApiMethod,
   DriveListRequest,
+  ErrorDetail,
   ListedDrive,
   MediaCheck,
   MediaCheckRequest,
@@ -41,21 +43,27 @@ import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
 
 export type ApiErrorCode = 'invalid' | 'failed' | 'cancelled';
 
-/** What a page sees of a failed call: a code and a sentence. */
+/** What a page sees of a failed call: a code and a sentence, and for the errors that have one the error's own code and values. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly code: ApiErrorCode,
     message: string,
+    readonly detail: ErrorDetail | null = null,
   ) {
     super(message);
   }
+
+  /** The reply as it crosses to the page (IPC, HTTP, events): `detail` only when there is one. */
+  toReply(): ApiErrorReply {
+    return this.detail ? { code: this.code, message: this.message, detail: this.detail } : { code: this.code, message: this.message };
+  }
 }
 
-/** Any error as the page may see it: InputError → invalid, CancelledError → cancelled, the rest → failed. */
+/** Any error as the page may see it: InputError → invalid (with its code and values), CancelledError → cancelled, the rest → failed. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof InputError) return new ApiError('invalid', err.message);
+  if (err instanceof InputError) return new ApiError('invalid', err.message, err.detail);
   if (err instanceof CancelledError) return new ApiError('cancelled', 'cancelled by the user');
   return new ApiError('failed', errorMessage(err));
 }
@@ -99,8 +107,8 @@ export function defaultUserDataDir(env: NodeJS.ProcessEnv = process.env, platfor
 const MAX_TEXT = 32 * 1024;
 const MAX_LIST = 1000;
 
-function invalid(message: string): never {
-  throw new ApiError('invalid', message);
+function invalid(message: string, detail: ErrorDetail | null = null): never {
+  throw new ApiError('invalid', message, detail);
 }
 
 const describe = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? 'text' : typeof v);
@@ -390,7 +398,8 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       emit({ jobId, type: 'done', result });
     } catch (err) {
       const e = toApiError(err);
-      emit({ jobId, type: 'error', code: e.code, message: e.code === 'cancelled' ? 'Cancelled: nothing was replaced and the partial files were removed.' : e.message });
+      if (e.code === 'cancelled') emit({ jobId, type: 'error', code: e.code, message: 'Cancelled: nothing was replaced and the partial files were removed.' });
+      else emit({ jobId, type: 'error', ...e.toReply() });
     }
   };
 
@@ -453,9 +462,10 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
         if (!req.request.confirmedDrive) invalid(`drive ${device}: writing a drive erases it; the user must confirm the drive first (confirmedDrive).`);
         // The page's word is not enough: the drive is looked up and judged again, as if every drive were shown.
         const drive = findDrive(await listDrives({ showAll: true }), device);
-        if (!drive) invalid(`drive ${device} is not connected (any more).`);
+        if (!drive) invalid(`drive ${device} is not connected (any more).`, { code: 'DRIVE_NOT_CONNECTED', params: { device } });
         const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths: sourcePaths(s), showAll: true });
-        if (!ev.selectable) invalid(`drive ${device} cannot be written: ${ev.constraints.filter((c) => c.severity === 'error').map((c) => c.message).join(' ')}`);
+        const hard = ev.constraints.filter((c) => c.severity === 'error');
+        if (!ev.selectable) invalid(`drive ${device} cannot be written: ${hard.map((c) => c.message).join(' ')}`, { code: 'DRIVE_REFUSED', params: { device, constraints: hard.map((c) => c.code) } });
       }
       // Checked again after the awaits above: two calls must not both pass while the first one was looking.
       if (jobs.size > 0) invalid(`a media run is in progress (job ${[...jobs.keys()][0]}); wait for it to end or cancel it first.`);
@@ -482,7 +492,7 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       const problem = answerFileProblem(answers);
       if (problem) invalid(`saveAnswerFile: ${problem}`);
       const dir = dirname(file);
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) invalid(`saveAnswerFile: the folder ${dir} does not exist.`);
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) invalid(`saveAnswerFile: the folder ${dir} does not exist.`, { code: 'OUTPUT_FOLDER_MISSING', params: { folder: dir, path: file } });
       if (existsSync(file) && statSync(file).isDirectory()) invalid(`saveAnswerFile: ${file} is a folder.`);
       try {
         writeAtomically(file, `${JSON.stringify(answers as AnswerFile, null, 2)}\n`);

@@ -4,7 +4,7 @@
 // calls may send it as the x-tsmedia-token header. No token: 401; a wrong one: 403. The Host header must name this
 // server (127.0.0.1:PORT or localhost:PORT) and an Origin header, when sent, this origin: a page on another site, or
 // a DNS name rebound to 127.0.0.1, gets 403 whatever it carries.
-//   POST /api/<method>  body: JSON array of arguments → 200 JSON result, 400/500 {"error", "code"}, 404 unknown method
+//   POST /api/<method>  body: JSON array of arguments → 200 JSON result, 400/500 {"error", "code", "detail"?}, 404 unknown method
 //   GET  /api/events    Server-Sent Events, one `data: <MediaEvent JSON>` per event
 //   GET  /…             the renderer's files (index.html for /), with the CSP, nosniff and no caching
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -224,7 +224,8 @@ export async function startLoopbackHost(options: LoopbackHostOptions): Promise<L
       sendJson(res, 200, await api.call(method, args));
     } catch (err) {
       const e = toApiError(err);
-      sendJson(res, e.code === 'failed' ? 500 : 400, { error: e.message, code: e.code });
+      // `detail` (the error's own code and values) only for errors that have one.
+      sendJson(res, e.code === 'failed' ? 500 : 400, e.detail ? { error: e.message, code: e.code, detail: e.detail } : { error: e.message, code: e.code });
     }
   }
 

@@ -154,8 +154,13 @@ export function withSecurityHeaders(headers: Record<string, string[] | string> |
   return out;
 }
 
-/** What an IPC handler answers: the preload turns `ok: false` into a thrown Error with only the message. */
-export type IpcReply = { ok: true; value: unknown } | { ok: false; code: 'invalid' | 'failed' | 'cancelled'; error: string };
+/**
+ * What an IPC handler answers: the preload turns `ok: false` into a rejection with the message, the code and, for
+ * errors that have one, `detail` (the error's own code and values, for the wizard to translate).
+ */
+export type IpcReply =
+  | { ok: true; value: unknown }
+  | { ok: false; code: 'invalid' | 'failed' | 'cancelled'; error: string; detail?: { code: string; params: Record<string, string | number | string[]> } };
 
 /** Permission requests (camera, notifications, geolocation …): the wizard needs none. */
 export function isPermissionAllowed(_permission: string): boolean {

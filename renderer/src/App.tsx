@@ -3,10 +3,12 @@
 // start at the top of the new page).
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { ErrorDetail } from '../../shared/ipc.js';
 import { Blockers } from './components/Blockers.js';
 import { ConfirmDialog } from './components/ConfirmDialog.js';
 import { EngineMessage } from './components/EngineMessage.js';
 import { chooseLanguage, initLanguage, type Language } from './i18n.js';
+import { fromEngine } from './messages.js';
 import { CompletionPage } from './pages/Completion.js';
 import { ContentPage } from './pages/Content.js';
 import { CustomizationPage } from './pages/Customization.js';
@@ -84,7 +86,7 @@ export function App() {
   const run = useRun();
   const [language, setLanguage] = useState<{ language: Language; followsSystem: boolean } | null>(null);
   const [confirm, setConfirm] = useState<'wizard' | 'run' | null>(null);
-  const [startError, setStartError] = useState<string | null>(null);
+  const [startError, setStartError] = useState<{ message: string; detail: ErrorDetail | null } | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
   const firstRender = useRef(true);
 
@@ -139,7 +141,7 @@ export function App() {
       await useRun.getState().start(req);
       const s = useRun.getState();
       if (s.state === 'error' && s.failure?.code === 'start') {
-        setStartError(s.failure.message);
+        setStartError({ message: s.failure.message, detail: s.failure.detail });
         return;
       }
       go('progress');
@@ -210,7 +212,7 @@ export function App() {
           <PageBody page={page} />
           {startError && page === 'summary' ? (
             <p className="error" role="alert" data-testid="start-error">
-              {t('summary.startFailed')} <EngineMessage message={startError} />
+              {t('summary.startFailed')} <EngineMessage message={startError.message} coded={fromEngine(startError.detail)} />
             </p>
           ) : null}
         </main>

@@ -2,7 +2,7 @@
 // loopback host over HTTP (POST /api/<method> with a JSON array of arguments; media events over Server-Sent Events).
 // Both implement TsMediaApi from shared/ipc.ts; nothing else crosses from the page to the engine.
 import { API_METHODS, HOST_API_PREFIX, HOST_EVENTS_PATH, HOST_TOKEN_HEADER } from '../../shared/ipc.js';
-import type { ApiMethod, MediaEvent, TsMediaApi } from '../../shared/ipc.js';
+import type { ApiMethod, ErrorDetail, MediaEvent, TsMediaApi } from '../../shared/ipc.js';
 
 declare global {
   interface Window {
@@ -10,16 +10,33 @@ declare global {
   }
 }
 
-/** An error the engine (or the way to it) reported; its message is shown as it comes, inside a translated frame. */
+/**
+ * An error the engine (or the way to it) reported: the English sentence, and for errors that have one the error's
+ * code and values (`detail`), which the page translates (messages.ts); without it the sentence is shown as it comes.
+ */
 export class ApiError extends Error {
   constructor(
     message: string,
     readonly method: string,
     readonly status: number | null,
+    readonly detail: ErrorDetail | null = null,
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** A well-formed `detail` ({code, params}) from whatever a reply holds, else null. */
+export function detailOf(v: unknown): ErrorDetail | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.code !== 'string' || !o.params || typeof o.params !== 'object' || Array.isArray(o.params)) return null;
+  const params: ErrorDetail['params'] = {};
+  for (const [k, p] of Object.entries(o.params as Record<string, unknown>)) {
+    if (typeof p === 'string' || typeof p === 'number') params[k] = p;
+    else if (Array.isArray(p)) params[k] = p.map(String);
+  }
+  return { code: o.code, params };
 }
 
 const TOKEN_KEY = 'tsmedia-token';
@@ -78,7 +95,7 @@ export function createHttpApi(base = ''): TsMediaApi {
       body = undefined;
     }
     // 200: the result as JSON; otherwise {"error", "code"} (or a line of text before the API is reached, e.g. 401).
-    if (!res.ok) throw new ApiError(messageOf(body, `${res.status} ${res.statusText}`), method, res.status);
+    if (!res.ok) throw new ApiError(messageOf(body, `${res.status} ${res.statusText}`), method, res.status, body && typeof body === 'object' ? detailOf((body as Record<string, unknown>).detail) : null);
     return body === undefined ? null : body;
   };
 
@@ -126,9 +143,11 @@ function wrapPreload(p: TsMediaApi): TsMediaApi {
       try {
         return await (p[m] as (...a: unknown[]) => Promise<unknown>)(...args);
       } catch (e) {
-        // Electron prefixes errors thrown in ipcMain.handle with "Error invoking remote method '…': Error: ".
-        const raw = e instanceof Error ? e.message : String(e);
-        throw new ApiError(raw.replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, ''), m, null);
+        // The preload rejects with {name, message, code, detail?}; anything else is an Error (or a value) with a
+        // message, which Electron may prefix with "Error invoking remote method '…': Error: ".
+        const o = e && typeof e === 'object' ? (e as Record<string, unknown>) : null;
+        const raw = e instanceof Error ? e.message : typeof o?.message === 'string' ? o.message : String(e);
+        throw new ApiError(raw.replace(/^Error invoking remote method '[^']*': (?:\w*Error: )?/, ''), m, null, detailOf(o?.detail));
       }
     };
   }
@@ -141,4 +160,9 @@ export const api: TsMediaApi = typeof window !== 'undefined' && window.tsmedia ?
 /** Whether the engine's own message should be shown (every error the API gives is). */
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The error's code and values, when the engine gave them. */
+export function errorDetail(e: unknown): ErrorDetail | null {
+  return e instanceof ApiError ? e.detail : null;
 }

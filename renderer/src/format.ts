@@ -21,6 +21,18 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${formatNumber(v, v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
+/** Decimal units, as drives are sold and as the drive list shows them ("16 GB"; shared/drives.ts formatDriveSize). */
+export function formatDriveBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u += 1;
+  }
+  return u === 0 ? i18n.t('units.bytes', { n: formatNumber(bytes) }) : `${formatNumber(v, v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
 export function formatRate(bytesPerSecond: number): string {
   return i18n.t('units.perSecond', { size: formatBytes(bytesPerSecond) });
 }

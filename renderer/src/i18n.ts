@@ -1,5 +1,6 @@
 // English and Spanish. The language follows the operating system (systemLocale) unless the user picked one, which
-// is remembered with setPreferences. Engine messages are shown as they come, inside a translated frame.
+// is remembered with setPreferences. Engine and shared-rule messages with a code are translated by it (messages.ts);
+// the others are shown as they come, in English, inside a translated frame.
 import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { api, errorMessage } from './api.js';

@@ -1,12 +1,14 @@
 // Why Next is disabled on a page. The rules themselves come from shared/ (media label, variable names and values,
 // disc sizes, drive confirmations, blocking findings) and from what the engine reported (analysis, media check, drive
-// evaluation); this file only collects them per page, as translation keys with the shared sentence as detail.
+// evaluation); this file only collects them per page, as translation keys with the shared sentence as detail (and
+// its code, so the detail is translated too).
 import { isBlocking } from '../../shared/analysis.js';
 import type { AnalysisResult, CatalogItem, DistributionPointStatus, MissingContent } from '../../shared/analysis.js';
 import { confirmationsSatisfied } from '../../shared/drives.js';
 import type { ListedDrive, MediaCheck } from '../../shared/ipc.js';
-import { mediaLabelProblem, parseDiscSize } from '../../shared/media.js';
-import { variableNameProblem, variableValueProblem } from '../../shared/variables.js';
+import { mediaLabelIssue, parseDiscSize } from '../../shared/media.js';
+import { variableNameIssue, variableValueIssue } from '../../shared/variables.js';
+import { fromEngine, fromRule, type Coded } from './messages.js';
 import type { Answers, PageId } from './stores/answers.js';
 import { discSize, imageSizeBytes } from './request.js';
 import type { Loadable } from './stores/site.js';
@@ -15,8 +17,10 @@ export interface Blocker {
   /** i18n key under "blocker.". */
   key: string;
   params?: Record<string, string | number>;
-  /** A sentence from shared/ or the engine, shown as it comes inside the translated frame. */
+  /** A sentence from shared/ or the engine, shown inside the translated frame: in English as it comes… */
   detail?: string;
+  /** …or in the page's language, when it has a code the resources know. */
+  coded?: Coded | null;
 }
 
 export interface SiteView {
@@ -62,14 +66,14 @@ export function distributionPointViews(a: Answers, analysis: AnalysisResult | nu
 
 function checkBlockers(check: Loadable<MediaCheck>, media: 'usb' | 'iso' | null): Blocker[] {
   if (check.loading) return [{ key: 'checking' }];
-  if (check.error) return [{ key: 'checkFailed', detail: check.error }];
+  if (check.error) return [{ key: 'checkFailed', detail: check.error, coded: fromEngine(check.errorDetail) }];
   const c = check.value;
   if (!c) return [];
   const out: Blocker[] = [];
   const refused = media === 'usb' && c.largeFiles ? c.largeFiles.refused.length : 0;
   if (refused > 0) out.push({ key: 'largeFiles', params: { count: refused } });
   // The engine's problem sentence repeats the refusal then; it stays on the page, not twice beside Next.
-  else if (c.problem) out.push({ key: 'checkProblem', detail: c.problem });
+  else if (c.problem) out.push({ key: 'checkProblem', detail: c.problem, coded: fromEngine(c.problemDetail) });
   return out;
 }
 
@@ -78,7 +82,7 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
   switch (page) {
     case 'selectMediaType':
       if (site.info.loading) out.push({ key: 'siteLoading' });
-      else if (site.info.error) out.push({ key: 'siteError', detail: site.info.error });
+      else if (site.info.error) out.push({ key: 'siteError', detail: site.info.error, coded: fromEngine(site.info.errorDetail) });
       else if (!site.info.value) out.push({ key: 'siteLoading' });
       break;
     case 'mediaType': {
@@ -103,8 +107,8 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
         if (size === null || (typeof size === 'number' && parseDiscSize(String(size)) === null)) out.push({ key: 'customSize' });
         if (m.out.trim() === '') out.push({ key: 'mediaFile' });
       }
-      const label = mediaLabelProblem(m.label);
-      if (label) out.push({ key: 'label', detail: label });
+      const label = mediaLabelIssue(m.label);
+      if (label) out.push({ key: 'label', detail: label.message, coded: fromRule('mediaLabel', label) });
       if (a.taskSequence.id) out.push(...checkBlockers(site.check, m.media));
       break;
     }
@@ -124,7 +128,7 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
       }
       const an = site.analysis;
       if (an.loading || (!an.value && !an.error)) out.push({ key: 'analyzing' });
-      else if (an.error) out.push({ key: 'analysisFailed', detail: an.error });
+      else if (an.error) out.push({ key: 'analysisFailed', detail: an.error, coded: fromEngine(an.errorDetail) });
       else if (an.value) {
         const errors = an.value.findings.filter(isBlocking);
         if (errors.length > 0) out.push({ key: 'blockingFindings', params: { count: errors.length } });
@@ -135,7 +139,7 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
     case 'applications':
     case 'packages':
     case 'driverPackages':
-      if (site.catalog.error) out.push({ key: 'catalogFailed', detail: site.catalog.error });
+      if (site.catalog.error) out.push({ key: 'catalogFailed', detail: site.catalog.error, coded: fromEngine(site.catalog.errorDetail) });
       break;
     case 'distributionPoints': {
       const views = distributionPointViews(a, site.analysis.value, site.catalog.value);
@@ -151,12 +155,12 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
       const seen = new Set<string>();
       c.variables.forEach((v, i) => {
         const n = v.name.trim();
-        const p = variableNameProblem(n);
-        if (p) out.push({ key: 'variableName', params: { row: i + 1 }, detail: p });
+        const p = variableNameIssue(n);
+        if (p) out.push({ key: 'variableName', params: { row: i + 1 }, detail: p.message, coded: fromRule('variableName', p) });
         else if (seen.has(n.toLowerCase())) out.push({ key: 'variableDuplicate', params: { row: i + 1, name: n } });
         seen.add(n.toLowerCase());
-        const vp = variableValueProblem(n, v.value);
-        if (vp) out.push({ key: 'variableValue', params: { row: i + 1 }, detail: vp });
+        const vp = variableValueIssue(n, v.value);
+        if (vp) out.push({ key: 'variableValue', params: { row: i + 1 }, detail: vp.message, coded: fromRule('variableValue', vp) });
       });
       if (c.prestart && c.prestartCommand.trim() === '') out.push({ key: 'prestartCommand' });
       if (c.prestart && c.prestartFilesEnabled && c.prestartFiles.trim() === '') out.push({ key: 'prestartFiles' });

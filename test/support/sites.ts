@@ -1,6 +1,6 @@
 // Test sites made from the bundled sample site: copied, then given extra (large) packages or damaged on purpose.
 import { randomFillSync } from 'node:crypto';
-import { closeSync, cpSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContentLibraryWriter } from '../../electron/engine/ContentLibraryWriter.js';
 import { SAMPLE_SITE } from '../helpers.js';
@@ -35,4 +35,28 @@ export async function addPackage(site: string, packageId: string, files: { relat
   const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: unknown[] };
   desc.catalog.push({ packageId, name, kind: 'Package', version: '1.0', sourceVersion: 1 });
   writeFileSync(descPath, JSON.stringify(desc, null, 2));
+}
+
+/**
+ * Adds package `packageId` holding a file of `size` bytes that is no WIM (4.5 GiB by default, which a USB drive's
+ * FAT32 refuses) to both distribution points: the content library describes it, and its blob is sparse (never read).
+ * `scratch` is a folder for the package's small placeholder file.
+ */
+export async function addLargeNonWimPackage(
+  site: string,
+  scratch: string,
+  options: { packageId?: string; fileName?: string; size?: number; name?: string } = {},
+): Promise<void> {
+  const { packageId = 'SMP00098', fileName = 'archive.7z', size = 4.5 * 1024 ** 3, name = 'Big archive' } = options;
+  const small = join(scratch, `${packageId}-readme.txt`);
+  writeFileSync(small, 'x');
+  await addPackage(site, packageId, [{ relativePath: 'readme.txt', sourcePath: small }], name);
+  const hash = 'AB'.repeat(32);
+  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) {
+    writeFileSync(join(site, dp, 'DataLib', `${packageId}.1`, `${fileName}.INI`), `[File]\r\nHash=${hash}\r\nSize=${size}\r\nAttributes=20\r\nTimeModified=133801632000000000\r\n`);
+    mkdirSync(join(site, dp, 'FileLib', 'ABAB'), { recursive: true });
+    const blob = join(site, dp, 'FileLib', 'ABAB', hash);
+    writeFileSync(blob, '');
+    truncateSync(blob, size);
+  }
 }

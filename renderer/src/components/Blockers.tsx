@@ -11,7 +11,7 @@ export function BlockerText({ blocker }: { blocker: Blocker }) {
       {blocker.detail ? (
         <>
           {' '}
-          <EngineMessage message={blocker.detail} frame="engine.detail" />
+          <EngineMessage message={blocker.detail} coded={blocker.coded} frame="engine.detail" />
         </>
       ) : null}
     </>

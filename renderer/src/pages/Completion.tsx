@@ -1,9 +1,10 @@
 // Page 12: Completion — the result, where the media is, the verification result, and the log.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { api, errorMessage } from '../api.js';
+import { api, errorDetail, errorMessage } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
 import { formatBytes } from '../format.js';
+import { fromEngine, translateCoded } from '../messages.js';
 import { useRun } from '../stores/run.js';
 
 function OpenButton({ path, label }: { path: string; label: string }) {
@@ -19,7 +20,7 @@ function OpenButton({ path, label }: { path: string; label: string }) {
           try {
             setNote((await api.openPath(path)) ? null : t('completion.cannotOpen', { path }));
           } catch (e) {
-            setNote(errorMessage(e));
+            setNote(translateCoded(fromEngine(errorDetail(e))) ?? errorMessage(e));
           }
         }}
       >
@@ -47,7 +48,7 @@ export function CompletionPage() {
           <strong>{t(`completion.${f.code}`)}</strong>
         </p>
         <p>
-          <EngineMessage message={f.message} />
+          <EngineMessage message={f.message} coded={fromEngine(f.detail)} />
         </p>
         <p className="help">{t('completion.nothingLost')}</p>
       </div>

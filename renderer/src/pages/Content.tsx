@@ -2,6 +2,7 @@
 import { useTranslation } from 'react-i18next';
 import type { ReferenceKind } from '../../../shared/analysis.js';
 import { EngineMessage } from '../components/EngineMessage.js';
+import { fromEngine } from '../messages.js';
 import { formatBytes } from '../format.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
@@ -24,7 +25,7 @@ export function ContentPage({ page }: { page: ContentPageId }) {
       {catalog.loading ? <p role="status">{t('content.loading')}</p> : null}
       {catalog.error ? (
         <p className="error" role="alert">
-          {t('content.failed')} <EngineMessage message={catalog.error} />
+          {t('content.failed')} <EngineMessage message={catalog.error} coded={fromEngine(catalog.errorDetail)} />
         </p>
       ) : null}
       {catalog.value && items.length === 0 ? <p>{t(`content.${page}.none`)}</p> : null}

@@ -2,10 +2,11 @@
 // masked in logs, reports and inspect output) and the prestart command with its optional files.
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { variableNameProblem, variableValueProblem, MAX_VARIABLE_VALUE } from '../../../shared/variables.js';
+import { variableNameIssue, variableValueIssue, MAX_VARIABLE_VALUE } from '../../../shared/variables.js';
 import { api } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
 import { PathField } from '../components/PathField.js';
+import { fromRule } from '../messages.js';
 import { newVariableKey, useAnswers } from '../stores/answers.js';
 import type { VariableRow } from '../stores/answers.js';
 
@@ -53,9 +54,9 @@ export function CustomizationPage() {
             <tbody>
               {c.variables.map((v, i) => {
                 const name = v.name.trim();
-                const problem = name === '' && v.value === '' ? variableNameProblem('') : variableNameProblem(name);
+                const problem = variableNameIssue(name);
                 const duplicate = !problem && lower.indexOf(name.toLowerCase()) !== i;
-                const valueProblem = variableValueProblem(name || '?', v.value);
+                const valueProblem = variableValueIssue(name || '?', v.value);
                 const row = i + 1;
                 return (
                   <tr key={v.key} data-testid={`variable-row-${row}`}>
@@ -74,7 +75,13 @@ export function CustomizationPage() {
                         onChange={(e) => setRow(v.key, { name: e.target.value })}
                       />
                       <p id={`var-problem-${v.key}`} className="field-error" role="status">
-                        {problem ? <EngineMessage message={problem} frame="engine.rule" /> : duplicate ? t('customization.duplicate', { name }) : ''}
+                        {problem ? (
+                          <EngineMessage message={problem.message} coded={fromRule('variableName', problem)} frame="engine.rule" />
+                        ) : duplicate ? (
+                          t('customization.duplicate', { name })
+                        ) : (
+                          ''
+                        )}
                       </p>
                     </td>
                     <td>
@@ -93,7 +100,7 @@ export function CustomizationPage() {
                         onChange={(e) => setRow(v.key, { value: e.target.value })}
                       />
                       <p id={`var-value-problem-${v.key}`} className="field-error" role="status">
-                        {valueProblem ? <EngineMessage message={valueProblem} frame="engine.rule" /> : ''}
+                        {valueProblem ? <EngineMessage message={valueProblem.message} coded={fromRule('variableValue', valueProblem)} frame="engine.rule" /> : ''}
                       </p>
                     </td>
                     <td>

@@ -2,6 +2,7 @@
 // they lack (from the analysis, and the extra content chosen on the previous pages).
 import { useTranslation } from 'react-i18next';
 import { EngineMessage } from '../components/EngineMessage.js';
+import { fromEngine } from '../messages.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
 import { distributionPointViews } from '../validation.js';
@@ -21,7 +22,7 @@ export function DistributionPointsPage() {
       {analysis.loading ? <p role="status">{t('taskSequence.analyzing')}</p> : null}
       {analysis.error ? (
         <p className="error" role="alert">
-          {t('taskSequence.analysisFailed')} <EngineMessage message={analysis.error} />
+          {t('taskSequence.analysisFailed')} <EngineMessage message={analysis.error} coded={fromEngine(analysis.errorDetail)} />
         </p>
       ) : null}
       <fieldset>

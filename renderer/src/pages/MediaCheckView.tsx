@@ -4,6 +4,7 @@ import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { EngineMessage } from '../components/EngineMessage.js';
 import { formatBytes, formatNumber } from '../format.js';
+import { fromEngine } from '../messages.js';
 import { mediaCheckRequest } from '../request.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
@@ -28,7 +29,7 @@ export function MediaCheckView({ media }: { media: 'usb' | 'iso' }) {
   if (check.error)
     return (
       <p className="error" role="alert">
-        {t('check.failed')} <EngineMessage message={check.error} />
+        {t('check.failed')} <EngineMessage message={check.error} coded={fromEngine(check.errorDetail)} />
       </p>
     );
   const c = check.value;
@@ -85,7 +86,7 @@ export function MediaCheckView({ media }: { media: 'usb' | 'iso' }) {
       ) : null}
       {c.problem ? (
         <p className="error" role="alert">
-          {t('check.problem')} <EngineMessage message={c.problem} />
+          {t('check.problem')} <EngineMessage message={c.problem} coded={fromEngine(c.problemDetail)} />
         </p>
       ) : null}
       {c.distributionPoints.length > 0 ? <p>{t('check.fromDps', { names: c.distributionPoints.join(', ') })}</p> : null}

@@ -4,11 +4,12 @@
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDriveSize } from '../../../shared/drives.js';
-import { DISC_SIZE_LABELS, mediaLabelProblem } from '../../../shared/media.js';
+import { DISC_SIZE_LABELS, mediaLabelIssue } from '../../../shared/media.js';
 import type { DiscSizeName } from '../../../shared/media.js';
 import { api } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
 import { PathField } from '../components/PathField.js';
+import { driveConstraintText, fromEngine, fromRule } from '../messages.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
 import { confirmationsNeeded, selectedDrive } from '../validation.js';
@@ -35,7 +36,7 @@ export function MediaTypePage() {
   const tsChosen = useAnswers((s) => s.taskSequence.id !== null);
   const update = useAnswers((s) => s.update);
   const set = (patch: Partial<typeof m>): void => update('mediaType', patch);
-  const labelProblem = mediaLabelProblem(m.label);
+  const labelIssue = mediaLabelIssue(m.label);
 
   return (
     <>
@@ -72,7 +73,7 @@ export function MediaTypePage() {
               type="text"
               value={m.label}
               maxLength={64}
-              aria-invalid={labelProblem !== null}
+              aria-invalid={labelIssue !== null}
               aria-describedby="media-label-help media-label-problem"
               onChange={(e) => set({ label: e.target.value })}
             />
@@ -80,7 +81,7 @@ export function MediaTypePage() {
               {t('mediaType.labelHelp')}
             </p>
             <p id="media-label-problem" className="field-error" role="status">
-              {labelProblem ? <EngineMessage message={labelProblem} frame="engine.rule" /> : null}
+              {labelIssue ? <EngineMessage message={labelIssue.message} coded={fromRule('mediaLabel', labelIssue)} frame="engine.rule" /> : null}
             </p>
           </div>
           <div className="choice">
@@ -184,7 +185,7 @@ function DriveList() {
         <p className="help">{t('mediaType.drivesHelp')}</p>
         {drives.error ? (
           <p className="error" role="alert">
-            {t('mediaType.drivesFailed')} <EngineMessage message={drives.error} />
+            {t('mediaType.drivesFailed')} <EngineMessage message={drives.error} coded={fromEngine(drives.errorDetail)} />
           </p>
         ) : null}
         {drives.value && listed.length === 0 ? <p role="status">{t('mediaType.noDrives')}</p> : null}
@@ -209,7 +210,7 @@ function DriveList() {
                 <ul id={`${id}-constraints`} className="constraints">
                   {d.evaluation.constraints.map((c) => (
                     <li key={c.code} className={`sev-${c.severity}`}>
-                      <strong>{t(`driveConstraint.${c.code}`)}</strong>: <EngineMessage message={c.message} frame="engine.detail" />
+                      <strong>{t(`driveConstraint.${c.code}`)}</strong>: <EngineMessage message={c.message} translated={driveConstraintText(c)} frame="engine.detail" />
                     </li>
                   ))}
                 </ul>

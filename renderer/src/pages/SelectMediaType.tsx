@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
+import { fromEngine } from '../messages.js';
 import { PathField } from '../components/PathField.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
@@ -41,7 +42,7 @@ export function SelectMediaTypePage() {
         {info.loading ? <p role="status">{t('site.loading')}</p> : null}
         {info.error ? (
           <p className="error" role="alert">
-            {t('site.failed')} <EngineMessage message={info.error} />
+            {t('site.failed')} <EngineMessage message={info.error} coded={fromEngine(info.errorDetail)} />
           </p>
         ) : null}
         {info.value ? (

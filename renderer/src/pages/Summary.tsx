@@ -3,8 +3,10 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { answersFromRequest, commandLineFor, PASSWORD_FILE_PLACEHOLDER, secretFilePlaceholder } from '../../../shared/answers.js';
-import { api, errorMessage } from '../api.js';
+import type { ErrorDetail } from '../../../shared/ipc.js';
+import { api, errorDetail, errorMessage } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
+import { fromEngine } from '../messages.js';
 import { PathField } from '../components/PathField.js';
 import { formatBytes } from '../format.js';
 import { imageSizeBytes, startRequest } from '../request.js';
@@ -22,7 +24,7 @@ export function SummaryPage() {
   const sequences = useSite((s) => s.sequences.value);
   const check = useSite((s) => s.check.value);
   useDrivePolling(a.mediaType.media === 'usb' && a.mediaType.usbTarget === 'drive');
-  const [saved, setSaved] = useState<{ ok: boolean; message: string } | null>(null);
+  const [saved, setSaved] = useState<{ ok: boolean; message: string; detail?: ErrorDetail | null } | null>(null);
   const req = startRequest(a, info);
   const m = a.mediaType;
   const yes = (b: boolean): string => (b ? t('common.yes') : t('common.no'));
@@ -48,7 +50,7 @@ export function SummaryPage() {
       await api.saveAnswerFile(a.summary.answerFile.trim(), answersFromRequest(req, extras));
       setSaved({ ok: true, message: a.summary.answerFile.trim() });
     } catch (e) {
-      setSaved({ ok: false, message: errorMessage(e) });
+      setSaved({ ok: false, message: errorMessage(e), detail: errorDetail(e) });
     }
   };
   const secretNames = a.customization.variables.filter((v) => v.secret && v.name.trim() !== '').map((v) => v.name.trim());
@@ -211,7 +213,7 @@ export function SummaryPage() {
         </button>
         {saved ? (
           <p className={saved.ok ? 'ok' : 'error'} role={saved.ok ? 'status' : 'alert'} data-testid="answers-saved">
-            {saved.ok ? t('summary.answersSaved', { path: saved.message }) : <EngineMessage message={saved.message} frame="summary.answersFailed" />}
+            {saved.ok ? t('summary.answersSaved', { path: saved.message }) : <EngineMessage message={saved.message} coded={fromEngine(saved.detail)} frame="summary.answersFailed" />}
           </p>
         ) : null}
       </section>

@@ -5,6 +5,7 @@ import { useTranslation } from 'react-i18next';
 import { isBlocking } from '../../../shared/analysis.js';
 import type { Finding } from '../../../shared/analysis.js';
 import { EngineMessage } from '../components/EngineMessage.js';
+import { fromEngine } from '../messages.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
 
@@ -35,7 +36,7 @@ export function TaskSequencePage() {
       {sequences.loading ? <p role="status">{t('taskSequence.loading')}</p> : null}
       {sequences.error ? (
         <p className="error" role="alert">
-          {t('taskSequence.listFailed')} <EngineMessage message={sequences.error} />
+          {t('taskSequence.listFailed')} <EngineMessage message={sequences.error} coded={fromEngine(sequences.errorDetail)} />
         </p>
       ) : null}
       <fieldset>
@@ -113,7 +114,7 @@ export function TaskSequencePage() {
       {ts.id && analysis.loading ? <p role="status">{t('taskSequence.analyzing')}</p> : null}
       {ts.id && analysis.error ? (
         <p className="error" role="alert">
-          {t('taskSequence.analysisFailed')} <EngineMessage message={analysis.error} />
+          {t('taskSequence.analysisFailed')} <EngineMessage message={analysis.error} coded={fromEngine(analysis.errorDetail)} />
         </p>
       ) : null}
       {an ? (

@@ -1,8 +1,8 @@
 // The media run: the job the engine started, its progress events, and how it ended.
 import { create } from 'zustand';
-import type { MediaEvent, MediaResultSummary, StartMediaRequest } from '../../../shared/ipc.js';
+import type { ErrorDetail, MediaEvent, MediaResultSummary, StartMediaRequest } from '../../../shared/ipc.js';
 import type { MediaProgress } from '../../../shared/media.js';
-import { api, errorMessage } from '../api.js';
+import { api, detailOf, errorDetail, errorMessage } from '../api.js';
 
 export type RunState = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' | 'error';
 
@@ -12,8 +12,8 @@ interface RunStore {
   kind: 'iso' | 'usb' | null;
   progress: MediaProgress | null;
   result: MediaResultSummary | null;
-  /** How a failed run ended: the engine's code and its message (shown as it comes). */
-  failure: { code: 'invalid' | 'failed' | 'cancelled' | 'start'; message: string } | null;
+  /** How a failed run ended: the engine's code and its message, and the error's own code and values when it has them. */
+  failure: { code: 'invalid' | 'failed' | 'cancelled' | 'start'; message: string; detail: ErrorDetail | null } | null;
   startedAt: number | null;
   subscribe(): void;
   start(req: StartMediaRequest): Promise<void>;
@@ -38,7 +38,7 @@ export const useRun = create<RunStore>()((set, get) => {
     } else if (e.type === 'done') {
       set({ state: 'done', result: e.result, progress: s.progress ? { ...s.progress, phase: 'done' } : s.progress });
     } else {
-      set({ state: 'error', failure: { code: e.code, message: e.message } });
+      set({ state: 'error', failure: { code: e.code, message: e.message, detail: detailOf(e.detail) } });
     }
   };
   return {
@@ -66,7 +66,7 @@ export const useRun = create<RunStore>()((set, get) => {
         early = [];
         for (const e of pending) apply(e);
       } catch (e) {
-        set({ state: 'error', failure: { code: 'start', message: errorMessage(e) } });
+        set({ state: 'error', failure: { code: 'start', message: errorMessage(e), detail: errorDetail(e) } });
       }
     },
     cancel: async () => {

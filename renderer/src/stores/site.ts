@@ -2,18 +2,20 @@
 // analysis, the media check (sizes, discs, the 4 GiB rule) and the live drive list. Every value comes from the API.
 import { create } from 'zustand';
 import type { AnalysisResult, CatalogItem, SequenceSummary } from '../../../shared/analysis.js';
-import type { DriveListRequest, ListedDrive, MediaCheck, MediaCheckRequest, SiteInfo } from '../../../shared/ipc.js';
-import { api, errorMessage } from '../api.js';
+import type { DriveListRequest, ErrorDetail, ListedDrive, MediaCheck, MediaCheckRequest, SiteInfo } from '../../../shared/ipc.js';
+import { api, errorDetail, errorMessage } from '../api.js';
 
 export interface Loadable<T> {
   value: T | null;
   loading: boolean;
   error: string | null;
+  /** The error's code and values, when the engine gave them (the page translates it; else `error` is shown). */
+  errorDetail: ErrorDetail | null;
   /** What the value was asked for (a request serialised), so a stale answer is never shown for a new question. */
   key: string | null;
 }
 
-const empty = <T,>(): Loadable<T> => ({ value: null, loading: false, error: null, key: null });
+const empty = <T,>(): Loadable<T> => ({ value: null, loading: false, error: null, errorDetail: null, key: null });
 
 interface SiteStore {
   info: Loadable<SiteInfo>;
@@ -39,14 +41,14 @@ async function fetchInto<K extends 'info' | 'sequences' | 'catalog' | 'analysis'
   run: () => Promise<NonNullable<SiteStore[K]['value']>>,
   keepValue = false,
 ): Promise<void> {
-  set((s) => ({ [slot]: { value: keepValue || s[slot].key === key ? s[slot].value : null, loading: true, error: null, key } }) as Partial<SiteStore>);
+  set((s) => ({ [slot]: { value: keepValue || s[slot].key === key ? s[slot].value : null, loading: true, error: null, errorDetail: null, key } }) as Partial<SiteStore>);
   try {
     const value = await run();
     if (get()[slot].key !== key) return;
-    set(() => ({ [slot]: { value, loading: false, error: null, key } }) as Partial<SiteStore>);
+    set(() => ({ [slot]: { value, loading: false, error: null, errorDetail: null, key } }) as Partial<SiteStore>);
   } catch (e) {
     if (get()[slot].key !== key) return;
-    set((s) => ({ [slot]: { value: keepValue ? s[slot].value : null, loading: false, error: errorMessage(e), key } }) as Partial<SiteStore>);
+    set((s) => ({ [slot]: { value: keepValue ? s[slot].value : null, loading: false, error: errorMessage(e), errorDetail: errorDetail(e), key } }) as Partial<SiteStore>);
   }
 }
 
