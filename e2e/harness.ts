@@ -9,21 +9,10 @@ import { API_METHODS } from '../shared/ipc.js';
 import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
 import { startLoopbackHost, type LoopbackHost } from '../electron/host/LoopbackHost.js';
 import { ROOT } from '../test/helpers.js';
+import type { PageId } from '../shared/wizard.js';
 
-/** The wizard's pages (renderer/src/stores/answers.ts PAGES), as the page heading's data-page names them. */
-export type PageId =
-  | 'selectMediaType'
-  | 'mediaType'
-  | 'security'
-  | 'taskSequence'
-  | 'applications'
-  | 'packages'
-  | 'driverPackages'
-  | 'distributionPoints'
-  | 'customization'
-  | 'summary'
-  | 'progress'
-  | 'completion';
+/** The wizard's pages, as the page heading's data-page names them. */
+export type { PageId };
 
 export const CHROMIUM = process.env.TSMEDIA_CHROMIUM ?? '/usr/bin/chromium';
 export const RENDERER_DIR = join(ROOT, 'dist', 'renderer');

@@ -3,36 +3,12 @@
 import { create } from 'zustand';
 import { DEFAULT_MEDIA_LABEL } from '../../../shared/media.js';
 import type { DiscSizeName } from '../../../shared/media.js';
+import { WIZARD_PAGES, type PageId } from '../../../shared/wizard.js';
 
-export type PageId =
-  | 'selectMediaType'
-  | 'mediaType'
-  | 'security'
-  | 'taskSequence'
-  | 'applications'
-  | 'packages'
-  | 'driverPackages'
-  | 'distributionPoints'
-  | 'customization'
-  | 'summary'
-  | 'progress'
-  | 'completion';
+export type { PageId };
 
 /** The console's order. */
-export const PAGES: readonly PageId[] = [
-  'selectMediaType',
-  'mediaType',
-  'security',
-  'taskSequence',
-  'applications',
-  'packages',
-  'driverPackages',
-  'distributionPoints',
-  'customization',
-  'summary',
-  'progress',
-  'completion',
-];
+export const PAGES: readonly PageId[] = WIZARD_PAGES;
 
 export interface VariableRow {
   /** A stable key for the table row (not sent anywhere). */
