@@ -188,6 +188,9 @@ async function cmdAnalyze(args: string[], io: Out): Promise<number> {
 export async function main(argv: string[], io: Out = defaultIo): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
+    // No path or value can hold a NUL character (Node refuses such paths with a TypeError deep in fs).
+    const nul = argv.findIndex((a) => a.includes('\0'));
+    if (nul >= 0) throw new UsageError(`argument ${nul + 1} contains a NUL character; no path or value can hold one.`);
     switch (cmd) {
       case 'sequences':
         return await cmdSequences(rest, io);

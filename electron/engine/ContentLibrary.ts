@@ -55,11 +55,19 @@ async function readIni(path: string): Promise<Record<string, Record<string, stri
   }
   const raw = parseIni(text) as Record<string, unknown>;
   const out: Record<string, Record<string, string>> = {};
+  // The ini package nests a section named "a.b" as a.b; Windows INI files have no nesting, so such a section is put
+  // back under its whole name (a damaged "[<VALUE.ARRAY>File]" must not end in a TypeError).
+  const addSection = (name: string, values: object): void => {
+    const sec: Record<string, string> = out[name] ?? {};
+    for (const [k, v] of Object.entries(values as Record<string, unknown>)) {
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) addSection(`${name}.${k}`, v);
+      else sec[k] = v === true ? '' : Array.isArray(v) ? v.map((x) => String(x)).join(',') : String(v);
+    }
+    out[name] = sec;
+  };
   for (const [section, values] of Object.entries(raw)) {
     if (values === null || typeof values !== 'object') continue;
-    const sec: Record<string, string> = {};
-    for (const [k, v] of Object.entries(values as Record<string, unknown>)) sec[k] = v === true ? '' : String(v);
-    out[section] = sec;
+    addSection(section, values);
   }
   return out;
 }

@@ -80,6 +80,9 @@ export function describeFsError(err: unknown, path: string): string {
       return `${path}: a part of this path is not a folder.`;
     case 'EISDIR':
       return `${path}: is a folder, a file was expected.`;
+    case 'ERR_INVALID_ARG_VALUE':
+    case 'ERR_INVALID_ARG_TYPE':
+      return `${JSON.stringify(path)}: not a usable path (it contains a NUL character).`;
     default:
       return `${path}: ${errorMessage(err)}`;
   }
