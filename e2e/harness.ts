@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { API_METHODS } from '../shared/ipc.js';
 import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
@@ -251,3 +251,21 @@ export class Wizard {
 }
 
 export const totalShots = (): number => shotCounter;
+
+/**
+ * One browser and one scratch folder for a describe block: Chromium starts before its tests (when it can run here)
+ * and both are gone after them. Call it inside `describe`.
+ */
+export function browserSuite(): { work: { dir: string; remove(): void }; browser(): Browser | null } {
+  let browser: Browser | null = null;
+  const work = scratch();
+  process.env.XDG_STATE_HOME = join(work.dir, 'state');
+  before(async () => {
+    if (cannotRun() === null) browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    work.remove();
+  });
+  return { work, browser: () => browser };
+}

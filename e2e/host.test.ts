@@ -6,30 +6,21 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import { createEngineApi } from '../electron/host/EngineApi.js';
 import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_META } from '../electron/shell/security.js';
 import { runCli } from '../test/helpers.js';
 import { addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
-import { cannotRun, installPreloadBridge, launchChromium, RENDERER_DIR, scratch, serve, skipUnlessReady, Wizard } from './harness.js';
+import { browserSuite, installPreloadBridge, RENDERER_DIR, serve, skipUnlessReady, Wizard } from './harness.js';
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 describe('wizard: the running host', () => {
-  let browser: Browser | null = null;
-  const work = scratch();
-  process.env.XDG_STATE_HOME = join(work.dir, 'state');
-
-  before(async () => {
-    if (cannotRun() === null) browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    work.remove();
-  });
+  const suite = browserSuite();
+  const { work } = suite;
 
   test('Cancel while writing asks first ("No" goes on), then stops the run; the existing ISO is untouched and no partial file is left', async (t) => {
+    const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     // A few hundred MB of content, so the write lasts long enough to be cancelled (about 2.5 s of writing here).
     const site = copySampleSite(join(work.dir, 'site'));
@@ -100,6 +91,7 @@ describe('wizard: the running host', () => {
   });
 
   test('a request without the token is refused (401), with a wrong one 403; the page with it loads', async (t) => {
+    const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     const served = await serve({ userDataDir: join(work.dir, 'user-token') });
     t.after(() => served.close());
@@ -136,6 +128,7 @@ describe('wizard: the running host', () => {
   });
 
   test('the built page from file:// as Electron loads it, the API from a preload-like window.tsmedia: a CD/DVD set made', async (t) => {
+    const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     const api = createEngineApi({ userDataDir: join(work.dir, 'user-file'), systemLocale: () => 'en-GB' });
     const requests: string[] = [];

@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import { ROOT, runCli } from '../test/helpers.js';
 import { addLargeNonWimPackage, addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
-import { cannotRun, launchChromium, scratch, serve, skipUnlessReady, Wizard, type PageId } from './harness.js';
+import { browserSuite, serve, skipUnlessReady, Wizard, type PageId } from './harness.js';
 
 type Focus = { tag: string; id: string; type: string; text: string };
 
@@ -36,19 +35,11 @@ function englishOnlyFragments(): string[] {
 }
 
 describe('wizard: keyboard and language', () => {
-  let browser: Browser | null = null;
-  const work = scratch();
-  process.env.XDG_STATE_HOME = join(work.dir, 'state');
-
-  before(async () => {
-    if (cannotRun() === null) browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    work.remove();
-  });
+  const suite = browserSuite();
+  const { work } = suite;
 
   test('keyboard only: every page, from Select Media Type to Completion and back, with visible focus', async (t) => {
+    const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     const served = await serve({ userDataDir: join(work.dir, 'user-keys') });
     const w = await Wizard.open(browser, served, 'keyboard');
@@ -156,6 +147,7 @@ describe('wizard: keyboard and language', () => {
   });
 
   test('in Spanish (the system language): every page, findings, drive constraints, rule and engine messages, phases and the result translated; the choice is remembered', async (t) => {
+    const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     // A package of a few hundred MB, so the Progress page stays long enough to be read.
     const site = copySampleSite(join(work.dir, 'site-es'));

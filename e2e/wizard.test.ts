@@ -3,25 +3,16 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, test } from 'node:test';
 import { runCli } from '../test/helpers.js';
-import { cannotRun, launchChromium, scratch, serve, skipUnlessReady, Wizard } from './harness.js';
+import { browserSuite, serve, skipUnlessReady, Wizard } from './harness.js';
 
 describe('wizard: the whole way through on the sample site', () => {
-  let browser: Browser | null = null;
-  const work = scratch();
-  process.env.XDG_STATE_HOME = join(work.dir, 'state');
-
-  before(async () => {
-    if (cannotRun() === null) browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    work.remove();
-  });
+  const suite = browserSuite();
+  const { work } = suite;
 
   test('a CD/DVD set: every page, the report preview and command line, an answer file, then tsmedia verify', async (t) => {
+    const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     const served = await serve({ userDataDir: join(work.dir, 'iso-user') });
     const w = await Wizard.open(browser, served, 'iso');
@@ -139,6 +130,7 @@ describe('wizard: the whole way through on the sample site', () => {
   });
 
   test('USB media on an image file: drive list, image path and size, then tsmedia verify', async (t) => {
+    const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     const served = await serve({ userDataDir: join(work.dir, 'usb-user') });
     const w = await Wizard.open(browser, served, 'usb');

@@ -1,10 +1,11 @@
 // Re-reads media and checks every file against the manifest it carries: an ISO set (any order of discs), and each
 // ISO against its .sha256 file when one lies beside it. Each file that differs is named.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InputError, errorMessage } from './errors.js';
 import { openFat32 } from './Fat32Reader.js';
+import { hashSource } from './ImageWriter.js';
 import { openIso, type IsoFileEntry, type IsoVolume } from './IsoReader.js';
 import { MANIFEST_PATH, parseManifest, type MediaManifest } from './Manifest.js';
 
@@ -26,25 +27,6 @@ export interface VerifyResult {
 }
 
 const norm = (p: string): string => p.toLowerCase();
-
-function hashIsoFile(path: string, onBytes: (n: number) => void): string {
-  const h = createHash('sha256');
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.allocUnsafe(8 * 1024 * 1024);
-    let pos = 0;
-    for (;;) {
-      const n = readSync(fd, b, 0, b.length, pos);
-      if (n === 0) break;
-      h.update(b.subarray(0, n));
-      pos += n;
-      onBytes(n);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 export interface VerifyOptions {
   onProgress?: (bytesDone: number, path: string | null) => void;
@@ -81,7 +63,7 @@ export function verifyIsoSet(paths: string[], options: VerifyOptions = {}): Veri
           result.problems.push({ path: basename(side), disc: null, problem: 'the .sha256 file holds no SHA-256' });
           continue;
         }
-        const got = hashIsoFile(v.path, (n) => progress(n, basename(v.path)));
+        const got = hashSource({ kind: 'file', path: v.path, size: statSync(v.path).size, label: basename(v.path) }, undefined, (n) => progress(n, basename(v.path))).toLowerCase();
         if (got !== want) result.problems.push({ path: basename(v.path), disc: null, problem: `the image's SHA-256 is ${got}, its .sha256 file says ${want}` });
       }
     }

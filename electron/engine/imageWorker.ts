@@ -1,11 +1,10 @@
 // The worker thread that writes and re-reads images: blocking, positioned I/O with large buffers, away from the
 // thread that serves the UI or the terminal. Cancellation arrives through a shared flag polled between buffers.
-import { createHash } from 'node:crypto';
-import { closeSync, constants, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, ftruncateSync, openSync, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { describeFsError } from './errors.js';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
-import { CancelledError, SourceHashes, hashSource, writeImage } from './ImageWriter.js';
+import { SourceHashes, hashSource, writeImage } from './ImageWriter.js';
 import type { WorkerJob, WorkerMessage } from './ImageJobs.js';
 
 const { jobs, cancelFlag } = workerData as { jobs: WorkerJob[]; cancelFlag: SharedArrayBuffer };
@@ -25,6 +24,7 @@ function run(): void {
   const hashes = new SourceHashes();
   jobs.forEach((job, index) => {
     let last = 0;
+    let read = 0;
     const progress = (bytes: number, path: string | null): void => {
       const now = Date.now();
       if (now - last < 100) return;
@@ -54,28 +54,17 @@ function run(): void {
         closeSync(fd);
       }
     } else {
-      let fd: number;
+      let size: number;
       try {
-        fd = openSync(job.path, 'r');
+        size = statSync(job.path).size;
       } catch (err) {
         throw new Error(describeFsError(err, job.path));
       }
-      try {
-        const h = createHash('sha256');
-        const b = Buffer.allocUnsafe(8 * 1024 * 1024);
-        let pos = 0;
-        for (;;) {
-          if (cancelled()) throw new CancelledError();
-          const n = readSync(fd, b, 0, b.length, pos);
-          if (n === 0) break;
-          h.update(b.subarray(0, n));
-          pos += n;
-          progress(pos, null);
-        }
-        post({ type: 'done', index, sha256: h.digest('hex'), bytes: pos });
-      } finally {
-        closeSync(fd);
-      }
+      const sha256 = hashSource({ kind: 'file', path: job.path, size, label: job.path }, cancelled, (n) => {
+        read += n;
+        progress(read, null);
+      }).toLowerCase();
+      post({ type: 'done', index, sha256, bytes: read });
     }
   });
 }
