@@ -13,8 +13,11 @@ describe('verify and answers', () => {
     const dir = tempDir(t);
     const env = { XDG_STATE_HOME: join(dir, 'state') };
     const iso = join(dir, 'media.iso');
-    assert.equal(runCli(['create', '--task-sequence', 'SMP00010', '--out', iso, '--no-verify'], env).status, 0);
+    // Read back after writing: the .sha256 file is written.
+    assert.equal(runCli(['create', '--task-sequence', 'SMP00010', '--out', iso], env).status, 0);
+    assert.match(readFileSync(`${iso}.sha256`, 'utf8'), /^[0-9a-f]{64} {2}media\.iso\n$/);
     assert.equal(runCli(['verify', iso]).status, 0);
+    assert.equal(runCli(['verify', iso, '--image-hash']).status, 0);
 
     // Flip one byte inside install.wim's data.
     const vol = openIso(iso);
@@ -27,16 +30,20 @@ describe('verify and answers', () => {
     const r = runCli(['verify', iso]);
     assert.equal(r.status, 1);
     assert.match(r.stdout, /DIFFERS SMS\/PKG\/SMP00002\/install\.wim \(disc 1\): its SHA-256 is [0-9A-F]{64}, the manifest says/);
-    assert.match(r.stdout, /DIFFERS media\.iso: the image's SHA-256 is/);
+    assert.doesNotMatch(r.stdout, /DIFFERS media\.iso/);
+    const withImage = runCli(['verify', iso, '--image-hash']);
+    assert.equal(withImage.status, 1);
+    assert.match(withImage.stdout, /DIFFERS SMS\/PKG\/SMP00002\/install\.wim/);
+    assert.match(withImage.stdout, /DIFFERS media\.iso: the image's SHA-256 is [0-9a-f]{64}, its \.sha256 file says/);
     const j = JSON.parse(runCli(['verify', iso, '--json']).stdout) as { status: number; problems: { path: string }[] };
     assert.equal(j.status, 1);
 
-    // Cut the image short: the last files and the .sha256 no longer match.
+    // Cut the image short: unreadable (exit 2), the image named with the size its volume says it has.
     const size = readFileSync(iso).length;
     truncateSync(iso, size - 300 * 1024);
     const cut = runCli(['verify', iso]);
-    assert.notEqual(cut.status, 0);
-    assert.match(cut.stdout + cut.stderr, /media\.iso/);
+    assert.equal(cut.status, 2, cut.stdout + cut.stderr);
+    assert.match(cut.stderr, new RegExp(`unreadable: .*media\\.iso: the image is truncated: the volume holds ${size / 2048} blocks \\(${size} bytes\\) but the file has ${size - 300 * 1024} bytes`));
   });
 
   test('an ISO not made by tsmedia, and a file that is no ISO, are unreadable (exit 2)', (t) => {

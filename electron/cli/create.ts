@@ -236,7 +236,7 @@ export async function runCreate(args: string[], io: Io, openSite: (dir: string |
     if (json) io.out(JSON.stringify(result, (k, val: unknown) => (k === 'manifest' ? undefined : val), 2));
     else {
       io.out(`created ${result.discs.length} ISO file(s)${result.verified ? ', verified' : ''}:`);
-      for (const d of result.discs) io.out(`  ${d.path}  ${formatBytes(d.bytes)}  SHA-256 ${d.sha256}`);
+      for (const d of result.discs) io.out(`  ${d.path}  ${formatBytes(d.bytes)}${d.sha256 ? `  SHA-256 ${d.sha256}` : ''}`);
       io.out(`report: ${result.reportFiles.join(', ')}`);
       io.out(`log: ${result.logFiles.join(', ')}`);
     }

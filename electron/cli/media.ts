@@ -6,7 +6,7 @@ import { looksLikeIso, verifyFat32Media, verifyIsoSet } from '../engine/MediaVer
 import { readSecretFile, type Io } from './create.js';
 import { formatBytes } from './format.js';
 
-function parse(args: string[], options: { 'password-file'?: { type: 'string' } }): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+function parse(args: string[], options: { 'password-file'?: { type: 'string' }; 'image-hash'?: { type: 'boolean' } }): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     return parseArgs({ args, options: { json: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
   } catch (err) {
@@ -15,9 +15,12 @@ function parse(args: string[], options: { 'password-file'?: { type: 'string' } }
 }
 
 export async function runVerify(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {});
+  const { values, positionals } = parse(args, { 'image-hash': { type: 'boolean' } });
   if (positionals.length === 0) throw new InputError('verify needs the media: PATH.iso (every disc of a set).');
-  const r = positionals.length === 1 && !looksLikeIso(positionals[0]) ? verifyFat32Media(positionals[0], { checkExtraFiles: false }) : verifyIsoSet(positionals);
+  const r =
+    positionals.length === 1 && !looksLikeIso(positionals[0])
+      ? await verifyFat32Media(positionals[0], { checkExtraFiles: false })
+      : await verifyIsoSet(positionals, { checkImageHashes: values['image-hash'] === true });
   if (values.json) {
     io.out(JSON.stringify({ status: r.status, filesChecked: r.filesChecked, bytesChecked: r.bytesChecked, problems: r.problems, unreadable: r.unreadable }, null, 2));
     return r.status;

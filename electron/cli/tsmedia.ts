@@ -11,6 +11,7 @@ import { packageVersion, sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/Site.js';
 import { ContentIntegrityError } from '../engine/errors.js';
 import { WriteError } from '../engine/ImageWriter.js';
+import { DriveAccessError } from '../engine/DriveAccess.js';
 import { runCreate, type Io } from './create.js';
 import { formatBytes, formatTable } from './format.js';
 import { runDrives } from './drives.js';
@@ -33,7 +34,8 @@ Usage:
   tsmedia create    … --media usb (--drive DEVICE --yes-erase DEVICE [--all] | --image FILE --image-size BYTES)
                     [--no-format] [--no-verify]     (other options as for --media iso, without --size/--out)
   tsmedia drives    [--all] [--json]
-  tsmedia verify    PATH.iso…|DEVICE|IMAGE [--json]  (exit 0 all match, 1 a mismatch, 2 unreadable)
+  tsmedia verify    PATH.iso…|DEVICE|IMAGE [--image-hash] [--json]  (exit 0 all match, 1 a mismatch, 2 unreadable;
+                    --image-hash also checks each ISO against its .sha256 file)
   tsmedia inspect   PATH.iso… [--password-file F] [--json]
   tsmedia help | --version
 
@@ -223,7 +225,8 @@ export async function main(argv: string[], io: Out = defaultIo): Promise<number>
       io.err(`tsmedia: ${err.message}`);
       return 1;
     }
-    if (err instanceof WriteError || err instanceof ContentIntegrityError) {
+    // A failed write (full disk, I/O error, a drive that went away): its message already says what and where.
+    if (err instanceof WriteError || err instanceof ContentIntegrityError || err instanceof DriveAccessError) {
       io.err(`tsmedia: ${err.message}`);
       return 2;
     }

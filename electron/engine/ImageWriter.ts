@@ -1,6 +1,7 @@
 // Streams an ImageLayout to a file descriptor with positioned, synchronous writes and large buffers (it runs in a
 // worker thread, where blocking calls cost the UI nothing and copy fastest). Content from a content library is hashed
-// as it is read and must match the library; the whole image is hashed as it is written.
+// as it is read and must match the library: in this thread, or handed to a second one (ContentHasher) so hashing
+// overlaps copying on another core. The whole image is hashed as it is written only when asked.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { ContentIntegrityError, InputError, describeFsError } from './errors.js';
@@ -32,12 +33,48 @@ export interface WriteImageOptions {
    */
   gaps?: 'zero' | 'sparse' | 'skip';
   bufferSize?: number;
+  /** Hash the whole image as it is written (default true); the worker's writes leave it to the read-back. */
+  imageHash?: boolean;
+  /** Where content hashes are checked; default in this thread with `hashes`. */
+  hasher?: ContentHasher;
 }
 
 export interface WriteImageResult {
-  /** SHA-256 hex (lower case) of every byte of the image, gaps included (written bytes only with gaps 'skip'). */
-  sha256: string;
+  /**
+   * SHA-256 hex (lower case) of every byte of the image, gaps included (written bytes only with gaps 'skip'); null
+   * when `imageHash` is false.
+   */
+  sha256: string | null;
   bytes: number;
+}
+
+/**
+ * Checks content hashes for a writer. The writer reads each chunk into `buffer()`, writes it, then hands it over with
+ * `take`; the buffer is not reused until the hasher is done with it.
+ */
+export interface ContentHasher {
+  buffer(): Buffer;
+  take(source: ContentSource, sourceOffset: number, chunk: Buffer): void;
+  /** Waits until every chunk handed over is checked; throws the first ContentIntegrityError. */
+  drain(): void;
+}
+
+/** Checks content hashes in the writer's own thread with one reused buffer. */
+export class InThreadHasher implements ContentHasher {
+  private readonly buf: Buffer;
+  constructor(
+    bufferSize: number,
+    private readonly hashes: SourceHashes,
+  ) {
+    this.buf = Buffer.allocUnsafe(bufferSize);
+  }
+  buffer(): Buffer {
+    return this.buf;
+  }
+  take(source: ContentSource, sourceOffset: number, chunk: Buffer): void {
+    this.hashes.update(source, sourceOffset, chunk);
+  }
+  drain(): void {}
 }
 
 /** Running SHA-256 of each content source, so split files are verified when their last part is read. */
@@ -69,7 +106,7 @@ export class SourceHashes {
   }
 }
 
-const DEFAULT_BUFFER = 8 * 1024 * 1024;
+export const DEFAULT_BUFFER = 8 * 1024 * 1024;
 
 function openSource(source: ContentSource): number | null {
   if (source.kind === 'buffer' || source.kind === 'composite') return null;
@@ -86,13 +123,14 @@ function openSource(source: ContentSource): number | null {
 
 /**
  * Reads `size` bytes of a source from `offset`, in chunks of at most `buf.length`, calling `onChunk(chunk, sourceOffset)`.
- * The chunk is only valid during the call. A source shorter than it claims is a ContentIntegrityError.
+ * The chunk is only valid during the call. A source shorter than it claims is a ContentIntegrityError. `buf` may be a
+ * function that gives the buffer for each chunk (a ring of buffers shared with a hashing thread).
  */
 export function readSource(
   source: ContentSource,
   offset: number,
   size: number,
-  buf: Buffer,
+  buf: Buffer | (() => Buffer),
   cancelled: () => boolean,
   onChunk: (chunk: Buffer, sourceOffset: number) => void,
 ): void {
@@ -121,12 +159,13 @@ export function readSource(
     let done = 0;
     while (done < size) {
       if (cancelled()) throw new CancelledError();
-      const want = Math.min(buf.length, size - done);
+      const b = typeof buf === 'function' ? buf() : buf;
+      const want = Math.min(b.length, size - done);
       let got = 0;
       while (got < want) {
         let n: number;
         try {
-          n = readSync(fd, buf, got, want - got, offset + done + got);
+          n = readSync(fd, b, got, want - got, offset + done + got);
         } catch (err) {
           throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
         }
@@ -135,7 +174,7 @@ export function readSource(
         }
         got += n;
       }
-      onChunk(buf.subarray(0, want), offset + done);
+      onChunk(b.subarray(0, want), offset + done);
       done += want;
     }
   } finally {
@@ -153,12 +192,13 @@ export function hashSource(source: ContentSource, cancelled: () => boolean = () 
   return h.digest('hex').toUpperCase();
 }
 
+export function writeImage(layout: ImageLayout, fd: number, options: WriteImageOptions & { imageHash: false }): WriteImageResult;
+export function writeImage(layout: ImageLayout, fd: number, options?: WriteImageOptions & { imageHash?: true }): { sha256: string; bytes: number };
 export function writeImage(layout: ImageLayout, fd: number, options: WriteImageOptions = {}): WriteImageResult {
   const bufSize = options.bufferSize ?? DEFAULT_BUFFER;
-  const buf = Buffer.allocUnsafe(bufSize);
   const zeros = Buffer.alloc(Math.min(bufSize, 1024 * 1024));
-  const imageHash = createHash('sha256');
-  const hashes = options.hashes ?? new SourceHashes();
+  const imageHash = options.imageHash === false ? null : createHash('sha256');
+  const hasher = options.hasher ?? new InThreadHasher(bufSize, options.hashes ?? new SourceHashes());
   const cancelled = options.cancelled ?? (() => false);
   const gaps = options.gaps ?? 'zero';
   let pos = 0;
@@ -181,7 +221,7 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
       if (cancelled()) throw new CancelledError();
       const n = Math.min(zeros.length, end - pos);
       if (gaps === 'zero') put(zeros, n, pos);
-      if (gaps !== 'skip') imageHash.update(n === zeros.length ? zeros : zeros.subarray(0, n));
+      if (gaps !== 'skip') imageHash?.update(n === zeros.length ? zeros : zeros.subarray(0, n));
       pos += n;
     }
   };
@@ -195,23 +235,25 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
     gapTo(item.offset);
     if (item.region) {
       put(item.region, item.region.length, pos);
-      imageHash.update(item.region);
+      imageHash?.update(item.region);
       pos += item.region.length;
       progress(null);
       continue;
     }
     const e = item.extent as ImageLayout['extents'][number];
     if (e.sourceOffset + e.size > sourceSize(e.source)) throw new Error(`layout bug: ${e.path} extent past its source`);
-    readSource(e.source, e.sourceOffset, e.size, buf, cancelled, (chunk, at) => {
-      hashes.update(e.source, at, chunk);
+    readSource(e.source, e.sourceOffset, e.size, () => hasher.buffer(), cancelled, (chunk, at) => {
       put(chunk, chunk.length, pos);
-      imageHash.update(chunk);
+      imageHash?.update(chunk);
+      // Written first, then handed over: the hashing thread checks it while the next chunk is read and written.
+      hasher.take(e.source, at, chunk);
       pos += chunk.length;
       progress(e.path);
     });
   }
   gapTo(layout.size);
-  return { sha256: imageHash.digest('hex'), bytes: pos };
+  hasher.drain();
+  return { sha256: imageHash ? imageHash.digest('hex') : null, bytes: pos };
 }
 
 export function describeWriteError(err: unknown): string {

@@ -12,7 +12,8 @@ export interface ReportInput {
   mediaGuid: string;
   content: PlannedContent;
   manifest: MediaManifest;
-  discs: { path: string; bytes: number; sha256: string }[];
+  /** SHA-256 as read back; null when the media was not read back (--no-verify) or is a drive. */
+  discs: { path: string; bytes: number; sha256: string | null }[];
   start: Date | null;
   expire: Date | null;
   timestamp: Date;
@@ -27,7 +28,7 @@ export interface ReportJson {
   tool: string;
   taskSequence: { packageId: string | null; name: string };
   media: { type: 'iso' | 'usb'; size: string; label: string; mediaGuid: string; passwordProtected: boolean; unattended: boolean; autorun: boolean; startDate: string | null; expireDate: string | null };
-  discs: { file: string; bytes: number; sha256: string }[];
+  discs: { file: string; bytes: number; sha256: string | null }[];
   packages: { packageId: string; name: string | null; kind: string; version: string | null; sourceVersion: number | null; bytes: number; files: number; distributionPoint: string; discs: number[] }[];
   variables: { name: string; secret: boolean }[];
   prestartCommand: string | null;
@@ -101,7 +102,7 @@ export class MediaReport {
       '',
       '| File | Bytes | SHA-256 |',
       '|---|---:|---|',
-      ...j.discs.map((d) => `| ${esc(d.file)} | ${d.bytes} | \`${d.sha256}\` |`),
+      ...j.discs.map((d) => `| ${esc(d.file)} | ${d.bytes} | ${d.sha256 ? `\`${d.sha256}\`` : 'not computed (not read back)'} |`),
       '',
       '## Packages',
       '',

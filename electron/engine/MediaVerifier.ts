@@ -1,13 +1,14 @@
-// Re-reads media and checks every file against the manifest it carries: an ISO set (any order of discs), and each
-// ISO against its .sha256 file when one lies beside it. Each file that differs is named.
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+// Re-reads media and checks every file against the manifest it carries: an ISO set (any order of discs), and with
+// checkImageHashes each ISO against its .sha256 file. Each file that differs is named. Files are hashed on two worker
+// threads side by side (both cores), each reading its own files with large positioned reads.
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InputError, errorMessage } from './errors.js';
 import { openFat32 } from './Fat32Reader.js';
-import { hashSource } from './ImageWriter.js';
+import { runImageJobs, type WorkerJob } from './ImageJobs.js';
+import { pieceSize, type CompositePiece } from './ImageLayout.js';
 import { openIso, type IsoFileEntry, type IsoVolume } from './IsoReader.js';
-import { MANIFEST_PATH, parseManifest, type MediaManifest } from './Manifest.js';
+import { MANIFEST_PATH, parseManifest, type ManifestFile, type MediaManifest } from './Manifest.js';
 
 export interface VerifyProblem {
   path: string;
@@ -30,18 +31,55 @@ const norm = (p: string): string => p.toLowerCase();
 
 export interface VerifyOptions {
   onProgress?: (bytesDone: number, path: string | null) => void;
-  /** Also hash each whole ISO against its .sha256 file (default true). */
+  /**
+   * Also hash each whole ISO against its .sha256 file (default false: every file's hash and every structure is checked
+   * anyway; the .sha256 file is for tools without tsmedia).
+   */
   checkImageHashes?: boolean;
+  signal?: AbortSignal;
 }
 
-export function verifyIsoSet(paths: string[], options: VerifyOptions = {}): VerifyResult {
+/** A manifest file to hash: where its bytes lie on the media, or why they cannot be read. */
+interface FileCheck {
+  file: ManifestFile;
+  disc: number | null;
+  pieces: CompositePiece[];
+  failed: string | null;
+}
+
+/** Hashes every file (and whole images) on two workers and records what differs. */
+async function hashFiles(checks: FileCheck[], result: VerifyResult, images: { path: string; want: string }[], progress: (done: number, path: string | null) => void, signal?: AbortSignal): Promise<void> {
+  const runnable = checks.filter((c) => c.failed === null);
+  const jobs: WorkerJob[] = [
+    ...runnable.map((c): WorkerJob => ({ kind: 'hash-source', label: c.file.path, tolerant: true, source: { kind: 'composite', size: c.pieces.reduce((n, p) => n + pieceSize(p), 0), label: c.file.path, pieces: c.pieces } })),
+    ...images.map((i): WorkerJob => ({ kind: 'hash', path: i.path })),
+  ];
+  const labels = [...runnable.map((c) => c.file.path), ...images.map((i) => basename(i.path))];
+  const done = await runImageJobs(jobs, { parallel: 2, signal, onProgress: (i, _b, _p, all) => progress(all, labels[i]) });
+  const byCheck = new Map(runnable.map((c, i) => [c, done[i]]));
+  for (const c of checks) {
+    const f = c.file;
+    result.filesChecked += 1;
+    const r = byCheck.get(c);
+    if (c.failed !== null || !r) {
+      result.problems.push({ path: f.path, disc: c.disc, problem: c.failed ?? 'was not read' });
+      continue;
+    }
+    result.bytesChecked += r.bytes;
+    if (r.error !== undefined) result.problems.push({ path: f.path, disc: c.disc, problem: `cannot be read: ${r.error}` });
+    else if (r.bytes !== f.size) result.problems.push({ path: f.path, disc: c.disc, problem: `read ${r.bytes} bytes, the manifest says ${f.size}` });
+    else if (r.sha256?.toUpperCase() !== f.sha256.toUpperCase()) result.problems.push({ path: f.path, disc: c.disc, problem: `its SHA-256 is ${r.sha256}, the manifest says ${f.sha256.toUpperCase()}` });
+  }
+  images.forEach((img, k) => {
+    const r = done[runnable.length + k];
+    if (r.sha256 !== img.want) result.problems.push({ path: basename(img.path), disc: null, problem: `the image's SHA-256 is ${r.sha256}, its .sha256 file says ${img.want}` });
+  });
+}
+
+export async function verifyIsoSet(paths: string[], options: VerifyOptions = {}): Promise<VerifyResult> {
   const result: VerifyResult = { status: 0, manifest: null, filesChecked: 0, bytesChecked: 0, problems: [], unreadable: [] };
   const volumes: { path: string; vol: IsoVolume; files: Map<string, IsoFileEntry> }[] = [];
-  let done = 0;
-  const progress = (n: number, p: string | null): void => {
-    done += n;
-    options.onProgress?.(done, p);
-  };
+  const progress = (done: number, p: string | null): void => options.onProgress?.(done, p);
   try {
     for (const p of paths) {
       try {
@@ -53,18 +91,18 @@ export function verifyIsoSet(paths: string[], options: VerifyOptions = {}): Veri
     }
     if (result.unreadable.length) return { ...result, status: 2 };
 
-    // Whole-image hashes first: a truncated or altered ISO is named even before its files are read.
-    if (options.checkImageHashes !== false) {
+    // Whole-image hashes (only when asked): hashed beside the files, on the other core.
+    const images: { path: string; want: string }[] = [];
+    if (options.checkImageHashes) {
       for (const v of volumes) {
         const side = `${v.path}.sha256`;
-        if (!existsSync(side)) continue;
-        const want = /^([0-9a-f]{64})\b/i.exec(readFileSync(side, 'utf8'))?.[1]?.toLowerCase();
-        if (!want) {
-          result.problems.push({ path: basename(side), disc: null, problem: 'the .sha256 file holds no SHA-256' });
+        if (!existsSync(side)) {
+          result.problems.push({ path: basename(side), disc: null, problem: 'is missing (it is written only when the media was read back after writing)' });
           continue;
         }
-        const got = hashSource({ kind: 'file', path: v.path, size: statSync(v.path).size, label: basename(v.path) }, undefined, (n) => progress(n, basename(v.path))).toLowerCase();
-        if (got !== want) result.problems.push({ path: basename(v.path), disc: null, problem: `the image's SHA-256 is ${got}, its .sha256 file says ${want}` });
+        const want = /^([0-9a-f]{64})\b/i.exec(readFileSync(side, 'utf8'))?.[1]?.toLowerCase();
+        if (!want) result.problems.push({ path: basename(side), disc: null, problem: 'the .sha256 file holds no SHA-256' });
+        else images.push({ path: v.path, want });
       }
     }
 
@@ -87,10 +125,10 @@ export function verifyIsoSet(paths: string[], options: VerifyOptions = {}): Veri
     }
 
     const listed = new Set<string>([norm(MANIFEST_PATH)]);
+    const checks: FileCheck[] = [];
     for (const f of manifest.files) {
       listed.add(norm(f.path));
-      const h = createHash('sha256');
-      let bytes = 0;
+      const pieces: CompositePiece[] = [];
       let failed: string | null = null;
       for (const part of f.parts) {
         const v = discOf.get(part.disc);
@@ -107,27 +145,11 @@ export function verifyIsoSet(paths: string[], options: VerifyOptions = {}): Veri
           failed = `on disc ${part.disc} it is ${entry.size} bytes, the manifest says ${part.size}`;
           break;
         }
-        try {
-          v.vol.readFile(entry.path, (chunk) => {
-            h.update(chunk);
-            bytes += chunk.length;
-            progress(chunk.length, f.path);
-          });
-        } catch (err) {
-          failed = `cannot be read from ${basename(v.path)}: ${errorMessage(err)}`;
-          break;
-        }
+        pieces.push(...entry.extents.map((e) => ({ path: v.path, offset: e.offset, size: e.size })));
       }
-      result.filesChecked += 1;
-      result.bytesChecked += bytes;
-      if (failed) {
-        result.problems.push({ path: f.path, disc: f.parts[0]?.disc ?? null, problem: failed });
-        continue;
-      }
-      const got = h.digest('hex').toUpperCase();
-      if (bytes !== f.size) result.problems.push({ path: f.path, disc: f.parts[0]?.disc ?? null, problem: `read ${bytes} bytes, the manifest says ${f.size}` });
-      else if (got !== f.sha256.toUpperCase()) result.problems.push({ path: f.path, disc: f.parts[0]?.disc ?? null, problem: `its SHA-256 is ${got}, the manifest says ${f.sha256.toUpperCase()}` });
+      checks.push({ file: f, disc: f.parts[0]?.disc ?? null, pieces, failed });
     }
+    await hashFiles(checks, result, images, progress, options.signal);
     for (const [d, v] of discOf) {
       for (const key of v.files.keys()) {
         if (!listed.has(key)) result.problems.push({ path: v.files.get(key)?.path ?? key, disc: d, problem: 'is on the disc but not in the manifest' });
@@ -146,7 +168,7 @@ export function verifyIsoSet(paths: string[], options: VerifyOptions = {}): Veri
 }
 
 /** A single-volume medium (a USB drive or its image): every manifest file read back from the FAT32 volume. */
-export function verifyFat32Media(path: string, options: VerifyOptions & { checkExtraFiles?: boolean } = {}): VerifyResult {
+export async function verifyFat32Media(path: string, options: VerifyOptions & { checkExtraFiles?: boolean } = {}): Promise<VerifyResult> {
   const result: VerifyResult = { status: 0, manifest: null, filesChecked: 0, bytesChecked: 0, problems: [], unreadable: [] };
   let vol;
   try {
@@ -160,32 +182,11 @@ export function verifyFat32Media(path: string, options: VerifyOptions & { checkE
     if (!m) return { ...result, status: 2, unreadable: [`${path}: no ${MANIFEST_PATH} on the volume; it was not made by tsmedia, or is damaged.`] };
     const manifest = parseManifest(vol.readFileBuffer(m.path).toString('utf8').trimEnd(), `${path}:${MANIFEST_PATH}`);
     result.manifest = manifest;
-    let done = 0;
-    for (const f of manifest.files) {
+    const checks: FileCheck[] = manifest.files.map((f) => {
       const e = entries.get(norm(f.path));
-      result.filesChecked += 1;
-      if (!e) {
-        result.problems.push({ path: f.path, disc: null, problem: 'missing from the volume' });
-        continue;
-      }
-      const h = createHash('sha256');
-      let bytes = 0;
-      try {
-        vol.readFile(e.path, (chunk) => {
-          h.update(chunk);
-          bytes += chunk.length;
-          done += chunk.length;
-          options.onProgress?.(done, f.path);
-        });
-      } catch (err) {
-        result.problems.push({ path: f.path, disc: null, problem: `cannot be read: ${errorMessage(err)}` });
-        continue;
-      }
-      result.bytesChecked += bytes;
-      const got = h.digest('hex').toUpperCase();
-      if (bytes !== f.size) result.problems.push({ path: f.path, disc: null, problem: `read ${bytes} bytes, the manifest says ${f.size}` });
-      else if (got !== f.sha256.toUpperCase()) result.problems.push({ path: f.path, disc: null, problem: `its SHA-256 is ${got}, the manifest says ${f.sha256.toUpperCase()}` });
-    }
+      return { file: f, disc: null, pieces: e ? e.extents.map((x) => ({ path, offset: x.offset, size: x.size })) : [], failed: e ? null : 'missing from the volume' };
+    });
+    await hashFiles(checks, result, [], (done, p) => options.onProgress?.(done, p), options.signal);
     if (options.checkExtraFiles) {
       const listed = new Set([norm(MANIFEST_PATH), ...manifest.files.map((f) => norm(f.path))]);
       for (const [k, e] of entries) if (!listed.has(k)) result.problems.push({ path: e.path, disc: null, problem: 'is on the volume but not in the manifest' });

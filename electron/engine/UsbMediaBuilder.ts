@@ -1,7 +1,7 @@
 // Creates stand-alone media on a USB drive — or on a raw image of one, with the same code: the media plan of the ISO
 // path, the 4 GiB rule (WIMs split into .swm parts, other large files refused before a byte is written), a FAT32
 // volume that UEFI firmware boots, written by the worker, flushed, and read back against the manifest.
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../shared/analysis.js';
 import { evaluateDrive, type DriveInfo } from '../../shared/drives.js';
@@ -10,12 +10,12 @@ import { userLogFolder } from './CmTraceLog.js';
 import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
 import { PrivilegedWriter } from './PrivilegedWriter.js';
 import { findDrive, listDrives } from './Drives.js';
-import { ContentIntegrityError, InputError, codedInputError } from './errors.js';
+import { ContentIntegrityError, InputError, codedInputError, describeFsError, describeWriteFailure, systemErrorOf } from './errors.js';
 import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from './Fat32Volume.js';
 import { openFat32 } from './Fat32Reader.js';
 import { planFat32Append } from './Fat32Append.js';
 import type { ImageLayout } from './ImageLayout.js';
-import { CancelledError } from './ImageWriter.js';
+import { CancelledError, WriteError } from './ImageWriter.js';
 import { runImageJobs, type WorkerJob } from './ImageJobs.js';
 import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
 import type { MediaManifest } from './Manifest.js';
@@ -63,6 +63,44 @@ export interface CreateUsbResult {
 
 const MIN_IMAGE = 64 * 1024 * 1024;
 
+/** Refuses, before anything is written, a folder or image that cannot be written (a read-only disk, no permission). */
+function refuseUnwritable(path: string, what: string): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') throw new InputError(`${what}: ${path} is on a read-only file system or drive; nothing can be written there. Choose another folder.`);
+    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${what}: you may not write to ${path} (permission denied). Choose another folder.`);
+    throw new InputError(`${what}: ${describeFsError(err, path)}`);
+  }
+}
+
+/**
+ * A failed write of the media, as a sentence naming the image or drive and the cause. Errors from the writer thread
+ * arrive as text: Node's own ("EIO: i/o error, fsync") are put into words, the writer's sentences get the target's
+ * name. A drive is listed again to say whether it is gone or read-only now, and that it holds an incomplete volume.
+ */
+async function explainWriteFailure(err: WriteError, req: UsbMediaRequest, target: string, writePath: string, given?: DriveInfo[]): Promise<WriteError> {
+  const sys = systemErrorOf(err.message);
+  let message = (sys && describeWriteFailure(sys.code, target, sys.syscall)) ?? err.message;
+  if (!message.includes(target) && !message.includes(writePath)) message = `${target}: ${message}`;
+  if (req.target.kind === 'drive') {
+    const device = req.target.device;
+    let now: DriveInfo | undefined | null = null;
+    if (!given) {
+      try {
+        now = findDrive(await listDrives({ showAll: true }), device);
+      } catch {
+        now = null;
+      }
+    }
+    if (now === undefined) message += ` ${device} is no longer connected.`;
+    else if (now?.isReadOnly) message += ` ${device} is read-only now (a write-protect switch, or the system made it read-only after errors).`;
+    message += ' The drive holds an incomplete volume: write it again before using it.';
+  }
+  return new WriteError(message);
+}
+
 function checkTarget(req: UsbMediaRequest): void {
   if (req.target.kind === 'image') {
     const dir = dirname(resolve(req.target.path));
@@ -72,6 +110,7 @@ function checkTarget(req: UsbMediaRequest): void {
       throw new InputError(`--image-size must be at least ${MIN_IMAGE} bytes (64 MiB); FAT32 needs 65,525 clusters.`);
     }
     if (!req.format && !existsSync(req.target.path)) throw new InputError(`--image ${req.target.path}: --no-format writes into an existing FAT32 image, and there is none.`);
+    refuseUnwritable(req.format ? dir : req.target.path, `--image ${req.target.path}`);
   } else if (!req.confirmedDrive) {
     throw new InputError(`drive ${req.target.device}: writing a drive erases it; the drive must be confirmed first (the CLI asks for --yes-erase ${req.target.device}).`);
   }
@@ -92,12 +131,11 @@ async function hashSplitParts(prepared: { splitSources: ReturnType<typeof planLa
   if (jobs.length === 0) return;
   const total = targets.reduce((n, t) => n + t.file.size, 0);
   progress.begin('plan', total);
-  const sizes = targets.map((t) => t.file.size);
-  const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
-  const results = await runImageJobs(jobs, { signal, onProgress: (i, bytes) => progress.update(offsets[i] + bytes, targets[i].file.path) });
+  // The WIM and its parts are hashed side by side on both cores.
+  const results = await runImageJobs(jobs, { signal, parallel: 2, onProgress: (i, _bytes, _path, done) => progress.update(done, targets[i].file.path) });
   results.forEach((r, i) => {
     const t = targets[i];
-    if (t.kind === 'part') t.file.sha256 = r.sha256;
+    if (t.kind === 'part') t.file.sha256 = r.sha256 ?? '';
     else if (r.sha256 !== t.file.sha256.toUpperCase()) {
       throw new ContentIntegrityError(`${t.file.source.label}: the WIM's bytes do not match the content library (SHA-256 ${r.sha256}, expected ${t.file.sha256}). Redistribute the package or choose another distribution point.`, t.file.path);
     }
@@ -221,25 +259,30 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       jobs.push({ kind: 'write', path: writePath, target: 'device', gaps: 'skip', layout: { size: diskBytes, regions: [{ offset: diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
     }
     progress.begin('write', layout.size);
-    let written: { sha256: string; bytes: number };
+    let written: { sha256: string | null; bytes: number };
     let elevated = false;
-    if (req.target.kind === 'drive' && !canOpen(req.target.device)) {
-      // This process may not open the drive: the privileged writer, started through the operating system's prompt.
-      elevated = true;
-      log.info(`${req.target.device} needs administrator rights: starting the privileged writer`);
-      const pw = await PrivilegedWriter.start(req.target.device);
-      try {
-        await pw.openDevice();
-        written = await pw.writeLayout(job.layout, { gaps: 'zero', onProgress: (bytes, path) => progress.update(bytes, path) });
-        for (const extra of jobs.slice(1)) if (extra.kind === 'write') await pw.writeLayout(extra.layout, { gaps: 'skip' });
-        await pw.flush();
-        const rr = await pw.close();
-        log.info(`flushed ${req.target.device} through the privileged writer; partition table re-read: ${rr.ok ? 'yes' : 'no'}`);
-      } finally {
-        await pw.dispose();
+    try {
+      if (req.target.kind === 'drive' && !canOpen(req.target.device)) {
+        // This process may not open the drive: the privileged writer, started through the operating system's prompt.
+        elevated = true;
+        log.info(`${req.target.device} needs administrator rights: starting the privileged writer`);
+        const pw = await PrivilegedWriter.start(req.target.device);
+        try {
+          await pw.openDevice();
+          written = await pw.writeLayout(job.layout, { gaps: 'zero', onProgress: (bytes, path) => progress.update(bytes, path) });
+          for (const extra of jobs.slice(1)) if (extra.kind === 'write') await pw.writeLayout(extra.layout, { gaps: 'skip' });
+          await pw.flush();
+          const rr = await pw.close();
+          log.info(`flushed ${req.target.device} through the privileged writer; partition table re-read: ${rr.ok ? 'yes' : 'no'}`);
+        } finally {
+          await pw.dispose();
+        }
+      } else {
+        [written] = await runImageJobs(jobs, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && progress.update(bytes, path) });
       }
-    } else {
-      [written] = await runImageJobs(jobs, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && progress.update(bytes, path) });
+    } catch (err) {
+      if (err instanceof WriteError) throw await explainWriteFailure(err, req, target, writePath, options.drives);
+      throw err;
     }
     progress.flush();
     if (req.target.kind === 'drive' && !elevated) {
@@ -259,7 +302,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       log.warning(`the written drive cannot be read back without administrator rights: run "tsmedia verify ${writePath}" as administrator to verify it.`);
     } else if (!req.skipVerify) {
       progress.begin('verify', manifest.files.reduce((n, f) => n + f.size, 0));
-      const v = verifyFat32Media(writePath, { onProgress: (bytes, path) => progress.update(bytes, path), checkExtraFiles: req.format });
+      const v = await verifyFat32Media(writePath, { onProgress: (bytes, path) => progress.update(bytes, path), checkExtraFiles: req.format, signal: options.signal });
       progress.flush();
       if (v.status !== 0) {
         const what = [...v.unreadable, ...v.problems.map((p) => `${p.path}: ${p.problem}`)].join('; ');
