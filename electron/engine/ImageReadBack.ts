@@ -8,6 +8,7 @@ import type { ImageLayout } from './ImageLayout.js';
 
 /** The hashing side a read-back needs: buffers shared with the hasher, and the whole-image hash. */
 export interface ImageHasher {
+  /** Bytes of the largest room buffer() gives. */
   readonly slotSize: number;
   buffer(): Buffer;
   takeImage(chunk: Buffer): void;
@@ -40,34 +41,27 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
   }
   const expectBuf = Buffer.allocUnsafe(options.bufferSize ?? hasher.slotSize);
   const zeros = Buffer.alloc(Math.min(hasher.slotSize, 1024 * 1024));
-  let slot = hasher.buffer();
-  let fill = 0;
   let pos = 0;
   let lastProgress = 0;
 
-  const handOver = (): void => {
-    if (fill > 0) hasher.takeImage(slot.subarray(0, fill));
-    slot = hasher.buffer();
-    fill = 0;
-  };
   /** Reads `n` image bytes at `pos` and compares them with `expected` (null: zeros). */
   const check = (expected: Buffer | null, n: number, what: string | null): void => {
     let done = 0;
     while (done < n) {
-      if (fill === slot.length) handOver();
-      const k = Math.min(n - done, slot.length - fill);
+      const room = hasher.buffer();
+      const k = Math.min(n - done, room.length);
       let got = 0;
       while (got < k) {
         let r: number;
         try {
-          r = readSync(fd, slot, fill + got, k - got, pos + got);
+          r = readSync(fd, room, got, k - got, pos + got);
         } catch (err) {
           throw new WriteError(`${path}: reading the written image back failed: ${describeFsError(err, path)}. The destination disk may be failing; nothing was replaced.`);
         }
         if (r === 0) throw new WriteError(`${path}: reading the written image back: it ends at byte ${pos + got}, ${expectedLength} were written. Nothing was replaced.`);
         got += r;
       }
-      const read = slot.subarray(fill, fill + k);
+      const read = room.subarray(0, k);
       const want = expected ? expected.subarray(done, done + k) : null;
       if (want ? !read.equals(want) : !isZero(read, zeros)) {
         let at = 0;
@@ -76,7 +70,7 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
           `${path}: the bytes read back at offset ${pos + at} (${what ?? 'file system structures'}) differ from what was written. The destination disk may be failing; nothing was replaced.`,
         );
       }
-      fill += k;
+      hasher.takeImage(read);
       pos += k;
       done += k;
     }
@@ -111,8 +105,6 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
     readSource(e.source, e.sourceOffset, e.size, expectBuf, cancelled, (chunk) => check(chunk, chunk.length, e.path));
   }
   gapTo(layout.size);
-  if (fill > 0) hasher.takeImage(slot.subarray(0, fill));
-  fill = 0;
   const sha256 = hasher.digest();
   options.onProgress?.(pos, null);
   return { sha256, bytes: pos };

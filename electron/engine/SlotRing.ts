@@ -1,8 +1,9 @@
 // A ring of buffers in shared memory between the thread that reads and writes (the producer) and a hashing thread
 // (the consumer), so SHA-256 runs on the second core while the first copies. A slot is free (0) or with the hasher
-// (1); the producer waits on a slot with Atomics.wait, the hasher frees it with Atomics.notify. Chunk descriptions
-// travel over a MessagePort; the hasher's answers (an integrity error, an image digest) come back on the same port
-// and are read synchronously with receiveMessageOnPort, since the producer's loop never yields.
+// (1); the producer fills a slot with one or more chunks (many small files share one), then hands it over in one
+// message. The producer waits on a slot with Atomics.wait, the hasher frees it with Atomics.notify. The hasher's
+// answers (an integrity error, an image digest) come back on the same port and are read with receiveMessageOnPort,
+// since the producer's loop never yields.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ContentIntegrityError } from './errors.js';
 import { CancelledError, type ContentHasher } from './ImageWriter.js';
@@ -20,23 +21,30 @@ export function createRing(slots: number, slotSize: number): RingShared {
   return { data: new SharedArrayBuffer(slots * slotSize), control: new SharedArrayBuffer(4 * (slots + 2)), slots, slotSize };
 }
 
-/** What the producer sends for a chunk. */
-export type RingMessage =
-  | { t: 'content'; slot: number; length: number; key: string; size: number; sha256: string; label: string; at: number }
-  | { t: 'image'; slot: number; length: number }
-  | { t: 'digest' };
+/** A chunk in a slot: content to check against its source's hash, or bytes of the image to hash whole. */
+export type RingEntry =
+  | { t: 'content'; offset: number; length: number; key: string; size: number; sha256: string; label: string; at: number }
+  | { t: 'image'; offset: number; length: number };
+
+/** What the producer sends. */
+export type RingMessage = { t: 'slot'; slot: number; entries: RingEntry[] } | { t: 'digest' };
 
 /** What the hasher answers. */
 export type RingReply = { t: 'error'; name: string; message: string; label: string } | { t: 'digest'; sha256: string };
 
 const WAIT_MS = 100;
+/** A slot with less room than this is handed over rather than filled further. */
+const MIN_ROOM = 1024 * 1024;
 
 /** The producer's end: hands chunks to the hasher and checks content as a ContentHasher. */
 export class RingProducer implements ContentHasher {
   private readonly state: Int32Array;
   private readonly views: Buffer[];
   private next = 0;
-  private current = -1;
+  /** The slot being filled, how far, and with what. */
+  private open = -1;
+  private fill = 0;
+  private entries: RingEntry[] = [];
   private replies = 0;
   private failure: Error | null = null;
 
@@ -49,33 +57,32 @@ export class RingProducer implements ContentHasher {
     this.views = Array.from({ length: ring.slots }, (_, i) => Buffer.from(ring.data, i * ring.slotSize, ring.slotSize));
   }
 
-  get slotSize(): number {
-    return this.ring.slotSize;
-  }
-
-  /** The next free slot's buffer (waits while the hasher still holds it). */
+  /** Room to read the next chunk into: the rest of the open slot, or the next free one (waiting for it). */
   buffer(): Buffer {
+    if (this.open >= 0 && this.ring.slotSize - this.fill >= MIN_ROOM) return this.views[this.open].subarray(this.fill);
+    this.handOver();
     const i = this.next;
     this.next = (this.next + 1) % this.ring.slots;
     this.waitFree(i);
-    this.current = i;
+    this.open = i;
+    this.fill = 0;
     return this.views[i];
   }
 
   take(source: ContentSource, sourceOffset: number, chunk: Buffer): void {
+    // Bytes that need no check leave their room to the next chunk.
     if ((source.kind !== 'library' && source.kind !== 'file') || !source.sha256) return;
-    const slot = this.slotOf(chunk);
     const key = source.kind === 'library' ? source.blobPath : source.path;
-    this.send({ t: 'content', slot, length: chunk.length, key, size: source.size, sha256: source.sha256, label: source.label, at: sourceOffset }, slot);
+    this.add(chunk, { t: 'content', offset: this.fill, length: chunk.length, key, size: source.size, sha256: source.sha256, label: source.label, at: sourceOffset });
   }
 
   /** Hands over a chunk of the image (read back) for the whole-image hash. */
   takeImage(chunk: Buffer): void {
-    const slot = this.slotOf(chunk);
-    this.send({ t: 'image', slot, length: chunk.length }, slot);
+    this.add(chunk, { t: 'image', offset: this.fill, length: chunk.length });
   }
 
   drain(): void {
+    this.handOver();
     for (let i = 0; i < this.ring.slots; i++) this.waitFree(i);
     this.checkError();
   }
@@ -89,18 +96,28 @@ export class RingProducer implements ContentHasher {
     return reply.sha256;
   }
 
-  private slotOf(chunk: Buffer): number {
-    const i = this.current;
-    if (i < 0 || chunk.buffer !== this.ring.data || chunk.byteOffset < i * this.ring.slotSize || chunk.byteOffset + chunk.length > (i + 1) * this.ring.slotSize) {
-      throw new Error('ring: a chunk handed over is not in the slot last given out');
-    }
-    return i;
+  get slotSize(): number {
+    return this.ring.slotSize;
   }
 
-  private send(m: RingMessage, slot: number): void {
-    Atomics.store(this.state, slot, 1);
-    this.port.postMessage(m);
-    this.current = -1;
+  private add(chunk: Buffer, entry: RingEntry): void {
+    const i = this.open;
+    if (i < 0 || chunk.buffer !== this.ring.data || chunk.byteOffset !== i * this.ring.slotSize + this.fill || chunk.length > this.ring.slotSize - this.fill) {
+      throw new Error('ring: a chunk handed over is not where buffer() gave room');
+    }
+    this.entries.push(entry);
+    this.fill += chunk.length;
+  }
+
+  private handOver(): void {
+    if (this.open < 0) return;
+    if (this.entries.length > 0) {
+      Atomics.store(this.state, this.open, 1);
+      this.port.postMessage({ t: 'slot', slot: this.open, entries: this.entries } satisfies RingMessage);
+    }
+    this.open = -1;
+    this.fill = 0;
+    this.entries = [];
   }
 
   private waitFree(i: number): void {

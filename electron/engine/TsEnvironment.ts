@@ -8,7 +8,7 @@
 //   plaintext: the XML in UTF-16LE, starting with "<?xml ve" and ending with a UTF-16 NUL, PKCS#7-padded (what
 //   CryptEncrypt with Final=TRUE does: the ciphertext is always 1-16 bytes longer than the plaintext)
 //   8-byte trailer (its meaning is not public; decoders drop it; we write zeros)
-import { createCipheriv, createDecipheriv, createHash, createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, createSign, generateKeyPair, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { XMLValidator } from 'fast-xml-parser';
 import { MAX_VARIABLE_VALUE, variableNameIssue, variableValueIssue } from '../../shared/variables.js';
 import { InputError, codedInputError } from './errors.js';
@@ -451,12 +451,24 @@ export interface MediaCertificateOptions {
   notBefore: Date;
   notAfter: Date;
   subject?: string;
+  /** The certificate's key pair; default a new RSA-2048 pair made here. */
+  keys?: MediaKeyPair;
+}
+
+export interface MediaKeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** A new RSA-2048 key pair for the media certificate, made on libuv's thread pool (it takes 50–300 ms). */
+export function generateMediaKeyPair(): Promise<MediaKeyPair> {
+  return new Promise((resolve, reject) => generateKeyPair('rsa', { modulusLength: 2048 }, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey }))));
 }
 
 /** The PFX ConfigMgr puts on media as _SMSTSMediaPFX: its password is the first 31 characters of the media GUID. */
 export function buildMediaPfx(mediaGuid: string, o: MediaCertificateOptions): Buffer {
   const password = mediaGuid.slice(0, 31);
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = o.keys ?? generateKeyPairSync('rsa', { modulusLength: 2048 });
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const sha256Rsa = seq(oid('1.2.840.113549.1.1.11'), derNull());
   const name = seq(setOf(seq(oid('2.5.4.3'), utf8String(o.subject ?? `tsmedia stand-alone media ${mediaGuid}`))));
@@ -547,6 +559,8 @@ export interface MediaEnvironmentInput {
   mediaCertificate?: boolean;
   /** "Now", for the certificate's validity when no start date is given. */
   now?: Date;
+  /** The media certificate's key pair (made ahead, off the main thread); default one made when needed. */
+  certificateKeys?: MediaKeyPair;
 }
 
 export interface MediaEnvironment {
@@ -643,7 +657,7 @@ export function buildMediaEnvironment(input: MediaEnvironmentInput): MediaEnviro
   if (input.mediaCertificate ?? true) {
     const notBefore = start ?? input.now ?? new Date();
     const notAfter = expire ?? new Date(notBefore.getTime() + 365 * 86_400_000);
-    add(N.mediaPfx, buildMediaPfx(input.mediaGuid, { notBefore, notAfter }).toString('hex').toUpperCase(), true);
+    add(N.mediaPfx, buildMediaPfx(input.mediaGuid, { notBefore, notAfter, keys: input.certificateKeys }).toString('hex').toUpperCase(), true);
   }
 
   const variables = [...own, ...input.mediaVariables.map((v) => ({ name: v.name, value: v.value, secret: v.secret }))];

@@ -32,9 +32,11 @@ port.on('message', (m: RingMessage) => {
   try {
     // After a failure the slots are only freed, so the writer is never left waiting.
     if (!failed) {
-      const chunk = views[m.slot].subarray(0, m.length);
-      if (m.t === 'image') image.update(chunk);
-      else hashes.update({ kind: 'file', path: m.key, size: m.size, sha256: m.sha256, label: m.label }, m.at, chunk);
+      for (const e of m.entries) {
+        const chunk = views[m.slot].subarray(e.offset, e.offset + e.length);
+        if (e.t === 'image') image.update(chunk);
+        else hashes.update({ kind: 'file', path: e.key, size: e.size, sha256: e.sha256, label: e.label }, e.at, chunk);
+      }
     }
   } catch (err) {
     failed = true;
