@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh machine (idempotent, quick when everything is there):
-#  - the Debian tools the tests use as independent readers of what the engine writes (root + apt only);
+#  - the Debian tools the tests use as independent readers of what the engine writes, and to make storage fail under
+#    it (libfiu, python3-fuse, e2fsprogs) (root + apt only);
 #  - the npm packages, without Electron's binary (it is downloaded from GitHub, which these machines cannot reach).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,8 @@ cd "$(dirname "$0")/.."
 tools=(python3:python3 unzip:unzip openssl:openssl fsck.fat:dosfstools mcopy:mtools xorriso:xorriso isoinfo:genisoimage 7z:p7zip-full
        udfinfo:udftools qemu-system-x86_64:qemu-system-x86 /usr/share/ovmf/OVMF.fd:ovmf grub-mkstandalone:grub-common
        /usr/lib/grub/x86_64-efi:grub-efi-amd64-bin /usr/lib/grub/i386-pc:grub-pc-bin nasm:nasm wimlib-imagex:wimtools
-       losetup:mount sfdisk:fdisk chromium:chromium)
+       losetup:mount sfdisk:fdisk chromium:chromium mkfs.ext4:e2fsprogs fiu-run:fiu-utils
+       /usr/lib/python3/dist-packages/fuse.py:python3-fuse)
 missing=()
 for pair in "${tools[@]}"; do
   what="${pair%%:*}"

@@ -80,10 +80,59 @@ export function describeFsError(err: unknown, path: string): string {
       return `${path}: a part of this path is not a folder.`;
     case 'EISDIR':
       return `${path}: is a folder, a file was expected.`;
+    case 'EROFS':
+      return `${path}: on a read-only file system or drive; nothing can be written there.`;
+    case 'ENOSPC':
+      return `${path}: no space left on the disk holding it.`;
+    case 'EIO':
+      return `${path}: I/O error (the disk or drive reported a failure; it may be failing or was removed).`;
+    case 'ENOTCONN':
+    case 'ECONNABORTED':
+      return `${path}: the file system holding it is gone (transport endpoint is not connected).`;
     case 'ERR_INVALID_ARG_VALUE':
     case 'ERR_INVALID_ARG_TYPE':
       return `${JSON.stringify(path)}: not a usable path (it contains a NUL character).`;
     default:
       return `${path}: ${errorMessage(err)}`;
+  }
+}
+
+/**
+ * The code and system call of Node's message for a failed call ("EIO: i/o error, fsync", "write failed: ENOTCONN:
+ * socket is not connected, write", "EROFS: read-only file system, open '/x'"), for errors that crossed a thread as
+ * text; else null.
+ */
+export function systemErrorOf(message: string): { code: string; syscall: string | null } | null {
+  const m = /(?:^|[\s:(])(E[A-Z0-9]{2,}): [a-z][^,\n]*, ([a-z0-9_]+)/.exec(message);
+  return m ? { code: m[1], syscall: m[2] } : null;
+}
+
+/**
+ * A failed write to `path` (a media file or a drive) as a sentence that names it and the cause, from the system error
+ * code (and the call that failed: a flush is not a write); null for codes without words here.
+ */
+export function describeWriteFailure(code: string, path: string, syscall: string | null = null): string | null {
+  const during = syscall === 'fsync' || syscall === 'fdatasync' ? 'flushing' : syscall === 'close' ? 'closing' : syscall === 'open' ? 'opening' : 'writing';
+  switch (code) {
+    case 'ENOSPC':
+      return `no space left on the disk holding ${path}: it filled up while ${during} it. Free space or choose another folder or drive.`;
+    case 'EDQUOT':
+      return `disk quota exceeded while ${during} ${path}. Free space in your quota or choose another folder.`;
+    case 'EIO':
+      return `I/O error ${during} ${path}: the disk or drive reported a failure (it may be failing, or was removed).`;
+    case 'EROFS':
+      return `${path} is on a read-only file system or drive: nothing can be written there (is a lock switch on?).`;
+    case 'ENOTCONN':
+    case 'ECONNABORTED':
+    case 'ESTALE':
+      return `the file system holding ${path} is gone (${code === 'ESTALE' ? 'stale file handle' : code === 'ECONNABORTED' ? 'connection aborted' : 'transport endpoint is not connected'}) while ${during} it: a network share, FUSE file system or removable disk was disconnected.`;
+    case 'ENXIO':
+    case 'ENODEV':
+      return `${path} disappeared while ${during} it: the drive was removed or disconnected.`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied ${during} ${path}.`;
+    default:
+      return null;
   }
 }
