@@ -14,6 +14,7 @@ import { evaluateDrive, formatDriveSize } from '../../shared/drives.js';
 import { findDrive, listDrives } from '../engine/Drives.js';
 import { packageRoot } from '../engine/paths.js';
 import type { Site } from '../engine/Site.js';
+import { prepareMediaKeyPair } from '../engine/TsEnvironment.js';
 import { formatBytes } from './format.js';
 
 export interface Io {
@@ -219,6 +220,8 @@ export function printPlan(s: PlanSummary, io: Io): void {
 export async function runCreate(args: string[], io: Io, openSite: (dir: string | undefined) => Promise<Site>): Promise<number> {
   const parsed = parseCreateArgs(args);
   const { site: siteDir, media, request, json } = parsed;
+  // The media certificate's key is made on the thread pool while the site is read.
+  prepareMediaKeyPair();
   const site = await openSite(siteDir);
   if (media === 'usb') return runCreateUsb(parsed, site, io);
   let lastPhase = '';

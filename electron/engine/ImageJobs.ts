@@ -82,7 +82,7 @@ function openTarget(job: Extract<WorkerJob, { kind: 'write' }>): number {
   try {
     return openSync(job.path, flags);
   } catch (err) {
-    throw new WriteError(`${job.path}: cannot open it for writing: ${describeWriteError(err)}`);
+    throw new WriteError(describeWriteError(err, job.path, 'open'));
   }
 }
 
@@ -135,7 +135,7 @@ export async function runImageJobs(jobs: WorkerJob[], options: RunJobsOptions = 
         f.inFlight = null;
         f.done = upTo;
         if (err && !flushError) {
-          flushError = new WriteError(`${path}: ${describeWriteError(err)}`);
+          flushError = new WriteError(describeWriteError(err, path, 'fdatasync'));
           Atomics.store(flag, 0, 1);
         }
         resolve();

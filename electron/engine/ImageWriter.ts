@@ -4,7 +4,7 @@
 // overlaps copying on another core. The whole image is hashed as it is written only when asked.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { ContentIntegrityError, InputError, describeFsError } from './errors.js';
+import { ContentIntegrityError, InputError, describeFsError, describeWriteFailure } from './errors.js';
 import { pieceSize, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
 
 export class CancelledError extends Error {
@@ -37,6 +37,8 @@ export interface WriteImageOptions {
   imageHash?: boolean;
   /** Where content hashes are checked; default in this thread with `hashes`. */
   hasher?: ContentHasher;
+  /** The target's path or device, named in write errors. */
+  targetName?: string;
 }
 
 export interface WriteImageResult {
@@ -210,7 +212,7 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
       try {
         n = writeSync(fd, data, off, length - off, at + off);
       } catch (err) {
-        throw new WriteError(describeWriteError(err));
+        throw new WriteError(describeWriteError(err, options.targetName, 'write'));
       }
       off += n;
     }
@@ -256,8 +258,13 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
   return { sha256: imageHash ? imageHash.digest('hex') : null, bytes: pos };
 }
 
-export function describeWriteError(err: unknown): string {
+/** A failed write, flush or open in words: naming `path` and the call when given (see describeWriteFailure). */
+export function describeWriteError(err: unknown, path?: string, syscall?: string): string {
   const e = err as NodeJS.ErrnoException;
+  if (path && e?.code) {
+    const named = describeWriteFailure(e.code, path, syscall ?? e.syscall ?? null);
+    if (named) return named;
+  }
   switch (e?.code) {
     case 'ENOSPC':
       return 'the destination is full (no space left on the device). Free space or choose another folder.';
@@ -271,6 +278,13 @@ export function describeWriteError(err: unknown): string {
     case 'ENXIO':
     case 'ENODEV':
       return 'the device is gone (was it removed?).';
+    case 'ENOTCONN':
+    case 'ECONNABORTED':
+    case 'ESHUTDOWN':
+    case 'EHOSTDOWN':
+      return 'the destination is no longer connected (a network or FUSE file system went away). Nothing was replaced; check the destination and try again.';
+    case 'ESTALE':
+      return 'the destination went stale (a network file system lost it). Nothing was replaced; check the destination and try again.';
     default:
       return `write failed: ${e?.message ?? String(err)}`;
   }

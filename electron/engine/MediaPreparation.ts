@@ -12,7 +12,7 @@ import { bufferFile, checkLabel, newMediaGuid, planContent, prestartFiles, rootF
 import { packageVersion } from './paths.js';
 import type { Site } from './Site.js';
 import type { TaskSequencePackage } from './TaskSequenceExport.js';
-import { buildMediaEnvironment, generateMediaKeyPair } from './TsEnvironment.js';
+import { buildMediaEnvironment, takeMediaKeyPair } from './TsEnvironment.js';
 
 export const PASSWORDLESS_NOTE =
   'No password: the task sequence environment (steps and variables) is encrypted with ConfigMgr\'s public fixed key and can be read by anyone who has the media.';
@@ -81,7 +81,7 @@ export async function prepareMedia(site: Site, req: MediaRequestBase, options: C
   const { label, start, expire } = options;
   log.info(`tsmedia ${packageVersion()}: creating stand-alone media (${kind}) for task sequence ${req.taskSequenceId} from site ${site.root}`);
   // The certificate's RSA key is made on the thread pool while the content is planned.
-  const keys = generateMediaKeyPair();
+  const keys = takeMediaKeyPair();
   keys.catch(() => undefined);
   const content = await planContent(site, {
     taskSequenceId: req.taskSequenceId,

@@ -465,6 +465,22 @@ export function generateMediaKeyPair(): Promise<MediaKeyPair> {
   return new Promise((resolve, reject) => generateKeyPair('rsa', { modulusLength: 2048 }, (err, publicKey, privateKey) => (err ? reject(err) : resolve({ publicKey, privateKey }))));
 }
 
+let spareKeys: Promise<MediaKeyPair> | null = null;
+
+/** Starts making the next media's key pair ahead of need (the CLI does so before it opens the site). */
+export function prepareMediaKeyPair(): void {
+  if (spareKeys) return;
+  spareKeys = generateMediaKeyPair();
+  spareKeys.catch(() => undefined);
+}
+
+/** The key pair started by prepareMediaKeyPair, or a new one; each pair serves one media only. */
+export function takeMediaKeyPair(): Promise<MediaKeyPair> {
+  const keys = spareKeys ?? generateMediaKeyPair();
+  spareKeys = null;
+  return keys;
+}
+
 /** The PFX ConfigMgr puts on media as _SMSTSMediaPFX: its password is the first 31 characters of the media GUID. */
 export function buildMediaPfx(mediaGuid: string, o: MediaCertificateOptions): Buffer {
   const password = mediaGuid.slice(0, 31);

@@ -87,13 +87,13 @@ function runJob(index: number, job: WorkerJob): void {
   const fd = fds[job.path];
   if (fd === undefined) throw new Error(`image worker: ${job.path} was not opened`);
   const gaps = job.gaps ?? (job.target === 'device' ? 'zero' : 'sparse');
-  const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hasher: needProducer(), gaps, imageHash: false });
+  const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hasher: needProducer(), gaps, imageHash: false, targetName: job.path });
   // A trailing gap left sparse must still count: an image file is as long as its image (or the disk it stands for).
   try {
     if (job.target !== 'device' && gaps === 'sparse') ftruncateSync(fd, Math.max(job.layout.size, job.fileSize ?? 0));
     fsyncSync(fd);
   } catch (err) {
-    throw new WriteError(`${job.path}: ${describeWriteError(err)}`);
+    throw new WriteError(describeWriteError(err, job.path, 'fsync'));
   }
   post({ type: 'done', index, sha256: null, bytes: r.bytes });
 }
