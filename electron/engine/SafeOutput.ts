@@ -2,7 +2,7 @@
 // temporary name beside its destination, flushed, and renamed into place only when the whole set is done. A run that
 // is cancelled, fails or is killed leaves earlier output untouched and nothing under a final name.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError, describeFsError } from './errors.js';
 
@@ -21,11 +21,20 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes partial files an earlier, killed run left beside these destinations (never a live run's). */
+/** A medium's own name and the files written beside it: its `.sha256` and the run's report (`<stem>.report.md`, `.json`). */
+function withCompanions(name: string): string[] {
+  const stem = name.replace(/\.[^.]+$/, '');
+  return [name, `${name}.sha256`, `${stem}.report.md`, `${stem}.report.json`];
+}
+
+/**
+ * Removes partial files an earlier, killed run left beside these destinations — the media files and their companions
+ * (checksum, report), whatever moment the kill came at — never a live run's.
+ */
 export function removeStalePartials(finalPaths: string[]): string[] {
   const removed: string[] = [];
   const dirs = new Set(finalPaths.map((p) => dirname(p)));
-  const names = new Set(finalPaths.map((p) => basename(p)));
+  const names = new Set(finalPaths.flatMap((p) => withCompanions(basename(p))));
   for (const d of dirs) {
     let entries: string[];
     try {
@@ -70,6 +79,16 @@ export function writeTempFile(temp: string, data: Buffer | string): void {
 
 /** Renames every temporary file into place, then flushes the folders so the names survive a power loss. */
 export function commit(pairs: { temp: string; final: string }[]): void {
+  // A final name a file cannot take (a folder holds it) stops the set before any of its files is renamed.
+  for (const { final } of pairs) {
+    let isFolder = false;
+    try {
+      isFolder = statSync(final).isDirectory();
+    } catch {
+      // nothing there yet, or nothing readable: the rename says what is wrong
+    }
+    if (isFolder) throw new InputError(`cannot put ${final} in place: it is a folder, a file was expected. Nothing was replaced.`);
+  }
   for (const { temp, final } of pairs) {
     try {
       renameSync(temp, final);

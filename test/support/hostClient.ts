@@ -1,0 +1,132 @@
+// A loopback host started as a child process (support/hostProcess.ts) and a small client for it: the API over POST
+// and media events over Server-Sent Events, keeping every byte the host sent so tests can scan them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import type { MediaEvent } from '../../shared/ipc.js';
+import type { IsoMediaRequest, MediaRequestBase } from '../../shared/media.js';
+import { ROOT } from '../helpers.js';
+import type { HostHandshake } from './hostProcess.js';
+
+export interface HostChild {
+  process: ChildProcess;
+  port: number;
+  token: string;
+  pid: number;
+  /** Everything the host printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Every response body and event stream byte the host sent to this client. */
+  received(): string;
+  call<T>(method: string, ...args: unknown[]): Promise<{ status: number; body: string; value: T }>;
+  /** Subscribes to /api/events; resolves with the job's events once one of them is not progress. */
+  jobEvents(jobId: () => string | null, timeoutMs?: number): { ready: Promise<void>; done: Promise<MediaEvent[]> };
+  stop(): Promise<void>;
+}
+
+/** Starts the loopback host in its own process with the given environment (XDG_* folders kept in a test folder). */
+export async function startHostProcess(userDataDir: string, env: NodeJS.ProcessEnv): Promise<HostChild> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'test', 'support', 'hostProcess.js'), userDataDir], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let received = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const hello = await new Promise<HostHandshake>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the host did not start within 30 s: ${err}`)), 30_000);
+    const onData = (): void => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      ok(JSON.parse(line) as HostHandshake);
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the host ended (exit ${code}) before listening: ${err}`));
+    });
+  });
+  const { port, token } = hello;
+  const call = <T>(method: string, ...args: unknown[]): Promise<{ status: number; body: string; value: T }> =>
+    new Promise((ok, fail) => {
+      const req = request(
+        { host: '127.0.0.1', port, path: `/api/${method}`, method: 'POST', headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', 'x-tsmedia-token': token } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            received += body;
+            let value: T;
+            try {
+              value = JSON.parse(body) as T;
+            } catch {
+              value = undefined as T;
+            }
+            ok({ status: res.statusCode ?? 0, body, value });
+          });
+        },
+      );
+      req.on('error', fail);
+      req.end(JSON.stringify(args));
+    });
+  const jobEvents = (jobId: () => string | null, timeoutMs = 120_000): { ready: Promise<void>; done: Promise<MediaEvent[]> } => {
+    let ready!: () => void;
+    const readyP = new Promise<void>((r) => (ready = r));
+    const done = new Promise<MediaEvent[]>((ok, fail) => {
+      const got: MediaEvent[] = [];
+      const req = request({ host: '127.0.0.1', port, path: `/api/events?token=${token}`, headers: { host: `127.0.0.1:${port}`, accept: 'text/event-stream' } }, (res) => {
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          received += chunk;
+          buf += chunk;
+          if (buf.includes(': connected')) ready();
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            for (const line of block.split('\n')) if (line.startsWith('data: ')) got.push(JSON.parse(line.slice(6)) as MediaEvent);
+            const id = jobId();
+            if (id !== null && got.some((e) => e.jobId === id && e.type !== 'progress')) {
+              clearTimeout(timer);
+              req.destroy();
+              ok(got.filter((e) => e.jobId === id));
+              return;
+            }
+          }
+        });
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        fail(new Error(`no end of the job within ${timeoutMs} ms; events: ${JSON.stringify(got.map((e) => e.type))}`));
+      }, timeoutMs);
+      req.on('error', (e) => {
+        if (!(e as NodeJS.ErrnoException).code?.includes('ECONNRESET')) fail(e);
+      });
+      req.end();
+    });
+    return { ready: readyP, done };
+  };
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const ended = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    await ended;
+  };
+  return { process: child, port, token, pid: hello.pid, stdout: () => out, stderr: () => err, received: () => received, call, jobEvents, stop };
+}
+
+/** A full request as the wizard sends it, with the sample task sequence; `overrides` set the rest. */
+export function baseRequest(overrides: Partial<MediaRequestBase> = {}): MediaRequestBase {
+  return {
+    site: null, taskSequenceId: 'SMP00010', distributionPoints: [], password: null, unattended: false, startDate: null, expireDate: null,
+    label: 'Configuration Manager', autorun: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: [],
+    driverPackages: [], staging: null, detectDependencies: true, timestamp: null, skipVerify: false, ...overrides,
+  };
+}
+
+export function isoRequest(out: string, overrides: Partial<IsoMediaRequest> = {}): IsoMediaRequest {
+  return { ...baseRequest(overrides), size: 'unlimited', out, ...overrides };
+}
