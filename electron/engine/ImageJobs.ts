@@ -54,10 +54,10 @@ export interface RunJobsOptions {
   parallel?: number;
 }
 
-const RING_SLOTS = 4;
-const RING_SLOT = 8 * 1024 * 1024;
+const RING_SLOTS = 8;
+const RING_SLOT = 2 * 1024 * 1024;
 /** Flush a target once this much more has been written since the last flush began. */
-const FLUSH_EVERY = 32 * 1024 * 1024;
+const FLUSH_EVERY = 16 * 1024 * 1024;
 
 /** Rebuilds the error the worker threw, keeping its kind (the CLI's exit code depends on it). */
 function reviveError(name: string, message: string): Error {

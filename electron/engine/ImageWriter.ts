@@ -108,7 +108,7 @@ export class SourceHashes {
   }
 }
 
-export const DEFAULT_BUFFER = 8 * 1024 * 1024;
+export const DEFAULT_BUFFER = 2 * 1024 * 1024;
 
 function openSource(source: ContentSource): number | null {
   if (source.kind === 'buffer' || source.kind === 'composite') return null;

@@ -34,7 +34,7 @@ export type RingReply = { t: 'error'; name: string; message: string; label: stri
 
 const WAIT_MS = 100;
 /** A slot with less room than this is handed over rather than filled further. */
-const MIN_ROOM = 1024 * 1024;
+const MIN_ROOM = 256 * 1024;
 
 /** The producer's end: hands chunks to the hasher and checks content as a ContentHasher. */
 export class RingProducer implements ContentHasher {
