@@ -245,6 +245,9 @@ async function main(): Promise<void> {
         times.get(c.name)?.push(t.seconds);
         peaks.set(c.name, Math.max(peaks.get(c.name) ?? 0, t.peakMiB));
         log(`bench: run ${r}/${runs} ${c.name}: ${t.seconds.toFixed(2)} s, ${t.peakMiB.toFixed(0)} MiB`);
+        // Each command starts from the same memory: earlier outputs left in the page cache would push the content out
+        // of it and make the next command read from the disk. The last ISO stays for the verify figure.
+        if (!(r === runs && c.name === 'tsmedia iso')) c.clean.forEach(rm);
       }
     }
     // Verification: tsmedia verify of the last ISO, sha256sum of the content, Node's own SHA-256 on one core.

@@ -16,7 +16,7 @@ import type { MediaFile, PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { packageVersion } from './paths.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
+import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
 import type { Site } from './Site.js';
 
 export interface CreateMediaOptions {
@@ -60,6 +60,7 @@ export function validateRequest(req: IsoMediaRequest): CheckedOptions {
   const outDir = dirname(resolve(req.out));
   if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: outDir, path: req.out }, `--out ${req.out}: the folder ${outDir} does not exist. Create it first.`);
   if (existsSync(req.out) && statSync(req.out).isDirectory()) throw new InputError(`--out ${req.out} is a folder; give the path of the first ISO file.`);
+  refuseUnwritable(outDir, `--out ${req.out}`);
   return checked;
 }
 

@@ -2,7 +2,7 @@
 // temporary name beside its destination, flushed, and renamed into place only when the whole set is done. A run that
 // is cancelled, fails or is killed leaves earlier output untouched and nothing under a final name.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError, describeFsError } from './errors.js';
 
@@ -129,3 +129,15 @@ export function checkFreeSpace(dir: string, needed: number, what: string): void 
 }
 
 const formatMiB = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
+
+/** Refuses, before anything is written, a folder or image that cannot be written (a read-only disk, no permission). */
+export function refuseUnwritable(path: string, what: string): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') throw new InputError(`${what}: ${path} is on a read-only file system or drive; nothing can be written there. Choose another folder.`);
+    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${what}: you may not write to ${path} (permission denied). Choose another folder.`);
+    throw new InputError(`${what}: ${describeFsError(err, path)}`);
+  }
+}

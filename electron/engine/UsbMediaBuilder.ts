@@ -1,7 +1,7 @@
 // Creates stand-alone media on a USB drive — or on a raw image of one, with the same code: the media plan of the ISO
 // path, the 4 GiB rule (WIMs split into .swm parts, other large files refused before a byte is written), a FAT32
 // volume that UEFI firmware boots, written by the worker, flushed, and read back against the manifest.
-import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../shared/analysis.js';
 import { evaluateDrive, type DriveInfo } from '../../shared/drives.js';
@@ -10,7 +10,7 @@ import { userLogFolder } from './CmTraceLog.js';
 import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
 import { PrivilegedWriter } from './PrivilegedWriter.js';
 import { findDrive, listDrives } from './Drives.js';
-import { ContentIntegrityError, InputError, codedInputError, describeFsError, describeWriteFailure, systemErrorOf } from './errors.js';
+import { ContentIntegrityError, InputError, codedInputError, describeWriteFailure, systemErrorOf } from './errors.js';
 import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from './Fat32Volume.js';
 import { openFat32 } from './Fat32Reader.js';
 import { planFat32Append } from './Fat32Append.js';
@@ -23,7 +23,7 @@ import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { packageRoot } from './paths.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
+import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
 import type { Site } from './Site.js';
 import { verifyFat32Media } from './MediaVerifier.js';
 
@@ -62,18 +62,6 @@ export interface CreateUsbResult {
 }
 
 const MIN_IMAGE = 64 * 1024 * 1024;
-
-/** Refuses, before anything is written, a folder or image that cannot be written (a read-only disk, no permission). */
-function refuseUnwritable(path: string, what: string): void {
-  try {
-    accessSync(path, constants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EROFS') throw new InputError(`${what}: ${path} is on a read-only file system or drive; nothing can be written there. Choose another folder.`);
-    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${what}: you may not write to ${path} (permission denied). Choose another folder.`);
-    throw new InputError(`${what}: ${describeFsError(err, path)}`);
-  }
-}
 
 /**
  * A failed write of the media, as a sentence naming the image or drive and the cause. Errors from the writer thread

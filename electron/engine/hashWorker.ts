@@ -4,7 +4,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { SourceHashes } from './ImageWriter.js';
 import type { RingMessage, RingReply, RingShared } from './SlotRing.js';
+import { lowerThisThreadPriority } from './threadPriority.js';
 
+lowerThisThreadPriority();
 const { ring, port } = workerData as { ring: RingShared; port: MessagePort };
 const state = new Int32Array(ring.control);
 const views = Array.from({ length: ring.slots }, (_, i) => Buffer.from(ring.data, i * ring.slotSize, ring.slotSize));

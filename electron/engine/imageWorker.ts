@@ -9,6 +9,7 @@ import { readBackImage } from './ImageReadBack.js';
 import { WriteError, describeWriteError, hashSource, writeImage } from './ImageWriter.js';
 import type { WorkerJob, WorkerMessage } from './ImageJobs.js';
 import { RingProducer, type RingShared } from './SlotRing.js';
+import { lowerThisThreadPriority } from './threadPriority.js';
 
 const { jobs, cancelFlag, ring, port, fds } = workerData as {
   jobs: { index: number; job: WorkerJob }[];
@@ -18,6 +19,7 @@ const { jobs, cancelFlag, ring, port, fds } = workerData as {
   /** Write targets, opened by the parent (which also flushes them while the writes go on). */
   fds: Record<string, number>;
 };
+lowerThisThreadPriority();
 const flag = new Int32Array(cancelFlag);
 const cancelled = (): boolean => Atomics.load(flag, 0) !== 0;
 const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
