@@ -176,7 +176,10 @@ export async function measureWizardLongTasks(options: { site: string; work: stri
       const figures = (await page.evaluate('window.__tsmediaBench')) as PageFigures;
       if (figures.observerError) throw new Error(`the long-task observer failed: ${figures.observerError}`);
       const end = figures.completionAt ?? Infinity;
-      const durations = figures.longTasks.filter((t) => t.start + t.duration >= t0 && t.start <= end).map((t) => t.duration);
+      const during = figures.longTasks.filter((t) => t.start + t.duration >= t0 && t.start <= end);
+      const durations = during.map((t) => t.duration);
+      // When each fell (from the click, and before the Completion page showed), to tell rendering pages from progress.
+      for (const t of during) log(`bench: wizard: long task of ${t.duration.toFixed(0)} ms at +${((t.start - t0) / 1000).toFixed(2)} s (${((end - t.start) / 1000).toFixed(2)} s before Completion)`);
       const result = (await page.locator('[data-testid="result"]').getAttribute('data-result', { timeout: 5_000 }).catch(() => null)) ?? 'unknown';
       const failure = result === 'done' ? null : await page.locator('main').innerText({ timeout: 5_000 }).catch(() => null);
       return {
