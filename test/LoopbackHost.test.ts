@@ -15,6 +15,7 @@ import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
 import { startLoopbackHost, type LoopbackHost } from '../electron/host/LoopbackHost.js';
 import { requireOrSkip, runCli } from './helpers.js';
 import { addPackage, copySampleSite } from './support/sites.js';
+import { readMediaEvents } from './support/mediaEvents.js';
 
 interface Reply {
   status: number;
@@ -54,42 +55,16 @@ async function ok<T>(method: string, ...args: unknown[]): Promise<T> {
 
 /** Subscribes to /api/events and collects MediaEvents until `until` says stop. */
 function events(until: (all: MediaEvent[]) => boolean, timeoutMs = 120_000): { ready: Promise<void>; done: Promise<MediaEvent[]> } {
-  let ready!: () => void;
-  const readyP = new Promise<void>((r) => (ready = r));
-  const done = new Promise<MediaEvent[]>((okDone, fail) => {
-    const got: MediaEvent[] = [];
-    const req = request({ host: '127.0.0.1', port: host.port, path: `/api/events?token=${host.token}`, headers: { host: `127.0.0.1:${host.port}`, accept: 'text/event-stream' } }, (res) => {
-      assert.equal(res.statusCode, 200);
-      assert.match(String(res.headers['content-type']), /^text\/event-stream/);
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        if (buf.includes(': connected')) ready();
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          for (const line of block.split('\n')) if (line.startsWith('data: ')) got.push(JSON.parse(line.slice(6)) as MediaEvent);
-          if (until(got)) {
-            clearTimeout(timer);
-            req.destroy();
-            okDone(got);
-            return;
-          }
-        }
-      });
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      fail(new Error(`no end of the job within ${timeoutMs} ms; events: ${JSON.stringify(got.map((e) => e.type))}`));
-    }, timeoutMs);
-    req.on('error', (err) => {
-      if (!(err as NodeJS.ErrnoException).code?.includes('ECONNRESET')) fail(err);
-    });
-    req.end();
+  return readMediaEvents({
+    port: host.port,
+    token: host.token,
+    until,
+    timeoutMs,
+    onResponse: (status, type) => {
+      assert.equal(status, 200);
+      assert.match(type, /^text\/event-stream/);
+    },
   });
-  return { ready: readyP, done };
 }
 
 const ended = (jobId: () => string | null) => (all: MediaEvent[]): boolean => all.some((e) => e.jobId === jobId() && e.type !== 'progress');

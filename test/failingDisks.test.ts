@@ -84,6 +84,33 @@ async function expectFailure(t: TestContext, label: string, fault: string, r: Fa
 
 /** The fix for ISO messages is in the writer thread (electron/engine/ImageWriter.ts, imageWorker.ts), which another change owns. */
 
+/** A fresh ext4 on a loop device with an output folder holding earlier media; null when the test was skipped (said why). */
+function ext4Output(
+  t: TestContext,
+  name: string,
+  mib: number,
+  tools: string[],
+  rootReason: string,
+  packages: string,
+): { s: Scratch; vol: Ext4Volume; out: string; env: NodeJS.ProcessEnv; earlier: ReturnType<typeof snapshot> } | null {
+  if (!requireOrSkip(t, isRoot(), rootReason)) return null;
+  const miss = missingTools(['mkfs.ext4', 'losetup', 'mount', 'umount', ...tools]);
+  if (!requireOrSkip(t, miss.length === 0, `missing ${miss.join(', ')} (${packages})`)) return null;
+  const s = new Scratch(t);
+  let vol: Ext4Volume;
+  try {
+    vol = Ext4Volume.create(s, name, mib);
+  } catch (err) {
+    requireOrSkip(t, false, `cannot mount an ext4 loop device here: ${(err as Error).message}`);
+    return null;
+  }
+  const out = join(vol.mountpoint, 'out');
+  mkdirSync(out);
+  const env = { XDG_STATE_HOME: s.path('state') };
+  makeEarlierMedia(out, env);
+  return { s, vol, out, env, earlier: snapshot(out) };
+}
+
 describe('failing disks', () => {
   before(async () => {
     shared = new Scratch(null, 'tsmedia-faults-site-');
@@ -100,22 +127,9 @@ describe('failing disks', () => {
   });
 
   test('a disk that fills up (ENOSPC): refused when the media cannot fit; filled up mid-ISO and mid-USB-image, the write fails and the earlier media stay', async (t) => {
-    if (!requireOrSkip(t, isRoot(), 'needs root: mounts a small ext4 file system on a loop device')) return;
-    const miss = missingTools(['mkfs.ext4', 'losetup', 'mount', 'umount', 'fallocate', 'dd', 'truncate']);
-    if (!requireOrSkip(t, miss.length === 0, `missing ${miss.join(', ')} (e2fsprogs, util-linux, coreutils)`)) return;
-    const s = new Scratch(t);
-    let vol: Ext4Volume;
-    try {
-      vol = Ext4Volume.create(s, 'small', 128);
-    } catch (err) {
-      requireOrSkip(t, false, `cannot mount an ext4 loop device here: ${(err as Error).message}`);
-      return;
-    }
-    const out = join(vol.mountpoint, 'out');
-    mkdirSync(out);
-    const env = { XDG_STATE_HOME: s.path('state') };
-    makeEarlierMedia(out, env);
-    const earlier = snapshot(out);
+    const o = ext4Output(t, 'small', 128, ['fallocate', 'dd', 'truncate'], 'needs root: mounts a small ext4 file system on a loop device', 'e2fsprogs, util-linux, coreutils');
+    if (!o) return;
+    const { vol, out, env, earlier } = o;
     const node = process.execPath;
 
     // Content bigger than the free space: refused before a byte is written.
@@ -248,22 +262,9 @@ describe('failing disks', () => {
   });
 
   test('a read-only target: a read-only mount (losetup -r) refuses the ISO and the USB image; a read-only drive is refused; a drive made read-only mid-write fails', async (t) => {
-    if (!requireOrSkip(t, isRoot(), 'needs root: mounts ext4 on loop devices and uses loop devices as drives')) return;
-    const miss = missingTools(['mkfs.ext4', 'losetup', 'mount', 'umount', 'blockdev', 'truncate']);
-    if (!requireOrSkip(t, miss.length === 0, `missing ${miss.join(', ')} (e2fsprogs, util-linux)`)) return;
-    const s = new Scratch(t);
-    let vol: Ext4Volume;
-    try {
-      vol = Ext4Volume.create(s, 'ro', 64);
-    } catch (err) {
-      requireOrSkip(t, false, `cannot mount an ext4 loop device here: ${(err as Error).message}`);
-      return;
-    }
-    const out = join(vol.mountpoint, 'out');
-    mkdirSync(out);
-    const env = { XDG_STATE_HOME: s.path('state') };
-    makeEarlierMedia(out, env);
-    const earlier = snapshot(out);
+    const o = ext4Output(t, 'ro', 64, ['blockdev', 'truncate'], 'needs root: mounts ext4 on loop devices and uses loop devices as drives', 'e2fsprogs, util-linux');
+    if (!o) return;
+    const { s, vol, out, env, earlier } = o;
     vol.remountReadOnly();
     const node = process.execPath;
     const once = async (args: string[]): Promise<FaultRun> => {

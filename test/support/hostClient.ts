@@ -7,6 +7,7 @@ import type { MediaEvent } from '../../shared/ipc.js';
 import type { IsoMediaRequest, MediaRequestBase } from '../../shared/media.js';
 import { ROOT } from '../helpers.js';
 import type { HostHandshake } from './hostProcess.js';
+import { readMediaEvents } from './mediaEvents.js';
 
 export interface HostChild {
   process: ChildProcess;
@@ -72,42 +73,12 @@ export async function startHostProcess(userDataDir: string, env: NodeJS.ProcessE
       req.end(JSON.stringify(args));
     });
   const jobEvents = (jobId: () => string | null, timeoutMs = 120_000): { ready: Promise<void>; done: Promise<MediaEvent[]> } => {
-    let ready!: () => void;
-    const readyP = new Promise<void>((r) => (ready = r));
-    const done = new Promise<MediaEvent[]>((ok, fail) => {
-      const got: MediaEvent[] = [];
-      const req = request({ host: '127.0.0.1', port, path: `/api/events?token=${token}`, headers: { host: `127.0.0.1:${port}`, accept: 'text/event-stream' } }, (res) => {
-        let buf = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          received += chunk;
-          buf += chunk;
-          if (buf.includes(': connected')) ready();
-          let i: number;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            for (const line of block.split('\n')) if (line.startsWith('data: ')) got.push(JSON.parse(line.slice(6)) as MediaEvent);
-            const id = jobId();
-            if (id !== null && got.some((e) => e.jobId === id && e.type !== 'progress')) {
-              clearTimeout(timer);
-              req.destroy();
-              ok(got.filter((e) => e.jobId === id));
-              return;
-            }
-          }
-        });
-      });
-      const timer = setTimeout(() => {
-        req.destroy();
-        fail(new Error(`no end of the job within ${timeoutMs} ms; events: ${JSON.stringify(got.map((e) => e.type))}`));
-      }, timeoutMs);
-      req.on('error', (e) => {
-        if (!(e as NodeJS.ErrnoException).code?.includes('ECONNRESET')) fail(e);
-      });
-      req.end();
-    });
-    return { ready: readyP, done };
+    const ended = (all: MediaEvent[]): boolean => {
+      const id = jobId();
+      return id !== null && all.some((e) => e.jobId === id && e.type !== 'progress');
+    };
+    const r = readMediaEvents({ port, token, timeoutMs, until: ended, onChunk: (c) => (received += c) });
+    return { ready: r.ready, done: r.done.then((all) => all.filter((e) => e.jobId === jobId())) };
   };
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
