@@ -158,25 +158,20 @@ describe('failing disks', () => {
         process.kill(pid, 'SIGCONT');
       }
     };
-    const iso = await runWithFault({ argv: [node, CLI, ...isoArgs(join(out, 'media.iso'))], env, afterBytes: AFTER_BYTES, inject: fillMidWrite });
-    await expectFailure(t, 'ENOSPC mid-ISO', `disk filled after ${Math.round(iso.injectedAfterBytes / MiB)} MiB written (${Math.round(filled / MiB)} MiB taken)`, iso, {
-      dir: out,
-      before: earlier,
-      exit: 2,
-      cause: /no space left/i,
-      names: escapeRe(out),
-    });
-    vol.unfill();
-
-    const usb = await runWithFault({ argv: [node, CLI, ...usbArgs(join(out, 'usb.img'))], env, afterBytes: AFTER_BYTES, inject: fillMidWrite });
-    await expectFailure(t, 'ENOSPC mid-USB-image', `disk filled after ${Math.round(usb.injectedAfterBytes / MiB)} MiB written (${Math.round(filled / MiB)} MiB taken)`, usb, {
-      dir: out,
-      before: earlier,
-      exit: 2,
-      cause: /no space left/i,
-      names: escapeRe(out),
-    });
-    vol.unfill();
+    for (const [label, args] of [
+      ['ENOSPC mid-ISO', isoArgs(join(out, 'media.iso'))],
+      ['ENOSPC mid-USB-image', usbArgs(join(out, 'usb.img'))],
+    ] as const) {
+      const r = await runWithFault({ argv: [node, CLI, ...args], env, afterBytes: AFTER_BYTES, inject: fillMidWrite });
+      await expectFailure(t, label, `disk filled after ${Math.round(r.injectedAfterBytes / MiB)} MiB written (${Math.round(filled / MiB)} MiB taken)`, r, {
+        dir: out,
+        before: earlier,
+        exit: 2,
+        cause: /no space left/i,
+        names: escapeRe(out),
+      });
+      vol.unfill();
+    }
   });
 
   test('I/O errors (EIO) injected by libfiu into the writer: pwrite mid-write and fsync, for an ISO, a USB image and a drive', async (t) => {
