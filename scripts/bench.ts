@@ -241,6 +241,8 @@ async function main(): Promise<void> {
     for (let r = 1; r <= runs; r++) {
       for (const c of commands) {
         c.clean.forEach(rm);
+        // Untimed: what the previous command left for the disk is written before this one starts.
+        execFileSync('sync');
         const t = timed(c.cmd);
         times.get(c.name)?.push(t.seconds);
         peaks.set(c.name, Math.max(peaks.get(c.name) ?? 0, t.peakMiB));
