@@ -44,14 +44,14 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Runs a shell command under GNU time: seconds (wall) and peak resident memory of the largest process. */
-function timed(cmd: string): { seconds: number; peakMiB: number } {
+/** Runs a shell command under GNU time: seconds (wall), CPU seconds (user, system) and peak resident memory of the largest process. */
+function timed(cmd: string): { seconds: number; peakMiB: number; user: number; system: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', 'sh', '-c', `${cmd} && sync`], { encoding: 'utf8', maxBuffer: 64 * MiB });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'sh', '-c', `${cmd} && sync`], { encoding: 'utf8', maxBuffer: 64 * MiB });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`bench command failed (${r.status}): ${cmd}\n${r.stderr.slice(-2000)}`);
-  const kib = Number(r.stderr.trim().split('\n').pop());
-  return { seconds, peakMiB: Number.isFinite(kib) ? kib / 1024 : NaN };
+  const [kib, user, system] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { seconds, peakMiB: Number.isFinite(kib) ? kib / 1024 : NaN, user, system };
 }
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
         const t = timed(c.cmd);
         times.get(c.name)?.push(t.seconds);
         peaks.set(c.name, Math.max(peaks.get(c.name) ?? 0, t.peakMiB));
-        log(`bench: run ${r}/${runs} ${c.name}: ${t.seconds.toFixed(2)} s, ${t.peakMiB.toFixed(0)} MiB`);
+        log(`bench: run ${r}/${runs} ${c.name}: ${t.seconds.toFixed(2)} s (CPU ${t.user.toFixed(2)} user, ${t.system.toFixed(2)} system), ${t.peakMiB.toFixed(0)} MiB`);
         // Each command starts from the same memory: earlier outputs left in the page cache would push the content out
         // of it and make the next command read from the disk. The last ISO stays for the verify figure.
         if (!(r === runs && c.name === 'tsmedia iso')) c.clean.forEach(rm);
