@@ -2,7 +2,8 @@
 // answer file reproduces a run.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openIso } from '../electron/engine/IsoReader.js';
@@ -44,6 +45,28 @@ describe('verify and answers', () => {
     const cut = runCli(['verify', iso]);
     assert.equal(cut.status, 2, cut.stdout + cut.stderr);
     assert.match(cut.stderr, new RegExp(`unreadable: .*media\\.iso: the image is truncated: the volume holds ${size / 2048} blocks \\(${size} bytes\\) but the file has ${size - 300 * 1024} bytes`));
+  });
+
+  test('the .sha256 file is the read-back hash: written after a verified run, removed by a run that reads nothing back', (t) => {
+    const dir = tempDir(t);
+    const env = { XDG_STATE_HOME: join(dir, 'state') };
+    const iso = join(dir, 'media.iso');
+    assert.equal(runCli(['create', '--task-sequence', 'SMP00010', '--out', iso], env).status, 0);
+    const sum = readFileSync(`${iso}.sha256`, 'utf8').slice(0, 64);
+    assert.equal(sum, createHash('sha256').update(readFileSync(iso)).digest('hex'));
+    const report = JSON.parse(readFileSync(join(dir, 'media.report.json'), 'utf8')) as { discs: { sha256: string | null }[]; verified: boolean };
+    assert.deepEqual([report.discs[0].sha256, report.verified], [sum, true]);
+
+    const again = runCli(['create', '--task-sequence', 'SMP00010', '--out', iso, '--no-verify'], env);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(existsSync(`${iso}.sha256`), false, "an earlier run's checksum would not match the new image");
+    const md = readFileSync(join(dir, 'media.report.md'), 'utf8');
+    assert.match(md, /\| media\.iso \| \d+ \| not computed \(not read back\) \|/);
+    assert.match(readFileSync(join(dir, 'CreateTSMedia.log'), 'utf8'), /removed media\.iso\.sha256 of an earlier run/);
+    assert.equal(runCli(['verify', iso]).status, 0);
+    const strict = runCli(['verify', iso, '--image-hash']);
+    assert.equal(strict.status, 1);
+    assert.match(strict.stdout, /media\.iso\.sha256: is missing/);
   });
 
   test('an ISO not made by tsmedia, and a file that is no ISO, are unreadable (exit 2)', (t) => {
