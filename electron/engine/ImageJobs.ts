@@ -194,6 +194,9 @@ export async function runImageJobs(jobs: WorkerJob[], options: RunJobsOptions = 
 
   try {
     const outcomes = await Promise.allSettled(lists.map(runList));
+    // A write-back error is reported to one flush of the file only: the last one in flight may hold it, not the
+    // writer's final fsync, so it is waited for before the run counts as done.
+    await Promise.all([...flushed.values()].map((f) => f.inFlight));
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as Error] : []));
     // A flush that failed is the cause; the cancellation it raised in the writer is its effect.
     if (flushError) throw flushError;
