@@ -165,7 +165,7 @@ function cancelLatency(site: string, out: string): Promise<number> {
  * The wizard in the loopback host during a write of the payload (scripts/lib/wizardLongTasks.ts). Null, with the
  * reason printed, when Chromium or the built page is missing here, or (unless `strict`) when the run fails.
  */
-async function wizardDuringWrite(site: string, work: string, size: number, log: (s: string) => void, strict: boolean): Promise<WizardLongTasks | null> {
+async function wizardDuringWrite(site: string, work: string, size: number, log: (s: string) => void, strict: boolean, trace?: string): Promise<WizardLongTasks | null> {
   const why = cannotMeasureWizard();
   if (why !== null) {
     log(`bench: long-tasks-p95 not measured: ${why}`);
@@ -173,7 +173,7 @@ async function wizardDuringWrite(site: string, work: string, size: number, log: 
   }
   log('bench: the wizard in the loopback host, writing an ISO with the payload in Chromium');
   try {
-    const r = await measureWizardLongTasks({ site, work, timeoutMs: 120_000 + Math.ceil(size / GiB) * 120_000, log });
+    const r = await measureWizardLongTasks({ site, work, timeoutMs: 120_000 + Math.ceil(size / GiB) * 120_000, log, trace });
     log(
       `bench: wizard during a write: ${r.seconds.toFixed(1)} s, ${r.count} long task(s), p95 ${r.p95.toFixed(0)} ms, max ${r.max.toFixed(0)} ms, ` +
         `${r.progressRenders} progress update(s) rendered${r.count === 0 ? ' (no long tasks at all: p95 is 0)' : ''}; ${r.before} long task(s) before the write`,
@@ -195,7 +195,7 @@ const longTasksFigures = (w: WizardLongTasks | null): unknown =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' } },
+    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' } },
   });
   const size = parseSize(values.size ?? '2GiB');
   if (size > 20 * GiB) throw new Error('--size is at most 20 GiB');
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     makeContent(content, size);
     const site = await makeSite(work, content);
     if (onlyUi) {
-      const w = await wizardDuringWrite(site, work, size, log, true);
+      const w = await wizardDuringWrite(site, work, size, log, true, values.trace);
       const t: Target = { name: 'long-tasks-p95', value: w ? w.p95 : null, limit: LONG_TASKS_LIMIT, met: w ? w.p95 <= 50 : null };
       const extra = w ? ` (max ${w.max.toFixed(0)} ms, ${w.count} long task(s)${w.count === 0 ? ': none at all, p95 is 0' : ''}; ${w.progressRenders} progress updates rendered in ${w.seconds.toFixed(1)} s)` : '';
       console.log(`${targetLine(t)}${extra}`);
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     rm(out('p.iso'));
     const cancel = await cancelLatency(site, out('c.iso'));
     // Before the large figure: its 8 GiB would push this site's content out of the page cache.
-    const wizard = await wizardDuringWrite(site, work, size, log, false);
+    const wizard = await wizardDuringWrite(site, work, size, log, false, values.trace);
 
     let largePeak: number | null = null;
     if (!values['skip-large']) {

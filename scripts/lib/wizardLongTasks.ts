@@ -132,7 +132,7 @@ async function clickThrough(page: Page, out: string, log: (s: string) => void): 
  * Chromium, and returns the long tasks seen during the write. Everything it starts is stopped and every file it
  * writes (under `work`) removed, also on failure or after `timeoutMs`.
  */
-export async function measureWizardLongTasks(options: { site: string; work: string; timeoutMs: number; log: (s: string) => void }): Promise<WizardLongTasks> {
+export async function measureWizardLongTasks(options: { site: string; work: string; timeoutMs: number; log: (s: string) => void; trace?: string }): Promise<WizardLongTasks> {
   const { site, log } = options;
   const dir = join(options.work, 'wizard');
   mkdirSync(dir, { recursive: true });
@@ -167,12 +167,15 @@ export async function measureWizardLongTasks(options: { site: string; work: stri
       await page.goto(url);
       const supported = (await page.evaluate(`PerformanceObserver.supportedEntryTypes.includes('longtask')`)) as boolean;
       if (!supported) throw new Error(`this Chromium has no 'longtask' performance entries`);
+      // A Chromium trace of the write (bench --trace FILE), to see what a long task was.
+      if (options.trace && browser) await browser.startTracing(page, { path: options.trace, categories: ['devtools.timeline', 'v8', 'disabled-by-default-devtools.timeline'] });
       const { t0 } = await clickThrough(page, out, log);
       // Light polling from here (4 times a second) so that the waiting adds next to nothing to the page's main thread
       // (page.waitForFunction with an expression evaluates it in the page, which the page's CSP forbids).
       while (((await page.evaluate('window.__tsmediaBench.completionAt')) as number | null) === null) await new Promise((r) => setTimeout(r, 250));
       // Entries are delivered to the observer a little after the task ends.
       await page.waitForTimeout(500);
+      if (options.trace && browser) await browser.stopTracing();
       const figures = (await page.evaluate('window.__tsmediaBench')) as PageFigures;
       if (figures.observerError) throw new Error(`the long-task observer failed: ${figures.observerError}`);
       const end = figures.completionAt ?? Infinity;
