@@ -141,17 +141,23 @@ export function mountpointContains(mount: string, path: string): boolean {
   return p === m || p.startsWith(`${m}/`);
 }
 
-/** Sizes as drives are sold: decimal units (a "16 GB" stick holds 16,000,000,000 bytes or a little less). */
-export function formatDriveSize(bytes: number | null): string {
-  if (bytes === null || !Number.isFinite(bytes) || bytes <= 0) return 'no medium';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = bytes;
+/** A size in decimal units, as drives are sold (a "16 GB" stick holds 16,000,000,000 bytes or a little less). */
+export function decimalSize(bytes: number): { value: number; unit: 'B' | 'kB' | 'MB' | 'GB' | 'TB' } {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'] as const;
+  let value = bytes;
   let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
+  while (value >= 1000 && u < units.length - 1) {
+    value /= 1000;
     u += 1;
   }
-  return u === 0 ? `${bytes} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+  return { value, unit: units[u] };
+}
+
+/** Sizes as drives are sold: decimal units, one decimal under 10. */
+export function formatDriveSize(bytes: number | null): string {
+  if (bytes === null || !Number.isFinite(bytes) || bytes <= 0) return 'no medium';
+  const { value, unit } = decimalSize(bytes);
+  return unit === 'B' ? `${bytes} B` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
 }
 
 const driveName = (d: DriveInfo): string => `${d.device}${d.description ? ` (${d.description})` : ''}`;

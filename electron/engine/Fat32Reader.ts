@@ -3,8 +3,9 @@
 // 8.3 name), each file's clusters as byte extents, file data and the free space. Every offset is checked and every
 // loop is bounded — chains by the volume's cluster count and a bitmap of clusters already seen, directories by
 // FAT's 65,536 entries, nesting by depth — so a hostile volume gives an InputError naming the file, never a hang.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { InputError, describeFsError } from './errors.js';
+import { readExtents, readFully, streamExtents, type Extent } from './PositionedRead.js';
 import { ATTR_DIRECTORY, ATTR_LFN, ATTR_VOLUME_ID, FAT32_MAX_CLUSTERS, FAT32_MIN_CLUSTERS, FAT_MAX_DIR_ENTRIES, fromDosDateTime, lfnChecksum } from './Fat32Volume.js';
 import { windowsUpper } from './IsoImage.js';
 
@@ -31,10 +32,7 @@ export interface FatRun {
 }
 
 /** Bytes of a file at a byte offset of the image or device (not of the partition). */
-export interface FatExtent {
-  offset: number;
-  size: number;
-}
+export type FatExtent = Extent;
 
 export interface FatFileInfo {
   /** "/" separated, no leading slash; long names where the volume has valid ones, else 8.3 names. */
@@ -437,18 +435,18 @@ export class Fat32Volume {
 
   /** Streams a file's bytes to `onChunk` (each chunk a fresh Buffer of at most 1 MiB). */
   readFile(path: string, onChunk: (chunk: Buffer) => void): void {
-    const f = this.find(path);
-    if (!f) throw new InputError(`${this.path}: no file "${path}" in the volume.`);
-    for (const e of f.extents) {
-      for (let done = 0; done < e.size; done += CHUNK) onChunk(this.read(e.offset + done, Math.min(CHUNK, e.size - done)));
-    }
+    streamExtents(this.extentsOf(path), (o, n) => this.read(o, n), onChunk);
   }
 
   /** A whole file in memory. */
   readFileBuffer(path: string): Buffer {
-    const parts: Buffer[] = [];
-    this.readFile(path, (c) => parts.push(c));
-    return Buffer.concat(parts);
+    return readExtents(this.extentsOf(path), (o, n) => this.read(o, n));
+  }
+
+  private extentsOf(path: string): FatExtent[] {
+    const f = this.find(path);
+    if (!f) throw new InputError(`${this.path}: no file "${path}" in the volume.`);
+    return f.extents;
   }
 
   close(): void {
@@ -466,17 +464,13 @@ export class Fat32Volume {
     if (this.fd === null) throw new Error(`${this.path}: the volume is closed`);
     if (this.fileSize !== null && offset + length > this.fileSize) this.fail(`a read at byte ${offset} (${length} bytes) is past the end of the file (${this.fileSize} bytes)`);
     const b = Buffer.allocUnsafe(length); // filled below, or the read fails
-    let got = 0;
-    while (got < length) {
-      let n: number;
-      try {
-        n = readSync(this.fd, b, got, length - got, offset + got);
-      } catch (err) {
-        throw new InputError(`cannot read the FAT32 volume ${describeFsError(err, this.path)}`);
-      }
-      if (n === 0) this.fail(`the ${this.fileSize === null ? 'device' : 'file'} ended at byte ${offset + got}, inside the volume`);
-      got += n;
+    let got: number;
+    try {
+      got = readFully(this.fd, b, 0, length, offset);
+    } catch (err) {
+      throw new InputError(`cannot read the FAT32 volume ${describeFsError(err, this.path)}`);
     }
+    if (got < length) this.fail(`the ${this.fileSize === null ? 'device' : 'file'} ended at byte ${offset + got}, inside the volume`);
     return b;
   }
 

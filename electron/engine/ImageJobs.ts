@@ -2,11 +2,11 @@
 // within one buffer (the workers poll a shared flag). Writes and read-backs get a hashing thread beside the writer
 // (two cores busy); hash jobs can be spread over several workers. While a target is written, this thread asks the
 // kernel to flush it (fdatasync, off the thread) so the disk works while the writer copies, instead of at the end.
-import { closeSync, constants, fdatasync, openSync } from 'node:fs';
+import { closeSync, constants, fdatasync, openSync, statSync } from 'node:fs';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { ContentIntegrityError, InputError } from './errors.js';
-import type { ContentSource, ImageLayout } from './ImageLayout.js';
-import { CancelledError, WriteError, describeWriteError } from './ImageWriter.js';
+import { ContentIntegrityError, InputError, describeWriteError } from './errors.js';
+import { sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
+import { CancelledError, WriteError } from './ImageWriter.js';
 import { createRing } from './SlotRing.js';
 
 export type WorkerJob =
@@ -86,18 +86,26 @@ function openTarget(job: Extract<WorkerJob, { kind: 'write' }>): number {
   }
 }
 
-const jobBytes = (j: WorkerJob): number =>
-  j.kind === 'hash-source' ? (j.source.kind === 'buffer' ? j.source.data.length : j.source.size) : j.kind === 'hash' ? 0 : j.layout.size;
+/** What a job reads or writes, for spreading hash jobs (a whole image's size from the file system). */
+function jobBytes(j: WorkerJob): number {
+  if (j.kind === 'hash-source') return sourceSize(j.source);
+  if (j.kind !== 'hash') return j.layout.size;
+  try {
+    return statSync(j.path).size;
+  } catch {
+    return 0; // the worker says what is wrong with it
+  }
+}
 
 /** Spreads hash jobs over `n` lists, largest first onto the least loaded (so the workers finish together). */
 function spread(jobs: WorkerJob[], n: number): { index: number; job: WorkerJob }[][] {
   const lists: { index: number; job: WorkerJob }[][] = Array.from({ length: n }, () => []);
   const load = new Array<number>(n).fill(0);
-  const order = jobs.map((job, index) => ({ index, job })).sort((a, b) => jobBytes(b.job) - jobBytes(a.job));
-  for (const item of order) {
+  const order = jobs.map((job, index) => ({ index, job, bytes: jobBytes(job) })).sort((a, b) => b.bytes - a.bytes);
+  for (const { index, job, bytes } of order) {
     const k = load.indexOf(Math.min(...load));
-    lists[k].push(item);
-    load[k] += jobBytes(item.job);
+    lists[k].push({ index, job });
+    load[k] += bytes;
   }
   return lists.map((l) => l.sort((a, b) => a.index - b.index)).filter((l) => l.length > 0);
 }

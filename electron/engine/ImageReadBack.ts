@@ -1,10 +1,11 @@
 // Reads a written image back and compares every byte with what the layout says it should hold: metadata regions from
 // memory, file extents re-read from their sources, gaps as zeros. The bytes read are handed to a hashing thread for
 // the image's SHA-256 (the .sha256 file), so comparing and hashing overlap on two cores.
-import { fstatSync, readSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { describeFsError } from './errors.js';
 import { CancelledError, WriteError, readSource } from './ImageWriter.js';
 import type { ImageLayout } from './ImageLayout.js';
+import { readFully } from './PositionedRead.js';
 
 /** The hashing side a read-back needs: buffers shared with the hasher, and the whole-image hash. */
 export interface ImageHasher {
@@ -50,17 +51,13 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
     while (done < n) {
       const room = hasher.buffer();
       const k = Math.min(n - done, room.length);
-      let got = 0;
-      while (got < k) {
-        let r: number;
-        try {
-          r = readSync(fd, room, got, k - got, pos + got);
-        } catch (err) {
-          throw new WriteError(`${path}: reading the written image back failed: ${describeFsError(err, path)}. The destination disk may be failing; nothing was replaced.`);
-        }
-        if (r === 0) throw new WriteError(`${path}: reading the written image back: it ends at byte ${pos + got}, ${expectedLength} were written. Nothing was replaced.`);
-        got += r;
+      let got: number;
+      try {
+        got = readFully(fd, room, 0, k, pos);
+      } catch (err) {
+        throw new WriteError(`${path}: reading the written image back failed: ${describeFsError(err, path)}. The destination disk may be failing; nothing was replaced.`);
       }
+      if (got < k) throw new WriteError(`${path}: reading the written image back: it ends at byte ${pos + got}, ${expectedLength} were written. Nothing was replaced.`);
       const read = room.subarray(0, k);
       const want = expected ? expected.subarray(done, done + k) : null;
       if (want ? !read.equals(want) : !isZero(read, zeros)) {

@@ -3,9 +3,10 @@
 // as it is read and must match the library: in this thread, or handed to a second one (ContentHasher) so hashing
 // overlaps copying on another core. The whole image is hashed as it is written only when asked.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { ContentIntegrityError, InputError, describeFsError, describeWriteFailure } from './errors.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { ContentIntegrityError, InputError, describeFsError, describeWriteError } from './errors.js';
 import { pieceSize, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
+import { readFully } from './PositionedRead.js';
 
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
@@ -79,13 +80,21 @@ export class InThreadHasher implements ContentHasher {
   drain(): void {}
 }
 
+/** The file and hash a source's bytes are checked against while read; null for bytes with nothing to check. */
+export function checkedSource(source: ContentSource): { key: string; sha256: string } | null {
+  if ((source.kind !== 'library' && source.kind !== 'file') || !source.sha256) return null;
+  return { key: source.kind === 'library' ? source.blobPath : source.path, sha256: source.sha256 };
+}
+
 /** Running SHA-256 of each content source, so split files are verified when their last part is read. */
 export class SourceHashes {
   private readonly state = new Map<string, { hash: Hash; bytes: number }>();
 
   update(source: ContentSource, sourceOffset: number, chunk: Buffer): void {
-    if (source.kind === 'buffer' || source.kind === 'composite' || !source.sha256) return;
-    const key = source.kind === 'library' ? source.blobPath : source.path;
+    const checked = checkedSource(source);
+    if (!checked) return;
+    const { key } = checked;
+    const want = checked.sha256.toUpperCase();
     let s = this.state.get(key);
     if (!s || sourceOffset === 0) {
       s = { hash: createHash('sha256'), bytes: 0 };
@@ -95,12 +104,12 @@ export class SourceHashes {
     if (s.bytes !== sourceOffset) return;
     s.hash.update(chunk);
     s.bytes += chunk.length;
-    if (s.bytes === source.size) {
+    if (s.bytes === sourceSize(source)) {
       const got = s.hash.digest('hex').toUpperCase();
       this.state.delete(key);
-      if (got !== source.sha256.toUpperCase()) {
+      if (got !== want) {
         throw new ContentIntegrityError(
-          `${source.label}: the bytes read from ${key} do not match the content library (SHA-256 ${got}, expected ${source.sha256.toUpperCase()}). The library is damaged: redistribute the package or choose another distribution point.`,
+          `${source.label}: the bytes read from ${key} do not match the content library (SHA-256 ${got}, expected ${want}). The library is damaged: redistribute the package or choose another distribution point.`,
           source.label,
         );
       }
@@ -163,18 +172,14 @@ export function readSource(
       if (cancelled()) throw new CancelledError();
       const b = typeof buf === 'function' ? buf() : buf;
       const want = Math.min(b.length, size - done);
-      let got = 0;
-      while (got < want) {
-        let n: number;
-        try {
-          n = readSync(fd, b, got, want - got, offset + done + got);
-        } catch (err) {
-          throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
-        }
-        if (n === 0) {
-          throw new ContentIntegrityError(`${source.label}: ${path} ended after ${offset + done + got} bytes; ${source.size} were expected. The content changed or is damaged.`, source.label);
-        }
-        got += n;
+      let got: number;
+      try {
+        got = readFully(fd, b, 0, want, offset + done);
+      } catch (err) {
+        throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
+      }
+      if (got < want) {
+        throw new ContentIntegrityError(`${source.label}: ${path} ended after ${offset + done + got} bytes; ${source.size} were expected. The content changed or is damaged.`, source.label);
       }
       onChunk(b.subarray(0, want), offset + done);
       done += want;
@@ -212,7 +217,7 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
       try {
         n = writeSync(fd, data, off, length - off, at + off);
       } catch (err) {
-        throw new WriteError(describeWriteError(err, options.targetName, 'write'));
+        throw new WriteError(describeWriteError(err, options.targetName ?? 'the image', 'write'));
       }
       off += n;
     }
@@ -258,34 +263,3 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
   return { sha256: imageHash ? imageHash.digest('hex') : null, bytes: pos };
 }
 
-/** A failed write, flush or open in words: naming `path` and the call when given (see describeWriteFailure). */
-export function describeWriteError(err: unknown, path?: string, syscall?: string): string {
-  const e = err as NodeJS.ErrnoException;
-  if (path && e?.code) {
-    const named = describeWriteFailure(e.code, path, syscall ?? e.syscall ?? null);
-    if (named) return named;
-  }
-  switch (e?.code) {
-    case 'ENOSPC':
-      return 'the destination is full (no space left on the device). Free space or choose another folder.';
-    case 'EIO':
-      return 'the device reported an I/O error while writing. The disk or drive may be failing or was removed.';
-    case 'EROFS':
-      return 'the destination is read-only.';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied while writing to the destination.';
-    case 'ENXIO':
-    case 'ENODEV':
-      return 'the device is gone (was it removed?).';
-    case 'ENOTCONN':
-    case 'ECONNABORTED':
-    case 'ESHUTDOWN':
-    case 'EHOSTDOWN':
-      return 'the destination is no longer connected (a network or FUSE file system went away). Nothing was replaced; check the destination and try again.';
-    case 'ESTALE':
-      return 'the destination went stale (a network file system lost it). Nothing was replaced; check the destination and try again.';
-    default:
-      return `write failed: ${e?.message ?? String(err)}`;
-  }
-}

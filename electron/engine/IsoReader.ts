@@ -2,21 +2,18 @@
 // tree (Joliet when present, else the primary tree), file data and the El Torito boot catalog. Synchronous; every
 // offset is checked against the file and every loop is bounded, so a hostile image gives an InputError, never a crash
 // or a hang.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { InputError, describeFsError } from './errors.js';
+import { readExtents, readFully, streamExtents, type Extent } from './PositionedRead.js';
 
 const BLOCK = 2048;
 const MAX_DESCRIPTORS = 64;
 const MAX_DEPTH = 128;
 const MAX_ENTRIES = 5_000_000;
 const MAX_DIR_BYTES = 64 * 1024 * 1024;
-const CHUNK = 1024 * 1024;
 
-export interface IsoExtent {
-  /** Byte offset in the image. */
-  offset: number;
-  size: number;
-}
+/** Bytes of a file at a byte offset of the image. */
+export type IsoExtent = Extent;
 
 export interface IsoFileEntry {
   /** "/" separated, no leading slash; Joliet names as stored, primary names without ";1" (and without a lone trailing "."). */
@@ -170,18 +167,18 @@ export class IsoVolume {
 
   /** Streams a file's bytes to `onChunk` (each chunk a fresh Buffer of at most 1 MiB). */
   readFile(path: string, onChunk: (chunk: Buffer) => void): void {
-    const f = this.find(path);
-    if (!f) throw new InputError(`${this.path}: no file "${path}" in the image.`);
-    for (const e of f.extents) {
-      for (let done = 0; done < e.size; done += CHUNK) onChunk(this.read(e.offset + done, Math.min(CHUNK, e.size - done)));
-    }
+    streamExtents(this.extentsOf(path), (o, n) => this.read(o, n), onChunk);
   }
 
   /** A whole file in memory (for small files). */
   readFileBuffer(path: string): Buffer {
-    const parts: Buffer[] = [];
-    this.readFile(path, (c) => parts.push(c));
-    return Buffer.concat(parts);
+    return readExtents(this.extentsOf(path), (o, n) => this.read(o, n));
+  }
+
+  private extentsOf(path: string): IsoExtent[] {
+    const f = this.find(path);
+    if (!f) throw new InputError(`${this.path}: no file "${path}" in the image.`);
+    return f.extents;
   }
 
   /** The El Torito boot catalog's entries (empty without a boot record). */
@@ -245,17 +242,13 @@ export class IsoVolume {
     if (this.fd === null) throw new Error(`${this.path}: the image is closed`);
     if (offset < 0 || offset + length > this.fileSize) this.fail(`a read at byte ${offset} (${length} bytes) is past the end of the file (${this.fileSize} bytes)`);
     const b = Buffer.alloc(length);
-    let got = 0;
-    while (got < length) {
-      let n: number;
-      try {
-        n = readSync(this.fd, b, got, length - got, offset + got);
-      } catch (err) {
-        throw new InputError(`cannot read the ISO image ${describeFsError(err, this.path)}`);
-      }
-      if (n === 0) this.fail(`the file ended at byte ${offset + got}`);
-      got += n;
+    let got: number;
+    try {
+      got = readFully(this.fd, b, 0, length, offset);
+    } catch (err) {
+      throw new InputError(`cannot read the ISO image ${describeFsError(err, this.path)}`);
     }
+    if (got < length) this.fail(`the file ended at byte ${offset + got}`);
     return b;
   }
 

@@ -6,8 +6,8 @@
 // since the producer's loop never yields.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ContentIntegrityError } from './errors.js';
-import { CancelledError, type ContentHasher } from './ImageWriter.js';
-import type { ContentSource } from './ImageLayout.js';
+import { CancelledError, checkedSource, type ContentHasher } from './ImageWriter.js';
+import { sourceSize, type ContentSource } from './ImageLayout.js';
 
 export interface RingShared {
   data: SharedArrayBuffer;
@@ -71,9 +71,9 @@ export class RingProducer implements ContentHasher {
 
   take(source: ContentSource, sourceOffset: number, chunk: Buffer): void {
     // Bytes that need no check leave their room to the next chunk.
-    if ((source.kind !== 'library' && source.kind !== 'file') || !source.sha256) return;
-    const key = source.kind === 'library' ? source.blobPath : source.path;
-    this.add(chunk, { t: 'content', offset: this.fill, length: chunk.length, key, size: source.size, sha256: source.sha256, label: source.label, at: sourceOffset });
+    const checked = checkedSource(source);
+    if (!checked) return;
+    this.add(chunk, { t: 'content', offset: this.fill, length: chunk.length, key: checked.key, size: sourceSize(source), sha256: checked.sha256, label: source.label, at: sourceOffset });
   }
 
   /** Hands over a chunk of the image (read back) for the whole-image hash. */

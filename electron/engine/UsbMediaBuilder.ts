@@ -10,7 +10,7 @@ import { userLogFolder } from './CmTraceLog.js';
 import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
 import { PrivilegedWriter } from './PrivilegedWriter.js';
 import { findDrive, listDrives } from './Drives.js';
-import { ContentIntegrityError, InputError, codedInputError, describeWriteFailure, systemErrorOf } from './errors.js';
+import { ContentIntegrityError, InputError, codedInputError } from './errors.js';
 import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from './Fat32Volume.js';
 import { openFat32 } from './Fat32Reader.js';
 import { planFat32Append } from './Fat32Append.js';
@@ -64,13 +64,11 @@ export interface CreateUsbResult {
 const MIN_IMAGE = 64 * 1024 * 1024;
 
 /**
- * A failed write of the media, as a sentence naming the image or drive and the cause. Errors from the writer thread
- * arrive as text: Node's own ("EIO: i/o error, fsync") are put into words, the writer's sentences get the target's
- * name. A drive is listed again to say whether it is gone or read-only now, and that it holds an incomplete volume.
+ * A failed write of the media: the writer's sentence (which names the file or drive and the cause, see
+ * errors.describeWriteError), and for a drive whether it is gone or read-only now and that it holds an incomplete volume.
  */
 async function explainWriteFailure(err: WriteError, req: UsbMediaRequest, target: string, writePath: string, given?: DriveInfo[]): Promise<WriteError> {
-  const sys = systemErrorOf(err.message);
-  let message = (sys && describeWriteFailure(sys.code, target, sys.syscall)) ?? err.message;
+  let message = err.message;
   if (!message.includes(target) && !message.includes(writePath)) message = `${target}: ${message}`;
   if (req.target.kind === 'drive') {
     const device = req.target.device;

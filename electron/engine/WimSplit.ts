@@ -18,11 +18,12 @@
 //   part 1; every part has the same GUID, the SPANNED header flag, its own part number, the image count and the XML
 //   data, and a lookup table listing only its own resources with its part number in each entry.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, describeFsError } from './errors.js';
 import { checkLayout, type ContentSource, type ImageExtent, type ImageLayout } from './ImageLayout.js';
 import { writeImage, type WriteImageOptions } from './ImageWriter.js';
+import { readFully } from './PositionedRead.js';
 
 export const WIM_HEADER_SIZE = 208;
 export const WIM_LOOKUP_ENTRY_SIZE = 50;
@@ -139,17 +140,13 @@ function openForRead(path: string): number {
 /** Reads exactly `length` bytes at `position`; a short file is an InputError (never a loop without end). */
 function readExactly(fd: number, path: string, name: string, length: number, position: number, what: string): Buffer {
   const b = Buffer.alloc(length);
-  let got = 0;
-  while (got < length) {
-    let n: number;
-    try {
-      n = readSync(fd, b, got, length - got, position + got);
-    } catch (err) {
-      throw new InputError(`cannot read the ${what}: ${describeFsError(err, path)}`, { file: name === path ? undefined : name });
-    }
-    if (n === 0) fail(name, `the file ends inside the ${what} (at byte ${position + got}; ${length} bytes from ${position} were expected). It is truncated.`);
-    got += n;
+  let got: number;
+  try {
+    got = readFully(fd, b, 0, length, position);
+  } catch (err) {
+    throw new InputError(`cannot read the ${what}: ${describeFsError(err, path)}`, { file: name === path ? undefined : name });
   }
+  if (got < length) fail(name, `the file ends inside the ${what} (at byte ${position + got}; ${length} bytes from ${position} were expected). It is truncated.`);
   return b;
 }
 
@@ -581,6 +578,7 @@ export function splitWimToFolder(path: string, destDir: string, baseName: string
         const r = writeImage(part, fd, {
           bufferSize: COPY_BUFFER,
           gaps: 'zero',
+          targetName: out,
           cancelled: options.cancelled,
           onProgress: (done) => options.onProgress?.(before + done, totalBytes, part.fileName),
         });

@@ -97,15 +97,6 @@ export function describeFsError(err: unknown, path: string): string {
   }
 }
 
-/**
- * The code and system call of Node's message for a failed call ("EIO: i/o error, fsync", "write failed: ENOTCONN:
- * socket is not connected, write", "EROFS: read-only file system, open '/x'"), for errors that crossed a thread as
- * text; else null.
- */
-export function systemErrorOf(message: string): { code: string; syscall: string | null } | null {
-  const m = /(?:^|[\s:(])(E[A-Z0-9]{2,}): [a-z][^,\n]*, ([a-z0-9_]+)/.exec(message);
-  return m ? { code: m[1], syscall: m[2] } : null;
-}
 
 /**
  * A failed write to `path` (a media file or a drive) as a sentence that names it and the cause, from the system error
@@ -124,6 +115,8 @@ export function describeWriteFailure(code: string, path: string, syscall: string
       return `${path} is on a read-only file system or drive: nothing can be written there (is a lock switch on?).`;
     case 'ENOTCONN':
     case 'ECONNABORTED':
+    case 'ESHUTDOWN':
+    case 'EHOSTDOWN':
     case 'ESTALE':
       return `the file system holding ${path} is gone (${code === 'ESTALE' ? 'stale file handle' : code === 'ECONNABORTED' ? 'connection aborted' : 'transport endpoint is not connected'}) while ${during} it: a network share, FUSE file system or removable disk was disconnected.`;
     case 'ENXIO':
@@ -135,4 +128,10 @@ export function describeWriteFailure(code: string, path: string, syscall: string
     default:
       return null;
   }
+}
+
+/** A failed write, flush or open of `path` (a media file or a drive) in words, from the error the call threw. */
+export function describeWriteError(err: unknown, path: string, syscall?: string): string {
+  const e = err as NodeJS.ErrnoException;
+  return (e?.code ? describeWriteFailure(e.code, path, syscall ?? e.syscall ?? null) : null) ?? `cannot write ${path}: ${errorMessage(err)}`;
 }

@@ -3,10 +3,10 @@
 // of shared buffers, so hashing overlaps copying. Cancellation arrives through a shared flag polled between buffers.
 import { closeSync, fsyncSync, ftruncateSync, openSync, statSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { describeFsError } from './errors.js';
+import { describeFsError, describeWriteError } from './errors.js';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
 import { readBackImage } from './ImageReadBack.js';
-import { WriteError, describeWriteError, hashSource, writeImage } from './ImageWriter.js';
+import { WriteError, hashSource, writeImage } from './ImageWriter.js';
 import type { WorkerJob, WorkerMessage } from './ImageJobs.js';
 import { RingProducer, type RingShared } from './SlotRing.js';
 import { lowerThisThreadPriority } from './threadPriority.js';

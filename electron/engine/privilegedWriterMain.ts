@@ -160,6 +160,7 @@ async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
       return asUser(() =>
         writeImage(layout, fd, {
           gaps: req.gaps === 'skip' ? 'skip' : 'zero',
+          targetName: allowed ?? undefined,
           onProgress: (bytes, path) => {
             const now = Date.now();
             if (now - last < 250) return;

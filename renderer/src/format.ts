@@ -1,5 +1,6 @@
 // Numbers, sizes, durations and dates in the wizard's language (presentation only).
 import { i18n } from './i18n.js';
+import { decimalSize } from '../../shared/drives.js';
 
 const locale = (): string => (i18n.language === 'es' ? 'es-ES' : 'en-US');
 
@@ -23,14 +24,8 @@ export function formatBytes(bytes: number | null | undefined): string {
 
 /** Decimal units, as drives are sold and as the drive list shows them ("16 GB"; shared/drives.ts formatDriveSize). */
 export function formatDriveBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u += 1;
-  }
-  return u === 0 ? i18n.t('units.bytes', { n: formatNumber(bytes) }) : `${formatNumber(v, v < 10 ? 1 : 0)} ${units[u]}`;
+  const { value, unit } = decimalSize(bytes);
+  return unit === 'B' ? i18n.t('units.bytes', { n: formatNumber(bytes) }) : `${formatNumber(value, value < 10 ? 1 : 0)} ${unit}`;
 }
 
 export function formatRate(bytesPerSecond: number): string {
