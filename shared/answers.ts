@@ -40,7 +40,8 @@ const isStrList: Check = (v) => Array.isArray(v) && v.every((x) => typeof x === 
 const isPairs = (second: string): Check => (v) =>
   Array.isArray(v) && v.every((x) => x !== null && typeof x === 'object' && typeof (x as Record<string, unknown>).name === 'string' && typeof (x as Record<string, unknown>)[second] === 'string');
 
-const FIELDS: Record<string, [Check, string]> = {
+// A Map, not an object literal: a key such as "constructor", "toString" or "__proto__" must not find Object.prototype's.
+const FIELDS: ReadonlyMap<string, [Check, string]> = new Map(Object.entries({
   format: [(v) => v === ANSWERS_FORMAT, `"${ANSWERS_FORMAT}"`],
   site: [isStrOrNull, 'a folder path or null'],
   taskSequence: [isStr, 'a package ID'],
@@ -64,17 +65,19 @@ const FIELDS: Record<string, [Check, string]> = {
   driverPackages: [isStrList, 'a list of package IDs'],
   staging: [isStrOrNull, 'a folder path or null'],
   detectDependencies: [isBool, 'true or false'],
-};
+} satisfies Record<string, [Check, string]>));
 
 /** Validates a parsed answer file; returns a problem sentence naming the field, or null. */
 export function answerFileProblem(raw: unknown): string | null {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'the answer file must be a JSON object.';
   const obj = raw as Record<string, unknown>;
-  if ('password' in obj) return 'an answer file never holds a password; use "passwordFile".';
-  if (!('format' in obj)) return `field "format" is missing (expected "${ANSWERS_FORMAT}").`;
+  // Own properties only: JSON.parse makes "__proto__" an own key, and inherited names are no fields.
+  const own = (k: string): boolean => Object.prototype.hasOwnProperty.call(obj, k);
+  if (own('password')) return 'an answer file never holds a password; use "passwordFile".';
+  if (!own('format')) return `field "format" is missing (expected "${ANSWERS_FORMAT}").`;
   for (const [k, v] of Object.entries(obj)) {
-    const f = FIELDS[k];
-    if (!f) return `field "${k}" is not an answer-file field.`;
+    const f = FIELDS.get(k);
+    if (!f) return `field "${k}" is not an answer-file field; remove it.`;
     if (!f[0](v)) return `field "${k}" must be ${f[1]}.`;
   }
   return null;

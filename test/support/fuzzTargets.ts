@@ -15,7 +15,7 @@ import { parseCimInstance, parseInstanceArray } from '../../electron/engine/CimX
 import { parseSiteDescriptor } from '../../electron/engine/SiteDescriptor.js';
 import { ContentLibrary } from '../../electron/engine/ContentLibrary.js';
 import { ContentLibraryWriter } from '../../electron/engine/ContentLibraryWriter.js';
-import { parseCreateArgs } from '../../electron/cli/create.js';
+import { parseCreateArgs, readAnswerFile } from '../../electron/cli/create.js';
 import { main } from '../../electron/cli/tsmedia.js';
 import { openIso } from '../../electron/engine/IsoReader.js';
 import { planIso } from '../../electron/engine/IsoImage.js';
@@ -618,6 +618,51 @@ function wimTarget(work: string): FuzzTarget {
   };
 }
 
+/** Keys an answer file may hold, and names every plain object inherits (a lookup by such a key must not find them). */
+const ANSWER_KEYS = [
+  'format', 'site', 'taskSequence', 'media', 'size', 'out', 'distributionPoints', 'passwordFile', 'passwordEnv', 'unattended', 'startDate',
+  'expireDate', 'label', 'autorun', 'variables', 'secretVariables', 'prestartCommand', 'prestartFiles', 'applications', 'packages',
+  'driverPackages', 'staging', 'detectDependencies', 'password',
+  'constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString',
+  '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__', 'prototype',
+];
+const answerValueArb: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom('"tsmedia-answers/1"', 'null', 'true', '1', '"iso"', '"usb"', '"dvd"', '[]', '{}', '["A"]', '[{"name": "X", "value": "1"}]', '{"__proto__": {"x": 1}}'),
+  fc.json({ maxDepth: 2 }),
+);
+
+/** Answer files as JSON text, built key by key (an object literal would turn "__proto__" into the prototype), then mutated. */
+function answerFileTarget(work: string): FuzzTarget {
+  const file = join(work, 'answers-case.json');
+  let last: Buffer = Buffer.alloc(0);
+  return {
+    name: 'answer file',
+    modules: ['shared/answers.js', 'electron/cli/create.js'],
+    skipped: null,
+    seeds: 1,
+    arbitrary: fc
+      .record({
+        entries: fc.array(fc.tuple(fc.constantFrom(...ANSWER_KEYS), answerValueArb), { maxLength: 6 }),
+        withFormat: fc.boolean(),
+        ops: fc.option(opsArb(2), { nil: undefined }),
+        extra: fc.nat(),
+      })
+      .map(({ entries, withFormat, ops, extra }) => {
+        const pairs = withFormat ? [['format', '"tsmedia-answers/1"'], ...entries] : entries;
+        const text = `{${pairs.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}}`;
+        return { seed: 0, ops: ops ?? [], extra, text };
+      }),
+    run(c) {
+      last = c.ops.length ? mutate(Buffer.from(c.text), c.ops) : Buffer.from(c.text);
+      writeFileSync(file, last);
+      readAnswerFile(file);
+      if (c.extra % 4 === 0) parseCreateArgs(['--answers', file, '--out', join(work, 'a.iso')]);
+      return Promise.resolve();
+    },
+    input: () => last,
+  };
+}
+
 /** Builds every target in `work` (a scratch folder the caller removes). */
 export async function fuzzTargets(work: string): Promise<FuzzTarget[]> {
   mkdirSync(work, { recursive: true });
@@ -640,6 +685,7 @@ export async function fuzzTargets(work: string): Promise<FuzzTarget[]> {
     }),
     await contentLibraryTarget(work),
     ...cliTargets(work),
+    answerFileTarget(work),
     isoTarget(work),
     fatTarget(work),
     wimTarget(work),
