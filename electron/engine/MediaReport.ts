@@ -36,6 +36,45 @@ export interface ReportJson {
   verified: boolean;
 }
 
+/** Line breaks of every kind Markdown or a viewer may honour: each would end a table row or a heading. */
+const LINE_BREAK = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/g;
+/** Control characters other than tab: shown as U+FFFD rather than passed to a viewer. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000e-\u001f\u007f-\u0084\u0086-\u009f]/g;
+/** Punctuation that opens or closes an inline construct: escapes, code, emphasis, links, HTML, entities, cells, strikethrough. */
+const INLINE_PUNCTUATION = /[\\`*_[\]<>&|~]/g;
+/** What makes the start of a line a block (heading, quote, list item, rule, setext underline) where a name starts one. */
+const BLOCK_START = /^([#>+=-])|^(\d+)([.)])/;
+/**
+ * Blanks at either end: four leading ones would start a code block, fewer may still let a block marker count, and
+ * parsers trim both ends of a cell or heading.
+ */
+const OUTER_BLANKS = /^\s+|\s+$/g;
+
+/**
+ * Text from the site or the user (names, labels, messages) as one line of literal Markdown: the punctuation that could
+ * open a code span, link, emphasis or HTML backslash-escaped (CommonMark allows it before any ASCII punctuation), a
+ * leading block marker too, and each line break shown as `<br>` (the only HTML the report writes), so a name can
+ * neither end a table row nor start a heading. Other punctuation stays as typed, for people reading the file.
+ */
+export function markdownText(s: string): string {
+  return s
+    .replace(CONTROL, '\ufffd')
+    .split(LINE_BREAK)
+    .map((line) => line.replace(INLINE_PUNCTUATION, (c) => `\\${c}`))
+    .join('<br>')
+    .replace(BLOCK_START, (_m, mark: string | undefined, digits: string | undefined, dot: string | undefined) => (mark ? `\\${mark}` : `${digits ?? ''}\\${dot ?? ''}`))
+    // Entities show the same blanks but never count for block structure, nor are they trimmed.
+    .replace(OUTER_BLANKS, (b) => [...b].map((c) => `&#x${(c.codePointAt(0) ?? 32).toString(16)};`).join(''));
+}
+
+/** A fenced code block holding `text` verbatim: the fence is longer than any run of backticks in it. */
+export function markdownCodeBlock(text: string): string[] {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return [fence, ...text.replace(CONTROL, '\ufffd').split(LINE_BREAK), fence];
+}
+
 export class MediaReport {
   constructor(private readonly r: ReportInput) {}
 
@@ -80,7 +119,7 @@ export class MediaReport {
 
   toMarkdown(): string {
     const j = this.toJson();
-    const esc = (s: string): string => s.replace(/\|/g, '\\|');
+    const esc = markdownText;
     const lines = [
       `# Stand-alone media: ${esc(j.taskSequence.name)} (${j.taskSequence.packageId ?? '-'})`,
       '',
@@ -95,7 +134,7 @@ export class MediaReport {
       `| Unattended | ${j.media.unattended ? 'yes' : 'no'} |`,
       `| Valid from | ${j.media.startDate ?? 'any time'} |`,
       `| Expires | ${j.media.expireDate ?? 'never'} |`,
-      `| Prestart command | ${j.prestartCommand ? `\`${esc(j.prestartCommand)}\`` : 'none'} |`,
+      `| Prestart command | ${j.prestartCommand ? 'below' : 'none'} |`,
       `| Verified after writing | ${j.verified ? 'yes' : 'no (skipped)'} |`,
       '',
       '## Discs',
@@ -109,16 +148,18 @@ export class MediaReport {
       '| Package | Kind | Name | Version | Source version | Bytes | Files | Disc | Read from |',
       '|---|---|---|---|---:|---:|---:|---|---|',
       ...j.packages.map(
-        (p) => `| ${p.packageId} | ${p.kind} | ${esc(p.name ?? '-')} | ${esc(p.version ?? '-')} | ${p.sourceVersion ?? '-'} | ${p.bytes} | ${p.files} | ${p.discs.join(', ')} | ${esc(p.distributionPoint)} |`,
+        (p) => `| ${esc(p.packageId)} | ${esc(p.kind)} | ${esc(p.name ?? '-')} | ${esc(p.version ?? '-')} | ${p.sourceVersion ?? '-'} | ${p.bytes} | ${p.files} | ${p.discs.join(', ')} | ${esc(p.distributionPoint)} |`,
       ),
       '',
+      // The command as typed, every character: a fenced block, not a table cell.
+      ...(j.prestartCommand ? ['## Prestart command', '', ...markdownCodeBlock(j.prestartCommand), ''] : []),
       '## Variables',
       '',
-      ...(j.variables.length ? j.variables.map((v) => `- ${v.name}${v.secret ? ' (secret: value not shown)' : ''}`) : ['none']),
+      ...(j.variables.length ? j.variables.map((v) => `- ${esc(v.name)}${v.secret ? ' (secret: value not shown)' : ''}`) : ['none']),
       '',
       '## Findings acknowledged',
       '',
-      ...(j.findingsAcknowledged.length ? j.findingsAcknowledged.map((f) => `- **${f.code}**${f.step ? ` (step "${esc(f.step)}")` : ''}: ${f.message}`) : ['none']),
+      ...(j.findingsAcknowledged.length ? j.findingsAcknowledged.map((f) => `- **${esc(f.code)}**${f.step ? ` (step "${esc(f.step)}")` : ''}: ${esc(f.message)}`) : ['none']),
       '',
     ];
     return lines.join('\n');
