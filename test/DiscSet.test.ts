@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { packDiscs, type Disc } from '../electron/engine/DiscSet.js';
 import type { MediaFile, MediaFileRole } from '../electron/engine/MediaPlan.js';
-import { ProgressReporter } from '../electron/engine/Progress.js';
-import type { MediaProgress } from '../shared/media.js';
 import { discFileName, parseDiscSize } from '../shared/media.js';
 
 const f = (path: string, size: number, role: MediaFileRole = 'package'): MediaFile => ({
@@ -71,20 +69,4 @@ describe('DiscSet', () => {
     assert.equal(discFileName('C:\\out.v2\\media', 2), 'C:\\out.v2\\media-2');
   });
 
-  test('progress: at most four events a second, with speed and ETA', () => {
-    let now = 0;
-    const events: MediaProgress[] = [];
-    const p = new ProgressReporter((e) => events.push(e), () => now);
-    p.begin('write', 1000 * 1024 * 1024, 1);
-    for (let i = 1; i <= 1000; i++) {
-      now += 10;
-      p.update(i * 1024 * 1024, `file${i}`);
-    }
-    const perSecond = (events.length - 1) / (now / 1000);
-    assert.ok(perSecond <= 4, `${perSecond} events/s`);
-    const last = events[events.length - 1];
-    assert.ok(Math.abs(last.bytesPerSecond - 100 * 1024 * 1024) < 1024 * 1024, `speed ${last.bytesPerSecond}`);
-    assert.equal(last.currentFile?.startsWith('file'), true);
-    assert.ok(last.etaSeconds !== null && last.etaSeconds < 1);
-  });
 });

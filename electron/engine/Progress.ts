@@ -1,33 +1,116 @@
-// Progress as the user sees it: phase, bytes, speed, ETA and the current file — at most four events a second, with
-// the last event of each phase always delivered.
+// Progress as the user sees it: phase, bytes, speed, ETA and the current file — never more than four events in any
+// second, with the last state of each phase always delivered, in order.
 import type { MediaPhase, MediaProgress } from '../../shared/media.js';
 
-export const PROGRESS_INTERVAL_MS = 250;
+/**
+ * The least time between two events. 260 ms, not 250: a receiver stamps events with its own millisecond clock a moment
+ * after they leave, so events 250 ms apart can land 999 ms apart five at a time; 260 keeps any second to four.
+ */
+export const PROGRESS_INTERVAL_MS = 260;
+
+/** The clock and timers the pacer uses: the system's, or a test's. */
+export interface PacerClock {
+  now(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(timer: unknown): void;
+}
+
+const systemClock: PacerClock = {
+  now: () => Date.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  clearTimer: (t) => clearTimeout(t as NodeJS.Timeout),
+};
+
+/**
+ * Delivers events no closer than `interval` apart, by its own clock. An event that comes too soon waits in a queue;
+ * a waiting event with the same key is replaced by the newer one (a phase's progress coalesces), other keys queue
+ * behind it (so a phase's last state, and a final event, are never lost). The time is checked again when a timer
+ * fires: Node's timers count from the event loop's cached time and can fire early by the clock the events are stamped
+ * with.
+ */
+export class EventPacer<T> {
+  private last = -Infinity;
+  private readonly queue: { key: string | null; event: T }[] = [];
+  private timer: unknown = null;
+  private waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly deliver: (event: T) => void,
+    private readonly interval: number = PROGRESS_INTERVAL_MS,
+    private readonly clock: PacerClock = systemClock,
+  ) {}
+
+  /** Queues the event (key null: never replaced) and delivers what is due. */
+  push(event: T, key: string | null): void {
+    const tail = this.queue[this.queue.length - 1];
+    if (tail && key !== null && tail.key === key) tail.event = event;
+    else this.queue.push({ key, event });
+    this.pump();
+  }
+
+  /** Resolves once every queued event has been delivered. */
+  drained(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Drops the queued events (a failed or cancelled run reports through its error instead). */
+  clear(): void {
+    if (this.timer !== null) this.clock.clearTimer(this.timer);
+    this.timer = null;
+    this.queue.length = 0;
+    this.settle();
+  }
+
+  private pump(): void {
+    if (this.timer !== null) return;
+    while (this.queue.length > 0) {
+      const wait = this.last + this.interval - this.clock.now();
+      if (wait > 0) {
+        this.timer = this.clock.setTimer(() => {
+          this.timer = null;
+          this.pump();
+        }, wait);
+        return;
+      }
+      const next = this.queue.shift() as { event: T };
+      this.last = this.clock.now();
+      this.deliver(next.event);
+    }
+    this.settle();
+  }
+
+  private settle(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+}
 
 export class ProgressReporter {
-  private lastEmit = -Infinity;
-  private timer: NodeJS.Timeout | null = null;
-  private phaseStart = Date.now();
+  private readonly pacer: EventPacer<MediaProgress>;
+  private phaseStart: number;
   private phase: MediaPhase = 'plan';
   private samples: { t: number; bytes: number }[] = [];
   private state: MediaProgress = { phase: 'plan', bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0, etaSeconds: null, currentFile: null, disc: null, discs: null };
 
   constructor(
-    private readonly emit: (p: MediaProgress) => void,
-    private readonly now: () => number = Date.now,
-  ) {}
+    emit: (p: MediaProgress) => void,
+    private readonly clock: PacerClock = systemClock,
+  ) {
+    this.pacer = new EventPacer(emit, PROGRESS_INTERVAL_MS, clock);
+    this.phaseStart = clock.now();
+  }
 
-  /** Starts a phase; the previous one's last state was already flushed by `flush`. */
+  /** Starts a phase; the previous phase's last state stays queued ahead of it. */
   begin(phase: MediaPhase, bytesTotal: number, discs: number | null = null): void {
     this.phase = phase;
-    this.phaseStart = this.now();
+    this.phaseStart = this.clock.now();
     this.samples = [{ t: this.phaseStart, bytes: 0 }];
     this.state = { phase, bytesDone: 0, bytesTotal, bytesPerSecond: 0, etaSeconds: null, currentFile: null, disc: discs ? 1 : null, discs };
     this.flush();
   }
 
   update(bytesDone: number, currentFile: string | null, disc: number | null = this.state.disc): void {
-    const t = this.now();
+    const t = this.clock.now();
     this.state.bytesDone = bytesDone;
     if (currentFile !== null) this.state.currentFile = currentFile;
     this.state.disc = disc;
@@ -38,49 +121,22 @@ export class ProgressReporter {
     const dt = (t - first.t) / 1000;
     this.state.bytesPerSecond = dt > 0.2 ? (bytesDone - first.bytes) / dt : this.state.bytesPerSecond;
     this.state.etaSeconds = this.state.bytesPerSecond > 0 ? Math.max(0, (this.state.bytesTotal - bytesDone) / this.state.bytesPerSecond) : null;
-    if (t - this.lastEmit >= PROGRESS_INTERVAL_MS) this.send();
-    else this.flush();
+    this.flush();
   }
 
-  /**
-   * Delivers the current state: at once when the last event is 250 ms old, else when it will be (so phase changes and
-   * the final state always arrive, and never more than four events a second).
-   */
+  /** Queues the current state: delivered at once when the last event is old enough, else when it will be. */
   flush(): void {
-    const wait = this.lastEmit + PROGRESS_INTERVAL_MS - this.now();
-    if (wait <= 0) {
-      this.send();
-      return;
-    }
-    if (this.timer) return;
-    this.timer = setTimeout(() => this.send(), wait);
+    this.pacer.push({ ...this.state }, this.phase);
   }
 
-  /** Waits for a pending event to go out (at most 250 ms), so nothing is emitted after the run has returned. */
+  /** Waits until every queued state has gone out, so nothing is emitted after the run has returned. */
   close(): Promise<void> {
-    if (!this.timer) return Promise.resolve();
-    const wait = Math.max(0, this.lastEmit + PROGRESS_INTERVAL_MS - this.now());
-    clearTimeout(this.timer);
-    this.timer = null;
-    return new Promise((resolve) =>
-      setTimeout(() => {
-        this.send();
-        resolve();
-      }, wait),
-    );
+    return this.pacer.drained();
   }
 
-  /** Drops a pending event (a failed or cancelled run reports through its error instead). */
+  /** Drops queued states (a failed or cancelled run reports through its error instead). */
   cancel(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
-  private send(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.lastEmit = this.now();
-    this.emit({ ...this.state });
+    this.pacer.clear();
   }
 
   get currentPhase(): MediaPhase {

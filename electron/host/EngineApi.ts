@@ -40,6 +40,7 @@ import { validateBaseRequest } from '../engine/MediaPreparation.js';
 import { packageRoot, sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/Site.js';
 import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
+import { EventPacer } from '../engine/Progress.js';
 
 export type ApiErrorCode = 'invalid' | 'failed' | 'cancelled';
 
@@ -384,7 +385,18 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
   };
 
   const runJob = async (jobId: string, req: StartMediaRequest, s: Site, signal: AbortSignal): Promise<void> => {
-    const onProgress = (progress: MediaProgress): void => emit({ jobId, type: 'progress', progress });
+    // Every event of the job, the last one too, keeps the engine's pace: never more than four in any second.
+    const events = new EventPacer<MediaEvent>(emit);
+    const onProgress = (progress: MediaProgress): void => events.push({ jobId, type: 'progress', progress }, `progress:${progress.phase}`);
+    try {
+      await runMedia(jobId, req, s, signal, onProgress, (e) => events.push(e, null));
+    } finally {
+      // The job ends (and a new one may start) once its last event has gone out.
+      await events.drained();
+    }
+  };
+
+  const runMedia = async (jobId: string, req: StartMediaRequest, s: Site, signal: AbortSignal, onProgress: (p: MediaProgress) => void, emit: (e: MediaEvent) => void): Promise<void> => {
     try {
       let result: MediaResultSummary;
       if (req.kind === 'iso') {

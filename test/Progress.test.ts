@@ -1,0 +1,170 @@
+// Progress events: never more than four in any second, as a receiver stamps them — for every kind of event a job sends
+// (each phase's progress and the final done or error) — with each phase's last state delivered, in order.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { EventPacer, PROGRESS_INTERVAL_MS, ProgressReporter, type PacerClock } from '../electron/engine/Progress.js';
+import { createEngineApi } from '../electron/host/EngineApi.js';
+import type { MediaEvent } from '../shared/ipc.js';
+import type { MediaPhase, MediaProgress } from '../shared/media.js';
+import { tempDir } from './helpers.js';
+import { addPackage, copySampleSite, randomFile } from './support/sites.js';
+
+/** The most stamps in any window of one second. */
+function mostInOneSecond(stamps: readonly number[]): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < stamps.length; i++) {
+    while (stamps[i] - stamps[j] >= 1000) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+/**
+ * A virtual clock whose timers fire up to `early` ms before they are due by it, as Node's do by Date.now() (they count
+ * from the event loop's cached time, which lags the real one after a long synchronous stretch).
+ */
+class EarlyClock implements PacerClock {
+  t = 0;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private next = 1;
+  constructor(private readonly earlyBy: (id: number) => number) {}
+  now = (): number => Math.floor(this.t);
+  setTimer = (fn: () => void, ms: number): unknown => {
+    const id = this.next++;
+    // Early by at most the time the loop's clock can lag, and never at once: a timer set from a timer's callback
+    // starts from a fresh loop time.
+    this.timers.push({ at: this.t + Math.max(Math.min(ms, 1), ms - this.earlyBy(id)), fn, id });
+    return id;
+  };
+  clearTimer = (timer: unknown): void => {
+    this.timers = this.timers.filter((x) => x.id !== timer);
+  };
+  /** Moves time on, firing the timers that fall due on the way. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const due = this.timers[0];
+      if (!due || due.at > end) break;
+      this.timers.shift();
+      this.t = Math.max(this.t, due.at);
+      due.fn();
+    }
+    this.t = end;
+  }
+  get pending(): number {
+    return this.timers.length;
+  }
+}
+
+type Op = { kind: 'update'; dt: number; bytes: number } | { kind: 'begin'; dt: number; phase: MediaPhase } | { kind: 'flush'; dt: number };
+const PHASES: MediaPhase[] = ['plan', 'write', 'verify', 'finalize', 'done'];
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 12, arbitrary: fc.record({ kind: fc.constant('update' as const), dt: fc.integer({ min: 0, max: 120 }), bytes: fc.nat(1_000_000) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('begin' as const), dt: fc.integer({ min: 0, max: 300 }), phase: fc.constantFrom(...PHASES) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('flush' as const), dt: fc.integer({ min: 0, max: 40 }) }) },
+);
+
+describe('progress pacing', () => {
+  test('any sequence of phases and updates, timers firing early, receivers stamping late: at most four events a second, each phase ending on its last state', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 400 }), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 16 }), fc.array(fc.double({ min: 0, max: 1.99, noNaN: true }), { minLength: 1, maxLength: 16 }), async (ops, early, lag) => {
+        const clock = new EarlyClock((id) => early[id % early.length]);
+        const got: { stamp: number; p: MediaProgress }[] = [];
+        const r = new ProgressReporter((p) => got.push({ stamp: Math.floor(clock.t + lag[got.length % lag.length]), p }), clock);
+        // What each phase (one begin to the next) ended on, in order.
+        const finals: [MediaPhase, number][] = [];
+        let phase: MediaPhase = 'plan';
+        let bytes = 0;
+        r.begin('plan', 1_000_000);
+        for (const op of ops) {
+          clock.advance(op.dt);
+          if (op.kind === 'begin') {
+            finals.push([phase, bytes]);
+            r.begin(op.phase, 1_000_000);
+            phase = op.phase;
+            bytes = 0;
+          } else if (op.kind === 'update') {
+            bytes = op.bytes;
+            r.update(op.bytes, `f${op.bytes}`);
+          } else r.flush();
+        }
+        finals.push([phase, bytes]);
+        const closed = r.close();
+        for (let i = 0; i < 100 && clock.pending > 0; i++) clock.advance(PROGRESS_INTERVAL_MS);
+        await closed;
+        assert.ok(mostInOneSecond(got.map((g) => g.stamp)) <= 4, `stamps ${got.map((g) => g.stamp).join(', ')}`);
+        for (let i = 1; i < got.length; i++) assert.ok(got[i].stamp >= got[i - 1].stamp);
+        // Each phase's last delivered state is the state it ended on, phases in the order they began.
+        // (A phase begun again right after itself reads as one run of that phase.)
+        const delivered = got.filter((g, i) => i === got.length - 1 || got[i + 1].p.phase !== g.p.phase).map((g): [MediaPhase, number] => [g.p.phase, g.p.bytesDone]);
+        assert.deepEqual(delivered, finals.filter((f, i) => i === finals.length - 1 || finals[i + 1][0] !== f[0]));
+      }),
+      { numRuns: 300, seed: 1110 },
+    );
+  });
+
+  test('a pacer replaces a waiting event of the same key and keeps the others in order', () => {
+    const clock = new EarlyClock(() => 0);
+    const out: string[] = [];
+    const pacer = new EventPacer<string>((e) => out.push(`${clock.now()}:${e}`), 260, clock);
+    pacer.push('a1', 'a');
+    pacer.push('a2', 'a');
+    pacer.push('a3', 'a');
+    pacer.push('b1', 'b');
+    pacer.push('end', null);
+    pacer.push('end2', null);
+    clock.advance(2000);
+    assert.deepEqual(out, ['0:a1', '260:a3', '520:b1', '780:end', '1040:end2']);
+  });
+
+  test('speed and ETA follow the bytes', () => {
+    const clock = new EarlyClock(() => 0);
+    const events: MediaProgress[] = [];
+    const p = new ProgressReporter((e) => events.push(e), clock);
+    p.begin('write', 1000 * 1024 * 1024, 1);
+    for (let i = 1; i <= 1000; i++) {
+      clock.advance(10);
+      p.update(i * 1024 * 1024, `file${i}`);
+    }
+    const last = events[events.length - 1];
+    assert.ok(Math.abs(last.bytesPerSecond - 100 * 1024 * 1024) < 1024 * 1024, `speed ${last.bytesPerSecond}`);
+    assert.equal(last.currentFile?.startsWith('file'), true);
+    assert.ok(last.etaSeconds !== null && last.etaSeconds < 1);
+  });
+
+  test('a real job through the API: progress of every phase and the final event, never five in a second', async (t) => {
+    const dir = tempDir(t);
+    process.env.XDG_STATE_HOME = join(dir, 'state');
+    const site = copySampleSite(join(dir, 'site'));
+    randomFile(join(dir, 'payload.bin'), 384 * 1024 * 1024);
+    await addPackage(site, 'SMP00091', [{ relativePath: 'payload.bin', sourcePath: join(dir, 'payload.bin') }]);
+    const api = createEngineApi({ userDataDir: join(dir, 'user-data') });
+    t.after(() => api.close());
+    const events: { stamp: number; e: MediaEvent }[] = [];
+    const ended = new Promise<void>((resolve) =>
+      api.onMediaEvent((e) => {
+        events.push({ stamp: Date.now(), e });
+        if (e.type !== 'progress') resolve();
+      }),
+    );
+    await api.startMedia({
+      kind: 'iso',
+      request: {
+        site, taskSequenceId: 'SMP00010', size: 'unlimited', out: join(dir, 'media.iso'), distributionPoints: ['DP01'], password: null, unattended: false,
+        startDate: null, expireDate: null, label: 'Pace', autorun: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [],
+        packages: ['SMP00091'], driverPackages: [], staging: null, detectDependencies: true, timestamp: null, skipVerify: false,
+      },
+    });
+    await ended;
+    const last = events[events.length - 1].e;
+    assert.equal(last.type, 'done', JSON.stringify(last));
+    const most = mostInOneSecond(events.map((x) => x.stamp));
+    assert.ok(most <= 4, `${most} events in one second: ${events.map((x) => `${x.stamp - events[0].stamp}:${x.e.type === 'progress' ? x.e.progress.phase : x.e.type}`).join(' ')}`);
+    const phases = [...new Set(events.flatMap((x) => (x.e.type === 'progress' ? [x.e.progress.phase] : [])))];
+    assert.deepEqual(phases, ['plan', 'write', 'verify', 'finalize', 'done'], 'every phase reported, in order');
+    assert.ok(events.length >= 6, `${events.length} events`);
+  });
+});
