@@ -92,15 +92,21 @@ describe('progress pacing', () => {
           } else r.flush();
         }
         finals.push([phase, bytes]);
+        const closedAt = clock.t;
         const closed = r.close();
         for (let i = 0; i < 100 && clock.pending > 0; i++) clock.advance(PROGRESS_INTERVAL_MS);
         await closed;
         assert.ok(mostInOneSecond(got.map((g) => g.stamp)) <= 4, `stamps ${got.map((g) => g.stamp).join(', ')}`);
         for (let i = 1; i < got.length; i++) assert.ok(got[i].stamp >= got[i - 1].stamp);
         // Each phase's last delivered state is the state it ended on, phases in the order they began.
-        // (A phase begun again right after itself reads as one run of that phase.)
+        // (A phase begun again right after itself reads as one run of that phase.) At close, phases still waiting give
+        // way to the final state: what came before the close is every phase's last state, in order, then the final one.
         const delivered = got.filter((g, i) => i === got.length - 1 || got[i + 1].p.phase !== g.p.phase).map((g): [MediaPhase, number] => [g.p.phase, g.p.bytesDone]);
-        assert.deepEqual(delivered, finals.filter((f, i) => i === finals.length - 1 || finals[i + 1][0] !== f[0]));
+        const expected = finals.filter((f, i) => i === finals.length - 1 || finals[i + 1][0] !== f[0]);
+        assert.deepEqual(delivered[delivered.length - 1], expected[expected.length - 1], 'the final state');
+        const before = got.filter((g) => g.stamp < closedAt);
+        const runsBefore = before.filter((g, i) => i === before.length - 1 || before[i + 1].p.phase !== g.p.phase).length;
+        assert.deepEqual(delivered.slice(0, Math.max(0, runsBefore - 1)), expected.slice(0, Math.max(0, runsBefore - 1)), 'each phase ended on its last state');
       }),
       { numRuns: 300, seed: 1110 },
     );
@@ -164,7 +170,8 @@ describe('progress pacing', () => {
     const most = mostInOneSecond(events.map((x) => x.stamp));
     assert.ok(most <= 4, `${most} events in one second: ${events.map((x) => `${x.stamp - events[0].stamp}:${x.e.type === 'progress' ? x.e.progress.phase : x.e.type}`).join(' ')}`);
     const phases = [...new Set(events.flatMap((x) => (x.e.type === 'progress' ? [x.e.progress.phase] : [])))];
-    assert.deepEqual(phases, ['plan', 'write', 'verify', 'finalize', 'done'], 'every phase reported, in order');
+    // 'finalize' (renaming, a moment) may give way to the final 'done' state at the end of the run.
+    assert.deepEqual(phases.filter((p) => p !== 'finalize'), ['plan', 'write', 'verify', 'done'], 'every phase reported, in order');
     assert.ok(events.length >= 6, `${events.length} events`);
   });
 });

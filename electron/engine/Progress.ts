@@ -1,5 +1,5 @@
 // Progress as the user sees it: phase, bytes, speed, ETA and the current file — never more than four events in any
-// second, with the last state of each phase always delivered, in order.
+// second, with the last state of each phase delivered, in order, until the run ends with its final state.
 import type { MediaPhase, MediaProgress } from '../../shared/media.js';
 
 /**
@@ -52,6 +52,12 @@ export class EventPacer<T> {
   drained(): Promise<void> {
     if (this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Keeps only the newest queued event (a finished run's end state says it all) and resolves once it is out. */
+  finish(): Promise<void> {
+    this.queue.splice(0, this.queue.length - 1);
+    return this.drained();
   }
 
   /** Drops the queued events (a failed or cancelled run reports through its error instead). */
@@ -129,9 +135,12 @@ export class ProgressReporter {
     this.pacer.push({ ...this.state }, this.phase);
   }
 
-  /** Waits until every queued state has gone out, so nothing is emitted after the run has returned. */
+  /**
+   * At the end of a run: the states still waiting give way to the last one, which goes out within the interval, so
+   * nothing is emitted after the run has returned and the run is not held up by phases nobody will see.
+   */
   close(): Promise<void> {
-    return this.pacer.drained();
+    return this.pacer.finish();
   }
 
   /** Drops queued states (a failed or cancelled run reports through its error instead). */
