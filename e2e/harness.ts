@@ -83,7 +83,7 @@ export async function serve(options: { userDataDir: string; systemLocale?: strin
 }
 
 /**
- * What Electron's preload gives the page, for a page loaded from file:// in Chromium: `window.tsmedia` with every API
+ * What Electron's preload gives the page, for a page loaded without the loopback host: `window.tsmedia` with every API
  * method (each call goes to the engine API's `call`, as the IPC handlers do) and onMediaEvent fed from the engine.
  * Installed before any of the page's scripts run, like a preload; neither is subject to the page's CSP.
  */
@@ -128,8 +128,8 @@ export class Wizard {
   ) {}
 
   /**
-   * Opens the wizard: from the loopback host (`served`), or from any address (`{ url }`, e.g. the built index.html as
-   * a file: URL) after `prepare` has set the page up (a preload-like bridge).
+   * Opens the wizard: from the loopback host (`served`), or from any address (`{ url }`, e.g. the page as the app://
+   * protocol handler serves it) after `prepare` has set the page up (a preload-like bridge).
    */
   static async open(browser: Browser, target: Served | { url: string; prepare?: (page: Page) => Promise<void> }, name: string, options: { locale?: string } = {}): Promise<Wizard> {
     const context = await browser.newContext({ locale: options.locale ?? 'en-US', viewport: { width: 1200, height: 900 } });

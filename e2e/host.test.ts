@@ -1,14 +1,15 @@
 // The wizard against the running host: a run cancelled while it writes (after a confirmation) leaves the existing
-// output file untouched, and the host refuses whatever comes without its token. And the same built page loaded as
-// Electron loads it (file://, the API from a preload's window.tsmedia).
+// output file untouched, and the host refuses whatever comes without its token. And the same built page served as
+// Electron serves it (the app:// protocol handler's answers, CSP header included; the API from a preload's
+// window.tsmedia).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { createEngineApi } from '../electron/host/EngineApi.js';
-import { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_META } from '../electron/shell/security.js';
+import { appProtocolResponse } from '../electron/shell/rendererFiles.js';
+import { APP_ORIGIN, CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_META } from '../electron/shell/security.js';
 import { runCli } from '../test/helpers.js';
 import { addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
 import { browserSuite, installPreloadBridge, RENDERER_DIR, serve, skipUnlessReady, Wizard } from './harness.js';
@@ -115,7 +116,7 @@ describe('wizard: the running host', () => {
     const ok = await page.goto(served.host.url);
     assert.equal(ok?.status(), 200);
     assert.equal(ok?.headers()['content-security-policy'], CONTENT_SECURITY_POLICY);
-    // The page's own meta tag (all a file:// page gets in Electron) is the same policy.
+    // The page's own meta tag (kept as a second line of defence) is the same policy.
     const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(readFileSync(join(RENDERER_DIR, 'index.html'), 'utf8'));
     assert.equal(meta?.[1], CONTENT_SECURITY_POLICY_META);
     assert.doesNotMatch(readFileSync(join(RENDERER_DIR, 'index.html'), 'utf8'), /<script(?![^>]*\ssrc=)[^>]*>|type="module"/, 'no inline or module script');
@@ -127,28 +128,41 @@ describe('wizard: the running host', () => {
     assert.equal((await otherPage.goto(`${base}/`))?.status(), 401);
   });
 
-  test('the built page from file:// as Electron loads it, the API from a preload-like window.tsmedia: a CD/DVD set made', async (t) => {
+  test('the built page as Electron serves it (the app:// handler, its CSP header), the API from a preload-like window.tsmedia: a CD/DVD set made', async (t) => {
     const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     const api = createEngineApi({ userDataDir: join(work.dir, 'user-file'), systemLocale: () => 'en-GB' });
+    // Chromium alone cannot register app://, so every request of the page goes to a stand-in origin and is answered
+    // by the app:// protocol handler itself (electron/shell/rendererFiles.ts), headers and all.
+    const standIn = 'https://tsmedia.test'; // secure, as app:// is registered
     const requests: string[] = [];
+    let pageCsp: string | null = null;
     const w = await Wizard.open(
       browser,
       {
-        url: pathToFileURL(join(RENDERER_DIR, 'index.html')).href,
+        url: `${standIn}/index.html`,
         prepare: async (page) => {
           page.on('request', (r) => requests.push(r.url()));
+          await page.route('**/*', async (route) => {
+            const req = route.request();
+            const u = new URL(req.url());
+            if (u.origin !== standIn) return route.abort();
+            const r = await appProtocolResponse({ url: `${APP_ORIGIN}${u.pathname}${u.search}`, method: req.method() }, RENDERER_DIR);
+            if (u.pathname === '/index.html') pageCsp = r.headers.get('content-security-policy');
+            await route.fulfill({ status: r.status, headers: Object.fromEntries(r.headers), body: Buffer.from(await r.arrayBuffer()) });
+          });
           await installPreloadBridge(page, api);
         },
       },
-      'file-url',
+      'app-protocol',
     );
     t.after(async () => {
       await w.close();
       await api.close();
     });
     const { page } = w;
-    const out = join(work.dir, 'from-file-url.iso');
+    assert.equal(pageCsp, CONTENT_SECURITY_POLICY, 'the page came with the CSP header');
+    const out = join(work.dir, 'from-app-protocol.iso');
     await w.shot('select-media-type');
     await w.next('mediaType');
     await page.locator('#media-iso').check();
@@ -170,7 +184,7 @@ describe('wizard: the running host', () => {
     assert.equal(runCli(['verify', out]).status, 0);
     assert.deepEqual(w.errors, []);
     assert.deepEqual(
-      requests.filter((u) => !u.startsWith('file:')),
+      requests.filter((u) => !u.startsWith(`${standIn}/`)),
       [],
       'nothing but the app\'s own files is fetched: the API goes through window.tsmedia',
     );

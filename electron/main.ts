@@ -1,13 +1,26 @@
-// The Electron shell, kept thin: one sandboxed window on the renderer's files, IPC handlers that hand the page's calls
-// to the engine API (after checking they come from the app's own page), native dialogs, and media events sent to the
-// window. The engine's long work runs in worker threads; nothing here reads or writes media itself.
-import { app, BrowserWindow, dialog, ipcMain, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
+// The Electron shell, kept thin: one sandboxed window on the renderer's files (served from app://tsmedia, never
+// file://), IPC handlers that hand the page's calls to the engine API (after checking they come from that window's own
+// page), native dialogs, and media events sent to the window. The engine's long work runs in worker threads; nothing
+// here reads or writes media itself.
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_METHODS, MEDIA_EVENT_CHANNEL, ipcChannel } from '../shared/ipc.js';
 import { createEngineApi, toApiError, type EngineApi } from './host/EngineApi.js';
-import { isAllowedNavigation, isPermissionAllowed, isTrustedSender, mainWindowOptions, rendererIndexUrl, withSecurityHeaders, type IpcReply } from './shell/security.js';
+import { appProtocolResponse } from './shell/rendererFiles.js';
+import {
+  APP_INDEX_URL,
+  APP_SCHEME,
+  APP_SCHEME_PRIVILEGES,
+  ipcSenderRefusal,
+  isAllowedNavigation,
+  isPermissionAllowed,
+  mainWindowOptions,
+  withSecurityHeaders,
+  type AppWindow,
+  type IpcReply,
+} from './shell/security.js';
 // Brings the preload into this compilation (tsc emits dist/electron/preload.cjs); nothing of it is used here.
 import type {} from './preload.cjs';
 
@@ -21,20 +34,32 @@ let mainWindow: BrowserWindow | null = null;
 /** Denies navigation, new windows, webviews and permission requests for every web contents the app creates. */
 function lockDown(contents: WebContents): void {
   contents.on('will-navigate', (event, url) => {
-    if (!isAllowedNavigation(url, rendererDir)) event.preventDefault();
+    if (!isAllowedNavigation(url)) event.preventDefault();
   });
   contents.on('will-redirect', (event, url) => {
-    if (!isAllowedNavigation(url, rendererDir)) event.preventDefault();
+    if (!isAllowedNavigation(url)) event.preventDefault();
   });
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 }
 
+/** The wizard's window as the IPC sender check compares with, or null while there is none. */
+function appWindow(): AppWindow | null {
+  if (!mainWindow || mainWindow.isDestroyed()) return null;
+  return { webContents: mainWindow.webContents, mainFrame: mainWindow.webContents.mainFrame };
+}
+
 function registerIpc(api: EngineApi): void {
   for (const method of API_METHODS) {
-    ipcMain.handle(ipcChannel(method), async (event: IpcMainInvokeEvent, ...args: unknown[]): Promise<IpcReply | undefined> => {
-      // Calls from anything but the app's own top-level page are ignored (never answered).
-      if (!isTrustedSender(event.senderFrame, rendererDir)) return undefined;
+    const channel = ipcChannel(method);
+    ipcMain.handle(channel, async (event: IpcMainInvokeEvent, ...args: unknown[]): Promise<IpcReply | undefined> => {
+      // Calls from anything but the main frame of the wizard's window showing app://tsmedia/index.html are ignored
+      // (never answered); the log names the channel and the reason (an origin at most), never the arguments.
+      const refused = ipcSenderRefusal(event, appWindow());
+      if (refused !== null) {
+        console.warn(`tsmedia: refused a call to ${channel}: ${refused}.`);
+        return undefined;
+      }
       try {
         return { ok: true, value: await api.call(method, args) };
       } catch (err) {
@@ -52,7 +77,7 @@ function createWindow(): BrowserWindow {
   win.on('closed', () => {
     if (mainWindow === win) mainWindow = null;
   });
-  void win.loadURL(rendererIndexUrl(rendererDir));
+  void win.loadURL(APP_INDEX_URL);
   return win;
 }
 
@@ -61,7 +86,7 @@ async function smokeTest(win: BrowserWindow): Promise<void> {
   try {
     await new Promise<void>((ok) => (win.webContents.isLoading() ? win.webContents.once('did-finish-load', () => ok()) : ok()));
     const seen = (await win.webContents.executeJavaScript(
-      `(async () => ({ keys: Object.keys(window.tsmedia || {}).sort(), hasRequire: typeof require !== 'undefined', hasProcess: typeof process !== 'undefined', site: await window.tsmedia.getSiteInfo() }))()`,
+      `(async () => ({ href: location.href, keys: Object.keys(window.tsmedia || {}).sort(), hasRequire: typeof require !== 'undefined', hasProcess: typeof process !== 'undefined', site: await window.tsmedia.getSiteInfo() }))()`,
     )) as unknown;
     process.stdout.write(`TSMEDIA_SMOKE ${JSON.stringify(seen)}\n`);
   } catch (err) {
@@ -77,6 +102,8 @@ function start(): void {
     app.quit();
     return;
   }
+  // The page and its files come from app://tsmedia, answered from dist/renderer with the CSP and nosniff headers.
+  protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, rendererDir));
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => callback({ responseHeaders: withSecurityHeaders(details.responseHeaders) }));
   session.defaultSession.setPermissionRequestHandler((_wc, permission, callback) => callback(isPermissionAllowed(permission)));
   session.defaultSession.setPermissionCheckHandler((_wc, permission) => isPermissionAllowed(permission));
@@ -117,6 +144,8 @@ function start(): void {
   });
 }
 
+// Before the app is ready (Electron's rule): app:// is a standard, secure scheme, and does not bypass the CSP.
+protocol.registerSchemesAsPrivileged([APP_SCHEME_PRIVILEGES]);
 app.enableSandbox();
 // A second start focuses the first window instead of opening another engine on the same user data.
 if (!app.requestSingleInstanceLock()) app.quit();

@@ -1,7 +1,7 @@
-// Builds the wizard's renderer into dist/renderer. base './' so the same files load from file:// in Electron and from
-// the loopback host. One classic script (an IIFE, loaded with `defer`) and one stylesheet, without `crossorigin`:
-// module scripts and CORS-mode requests from a file:// page have an opaque origin and are refused by Chromium, while a
-// plain script from the app's own folder is what the CSP's script-src 'self' allows everywhere. No inline script.
+// Builds the wizard's renderer into dist/renderer. base './' so the same files load from app://tsmedia in Electron and
+// from the loopback host. One classic script (an IIFE, loaded with `defer`) and one stylesheet, without `crossorigin`:
+// a plain script from the app's own origin is what the CSP's script-src 'self' allows everywhere (and it still runs
+// from a file:// page, whose opaque origin refuses module scripts and CORS-mode requests). No inline script.
 import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';

@@ -3,24 +3,26 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
 import { listDrives } from '../electron/engine/Drives.js';
 import type { ImageLayout } from '../electron/engine/ImageLayout.js';
 import {
+  defaultLauncherPath,
   describeLaunchFailure,
   HelperChannel,
   helperInvocation,
   HelperRefusedError,
   LineReader,
+  PKEXEC_LAUNCHER_NAME,
   PrivilegedWriter,
   type ElevationMethod,
   type HelperMessage,
 } from '../electron/engine/PrivilegedWriter.js';
-import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
+import { hasCommand, requireOrSkip, ROOT, tempDir } from './helpers.js';
 
 const HELPER = fileURLToPath(new URL('../electron/engine/privilegedWriterMain.js', import.meta.url));
 const canLoop = (): boolean => process.platform === 'linux' && process.getuid?.() === 0 && hasCommand('losetup') && hasCommand('lsblk');
@@ -126,7 +128,15 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
   });
 
   test('the token never travels on a command line, whatever the prompt', () => {
-    const base = { execPath: '/opt/tsmedia/tsmedia', runAsNode: true, script: '/opt/tsmedia/resources/app.asar/dist/electron/engine/privilegedWriterMain.js', socketPath: '/tmp/tsmedia-writer-x/writer.sock', tokenFile: '/tmp/tsmedia-writer-x/token', userUid: 501 };
+    const base = {
+      execPath: '/opt/tsmedia/tsmedia',
+      runAsNode: true,
+      script: '/opt/tsmedia/resources/app.asar/dist/electron/engine/privilegedWriterMain.js',
+      socketPath: '/tmp/tsmedia-writer-x/writer.sock',
+      tokenFile: '/tmp/tsmedia-writer-x/token',
+      userUid: 501,
+      launcher: '/opt/tsmedia/resources/app.asar.unpacked/bin/tsmedia-privileged-writer',
+    };
     const methods: ElevationMethod[] = ['none', 'pkexec', 'osascript', 'runas'];
     for (const method of methods) {
       const inv = helperInvocation({ ...base, method });
@@ -134,8 +144,9 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
       assert.doesNotMatch(line, /[0-9a-f]{64}/, method);
       assert.equal(inv.tokenVia, method === 'osascript' || method === 'runas' ? 'file' : 'stdin');
     }
+    // pkexec's prompt names the program it runs: tsmedia's launcher, which is given the runtime and the helper.
     const pk = helperInvocation({ ...base, method: 'pkexec' });
-    assert.deepEqual([pk.command, ...pk.args.slice(0, 3)], ['pkexec', '/usr/bin/env', 'ELECTRON_RUN_AS_NODE=1', '/opt/tsmedia/tsmedia']);
+    assert.deepEqual([pk.command, ...pk.args], ['pkexec', base.launcher, '/opt/tsmedia/tsmedia', base.script, '--socket', base.socketPath]);
     const osa = helperInvocation({ ...base, method: 'osascript' });
     assert.match(osa.args[1], /^do shell script "ELECTRON_RUN_AS_NODE=1 '\/opt\/tsmedia\/tsmedia' .* '--token-file' '\/tmp\/tsmedia-writer-x\/token' '--user-uid' '501'" with administrator privileges$/);
     const win = helperInvocation({ ...base, method: 'runas', execPath: 'C:\\Program Files\\tsmedia\\tsmedia.exe', socketPath: '\\\\.\\pipe\\tsmedia-writer-00' });
@@ -145,6 +156,46 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
     assert.match(describeLaunchFailure('pkexec', 127, 'Error executing command as another user: No authentication agent found.'), /No authentication agent found/);
     assert.match(describeLaunchFailure('osascript', 1, '0:1: execution error: User canceled. (-128)'), /prompt was cancelled/);
     assert.match(describeLaunchFailure('runas', 1, 'Start-Process : This command cannot be run due to the error: The operation was canceled by the user.'), /UAC\) was declined/);
+  });
+
+  test('pkexec runs tsmedia\'s launcher, not /usr/bin/env; in the environment pkexec leaves, it starts the helper in Node mode', async (t) => {
+    // Where the launcher is: bin/ beside dist/, unpacked from the asar archive in a packaged app.
+    const launcher = defaultLauncherPath();
+    assert.equal(basename(launcher), PKEXEC_LAUNCHER_NAME);
+    assert.equal(launcher, join(ROOT, 'bin', 'tsmedia-privileged-writer'));
+    assert.equal(defaultLauncherPath('file:///opt/tsmedia/resources/app.asar/dist/electron/engine/PrivilegedWriter.js'), '/opt/tsmedia/resources/app.asar.unpacked/bin/tsmedia-privileged-writer');
+    assert.ok((statSync(launcher).mode & 0o111) !== 0, 'the launcher is executable');
+    assert.match(readFileSync(launcher, 'utf8'), /^#!\/bin\/sh\n/);
+    const inv = helperInvocation({ method: 'pkexec', execPath: '/opt/tsmedia/tsmedia', runAsNode: true, script: HELPER, socketPath: '/tmp/x/writer.sock', tokenFile: '', userUid: 0, launcher });
+    assert.equal(inv.command, 'pkexec');
+    assert.equal(inv.args[0], launcher, 'the program pkexec runs, and names in its prompt');
+    assert.ok(!inv.args.includes('/usr/bin/env') && !inv.args.some((a) => a.includes('=')), inv.args.join(' '));
+    if (!requireOrSkip(t, process.platform !== 'win32', 'pkexec and the launcher are Linux-only')) return;
+
+    // pkexec runs the program "in a minimal known and safe environment" (pkexec(1)): a safe PATH, PKEXEC_UID, no
+    // ELECTRON_RUN_AS_NODE. The launcher is run here exactly as pkexec would run it, with that environment.
+    const uid = process.getuid?.() ?? 0;
+    const pkexecEnv = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', PKEXEC_UID: String(uid), SHELL: '/bin/sh', LOGNAME: 'root', USER: 'root', HOME: '/root' };
+    const probe = join(tempDir(t), 'probe.mjs');
+    writeFileSync(probe, 'process.stdout.write(JSON.stringify({ runAsNode: process.env.ELECTRON_RUN_AS_NODE ?? null, uid: process.env.PKEXEC_UID, args: process.argv.slice(2) }));');
+    const seen = spawnSync(launcher, [process.execPath, probe, '--socket', "/tmp/a folder/it's.sock"], { env: pkexecEnv, encoding: 'utf8' });
+    assert.equal(seen.status, 0, seen.stderr);
+    assert.deepEqual(JSON.parse(seen.stdout), { runAsNode: '1', uid: String(uid), args: ['--socket', "/tmp/a folder/it's.sock"] });
+    assert.equal(spawnSync(launcher, [], { env: pkexecEnv, encoding: 'utf8' }).status, 2, 'no runtime: a usage error');
+
+    // The real helper through the pkexec command line, pkexec itself left out: it reads the token on stdin, checks
+    // the socket's folder against PKEXEC_UID, and connects.
+    const ch = await HelperChannel.create();
+    t.after(() => ch.dispose());
+    const real = helperInvocation({ method: 'pkexec', execPath: process.execPath, runAsNode: false, script: HELPER, socketPath: ch.socketPath, tokenFile: '', userUid: uid, launcher });
+    const child = spawn(real.args[0], real.args.slice(1), { env: pkexecEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+    t.after(() => {
+      if (child.exitCode === null) child.kill();
+    });
+    child.stdin.end(`${ch.token}\n`);
+    const sock = await ch.waitForHelper(10_000, child, 'pkexec');
+    assert.equal(ch.rejected, 0);
+    sock.destroy();
   });
 
   test('only the confirmed device, only the fixed commands, allow-device first', async (t) => {

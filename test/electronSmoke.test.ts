@@ -1,7 +1,7 @@
 // Starts the real Electron app when an Electron binary exists (ELECTRON_OVERRIDE_DIST_PATH, or the electron package
-// installed with its binary): the window loads the built renderer, the page sees `window.tsmedia` with exactly the
-// contract's methods and no Node, and a call reaches the engine over IPC. Skipped, saying why, where there is none
-// (these build machines: ELECTRON_SKIP_BINARY_DOWNLOAD=1).
+// installed with its binary): the window loads the built renderer from app://tsmedia, the page sees `window.tsmedia`
+// with exactly the contract's methods and no Node, and a call reaches the engine over IPC. Skipped, saying why, where
+// there is none (these build machines: ELECTRON_SKIP_BINARY_DOWNLOAD=1).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { API_METHODS } from '../shared/ipc.js';
+import { APP_INDEX_URL } from '../electron/shell/security.js';
 import { ROOT, hasCommand, requireOrSkip, tempDir } from './helpers.js';
 
 /** The Electron executable, or why there is none. */
@@ -59,7 +60,8 @@ describe('Electron app', () => {
     const line = out.split('\n').find((l) => l.startsWith('TSMEDIA_SMOKE'));
     assert.ok(line, `no smoke report (exit ${code}):\n${out}`);
     assert.ok(line.startsWith('TSMEDIA_SMOKE '), line);
-    const seen = JSON.parse(line.slice('TSMEDIA_SMOKE '.length)) as { keys: string[]; hasRequire: boolean; hasProcess: boolean; site: { isSample: boolean; taskSequences: number } };
+    const seen = JSON.parse(line.slice('TSMEDIA_SMOKE '.length)) as { href: string; keys: string[]; hasRequire: boolean; hasProcess: boolean; site: { isSample: boolean; taskSequences: number } };
+    assert.equal(seen.href, APP_INDEX_URL, 'the page is served from app://, not file://');
     assert.deepEqual(seen.keys, [...API_METHODS, 'onMediaEvent'].sort());
     assert.equal(seen.hasRequire, false, 'no require in the page');
     assert.equal(seen.hasProcess, false, 'no process in the page');

@@ -1,7 +1,9 @@
 // Writing a whole drive when this process may not open it: a small helper process (privilegedWriterMain.ts) is started
 // through the operating system's own administrator prompt — pkexec (Linux), osascript "with administrator privileges"
 // (macOS), UAC via PowerShell Start-Process -Verb RunAs (Windows) — and connects back over a local socket: a Unix
-// socket in a private (0700) temporary folder, or a named pipe on Windows.
+// socket in a private (0700) temporary folder, or a named pipe on Windows. pkexec names the program it runs in its
+// password prompt and clears the environment: the program is tsmedia's own launcher, bin/tsmedia-privileged-writer,
+// which switches on the Electron runtime's Node mode (ELECTRON_RUN_AS_NODE) and runs the helper.
 //
 // The channel is authenticated with a random 32-byte token that never appears on a command line: it goes to the helper
 // on its standard input, or (when the prompt gives the helper no stdin: osascript, UAC) in a 0600 file in the private
@@ -143,6 +145,18 @@ export function defaultElevationMethod(platform: NodeJS.Platform = process.platf
   return 'pkexec';
 }
 
+/** The file name of tsmedia's pkexec launcher (bin/, unpacked from the asar archive in a packaged app). */
+export const PKEXEC_LAUNCHER_NAME = 'tsmedia-privileged-writer';
+
+/**
+ * Where the pkexec launcher is: bin/ of the application, beside dist/. In a packaged app this module sits inside
+ * app.asar, which only Electron can read: the launcher is unpacked (electron-builder.yml asarUnpack) to
+ * app.asar.unpacked, where the kernel can execute it.
+ */
+export function defaultLauncherPath(moduleUrl: string = import.meta.url): string {
+  return fileURLToPath(new URL(`../../../bin/${PKEXEC_LAUNCHER_NAME}`, moduleUrl)).replace(/([\\/])app\.asar(?=[\\/])/, '$1app.asar.unpacked');
+}
+
 export interface HelperInvocationInput {
   method: ElevationMethod;
   /** node, or the Electron binary (then run with ELECTRON_RUN_AS_NODE=1). */
@@ -152,6 +166,8 @@ export interface HelperInvocationInput {
   socketPath: string;
   /** The 0600 token file, for prompts that give the helper no standard input. */
   tokenFile: string;
+  /** bin/tsmedia-privileged-writer: the program pkexec runs (and names in its prompt). */
+  launcher: string;
   /** The user the helper reads source files as (macOS; pkexec sets PKEXEC_UID itself). */
   userUid: number | null;
 }
@@ -176,8 +192,10 @@ export function helperInvocation(i: HelperInvocationInput): HelperInvocation {
     case 'none':
       return { command: i.execPath, args: helperArgs, env: nodeEnv, tokenVia: 'stdin' };
     case 'pkexec':
-      // pkexec clears the environment and passes stdin through; env(1) sets ELECTRON_RUN_AS_NODE for Electron.
-      return { command: 'pkexec', args: ['/usr/bin/env', ...Object.entries(nodeEnv).map(([k, v]) => `${k}=${v}`), i.execPath, ...helperArgs], env: {}, tokenVia: 'stdin' };
+      // pkexec's prompt names the program it runs: tsmedia's launcher, not /usr/bin/env. pkexec clears the
+      // environment (keeping PKEXEC_UID, which the helper reads) and passes stdin through; the launcher sets
+      // ELECTRON_RUN_AS_NODE itself and runs the runtime it is given on the helper's script.
+      return { command: 'pkexec', args: [i.launcher, i.execPath, ...helperArgs], env: {}, tokenVia: 'stdin' };
     case 'osascript': {
       const words = [...Object.entries(nodeEnv).map(([k, v]) => `${k}=${v}`), i.execPath, ...helperArgs, '--token-file', i.tokenFile, ...(i.userUid !== null ? ['--user-uid', String(i.userUid)] : [])];
       const shell = words.map((w, n) => (n < Object.keys(nodeEnv).length ? w : shQuote(w))).join(' ');
@@ -361,6 +379,8 @@ export interface PrivilegedWriterOptions {
   execPath?: string;
   /** Default: privilegedWriterMain.js beside this file. */
   script?: string;
+  /** The launcher pkexec runs; default bin/tsmedia-privileged-writer (defaultLauncherPath). */
+  launcher?: string;
   /** How long to wait for the prompt and the helper's connection (default 5 minutes). */
   timeoutMs?: number;
   /** Extra environment for a helper started with method 'none' (tests). */
@@ -413,6 +433,7 @@ export class PrivilegedWriter {
         socketPath: channel.socketPath,
         tokenFile: method === 'osascript' || method === 'runas' ? channel.writeTokenFile() : '',
         userUid: process.getuid?.() ?? null,
+        launcher: options.launcher ?? defaultLauncherPath(),
       });
       child = spawn(inv.command, inv.args, { env: { ...process.env, ...inv.env, ...(method === 'none' ? options.env : {}) }, stdio: ['pipe', 'ignore', 'pipe'], windowsHide: true });
       child.on('error', () => undefined);

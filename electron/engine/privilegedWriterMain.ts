@@ -10,6 +10,8 @@
 // Every command must name the allowed device; anything else is refused.
 //
 // Usage: node privilegedWriterMain.js --socket PATH [--token-file PATH] [--user-uid N]
+// (tsmedia's own executable with ELECTRON_RUN_AS_NODE=1 in place of node; under pkexec, which clears the environment
+// but sets PKEXEC_UID, through bin/tsmedia-privileged-writer, which sets that variable.)
 import { readFileSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';

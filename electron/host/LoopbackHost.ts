@@ -8,12 +8,13 @@
 //   GET  /api/events    Server-Sent Events, one `data: <MediaEvent JSON>` per event
 //   GET  /…             the renderer's files (index.html for /), with the CSP, nosniff and no caching
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, realpathSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { resolve } from 'node:path';
 import { HOST_API_PREFIX, HOST_EVENTS_PATH, HOST_TOKEN_HEADER, isApiMethod, type MediaEvent } from '../../shared/ipc.js';
-import { CONTENT_SECURITY_POLICY } from '../shell/security.js';
+import { contentTypeOf, rendererFile } from '../shell/rendererFiles.js';
+import { PAGE_HEADERS } from '../shell/security.js';
 import { toApiError, type EngineApi } from './EngineApi.js';
 
 export interface LoopbackHostOptions {
@@ -38,36 +39,8 @@ export interface LoopbackHost {
 export const MAX_BODY_BYTES = 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-/** Headers every response carries. */
-const BASE_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-  'X-Content-Type-Options': 'nosniff',
-  'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-  'Cache-Control': 'no-store',
-};
+/** Headers every response carries: the same as the app:// protocol's (the CSP, nosniff, no framing, no caching). */
+const BASE_HEADERS = PAGE_HEADERS;
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', extra: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -127,28 +100,8 @@ export async function startLoopbackHost(options: LoopbackHostOptions): Promise<L
   // Cookies are shared by every port of a host name: the port in the name keeps two hosts (or two runs) apart.
   const cookieName = (): string => `tsmedia_token_${port}`;
 
-  /** The file under the renderer folder a URL path names, or null (outside it, a folder, absent). */
-  function staticFile(pathname: string): string | null {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(pathname);
-    } catch {
-      return null;
-    }
-    if (decoded.includes('\0') || decoded.includes('\\')) return null;
-    const wanted = resolve(rendererRoot, `.${decoded === '/' ? '/index.html' : decoded}`);
-    const rel = relative(rendererRoot, wanted);
-    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return null;
-    try {
-      // Symbolic links must not lead out of the folder either.
-      const real = realpathSync(wanted);
-      const realRoot = realpathSync(rendererRoot);
-      if (real !== realRoot && !real.startsWith(realRoot + sep)) return null;
-      return statSync(real).isFile() ? real : null;
-    } catch {
-      return null;
-    }
-  }
+  /** The file under the renderer folder a URL path names, or null (outside it, a folder, absent, a link out). */
+  const staticFile = (pathname: string): string | null => rendererFile(rendererRoot, pathname);
 
   function serveStatic(req: IncomingMessage, res: ServerResponse, pathname: string, setCookie: boolean): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -162,7 +115,7 @@ export async function startLoopbackHost(options: LoopbackHostOptions): Promise<L
     }
     const headers: Record<string, string> = {
       ...BASE_HEADERS,
-      'Content-Type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Type': contentTypeOf(file),
       'Content-Length': String(statSync(file).size),
     };
     if (setCookie) headers['Set-Cookie'] = `${cookieName()}=${token}; Path=/; HttpOnly; SameSite=Strict`;
