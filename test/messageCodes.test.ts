@@ -94,15 +94,18 @@ describe('drive constraints: their values as fields', () => {
     assert.deepEqual(held?.params.sourcePaths, ['/media/u/STICK/site']);
   });
 
-  test('what "show all drives" would change: READ_ONLY "choose", the others "list"; nothing once it is on', () => {
+  test('what "show all drives" would change: a system, internal or virtual drive is listed only with it; read-only is not lifted by it', () => {
     const locked = stick({ isReadOnly: true, isRemovable: false, isSystem: true });
     const off = evaluateDrive(locked, { neededBytes: 1e9, sourcePaths: [], showAll: false }).constraints;
-    assert.deepEqual(off.map((c) => [c.code, c.params.showAllHint]), [
-      ['SYSTEM_DRIVE', 'list'],
-      ['READ_ONLY', 'choose'],
+    assert.deepEqual(off.map((c) => [c.code, c.severity, c.params.showAllHint]), [
+      ['SYSTEM_DRIVE', 'error', 'list'],
+      ['READ_ONLY', 'error', undefined],
     ]);
     const on = evaluateDrive(locked, { neededBytes: 1e9, sourcePaths: [], showAll: true }).constraints;
     assert.ok(on.every((c) => c.params.showAllHint === undefined));
+    assert.deepEqual(on.map((c) => c.severity), ['error', 'error'], 'a system or read-only drive stays refused with it');
+    const internal = evaluateDrive(stick({ isRemovable: false, isUSB: false, busType: 'SATA' }), { neededBytes: 1e9, sourcePaths: [], showAll: false }).constraints;
+    assert.deepEqual(internal.map((c) => [c.code, c.params.showAllHint]), [['NOT_REMOVABLE', 'list']]);
   });
 });
 
