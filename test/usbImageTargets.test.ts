@@ -5,16 +5,16 @@
 // The reports and the log beside it never overwrite a file tsmedia did not write. Through the command line and the
 // engine API, which run the same engine checks.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MediaEvent } from '../shared/ipc.js';
-import { isTsmediaImage } from '../electron/engine/OutputPlace.js';
 import { packageRoot } from '../electron/engine/paths.js';
 import { Site } from '../electron/engine/Site.js';
 import { ApiError, createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
-import { runCli, tempDir } from './helpers.js';
+import { hasCommand, runCli, tempDir } from './helpers.js';
 import { baseRequest } from './support/hostClient.js';
 import { copySampleSite } from './support/sites.js';
 
@@ -158,24 +158,33 @@ describe('USB image targets', () => {
     await refused(usbStart(mine, join(dir, 'other.img')), null, /--replace .*other\.img names another file than the image/);
     assert.ok(readFileSync(mine).equals(foreign), 'the file is unchanged');
     assert.deepEqual(listing(dir), ['mine.img'], 'no log or report beside it');
-    assert.equal(isTsmediaImage(mine), false);
+    assert.equal(runCli(['verify', mine]).status, 2, 'not an image tsmedia can read');
 
     // Confirmed by name: replaced.
     const confirmed = await runImage(mine, mine);
     assert.equal(confirmed.type, 'done', JSON.stringify(confirmed));
     assert.equal(statSync(mine).size, IMAGE_BYTES);
-    assert.equal(isTsmediaImage(mine), true, 'known by its FAT32 volume\'s manifest');
+    assert.equal(runCli(['verify', mine]).status, 0, 'a tsmedia image now: its FAT32 volume holds the manifest');
     // Now an earlier tsmedia image: replaced without asking, its reports too.
     const again = await runImage(mine);
     assert.equal(again.type, 'done', JSON.stringify(again));
     assert.equal(runCli(['verify', mine]).status, 0);
+
+    // A FAT32 image that tsmedia did not make (mkfs.fat's) is someone else's too: known by content, not by name.
+    if (hasCommand('mkfs.fat')) {
+      const fat = join(dir, 'fat.img');
+      assert.equal(spawnSync('mkfs.fat', ['-C', '-F', '32', fat, String(IMAGE_BYTES / 1024)]).status, 0);
+      const fatBytes = readFileSync(fat);
+      await refused(usbStart(fat), 'IMAGE_EXISTS', /not a USB image made by tsmedia/);
+      assert.ok(readFileSync(fat).equals(fatBytes));
+    }
 
     // The command line: --replace FILE confirms the file.
     const other = join(dir, 'other.img');
     writeFileSync(other, foreign);
     const r = runCli([...cliImage(other), '--replace', other], env());
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(isTsmediaImage(other), true);
+    assert.equal(runCli(['verify', other]).status, 0);
     const wrong = runCli([...cliImage(join(dir, 'third.img')), '--replace', other], env());
     assert.equal(wrong.status, 1);
     assert.match(wrong.stderr, /--replace .*other\.img names another file than the image/);
