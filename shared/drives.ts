@@ -83,7 +83,7 @@ export interface DriveEvaluationOptions {
   sourcePaths: string[];
   /** "Show all drives": lists system, internal and virtual drives (system ones still refused). */
   showAll: boolean;
-  /** A drive larger than this asks for a confirmation (default DEFAULT_LARGE_DRIVE_BYTES). */
+  /** A drive larger than this gets a TOO_LARGE warning, shown with its confirmation (default DEFAULT_LARGE_DRIVE_BYTES). */
   largeDriveBytes?: number;
 }
 
@@ -170,11 +170,12 @@ export function evaluateDrive(drive: DriveInfo, options: DriveEvaluationOptions)
   const large = options.largeDriveBytes ?? DEFAULT_LARGE_DRIVE_BYTES;
   const constraints: DriveConstraint[] = [];
   const base: DriveConstraintParams = { device: drive.device, description: drive.description, card: drive.isCard };
-  // Constraints "show all drives" lifts (NOT_REMOVABLE then asks for a second confirmation).
-  const listedOnlyWithShowAll = (code: DriveConstraintCode, message: string): void => {
+  // A system, internal or virtual drive is listed only with "show all drives", which lifts the refusal of the internal
+  // (then confirmed twice) and virtual ones — never of a system drive.
+  const listedOnlyWithShowAll = (code: DriveConstraintCode, message: string, lifted = true): void => {
     constraints.push({
       code,
-      severity: showAll ? 'warning' : 'error',
+      severity: showAll && lifted ? 'warning' : 'error',
       message: showAll ? message : `${message} Shown only with "show all drives".`,
       params: showAll ? { ...base } : { ...base, showAllHint: 'list' },
     });
@@ -182,11 +183,14 @@ export function evaluateDrive(drive: DriveInfo, options: DriveEvaluationOptions)
   const name = driveName(drive);
 
   if (drive.isSystem) {
-    // Never lifted: the engine and the privileged writer refuse a system drive too.
-    const message = drive.isCard
-      ? `${name} is reported as a system drive by the operating system (internal card readers often are). tsmedia never writes a system drive.`
-      : `${name} is a system drive: it holds or may hold the operating system. tsmedia never writes a system drive.`;
-    constraints.push({ code: 'SYSTEM_DRIVE', severity: 'error', message: showAll ? message : `${message} Shown only with "show all drives".`, params: showAll ? { ...base } : { ...base, showAllHint: 'list' } });
+    // The engine and the privileged writer refuse a system drive too, whatever they are sent.
+    listedOnlyWithShowAll(
+      'SYSTEM_DRIVE',
+      drive.isCard
+        ? `${name} is reported as a system drive by the operating system (internal card readers often are). tsmedia never writes a system drive.`
+        : `${name} is a system drive: it holds or may hold the operating system. tsmedia never writes a system drive.`,
+      false,
+    );
   }
   if (drive.isReadOnly) {
     constraints.push({

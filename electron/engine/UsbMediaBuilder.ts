@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../shared/analysis.js';
 import type { DriveInfo } from '../../shared/drives.js';
-import type { MediaProgress, UsbMediaRequest } from '../../shared/media.js';
+import type { MediaProgress, UsbDriveTarget, UsbMediaRequest } from '../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
 import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
 import { PrivilegedWriter } from './PrivilegedWriter.js';
@@ -149,9 +149,8 @@ function canRead(path: string): boolean {
 }
 
 /** The drive as the operating system lists it now, judged with the request's own choices (DriveChoice) before any write. */
-async function checkDrive(req: UsbMediaRequest, neededBytes: number, site: Site, list: () => Promise<DriveInfo[]>): Promise<DriveInfo> {
-  if (req.target.kind !== 'drive') throw new Error('checkDrive: not a drive target');
-  return checkDriveChoice(req.target, await list(), { neededBytes, sourcePaths: sourceFolders(site) }).drive;
+async function checkDrive(target: UsbDriveTarget, neededBytes: number, site: Site, list: () => Promise<DriveInfo[]>): Promise<DriveInfo> {
+  return checkDriveChoice(target, await list(), { neededBytes, sourcePaths: sourceFolders(site) }).drive;
 }
 
 export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: CreateUsbOptions = {}): Promise<CreateUsbResult> {
@@ -159,7 +158,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
   checkTarget(req, site);
   const list = options.listDrives ?? (() => listDrives({ showAll: true }));
   // A drive is judged before anything is read or written (and again, with the bytes the media needs, just before writing).
-  if (req.target.kind === 'drive') await checkDrive(req, 0, site, list);
+  if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
   const imagePath = req.target.kind === 'image' ? resolve(req.target.path) : null;
   const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
   const log = openMediaLog(imagePath ? dirname(imagePath) : null, userDir, req);
@@ -190,7 +189,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       else {
         // Bytes the media needs on any drive: its clusters plus the FATs and the 1 MiB before the data area, generously.
         const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label: fatLabel(checked.label), files: fatFiles, directories });
-        const drive = await checkDrive(req, Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, site, list);
+        const drive = await checkDrive(req.target, Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, site, list);
         diskBytes = drive.sizeBytes ?? 0;
       }
       const fit = estimateFat32Fits({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
@@ -204,7 +203,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       plan = planFat32({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
       layout = plan;
     } else {
-      if (req.target.kind === 'drive') await checkDrive(req, 0, site, list);
+      if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
       const vol = openFat32(target);
       try {
         diskBytes = statSync(target).size;
