@@ -2,6 +2,8 @@
 // label), the drive constraints' values, and the engine's most common refusals as InputError codes, carried by the
 // engine API's errors and by checkMedia's problem. The English sentences are unchanged.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { evaluateDrive, type DriveInfo } from '../shared/drives.js';
 import type { MediaCheckRequest } from '../shared/ipc.js';
@@ -13,7 +15,7 @@ import { checkLabel } from '../electron/engine/MediaPlan.js';
 import { validateBaseRequest } from '../electron/engine/MediaPreparation.js';
 import { Site } from '../electron/engine/Site.js';
 import { ApiError, toApiError } from '../electron/host/EngineApi.js';
-import { SAMPLE_SITE } from './helpers.js';
+import { ROOT, SAMPLE_SITE } from './helpers.js';
 
 describe('shared rules: a code, its values and the English sentence', () => {
   test('variableNameIssue: EMPTY, TOO_LONG, READ_ONLY, BAD_CHARACTERS; null for a valid name', () => {
@@ -189,5 +191,27 @@ describe('engine errors with a code', () => {
     assert.deepEqual((await checkMedia(site, request({ distributionPoints: ['DP09'] }))).problemDetail, { code: 'DP_UNKNOWN', params: { name: 'DP09', available: ['DP01', 'DP02'] } });
     assert.deepEqual((await checkMedia(site, request({ taskSequenceId: 'SMP00012' }))).problemDetail, { code: 'TASK_SEQUENCE_REFUSED', params: { taskSequence: 'SMP00012', findings: ['NO_BOOT_IMAGE'] } });
     assert.equal((await checkMedia(site, request({ taskSequenceId: 'SMP09999' }))).problemDetail?.code, 'TASK_SEQUENCE_NOT_FOUND');
+  });
+});
+
+describe('the USB target codes in both languages', () => {
+  test('every code the drive and image checks raise has a sentence in en.json and es.json, with its values', () => {
+    const load = (lang: string): Record<string, string> => (JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', `${lang}.json`), 'utf8')) as { engineError: Record<string, string> }).engineError;
+    const codes: Record<string, string[]> = {
+      DRIVE_CONFIRMATION_MISMATCH: ['device', 'named'],
+      IMAGE_EXTENSION: ['path', 'extension'],
+      IMAGE_EXISTS: ['path'],
+      OUTPUT_INSIDE_SOURCES: ['path', 'folder'],
+      OUTPUT_FILE_FOREIGN: ['path'],
+      DRIVE_UNCONFIRMED_one: ['device', 'given'],
+      DRIVE_UNCONFIRMED_other: ['device', 'count', 'given'],
+    };
+    for (const lang of ['en', 'es']) {
+      const e = load(lang);
+      for (const [key, params] of Object.entries(codes)) {
+        assert.ok(e[key], `${lang}: engineError.${key}`);
+        for (const p of params) assert.ok(e[key].includes(`{{${p}}}`), `${lang}: engineError.${key} says {{${p}}}`);
+      }
+    }
   });
 });
