@@ -1,10 +1,12 @@
-// The whole wizard clicked through on the sample site, as a user would: a CD/DVD set and a USB image file made through
-// the loopback host, each then checked by `tsmedia verify`. Every page is photographed (test-results/e2e/).
+// The whole wizard clicked through on the sample site, as a user would: a CD/DVD set, a USB image file (replacing a
+// file only after asking by name) and a drive (a loop device) made through the loopback host, each then checked by
+// `tsmedia verify`. Every page is photographed (test-results/e2e/).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { runCli } from '../test/helpers.js';
+import { hasCommand, runCli } from '../test/helpers.js';
 import { browserSuite, serve, skipUnlessReady, Wizard } from './harness.js';
 
 describe('wizard: the whole way through on the sample site', () => {
@@ -179,7 +181,22 @@ describe('wizard: the whole way through on the sample site', () => {
     const cli = await page.locator('[data-testid="command-line"]').innerText();
     assert.ok(cli.includes(`--media usb --image ${img} --image-size ${128 * 1024 * 1024}`), cli);
     await w.shot('summary-usb');
+    // A file of that name that is no tsmedia image: the engine refuses to replace it until the user names it, and the
+    // wizard asks by name. "No" leaves it as it is; "Yes" replaces it.
+    writeFileSync(img, 'not an image\n');
     await w.nextButton.click();
+    const ask = page.getByRole('alertdialog');
+    await ask.waitFor();
+    assert.equal(await ask.locator('#confirm-title').innerText(), `Replace ${img}?`);
+    assert.match(await ask.innerText(), /exists and is not a USB image made by tsmedia/);
+    await w.shot('replace-image-question');
+    await ask.getByRole('button', { name: 'No' }).click();
+    assert.match(await page.locator('[data-testid="start-error"]').innerText(), /is not a USB image made by tsmedia: it is replaced only when you confirm it by name/);
+    assert.equal(await w.currentPage(), 'summary');
+    assert.equal(readFileSync(img, 'utf8'), 'not an image\n', 'left as it was');
+    await w.nextButton.click();
+    await ask.waitFor();
+    await ask.getByRole('button', { name: 'Yes, replace this file' }).click();
     await w.expectPage('completion', 60_000);
     await page.locator('[data-testid="result"][data-result="done"]').waitFor();
     assert.equal(await page.locator('[data-testid="verified"]').getAttribute('data-verified'), 'true');
@@ -188,6 +205,56 @@ describe('wizard: the whole way through on the sample site', () => {
     assert.equal(statSync(img).size, 128 * 1024 * 1024);
     assert.ok(existsSync(img));
     const v = runCli(['verify', img]);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+  });
+  test('USB media on a drive (a loop device): listed with "show all drives", confirmed as often as the rule says, written and verified', async (t) => {
+    const browser = suite.browser();
+    if (!skipUnlessReady(t) || !browser) return;
+    if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup')) {
+      t.skip('needs root and losetup (a loop device stands in for the drive)');
+      return;
+    }
+    const backing = join(work.dir, 'stick.img');
+    writeFileSync(backing, '');
+    truncateSync(backing, 256 * 1024 * 1024);
+    const lo = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
+    assert.equal(lo.status, 0, lo.stderr);
+    const dev = lo.stdout.trim();
+    const served = await serve({ userDataDir: join(work.dir, 'drive-user') });
+    const w = await Wizard.open(browser, served, 'usb-drive');
+    t.after(async () => {
+      await w.close();
+      await served.close();
+      spawnSync('losetup', ['-d', dev]);
+    });
+    const { page } = w;
+    await w.next('mediaType');
+    await page.locator('#media-usb').check();
+    const radio = page.locator(`#drive-${dev.replace(/[^A-Za-z0-9]/g, '_')}`);
+    assert.equal(await radio.count(), 0, 'a virtual drive is not listed without "show all drives"');
+    await page.locator('#show-all-drives').check();
+    await radio.check();
+    await w.expectBlocked(new RegExp(`Confirm that ${dev} may be erased`));
+    // A virtual drive: one confirmation, naming it (the engine counts the same).
+    assert.equal(await page.locator('fieldset.confirmations input[type="checkbox"]').count(), 1);
+    await page.locator('#confirm-drive-1').check();
+    await w.shot('media-type-drive-confirmed');
+    await w.next('security');
+    await page.locator('#protect').uncheck();
+    await w.next('taskSequence');
+    await page.locator('#ts-SMP00010').check();
+    await page.locator('[data-testid="references"]').waitFor();
+    for (const p of ['applications', 'packages', 'driverPackages', 'distributionPoints'] as const) await w.next(p);
+    await page.locator('#dp-DP01').check();
+    await w.next('customization');
+    await w.next('summary');
+    assert.ok((await page.locator('[data-testid="command-line"]').innerText()).includes(`--media usb --drive ${dev} --all`));
+    await w.nextButton.click();
+    await w.expectPage('completion', 60_000);
+    await page.locator('[data-testid="result"][data-result="done"]').waitFor();
+    assert.equal(await page.locator('[data-testid="verified"]').getAttribute('data-verified'), 'true');
+    assert.deepEqual(w.errors, []);
+    const v = runCli(['verify', dev]);
     assert.equal(v.status, 0, v.stdout + v.stderr);
   });
 });

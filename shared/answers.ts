@@ -142,7 +142,8 @@ export function quoteShellArg(arg: string): string {
 /**
  * The `tsmedia create …` command line equivalent to a request, for the Summary page (POSIX shell quoting). The
  * password and secret values never appear: `--password-file FILE` and `--secret-var NAME=@FILE` name their files (the
- * word FILE where none is known). A drive is named but not confirmed: the command asks for `--yes-erase DEVICE` itself.
+ * word FILE where none is known). A drive is named but not confirmed: the command asks for `--yes-erase DEVICE` itself;
+ * an image file to replace is not confirmed either (`--replace FILE`).
  */
 export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = {}): string {
   const r = req.request;
@@ -161,8 +162,10 @@ export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = 
     opt('--out', req.request.out);
   } else {
     const t = req.request.target;
-    if (t.kind === 'drive') opt('--drive', t.device);
-    else {
+    if (t.kind === 'drive') {
+      opt('--drive', t.device);
+      if (t.showAll) opt('--all');
+    } else {
       opt('--image', t.path);
       if (req.request.format || t.sizeBytes > 0) opt('--image-size', String(t.sizeBytes));
     }

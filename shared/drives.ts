@@ -1,10 +1,11 @@
 // The drive contract shared by the engine, the command line and the wizard's renderer: what a drive is, why one may
 // not be written, and how many confirmations writing it takes. Pure TypeScript (no Node imports): the renderer uses it.
 //
-// The rules follow what balenaEtcher's users expect and what they complain about: a system, read-only or internal
-// drive is never offered by default; "show all drives" lists it, and writing it then needs two confirmations; a drive
-// holding the site's content or the application is never writable; a very large "removable" drive (usually an
-// internal or external hard disk) needs one confirmation. Nothing here ever picks a drive for the user.
+// The rules follow what balenaEtcher's users expect and what they complain about: a system, internal or virtual drive
+// is never offered by default; "show all drives" lists it. A system or read-only drive, or one holding the site's
+// content or the application, is never writable, whatever is asked. Writing any other drive takes confirmations that
+// name it: one (it is erased), two for an internal drive. The wizard, the command line and the engine all count them
+// with needsConfirmation. Nothing here ever picks a drive for the user.
 
 export type PartitionTableType = 'mbr' | 'gpt' | null;
 
@@ -62,11 +63,8 @@ export interface DriveConstraintParams {
   /** HOLDS_SOURCE: the drive's mountpoints that hold the sources, and those source paths. */
   mountpoints?: string[];
   sourcePaths?: string[];
-  /**
-   * What "show all drives" would change (SYSTEM_DRIVE, READ_ONLY, VIRTUAL, NOT_REMOVABLE, when it is off):
-   * 'choose' — the drive can be chosen only with it; 'list' — the drive is listed only with it. Absent when it is on.
-   */
-  showAllHint?: 'choose' | 'list';
+  /** SYSTEM_DRIVE, VIRTUAL, NOT_REMOVABLE while "show all drives" is off: the drive is listed only with it. Absent when it is on. */
+  showAllHint?: 'list';
 }
 
 export interface DriveConstraint {
@@ -83,9 +81,9 @@ export interface DriveEvaluationOptions {
   neededBytes: number;
   /** The site's folders and the application's own location: a drive with a mountpoint that is a prefix of one of them is refused. */
   sourcePaths: string[];
-  /** "Show all drives": lists system, internal, read-only and virtual drives, each then needing confirmations. */
+  /** "Show all drives": lists system, internal and virtual drives (system ones still refused). */
   showAll: boolean;
-  /** A drive larger than this asks for a confirmation (default DEFAULT_LARGE_DRIVE_BYTES). */
+  /** A drive larger than this gets a TOO_LARGE warning, shown with its confirmation (default DEFAULT_LARGE_DRIVE_BYTES). */
   largeDriveBytes?: number;
 }
 
@@ -97,8 +95,12 @@ export interface DriveEvaluation {
    * small USB drive stays listed (not selectable, with its reason), so the user sees it was detected.
    */
   hidden: boolean;
-  /** Confirmations needed before writing: 0, 1 (a large or virtual drive) or 2 (a drive shown only by "show all drives"). */
-  needsConfirmation: 0 | 1 | 2;
+  /**
+   * How many times the user confirms writing the drive, each time naming it: 1 (writing erases it), 2 for an internal
+   * (non-removable) drive. The wizard shows that many confirmations, the command line asks for that many
+   * `--yes-erase DEVICE`, and the engine refuses a request with fewer.
+   */
+  needsConfirmation: 1 | 2;
   constraints: DriveConstraint[];
 }
 
@@ -168,37 +170,40 @@ export function evaluateDrive(drive: DriveInfo, options: DriveEvaluationOptions)
   const large = options.largeDriveBytes ?? DEFAULT_LARGE_DRIVE_BYTES;
   const constraints: DriveConstraint[] = [];
   const base: DriveConstraintParams = { device: drive.device, description: drive.description, card: drive.isCard };
-  // Constraints "show all drives" can lift, each then asking for two confirmations (VIRTUAL: one).
-  const overridable = (code: DriveConstraintCode, message: string): void => {
-    const hint = code === 'READ_ONLY' ? 'choose' : 'list';
-    const text = hint === 'choose' ? ' It can be chosen only with "show all drives".' : ' Shown only with "show all drives".';
+  // A system, internal or virtual drive is listed only with "show all drives", which lifts the refusal of the internal
+  // (then confirmed twice) and virtual ones — never of a system drive.
+  const listedOnlyWithShowAll = (code: DriveConstraintCode, message: string, lifted = true): void => {
     constraints.push({
       code,
-      severity: showAll ? 'warning' : 'error',
-      message: showAll ? message : `${message}${text}`,
-      params: showAll ? { ...base } : { ...base, showAllHint: hint },
+      severity: showAll && lifted ? 'warning' : 'error',
+      message: showAll ? message : `${message} Shown only with "show all drives".`,
+      params: showAll ? { ...base } : { ...base, showAllHint: 'list' },
     });
   };
   const name = driveName(drive);
 
   if (drive.isSystem) {
-    overridable(
+    // The engine and the privileged writer refuse a system drive too, whatever they are sent.
+    listedOnlyWithShowAll(
       'SYSTEM_DRIVE',
       drive.isCard
-        ? `${name} is reported as a system drive by the operating system (internal card readers often are). Writing it erases everything on it.`
-        : `${name} is a system drive: it holds or may hold the operating system. Writing it erases everything on it.`,
+        ? `${name} is reported as a system drive by the operating system (internal card readers often are). tsmedia never writes a system drive.`
+        : `${name} is a system drive: it holds or may hold the operating system. tsmedia never writes a system drive.`,
+      false,
     );
   }
   if (drive.isReadOnly) {
-    overridable(
-      'READ_ONLY',
-      `${name} is read-only${drive.isCard ? ' (is the card\'s lock switch on?)' : ''}. Unlock it and plug it in again; writing will fail while it stays read-only.`,
-    );
+    constraints.push({
+      code: 'READ_ONLY',
+      severity: 'error',
+      message: `${name} is read-only${drive.isCard ? ' (is the card\'s lock switch on?)' : ''}. Unlock it and plug it in again; it cannot be written while it stays read-only.`,
+      params: { ...base },
+    });
   }
   if (drive.isVirtual) {
-    overridable('VIRTUAL', `${name} is a virtual device (a disk image, loop device or RAM disk), not a USB drive.`);
+    listedOnlyWithShowAll('VIRTUAL', `${name} is a virtual device (a disk image, loop device or RAM disk), not a USB drive.`);
   } else if (!drive.isRemovable && !drive.isSystem) {
-    overridable('NOT_REMOVABLE', `${name} is an internal (non-removable) drive, not a USB drive. Writing it erases everything on it.`);
+    listedOnlyWithShowAll('NOT_REMOVABLE', `${name} is an internal (non-removable) drive, not a USB drive. Writing it erases everything on it.`);
   }
   const holding = drive.mountpoints.filter((m) => sourcePaths.some((p) => mountpointContains(m.path, p)));
   if (holding.length > 0) {
@@ -230,16 +235,19 @@ export function evaluateDrive(drive: DriveInfo, options: DriveEvaluationOptions)
     });
   }
 
-  const needsTwo = constraints.some((c) => c.code === 'SYSTEM_DRIVE' || c.code === 'READ_ONLY' || c.code === 'NOT_REMOVABLE');
-  const needsOne = constraints.some((c) => c.code === 'VIRTUAL' || c.code === 'TOO_LARGE');
   const hidden = !showAll && (drive.isSystem || drive.isVirtual || !drive.isRemovable);
   const selectable = constraints.every((c) => c.severity === 'warning');
-  return { selectable, hidden, needsConfirmation: needsTwo ? 2 : needsOne ? 1 : 0, constraints };
+  return { selectable, hidden, needsConfirmation: constraints.some((c) => c.code === 'NOT_REMOVABLE') ? 2 : 1, constraints };
 }
 
-/** Whether `confirmations` given by the user are enough to write the drive. */
+/** Whether `confirmations` given by the user are enough to write the drive (more than needed stay accepted). */
 export function confirmationsSatisfied(evaluation: DriveEvaluation, confirmations: number): boolean {
   return evaluation.selectable && confirmations >= evaluation.needsConfirmation;
+}
+
+/** "once", "twice": how often a drive must be confirmed, in the command line's and the engine's sentences. */
+export function confirmationTimes(n: number): string {
+  return n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`;
 }
 
 // Typed IPC between the renderer and the engine (the Electron shell maps these channels onto the engine's functions).

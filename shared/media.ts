@@ -66,13 +66,40 @@ export interface IsoMediaRequest extends MediaRequestBase {
   out: string;
 }
 
+/** A USB image file's extension: an image is never written under another name (as an ISO always ends in .iso). */
+export const USB_IMAGE_EXTENSION = '.img';
+
+/** A drive, and what the user saw and confirmed when choosing it. */
+export interface UsbDriveTarget {
+  kind: 'drive';
+  device: string;
+  /** "Show all drives" (--all) was on: the drive is judged with it, so a drive listed only with it needs it. */
+  showAll: boolean;
+  /**
+   * One entry per confirmation the user gave (a ticked box in the wizard, a --yes-erase), each naming the device it
+   * was given for: as many as evaluateDrive's needsConfirmation, all naming this device (more stay accepted).
+   */
+  confirmations: string[];
+}
+
+/** A raw image of a drive, written with the same code. */
+export interface UsbImageTarget {
+  kind: 'image';
+  /** Ends in USB_IMAGE_EXTENSION; never inside the site, its content libraries or the application's folder. */
+  path: string;
+  sizeBytes: number;
+  /**
+   * The existing file the user confirmed may be replaced, named by its path (the wizard asks, the CLI takes
+   * --replace FILE); null when none. An earlier tsmedia image at `path` is replaced without it.
+   */
+  replace: string | null;
+}
+
 /** A USB drive, or a raw image of one written with the same code. */
 export interface UsbMediaRequest extends MediaRequestBase {
-  target: { kind: 'drive'; device: string } | { kind: 'image'; path: string; sizeBytes: number };
+  target: UsbDriveTarget | UsbImageTarget;
   /** The console's "Format removable USB drive (FAT32) and make bootable"; false writes into the existing FAT32 volume. */
   format: boolean;
-  /** The user saw every constraint of the drive and confirmed (twice for a non-removable drive). */
-  confirmedDrive: boolean;
 }
 
 export type MediaPhase = 'plan' | 'write' | 'verify' | 'finalize' | 'done';

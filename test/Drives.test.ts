@@ -2,34 +2,17 @@
 // through the normalizer and the constraint matrix; the real listing and the watcher with loop devices attached here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runDrives } from '../electron/cli/drives.js';
-import { DriveWatcher, drivesFromLsblk, findDrive, listDrives, normalizeDrive, type LsblkOutput, type RawDrive } from '../electron/engine/Drives.js';
+import { DriveWatcher, drivesFromLsblk, findDrive, listDrives, normalizeDrive, type LsblkOutput } from '../electron/engine/Drives.js';
 import { confirmationsSatisfied, evaluateDrive, mountpointContains, type DriveInfo } from '../shared/drives.js';
 import { hasCommand, requireOrSkip, ROOT, tempDir } from './helpers.js';
+import { DRIVE_FIXTURES, loadFixtures, type Fixture } from './support/driveFixtures.js';
 
-const FIXTURES = join(ROOT, 'test', 'fixtures', 'drives');
+const FIXTURES = DRIVE_FIXTURES;
 const GB = 1e9;
-
-interface Fixture {
-  file: string;
-  platform: 'linux' | 'darwin' | 'win32';
-  format: 'drivelist' | 'drivelist-legacy' | 'lsblk-json';
-  drives: DriveInfo[];
-}
-
-async function loadFixtures(): Promise<Fixture[]> {
-  const out: Fixture[] = [];
-  for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort()) {
-    const j = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as { platform: Fixture['platform']; format: Fixture['format']; output: unknown };
-    const raw = j.format === 'lsblk-json' ? await drivesFromLsblk(j.output as LsblkOutput, () => null) : (j.output as RawDrive[]);
-    const windowsSystemDrive = j.platform === 'win32' ? 'C:' : null;
-    out.push({ file, platform: j.platform, format: j.format, drives: raw.map((d) => normalizeDrive(d, { windowsSystemDrive })) });
-  }
-  return out;
-}
 
 const byDevice = (f: Fixture, device: string): DriveInfo => {
   const d = findDrive(f.drives, device);
@@ -49,7 +32,7 @@ describe('drive fixtures (recorded drivelist output)', () => {
     for (const f of fixtures) for (const d of f.drives) assert.ok(d.device.length > 0 && typeof d.isSystem === 'boolean', `${f.file}: ${d.device}`);
   });
 
-  test('constraint matrix: no system, read-only, internal or virtual drive without "show all"; then two confirmations (virtual: one)', async () => {
+  test('constraint matrix: no system, internal or virtual drive without "show all"; system and read-only never; internal ones confirmed twice, the others once', async () => {
     let checked = 0;
     for (const f of await loadFixtures()) {
       for (const d of f.drives) {
@@ -57,27 +40,33 @@ describe('drive fixtures (recorded drivelist output)', () => {
         const all = evaluateDrive(d, { neededBytes: 1 * GB, sourcePaths: [], showAll: true });
         const where = `${f.file}: ${d.device}`;
         const tooSmall = d.sizeBytes === null || d.sizeBytes < 1 * GB;
-        const guarded = d.isSystem || d.isReadOnly || (!d.isRemovable && !d.isVirtual);
-        if (guarded || d.isVirtual) {
+        const internal = !d.isRemovable && !d.isVirtual && !d.isSystem;
+        if (d.isSystem || d.isReadOnly || internal || d.isVirtual) {
           assert.equal(plain.selectable, false, `${where} is not selectable without show all`);
           assert.ok(plain.constraints.some((c) => c.severity === 'error'), where);
         }
         if (d.isSystem || d.isVirtual || !d.isRemovable) assert.equal(plain.hidden, true, `${where} is hidden without show all`);
-        if (tooSmall) {
+        if (d.isSystem || d.isReadOnly) {
+          assert.equal(all.selectable, false, `${where}: a system or read-only drive is refused even with show all`);
+          assert.ok(all.constraints.some((c) => (c.code === 'SYSTEM_DRIVE' || c.code === 'READ_ONLY') && c.severity === 'error'), where);
+          assert.equal(confirmationsSatisfied(all, 3), false, `${where}: no number of confirmations lifts it`);
+        } else if (tooSmall) {
           assert.equal(all.selectable, false, `${where}: too small even with show all`);
           assert.ok(all.constraints.some((c) => c.code === 'TOO_SMALL' && c.severity === 'error'), where);
-        } else if (guarded) {
+        } else if (internal) {
           assert.equal(all.selectable, true, `${where} is selectable with show all`);
           assert.equal(all.needsConfirmation, 2, `${where} needs two confirmations`);
           assert.equal(confirmationsSatisfied(all, 1), false, `${where}: one confirmation is not enough`);
           assert.equal(confirmationsSatisfied(all, 2), true, where);
+          assert.equal(confirmationsSatisfied(all, 3), true, `${where}: more than needed stay accepted`);
         } else if (d.isVirtual) {
           assert.equal(all.selectable, true, where);
           assert.equal(all.needsConfirmation, 1, where);
         } else {
           assert.equal(plain.selectable, true, `${where}: a removable drive is selectable`);
           assert.equal(plain.hidden, false, where);
-          assert.equal(plain.needsConfirmation, (d.sizeBytes ?? 0) > 128e9 ? 1 : 0, where);
+          assert.equal(plain.needsConfirmation, 1, `${where}: confirmed once (it is erased), large or not`);
+          assert.equal(confirmationsSatisfied(plain, 0), false, where);
         }
         // Too small and holding the source are never lifted by "show all drives".
         const small = evaluateDrive(d, { neededBytes: (d.sizeBytes ?? 0) + 1, sourcePaths: [], showAll: true });
@@ -122,8 +111,8 @@ describe('drive fixtures (recorded drivelist output)', () => {
     const sd = byDevice(get('linux-sd-card-reported-system-issue303.drivelist.json'), '/dev/mmcblk0');
     assert.deepEqual([sd.isCard, sd.isSystem], [true, true]);
     const sdAll = evaluateDrive(sd, { neededBytes: GB, sourcePaths: [], showAll: true });
-    assert.deepEqual([sdAll.selectable, sdAll.needsConfirmation], [true, 2]);
-    assert.match(sdAll.constraints[0].message, /internal card readers often are/);
+    assert.equal(sdAll.selectable, false, 'reported as system: never written, as the privileged writer refuses it too');
+    assert.match(sdAll.constraints[0].message, /internal card readers often are\)\. tsmedia never writes a system drive\./);
     const sata = byDevice(get('linux-sd-card-reported-system-issue303.drivelist.json'), '/dev/sda');
     assert.deepEqual(codes(sata, true, GB, ['/home/u/site']), ['HOLDS_SOURCE', 'SYSTEM_DRIVE', 'TOO_LARGE']);
 
@@ -140,15 +129,15 @@ describe('drive fixtures (recorded drivelist output)', () => {
 
     for (const d of get('darwin-readonly-disk-images.drivelist.json').drives) {
       assert.deepEqual(codes(d, false, 1000), ['READ_ONLY', 'VIRTUAL']);
-      assert.equal(evaluateDrive(d, { neededBytes: 1000, sourcePaths: [], showAll: true }).needsConfirmation, 2);
+      assert.equal(evaluateDrive(d, { neededBytes: 1000, sourcePaths: [], showAll: true }).selectable, false, 'read-only: not even with show all');
     }
     // A read-only USB stick stays listed (detected, with its reason) but cannot be chosen.
     const locked = byDevice(get('linux-readme-example.drivelist-legacy.json'), '/dev/sdb');
     const lockedEval = evaluateDrive(locked, { neededBytes: GB, sourcePaths: [], showAll: false });
     assert.deepEqual([lockedEval.hidden, lockedEval.selectable], [false, false]);
-    assert.match(lockedEval.constraints[0].message, /read-only.*only with "show all drives"/);
+    assert.match(lockedEval.constraints[0].message, /read-only.*cannot be written while it stays read-only\.$/);
     const sp = byDevice(get('win32-readme-example.drivelist-legacy.json'), '\\\\.\\PHYSICALDRIVE2');
-    assert.deepEqual(evaluateDrive(sp, { neededBytes: GB, sourcePaths: [], showAll: false }), { selectable: true, hidden: false, needsConfirmation: 0, constraints: [] });
+    assert.deepEqual(evaluateDrive(sp, { neededBytes: GB, sourcePaths: [], showAll: false }), { selectable: true, hidden: false, needsConfirmation: 1, constraints: [] });
   });
 
   test('lsblk recorded here: loop devices (virtual, read-only) and every mountpoint, which drivelist alone misses', async () => {
@@ -310,19 +299,20 @@ describe('tsmedia drives', () => {
     assert.equal(await runDrives([], a.io, { list }), 0);
     const text = a.out.join('\n');
     assert.match(text, /DEVICE\s+SIZE\s+BUS\s+FLAGS\s+MOUNTPOINTS\s+STATUS/);
-    assert.match(text, /\\\\\.\\PhysicalDrive3\s+257 GB\s+USB\s+usb,removable\s+F:\\\s+confirm/);
+    assert.match(text, /\\\\\.\\PhysicalDrive3\s+257 GB\s+USB\s+usb,removable\s+F:\\\s+confirm once/);
     assert.match(text, /TOO_LARGE: .*probably a hard disk/);
     assert.doesNotMatch(text, /PhysicalDrive2/);
     assert.match(text, /3 system, internal or virtual drive\(s\) not shown: "tsmedia drives --all" lists them/);
     const b = io();
     await runDrives(['--all'], b.io, { list });
-    assert.match(b.out.join('\n'), /PhysicalDrive2.*system.*confirm twice/);
+    assert.match(b.out.join('\n'), /PhysicalDrive2.*system.*refused/);
+    assert.match(b.out.join('\n'), /PhysicalDrive1 .*SATA.*confirm twice/);
     assert.match(b.out.join('\n'), /SYSTEM_DRIVE: .*is a system drive/);
     const c = io();
     await runDrives(['--json', '--all'], c.io, { list });
     const rows = JSON.parse(c.out.join('')) as (DriveInfo & { selectable: boolean; needsConfirmation: number })[];
     assert.equal(rows.length, 4);
-    assert.deepEqual(rows.map((r) => r.needsConfirmation), [1, 2, 2, 2]);
+    assert.deepEqual(rows.map((r) => [r.selectable, r.needsConfirmation]), [[true, 1], [true, 2], [false, 1], [true, 2]]);
     const bad = io();
     assert.equal(await runDrives(['--bogus'], bad.io, { list }), 1);
     assert.match(bad.err.join(''), /Unknown option '--bogus'/);

@@ -213,7 +213,8 @@ describe('loopback host', () => {
       ['checkMedia', [{ taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: [], driverPackages: [], media: 'floppy', size: null }], /checkMedia\.media must be one of "iso", "usb"/],
       ['startMedia', [{ kind: 'iso', request: { ...isoRequest(join(work, 'x.iso')), size: 1000 } }], /custom size is a whole number of bytes, at least/],
       ['startMedia', [{ kind: 'iso', request: isoRequest('x.iso') }], /request\.out must be a full path/],
-      ['startMedia', [{ kind: 'usb', request: { ...isoRequest(''), target: { kind: 'drive', device: '/dev/sdz' }, format: true, confirmedDrive: true } }], /"size" is not a field/],
+      ['startMedia', [{ kind: 'usb', request: { ...isoRequest(''), target: { kind: 'drive', device: '/dev/sdz', showAll: false, confirmations: ['/dev/sdz'] }, format: true } }], /"size" is not a field/],
+      ['startMedia', [{ kind: 'usb', request: { ...isoRequest('', { size: undefined, out: undefined }), target: { kind: 'drive', device: '/dev/sdz' }, format: true, confirmedDrive: true } }], /"confirmedDrive" is not a field/],
       ['setPreferences', [{ language: 'fr' }], /setPreferences\.language must be one of "en", "es"/],
       ['saveAnswerFile', [join(work, 'answers.txt'), { format: 'tsmedia-answers/1' }], /an answer file is a \.json file/],
       ['saveAnswerFile', [join(work, 'a.json'), { format: 'tsmedia-answers/1', password: 'x' }], /never holds a password/],
@@ -346,7 +347,7 @@ describe('loopback host', () => {
     let jobId: string | null = null;
     const stream = events(ended(() => jobId));
     await stream.ready;
-    const usb = { ...base, target: { kind: 'image', path: img, sizeBytes: 300 * 1024 * 1024 }, format: true, confirmedDrive: false };
+    const usb = { ...base, target: { kind: 'image', path: img, sizeBytes: 300 * 1024 * 1024, replace: null }, format: true };
     ({ jobId } = await ok<{ jobId: string }>('startMedia', { kind: 'usb', request: usb }));
     const all = (await stream.done).filter((e) => e.jobId === jobId);
     const last = all[all.length - 1];
@@ -358,11 +359,8 @@ describe('loopback host', () => {
     assert.equal(statSync(img).size, 300 * 1024 * 1024);
     assert.equal(runCli(['verify', img]).status, 0);
 
-    const drive = { ...usb, target: { kind: 'drive', device: '/dev/tsmedia-no-such-drive' } };
-    const unconfirmed = await callApi('startMedia', [{ kind: 'usb', request: drive }]);
-    assert.equal(unconfirmed.status, 400);
-    assert.match(unconfirmed.body, /must confirm the drive first/);
-    const absent = await callApi('startMedia', [{ kind: 'usb', request: { ...drive, confirmedDrive: true } }]);
+    const drive = { ...usb, target: { kind: 'drive', device: '/dev/tsmedia-no-such-drive', showAll: true, confirmations: ['/dev/tsmedia-no-such-drive'] } };
+    const absent = await callApi('startMedia', [{ kind: 'usb', request: drive }]);
     assert.equal(absent.status, 400, absent.body);
     assert.match(absent.body, /not connected|cannot list drives/);
   });

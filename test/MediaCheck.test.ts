@@ -194,11 +194,11 @@ describe('Summary page: answer file and command line', () => {
   test('USB: an image target round-trips; a drive is named but never confirmed on the command line', (t) => {
     const dir = tempDir(t);
     const { size: _size, out: _out, ...base } = isoReq(dir, { password: null, variables: [] });
-    const image: UsbMediaRequest = { ...base, target: { kind: 'image', path: join(dir, 'usb.img'), sizeBytes: 16 * 1024 ** 3 }, format: true, confirmedDrive: false };
+    const image: UsbMediaRequest = { ...base, target: { kind: 'image', path: join(dir, 'usb.img'), sizeBytes: 16 * 1024 ** 3, replace: null }, format: true };
     const parsed = parseCreateArgs(shellWords(commandLineFor({ kind: 'usb', request: image })).slice(2));
     assert.equal(parsed.media, 'usb');
     assert.deepEqual(parsed.usb, image);
-    const drive: UsbMediaRequest = { ...image, target: { kind: 'drive', device: '/dev/sdb' }, format: false, confirmedDrive: true };
+    const drive: UsbMediaRequest = { ...image, target: { kind: 'drive', device: '/dev/sdb', showAll: false, confirmations: ['/dev/sdb'] }, format: false };
     const line = commandLineFor({ kind: 'usb', request: drive });
     assert.match(line, / --media usb --drive \/dev\/sdb --no-format /);
     assert.doesNotMatch(line, /--yes-erase/);

@@ -93,7 +93,7 @@ describe('content integrity: the writer', () => {
     // Damage a byte of a.bin's data inside the WIM (after the 208-byte header; the lookup table and XML are at the end).
     for (const dp of DPS) flipByte(blobOf(site, dp, 'SMP00097.1', 'install.wim'), 50_000);
     const img = join(dir, 'usb.img');
-    const request = { ...baseRequest({ site, packages: ['SMP00097'] }), target: { kind: 'image' as const, path: img, sizeBytes: 64 * 1024 * 1024 }, format: true, confirmedDrive: false };
+    const request = { ...baseRequest({ site, packages: ['SMP00097'] }), target: { kind: 'image' as const, path: img, sizeBytes: 64 * 1024 * 1024, replace: null }, format: true };
     await assert.rejects(
       createUsbMedia(await Site.open(site), request, { maxFileBytes: 2 * 1024 * 1024, userLogDir: null }),
       (err: unknown) => err instanceof ContentIntegrityError && /SMP00097\.1\\install\.wim: the WIM's bytes do not match the content library \(SHA-256 [0-9A-F]{64}, expected [0-9A-F]{64}\)/i.test(err.message),

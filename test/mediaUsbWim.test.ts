@@ -54,9 +54,8 @@ describe('USB media with a large WIM', () => {
       detectDependencies: true,
       timestamp: null,
       skipVerify: false,
-      target: { kind: 'image', path: join(dir, 'usb.img'), sizeBytes: 128 * 1024 * 1024 },
+      target: { kind: 'image', path: join(dir, 'usb.img'), sizeBytes: 128 * 1024 * 1024, replace: null },
       format: true,
-      confirmedDrive: false,
     };
     const result = await createUsbMedia(await Site.open(site), req, { maxFileBytes: 4 * 1024 * 1024, userLogDir: null });
     assert.equal(result.verified, true);

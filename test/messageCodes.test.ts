@@ -2,6 +2,8 @@
 // label), the drive constraints' values, and the engine's most common refusals as InputError codes, carried by the
 // engine API's errors and by checkMedia's problem. The English sentences are unchanged.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { evaluateDrive, type DriveInfo } from '../shared/drives.js';
 import type { MediaCheckRequest } from '../shared/ipc.js';
@@ -13,7 +15,7 @@ import { checkLabel } from '../electron/engine/MediaPlan.js';
 import { validateBaseRequest } from '../electron/engine/MediaPreparation.js';
 import { Site } from '../electron/engine/Site.js';
 import { ApiError, toApiError } from '../electron/host/EngineApi.js';
-import { SAMPLE_SITE } from './helpers.js';
+import { ROOT, SAMPLE_SITE } from './helpers.js';
 
 describe('shared rules: a code, its values and the English sentence', () => {
   test('variableNameIssue: EMPTY, TOO_LONG, READ_ONLY, BAD_CHARACTERS; null for a valid name', () => {
@@ -94,15 +96,18 @@ describe('drive constraints: their values as fields', () => {
     assert.deepEqual(held?.params.sourcePaths, ['/media/u/STICK/site']);
   });
 
-  test('what "show all drives" would change: READ_ONLY "choose", the others "list"; nothing once it is on', () => {
+  test('what "show all drives" would change: a system, internal or virtual drive is listed only with it; read-only is not lifted by it', () => {
     const locked = stick({ isReadOnly: true, isRemovable: false, isSystem: true });
     const off = evaluateDrive(locked, { neededBytes: 1e9, sourcePaths: [], showAll: false }).constraints;
-    assert.deepEqual(off.map((c) => [c.code, c.params.showAllHint]), [
-      ['SYSTEM_DRIVE', 'list'],
-      ['READ_ONLY', 'choose'],
+    assert.deepEqual(off.map((c) => [c.code, c.severity, c.params.showAllHint]), [
+      ['SYSTEM_DRIVE', 'error', 'list'],
+      ['READ_ONLY', 'error', undefined],
     ]);
     const on = evaluateDrive(locked, { neededBytes: 1e9, sourcePaths: [], showAll: true }).constraints;
     assert.ok(on.every((c) => c.params.showAllHint === undefined));
+    assert.deepEqual(on.map((c) => c.severity), ['error', 'error'], 'a system or read-only drive stays refused with it');
+    const internal = evaluateDrive(stick({ isRemovable: false, isUSB: false, busType: 'SATA' }), { neededBytes: 1e9, sourcePaths: [], showAll: false }).constraints;
+    assert.deepEqual(internal.map((c) => [c.code, c.params.showAllHint]), [['NOT_REMOVABLE', 'list']]);
   });
 });
 
@@ -186,5 +191,27 @@ describe('engine errors with a code', () => {
     assert.deepEqual((await checkMedia(site, request({ distributionPoints: ['DP09'] }))).problemDetail, { code: 'DP_UNKNOWN', params: { name: 'DP09', available: ['DP01', 'DP02'] } });
     assert.deepEqual((await checkMedia(site, request({ taskSequenceId: 'SMP00012' }))).problemDetail, { code: 'TASK_SEQUENCE_REFUSED', params: { taskSequence: 'SMP00012', findings: ['NO_BOOT_IMAGE'] } });
     assert.equal((await checkMedia(site, request({ taskSequenceId: 'SMP09999' }))).problemDetail?.code, 'TASK_SEQUENCE_NOT_FOUND');
+  });
+});
+
+describe('the USB target codes in both languages', () => {
+  test('every code the drive and image checks raise has a sentence in en.json and es.json, with its values', () => {
+    const load = (lang: string): Record<string, string> => (JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', `${lang}.json`), 'utf8')) as { engineError: Record<string, string> }).engineError;
+    const codes: Record<string, string[]> = {
+      DRIVE_CONFIRMATION_MISMATCH: ['device', 'named'],
+      IMAGE_EXTENSION: ['path', 'extension'],
+      IMAGE_EXISTS: ['path'],
+      OUTPUT_INSIDE_SOURCES: ['path', 'folder'],
+      OUTPUT_FILE_FOREIGN: ['path'],
+      DRIVE_UNCONFIRMED_one: ['device', 'given'],
+      DRIVE_UNCONFIRMED_other: ['device', 'count', 'given'],
+    };
+    for (const lang of ['en', 'es']) {
+      const e = load(lang);
+      for (const [key, params] of Object.entries(codes)) {
+        assert.ok(e[key], `${lang}: engineError.${key}`);
+        for (const p of params) assert.ok(e[key].includes(`{{${p}}}`), `${lang}: engineError.${key} says {{${p}}}`);
+      }
+    }
   });
 });

@@ -233,7 +233,7 @@ describe('secrets never leave the encrypted environment', () => {
     try {
       const base = baseRequest({ password: SECRETS.apiPassword, variables: requestVariables(), unattended: true });
       const iso: IsoMediaRequest = isoRequest(join(isoDir, 'media.iso'), { ...base, size: 'cd700' });
-      const usb: UsbMediaRequest = { ...base, target: { kind: 'image', path: join(usbDir, 'usb.img'), sizeBytes: 64 * 1024 * 1024 }, format: true, confirmedDrive: false };
+      const usb: UsbMediaRequest = { ...base, target: { kind: 'image', path: join(usbDir, 'usb.img'), sizeBytes: 64 * 1024 * 1024, replace: null }, format: true };
       const damaged = copySampleSite(join(work, 'api-damaged-site'));
       damageInstallWim(damaged);
       const failing: IsoMediaRequest = isoRequest(join(isoDir, 'failing.iso'), { ...base, site: damaged });

@@ -10,9 +10,9 @@ import { InputError, codedInputError, describeFsError } from '../engine/errors.j
 import { CancelledError } from '../engine/ImageWriter.js';
 import { createIsoSet, type PlanSummary } from '../engine/MediaBuilder.js';
 import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
-import { evaluateDrive, formatDriveSize } from '../../shared/drives.js';
+import { confirmationTimes, evaluateDrive, formatDriveSize } from '../../shared/drives.js';
 import { findDrive, listDrives } from '../engine/Drives.js';
-import { packageRoot } from '../engine/paths.js';
+import { sourceFolders } from '../engine/OutputPlace.js';
 import type { Site } from '../engine/Site.js';
 import { prepareMediaKeyPair } from '../engine/TsEnvironment.js';
 import { formatBytes } from './format.js';
@@ -56,6 +56,7 @@ const OPTIONS = {
   'no-format': { type: 'boolean' },
   'yes-erase': { type: 'string', multiple: true },
   all: { type: 'boolean' },
+  replace: { type: 'string' },
 } as const;
 
 /** First line of a file, line ending stripped: passwords and secret values are read this way. */
@@ -95,9 +96,6 @@ export interface ParsedCreate {
   media: 'iso' | 'usb';
   request: IsoMediaRequest;
   usb: UsbMediaRequest | null;
-  /** How many times the user confirmed erasing the drive (--yes-erase DEVICE), and whether all drives were shown. */
-  confirmations: number;
-  showAll: boolean;
   json: boolean;
 }
 
@@ -134,6 +132,8 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
   if (media === 'iso' && !out) throw new InputError('create --media iso needs --out PATH.iso (the first disc\'s file).');
   if (media === 'usb' && !v.drive === !v.image) throw new InputError('create --media usb needs --drive DEVICE or --image FILE --image-size BYTES (one of them).');
   if (media === 'iso' && (v.drive || v.image)) throw new InputError('--drive and --image go with --media usb.');
+  if (v.replace !== undefined && !v.image) throw new InputError('--replace FILE goes with --image FILE: it confirms that the existing image file may be replaced.');
+  if ((v['yes-erase'] || v.all) && !v.drive) throw new InputError('--yes-erase and --all go with --drive DEVICE.');
 
   let password: string | null = null;
   const pwFile = v['password-file'] ?? rel(a.passwordFile);
@@ -185,17 +185,15 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
   let usb: UsbMediaRequest | null = null;
   if (media === 'usb') {
     const { size: _size, out: _out, ...base } = request;
-    usb = {
-      ...base,
-      target: v.drive ? { kind: 'drive', device: v.drive } : { kind: 'image', path: resolve(v.image as string), sizeBytes: v['image-size'] ? parseBytes(v['image-size'], '--image-size') : 0 },
-      format: !v['no-format'],
-      confirmedDrive: false,
-    };
-    if (usb.target.kind === 'image' && usb.format && !v['image-size']) throw new InputError('--image needs --image-size BYTES (the size of the drive it stands for), unless --no-format adds to an existing image.');
+    // Each --yes-erase is one confirmation, naming the drive it is given for: the engine counts them (DriveChoice).
+    const target: UsbMediaRequest['target'] = v.drive
+      ? { kind: 'drive', device: v.drive, showAll: v.all ?? false, confirmations: v['yes-erase'] ?? [] }
+      : { kind: 'image', path: resolve(v.image as string), sizeBytes: v['image-size'] ? parseBytes(v['image-size'], '--image-size') : 0, replace: v.replace ? resolve(v.replace) : null };
+    usb = { ...base, target, format: !v['no-format'] };
+    if (target.kind === 'image' && usb.format && !v['image-size']) throw new InputError('--image needs --image-size BYTES (the size of the drive it stands for), unless --no-format adds to an existing image.');
   }
-  const confirmations = (v['yes-erase'] ?? []).filter((d) => d === v.drive).length;
   if ((v['yes-erase'] ?? []).some((d) => d !== v.drive)) throw new InputError(`--yes-erase names ${v['yes-erase']?.find((d) => d !== v.drive)}, but the drive to write is ${v.drive ?? 'none'}: confirm the drive you chose.`);
-  return { site: request.site ?? undefined, media, request, usb, confirmations, showAll: v.all ?? false, json: v.json ?? false };
+  return { site: request.site ?? undefined, media, request, usb, json: v.json ?? false };
 }
 
 const PHASE_WORDS: Record<MediaProgress['phase'], string> = { plan: 'planning', write: 'writing', verify: 'reading back to verify', finalize: 'finishing', done: 'done' };
@@ -273,19 +271,25 @@ function withCancel<T>(io: Io, run: (signal: AbortSignal) => Promise<T>): Promis
 
 async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<number> {
   const req = parsed.usb as UsbMediaRequest;
-  if (req.target.kind === 'drive') {
-    // The drive's constraints, as the wizard shows them: a hidden drive needs --all, and each confirmation --yes-erase.
-    const drive = findDrive(await listDrives({ showAll: true }), req.target.device);
-    if (!drive) throw codedInputError('DRIVE_NOT_CONNECTED', { device: req.target.device }, `drive ${req.target.device} is not connected (see "tsmedia drives --all").`);
-    const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths: [site.root, packageRoot(), ...site.distributionPoints.map((d) => d.root)], showAll: parsed.showAll });
+  const t = req.target;
+  if (t.kind === 'drive') {
+    // The drive's constraints, as the wizard shows them, said in the command line's words (a hidden drive needs --all,
+    // each confirmation a --yes-erase); the engine judges the same request again with the same rules.
+    const drive = findDrive(await listDrives({ showAll: true }), t.device);
+    if (!drive) throw codedInputError('DRIVE_NOT_CONNECTED', { device: t.device }, `drive ${t.device} is not connected (see "tsmedia drives --all").`);
+    const sourcePaths = sourceFolders(site);
+    const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths, showAll: t.showAll });
     for (const c of ev.constraints) io.err(`${c.severity}: ${c.message}`);
-    if (ev.hidden && !parsed.showAll) throw new InputError(`drive ${drive.device} (${drive.description}, ${formatDriveSize(drive.sizeBytes)}) is not a removable drive; it is listed only with --all, and then must be confirmed twice (--yes-erase ${drive.device} --yes-erase ${drive.device}).`);
-    if (!ev.selectable) throw new InputError(`drive ${drive.device} cannot be chosen: ${ev.constraints.filter((c) => c.severity === 'error').map((c) => c.message).join(' ')}`);
-    const need = Math.max(1, ev.needsConfirmation);
-    if (parsed.confirmations < need) {
-      throw new InputError(`writing ${drive.device} (${drive.description}, ${formatDriveSize(drive.sizeBytes)}) ERASES everything on it. Confirm with ${Array(need).fill(`--yes-erase ${drive.device}`).join(' ')}.`);
+    const name = `${drive.device} (${drive.description || 'no description'}, ${formatDriveSize(drive.sizeBytes)})`;
+    const yes = (n: number): string => Array(n).fill(`--yes-erase ${drive.device}`).join(' ');
+    const withAll = evaluateDrive(drive, { neededBytes: 0, sourcePaths, showAll: true });
+    if (ev.hidden && !t.showAll && withAll.selectable) {
+      throw new InputError(`drive ${name} is not a removable USB drive; it is listed only with --all, and then must be confirmed ${confirmationTimes(withAll.needsConfirmation)} (--all ${yes(withAll.needsConfirmation)}).`);
     }
-    req.confirmedDrive = true;
+    if (!ev.selectable) throw new InputError(`drive ${drive.device} cannot be chosen: ${ev.constraints.filter((c) => c.severity === 'error').map((c) => c.message).join(' ')}`);
+    if (t.confirmations.length < ev.needsConfirmation) {
+      throw new InputError(`writing ${name} ERASES everything on it. Confirm it ${confirmationTimes(ev.needsConfirmation)} with ${yes(ev.needsConfirmation)}.`);
+    }
   }
   let lastPhase = '';
   try {

@@ -2,7 +2,7 @@
 // It only lists: it never chooses a drive.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { evaluateDrive, formatDriveSize, type DriveEvaluation, type DriveInfo } from '../../shared/drives.js';
+import { confirmationTimes, evaluateDrive, formatDriveSize, type DriveEvaluation, type DriveInfo } from '../../shared/drives.js';
 import { listDrives } from '../engine/Drives.js';
 import { errorMessage } from '../engine/errors.js';
 import { packageRoot } from '../engine/paths.js';
@@ -30,11 +30,9 @@ export function driveFlags(d: DriveInfo): string {
   return f.join(',') || '-';
 }
 
+/** Whether the drive may be chosen, and how often `create` then needs `--yes-erase DEVICE` (the wizard's confirmations). */
 function status(e: DriveEvaluation): string {
-  if (!e.selectable) return 'refused';
-  if (e.needsConfirmation === 2) return 'confirm twice';
-  if (e.needsConfirmation === 1) return 'confirm';
-  return 'ok';
+  return e.selectable ? `confirm ${confirmationTimes(e.needsConfirmation)}` : 'refused';
 }
 
 /** Lists the drives; exit 0, 1 for a usage error, 2 when the drives cannot be listed. */
@@ -81,7 +79,7 @@ export async function runDrives(args: string[], io: DrivesIo, options: DrivesCom
         ]),
       ),
     );
-    const reasons = shown.flatMap(({ drive, evaluation }) => evaluation.constraints.map((c) => `  ${drive.device}: ${c.severity === 'error' ? 'refused' : 'confirm'}: ${c.code}: ${c.message}`));
+    const reasons = shown.flatMap(({ drive, evaluation }) => evaluation.constraints.map((c) => `  ${drive.device}: ${c.severity === 'error' ? 'refused' : 'warning'}: ${c.code}: ${c.message}`));
     if (reasons.length > 0) io.out(`\nReasons:\n${reasons.join('\n')}`);
   }
   if (hiddenCount > 0) io.out(`\n${hiddenCount} system, internal or virtual drive(s) not shown: "tsmedia drives --all" lists them.`);

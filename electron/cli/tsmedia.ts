@@ -31,8 +31,9 @@ Usage:
                     [--application ID]… [--package ID]… [--driver-package ID]… [--staging DIR]
                     [--answers FILE] [--no-dependencies] [--no-verify] [--timestamp DATE] [--json]
                     SIZE: cd650, cd700, dvd, dvd-dl, unlimited or bytes
-  tsmedia create    … --media usb (--drive DEVICE --yes-erase DEVICE [--all] | --image FILE --image-size BYTES)
-                    [--no-format] [--no-verify]     (other options as for --media iso, without --size/--out)
+  tsmedia create    … --media usb (--drive DEVICE --yes-erase DEVICE… [--all] | --image FILE.img --image-size BYTES
+                    [--replace FILE.img]) [--no-format] [--no-verify]  (other options as for --media iso, without
+                    --size/--out; --yes-erase once per confirmation the drive needs, see "tsmedia drives")
   tsmedia drives    [--all] [--json]
   tsmedia verify    PATH.iso…|DEVICE|IMAGE [--image-hash] [--json]  (exit 0 all match, 1 a mismatch, 2 unreadable;
                     --image-hash also checks each ISO against its .sha256 file)

@@ -3,7 +3,7 @@
 // type 1 info, 2 warning, 3 error; BIAS in minutes with UTC = local time + bias (Central Europe in winter: -60).
 // Every entry is appended synchronously to each of several files (the output folder and the user's log folder).
 // Secrets given to mask() never reach a file: every occurrence, also inside longer text, becomes ********.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, posix, win32 } from 'node:path';
 import { errorMessage } from './errors.js';
@@ -167,6 +167,26 @@ export class CmTraceLog {
   private fail(path: string, err: unknown): void {
     this.failed.add(path);
     this.problems.push(`${path}: the log cannot be written (${errorMessage(err)}).`);
+  }
+}
+
+/** Whether a file may take CMTrace entries: absent, empty, or already a CMTrace log (tsmedia's or ConfigMgr's own). */
+export function isCmTraceLogOrAbsent(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  try {
+    const head = Buffer.alloc(10);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const text = head.subarray(0, n).toString('latin1').replace(/^\xef\xbb\xbf/, '');
+    return n === 0 || text.startsWith('<![LOG[');
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -14,6 +14,7 @@ import type { ManifestPart, MediaManifest } from './Manifest.js';
 import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
 import type { MediaFile, PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
+import { refuseInsideSources } from './OutputPlace.js';
 import { packageVersion } from './paths.js';
 import { ProgressReporter } from './Progress.js';
 import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
@@ -70,6 +71,7 @@ function isoFilesFor(disc: Disc, files: readonly MediaFile[]): IsoFile[] {
 
 export async function createIsoSet(site: Site, req: IsoMediaRequest, options: CreateMediaOptions = {}): Promise<CreateMediaResult> {
   const checked = validateRequest(req);
+  refuseInsideSources(req.out, site, `--out ${req.out}`);
   const { label, start, expire, timestamp } = checked;
   const out = resolve(req.out);
   const outDir = dirname(out);

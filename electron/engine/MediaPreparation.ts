@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Finding } from '../../shared/analysis.js';
 import type { MediaRequestBase } from '../../shared/media.js';
 import { variableNameIssue, variableValueIssue } from '../../shared/variables.js';
-import { CmTraceLog, LOG_FILE_NAME, userLogFolder } from './CmTraceLog.js';
+import { CmTraceLog, LOG_FILE_NAME, isCmTraceLogOrAbsent, userLogFolder } from './CmTraceLog.js';
 import { join } from 'node:path';
 import { InputError, codedInputError, describeFsError } from './errors.js';
 import { MANIFEST_FORMAT, MANIFEST_PATH, serializeManifest, type ManifestPart, type MediaManifest } from './Manifest.js';
@@ -160,12 +160,16 @@ export type { Finding };
 
 /**
  * CreateTSMedia.log in the output folder (when there is one) and in the user's log folder (`userLogDir`: undefined for
- * the default, null for none), with the request's secrets masked from the first line on.
+ * the default, null for none), with the request's secrets masked from the first line on. A file of that name in the
+ * output folder that is no CMTrace log is someone else's: it is left as it is, and the log says so.
  */
 export function openMediaLog(outputDir: string | null, userLogDir: string | null | undefined, req: MediaRequestBase): CmTraceLog {
   const userDir = userLogDir === undefined ? userLogFolder() : userLogDir;
-  const paths = [...(outputDir ? [join(outputDir, LOG_FILE_NAME)] : []), ...(userDir ? [join(userDir, LOG_FILE_NAME)] : [])];
+  const beside = outputDir ? join(outputDir, LOG_FILE_NAME) : null;
+  const foreign = beside !== null && !isCmTraceLogOrAbsent(beside);
+  const paths = [...(beside && !foreign ? [beside] : []), ...(userDir ? [join(userDir, LOG_FILE_NAME)] : [])];
   const log = new CmTraceLog(paths);
   log.mask(...requestSecrets(req));
+  if (foreign) log.warning(`${beside} is not a CMTrace log: it was left as it is, and this run's log is written only here.`);
   return log;
 }

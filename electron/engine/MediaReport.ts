@@ -166,13 +166,19 @@ export class MediaReport {
   }
 }
 
-/** Report files beside the output: media.iso (or usb.img) → media.report.md and media.report.json, under temp names. */
-export function writeReportFiles(report: MediaReport, out: string, tempFor: (final: string) => string): { temp: string; final: string }[] {
+/** The report files beside an output: media.iso (or usb.img) → media.report.md and media.report.json. */
+export function reportFilesFor(out: string): [md: string, json: string] {
   const base = out.replace(/\.[^./\\]+$/, '');
+  return [`${base}.report.md`, `${base}.report.json`];
+}
+
+/** Writes the report files beside the output under temp names. */
+export function writeReportFiles(report: MediaReport, out: string, tempFor: (final: string) => string): { temp: string; final: string }[] {
+  const [md, json] = reportFilesFor(out);
   const pairs: { temp: string; final: string }[] = [];
   for (const [final, data] of [
-    [`${base}.report.md`, report.toMarkdown()],
-    [`${base}.report.json`, `${JSON.stringify(report.toJson(), null, 2)}\n`],
+    [md, report.toMarkdown()],
+    [json, `${JSON.stringify(report.toJson(), null, 2)}\n`],
   ] as const) {
     const temp = tempFor(final);
     writeTempFile(temp, data);

@@ -4,12 +4,13 @@
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../shared/analysis.js';
-import { evaluateDrive, type DriveInfo } from '../../shared/drives.js';
-import type { MediaProgress, UsbMediaRequest } from '../../shared/media.js';
+import type { DriveInfo } from '../../shared/drives.js';
+import type { MediaProgress, UsbDriveTarget, UsbMediaRequest } from '../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
 import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from './DriveAccess.js';
 import { PrivilegedWriter } from './PrivilegedWriter.js';
 import { findDrive, listDrives } from './Drives.js';
+import { checkDriveChoice } from './DriveChoice.js';
 import { ContentIntegrityError, InputError, codedInputError } from './errors.js';
 import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from './Fat32Volume.js';
 import { openFat32 } from './Fat32Reader.js';
@@ -21,7 +22,7 @@ import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeF
 import type { MediaManifest } from './Manifest.js';
 import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
-import { packageRoot } from './paths.js';
+import { checkImageTarget, sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
 import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
 import type { Site } from './Site.js';
@@ -43,8 +44,11 @@ export interface CreateUsbOptions {
   onProgress?: (p: MediaProgress) => void;
   onPlan?: (s: UsbPlanSummary) => void;
   userLogDir?: string | null;
-  /** The drive as listed (tests pass recorded ones); default: looked up with drivelist. */
-  drives?: DriveInfo[];
+  /**
+   * The computer's drives, virtual ones included (default: drivelist). Only tests replace it: a listing shaped from
+   * recorded drivelist output with a loop device in place of a real drive.
+   */
+  listDrives?: () => Promise<DriveInfo[]>;
   /** Largest file the volume takes whole (default FAT32's 4 GiB − 1); tests lower it to split small WIMs. */
   maxFileBytes?: number;
 }
@@ -67,18 +71,16 @@ const MIN_IMAGE = 64 * 1024 * 1024;
  * A failed write of the media: the writer's sentence (which names the file or drive and the cause, see
  * errors.describeWriteError), and for a drive whether it is gone or read-only now and that it holds an incomplete volume.
  */
-async function explainWriteFailure(err: WriteError, req: UsbMediaRequest, target: string, writePath: string, given?: DriveInfo[]): Promise<WriteError> {
+async function explainWriteFailure(err: WriteError, req: UsbMediaRequest, target: string, writePath: string, list: () => Promise<DriveInfo[]>): Promise<WriteError> {
   let message = err.message;
   if (!message.includes(target) && !message.includes(writePath)) message = `${target}: ${message}`;
   if (req.target.kind === 'drive') {
     const device = req.target.device;
     let now: DriveInfo | undefined | null = null;
-    if (!given) {
-      try {
-        now = findDrive(await listDrives({ showAll: true }), device);
-      } catch {
-        now = null;
-      }
+    try {
+      now = findDrive(await list(), device);
+    } catch {
+      now = null;
     }
     if (now === undefined) message += ` ${device} is no longer connected.`;
     else if (now?.isReadOnly) message += ` ${device} is read-only now (a write-protect switch, or the system made it read-only after errors).`;
@@ -87,18 +89,16 @@ async function explainWriteFailure(err: WriteError, req: UsbMediaRequest, target
   return new WriteError(message);
 }
 
-function checkTarget(req: UsbMediaRequest): void {
+/** What can be checked of an image target before anything is read: its name, place and size, what it would replace. */
+function checkTarget(req: UsbMediaRequest, site: Site): void {
   if (req.target.kind === 'image') {
+    checkImageTarget(req.target, req.format, site);
     const dir = dirname(resolve(req.target.path));
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: dir, path: req.target.path }, `--image ${req.target.path}: the folder ${dir} does not exist.`);
-    if (existsSync(req.target.path) && statSync(req.target.path).isDirectory()) throw new InputError(`--image ${req.target.path} is a folder; give an image file.`);
     if (req.format && (!Number.isSafeInteger(req.target.sizeBytes) || req.target.sizeBytes < MIN_IMAGE)) {
       throw new InputError(`--image-size must be at least ${MIN_IMAGE} bytes (64 MiB); FAT32 needs 65,525 clusters.`);
     }
     if (!req.format && !existsSync(req.target.path)) throw new InputError(`--image ${req.target.path}: --no-format writes into an existing FAT32 image, and there is none.`);
     refuseUnwritable(req.format ? dir : req.target.path, `--image ${req.target.path}`);
-  } else if (!req.confirmedDrive) {
-    throw new InputError(`drive ${req.target.device}: writing a drive erases it; the drive must be confirmed first (the CLI asks for --yes-erase ${req.target.device}).`);
   }
 }
 
@@ -148,20 +148,17 @@ function canRead(path: string): boolean {
   }
 }
 
-/** The drive as the operating system lists it, refused when it is a system or read-only drive whatever was asked. */
-async function checkDrive(device: string, neededBytes: number, site: Site, given?: DriveInfo[]): Promise<DriveInfo> {
-  const drives = given ?? (await listDrives({ showAll: true }));
-  const drive = findDrive(drives, device);
-  if (!drive) throw codedInputError('DRIVE_NOT_CONNECTED', { device }, `drive ${device} is not connected (see "tsmedia drives --all").`);
-  const ev = evaluateDrive(drive, { neededBytes, sourcePaths: [site.root, packageRoot(), ...site.distributionPoints.map((d) => d.root)], showAll: true });
-  const hard = ev.constraints.filter((c) => c.severity === 'error' || c.code === 'SYSTEM_DRIVE' || c.code === 'READ_ONLY');
-  if (hard.length) throw codedInputError('DRIVE_REFUSED', { device, constraints: hard.map((c) => c.code) }, `drive ${device} cannot be written: ${hard.map((c) => c.message).join(' ')}`);
-  return drive;
+/** The drive as the operating system lists it now, judged with the request's own choices (DriveChoice) before any write. */
+async function checkDrive(target: UsbDriveTarget, neededBytes: number, site: Site, list: () => Promise<DriveInfo[]>): Promise<DriveInfo> {
+  return checkDriveChoice(target, await list(), { neededBytes, sourcePaths: sourceFolders(site) }).drive;
 }
 
 export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: CreateUsbOptions = {}): Promise<CreateUsbResult> {
   const checked = validateBaseRequest(req);
-  checkTarget(req);
+  checkTarget(req, site);
+  const list = options.listDrives ?? (() => listDrives({ showAll: true }));
+  // A drive is judged before anything is read or written (and again, with the bytes the media needs, just before writing).
+  if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
   const imagePath = req.target.kind === 'image' ? resolve(req.target.path) : null;
   const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
   const log = openMediaLog(imagePath ? dirname(imagePath) : null, userDir, req);
@@ -192,7 +189,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       else {
         // Bytes the media needs on any drive: its clusters plus the FATs and the 1 MiB before the data area, generously.
         const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label: fatLabel(checked.label), files: fatFiles, directories });
-        const drive = await checkDrive(req.target.device, Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, site, options.drives);
+        const drive = await checkDrive(req.target, Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, site, list);
         diskBytes = drive.sizeBytes ?? 0;
       }
       const fit = estimateFat32Fits({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
@@ -206,6 +203,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       plan = planFat32({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
       layout = plan;
     } else {
+      if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
       const vol = openFat32(target);
       try {
         diskBytes = statSync(target).size;
@@ -267,7 +265,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
         [written] = await runImageJobs(jobs, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && progress.update(bytes, path) });
       }
     } catch (err) {
-      if (err instanceof WriteError) throw await explainWriteFailure(err, req, target, writePath, options.drives);
+      if (err instanceof WriteError) throw await explainWriteFailure(err, req, target, writePath, list);
       throw err;
     }
     progress.flush();

@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { AnalysisResult, CatalogItem, SequenceSummary } from '../../shared/analysis.js';
 import { answerFileProblem, type AnswerFile } from '../../shared/answers.js';
-import { evaluateDrive } from '../../shared/drives.js';
+import { evaluateDrive, type DriveInfo } from '../../shared/drives.js';
 import type {
   AnalyzeRequest,
   ApiErrorReply,
@@ -31,13 +31,15 @@ import { API_METHODS, isApiMethod } from '../../shared/ipc.js';
 import type { DiscSizeName, IsoMediaRequest, MediaProgress, MediaRequestBase, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
 import { analyzeTaskSequence, summarizeSequences } from '../engine/Analysis.js';
 import { buildCatalog } from '../engine/Catalog.js';
-import { findDrive, listDrives } from '../engine/Drives.js';
+import { checkDriveChoice } from '../engine/DriveChoice.js';
+import { listDrives } from '../engine/Drives.js';
 import { InputError, errorMessage } from '../engine/errors.js';
 import { CancelledError } from '../engine/ImageWriter.js';
 import { checkMedia } from '../engine/MediaCheck.js';
 import { createIsoSet, validateRequest } from '../engine/MediaBuilder.js';
 import { validateBaseRequest } from '../engine/MediaPreparation.js';
-import { packageRoot, sampleSitePath } from '../engine/paths.js';
+import { checkImageTarget, refuseInsideSources, sourceFolders } from '../engine/OutputPlace.js';
+import { sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/Site.js';
 import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
 import { EventPacer } from '../engine/Progress.js';
@@ -83,6 +85,11 @@ export interface EngineApiOptions {
   dialogs?: EngineDialogs;
   /** The operating system's language (Electron: app.getLocale()); default the runtime's Intl locale. */
   systemLocale?: () => string;
+  /**
+   * The computer's drives, virtual ones included; default drivelist (Drives.listDrives). Only tests replace it, with a
+   * listing shaped from recorded drivelist output (a loop device in place of a real drive).
+   */
+  listDrives?: () => Promise<DriveInfo[]>;
 }
 
 export type EngineMethods = Omit<TsMediaApi, 'onMediaEvent'>;
@@ -220,17 +227,18 @@ function startRequest(v: unknown): StartMediaRequest {
     const request: IsoMediaRequest = { ...baseRequest(o, 'request'), size: discSize(o.size, 'request.size'), out: absPath(o.out, 'request.out') };
     return { kind, request };
   }
-  const o = fields(top.request, 'startMedia.request', [...BASE_FIELDS, 'target', 'format', 'confirmedDrive']);
-  const t = fields(o.target, 'request.target', ['kind'], ['device', 'path', 'sizeBytes']);
+  const o = fields(top.request, 'startMedia.request', [...BASE_FIELDS, 'target', 'format']);
+  const t = fields(o.target, 'request.target', ['kind'], ['device', 'showAll', 'confirmations', 'path', 'sizeBytes', 'replace']);
   const targetKind = oneOf(t.kind, ['drive', 'image'] as const, 'request.target.kind');
-  const target: UsbMediaRequest['target'] =
-    targetKind === 'drive'
-      ? { kind: 'drive', device: text(fields(t, 'request.target', ['kind', 'device']).device, 'request.target.device') }
-      : (() => {
-          const i = fields(t, 'request.target', ['kind', 'path', 'sizeBytes']);
-          return { kind: 'image' as const, path: absPath(i.path, 'request.target.path'), sizeBytes: count(i.sizeBytes, 'request.target.sizeBytes') };
-        })();
-  const request: UsbMediaRequest = { ...baseRequest(o, 'request'), target, format: bool(o.format, 'request.format'), confirmedDrive: bool(o.confirmedDrive, 'request.confirmedDrive') };
+  let target: UsbMediaRequest['target'];
+  if (targetKind === 'drive') {
+    const d = fields(t, 'request.target', ['kind', 'device', 'showAll', 'confirmations']);
+    target = { kind: 'drive', device: text(d.device, 'request.target.device'), showAll: bool(d.showAll, 'request.target.showAll'), confirmations: textList(d.confirmations, 'request.target.confirmations') };
+  } else {
+    const i = fields(t, 'request.target', ['kind', 'path', 'sizeBytes', 'replace']);
+    target = { kind: 'image', path: absPath(i.path, 'request.target.path'), sizeBytes: count(i.sizeBytes, 'request.target.sizeBytes'), replace: absPathOrNull(i.replace, 'request.target.replace') };
+  }
+  const request: UsbMediaRequest = { ...baseRequest(o, 'request'), target, format: bool(o.format, 'request.format') };
   return { kind, request };
 }
 
@@ -360,8 +368,7 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
     distributionPoints: s.distributionPoints.map((d) => ({ name: d.name, error: d.error })),
     taskSequences: s.taskSequences.length,
   });
-  /** What a drive must not hold: the site, its content libraries and the application itself. */
-  const sourcePaths = (s: Site): string[] => [s.root, ...s.distributionPoints.map((d) => d.root), packageRoot()];
+  const allDrives = options.listDrives ?? (() => listDrives({ showAll: true }));
 
   // ---- Media jobs and their events.
   const listeners = new Set<(e: MediaEvent) => void>();
@@ -403,7 +410,7 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
         const r = await createIsoSet(s, req.request, { signal, onProgress });
         result = { kind: 'iso', outputs: r.discs.map((d) => ({ path: d.path, bytes: d.bytes, sha256: d.sha256 })), verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid };
       } else {
-        const r = await createUsbMedia(s, req.request, { signal, onProgress });
+        const r = await createUsbMedia(s, req.request, { signal, onProgress, listDrives: allDrives });
         result = { kind: 'usb', outputs: [{ path: r.target, bytes: r.bytesWritten, sha256: null }], verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid };
       }
       allowOpen(...result.outputs.map((o) => o.path).filter((p) => isAbsolute(p) && !p.startsWith('/dev/') && !p.startsWith('\\\\.\\')), ...result.reportFiles, ...result.logFiles);
@@ -449,8 +456,8 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
     async listDrives(req: unknown): Promise<ListedDrive[]> {
       const o = fields(req, 'listDrives', ['showAll', 'neededBytes']);
       const r: DriveListRequest = { showAll: bool(o.showAll, 'listDrives.showAll'), neededBytes: count(o.neededBytes, 'listDrives.neededBytes') };
-      const paths = sourcePaths((await site()).site);
-      const drives = await listDrives({ showAll: r.showAll });
+      const paths = sourceFolders((await site()).site);
+      const drives = (await allDrives()).filter((d) => r.showAll || !d.isVirtual);
       return drives
         .map((drive) => ({ drive, evaluation: evaluateDrive(drive, { neededBytes: r.neededBytes, sourcePaths: paths, showAll: r.showAll }) }))
         .filter((d) => !d.evaluation.hidden);
@@ -469,16 +476,10 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       if (req.kind === 'iso') validateRequest(req.request);
       else validateBaseRequest(req.request);
       const s = await siteFor(req.request.site);
-      if (req.kind === 'usb' && req.request.target.kind === 'drive') {
-        const device = req.request.target.device;
-        if (!req.request.confirmedDrive) invalid(`drive ${device}: writing a drive erases it; the user must confirm the drive first (confirmedDrive).`);
-        // The page's word is not enough: the drive is looked up and judged again, as if every drive were shown.
-        const drive = findDrive(await listDrives({ showAll: true }), device);
-        if (!drive) invalid(`drive ${device} is not connected (any more).`, { code: 'DRIVE_NOT_CONNECTED', params: { device } });
-        const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths: sourcePaths(s), showAll: true });
-        const hard = ev.constraints.filter((c) => c.severity === 'error');
-        if (!ev.selectable) invalid(`drive ${device} cannot be written: ${hard.map((c) => c.message).join(' ')}`, { code: 'DRIVE_REFUSED', params: { device, constraints: hard.map((c) => c.code) } });
-      }
+      // The engine's own rules, as createIsoSet and createUsbMedia apply them again: the page's word is not enough.
+      if (req.kind === 'iso') refuseInsideSources(req.request.out, s, `--out ${req.request.out}`);
+      else if (req.request.target.kind === 'image') checkImageTarget(req.request.target, req.request.format, s);
+      else checkDriveChoice(req.request.target, await allDrives(), { neededBytes: 0, sourcePaths: sourceFolders(s) });
       // Checked again after the awaits above: two calls must not both pass while the first one was looking.
       if (jobs.size > 0) invalid(`a media run is in progress (job ${[...jobs.keys()][0]}); wait for it to end or cancel it first.`);
       const jobId = randomUUID();

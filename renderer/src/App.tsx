@@ -87,6 +87,8 @@ export function App() {
   const [language, setLanguage] = useState<{ language: Language; followsSystem: boolean } | null>(null);
   const [confirm, setConfirm] = useState<'wizard' | 'run' | null>(null);
   const [startError, setStartError] = useState<{ message: string; detail: ErrorDetail | null } | null>(null);
+  /** An existing file at the image's path that is no tsmedia image: the engine replaces it only once the user names it. */
+  const [replaceAsk, setReplaceAsk] = useState<string | null>(null);
   const headingRef = useRef<HTMLHeadingElement>(null);
   const firstRender = useRef(true);
 
@@ -132,22 +134,29 @@ export function App() {
   const canPrevious = index > 0 && !running && (!finished || run.state === 'error');
   const canNext = !running && !finished && blockers.length === 0 && run.state !== 'starting';
 
-  const next = async (): Promise<void> => {
-    if (!canNext) return;
-    if (page === 'summary') {
-      const req = startRequest(answers, site.info.value);
-      if (!req) return;
-      setStartError(null);
-      await useRun.getState().start(req);
-      const s = useRun.getState();
-      if (s.state === 'error' && s.failure?.code === 'start') {
-        setStartError({ message: s.failure.message, detail: s.failure.detail });
-        return;
-      }
-      go('progress');
+  const startRun = async (a: typeof answers): Promise<void> => {
+    const req = startRequest(a, site.info.value);
+    if (!req) return;
+    setStartError(null);
+    await useRun.getState().start(req);
+    const s = useRun.getState();
+    if (s.state === 'error' && s.failure?.code === 'start') {
+      setStartError({ message: s.failure.message, detail: s.failure.detail });
+      const path = s.failure.detail?.code === 'IMAGE_EXISTS' ? s.failure.detail.params.path : undefined;
+      if (typeof path === 'string') setReplaceAsk(path);
       return;
     }
+    go('progress');
+  };
+  const next = async (): Promise<void> => {
+    if (!canNext) return;
+    if (page === 'summary') return startRun(answers);
     go(PAGES[index + 1]);
+  };
+  const replaceImage = async (path: string): Promise<void> => {
+    setReplaceAsk(null);
+    answers.update('mediaType', { replaceImage: path });
+    await startRun({ ...answers, mediaType: { ...answers.mediaType, replaceImage: path } });
   };
   const previous = (): void => {
     if (!canPrevious) return;
@@ -249,6 +258,18 @@ export function App() {
           onCancel={() => setConfirm(null)}
         >
           <p>{t('confirm.wizardBody')}</p>
+        </ConfirmDialog>
+      ) : null}
+      {replaceAsk !== null ? (
+        <ConfirmDialog
+          title={t('confirm.replaceTitle', { path: replaceAsk })}
+          confirmLabel={t('confirm.replaceYes')}
+          cancelLabel={t('confirm.no')}
+          danger
+          onConfirm={() => void replaceImage(replaceAsk)}
+          onCancel={() => setReplaceAsk(null)}
+        >
+          <p>{t('confirm.replaceBody', { path: replaceAsk })}</p>
         </ConfirmDialog>
       ) : null}
       {confirm === 'run' ? (

@@ -54,7 +54,8 @@ function shown(params: MessageParams): Shown {
 
 /** The translated sentence, or null when the resources do not hold it (the English sentence is shown then). */
 export function translateCoded(coded: Coded | null | undefined): string | null {
-  if (!coded || !i18n.exists(coded.key)) return null;
+  // A message with a `count` may exist only in plural forms (KEY_one, KEY_other): looked up with it.
+  if (!coded || !i18n.exists(coded.key, typeof coded.params.count === 'number' ? { count: coded.params.count } : undefined)) return null;
   const values = shown(coded.params);
   const code = coded.key.startsWith('engineError.') ? coded.key.slice('engineError.'.length) : null;
   const kind = code ? RULE_OF[code] : undefined;

@@ -84,12 +84,15 @@ export function startRequest(a: Answers, site: SiteInfo | null): StartMediaReque
   if (m.media === 'usb') {
     let target: UsbMediaRequest['target'];
     if (m.usbTarget === 'image') {
-      target = { kind: 'image', path: m.imagePath.trim(), sizeBytes: imageSizeBytes(m) ?? 0 };
+      const path = m.imagePath.trim();
+      // A confirmation to replace names the file it was given for: it lapses when the path changes.
+      target = { kind: 'image', path, sizeBytes: imageSizeBytes(m) ?? 0, replace: m.replaceImage !== '' && m.replaceImage === path ? path : null };
     } else {
       if (!m.drive) return null;
-      target = { kind: 'drive', device: m.drive };
+      // Each ticked confirmation names the drive it was ticked for; the engine counts them again.
+      target = { kind: 'drive', device: m.drive, showAll: m.showAllDrives, confirmations: Array<string>(m.driveConfirmations).fill(m.drive) };
     }
-    const request: UsbMediaRequest = { ...base, target, format: m.format, confirmedDrive: m.usbTarget === 'image' || m.driveConfirmations > 0 };
+    const request: UsbMediaRequest = { ...base, target, format: m.format };
     return { kind: 'usb', request };
   }
   return null;

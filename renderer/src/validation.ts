@@ -31,11 +31,6 @@ export interface SiteView {
   catalog: Loadable<CatalogItem[]>;
 }
 
-/** The confirmations a drive needs in the wizard: what shared/drives.ts asks for, and at least one (it is erased). */
-export function confirmationsNeeded(d: ListedDrive): number {
-  return Math.max(1, d.evaluation.needsConfirmation);
-}
-
 export function selectedDrive(a: Answers, drives: ListedDrive[] | null): ListedDrive | null {
   if (!a.mediaType.drive || !drives) return null;
   return drives.find((d) => d.drive.device === a.mediaType.drive) ?? null;
@@ -97,7 +92,7 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
           if (!m.drive) out.push({ key: 'chooseDrive' });
           else if (!d) out.push({ key: 'driveGone', params: { device: m.drive } });
           else if (!d.evaluation.selectable) out.push({ key: 'driveRefused', params: { device: m.drive } });
-          else if (!confirmationsSatisfied(d.evaluation, m.driveConfirmations) || m.driveConfirmations < confirmationsNeeded(d)) out.push({ key: 'confirmDrive', params: { device: m.drive } });
+          else if (!confirmationsSatisfied(d.evaluation, m.driveConfirmations)) out.push({ key: 'confirmDrive', params: { device: m.drive } });
         } else {
           if (m.imagePath.trim() === '') out.push({ key: 'imagePath' });
           if (m.format && imageSizeBytes(m) === null) out.push({ key: 'imageSize' });

@@ -380,7 +380,7 @@ async function apiCancelOnce(s: KindSetup, rec: InterruptRecord, earlier: Record
   const stream = host.jobEvents(() => jobId);
   await stream.ready;
   const base = baseRequest({ site: s.args[s.args.indexOf('--site') + 1], packages: ['SMP00099'] });
-  const request = s.kind === 'iso' ? { kind: 'iso', request: isoRequest(s.final, base) } : { kind: 'usb', request: { ...base, target: { kind: 'image', path: s.final, sizeBytes: s.imageBytes }, format: true, confirmedDrive: false } satisfies UsbMediaRequest };
+  const request = s.kind === 'iso' ? { kind: 'iso', request: isoRequest(s.final, base) } : { kind: 'usb', request: { ...base, target: { kind: 'image', path: s.final, sizeBytes: s.imageBytes, replace: null }, format: true } satisfies UsbMediaRequest };
   const started = await host.call<{ jobId: string }>('startMedia', request);
   if (started.status !== 200) {
     rec.failures.push(`startMedia: ${started.status} ${started.body}`);

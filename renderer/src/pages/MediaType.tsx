@@ -12,7 +12,7 @@ import { PathField } from '../components/PathField.js';
 import { driveConstraintText, fromEngine, fromRule } from '../messages.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
-import { confirmationsNeeded, selectedDrive } from '../validation.js';
+import { selectedDrive } from '../validation.js';
 import { MediaCheckView } from './MediaCheckView.js';
 
 const SIZES: (DiscSizeName | 'custom')[] = ['cd650', 'cd700', 'dvd', 'dvd-dl', 'unlimited', 'custom'];
@@ -147,6 +147,7 @@ function ImageOptions() {
         onChange={(v) => set({ imagePath: v })}
         browse={() => api.chooseSaveFile({ title: t('mediaType.imagePath'), defaultPath: m.imagePath || null, filters: [{ name: t('mediaType.imageFilter'), extensions: ['img'] }] })}
         placeholder={t('mediaType.imagePlaceholder')}
+        help={t('mediaType.imageHelp')}
       />
       <div className="field">
         <label htmlFor="image-size">{t('mediaType.imageSize')}</label>
@@ -177,7 +178,7 @@ function DriveList() {
   useDrivePolling(true);
   const listed = (drives.value ?? []).filter((d) => !d.evaluation.hidden || m.showAllDrives);
   const chosen = selectedDrive(a, drives.value);
-  const need = chosen ? confirmationsNeeded(chosen) : 0;
+  const need = chosen ? chosen.evaluation.needsConfirmation : 0;
   return (
     <>
       <fieldset className="drives">

@@ -26,10 +26,12 @@ export interface Answers {
     showAllDrives: boolean;
     /** The chosen drive's device; never pre-selected. */
     drive: string | null;
-    /** Confirmations the user ticked for the chosen drive (0, 1 or 2). */
+    /** Confirmations the user ticked for the chosen drive (as many as its evaluation's needsConfirmation). */
     driveConfirmations: number;
     format: boolean;
     imagePath: string;
+    /** The existing file at the image path the user confirmed may be replaced (asked when the engine says so); '' none. */
+    replaceImage: string;
     imageSize: string;
     imageUnit: 'MiB' | 'GiB';
     size: DiscSizeName | 'custom';
@@ -60,6 +62,7 @@ export const initialAnswers = (): Answers => ({
     driveConfirmations: 0,
     format: true,
     imagePath: '',
+    replaceImage: '',
     imageSize: '',
     imageUnit: 'MiB',
     size: 'unlimited',
