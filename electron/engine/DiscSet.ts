@@ -1,7 +1,14 @@
 // Packs the media files onto discs of a fixed capacity. The first disc takes the boot files and the environment whole;
 // a file larger than the room left is split, its parts going to the following discs (the manifest records where each
 // part lives, so the runtime can ask for the next disc).
+//
+// Every decision is checked with the ISO planner itself (`exactBlocks`), never with an estimate: a disc is filled
+// with the longest run of whole files that fits, then with the head of the next file; the rest of a split file opens
+// the next disc. A disc is finished once and never changed afterwards, so
+// no part can come back to a disc that already holds another part of the same file. Each disc holds the folders of the
+// files it carries; the folders no file lies in go on disc 1.
 import { InputError } from './errors.js';
+import { windowsUpper } from './IsoImage.js';
 import type { MediaFile } from './MediaPlan.js';
 
 export interface DiscPart {
@@ -20,11 +27,10 @@ export interface Disc {
 
 const BLOCK = 2048;
 const blocksOf = (bytes: number): number => Math.ceil(bytes / BLOCK);
+/** A file is split onto a disc that already holds other content only when at least this much of it fits there. */
+const MIN_HEAD_BLOCKS = 16;
 
-/** A generous estimate of the file system structures a disc needs: exact planning checks it afterwards. */
-function overheadEstimate(parts: number, dirs: number, nameBytes: number): number {
-  return 512 + Math.ceil(parts * 1.25) + dirs * 4 + Math.ceil((nameBytes * 6) / BLOCK);
-}
+const FIRST_DISC_ROLES = new Set(['boot', 'environment']);
 
 const parentDirs = (path: string): string[] => {
   const out: string[] = [];
@@ -33,107 +39,167 @@ const parentDirs = (path: string): string[] => {
   return out;
 };
 
+const wholePart = (files: readonly MediaFile[], i: number): DiscPart => ({ file: i, path: files[i].path, sourceOffset: 0, size: files[i].size });
+
+const mb = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+
 /**
- * `exactBlocks(disc)` returns the blocks a disc really needs (the ISO planner); it is called once per disc, and again
- * only when the estimate was short. Capacity Infinity puts everything on one disc.
+ * `exactBlocks(disc)` returns the blocks a disc really needs (the ISO planner). Capacity Infinity puts everything on
+ * one disc. Throws InputError, naming what does not fit, when the capacity is too small for the set.
  */
 export function packDiscs(
   files: readonly MediaFile[],
-  emptyDirectories: readonly string[],
+  /** The content's folders: those no file lies in go on disc 1, the others with their files. */
+  folders: readonly string[],
   capacityBlocks: number,
   exactBlocks: (disc: Disc) => number,
-  /** Files every later disc carries too (the manifest), placed first on each. */
+  /** Files every disc carries (the manifest), placed first on each. */
   onEveryDisc: readonly number[] = [],
 ): Disc[] {
-  const all: Disc = { parts: files.map((f, i) => ({ file: i, path: f.path, sourceOffset: 0, size: f.size })), directories: [...emptyDirectories] };
   if (!Number.isFinite(capacityBlocks)) {
+    const all: Disc = { parts: files.map((_, i) => wholePart(files, i)), directories: [...folders] };
     all.directories = withParents(all);
     return [all];
   }
+  const capacityBytes = capacityBlocks * BLOCK;
+  const holdingFiles = new Set(files.flatMap((f) => parentDirs(f.path).map(windowsUpper)));
+  const emptyFolders = folders.filter((d) => !holdingFiles.has(windowsUpper(d)));
+  const everyDisc = new Set(onEveryDisc);
+  // Disc 1 opens with the boot files, the environment and the files every disc carries, in plan order.
+  const firstFixed = files.map((_, i) => i).filter((i) => FIRST_DISC_ROLES.has(files[i].role) || everyDisc.has(i));
+  const laterFixed = [...onEveryDisc];
+  const queue = files.map((_, i) => i).filter((i) => !FIRST_DISC_ROLES.has(files[i].role) && !everyDisc.has(i));
+
   const discs: Disc[] = [];
-  let cur: DiscPart[] = [];
-  let dataBlocks = 0;
-  let dirs = new Set<string>();
-  let nameBytes = 0;
-  const firstDiscRoles = new Set(['boot', 'environment']);
-  const fits = (extraBlocks: number, extraParts: number, extraDirs: number, extraNames: number): boolean =>
-    dataBlocks + extraBlocks + overheadEstimate(cur.length + extraParts, dirs.size + extraDirs, nameBytes + extraNames) <= capacityBlocks;
+  let next = 0;
+  /** The rest of a file split at the end of the previous disc: it opens the next one. */
+  let carry: DiscPart | null = null;
 
-  const close = (): void => {
-    const disc: Disc = { parts: cur, directories: [] };
-    if (discs.length === 0) disc.directories = [...emptyDirectories];
-    disc.directories = withParents(disc);
-    // Exact check: if the estimate was short, move the last parts to the next disc until it fits.
-    const moved: DiscPart[] = [];
-    while (disc.parts.length > 0 && exactBlocks(disc) > capacityBlocks) {
-      if (discs.length > 0 && disc.parts.length <= onEveryDisc.length) {
-        throw new InputError(`the media size ${capacityBlocks * BLOCK} bytes is too small to hold any file besides the manifest.`);
+  while (discs.length === 0 || carry !== null || next < queue.length) {
+    const first = discs.length === 0;
+    const parts = (first ? firstFixed : laterFixed).map((i) => wholePart(files, i));
+    const emptyDirs = first ? emptyFolders : [];
+    const measure = (extra: readonly DiscPart[]): number => exactBlocks(discOf([...parts, ...extra], emptyDirs));
+    const fixedBlocks = measure([]);
+    if (fixedBlocks > capacityBlocks) {
+      const what = first
+        ? 'the boot files and the task sequence environment alone'
+        : `the files every disc carries (${laterFixed.map((i) => files[i].path).join(', ')}) alone`;
+      throw new InputError(`${what} need ${mb(fixedBlocks * BLOCK)} on a disc, more than the media size of ${mb(capacityBytes)}; choose a larger media size.`);
+    }
+    /**
+     * Whether the disc holds anything besides the files every disc carries (disc 1 holds the boot files): a file that
+     * fits on no such disc, even in part, fits on no disc at all.
+     */
+    let holdsContent = first;
+    /** The blocks the disc needs with what it holds so far. */
+    let held = fixedBlocks;
+
+    /**
+     * The most bytes of `part` (from its start) the disc takes beside what it holds: whole blocks, or the whole part;
+     * -1 when not even its entry fits.
+     */
+    const largestHead = (part: DiscPart): number => {
+      const base = measure([{ ...part, size: 0 }]);
+      if (base > capacityBlocks) return -1;
+      let head = Math.min(part.size, (capacityBlocks - base) * BLOCK);
+      for (;;) {
+        const need = measure([{ ...part, size: head }]);
+        if (need <= capacityBlocks) return head;
+        // Larger parts can need more records (multi-extent files): shrink by the excess and measure again.
+        head = Math.floor((head - (need - capacityBlocks) * BLOCK) / BLOCK) * BLOCK;
+        if (head <= 0) return 0;
       }
-      const last = disc.parts.pop() as DiscPart;
-      if (discs.length === 0 && firstDiscRoles.has(files[last.file].role)) {
-        throw new InputError(`the boot files and the task sequence environment alone need more than one disc of ${capacityBlocks * BLOCK} bytes; choose a larger media size.`);
+    };
+
+    /**
+     * The longest run of whole files from queue position `from` that fits beside what the disc holds (measured at
+     * `blocks`). A file adds at least its data and a UDF file entry to a disc, and taking it off frees as much: each
+     * guess is the most files the room could take, or the fewest to take off to end the excess, and only lengths the
+     * planner accepted are kept (a few measurements per disc, however many files it holds).
+     */
+    const longestRun = (from: number, blocks: number): { count: number; blocks: number } => {
+      const least = (k: number): number => blocksOf(files[queue[from + k]].size) + 1;
+      const needOf = (k: number): number => measure(queue.slice(from, from + k).map((i) => wholePart(files, i)));
+      let lo = 0;
+      let loBlocks = blocks;
+      let hi = queue.length - from + 1; // the shortest run known not to fit
+      for (;;) {
+        let k = lo;
+        for (let room = capacityBlocks - loBlocks; k + 1 < hi && least(k) <= room; k++) room -= least(k);
+        if (k === lo) return { count: lo, blocks: loBlocks };
+        const need = needOf(k);
+        if (need <= capacityBlocks) {
+          lo = k;
+          loBlocks = need;
+          continue;
+        }
+        hi = k;
+        let j = k;
+        for (let freed = 0; j > lo && freed < need - capacityBlocks; ) freed += least(--j);
+        if (j === lo) j = (lo + hi) >> 1;
+        if (j === lo) return { count: lo, blocks: loBlocks };
+        const back = needOf(j);
+        if (back <= capacityBlocks) {
+          lo = j;
+          loBlocks = back;
+        } else hi = j;
       }
-      moved.unshift(last);
-      disc.directories = withParents(disc);
-    }
-    discs.push(disc);
-    cur = [];
-    dataBlocks = 0;
-    dirs = new Set();
-    nameBytes = 0;
-    for (const i of onEveryDisc) place({ file: i, path: files[i].path, sourceOffset: 0, size: files[i].size });
-    for (const m of moved) add(m);
-  };
+    };
 
-  const place = (p: DiscPart): void => {
-    cur.push(p);
-    dataBlocks += blocksOf(p.size);
-    parentDirs(p.path).forEach((d) => dirs.add(d));
-    nameBytes += p.path.length * 2;
-  };
-  const add = (p: DiscPart): void => {
-    const newDirs = parentDirs(p.path).filter((d) => !dirs.has(d));
-    const names = p.path.length * 2;
-    if (fits(blocksOf(p.size), 1, newDirs.length, names)) {
-      place(p);
-      return;
+    if (carry !== null) {
+      const rest: DiscPart = carry;
+      const head = largestHead(rest);
+      if (head <= 0) throw tooSmall(rest.path, capacityBytes);
+      parts.push({ ...rest, size: head });
+      holdsContent = true;
+      carry = head < rest.size ? { ...rest, sourceOffset: rest.sourceOffset + head, size: rest.size - head } : null;
+      if (carry === null) held = measure([]);
     }
-    const mustBeWhole = discs.length === 0 && firstDiscRoles.has(files[p.file].role);
-    if (mustBeWhole) {
-      throw new InputError(`the boot files and the task sequence environment alone need more than one disc of ${capacityBlocks * BLOCK} bytes; choose a larger media size.`);
-    }
-    // Split: fill the room left with whole blocks of this file, carry the rest to the next disc.
-    const room = capacityBlocks - dataBlocks - overheadEstimate(cur.length + 1, dirs.size + newDirs.length, nameBytes + names);
-    if (room >= 16 && cur.length > 0) {
-      const head = room * BLOCK;
-      cur.push({ ...p, size: head });
-      dataBlocks += room;
-      newDirs.forEach((d) => dirs.add(d));
-      nameBytes += names;
-      close();
-      add({ ...p, sourceOffset: p.sourceOffset + head, size: p.size - head });
-      return;
-    }
-    if (cur.length === 0) {
-      // An empty disc and still no room: the part must be split at the disc's own capacity.
-      const cap = (capacityBlocks - overheadEstimate(1, newDirs.length, names)) * BLOCK;
-      if (cap <= 0) throw new InputError(`the media size ${capacityBlocks * BLOCK} bytes is too small to hold any file.`);
-      cur.push({ ...p, size: cap });
-      dataBlocks += blocksOf(cap);
-      newDirs.forEach((d) => dirs.add(d));
-      close();
-      add({ ...p, sourceOffset: p.sourceOffset + cap, size: p.size - cap });
-      return;
-    }
-    close();
-    add(p);
-  };
 
-  // Boot files and the environment first (disc 1), then the rest in plan order.
-  const order = [...all.parts.filter((p) => firstDiscRoles.has(files[p.file].role)), ...all.parts.filter((p) => !firstDiscRoles.has(files[p.file].role))];
-  for (const p of order) add(p);
-  if (cur.length > 0 || discs.length === 0) close();
+    while (carry === null && next < queue.length) {
+      const run = longestRun(next, held);
+      if (run.count > 0) {
+        parts.push(...queue.slice(next, next + run.count).map((i) => wholePart(files, i)));
+        next += run.count;
+        held = run.blocks;
+        holdsContent = true;
+      }
+      if (next === queue.length) break;
+      // The next file did not fit whole: its head fills the disc and its rest opens the next one.
+      const file = wholePart(files, queue[next]);
+      const head = largestHead(file);
+      if (head === file.size) {
+        parts.push(file);
+        next++;
+        held = measure([]);
+        holdsContent = true;
+        continue;
+      }
+      if (head >= MIN_HEAD_BLOCKS * BLOCK || (!holdsContent && head > 0)) {
+        parts.push({ ...file, size: head });
+        carry = { ...file, sourceOffset: head, size: file.size - head };
+        next++;
+      } else if (!holdsContent) {
+        throw tooSmall(file.path, capacityBytes);
+      }
+      break;
+    }
+    discs.push(discOf(parts, emptyDirs));
+  }
   return discs;
+}
+
+function tooSmall(path: string, capacityBytes: number): InputError {
+  return new InputError(
+    `the media size of ${mb(capacityBytes)} is too small: "${path}" does not fit, even in part, on a disc beside the files every disc carries; choose a larger media size.`,
+  );
+}
+
+function discOf(parts: DiscPart[], emptyDirectories: readonly string[]): Disc {
+  const disc: Disc = { parts, directories: [...emptyDirectories] };
+  disc.directories = withParents(disc);
+  return disc;
 }
 
 function withParents(disc: Disc): string[] {

@@ -5,17 +5,17 @@ import { basename, dirname, resolve } from 'node:path';
 import type { Finding } from '../../shared/analysis.js';
 import type { IsoMediaRequest, MediaProgress } from '../../shared/media.js';
 import { discBlocks, discFileName } from '../../shared/media.js';
-import { packDiscs, type Disc } from './DiscSet.js';
+import type { Disc } from './DiscSet.js';
+import { discIsoBase, discIsoOptions, packDiscSet, partsByFile } from './DiscSetPlan.js';
 import { InputError, codedInputError } from './errors.js';
 import { CancelledError } from './ImageWriter.js';
 import { runImageJobs, type WorkerJob } from './ImageJobs.js';
-import { measureIso, planIso, type IsoFile, type IsoPlan } from './IsoImage.js';
-import type { ManifestPart, MediaManifest } from './Manifest.js';
+import { planIso, type IsoOptions, type IsoPlan } from './IsoImage.js';
+import type { MediaManifest } from './Manifest.js';
 import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
-import type { MediaFile, PlannedContent } from './MediaPlan.js';
+import type { PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { refuseInsideSources } from './OutputPlace.js';
-import { packageVersion } from './paths.js';
 import { ProgressReporter } from './Progress.js';
 import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
 import type { Site } from './Site.js';
@@ -65,10 +65,6 @@ export function validateRequest(req: IsoMediaRequest): CheckedOptions {
   return checked;
 }
 
-function isoFilesFor(disc: Disc, files: readonly MediaFile[]): IsoFile[] {
-  return disc.parts.map((p) => ({ path: p.path, source: files[p.file].source, sourceOffset: p.sourceOffset, size: p.size }));
-}
-
 export async function createIsoSet(site: Site, req: IsoMediaRequest, options: CreateMediaOptions = {}): Promise<CreateMediaResult> {
   const checked = validateRequest(req);
   refuseInsideSources(req.out, site, `--out ${req.out}`);
@@ -83,21 +79,13 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
     const prepared = await prepareMedia(site, req, checked, log, 'CD/DVD set');
     const { content, files, manifestIndex, mediaGuid } = prepared;
 
-    const isoOptions = (disc: Disc, fileList: readonly MediaFile[]): Parameters<typeof planIso>[0] => ({
-      volumeId: label,
-      files: isoFilesFor(disc, fileList),
-      directories: disc.directories,
-      bootBios: disc.parts.some((p) => p.path === content.bootBios) ? content.bootBios : null,
-      bootEfi: disc.parts.some((p) => p.path === content.bootEfi) ? content.bootEfi : null,
-      timestamp,
-      applicationId: `TSMEDIA ${packageVersion()}`,
-    });
     // Every disc carries the manifest, so any one of them tells what the set holds.
-    const discs = packDiscs(files, content.directories, discBlocks(req.size), (d) => measureIso(isoOptions(d, files)).blocks, [manifestIndex]);
-    const partsOf = new Map<number, ManifestPart[]>();
-    discs.forEach((d, i) => d.parts.forEach((p) => p.file !== manifestIndex && partsOf.set(p.file, [...(partsOf.get(p.file) ?? []), { disc: i + 1, offset: p.sourceOffset, size: p.size }])));
+    const iso = discIsoBase(label, timestamp, content);
+    const discs = packDiscSet(prepared, req, discBlocks(req.size), iso);
+    const isoOptions = (disc: Disc): IsoOptions => discIsoOptions(disc, files, iso);
+    const partsOf = partsByFile(discs, [manifestIndex]);
     const manifest = finalizeManifest(prepared, req, discs.length, (i) => partsOf.get(i) ?? []);
-    const plans: IsoPlan[] = discs.map((d) => planIso(isoOptions(d, files)));
+    const plans: IsoPlan[] = discs.map((d) => planIso(isoOptions(d)));
     const capacity = discBlocks(req.size);
     plans.forEach((p, i) => {
       if (p.blocks > capacity) throw new Error(`disc ${i + 1} needs ${p.blocks} blocks, more than its ${capacity}`);

@@ -1,15 +1,14 @@
 // What the wizard's Media Type page shows before anything is written: the content's size, the disc plan of a CD/DVD
-// set, and the 4 GiB report of a USB drive. The same planning code as a real run (prepareMedia, packDiscs,
+// set, and the 4 GiB report of a USB drive. The same planning code as a real run (prepareMedia, packDiscSet,
 // measureIso, planLargeFiles), with a log that writes nowhere; a plan the engine refuses becomes `problem`.
 import type { MediaCheck, MediaCheckRequest } from '../../shared/ipc.js';
-import { DEFAULT_MEDIA_LABEL, discBlocks } from '../../shared/media.js';
+import { DEFAULT_MEDIA_LABEL, discBlocks, type MediaRequestBase } from '../../shared/media.js';
 import { CmTraceLog } from './CmTraceLog.js';
-import { packDiscs, type Disc } from './DiscSet.js';
+import { discIsoBase, discIsoOptions, packDiscSet } from './DiscSetPlan.js';
 import { InputError } from './errors.js';
-import { ISO_BLOCK, measureIso, type IsoOptions } from './IsoImage.js';
+import { ISO_BLOCK, measureIso } from './IsoImage.js';
 import { planLargeFiles, refuseLargeFiles } from './LargeFiles.js';
 import { prepareMedia, type PreparedMedia } from './MediaPreparation.js';
-import { packageVersion } from './paths.js';
 import type { Site } from './Site.js';
 
 const problemOnly = (err: InputError): MediaCheck => ({
@@ -26,32 +25,33 @@ const problemOnly = (err: InputError): MediaCheck => ({
 /** Plans the media as a run would (boot files, environment, manifest slot, packages) and measures it. */
 export async function checkMedia(site: Site, req: MediaCheckRequest): Promise<MediaCheck> {
   const timestamp = new Date();
+  // The environment's size barely depends on the password, variables or label: the defaults measure it closely.
+  const request: MediaRequestBase = {
+    site: site.root,
+    taskSequenceId: req.taskSequenceId,
+    distributionPoints: req.distributionPoints,
+    password: null,
+    unattended: false,
+    startDate: null,
+    expireDate: null,
+    label: DEFAULT_MEDIA_LABEL,
+    autorun: false,
+    variables: [],
+    prestartCommand: null,
+    prestartFiles: null,
+    applications: req.applications,
+    packages: req.packages,
+    driverPackages: req.driverPackages,
+    staging: null,
+    detectDependencies: req.detectDependencies,
+    timestamp: null,
+    skipVerify: false,
+  };
   let prepared: PreparedMedia;
   try {
-    // The environment's size barely depends on the password, variables or label: the defaults measure it closely.
     prepared = await prepareMedia(
       site,
-      {
-        site: site.root,
-        taskSequenceId: req.taskSequenceId,
-        distributionPoints: req.distributionPoints,
-        password: null,
-        unattended: false,
-        startDate: null,
-        expireDate: null,
-        label: DEFAULT_MEDIA_LABEL,
-        autorun: false,
-        variables: [],
-        prestartCommand: null,
-        prestartFiles: null,
-        applications: req.applications,
-        packages: req.packages,
-        driverPackages: req.driverPackages,
-        staging: null,
-        detectDependencies: req.detectDependencies,
-        timestamp: null,
-        skipVerify: false,
-      },
+      request,
       { label: DEFAULT_MEDIA_LABEL, start: null, expire: null, timestamp },
       new CmTraceLog([]),
       'media check',
@@ -60,7 +60,7 @@ export async function checkMedia(site: Site, req: MediaCheckRequest): Promise<Me
     if (err instanceof InputError) return problemOnly(err);
     throw err;
   }
-  const { content, files, manifestIndex } = prepared;
+  const { content, files } = prepared;
   const result: MediaCheck = {
     contentBytes: files.reduce((n, f) => n + f.size, 0),
     files: files.length,
@@ -73,18 +73,10 @@ export async function checkMedia(site: Site, req: MediaCheckRequest): Promise<Me
   };
 
   if (req.media === 'iso') {
-    const isoOptions = (disc: Disc): IsoOptions => ({
-      volumeId: DEFAULT_MEDIA_LABEL,
-      files: disc.parts.map((p) => ({ path: p.path, source: files[p.file].source, sourceOffset: p.sourceOffset, size: p.size })),
-      directories: disc.directories,
-      bootBios: disc.parts.some((p) => p.path === content.bootBios) ? content.bootBios : null,
-      bootEfi: disc.parts.some((p) => p.path === content.bootEfi) ? content.bootEfi : null,
-      timestamp,
-      applicationId: `TSMEDIA ${packageVersion()}`,
-    });
+    const iso = discIsoBase(DEFAULT_MEDIA_LABEL, timestamp, content);
     try {
-      const discs = packDiscs(files, content.directories, discBlocks(req.size ?? 'unlimited'), (d) => measureIso(isoOptions(d)).blocks, [manifestIndex]);
-      result.discs = discs.map((d) => ({ bytes: measureIso(isoOptions(d)).blocks * ISO_BLOCK, files: d.parts.length }));
+      const discs = packDiscSet(prepared, request, discBlocks(req.size ?? 'unlimited'), iso);
+      result.discs = discs.map((d) => ({ bytes: measureIso(discIsoOptions(d, files, iso)).blocks * ISO_BLOCK, files: d.parts.length }));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       result.problem = err.message;

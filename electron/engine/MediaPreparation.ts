@@ -133,9 +133,9 @@ export async function prepareMedia(site: Site, req: MediaRequestBase, options: C
   return { options, content, taskSequence: ts, mediaGuid, files, manifestIndex, manifestSize };
 }
 
-/** Fills the manifest slot (padded with spaces to its reserved size, so the planned layout holds). */
-export function finalizeManifest(p: PreparedMedia, req: MediaRequestBase, discs: number, partsOf: (fileIndex: number) => ManifestPart[]): MediaManifest {
-  const manifest: MediaManifest = {
+/** The manifest of the media whose files are where `partsOf` says. */
+export function buildManifest(p: PreparedMedia, req: MediaRequestBase, discs: number, partsOf: (fileIndex: number) => ManifestPart[]): MediaManifest {
+  return {
     format: MANIFEST_FORMAT,
     label: p.options.label,
     mediaGuid: p.mediaGuid,
@@ -150,6 +150,17 @@ export function finalizeManifest(p: PreparedMedia, req: MediaRequestBase, discs:
       .filter(({ i }) => i !== p.manifestIndex)
       .map(({ f, i }) => ({ path: f.path, size: f.size, sha256: f.sha256, packageId: f.packageId, parts: partsOf(i) })),
   };
+}
+
+/** Gives the manifest slot a new reserved size (a disc set whose files are split into many parts needs more). */
+export function reserveManifest(p: PreparedMedia, size: number): void {
+  p.manifestSize = size;
+  p.files[p.manifestIndex] = bufferFile(MANIFEST_PATH, Buffer.alloc(size, 0x20), 'environment');
+}
+
+/** Fills the manifest slot (padded with spaces to its reserved size, so the planned layout holds). */
+export function finalizeManifest(p: PreparedMedia, req: MediaRequestBase, discs: number, partsOf: (fileIndex: number) => ManifestPart[]): MediaManifest {
+  const manifest = buildManifest(p, req, discs, partsOf);
   const bytes = serializeManifest(manifest);
   if (bytes.length > p.manifestSize) throw new Error(`manifest (${bytes.length} bytes) outgrew its reserved ${p.manifestSize} bytes`);
   p.files[p.manifestIndex] = bufferFile(MANIFEST_PATH, Buffer.concat([bytes, Buffer.alloc(p.manifestSize - bytes.length, 0x20)]), 'environment');

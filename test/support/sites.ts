@@ -1,7 +1,7 @@
 // Test sites made from the bundled sample site: copied, then given extra (large) packages or damaged on purpose.
 import { randomFillSync } from 'node:crypto';
 import { closeSync, cpSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ContentLibraryWriter } from '../../electron/engine/ContentLibraryWriter.js';
 import { SAMPLE_SITE } from '../helpers.js';
 
@@ -59,4 +59,37 @@ export async function addLargeNonWimPackage(
     writeFileSync(blob, '');
     truncateSync(blob, size);
   }
+}
+
+/**
+ * Adds package `packageId` shaped like a real driver and OS pack (issue 11): `count` files in folders up to six deep
+ * with accented, Greek, Cyrillic and CJK names, one `install.wim` of `wimBytes`, a few files of 2–5 MiB and many
+ * small `.sys`/`.inf`/`.cat`/`.dll` files, all of random content. Deterministic names and sizes for a given seed.
+ */
+export async function addDeepNonAsciiPackage(
+  site: string,
+  scratch: string,
+  options: { packageId?: string; count?: number; wimBytes?: number; seed?: number } = {},
+): Promise<{ files: number; bytes: number }> {
+  const { packageId = 'SMP00099', count = 250, wimBytes = 96 * 1024 * 1024 + 4321, seed = 7 } = options;
+  let x = seed >>> 0;
+  const rnd = (n: number): number => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x % n;
+  };
+  const words = ['Système', 'Treiber', 'Überblick', 'naïve', '日本語', 'Ελληνικά', 'Пакет', 'drivers', 'x64', 'Intel', 'Réseau', 'Grafik'];
+  const sizes = [wimBytes];
+  for (let i = 0; i < 9; i++) sizes.push(2 * 1024 * 1024 + rnd(3 * 1024 * 1024));
+  while (sizes.length < count) sizes.push(1 + rnd(120_000));
+  const src = join(scratch, `${packageId}-src`);
+  const files = sizes.map((size, i) => {
+    const folders = Array.from({ length: 2 + rnd(5) }, (_, d) => `${words[rnd(words.length)]}-${d}`);
+    const relativePath = i === 0 ? 'Images/install.wim' : [...folders, `${words[rnd(words.length)]}_${i}.${['sys', 'inf', 'cat', 'dll'][rnd(4)]}`].join('/');
+    const sourcePath = join(src, relativePath);
+    mkdirSync(dirname(sourcePath), { recursive: true });
+    randomFile(sourcePath, size);
+    return { relativePath, sourcePath };
+  });
+  await addPackage(site, packageId, files, 'Deep driver pack');
+  return { files: files.length, bytes: sizes.reduce((a, b) => a + b, 0) };
 }
