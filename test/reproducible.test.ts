@@ -76,11 +76,11 @@ function sameButIdentity(a: Media, b: Media, work: string): void {
   for (const p of IDENTITY) assert.ok(!a.files.get(p)?.data.equals(b.files.get(p)?.data ?? Buffer.alloc(0)), `${p} differs: a new media GUID`);
 
   // The manifest: the same but for the GUID and the two encrypted files' sizes and hashes.
-  type Manifest = { mediaGuid: string; files: { path: string; size: number; sha256: string }[] } & Record<string, unknown>;
+  type Manifest = { mediaGuid: string; files: { path: string; size: number; sha256: string; parts: { size: number }[] }[] } & Record<string, unknown>;
   const manifest = (m: Media): Manifest => JSON.parse(m.files.get('SMS/data/tsmedia-manifest.json')?.data.toString('utf8') ?? '{}') as Manifest;
   const [ma, mb] = [manifest(a), manifest(b)];
   assert.notEqual(ma.mediaGuid, mb.mediaGuid);
-  const blank = (m: Manifest): Manifest => ({ ...m, mediaGuid: '', files: m.files.map((f) => (IDENTITY.includes(f.path) ? { ...f, size: 0, sha256: '' } : f)) });
+  const blank = (m: Manifest): Manifest => ({ ...m, mediaGuid: '', files: m.files.map((f) => (IDENTITY.includes(f.path) ? { ...f, size: 0, sha256: '', parts: f.parts.map((p) => ({ ...p, size: 0 })) } : f)) });
   assert.deepEqual(blank(mb), blank(ma));
 
   // The environment: the same variables and policy, but for the GUID and the certificate made for it.
