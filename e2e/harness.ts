@@ -7,8 +7,9 @@ import { after, before, type TestContext } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { API_METHODS } from '../shared/ipc.js';
 import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
-import { startLoopbackHost, type LoopbackHost } from '../electron/host/LoopbackHost.js';
+import { startLoopbackHost, type HostLimits, type LoopbackHost } from '../electron/host/LoopbackHost.js';
 import { ROOT } from '../test/helpers.js';
+import { openSession, sessionHeader } from '../test/support/hostSession.js';
 import type { PageId } from '../shared/wizard.js';
 
 /** The wizard's pages, as the page heading's data-page names them. */
@@ -51,19 +52,21 @@ export async function launchChromium(): Promise<Browser> {
 export interface Served {
   api: EngineApi;
   host: LoopbackHost;
-  /** Calls the API over HTTP with the token, as the page does. */
+  /** Calls the API over HTTP with a session of its own, as the page does. */
   call<T>(method: string, ...args: unknown[]): Promise<T>;
   close(): Promise<void>;
 }
 
 /** The engine API (preferences under `userDataDir`) behind a loopback host serving the built renderer. */
-export async function serve(options: { userDataDir: string; systemLocale?: string; site?: string }): Promise<Served> {
+export async function serve(options: { userDataDir: string; systemLocale?: string; site?: string; limits?: Partial<HostLimits> }): Promise<Served> {
   const api = createEngineApi({ userDataDir: options.userDataDir, systemLocale: () => options.systemLocale ?? 'en-US' });
-  const host = await startLoopbackHost({ api, rendererDir: RENDERER_DIR });
+  const host = await startLoopbackHost({ api, rendererDir: RENDERER_DIR, limits: options.limits });
+  // A session of the test's own, from a one-time code as the page gets one.
+  const session = await openSession(host.port, host.newCode());
   const call = async <T>(method: string, ...args: unknown[]): Promise<T> => {
     const r = await fetch(`http://127.0.0.1:${host.port}/api/${method}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-tsmedia-token': host.token },
+      headers: { 'content-type': 'application/json', ...sessionHeader(session) },
       body: JSON.stringify(args),
     });
     const text = await r.text();
@@ -135,7 +138,8 @@ export class Wizard {
     const context = await browser.newContext({ locale: options.locale ?? 'en-US', viewport: { width: 1200, height: 900 } });
     context.setDefaultTimeout(20_000);
     const page = await context.newPage();
-    const url = 'host' in target ? target.host.url : target.url;
+    // Each page its own one-time address (a code works once).
+    const url = 'host' in target ? target.host.newUrl() : target.url;
     if (!('host' in target) && target.prepare) await target.prepare(page);
     const errors: string[] = [];
     // Any CSP violation or uncaught error in the page fails the test that saw it.

@@ -1,6 +1,6 @@
 // The wizard against the running host: a run cancelled while it writes (after a confirmation) leaves the existing
-// output file untouched, and the host refuses whatever comes without its token. And the same built page served as
-// Electron serves it (the app:// protocol handler's answers, CSP header included; the API from a preload's
+// output file untouched, and the host's API refuses whatever comes without a session. And the same built page served
+// as Electron serves it (the app:// protocol handler's answers, CSP header included; the API from a preload's
 // window.tsmedia).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -91,41 +91,49 @@ describe('wizard: the running host', () => {
     assert.deepEqual(w.errors, []);
   });
 
-  test('a request without the token is refused (401), with a wrong one 403; the page with it loads', async (t) => {
+  test('the page needs no session, its API does: without a code the wizard says what to open; a used code opens nothing', async (t) => {
     const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     const served = await serve({ userDataDir: join(work.dir, 'user-token') });
     t.after(() => served.close());
     const base = `http://127.0.0.1:${served.host.port}`;
-    const noToken = await fetch(`${base}/`);
-    assert.equal(noToken.status, 401);
+    assert.equal((await fetch(`${base}/`)).status, 200, 'the page itself holds nothing secret');
     const api = await fetch(`${base}/api/getSiteInfo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[]' });
     assert.equal(api.status, 401);
     const events = await fetch(`${base}/api/events`);
     assert.equal(events.status, 401);
-    const wrong = await fetch(`${base}/api/getSiteInfo`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tsmedia-token': 'f'.repeat(64) }, body: '[]' });
+    const wrong = await fetch(`${base}/api/getSiteInfo`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tsmedia-session': 'f'.repeat(64) }, body: '[]' });
     assert.equal(wrong.status, 403);
 
-    // The browser: the address without its token gets 401 and no wizard; with it, the wizard.
+    // The browser: the address without a code gets the wizard, which says it has no session and what to open.
     const context = await browser.newContext();
     t.after(() => context.close());
     const page = await context.newPage();
     const r = await page.goto(`${base}/`);
-    assert.equal(r?.status(), 401);
-    assert.equal(await page.locator('#page-heading').count(), 0);
-    const ok = await page.goto(served.host.url);
-    assert.equal(ok?.status(), 200);
-    assert.equal(ok?.headers()['content-security-policy'], CONTENT_SECURITY_POLICY);
+    assert.equal(r?.status(), 200);
+    await page.getByRole('alert').filter({ hasText: /no session with tsmedia\. Open the address tsmedia printed \(it holds a one-time code\)/ }).waitFor();
+    assert.equal(await page.locator('[data-testid="site-root"]').count(), 0);
+
+    // The address with a code, over that page: only its fragment changes, and the page loads again to take the code.
+    const address = served.host.newUrl();
+    await page.goto(address);
+    await page.locator('[data-testid="site-root"]').waitFor();
+    const reply = await fetch(address);
+    assert.equal(reply.status, 200);
+    assert.equal(reply.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY);
+    assert.equal(reply.headers.get('set-cookie'), null);
     // The page's own meta tag (kept as a second line of defence) is the same policy.
     const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(readFileSync(join(RENDERER_DIR, 'index.html'), 'utf8'));
     assert.equal(meta?.[1], CONTENT_SECURITY_POLICY_META);
     assert.doesNotMatch(readFileSync(join(RENDERER_DIR, 'index.html'), 'utf8'), /<script(?![^>]*\ssrc=)[^>]*>|type="module"/, 'no inline or module script');
-    await page.locator('#page-heading[data-page="selectMediaType"]').waitFor();
-    // The cookie set by that load now carries the token for the page's own requests; another browser has none.
+    assert.doesNotMatch(page.url(), /code=/, 'the code is out of the address bar');
+    // The same address in another browser (or from the history) is spent: the wizard says so.
     const other = await browser.newContext();
     t.after(() => other.close());
     const otherPage = await other.newPage();
-    assert.equal((await otherPage.goto(`${base}/`))?.status(), 401);
+    await otherPage.goto(address);
+    await otherPage.getByRole('alert').filter({ hasText: /this one-time code was already used/ }).waitFor();
+    assert.equal(await otherPage.locator('[data-testid="site-root"]').count(), 0);
   });
 
   test('the built page as Electron serves it (the app:// handler, its CSP header), the API from a preload-like window.tsmedia: a CD/DVD set made', async (t) => {

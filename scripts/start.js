@@ -32,7 +32,6 @@ if (electron) {
       'Starting the loopback host instead: the same wizard and engine, served on 127.0.0.1 only.',
   );
   const { createEngineApi, defaultUserDataDir } = await import('../dist/electron/host/EngineApi.js');
-  const { startLoopbackHost } = await import('../dist/electron/host/LoopbackHost.js');
   const api = createEngineApi({ userDataDir: defaultUserDataDir() });
   try {
     const site = await api.openSite(null);
@@ -42,8 +41,18 @@ if (electron) {
     process.exit(1);
   }
   if (!existsSync(`${rendererDir}/index.html`)) console.log(`Note: the wizard's page is not built (${rendererDir}/index.html is missing).`);
+  const { startLoopbackHost, CODE_TTL_MS } = await import('../dist/electron/host/LoopbackHost.js');
   const host = await startLoopbackHost({ api, rendererDir, port: Number(process.env.TSMEDIA_PORT) || 0 });
-  console.log(`\nOpen this address in a browser on this machine (the token in it is this run's key):\n\n  ${host.url}\n\nCtrl+C stops.`);
+  const minutes = Math.round(CODE_TTL_MS / 60_000);
+  console.log(
+    `\nOpen this address in a browser on this machine. It holds a one-time code: the first page that opens it (within ${minutes} minutes) ` +
+      'gets a session for its tab; after that the address, and the copy in the browser\'s history, opens nothing.\n' +
+      `\n  ${host.url}\n\nPress Enter here for a new address (another window or tab, or when this one is used or expired). A reload keeps its session. Ctrl+C stops.`,
+  );
+  // Each Enter: one more one-time address (a new window has no session: the secret lives in its tab only).
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', () => console.log(`\n  ${host.newUrl()}\n`));
+  process.stdin.on('error', () => undefined);
   const stop = () => {
     console.log('\nstopping… (a running media job is cancelled)');
     void api.close().then(() => host.close()).then(() => process.exit(0));

@@ -162,8 +162,12 @@ export const MEDIA_EVENT_CHANNEL = 'tsmedia:media-event';
 /** Loopback host paths: POST /api/<method> with a JSON array of arguments; GET /api/events (Server-Sent Events). */
 export const HOST_API_PREFIX = '/api/';
 export const HOST_EVENTS_PATH = '/api/events';
-/** The token travels as this header on API calls, and as the `token` query parameter on page loads and events. */
-export const HOST_TOKEN_HEADER = 'x-tsmedia-token';
+/** POST {"code"} here: a one-time code (from the address's `#code=`, or the page's resume code) for {"session", "resume"}. */
+export const HOST_SESSION_PATH = '/api/session';
+/** The address's fragment parameter that carries the one-time code (a fragment never reaches a server). */
+export const HOST_CODE_PARAM = 'code';
+/** The session secret travels as this header on API calls and event streams, and in nothing else (no cookie, no URL). */
+export const HOST_SESSION_HEADER = 'x-tsmedia-session';
 
 export function isApiMethod(name: string): name is ApiMethod {
   return (API_METHODS as readonly string[]).includes(name);

@@ -1,20 +1,34 @@
 // The loopback host as a browser (and an attacker) meets it: a real server on a random port with the real engine API on
-// the sample site — the token, Host and Origin rules, the API over POST, media events over Server-Sent Events, the
-// renderer's files with their headers, and an ISO made, verified and cancelled through it.
+// the sample site — one-time codes and sessions, the Host, Origin and Sec-Fetch-Site rules, the API over POST, media
+// events over Server-Sent Events, the renderer's files with their headers, the bounds on time and numbers (time-outs,
+// streams, requests, connections), and an ISO made, verified and cancelled through it.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import type { SequenceSummary } from '../shared/analysis.js';
-import { API_METHODS, type MediaEvent, type SiteInfo } from '../shared/ipc.js';
+import { API_METHODS, HOST_SESSION_HEADER, type MediaEvent, type SiteInfo } from '../shared/ipc.js';
 import type { IsoMediaRequest } from '../shared/media.js';
 import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
-import { startLoopbackHost, type LoopbackHost } from '../electron/host/LoopbackHost.js';
+import {
+  CODE_TTL_MS,
+  DEFAULT_LIMITS,
+  HEADERS_TIMEOUT_MS,
+  MAX_API_REQUESTS,
+  MAX_CONNECTIONS,
+  MAX_EVENT_STREAMS,
+  REQUEST_TIMEOUT_MS,
+  RESUME_GRACE_MS,
+  startLoopbackHost,
+  type HostLimits,
+  type LoopbackHost,
+} from '../electron/host/LoopbackHost.js';
 import { requireOrSkip, runCli } from './helpers.js';
 import { addPackage, copySampleSite } from './support/sites.js';
+import { exchangeCode, openSession, sessionHeader } from './support/hostSession.js';
 import { readMediaEvents } from './support/mediaEvents.js';
 
 interface Reply {
@@ -24,14 +38,16 @@ interface Reply {
 }
 
 let host: LoopbackHost;
+let session: string;
 let api: EngineApi;
 let work: string;
 let rendererDir: string;
 
 /** A raw HTTP request: unlike fetch, it lets the test set Host, Origin and Cookie as an attacker could. */
-function http(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
+function http(path: string, options: { method?: string; headers?: Record<string, string>; body?: string; port?: number } = {}): Promise<Reply> {
+  const port = options.port ?? host.port;
   return new Promise((ok, fail) => {
-    const req = request({ host: '127.0.0.1', port: host.port, path, method: options.method ?? 'GET', headers: { host: `127.0.0.1:${host.port}`, ...options.headers } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: { host: `127.0.0.1:${port}`, ...options.headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -41,7 +57,7 @@ function http(path: string, options: { method?: string; headers?: Record<string,
   });
 }
 
-const auth = (): Record<string, string> => ({ 'x-tsmedia-token': host.token });
+const auth = (): Record<string, string> => sessionHeader(session);
 
 async function callApi(method: string, args: unknown[], headers: Record<string, string> = auth()): Promise<Reply> {
   return http(`/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(args) });
@@ -57,7 +73,7 @@ async function ok<T>(method: string, ...args: unknown[]): Promise<T> {
 function events(until: (all: MediaEvent[]) => boolean, timeoutMs = 120_000): { ready: Promise<void>; done: Promise<MediaEvent[]> } {
   return readMediaEvents({
     port: host.port,
-    token: host.token,
+    session,
     until,
     timeoutMs,
     onResponse: (status, type) => {
@@ -90,6 +106,7 @@ describe('loopback host', () => {
     writeFileSync(join(work, 'secret.txt'), 'outside the renderer folder');
     api = createEngineApi({ userDataDir: join(work, 'user-data') });
     host = await startLoopbackHost({ api, rendererDir });
+    session = await openSession(host.port, host.newCode());
   });
   after(async () => {
     await api.close();
@@ -97,13 +114,19 @@ describe('loopback host', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  test('listens on 127.0.0.1 only, on the port it reports, and prints a URL with the token', () => {
+  test('listens on 127.0.0.1 only, on the port it reports; its address carries a one-time code in the fragment, no key', async () => {
     const address = host.address();
     assert.equal(address.address, '127.0.0.1');
     assert.equal(address.family, 'IPv4');
     assert.equal(address.port, host.port);
-    assert.match(host.token, /^[0-9a-f]{64}$/);
-    assert.equal(host.url, `http://127.0.0.1:${host.port}/?token=${host.token}`);
+    const code = new RegExp(`^http://127\\.0\\.0\\.1:${host.port}/#code=([0-9a-f]{64})$`);
+    assert.match(host.url, code);
+    const another = host.newUrl();
+    assert.match(another, code);
+    assert.notEqual(another, host.url, 'every address its own code');
+    // The code is no session: as a header it opens nothing.
+    const first = code.exec(host.url)?.[1] ?? '';
+    assert.equal((await callApi('getSiteInfo', [], sessionHeader(first))).status, 403);
   });
 
   test("the machine's non-loopback address does not reach the host", async (t) => {
@@ -126,54 +149,65 @@ describe('loopback host', () => {
     assert.notEqual(reached, 'connected', `the host answered on ${external.address}`);
   });
 
-  test('no token: 401; a wrong token (query, header or cookie): 403', async () => {
-    for (const path of ['/', '/index.html', '/assets/app.js', '/api/events']) assert.equal((await http(path)).status, 401, path);
+  test("the API and events: no session 401, a wrong one 403; the page's files need none; no response sets a cookie", async () => {
+    for (const path of ['/', '/index.html', '/assets/app.js']) {
+      const r = await http(path);
+      assert.equal(r.status, 200, path);
+      assert.equal(r.headers['set-cookie'], undefined, path);
+    }
+    const events = await http('/api/events');
+    assert.equal(events.status, 401);
+    assert.match(events.body, /no session with tsmedia\. Open the address tsmedia printed \(it holds a one-time code\)/);
     assert.equal((await callApi('getSiteInfo', [], {})).status, 401);
     const wrong = 'f'.repeat(64);
-    assert.equal((await http(`/?token=${wrong}`)).status, 403);
-    assert.equal((await http('/', { headers: { cookie: `tsmedia_token_${host.port}=${wrong}` } })).status, 403);
-    assert.equal((await callApi('getSiteInfo', [], { 'x-tsmedia-token': wrong })).status, 403);
-    assert.equal((await callApi('getSiteInfo', [], { 'x-tsmedia-token': host.token.slice(0, 10) })).status, 403);
-    // A wrong header is not rescued by a right cookie: the header is what the caller meant.
-    assert.equal((await callApi('getSiteInfo', [], { 'x-tsmedia-token': wrong, cookie: `tsmedia_token_${host.port}=${host.token}` })).status, 403);
-  });
-
-  test('a foreign Host (DNS rebinding) or a foreign Origin is refused even with the token', async () => {
-    for (const h of ['evil.example', `evil.example:${host.port}`, '127.0.0.1', `127.0.0.1:${host.port + 1}`, `0.0.0.0:${host.port}`]) {
-      const r = await http(`/?token=${host.token}`, { headers: { host: h } });
-      assert.equal(r.status, 403, h);
-    }
-    for (const o of ['http://evil.example', `http://127.0.0.1:${host.port + 1}`, `https://127.0.0.1:${host.port}`, 'null']) {
-      assert.equal((await callApi('getSiteInfo', [], { ...auth(), origin: o })).status, 403, o);
-    }
-    assert.equal((await callApi('getSiteInfo', [], { ...auth(), 'sec-fetch-site': 'cross-site' })).status, 403);
-    // The page's own origin, and localhost, are fine.
-    assert.equal((await callApi('getSiteInfo', [], { ...auth(), origin: `http://127.0.0.1:${host.port}` })).status, 200);
-    assert.equal((await http(`/?token=${host.token}`, { headers: { host: `localhost:${host.port}` } })).status, 200);
-  });
-
-  test('the page load with ?token= sets an HttpOnly SameSite=Strict cookie that then carries assets and API calls', async () => {
-    const page = await http(`/?token=${host.token}`);
-    assert.equal(page.status, 200);
-    assert.match(String(page.headers['content-type']), /^text\/html; charset=utf-8/);
-    assert.match(page.body, /<title>tsmedia<\/title>/);
-    const cookie = String(page.headers['set-cookie']);
-    assert.match(cookie, new RegExp(`^tsmedia_token_${host.port}=${host.token}; Path=/; HttpOnly; SameSite=Strict`));
-    const jar = cookie.split(';')[0];
-    const js = await http('/assets/app.js', { headers: { cookie: jar } });
-    assert.equal(js.status, 200);
-    assert.match(String(js.headers['content-type']), /^text\/javascript/);
-    assert.equal(js.headers['set-cookie'], undefined, 'the cookie is not set again by requests it carried');
-    assert.match(String((await http('/assets/app.css', { headers: { cookie: jar } })).headers['content-type']), /^text\/css/);
-    const seq = await callApi('listSequences', [], { cookie: jar });
-    assert.equal(seq.status, 200);
-    const info = await ok<SiteInfo>('getSiteInfo');
+    assert.equal((await http('/api/events', { headers: sessionHeader(wrong) })).status, 403);
+    assert.equal((await callApi('getSiteInfo', [], sessionHeader(wrong))).status, 403);
+    assert.equal((await callApi('getSiteInfo', [], sessionHeader(session.slice(0, 10)))).status, 403);
+    // The old ways in carry nothing now: a token in the address or a cookie.
+    assert.equal((await http(`/api/events?token=${session}`)).status, 401);
+    assert.equal((await callApi('getSiteInfo', [], { cookie: `tsmedia_token_${host.port}=${session}` })).status, 401);
+    // The page's reply sets no cookie, whatever its address says.
+    assert.equal((await http(`/?token=${session}`)).headers['set-cookie'], undefined);
+    const r = await callApi('getSiteInfo', []);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['set-cookie'], undefined);
+    const info = JSON.parse(r.body) as SiteInfo;
     assert.equal(info.isSample, true);
     assert.equal(info.taskSequences, 3);
   });
 
+  test('a foreign Host (DNS rebinding), a foreign Origin or another site (another port) is refused, even with a session', async () => {
+    for (const h of ['evil.example', `evil.example:${host.port}`, '127.0.0.1', `127.0.0.1:${host.port + 1}`, `0.0.0.0:${host.port}`]) {
+      assert.equal((await http('/', { headers: { host: h } })).status, 403, h);
+      assert.equal((await callApi('getSiteInfo', [], { ...auth(), host: h })).status, 403, h);
+    }
+    for (const o of ['http://evil.example', `http://127.0.0.1:${host.port + 1}`, `https://127.0.0.1:${host.port}`, 'null']) {
+      assert.equal((await callApi('getSiteInfo', [], { ...auth(), origin: o })).status, 403, o);
+      assert.equal((await exchangeCode(host.port, host.newCode(), { origin: o })).status, 403, o);
+    }
+    // Another port of 127.0.0.1 is "same-site" to a browser: a script or image from there gets nothing either.
+    for (const site of ['cross-site', 'same-site']) {
+      assert.equal((await callApi('getSiteInfo', [], { ...auth(), 'sec-fetch-site': site })).status, 403, site);
+      assert.equal((await http('/assets/app.js', { headers: { 'sec-fetch-site': site } })).status, 403, site);
+    }
+    // The page's own origin, and localhost, are fine.
+    assert.equal((await callApi('getSiteInfo', [], { ...auth(), origin: `http://127.0.0.1:${host.port}`, 'sec-fetch-site': 'same-origin' })).status, 200);
+    assert.equal((await http('/', { headers: { host: `localhost:${host.port}`, 'sec-fetch-site': 'none' } })).status, 200);
+  });
+
+  test("the renderer's files: types, no session needed", async () => {
+    const page = await http('/');
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html; charset=utf-8/);
+    assert.match(page.body, /<title>tsmedia<\/title>/);
+    const js = await http('/assets/app.js');
+    assert.equal(js.status, 200);
+    assert.match(String(js.headers['content-type']), /^text\/javascript/);
+    assert.match(String((await http('/assets/app.css')).headers['content-type']), /^text\/css/);
+  });
+
   test('every response carries the CSP, nosniff and no-referrer; HEAD works; other methods are refused', async () => {
-    for (const r of [await http(`/?token=${host.token}`), await callApi('getPreferences', []), await http('/missing.js', { headers: auth() })]) {
+    for (const r of [await http('/'), await callApi('getPreferences', []), await http('/missing.js'), await http('/api/events'), await http('/api/session', { method: 'POST', body: '{"code":"nope"}' })]) {
       const csp = String(r.headers['content-security-policy']);
       assert.match(csp, /default-src 'none'/);
       assert.match(csp, /script-src 'self'(;|$)/);
@@ -363,6 +397,229 @@ describe('loopback host', () => {
     const absent = await callApi('startMedia', [{ kind: 'usb', request: drive }]);
     assert.equal(absent.status, 400, absent.body);
     assert.match(absent.body, /not connected|cannot list drives/);
+  });
+});
+
+/** A raw connection that sends `text` and keeps every byte the host answers, until it closes. */
+function raw(port: number, text: string): { socket: Socket; received(): string; closed: Promise<string> } {
+  const socket = connect({ host: '127.0.0.1', port });
+  let got = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (c: string) => (got += c));
+  socket.on('error', () => undefined);
+  const closed = new Promise<string>((ok) => socket.on('close', () => ok(got)));
+  socket.write(text);
+  return { socket, received: () => got, closed };
+}
+
+/** Fails with `what` unless `p` settles within `ms` (the host must end things itself; this only stops a hang). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(what)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('loopback host: one-time codes and sessions', () => {
+  let codesApi: EngineApi;
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tsmedia-host-codes-'));
+    process.env.XDG_STATE_HOME = join(dir, 'state');
+    codesApi = createEngineApi({ userDataDir: join(dir, 'user-data') });
+  });
+  after(async () => {
+    await codesApi.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a code opens one session, once; a resume code reopens it once, only while the page is alive or just gone', async (t) => {
+    const h = await startLoopbackHost({ api: codesApi, rendererDir: join(dir, 'no-renderer'), limits: { codeTtlMs: 400, resumeGraceMs: 400 } });
+    t.after(() => h.close());
+    const get = (secret: string): Promise<Reply> => http('/api/getSiteInfo', { port: h.port, method: 'POST', headers: sessionHeader(secret), body: '[]' });
+
+    const code = h.newCode();
+    const first = await exchangeCode(h.port, code);
+    assert.equal(first.status, 200, first.body);
+    assert.match(String(first.session), /^[0-9a-f]{64}$/);
+    assert.match(String(first.resume), /^[0-9a-f]{64}$/);
+    assert.equal(new Set([code, first.session, first.resume]).size, 3);
+    assert.equal((await get(String(first.session))).status, 200);
+    const again = await exchangeCode(h.port, code);
+    assert.equal(again.status, 403);
+    assert.equal(again.reason, 'code-used');
+    assert.match(again.body, /this one-time code was already used \(each address tsmedia prints works once\): ask tsmedia for a new address/);
+    const unknown = await exchangeCode(h.port, 'a'.repeat(64));
+    assert.equal(unknown.status, 403);
+    assert.equal(unknown.reason, 'code-unknown');
+    assert.match(unknown.body, /this one-time code is not valid/);
+    const missing = await http('/api/session', { port: h.port, method: 'POST', body: '{}' });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body, /the body must be \{\\"code\\": \\"…\\"\}/);
+    assert.equal((await http('/api/session', { port: h.port })).status, 405);
+
+    // A reload: the resume code, once, for a new session; the old one ends.
+    const reloaded = await exchangeCode(h.port, String(first.resume));
+    assert.equal(reloaded.status, 200, reloaded.body);
+    assert.equal((await get(String(first.session))).status, 403, 'the session before the reload is over');
+    assert.equal((await exchangeCode(h.port, String(first.resume))).reason, 'code-used');
+    const second = String(reloaded.session);
+    assert.equal((await get(second)).status, 200);
+
+    // An open event stream keeps the page's resume code working past the grace; using it ends that stream.
+    const unused = h.newCode();
+    const stream = raw(h.port, `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\n${HOST_SESSION_HEADER}: ${second}\r\n\r\n`);
+    await until(() => stream.received().includes(': connected'), 'the event stream opens');
+    await pause(800);
+    const third = await exchangeCode(h.port, String(reloaded.resume));
+    assert.equal(third.status, 200, third.body);
+    await until(() => stream.received().endsWith('\r\n0\r\n\r\n'), 'the ended session keeps its event stream', 5_000);
+    stream.socket.destroy();
+
+    // Gone longer than the grace (no stream, no request): its resume code has expired; so has an unused address code.
+    await pause(800);
+    const late = await exchangeCode(h.port, String(third.resume));
+    assert.equal(late.status, 403);
+    assert.equal(late.reason, 'code-expired');
+    assert.match(late.body, /this one-time code has expired \(an address works for \d+ minutes, a reload within \d+ s of the page's last contact\)/);
+    const stale = await exchangeCode(h.port, unused);
+    assert.equal(stale.reason, 'code-expired');
+    // The session itself stays: it lives in the page's memory only.
+    assert.equal((await get(String(third.session))).status, 200);
+  });
+});
+
+describe('loopback host: bounds on time and numbers', () => {
+  let boundsApi: EngineApi;
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tsmedia-host-bounds-'));
+    process.env.XDG_STATE_HOME = join(dir, 'state');
+    boundsApi = createEngineApi({ userDataDir: join(dir, 'user-data') });
+  });
+  after(async () => {
+    await boundsApi.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = async (t: TestContext, limits: Partial<HostLimits>): Promise<{ h: LoopbackHost; secret: string }> => {
+    const h = await startLoopbackHost({ api: boundsApi, rendererDir: join(dir, 'no-renderer'), limits });
+    t.after(() => h.close());
+    return { h, secret: await openSession(h.port, h.newCode()) };
+  };
+  const partial = (port: number, secret: string, path = '/api/getSiteInfo'): string =>
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n${HOST_SESSION_HEADER}: ${secret}\r\n\r\n[  `;
+  const eventStream = (port: number, secret: string): string => `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${HOST_SESSION_HEADER}: ${secret}\r\n\r\n`;
+
+  test('production defaults', () => {
+    assert.deepEqual(DEFAULT_LIMITS, {
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      maxEventStreams: MAX_EVENT_STREAMS,
+      maxApiRequests: MAX_API_REQUESTS,
+      maxConnections: MAX_CONNECTIONS,
+      codeTtlMs: CODE_TTL_MS,
+      resumeGraceMs: RESUME_GRACE_MS,
+    });
+    assert.ok(REQUEST_TIMEOUT_MS > 0 && REQUEST_TIMEOUT_MS <= 60_000);
+    assert.ok(MAX_EVENT_STREAMS >= 8 && MAX_EVENT_STREAMS < MAX_CONNECTIONS);
+  });
+
+  test('200 authenticated requests whose bodies stop coming: each answered 408 with a sentence and closed by the host', async (t) => {
+    const { h, secret } = await start(t, { requestTimeoutMs: 500, maxConnections: 400, maxApiRequests: 400 });
+    const clients = Array.from({ length: 200 }, (_, i) => raw(h.port, partial(h.port, secret, i % 10 === 0 ? '/api/session' : '/api/getSiteInfo')));
+    const replies = await within(Promise.all(clients.map((c) => c.closed)), 30_000, 'the host kept requests with unfinished bodies open');
+    for (const r of replies) {
+      assert.match(r, /^HTTP\/1\.1 408 /);
+      assert.match(r, /the request's body did not arrive within 0\.5 s; the connection is closed\./);
+      assert.match(r, /"reason":"request-timeout"/);
+    }
+    // The host goes on answering.
+    assert.equal((await http('/api/getSiteInfo', { port: h.port, method: 'POST', headers: sessionHeader(secret), body: '[]' })).status, 200);
+  });
+
+  test('event streams: at most the limit at once, the next refused (429) naming it; they outlive the request time-out', async (t) => {
+    const { h, secret } = await start(t, { maxEventStreams: 3, requestTimeoutMs: 300 });
+    const streams = [0, 1, 2].map(() => raw(h.port, eventStream(h.port, secret)));
+    await until(() => streams.every((s) => s.received().includes(': connected')), 'three event streams open');
+    // Read as far as the answer's first bytes: a stream let in would never end.
+    const answer = async (): Promise<string> => {
+      const s = raw(h.port, eventStream(h.port, secret));
+      await until(() => s.received().includes('\r\n\r\n'), 'an answer');
+      await pause(50);
+      s.socket.destroy();
+      return s.received();
+    };
+    const refused = await answer();
+    assert.match(refused, /^HTTP\/1\.1 429 /);
+    assert.match(refused, /"reason":"too-many-event-streams"/);
+    assert.match(refused, /tsmedia already serves 3 event streams, the most it keeps open at once: close another wizard window or tab\./);
+    // Five times the request time-out later the streams are still open, and still counted.
+    await pause(1_500);
+    let closed = 0;
+    for (const s of streams) void s.closed.then(() => (closed += 1));
+    await pause(0);
+    assert.equal(closed, 0, 'an event stream was closed by the request time-out');
+    assert.match(await answer(), /^HTTP\/1\.1 429 /);
+    // One closed: room for another.
+    streams[0].socket.destroy();
+    await until(async () => (await answer()).startsWith('HTTP/1.1 200 '), 'a stream is accepted again');
+    for (const s of streams) s.socket.destroy();
+  });
+
+  test('API requests in flight: at most the limit, the next refused (503) naming it', async (t) => {
+    const { h, secret } = await start(t, { maxApiRequests: 2, requestTimeoutMs: 1_500 });
+    const slow = [raw(h.port, partial(h.port, secret)), raw(h.port, partial(h.port, secret))];
+    let refused: Reply | null = null;
+    await until(async () => {
+      refused = await http('/api/getSiteInfo', { port: h.port, method: 'POST', headers: sessionHeader(secret), body: '[]' });
+      return refused.status === 503;
+    }, 'a third request is refused');
+    const r = refused as unknown as Reply;
+    assert.equal(JSON.parse(r.body).reason, 'too-many-requests');
+    assert.match(r.body, /tsmedia is already answering 2 requests, the most it takes at once: try again when they finish\./);
+    // Event streams are not among them.
+    const stream = raw(h.port, eventStream(h.port, secret));
+    await until(() => stream.received().includes(': connected'), 'an event stream opens meanwhile');
+    stream.socket.destroy();
+    await within(Promise.all(slow.map((s) => s.closed)), 20_000, 'the slow requests were not closed');
+    assert.equal((await http('/api/getSiteInfo', { port: h.port, method: 'POST', headers: sessionHeader(secret), body: '[]' })).status, 200);
+  });
+
+  test('connections: at most the limit open, the next answered 503 naming it and closed', async (t) => {
+    const { h, secret } = await start(t, { maxConnections: 4 });
+    // Four connections held by event streams (a stream refused because the session's own connection has not closed yet is retried).
+    const held: ReturnType<typeof raw>[] = [];
+    await until(async () => {
+      const s = raw(h.port, eventStream(h.port, secret));
+      await until(() => s.received() !== '', 'an answer');
+      if (s.received().startsWith('HTTP/1.1 200 ')) held.push(s);
+      else s.socket.destroy();
+      return held.length === 4;
+    }, 'four event streams open');
+    const fifth = raw(h.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\n\r\n`);
+    const reply = await within(fifth.closed, 10_000, 'the connection over the limit was not closed');
+    assert.match(reply, /^HTTP\/1\.1 503 /);
+    assert.match(reply, /tsmedia already has 4 connections open, the most it keeps at once: this one is closed; try again when others finish\./);
+    held[0].socket.destroy();
+    await until(async () => {
+      const s = raw(h.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\nConnection: close\r\n\r\n`);
+      const got = await within(s.closed, 10_000, 'no answer');
+      return !got.startsWith('HTTP/1.1 503 ');
+    }, 'a connection is served again');
+    for (const s of held) s.socket.destroy();
   });
 });
 

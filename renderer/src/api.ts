@@ -1,7 +1,8 @@
 // The one way the renderer reaches the engine: Electron's preload (`window.tsmedia`) when present, otherwise the
-// loopback host over HTTP (POST /api/<method> with a JSON array of arguments; media events over Server-Sent Events).
+// loopback host over HTTP (POST /api/<method> with a JSON array of arguments; media events over Server-Sent Events),
+// with the session the page starts from the one-time code in its address.
 // Both implement TsMediaApi from shared/ipc.ts; nothing else crosses from the page to the engine.
-import { API_METHODS, HOST_API_PREFIX, HOST_EVENTS_PATH, HOST_TOKEN_HEADER } from '../../shared/ipc.js';
+import { API_METHODS, HOST_API_PREFIX, HOST_CODE_PARAM, HOST_EVENTS_PATH, HOST_SESSION_HEADER, HOST_SESSION_PATH } from '../../shared/ipc.js';
 import type { ApiMethod, ErrorDetail, MediaEvent, TsMediaApi } from '../../shared/ipc.js';
 
 declare global {
@@ -39,21 +40,28 @@ export function detailOf(v: unknown): ErrorDetail | null {
   return { code: o.code, params };
 }
 
-const TOKEN_KEY = 'tsmedia-token';
+/** Where a page about to reload leaves its resume code (and nothing else); read and removed on the next load. */
+const RESUME_KEY = 'tsmedia-resume';
 
-/** The host's token: from the page address on the first load (then kept for this tab), else none (the cookie carries it). */
-function hostToken(): string | null {
+/**
+ * The one-time code this load starts its session with: the address's `#code=` (then taken out of the address bar,
+ * though the history keeps the address: the code is spent by then), else the resume code the page left for its own
+ * reload. Null when there is neither: every call then gets the host's 401, which says what to open.
+ */
+function takeCode(): string | null {
   try {
     const url = new URL(window.location.href);
-    const fromUrl = url.searchParams.get('token');
-    if (fromUrl) {
-      window.sessionStorage.setItem(TOKEN_KEY, fromUrl);
-      // Out of the address bar (screenshots, shared screens, history); the host's cookie carries it on a reload.
-      url.searchParams.delete('token');
-      window.history.replaceState(null, '', url.pathname + url.search + url.hash);
-      return fromUrl;
+    const params = new URLSearchParams(url.hash.slice(1));
+    const fromAddress = params.get(HOST_CODE_PARAM);
+    const resume = window.sessionStorage.getItem(RESUME_KEY);
+    window.sessionStorage.removeItem(RESUME_KEY);
+    if (fromAddress) {
+      params.delete(HOST_CODE_PARAM);
+      const rest = params.toString();
+      window.history.replaceState(null, '', url.pathname + url.search + (rest ? `#${rest}` : ''));
+      return fromAddress;
     }
-    return window.sessionStorage.getItem(TOKEN_KEY);
+    return resume;
   } catch {
     return null;
   }
@@ -72,36 +80,65 @@ function messageOf(body: unknown, fallback: string): string {
 
 /** TsMediaApi over the loopback host. */
 export function createHttpApi(base = ''): TsMediaApi {
-  const token = hostToken();
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token) headers[HOST_TOKEN_HEADER] = token;
+  // The session secret lives in this closure only: not in storage (Chromium writes even sessionStorage to the profile's
+  // files), not in a cookie (every port of 127.0.0.1 would get it), not in an address (the history keeps those).
+  let resume: string | null = null;
+  const code = takeCode();
+  const session: Promise<string | null> =
+    code === null
+      ? Promise.resolve(null)
+      : fetch(`${base}${HOST_SESSION_PATH}`, { method: 'POST', credentials: 'omit', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ [HOST_CODE_PARAM]: code }) }).then(
+          async (res) => {
+            const body = await readBody(res);
+            if (!res.ok) throw new ApiError(messageOf(body, `${res.status} ${res.statusText}`), 'session', res.status);
+            const o = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
+            if (typeof o.session !== 'string') throw new ApiError('the host gave no session.', 'session', res.status);
+            resume = typeof o.resume === 'string' ? o.resume : null;
+            return o.session;
+          },
+          (e: unknown) => {
+            throw new ApiError(e instanceof Error ? e.message : String(e), 'session', null);
+          },
+        );
+  // Rejections are reported by the calls that wait for it.
+  session.catch(() => undefined);
+  if (typeof window !== 'undefined') {
+    // Only while the page goes away (a reload): the next load takes it and the host lets it work once, for a short while.
+    window.addEventListener('pagehide', () => {
+      if (resume) window.sessionStorage.setItem(RESUME_KEY, resume);
+    });
+    window.addEventListener('pageshow', (e) => {
+      if (e.persisted) window.sessionStorage.removeItem(RESUME_KEY);
+    });
+    // An address with a code pasted over this page's own only changes its fragment: load again to take the code.
+    window.addEventListener('hashchange', () => {
+      if (new URLSearchParams(window.location.hash.slice(1)).has(HOST_CODE_PARAM)) window.location.reload();
+    });
+  }
+  const headersWith = async (extra: Record<string, string>): Promise<Record<string, string>> => {
+    const secret = await session;
+    return secret ? { ...extra, [HOST_SESSION_HEADER]: secret } : extra;
+  };
 
   const call = async (method: ApiMethod, args: unknown[]): Promise<unknown> => {
     let res: Response;
     try {
-      res = await fetch(`${base}${HOST_API_PREFIX}${method}`, { method: 'POST', credentials: 'same-origin', headers, body: JSON.stringify(args) });
+      const headers = await headersWith({ 'content-type': 'application/json' });
+      res = await fetch(`${base}${HOST_API_PREFIX}${method}`, { method: 'POST', credentials: 'omit', headers, body: JSON.stringify(args) });
     } catch (e) {
+      if (e instanceof ApiError) throw new ApiError(e.message, method, e.status);
       throw new ApiError(e instanceof Error ? e.message : String(e), method, null);
     }
-    const text = await res.text();
-    let body: unknown = text;
-    if (text !== '') {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = text;
-      }
-    } else {
-      body = undefined;
-    }
+    const body = await readBody(res);
     // 200: the result as JSON; otherwise {"error", "code"} (or a line of text before the API is reached, e.g. 401).
     if (!res.ok) throw new ApiError(messageOf(body, `${res.status} ${res.statusText}`), method, res.status, body && typeof body === 'object' ? detailOf((body as Record<string, unknown>).detail) : null);
     return body === undefined ? null : body;
   };
 
-  // One EventSource for every listener, opened with the first and closed with the last.
+  // One event stream for every listener, opened with the first and closed with the last. EventSource cannot send a
+  // header, so the stream is a fetch whose body is read as Server-Sent Events.
   const listeners = new Set<(e: MediaEvent) => void>();
-  let source: EventSource | null = null;
+  let stream: AbortController | null = null;
   const deliver = (data: string): void => {
     let ev: MediaEvent;
     try {
@@ -112,27 +149,83 @@ export function createHttpApi(base = ''): TsMediaApi {
     if (!ev || typeof ev !== 'object' || typeof ev.jobId !== 'string') return;
     for (const l of [...listeners]) l(ev);
   };
+  const follow = async (abort: AbortController): Promise<void> => {
+    let delay = 1_000;
+    while (!abort.signal.aborted) {
+      let retry = true;
+      try {
+        const res = await fetch(`${base}${HOST_EVENTS_PATH}`, { credentials: 'omit', headers: await headersWith({ accept: 'text/event-stream' }), signal: abort.signal, cache: 'no-store' });
+        if (!res.ok || !res.body) {
+          const why = messageOf(await readBody(res), `${res.status} ${res.statusText}`);
+          // No session, or not a live one: nothing a retry changes. Too many streams: later.
+          retry = res.status !== 401 && res.status !== 403;
+          if (res.status === 429) delay = 5_000;
+          console.warn(`media events: ${why}`);
+        } else {
+          delay = 1_000;
+          await readEvents(res.body, deliver);
+        }
+      } catch (e) {
+        if (abort.signal.aborted) return;
+        if (e instanceof ApiError) retry = false;
+      }
+      if (!retry) return;
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  };
   const open = (): void => {
-    const url = `${base}${HOST_EVENTS_PATH}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
-    source = new EventSource(url, { withCredentials: false });
-    // One `data: <MediaEvent JSON>` per event; EventSource reconnects by itself if the stream drops.
-    source.onmessage = (m) => deliver(m.data as string);
+    stream = new AbortController();
+    void follow(stream);
   };
 
   const api = {} as Record<string, unknown>;
   for (const m of API_METHODS) api[m] = (...args: unknown[]) => call(m, args);
   api.onMediaEvent = (listener: (e: MediaEvent) => void): (() => void) => {
     listeners.add(listener);
-    if (!source) open();
+    if (!stream) open();
     return () => {
       listeners.delete(listener);
-      if (listeners.size === 0 && source) {
-        source.close();
-        source = null;
+      if (listeners.size === 0 && stream) {
+        stream.abort();
+        stream = null;
       }
     };
   };
   return api as unknown as TsMediaApi;
+}
+
+/** A reply's body: JSON when it parses, else its text; undefined when empty. */
+async function readBody(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Reads a Server-Sent Events body to its end, handing each event's `data` to `deliver`. */
+async function readEvents(body: ReadableStream<Uint8Array>, deliver: (data: string) => void): Promise<void> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buf += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const data = block
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5));
+      if (data.length) deliver(data.join('\n'));
+    }
+  }
 }
 
 /** Wraps the preload's API so its errors carry the method's name like the HTTP client's. */

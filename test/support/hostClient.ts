@@ -7,12 +7,14 @@ import type { MediaEvent } from '../../shared/ipc.js';
 import type { IsoMediaRequest, MediaRequestBase } from '../../shared/media.js';
 import { ROOT } from '../helpers.js';
 import type { HostHandshake } from './hostProcess.js';
+import { openSession, sessionHeader } from './hostSession.js';
 import { readMediaEvents } from './mediaEvents.js';
 
 export interface HostChild {
   process: ChildProcess;
   port: number;
-  token: string;
+  /** The session secret this client opened with the host's one-time code. */
+  session: string;
   pid: number;
   /** Everything the host printed so far. */
   stdout(): string;
@@ -48,11 +50,12 @@ export async function startHostProcess(userDataDir: string, env: NodeJS.ProcessE
       fail(new Error(`the host ended (exit ${code}) before listening: ${err}`));
     });
   });
-  const { port, token } = hello;
+  const { port } = hello;
+  const session = await openSession(port, hello.code);
   const call = <T>(method: string, ...args: unknown[]): Promise<{ status: number; body: string; value: T }> =>
     new Promise((ok, fail) => {
       const req = request(
-        { host: '127.0.0.1', port, path: `/api/${method}`, method: 'POST', headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', 'x-tsmedia-token': token } },
+        { host: '127.0.0.1', port, path: `/api/${method}`, method: 'POST', headers: { host: `127.0.0.1:${port}`, 'content-type': 'application/json', ...sessionHeader(session) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -77,7 +80,7 @@ export async function startHostProcess(userDataDir: string, env: NodeJS.ProcessE
       const id = jobId();
       return id !== null && all.some((e) => e.jobId === id && e.type !== 'progress');
     };
-    const r = readMediaEvents({ port, token, timeoutMs, until: ended, onChunk: (c) => (received += c) });
+    const r = readMediaEvents({ port, session, timeoutMs, until: ended, onChunk: (c) => (received += c) });
     return { ready: r.ready, done: r.done.then((all) => all.filter((e) => e.jobId === jobId())) };
   };
   const stop = async (): Promise<void> => {
@@ -86,7 +89,7 @@ export async function startHostProcess(userDataDir: string, env: NodeJS.ProcessE
     child.kill('SIGTERM');
     await ended;
   };
-  return { process: child, port, token, pid: hello.pid, stdout: () => out, stderr: () => err, received: () => received, call, jobEvents, stop };
+  return { process: child, port, session, pid: hello.pid, stdout: () => out, stderr: () => err, received: () => received, call, jobEvents, stop };
 }
 
 /** A full request as the wizard sends it, with the sample task sequence; `overrides` set the rest. */

@@ -1,7 +1,7 @@
 // The loopback host in a process of its own, as `npm start` runs it when Electron is absent (scripts/start.js), for
 // tests that must see it from outside: its output, its command line, its files, and writes it makes that a test
 // interrupts. Started with `node dist/test/support/hostProcess.js USER_DATA_DIR`; prints one JSON line
-// {"port", "token", "pid"} when it listens; SIGTERM or SIGINT cancels a running job and stops it.
+// {"port", "code", "pid"} when it listens (a one-time code, as in the address it would print); SIGTERM or SIGINT cancels a running job and stops it.
 import { createEngineApi } from '../../electron/host/EngineApi.js';
 import { startLoopbackHost } from '../../electron/host/LoopbackHost.js';
 import { packageRoot } from '../../electron/engine/paths.js';
@@ -9,7 +9,8 @@ import { join } from 'node:path';
 
 export interface HostHandshake {
   port: number;
-  token: string;
+  /** A one-time code for a session (support/hostSession.ts exchanges it). */
+  code: string;
   pid: number;
 }
 
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   const api = createEngineApi({ userDataDir });
   await api.openSite(null);
   const host = await startLoopbackHost({ api, rendererDir: join(packageRoot(), 'dist', 'renderer') });
-  const hello: HostHandshake = { port: host.port, token: host.token, pid: process.pid };
+  const hello: HostHandshake = { port: host.port, code: host.newCode(), pid: process.pid };
   process.stdout.write(`${JSON.stringify(hello)}\n`);
   const stop = (): void => {
     void api

@@ -1,10 +1,11 @@
 // Reads the loopback host's /api/events stream (Server-Sent Events) and collects MediaEvents until `until` says stop.
 import { request } from 'node:http';
-import type { MediaEvent } from '../../shared/ipc.js';
+import { HOST_SESSION_HEADER, type MediaEvent } from '../../shared/ipc.js';
 
 export interface EventStreamOptions {
   port: number;
-  token: string;
+  /** The session secret (support/hostSession.ts), sent as the page sends it: a header. */
+  session: string;
   /** Called with the events so far after each block; true ends the stream. */
   until: (all: MediaEvent[]) => boolean;
   timeoutMs?: number;
@@ -21,7 +22,7 @@ export function readMediaEvents(o: EventStreamOptions): { ready: Promise<void>; 
   const readyP = new Promise<void>((r) => (ready = r));
   const done = new Promise<MediaEvent[]>((ok, fail) => {
     const got: MediaEvent[] = [];
-    const req = request({ host: '127.0.0.1', port: o.port, path: `/api/events?token=${o.token}`, headers: { host: `127.0.0.1:${o.port}`, accept: 'text/event-stream' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port: o.port, path: '/api/events', headers: { host: `127.0.0.1:${o.port}`, accept: 'text/event-stream', [HOST_SESSION_HEADER]: o.session } }, (res) => {
       try {
         o.onResponse?.(res.statusCode ?? 0, String(res.headers['content-type']));
       } catch (err) {
