@@ -188,6 +188,22 @@ export class Wizard {
     await this.expectPage(expected);
   }
 
+  /**
+   * From Media Type to Summary as most runs go: no password, task sequence SMP00010, no extra content, distribution
+   * point DP01.
+   */
+  async plainToSummary(): Promise<void> {
+    await this.next('security');
+    await this.page.locator('#protect').uncheck();
+    await this.next('taskSequence');
+    await this.page.locator('#ts-SMP00010').check();
+    await this.page.locator('[data-testid="references"]').waitFor();
+    for (const p of ['applications', 'packages', 'driverPackages', 'distributionPoints'] as const) await this.next(p);
+    await this.page.locator('#dp-DP01').check();
+    await this.next('customization');
+    await this.next('summary');
+  }
+
   async previous(expected: PageId): Promise<void> {
     await this.previousButton.click();
     await this.expectPage(expected);

@@ -116,15 +116,7 @@ describe('wizard: the session stays with the page', () => {
     await w.next('mediaType');
     await page.locator('#media-iso').check();
     await page.locator('input[name="media-file"]').fill(out);
-    await w.next('security');
-    await page.locator('#protect').uncheck();
-    await w.next('taskSequence');
-    await page.locator('#ts-SMP00010').check();
-    await page.locator('[data-testid="references"]').waitFor();
-    for (const p of ['applications', 'packages', 'driverPackages', 'distributionPoints'] as const) await w.next(p);
-    await page.locator('#dp-DP01').check();
-    await w.next('customization');
-    await w.next('summary');
+    await w.plainToSummary();
     await page.locator('[data-testid="disc-count"]').waitFor();
     await w.nextButton.click();
     await w.expectPage('completion', 60_000);

@@ -239,15 +239,7 @@ describe('wizard: the whole way through on the sample site', () => {
     assert.equal(await page.locator('fieldset.confirmations input[type="checkbox"]').count(), 1);
     await page.locator('#confirm-drive-1').check();
     await w.shot('media-type-drive-confirmed');
-    await w.next('security');
-    await page.locator('#protect').uncheck();
-    await w.next('taskSequence');
-    await page.locator('#ts-SMP00010').check();
-    await page.locator('[data-testid="references"]').waitFor();
-    for (const p of ['applications', 'packages', 'driverPackages', 'distributionPoints'] as const) await w.next(p);
-    await page.locator('#dp-DP01').check();
-    await w.next('customization');
-    await w.next('summary');
+    await w.plainToSummary();
     assert.ok((await page.locator('[data-testid="command-line"]').innerText()).includes(`--media usb --drive ${dev} --all`));
     await w.nextButton.click();
     await w.expectPage('completion', 60_000);

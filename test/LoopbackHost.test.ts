@@ -14,14 +14,10 @@ import { API_METHODS, HOST_SESSION_HEADER, type MediaEvent, type SiteInfo } from
 import type { IsoMediaRequest } from '../shared/media.js';
 import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
 import {
-  CODE_TTL_MS,
   DEFAULT_LIMITS,
-  HEADERS_TIMEOUT_MS,
-  MAX_API_REQUESTS,
   MAX_CONNECTIONS,
   MAX_EVENT_STREAMS,
   REQUEST_TIMEOUT_MS,
-  RESUME_GRACE_MS,
   startLoopbackHost,
   type HostLimits,
   type LoopbackHost,
@@ -523,15 +519,15 @@ describe('loopback host: bounds on time and numbers', () => {
     `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n${HOST_SESSION_HEADER}: ${secret}\r\n\r\n[  `;
   const eventStream = (port: number, secret: string): string => `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${HOST_SESSION_HEADER}: ${secret}\r\n\r\n`;
 
-  test('production defaults', () => {
+  test('production defaults: the figures the README gives', () => {
     assert.deepEqual(DEFAULT_LIMITS, {
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      headersTimeoutMs: HEADERS_TIMEOUT_MS,
-      maxEventStreams: MAX_EVENT_STREAMS,
-      maxApiRequests: MAX_API_REQUESTS,
-      maxConnections: MAX_CONNECTIONS,
-      codeTtlMs: CODE_TTL_MS,
-      resumeGraceMs: RESUME_GRACE_MS,
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 20_000,
+      maxEventStreams: 16,
+      maxApiRequests: 32,
+      maxConnections: 64,
+      codeTtlMs: 600_000,
+      resumeGraceMs: 30_000,
     });
     assert.ok(REQUEST_TIMEOUT_MS > 0 && REQUEST_TIMEOUT_MS <= 60_000);
     assert.ok(MAX_EVENT_STREAMS >= 8 && MAX_EVENT_STREAMS < MAX_CONNECTIONS);
