@@ -204,6 +204,18 @@ export class Wizard {
     await this.next('summary');
   }
 
+  /** From Select Media Type, a CD/DVD set at `out` made as plainToSummary goes, to its Completion page. */
+  async makePlainIso(out: string): Promise<void> {
+    await this.next('mediaType');
+    await this.page.locator('#media-iso').check();
+    await this.page.locator('input[name="media-file"]').fill(out);
+    await this.plainToSummary();
+    await this.page.locator('[data-testid="disc-count"]').waitFor();
+    await this.nextButton.click();
+    await this.expectPage('completion', 60_000);
+    await this.page.locator('[data-testid="result"][data-result="done"]').waitFor();
+  }
+
   async previous(expected: PageId): Promise<void> {
     await this.previousButton.click();
     await this.expectPage(expected);

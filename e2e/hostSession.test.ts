@@ -113,14 +113,7 @@ describe('wizard: the session stays with the page', () => {
 
     // The wizard works: its API calls, and its event stream (the Completion page waits for the run's last event).
     const out = join(work.dir, 'leak.iso');
-    await w.next('mediaType');
-    await page.locator('#media-iso').check();
-    await page.locator('input[name="media-file"]').fill(out);
-    await w.plainToSummary();
-    await page.locator('[data-testid="disc-count"]').waitFor();
-    await w.nextButton.click();
-    await w.expectPage('completion', 60_000);
-    await page.locator('[data-testid="result"][data-result="done"]').waitFor();
+    await w.makePlainIso(out);
     assert.deepEqual(w.errors, []);
     assert.ok(sent.size > 0, 'the page sent its session');
 
