@@ -2,12 +2,12 @@
 // and its workaround, child task sequences and application dependencies (with cycles).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { analyzeTaskSequence } from '../electron/engine/Analysis.js';
+import { analyzeTaskSequence } from '../electron/engine/site/Analysis.js';
 import { InputError } from '../electron/engine/errors.js';
-import { Site } from '../electron/engine/Site.js';
-import type { SiteDescriptor } from '../electron/engine/SiteDescriptor.js';
-import { parseTaskSequence } from '../electron/engine/TaskSequence.js';
-import type { TaskSequencePackage } from '../electron/engine/TaskSequenceExport.js';
+import { Site } from '../electron/engine/site/Site.js';
+import type { SiteDescriptor } from '../electron/engine/site/SiteDescriptor.js';
+import { parseTaskSequence } from '../electron/engine/site/TaskSequence.js';
+import type { TaskSequencePackage } from '../electron/engine/site/TaskSequenceExport.js';
 
 function ts(packageId: string, body: string, bootImageId: string | null = 'ABC00001', extra: Partial<TaskSequencePackage> = {}): TaskSequencePackage {
   const sequenceXml = `<sequence version="3.10">${body}</sequence>`;

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import { CmTraceLog, MASK, formatCmTraceLine, maskSecrets, userLogFolder } from '../electron/engine/CmTraceLog.js';
+import { CmTraceLog, MASK, formatCmTraceLine, maskSecrets, userLogFolder } from '../electron/engine/media/CmTraceLog.js';
 import { ROOT, requireOrSkip, tempDir } from './helpers.js';
 
 const LINE_RE =
@@ -29,7 +29,7 @@ describe('CMTrace line format', () => {
   });
 
   test('the bias has the right sign: UTC = local time + bias', () => {
-    const module = pathToFileURL(join(ROOT, 'dist', 'electron', 'engine', 'CmTraceLog.js')).href;
+    const module = pathToFileURL(join(ROOT, 'dist', 'electron', 'engine', 'media', 'CmTraceLog.js')).href;
     const script =
       `import { formatCmTraceLine } from ${JSON.stringify(module)};` +
       `const at = (iso) => formatCmTraceLine({ message: 'm', type: 1, date: new Date(iso), thread: 1 });` +

@@ -7,8 +7,8 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { describe, test } from 'node:test';
-import { ContentLibrary } from '../electron/engine/ContentLibrary.js';
-import { ContentLibraryWriter } from '../electron/engine/ContentLibraryWriter.js';
+import { ContentLibrary } from '../electron/engine/site/ContentLibrary.js';
+import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 import { ContentIntegrityError } from '../electron/engine/errors.js';
 import { ROOT, hasCommand, requireOrSkip, tempDir } from './helpers.js';
 

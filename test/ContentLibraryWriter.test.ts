@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { ContentLibraryWriter } from '../electron/engine/ContentLibraryWriter.js';
-import { folderHash } from '../electron/engine/FolderHash.js';
+import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
+import { folderHash } from '../electron/engine/site/FolderHash.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex').toUpperCase();
 /** FILETIME of 2025-01-01T00:00:00Z, the writer's default modification time. */

@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { packDiscs, type Disc } from '../electron/engine/DiscSet.js';
-import { discIsoBase, discIsoOptions, type DiscIsoBase } from '../electron/engine/DiscSetPlan.js';
+import { packDiscs, type Disc } from '../electron/engine/media/DiscSet.js';
+import { discIsoBase, discIsoOptions, type DiscIsoBase } from '../electron/engine/media/DiscSetPlan.js';
 import { InputError } from '../electron/engine/errors.js';
-import { measureIso, planIso, windowsUpper } from '../electron/engine/IsoImage.js';
-import type { MediaFile, MediaFileRole } from '../electron/engine/MediaPlan.js';
+import { measureIso, planIso, windowsUpper } from '../electron/engine/formats/iso/IsoImage.js';
+import type { MediaFile, MediaFileRole } from '../electron/engine/media/MediaPlan.js';
 import { discBlocks, discFileName, parseDiscSize } from '../shared/media.js';
 
 const MiB = 1024 * 1024;

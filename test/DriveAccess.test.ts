@@ -18,8 +18,8 @@ import {
   unmountDrive,
   windowsDismountScript,
   type CommandRunner,
-} from '../electron/engine/DriveAccess.js';
-import { writeImage } from '../electron/engine/ImageWriter.js';
+} from '../electron/engine/drives/DriveAccess.js';
+import { writeImage } from '../electron/engine/io/ImageWriter.js';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
 
 const canLoop = (): boolean => process.platform === 'linux' && process.getuid?.() === 0 && hasCommand('losetup') && hasCommand('lsblk');

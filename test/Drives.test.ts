@@ -6,7 +6,7 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runDrives } from '../electron/cli/drives.js';
-import { DriveWatcher, drivesFromLsblk, findDrive, listDrives, normalizeDrive, type LsblkOutput } from '../electron/engine/Drives.js';
+import { DriveWatcher, drivesFromLsblk, findDrive, listDrives, normalizeDrive, type LsblkOutput } from '../electron/engine/drives/Drives.js';
 import { confirmationsSatisfied, evaluateDrive, mountpointContains, type DriveInfo } from '../shared/drives.js';
 import { hasCommand, requireOrSkip, ROOT, tempDir } from './helpers.js';
 import { DRIVE_FIXTURES, loadFixtures, type Fixture } from './support/driveFixtures.js';

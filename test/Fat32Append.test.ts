@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../electron/engine/errors.js';
-import type { ImageLayout } from '../electron/engine/ImageLayout.js';
-import { writeImage } from '../electron/engine/ImageWriter.js';
-import { estimateFat32Fits, planFat32, type FatFile } from '../electron/engine/Fat32Volume.js';
-import { openFat32 } from '../electron/engine/Fat32Reader.js';
-import { planFat32Append, type Fat32AppendPlan } from '../electron/engine/Fat32Append.js';
+import type { ImageLayout } from '../electron/engine/io/ImageLayout.js';
+import { writeImage } from '../electron/engine/io/ImageWriter.js';
+import { estimateFat32Fits, planFat32, type FatFile } from '../electron/engine/formats/fat32/Fat32Volume.js';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { planFat32Append, type Fat32AppendPlan } from '../electron/engine/formats/fat32/Fat32Append.js';
 import { requireOrSkip, tempDir } from './helpers.js';
 import { MT_ENV, assertFsckClean, fsckVolume, listTree, missingFatTools, must, mtoolsCopyAll, mtoolsHash, mtoolsPaths, pattern, sha256, sha256File } from './support/fat32Tools.js';
 

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { closeSync, copyFileSync, ftruncateSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../electron/engine/errors.js';
-import { writeImage } from '../electron/engine/ImageWriter.js';
-import { planFat32, FAT_EOC } from '../electron/engine/Fat32Volume.js';
-import { openFat32, type Fat32Volume } from '../electron/engine/Fat32Reader.js';
+import { writeImage } from '../electron/engine/io/ImageWriter.js';
+import { planFat32, FAT_EOC } from '../electron/engine/formats/fat32/Fat32Volume.js';
+import { openFat32, type Fat32Volume } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { requireOrSkip, tempDir } from './helpers.js';
 import { MT_ENV, listTree, missingFatTools, must, mtoolsCopyAll, mtoolsPaths, pattern, sha256, sha256File } from './support/fat32Tools.js';
 

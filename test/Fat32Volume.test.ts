@@ -6,8 +6,8 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync,
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { InputError } from '../electron/engine/errors.js';
-import { checkLayout, type ContentSource } from '../electron/engine/ImageLayout.js';
-import { writeImage } from '../electron/engine/ImageWriter.js';
+import { checkLayout, type ContentSource } from '../electron/engine/io/ImageLayout.js';
+import { writeImage } from '../electron/engine/io/ImageWriter.js';
 import {
   assignShortNames,
   clusterSizeFor,
@@ -21,8 +21,8 @@ import {
   type Fat32Options,
   type Fat32Plan,
   type FatFile,
-} from '../electron/engine/Fat32Volume.js';
-import { openFat32 } from '../electron/engine/Fat32Reader.js';
+} from '../electron/engine/formats/fat32/Fat32Volume.js';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
 import { OVMF, QEMU, bootIso } from './support/qemu.js';
 import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';

@@ -7,9 +7,9 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ContentIntegrityError } from '../electron/engine/errors.js';
-import { runImageJobs, type WorkerJob } from '../electron/engine/ImageJobs.js';
-import type { ImageLayout } from '../electron/engine/ImageLayout.js';
-import { WriteError } from '../electron/engine/ImageWriter.js';
+import { runImageJobs, type WorkerJob } from '../electron/engine/io/ImageJobs.js';
+import type { ImageLayout } from '../electron/engine/io/ImageLayout.js';
+import { WriteError } from '../electron/engine/io/ImageWriter.js';
 import { tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;

@@ -22,11 +22,11 @@ import {
 import { freemem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InputError } from '../electron/engine/errors.js';
-import type { ContentSource } from '../electron/engine/ImageLayout.js';
-import { checkLayout } from '../electron/engine/ImageLayout.js';
-import { writeImage } from '../electron/engine/ImageWriter.js';
-import { crc16, isoOverheadBoundBlocks, measureIso, planIso, type IsoFile, type IsoOptions, type IsoPlan } from '../electron/engine/IsoImage.js';
-import { openIso, type IsoVolume } from '../electron/engine/IsoReader.js';
+import type { ContentSource } from '../electron/engine/io/ImageLayout.js';
+import { checkLayout } from '../electron/engine/io/ImageLayout.js';
+import { writeImage } from '../electron/engine/io/ImageWriter.js';
+import { crc16, isoOverheadBoundBlocks, measureIso, planIso, type IsoFile, type IsoOptions, type IsoPlan } from '../electron/engine/formats/iso/IsoImage.js';
+import { openIso, type IsoVolume } from '../electron/engine/formats/iso/IsoReader.js';
 import { hasCommand, pattern, requireOrSkip, tempDir } from './helpers.js';
 
 const GiB = 1024 ** 3;

@@ -1,4 +1,4 @@
-// What the Media Type page shows before writing (electron/engine/MediaCheck.ts): the disc plan of a CD/DVD set, the
+// What the Media Type page shows before writing (electron/engine/media/MediaCheck.ts): the disc plan of a CD/DVD set, the
 // 4 GiB report of a USB drive, and refusals as `problem` — plus what the Summary page derives from the request
 // (shared/answers.ts): the answer file and the equivalent `tsmedia create` command line, read back by the real CLI.
 import assert from 'node:assert/strict';
@@ -10,8 +10,8 @@ import { answerFileProblem, answersFromRequest, commandLineFor, quoteShellArg, t
 import type { MediaCheckRequest } from '../shared/ipc.js';
 import { DISC_SECTORS, type IsoMediaRequest, type UsbMediaRequest } from '../shared/media.js';
 import { parseCreateArgs } from '../electron/cli/create.js';
-import { checkMedia } from '../electron/engine/MediaCheck.js';
-import { Site } from '../electron/engine/Site.js';
+import { checkMedia } from '../electron/engine/media/MediaCheck.js';
+import { Site } from '../electron/engine/site/Site.js';
 import { SAMPLE_SITE, hasCommand, requireOrSkip, tempDir } from './helpers.js';
 import { addLargeNonWimPackage, copySampleSite } from './support/sites.js';
 

@@ -6,9 +6,9 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import MarkdownIt from 'markdown-it';
 import type { Token } from 'markdown-it';
-import { MediaReport, type ReportInput } from '../electron/engine/MediaReport.js';
-import type { MediaManifest } from '../electron/engine/Manifest.js';
-import type { MediaPackage, PlannedContent } from '../electron/engine/MediaPlan.js';
+import { MediaReport, type ReportInput } from '../electron/engine/media/MediaReport.js';
+import type { MediaManifest } from '../electron/engine/media/Manifest.js';
+import type { MediaPackage, PlannedContent } from '../electron/engine/media/MediaPlan.js';
 import type { Finding } from '../shared/analysis.js';
 
 const md = new MarkdownIt({ html: true });

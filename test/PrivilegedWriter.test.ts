@@ -8,8 +8,8 @@ import { connect } from 'node:net';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test, type TestContext } from 'node:test';
-import { listDrives } from '../electron/engine/Drives.js';
-import type { ImageLayout } from '../electron/engine/ImageLayout.js';
+import { listDrives } from '../electron/engine/drives/Drives.js';
+import type { ImageLayout } from '../electron/engine/io/ImageLayout.js';
 import {
   defaultLauncherPath,
   describeLaunchFailure,
@@ -21,10 +21,10 @@ import {
   PrivilegedWriter,
   type ElevationMethod,
   type HelperMessage,
-} from '../electron/engine/PrivilegedWriter.js';
+} from '../electron/engine/drives/PrivilegedWriter.js';
 import { hasCommand, requireOrSkip, ROOT, tempDir } from './helpers.js';
 
-const HELPER = fileURLToPath(new URL('../electron/engine/privilegedWriterMain.js', import.meta.url));
+const HELPER = fileURLToPath(new URL('../electron/engine/drives/privilegedWriterMain.js', import.meta.url));
 const canLoop = (): boolean => process.platform === 'linux' && process.getuid?.() === 0 && hasCommand('losetup') && hasCommand('lsblk');
 const NO_LOOP = 'needs Linux, root, losetup and lsblk (a loop device stands in for the USB drive)';
 
@@ -131,7 +131,7 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
     const base = {
       execPath: '/opt/tsmedia/tsmedia',
       runAsNode: true,
-      script: '/opt/tsmedia/resources/app.asar/dist/electron/engine/privilegedWriterMain.js',
+      script: '/opt/tsmedia/resources/app.asar/dist/electron/engine/drives/privilegedWriterMain.js',
       socketPath: '/tmp/tsmedia-writer-x/writer.sock',
       tokenFile: '/tmp/tsmedia-writer-x/token',
       userUid: 501,
@@ -163,7 +163,7 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
     const launcher = defaultLauncherPath();
     assert.equal(basename(launcher), PKEXEC_LAUNCHER_NAME);
     assert.equal(launcher, join(ROOT, 'bin', 'tsmedia-privileged-writer'));
-    assert.equal(defaultLauncherPath('file:///opt/tsmedia/resources/app.asar/dist/electron/engine/PrivilegedWriter.js'), '/opt/tsmedia/resources/app.asar.unpacked/bin/tsmedia-privileged-writer');
+    assert.equal(defaultLauncherPath('file:///opt/tsmedia/resources/app.asar/dist/electron/engine/drives/PrivilegedWriter.js'), '/opt/tsmedia/resources/app.asar.unpacked/bin/tsmedia-privileged-writer');
     assert.ok((statSync(launcher).mode & 0o111) !== 0, 'the launcher is executable');
     assert.match(readFileSync(launcher, 'utf8'), /^#!\/bin\/sh\n/);
     const inv = helperInvocation({ method: 'pkexec', execPath: '/opt/tsmedia/tsmedia', runAsNode: true, script: HELPER, socketPath: '/tmp/x/writer.sock', tokenFile: '', userUid: 0, launcher });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { EventPacer, PROGRESS_INTERVAL_MS, ProgressReporter, type PacerClock } from '../electron/engine/Progress.js';
+import { EventPacer, PROGRESS_INTERVAL_MS, ProgressReporter, type PacerClock } from '../electron/engine/media/Progress.js';
 import { createEngineApi } from '../electron/host/EngineApi.js';
 import type { MediaEvent } from '../shared/ipc.js';
 import type { MediaPhase, MediaProgress } from '../shared/media.js';

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ContentLibraryWriter } from '../electron/engine/ContentLibraryWriter.js';
-import { Site, distributionPointNameFromFolder } from '../electron/engine/Site.js';
-import { parseSiteDescriptor } from '../electron/engine/SiteDescriptor.js';
+import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
+import { Site, distributionPointNameFromFolder } from '../electron/engine/site/Site.js';
+import { parseSiteDescriptor } from '../electron/engine/site/SiteDescriptor.js';
 import { FIXTURES, NO_SHARED, requireOrSkip, runCli, sharedFixturesPresent, tempDir } from './helpers.js';
 
 describe('Site', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InputError } from '../electron/engine/errors.js';
-import { allSteps, parseTaskSequence, stepVariable } from '../electron/engine/TaskSequence.js';
+import { allSteps, parseTaskSequence, stepVariable } from '../electron/engine/site/TaskSequence.js';
 
 const where = { file: 'test.xml' };
 

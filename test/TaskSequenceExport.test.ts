@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import yazl from 'yazl';
-import { readExport } from '../electron/engine/TaskSequenceExport.js';
+import { readExport } from '../electron/engine/site/TaskSequenceExport.js';
 import { FIXTURES, NO_SHARED, requireOrSkip, runCli, sharedFixturesPresent, tempDir } from './helpers.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

@@ -25,7 +25,7 @@ import {
   parseVariablesXml,
   readMediaFileHeader,
   type MediaEnvironmentInput,
-} from '../electron/engine/TsEnvironment.js';
+} from '../electron/engine/media/TsEnvironment.js';
 import { ROOT, hasCommand, requireOrSkip, tempDir } from './helpers.js';
 
 const ORACLE = join(ROOT, 'test', 'oracle', 'media_decrypt.py');

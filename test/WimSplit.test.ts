@@ -24,8 +24,8 @@ import {
 import { freemem, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { InputError } from '../electron/engine/errors.js';
-import { checkLayout } from '../electron/engine/ImageLayout.js';
-import { CancelledError } from '../electron/engine/ImageWriter.js';
+import { checkLayout } from '../electron/engine/io/ImageLayout.js';
+import { CancelledError } from '../electron/engine/io/ImageWriter.js';
 import {
   FAT32_MAX_FILE_BYTES,
   WIM_HEADER_SIZE,
@@ -38,7 +38,7 @@ import {
   splitWimToFolder,
   type WimHeader,
   type WimLookupEntry,
-} from '../electron/engine/WimSplit.js';
+} from '../electron/engine/formats/wim/WimSplit.js';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;

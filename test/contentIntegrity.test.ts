@@ -10,9 +10,9 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, truncateSync, write
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ContentIntegrityError } from '../electron/engine/errors.js';
-import { openFat32 } from '../electron/engine/Fat32Reader.js';
-import { Site } from '../electron/engine/Site.js';
-import { createUsbMedia } from '../electron/engine/UsbMediaBuilder.js';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { Site } from '../electron/engine/site/Site.js';
+import { createUsbMedia } from '../electron/engine/media/UsbMediaBuilder.js';
 import { hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { baseRequest } from './support/hostClient.js';
 import { snapshotOutputs } from './support/killer.js';

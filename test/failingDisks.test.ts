@@ -82,7 +82,7 @@ async function expectFailure(t: TestContext, label: string, fault: string, r: Fa
   assert.deepEqual(snapshot(e.dir), e.before, `${label}: the earlier media are intact, byte for byte, and nothing new is under a final name`);
 }
 
-/** The fix for ISO messages is in the writer thread (electron/engine/ImageWriter.ts, imageWorker.ts), which another change owns. */
+/** The fix for ISO messages is in the writer thread (electron/engine/io/ImageWriter.ts, imageWorker.ts), which another change owns. */
 
 /** A fresh ext4 on a loop device with an output folder holding earlier media; null when the test was skipped (said why). */
 function ext4Output(

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ContentLibrary } from '../electron/engine/ContentLibrary.js';
-import { ContentLibraryWriter } from '../electron/engine/ContentLibraryWriter.js';
+import { ContentLibrary } from '../electron/engine/site/ContentLibrary.js';
+import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 import { main } from '../electron/cli/tsmedia.js';
 import { fuzzTargets, isNamedError, type FuzzTarget } from './support/fuzzTargets.js';
 

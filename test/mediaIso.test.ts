@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
-import type { MediaManifest } from '../electron/engine/Manifest.js';
+import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { addPackage, copySampleSite, randomFile } from './support/sites.js';
 

@@ -6,13 +6,13 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
-import { openFat32 } from '../electron/engine/Fat32Reader.js';
-import type { MediaManifest } from '../electron/engine/Manifest.js';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
 import { OVMF, QEMU, bootIso } from './support/qemu.js';
 import { addPackage, copySampleSite } from './support/sites.js';
-import { ContentLibraryWriter } from '../electron/engine/ContentLibraryWriter.js';
+import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').toUpperCase();
 const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1' };

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { openIso } from '../electron/engine/IsoReader.js';
+import { openIso } from '../electron/engine/formats/iso/IsoReader.js';
 import { hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 
 describe('verify and answers', () => {

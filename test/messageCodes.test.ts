@@ -10,10 +10,10 @@ import type { MediaCheckRequest } from '../shared/ipc.js';
 import { mediaLabelIssue, mediaLabelProblem } from '../shared/media.js';
 import { MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE, variableNameIssue, variableNameProblem, variableValueIssue, variableValueProblem } from '../shared/variables.js';
 import { codedInputError, InputError } from '../electron/engine/errors.js';
-import { checkMedia } from '../electron/engine/MediaCheck.js';
-import { checkLabel } from '../electron/engine/MediaPlan.js';
-import { validateBaseRequest } from '../electron/engine/MediaPreparation.js';
-import { Site } from '../electron/engine/Site.js';
+import { checkMedia } from '../electron/engine/media/MediaCheck.js';
+import { checkLabel } from '../electron/engine/media/MediaPlan.js';
+import { validateBaseRequest } from '../electron/engine/media/MediaPreparation.js';
+import { Site } from '../electron/engine/site/Site.js';
 import { ApiError, toApiError } from '../electron/host/EngineApi.js';
 import { ROOT, SAMPLE_SITE } from './helpers.js';
 

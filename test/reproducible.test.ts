@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Extent } from '../electron/engine/PositionedRead.js';
-import { openIso } from '../electron/engine/IsoReader.js';
-import { openFat32 } from '../electron/engine/Fat32Reader.js';
+import type { Extent } from '../electron/engine/io/PositionedRead.js';
+import { openIso } from '../electron/engine/formats/iso/IsoReader.js';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 
 const IDENTITY = ['SMS/data/Variables.dat', 'SMS/data/Policy.xml', 'SMS/data/tsmedia-manifest.json'];

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MediaEvent } from '../shared/ipc.js';
 import { packageRoot } from '../electron/engine/paths.js';
-import { Site } from '../electron/engine/Site.js';
+import { Site } from '../electron/engine/site/Site.js';
 import { ApiError, createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
 import { hasCommand, runCli, tempDir } from './helpers.js';
 import { baseRequest } from './support/hostClient.js';

@@ -7,14 +7,14 @@ import { ANSWERS_FORMAT, answerFileProblem, type AnswerFile } from '../../shared
 import type { IsoMediaRequest, MediaProgress, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
 import { DEFAULT_MEDIA_LABEL, DISC_SIZE_LABELS, parseDiscSize } from '../../shared/media.js';
 import { InputError, codedInputError, describeFsError } from '../engine/errors.js';
-import { CancelledError } from '../engine/ImageWriter.js';
-import { createIsoSet, type PlanSummary } from '../engine/MediaBuilder.js';
-import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
+import { CancelledError } from '../engine/io/ImageWriter.js';
+import { createIsoSet, type PlanSummary } from '../engine/media/MediaBuilder.js';
+import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
 import { confirmationTimes, evaluateDrive, formatDriveSize } from '../../shared/drives.js';
-import { findDrive, listDrives } from '../engine/Drives.js';
-import { sourceFolders } from '../engine/OutputPlace.js';
-import type { Site } from '../engine/Site.js';
-import { prepareMediaKeyPair } from '../engine/TsEnvironment.js';
+import { findDrive, listDrives } from '../engine/drives/Drives.js';
+import { sourceFolders } from '../engine/media/OutputPlace.js';
+import type { Site } from '../engine/site/Site.js';
+import { prepareMediaKeyPair } from '../engine/media/TsEnvironment.js';
 import { formatBytes } from './format.js';
 
 export interface Io {

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { confirmationTimes, evaluateDrive, formatDriveSize, type DriveEvaluation, type DriveInfo } from '../../shared/drives.js';
-import { listDrives } from '../engine/Drives.js';
+import { listDrives } from '../engine/drives/Drives.js';
 import { errorMessage } from '../engine/errors.js';
 import { packageRoot } from '../engine/paths.js';
 import { formatTable } from './format.js';

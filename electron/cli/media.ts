@@ -1,8 +1,8 @@
 // `tsmedia verify` and `tsmedia inspect` over ISO sets.
 import { parseArgs } from 'node:util';
 import { InputError } from '../engine/errors.js';
-import { inspectMedia } from '../engine/MediaInspector.js';
-import { looksLikeIso, verifyFat32Media, verifyIsoSet } from '../engine/MediaVerifier.js';
+import { inspectMedia } from '../engine/media/MediaInspector.js';
+import { looksLikeIso, verifyFat32Media, verifyIsoSet } from '../engine/media/MediaVerifier.js';
 import { readSecretFile, type Io } from './create.js';
 import { formatBytes } from './format.js';
 

@@ -29,20 +29,20 @@ import type {
 } from '../../shared/ipc.js';
 import { API_METHODS, isApiMethod } from '../../shared/ipc.js';
 import type { DiscSizeName, IsoMediaRequest, MediaProgress, MediaRequestBase, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
-import { analyzeTaskSequence, summarizeSequences } from '../engine/Analysis.js';
-import { buildCatalog } from '../engine/Catalog.js';
-import { checkDriveChoice } from '../engine/DriveChoice.js';
-import { listDrives } from '../engine/Drives.js';
+import { analyzeTaskSequence, summarizeSequences } from '../engine/site/Analysis.js';
+import { buildCatalog } from '../engine/site/Catalog.js';
+import { checkDriveChoice } from '../engine/drives/DriveChoice.js';
+import { listDrives } from '../engine/drives/Drives.js';
 import { InputError, errorMessage } from '../engine/errors.js';
-import { CancelledError } from '../engine/ImageWriter.js';
-import { checkMedia } from '../engine/MediaCheck.js';
-import { createIsoSet, validateRequest } from '../engine/MediaBuilder.js';
-import { validateBaseRequest } from '../engine/MediaPreparation.js';
-import { checkImageTarget, refuseInsideSources, sourceFolders } from '../engine/OutputPlace.js';
+import { CancelledError } from '../engine/io/ImageWriter.js';
+import { checkMedia } from '../engine/media/MediaCheck.js';
+import { createIsoSet, validateRequest } from '../engine/media/MediaBuilder.js';
+import { validateBaseRequest } from '../engine/media/MediaPreparation.js';
+import { checkImageTarget, refuseInsideSources, sourceFolders } from '../engine/media/OutputPlace.js';
 import { sampleSitePath } from '../engine/paths.js';
-import { Site } from '../engine/Site.js';
-import { createUsbMedia } from '../engine/UsbMediaBuilder.js';
-import { EventPacer } from '../engine/Progress.js';
+import { Site } from '../engine/site/Site.js';
+import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
+import { EventPacer } from '../engine/media/Progress.js';
 
 export type ApiErrorCode = 'invalid' | 'failed' | 'cancelled';
 

@@ -3,7 +3,7 @@
 // kind this machine has none of.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { drivesFromLsblk, findDrive, normalizeDrive, type LsblkOutput, type RawDrive } from '../../electron/engine/Drives.js';
+import { drivesFromLsblk, findDrive, normalizeDrive, type LsblkOutput, type RawDrive } from '../../electron/engine/drives/Drives.js';
 import type { DriveInfo } from '../../shared/drives.js';
 import { ROOT } from '../helpers.js';
 

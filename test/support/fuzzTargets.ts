@@ -9,21 +9,21 @@ import fc from 'fast-check';
 import yazl from 'yazl';
 import { deflateRawSync } from 'node:zlib';
 import { ContentIntegrityError, InputError } from '../../electron/engine/errors.js';
-import { parseTaskSequence } from '../../electron/engine/TaskSequence.js';
-import { readExport } from '../../electron/engine/TaskSequenceExport.js';
-import { parseCimInstance, parseInstanceArray } from '../../electron/engine/CimXml.js';
-import { parseSiteDescriptor } from '../../electron/engine/SiteDescriptor.js';
-import { ContentLibrary } from '../../electron/engine/ContentLibrary.js';
-import { ContentLibraryWriter } from '../../electron/engine/ContentLibraryWriter.js';
+import { parseTaskSequence } from '../../electron/engine/site/TaskSequence.js';
+import { readExport } from '../../electron/engine/site/TaskSequenceExport.js';
+import { parseCimInstance, parseInstanceArray } from '../../electron/engine/site/CimXml.js';
+import { parseSiteDescriptor } from '../../electron/engine/site/SiteDescriptor.js';
+import { ContentLibrary } from '../../electron/engine/site/ContentLibrary.js';
+import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
 import { parseCreateArgs, readAnswerFile } from '../../electron/cli/create.js';
 import { main } from '../../electron/cli/tsmedia.js';
-import { openIso } from '../../electron/engine/IsoReader.js';
-import { planIso } from '../../electron/engine/IsoImage.js';
-import { openFat32 } from '../../electron/engine/Fat32Reader.js';
-import { minimumFat32DiskBytes, planFat32 } from '../../electron/engine/Fat32Volume.js';
-import { writeImage } from '../../electron/engine/ImageWriter.js';
-import { planWimSplit, readWimHeader, readWimLookupTable } from '../../electron/engine/WimSplit.js';
-import { readZipEntries } from '../../electron/engine/ZipArchive.js';
+import { openIso } from '../../electron/engine/formats/iso/IsoReader.js';
+import { planIso } from '../../electron/engine/formats/iso/IsoImage.js';
+import { openFat32 } from '../../electron/engine/formats/fat32/Fat32Reader.js';
+import { minimumFat32DiskBytes, planFat32 } from '../../electron/engine/formats/fat32/Fat32Volume.js';
+import { writeImage } from '../../electron/engine/io/ImageWriter.js';
+import { planWimSplit, readWimHeader, readWimLookupTable } from '../../electron/engine/formats/wim/WimSplit.js';
+import { readZipEntries } from '../../electron/engine/site/ZipArchive.js';
 import { FIXTURES, ROOT, SAMPLE_SITE } from '../helpers.js';
 
 /** An error a reader is allowed to end in. */
@@ -241,7 +241,7 @@ async function exportZipTarget(work: string): Promise<FuzzTarget> {
   let last: Buffer = Buffer.alloc(0);
   return {
     name: 'export zip',
-    modules: ['electron/engine/TaskSequenceExport.js', 'electron/engine/ZipArchive.js'],
+    modules: ['electron/engine/site/TaskSequenceExport.js', 'electron/engine/site/ZipArchive.js'],
     skipped: seeds.length ? null : `no export zips in ${join(FIXTURES, 'exports')} or ${join(SAMPLE_SITE, 'exports')}`,
     seeds: seeds.length,
     arbitrary: caseArb(),
@@ -339,7 +339,7 @@ async function contentLibraryTarget(work: string): Promise<FuzzTarget> {
   let last: Buffer = Buffer.alloc(0);
   return {
     name: 'content library',
-    modules: ['electron/engine/ContentLibrary.js'],
+    modules: ['electron/engine/site/ContentLibrary.js'],
     skipped: null,
     seeds: inis.length,
     arbitrary: caseArb(),
@@ -506,7 +506,7 @@ function isoTarget(work: string): FuzzTarget {
   let last: Buffer = Buffer.alloc(0);
   return {
     name: 'ISO image',
-    modules: ['electron/engine/IsoReader.js'],
+    modules: ['electron/engine/formats/iso/IsoReader.js'],
     skipped: null,
     seeds: 1,
     arbitrary: caseArb(6),
@@ -560,7 +560,7 @@ function fatTarget(work: string): FuzzTarget {
   let last: Buffer = Buffer.alloc(0);
   return {
     name: 'FAT32 volume',
-    modules: ['electron/engine/Fat32Reader.js'],
+    modules: ['electron/engine/formats/fat32/Fat32Reader.js'],
     skipped: null,
     seeds: 1,
     arbitrary: caseArb(6),
@@ -602,7 +602,7 @@ function wimTarget(work: string): FuzzTarget {
   let last: Buffer = Buffer.alloc(0);
   return {
     name: 'WIM header',
-    modules: ['electron/engine/WimSplit.js'],
+    modules: ['electron/engine/formats/wim/WimSplit.js'],
     skipped: ok ? null : `wimlib-imagex could not make a WIM (${(r.error?.message ?? r.stderr) || 'not installed'}); install wimtools`,
     seeds: ok ? 1 : 0,
     arbitrary: caseArb(4),
@@ -670,17 +670,17 @@ export async function fuzzTargets(work: string): Promise<FuzzTarget[]> {
   const noFixtures = `no task sequence XML in ${FIXTURES} or the sample site's exports`;
   const descriptorSeeds = [join(SAMPLE_SITE, 'tsmedia-site.json'), join(FIXTURES, 'sequences', 'tsmedia-site.json')].filter(existsSync).map((f) => readFileSync(f));
   return [
-    textTarget('task sequence XML', ['electron/engine/TaskSequence.js', 'electron/engine/xml.js'], sequences, noFixtures, (t) => {
+    textTarget('task sequence XML', ['electron/engine/site/TaskSequence.js', 'electron/engine/site/xml.js'], sequences, noFixtures, (t) => {
       parseTaskSequence(t, { file: 'case.xml' });
     }),
     await exportZipTarget(work),
-    textTarget('CIM-XML instance', ['electron/engine/CimXml.js'], instances, noFixtures, (t) => {
+    textTarget('CIM-XML instance', ['electron/engine/site/CimXml.js'], instances, noFixtures, (t) => {
       parseCimInstance(t, { file: 'case.xml' });
     }),
-    textTarget('CIM-XML array', ['electron/engine/CimXml.js'], arrays, noFixtures, (t) => {
+    textTarget('CIM-XML array', ['electron/engine/site/CimXml.js'], arrays, noFixtures, (t) => {
       parseInstanceArray(t, { file: 'case.xml' });
     }),
-    textTarget('site descriptor', ['electron/engine/SiteDescriptor.js'], descriptorSeeds, `no tsmedia-site.json in ${SAMPLE_SITE} (run npm run build)`, (t) => {
+    textTarget('site descriptor', ['electron/engine/site/SiteDescriptor.js'], descriptorSeeds, `no tsmedia-site.json in ${SAMPLE_SITE} (run npm run build)`, (t) => {
       parseSiteDescriptor(t, 'tsmedia-site.json');
     }),
     await contentLibraryTarget(work),

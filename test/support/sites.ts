@@ -2,7 +2,7 @@
 import { randomFillSync } from 'node:crypto';
 import { closeSync, cpSync, mkdirSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ContentLibraryWriter } from '../../electron/engine/ContentLibraryWriter.js';
+import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
 import { SAMPLE_SITE } from '../helpers.js';
 
 export function copySampleSite(dest: string): string {

@@ -1,0 +1,242 @@
+// The privileged writer: a helper process started with administrator rights (see PrivilegedWriter.ts) that writes one
+// drive for the application. It connects back to the socket it is given, proves itself with the token it received on
+// standard input (or in a 0600 file it deletes), and then obeys only these commands:
+//   allow-device  {device}                  first, once: the drive the user confirmed (checked here with drivelist;
+//                                           a system drive, or a device drivelist does not list, is refused)
+//   open-device   {device}                  unmount its partitions, open it (O_EXCL on Linux)
+//   write-regions-from-layout-job {device, layout, gaps}   stream an ImageLayout to it (sources read as the user)
+//   flush         {device}                  fsync + flush the kernel's buffers
+//   close         {device}                  close it, re-read its partition table, exit
+// Every command must name the allowed device; anything else is refused.
+//
+// Usage: node privilegedWriterMain.js --socket PATH [--token-file PATH] [--user-uid N]
+// (tsmedia's own executable with ELECTRON_RUN_AS_NODE=1 in place of node; under pkexec, which clears the environment
+// but sets PKEXEC_UID, through bin/tsmedia-privileged-writer, which sets that variable.)
+import { readFileSync, lstatSync, unlinkSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { closeDevice, describeDeviceError, flushDevice, openDevice, rereadPartitionTable, unmountDrive, type OpenDevice } from './DriveAccess.js';
+import { findDrive, listDrives } from './Drives.js';
+import { writeImage } from '../io/ImageWriter.js';
+import { decodeLayout, HELPER_COMMANDS, LineReader, type HelperMessage, type HelperRequest } from './PrivilegedWriter.js';
+
+class Refused extends Error {
+  override readonly name = 'Refused';
+}
+
+function fatal(message: string, code = 2): never {
+  process.stderr.write(`tsmedia privileged writer: ${message}\n`);
+  process.exit(code);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({ options: { socket: { type: 'string' }, 'token-file': { type: 'string' }, 'user-uid': { type: 'string' } }, strict: true });
+  } catch (err) {
+    return fatal((err as Error).message);
+  }
+})();
+if (!values.socket) fatal('--socket PATH is required.');
+const socketPath = values.socket;
+
+/** The user the helper acts for: source files are opened with that user's rights, never root's. */
+function invokingUid(): number | null {
+  const fromEnv = process.env.PKEXEC_UID ?? process.env.SUDO_UID;
+  const v = values['user-uid'] ?? fromEnv;
+  if (v !== undefined && /^\d+$/.test(v)) return Number(v);
+  return process.getuid?.() ?? null;
+}
+const userUid = invokingUid();
+
+function readToken(): Promise<string> {
+  if (values['token-file']) {
+    const file = values['token-file'];
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      return fatal(`cannot read the token file: ${(err as Error).message}`);
+    }
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone: the channel is one-shot anyway
+    }
+    return Promise.resolve(text.trim());
+  }
+  return new Promise((resolve) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d: string) => {
+      text += d;
+      if (text.includes('\n') || text.length > 256) {
+        process.stdin.pause();
+        resolve(text.split('\n')[0].trim());
+      }
+    });
+    process.stdin.on('end', () => resolve(text.trim()));
+  });
+}
+
+/** The socket must sit in a private folder owned by the invoking user: nobody else can have put it there. */
+function checkSocketFolder(): void {
+  if (process.platform === 'win32') {
+    if (!/^\\\\\.\\pipe\\tsmedia-writer-[0-9a-f]{32}$/.test(socketPath)) fatal(`refusing to connect to ${socketPath}: not a tsmedia writer pipe.`);
+    return;
+  }
+  const dir = dirname(socketPath);
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.isSymbolicLink()) fatal(`refusing to connect: ${dir} is not a folder.`);
+  if ((st.mode & 0o077) !== 0) fatal(`refusing to connect: ${dir} is readable or writable by others (mode ${(st.mode & 0o777).toString(8)}).`);
+  if (userUid !== null && st.uid !== userUid) fatal(`refusing to connect: ${dir} belongs to uid ${st.uid}, not to the user who started the writer (uid ${userUid}).`);
+}
+
+/** Runs fn with the invoking user's rights for opening files (POSIX, when running as root for another user). */
+function asUser<T>(fn: () => T): T {
+  const canSwitch = process.platform !== 'win32' && process.geteuid?.() === 0 && userUid !== null && userUid !== 0;
+  if (!canSwitch || !process.seteuid || !process.setegid || !process.getgroups || !process.setgroups) return fn();
+  const gid = primaryGid(userUid);
+  const groups = process.getgroups();
+  process.setgroups([gid]);
+  process.setegid(gid);
+  process.seteuid(userUid);
+  try {
+    return fn();
+  } finally {
+    process.seteuid(0);
+    process.setegid(0);
+    process.setgroups(groups);
+  }
+}
+
+function primaryGid(uid: number): number {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const f = line.split(':');
+      if (f.length > 3 && Number(f[2]) === uid) return Number(f[3]);
+    }
+  } catch {
+    // no passwd file: fall through
+  }
+  return uid;
+}
+
+let allowed: string | null = null;
+let dev: OpenDevice | null = null;
+
+function send(sock: Socket, m: HelperMessage): void {
+  sock.write(`${JSON.stringify(m)}\n`);
+}
+
+async function allowDevice(device: string): Promise<{ device: string; description: string }> {
+  if (allowed !== null) throw new Refused(allowed === device ? `${device} is already the confirmed drive.` : `refused: the confirmed drive is ${allowed}; ${device} cannot be added.`);
+  const drives = await listDrives({ showAll: true });
+  const d = findDrive(drives, device);
+  if (!d) throw new Refused(`refused: ${device} is not a whole drive this computer lists (partitions and files are never written).`);
+  if (d.isSystem) throw new Refused(`refused: ${device} is a system drive (${d.mountpoints.map((m) => m.path).join(', ') || 'reported as system by the operating system'}); the privileged writer never writes system drives.`);
+  allowed = device;
+  return { device, description: d.description };
+}
+
+async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
+  const type = (req as { type?: unknown }).type;
+  if (typeof type !== 'string' || !(HELPER_COMMANDS as readonly string[]).includes(type)) throw new Refused(`refused: unknown command ${JSON.stringify(type)}.`);
+  const device = (req as { device?: unknown }).device;
+  if (typeof device !== 'string' || device === '') throw new Refused(`refused: ${type} names no device.`);
+  if (req.type === 'allow-device') return allowDevice(device);
+  if (allowed === null) throw new Refused(`refused: no drive has been confirmed yet (allow-device comes first).`);
+  if (device !== allowed) throw new Refused(`refused: ${device} is not the confirmed drive (${allowed}).`);
+  switch (req.type) {
+    case 'open-device': {
+      if (dev) throw new Refused(`refused: ${allowed} is already open.`);
+      const r = await unmountDrive(allowed, { asRoot: process.getuid?.() === 0 });
+      dev = openDevice(allowed);
+      return { unmounted: r.unmounted };
+    }
+    case 'write-regions-from-layout-job': {
+      if (!dev) throw new Refused(`refused: open-device comes before writing.`);
+      const fd = dev.fd;
+      const layout = decodeLayout(req.layout);
+      let last = 0;
+      return asUser(() =>
+        writeImage(layout, fd, {
+          gaps: req.gaps === 'skip' ? 'skip' : 'zero',
+          targetName: allowed ?? undefined,
+          onProgress: (bytes, path) => {
+            const now = Date.now();
+            if (now - last < 250) return;
+            last = now;
+            send(sock, { type: 'progress', id: req.id, bytes, path });
+          },
+        }),
+      );
+    }
+    case 'flush':
+      if (!dev) throw new Refused(`refused: ${allowed} is not open.`);
+      await flushDevice(dev);
+      return null;
+    case 'close': {
+      if (dev) closeDevice(dev);
+      dev = null;
+      return rereadPartitionTable(allowed);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const token = await readToken();
+  if (!/^[0-9a-f]{64}$/.test(token)) fatal('no valid token was given.');
+  checkSocketFolder();
+  const sock = connect(socketPath);
+  sock.on('error', (err) => fatal(`cannot reach the application: ${err.message}`, 3));
+  sock.on('connect', () => send(sock, { type: 'hello', token, pid: process.pid }));
+  let queue = Promise.resolve();
+  let closing = false;
+  const reader = new LineReader((line) => {
+    queue = queue.then(async () => {
+      let req: HelperRequest;
+      try {
+        req = JSON.parse(line) as HelperRequest;
+      } catch {
+        fatal('the application sent something that is not a message.', 3);
+      }
+      const id = typeof req.id === 'number' ? req.id : -1;
+      try {
+        const result = await handle(sock, req);
+        send(sock, { type: 'result', id, ok: true, result: result ?? null });
+        if (req.type === 'close') {
+          closing = true;
+          sock.end();
+        }
+      } catch (err) {
+        const e = err as Error & { code?: unknown };
+        const code = e instanceof Refused ? 'EREFUSED' : typeof e.code === 'string' ? e.code : null;
+        const message = e.name === 'Error' && typeof e.code === 'string' && dev ? describeDeviceError(e, dev.path, 'write') : e.message;
+        send(sock, { type: 'result', id, ok: false, error: message, name: e instanceof Refused ? 'HelperRefusedError' : e.name, code });
+      }
+    });
+  });
+  sock.on('data', (chunk: Buffer) => {
+    try {
+      reader.push(chunk);
+    } catch (err) {
+      fatal((err as Error).message, 3);
+    }
+  });
+  sock.on('close', () => {
+    void queue.then(() => {
+      if (dev) {
+        try {
+          closeDevice(dev);
+        } catch {
+          // the drive is gone: nothing left to close
+        }
+      }
+      // Closed by the application (or after close): a clean end. Before the hello was accepted: refused.
+      process.exit(closing || allowed !== null ? 0 : 3);
+    });
+  });
+}
+
+void main();

@@ -1,0 +1,570 @@
+// Reads a FAT32 volume written by anyone (ours, mkfs.fat, Windows) from an image file or a block device, with
+// synchronous calls: the boot sector, the file tree (VFAT long names assembled and their checksums checked, else the
+// 8.3 name), each file's clusters as byte extents, file data and the free space. Every offset is checked and every
+// loop is bounded — chains by the volume's cluster count and a bitmap of clusters already seen, directories by
+// FAT's 65,536 entries, nesting by depth — so a hostile volume gives an InputError naming the file, never a hang.
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { InputError, describeFsError } from '../../errors.js';
+import { readExtents, readFully, streamExtents, type Extent } from '../../io/PositionedRead.js';
+import { ATTR_DIRECTORY, ATTR_LFN, ATTR_VOLUME_ID, FAT32_MAX_CLUSTERS, FAT32_MIN_CLUSTERS, FAT_MAX_DIR_ENTRIES, fromDosDateTime, lfnChecksum } from './Fat32Volume.js';
+import { windowsUpper } from '../iso/IsoImage.js';
+
+const MAX_DEPTH = 256;
+const MAX_ENTRIES = 5_000_000;
+const CHUNK = 1024 * 1024;
+/** FAT entries per cached chunk (64 KiB) and chunks kept. */
+const FAT_CHUNK_ENTRIES = 16384;
+const FAT_CACHE_CHUNKS = 64;
+const EOC_MIN = 0x0ffffff8;
+const BAD_CLUSTER = 0x0ffffff7;
+
+export interface Fat32OpenOptions {
+  /** Byte offset of the volume in the file or device. Default: a volume at byte 0, else partition `partition` of the MBR. */
+  offset?: number;
+  /** MBR partition (1–4) used when no offset is given and byte 0 is not a volume; default 1. */
+  partition?: number;
+}
+
+/** Clusters `cluster` … `cluster + count − 1`. */
+export interface FatRun {
+  cluster: number;
+  count: number;
+}
+
+/** Bytes of a file at a byte offset of the image or device (not of the partition). */
+export type FatExtent = Extent;
+
+export interface FatFileInfo {
+  /** "/" separated, no leading slash; long names where the volume has valid ones, else 8.3 names. */
+  path: string;
+  size: number;
+  attributes: number;
+  /** Last write time, read as UTC. */
+  mtime: Date;
+  /** First cluster (0 for an empty file). */
+  cluster: number;
+  runs: FatRun[];
+  extents: FatExtent[];
+}
+
+export interface FatDirEntryInfo {
+  /** Long name when valid, else the 8.3 name (lower-cased as the NT case bits say). */
+  name: string;
+  /** The 11 bytes of the short name as stored (latin1). */
+  short11: string;
+  attributes: number;
+  cluster: number;
+  size: number;
+  mtime: Date;
+  /** Slot (32-byte index in the directory) of the first long-name entry, or of the short entry without one. */
+  firstSlot: number;
+  /** Slot of the short entry. */
+  slot: number;
+}
+
+export interface FatDirectoryInfo {
+  path: string;
+  /** First cluster. */
+  cluster: number;
+  /** Every cluster of the directory, in order. */
+  chain: number[];
+  /** The directory's bytes (all its clusters). */
+  data: Buffer;
+  /** Live entries ("." and ".." and the volume label excluded). */
+  entries: FatDirEntryInfo[];
+  /** Slot of the first 0x00 entry (the end), or the slot count when there is none. */
+  endSlot: number;
+}
+
+interface Listing {
+  files: FatFileInfo[];
+  directories: { path: string; cluster: number }[];
+  byPath: Map<string, FatFileInfo>;
+  dirByPath: Map<string, { path: string; cluster: number }>;
+  label: string | null;
+}
+
+const LFN_CHAR_OFFSETS = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30];
+
+/** Parses one directory's bytes. `fail` throws; `where` names the directory. */
+function parseDirectory(data: Buffer, where: string, fail: (what: string) => never): { entries: FatDirEntryInfo[]; endSlot: number; label: string | null; dots: FatDirEntryInfo[] } {
+  const entries: FatDirEntryInfo[] = [];
+  const dots: FatDirEntryInfo[] = [];
+  let label: string | null = null;
+  const slots = Math.floor(data.length / 32);
+  let parts: string[] = [];
+  let expect = 0;
+  let sum = -1;
+  let first = -1;
+  const reset = (): void => {
+    parts = [];
+    expect = 0;
+    sum = -1;
+    first = -1;
+  };
+  let slot = 0;
+  for (; slot < slots; slot++) {
+    const off = slot * 32;
+    const b0 = data[off];
+    if (b0 === 0x00) break;
+    if (b0 === 0xe5) {
+      reset();
+      continue;
+    }
+    const attr = data[off + 11];
+    if ((attr & 0x3f) === ATTR_LFN) {
+      const seq = b0 & 0x1f;
+      if (b0 & 0x40) {
+        reset();
+        if (seq === 0 || seq > 20) continue; // 20 entries hold 260 characters: anything more is not a name
+        expect = seq;
+        parts = new Array<string>(seq).fill('');
+        sum = data[off + 13];
+        first = slot;
+      }
+      if (expect === 0 || seq !== expect || data[off + 13] !== sum) {
+        reset();
+        continue;
+      }
+      let s = '';
+      for (const o of LFN_CHAR_OFFSETS) {
+        const u = data.readUInt16LE(off + o);
+        if (u === 0x0000) break;
+        s += String.fromCharCode(u);
+      }
+      parts[seq - 1] = s;
+      expect--;
+      continue;
+    }
+    const short11 = data.toString('latin1', off, off + 11);
+    if (attr & ATTR_VOLUME_ID && !(attr & ATTR_DIRECTORY)) {
+      if (label === null) label = short11.replace(/ +$/, '');
+      reset();
+      continue;
+    }
+    const raw = Buffer.from(data.subarray(off, off + 11));
+    if (raw[0] === 0x05) raw[0] = 0xe5; // a real 0xE5 first byte is stored as 0x05
+    const longOk = first >= 0 && expect === 0 && sum === lfnChecksum(data.subarray(off, off + 11));
+    let name: string;
+    if (longOk) {
+      name = parts.join('');
+    } else {
+      const nt = data[off + 12];
+      let base = raw.toString('latin1', 0, 8).replace(/ +$/, '');
+      let ext = raw.toString('latin1', 8, 11).replace(/ +$/, '');
+      if (nt & 0x08) base = base.toLowerCase();
+      if (nt & 0x10) ext = ext.toLowerCase();
+      name = ext ? `${base}.${ext}` : base;
+    }
+    const e: FatDirEntryInfo = {
+      name,
+      short11,
+      attributes: attr,
+      cluster: (data.readUInt16LE(off + 20) << 16) + data.readUInt16LE(off + 26),
+      size: data.readUInt32LE(off + 28),
+      mtime: fromDosDateTime(data.readUInt16LE(off + 24), data.readUInt16LE(off + 22)),
+      firstSlot: longOk ? first : slot,
+      slot,
+    };
+    reset();
+    if (short11 === '.          ' || short11 === '..         ') {
+      dots.push(e);
+      continue;
+    }
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || name.includes('\0')) {
+      fail(`${where}: an entry named "${name.split('\0').join('\\0')}" (slot ${slot}), which no file may have`);
+    }
+    entries.push(e);
+  }
+  return { entries, endSlot: slot, label, dots };
+}
+
+/**
+ * A FAT boot sector (of any FAT type) rather than an MBR: a jump, a plausible BPB and a media byte. MBR code does not
+ * pass: Windows' and Syslinux' start with other instructions, GRUB's keeps zeros where the BPB would be.
+ */
+function looksLikeBootSector(s: Buffer): boolean {
+  const bps = s.readUInt16LE(11);
+  const spc = s[13];
+  return (
+    s[510] === 0x55 &&
+    s[511] === 0xaa &&
+    (s[0] === 0xeb || s[0] === 0xe9) &&
+    [512, 1024, 2048, 4096].includes(bps) &&
+    spc > 0 &&
+    (spc & (spc - 1)) === 0 &&
+    s.readUInt16LE(14) > 0 &&
+    s[16] >= 1 &&
+    s[16] <= 4 &&
+    (s[21] === 0xf0 || s[21] >= 0xf8)
+  );
+}
+
+export class Fat32Volume {
+  readonly path: string;
+  /** Byte offset of the volume (its boot sector) in the file or device. */
+  readonly offset: number;
+  readonly bytesPerSector: number;
+  readonly sectorsPerCluster: number;
+  readonly clusterSize: number;
+  readonly reservedSectors: number;
+  readonly numFats: number;
+  readonly fatSectors: number;
+  readonly totalSectors: number;
+  /** Clusters in the data area (numbered 2 … clusters + 1). */
+  readonly clusters: number;
+  readonly rootCluster: number;
+  /** FSInfo sector (from the volume start), or 0 when there is none. */
+  readonly fsInfoSectorNumber: number;
+  /** Backup boot sector, or 0 when there is none. */
+  readonly backupBootSector: number;
+  /** false when the BPB says only the active FAT is used (extended flags bit 7). */
+  readonly mirrored: boolean;
+  readonly activeFat: number;
+  readonly volumeId: number;
+  /** The label in the boot sector, trailing spaces removed. */
+  readonly bpbLabel: string;
+  /** Byte offset of cluster 2 in the file or device. */
+  readonly dataOffset: number;
+  private fd: number | null;
+  /** Size of an image file; null for a block device (its size is not known to fstat). */
+  private readonly fileSize: number | null;
+  private readonly fatCache = new Map<number, Buffer>();
+  private listing: Listing | null = null;
+
+  constructor(path: string, options: Fat32OpenOptions = {}) {
+    this.path = path;
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw new InputError(`cannot open the FAT32 volume ${describeFsError(err, path)}`);
+    }
+    this.fd = fd;
+    try {
+      const st = fstatSync(fd);
+      this.fileSize = st.isFile() ? st.size : null;
+      let offset: number;
+      if (options.offset !== undefined) {
+        if (!Number.isSafeInteger(options.offset) || options.offset < 0) this.fail(`offset ${options.offset} is not a byte offset`);
+        offset = options.offset;
+      } else {
+        const s0 = this.read(0, 512);
+        if (looksLikeBootSector(s0)) {
+          offset = 0; // a volume without a partition table
+        } else {
+          if (s0[510] !== 0x55 || s0[511] !== 0xaa) this.fail('sector 0 holds neither a FAT boot sector nor an MBR (no 0x55AA signature)');
+          const n = options.partition ?? 1;
+          if (!Number.isInteger(n) || n < 1 || n > 4) this.fail(`partition ${n}: the MBR has partitions 1 to 4`);
+          const e = 446 + (n - 1) * 16;
+          const type = s0[e + 4];
+          if (type === 0xee) this.fail('the drive has a GPT partition table; give the byte offset of the FAT32 volume');
+          if (type === 0) this.fail(`the MBR has no partition ${n}`);
+          const start = s0.readUInt32LE(e + 8);
+          if (start === 0) this.fail(`MBR partition ${n} starts at sector 0`);
+          offset = start * 512;
+        }
+      }
+      this.offset = offset;
+      const b = this.read(offset, 512);
+      if (b[510] !== 0x55 || b[511] !== 0xaa) this.fail(`no FAT boot sector at byte ${offset} (no 0x55AA signature)`);
+      const bps = b.readUInt16LE(11);
+      const spc = b[13];
+      const reserved = b.readUInt16LE(14);
+      const fats = b[16];
+      const rootEntries = b.readUInt16LE(17);
+      const total16 = b.readUInt16LE(19);
+      const fat16 = b.readUInt16LE(22);
+      const total32 = b.readUInt32LE(32);
+      const fat32 = b.readUInt32LE(36);
+      if (![512, 1024, 2048, 4096].includes(bps)) this.fail(`bytes per sector ${bps} (512, 1024, 2048 or 4096 expected): not a FAT volume`);
+      if (spc === 0 || (spc & (spc - 1)) !== 0) this.fail(`sectors per cluster ${spc} (a power of two expected): not a FAT volume`);
+      if (reserved === 0) this.fail('0 reserved sectors: not a FAT volume');
+      if (fats < 1 || fats > 4) this.fail(`${fats} FATs: not a FAT volume`);
+      if (rootEntries !== 0 || fat16 !== 0 || fat32 === 0) this.fail('this is a FAT12 or FAT16 volume, not FAT32 (it has a fixed root directory or a 16-bit FAT size)');
+      const total = total16 || total32;
+      const dataStart = reserved + fats * fat32;
+      if (total === 0 || dataStart >= total) this.fail(`the BPB is inconsistent: ${total} sectors, data from sector ${dataStart}`);
+      const clusters = Math.floor((total - dataStart) / spc);
+      if (clusters < FAT32_MIN_CLUSTERS) this.fail(`${clusters} clusters: fewer than ${FAT32_MIN_CLUSTERS} makes this FAT16 or FAT12 by definition, not FAT32`);
+      if (clusters > FAT32_MAX_CLUSTERS) this.fail(`${clusters} clusters: more than FAT32's ${FAT32_MAX_CLUSTERS}`);
+      if ((fat32 * bps) / 4 < clusters + 2) this.fail(`the FAT (${fat32} sectors) is too small for ${clusters} clusters`);
+      this.bytesPerSector = bps;
+      this.sectorsPerCluster = spc;
+      this.clusterSize = bps * spc;
+      this.reservedSectors = reserved;
+      this.numFats = fats;
+      this.fatSectors = fat32;
+      this.totalSectors = total;
+      this.clusters = clusters;
+      this.dataOffset = offset + dataStart * bps;
+      const flags = b.readUInt16LE(40);
+      this.mirrored = (flags & 0x80) === 0;
+      this.activeFat = this.mirrored ? 0 : flags & 0x0f;
+      if (this.activeFat >= fats) this.fail(`the active FAT is ${this.activeFat} of ${fats}`);
+      this.rootCluster = b.readUInt32LE(44);
+      if (this.rootCluster < 2 || this.rootCluster > clusters + 1) this.fail(`the root directory cluster ${this.rootCluster} is outside the volume`);
+      const fsi = b.readUInt16LE(48);
+      this.fsInfoSectorNumber = fsi > 0 && fsi < reserved ? fsi : 0;
+      const bk = b.readUInt16LE(50);
+      this.backupBootSector = bk > 0 && bk < reserved ? bk : 0;
+      this.volumeId = b[66] === 0x29 ? b.readUInt32LE(67) : 0;
+      this.bpbLabel = b[66] === 0x29 ? b.toString('latin1', 71, 82).replace(/ +$/, '') : '';
+      const end = offset + total * bps;
+      if (this.fileSize !== null && end > this.fileSize) {
+        this.fail(`the image is truncated: the volume ends at byte ${end} but the file has ${this.fileSize} bytes`);
+      }
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** The volume label: the root directory's label entry, else the boot sector's ("NO NAME" counts as none). */
+  get label(): string {
+    let l: string | null;
+    if (this.listing) l = this.listing.label;
+    else {
+      const runs = this.chainRuns(this.rootCluster, null, 'the root directory', null);
+      l = parseDirectory(this.readRuns(runs), 'the root directory', (w) => this.fail(w)).label;
+    }
+    if (l !== null) return l;
+    return this.bpbLabel === 'NO NAME' ? '' : this.bpbLabel;
+  }
+
+  /** Byte offset of FAT `index` (0-based) in the file or device. */
+  fatOffset(index: number): number {
+    return this.offset + (this.reservedSectors + index * this.fatSectors) * this.bytesPerSector;
+  }
+
+  clusterOffset(cluster: number): number {
+    return this.dataOffset + (cluster - 2) * this.clusterSize;
+  }
+
+  /** A FAT entry (28 bits) from the FAT in use. */
+  fatEntry(cluster: number): number {
+    if (cluster < 0 || cluster > this.clusters + 1) this.fail(`FAT entry ${cluster} is outside the volume`);
+    const chunk = Math.floor(cluster / FAT_CHUNK_ENTRIES);
+    let b = this.fatCache.get(chunk);
+    if (!b) {
+      const first = chunk * FAT_CHUNK_ENTRIES;
+      const count = Math.min(FAT_CHUNK_ENTRIES, this.clusters + 2 - first);
+      b = this.read(this.fatOffset(this.activeFat) + first * 4, count * 4);
+      if (this.fatCache.size >= FAT_CACHE_CHUNKS) this.fatCache.delete(this.fatCache.keys().next().value as number);
+      this.fatCache.set(chunk, b);
+    }
+    return b.readUInt32LE((cluster - chunk * FAT_CHUNK_ENTRIES) * 4) & 0x0fffffff;
+  }
+
+  /** Raw bytes of the FAT in use, from byte `offset` of it. */
+  readFat(offset: number, length: number): Buffer {
+    return this.read(this.fatOffset(this.activeFat) + offset, length);
+  }
+
+  /** Reads bytes of the volume's file or device (absolute offsets). */
+  readBytes(offset: number, length: number): Buffer {
+    return this.read(offset, length);
+  }
+
+  /** Calls `fn` for each run of free clusters, in order (the whole FAT is read, 1 MiB at a time). */
+  scanFree(fn: (run: FatRun) => void): number {
+    const last = this.clusters + 1;
+    let free = 0;
+    let runStart = -1;
+    const perChunk = CHUNK / 4;
+    for (let first = 0; first <= last; first += perChunk) {
+      const count = Math.min(perChunk, last + 1 - first);
+      const b = this.readFat(first * 4, count * 4);
+      for (let i = 0; i < count; i++) {
+        const c = first + i;
+        const isFree = c >= 2 && (b.readUInt32LE(i * 4) & 0x0fffffff) === 0;
+        if (isFree) {
+          free++;
+          if (runStart < 0) runStart = c;
+        } else if (runStart >= 0) {
+          fn({ cluster: runStart, count: c - runStart });
+          runStart = -1;
+        }
+      }
+    }
+    if (runStart >= 0) fn({ cluster: runStart, count: last + 1 - runStart });
+    return free;
+  }
+
+  /** Free clusters, counted in the FAT (not taken from FSInfo). */
+  freeClusters(): number {
+    return this.scanFree(() => undefined);
+  }
+
+  /** The FSInfo sector's free count and next-free hint, or null without a valid FSInfo sector. */
+  fsInfo(): { freeClusters: number; nextFree: number } | null {
+    if (this.fsInfoSectorNumber === 0) return null;
+    const b = this.read(this.offset + this.fsInfoSectorNumber * this.bytesPerSector, 512);
+    if (b.readUInt32LE(0) !== 0x41615252 || b.readUInt32LE(484) !== 0x61417272) return null;
+    return { freeClusters: b.readUInt32LE(488), nextFree: b.readUInt32LE(492) };
+  }
+
+  /** Every file, in directory order (parents before children). */
+  files(): FatFileInfo[] {
+    return this.walk().files;
+  }
+
+  /** Every folder (root excluded), parents first. */
+  directories(): string[] {
+    return this.walk().directories.map((d) => d.path);
+  }
+
+  /** Finds a file ignoring case, as Windows does. */
+  find(path: string): FatFileInfo | null {
+    return this.walk().byPath.get(windowsUpper(path.replace(/^\/+/, ''))) ?? null;
+  }
+
+  /** A directory's clusters, bytes and entries ("" or "/" for the root); null when there is no such folder. */
+  readDirectory(path: string): FatDirectoryInfo | null {
+    const p = path.replace(/^\/+/, '').replace(/\/+$/, '');
+    const d = p === '' ? { path: '', cluster: this.rootCluster } : this.walk().dirByPath.get(windowsUpper(p));
+    if (!d) return null;
+    const where = d.path === '' ? 'the root directory' : `folder "${d.path}"`;
+    const runs = this.chainRuns(d.cluster, null, where, null);
+    const chain: number[] = [];
+    for (const r of runs) for (let i = 0; i < r.count; i++) chain.push(r.cluster + i);
+    const data = this.readRuns(runs);
+    const parsed = parseDirectory(data, where, (w) => this.fail(w));
+    return { path: d.path, cluster: d.cluster, chain, data, entries: parsed.entries, endSlot: parsed.endSlot };
+  }
+
+  /** Streams a file's bytes to `onChunk` (each chunk a fresh Buffer of at most 1 MiB). */
+  readFile(path: string, onChunk: (chunk: Buffer) => void): void {
+    streamExtents(this.extentsOf(path), (o, n) => this.read(o, n), onChunk);
+  }
+
+  /** A whole file in memory. */
+  readFileBuffer(path: string): Buffer {
+    return readExtents(this.extentsOf(path), (o, n) => this.read(o, n));
+  }
+
+  private extentsOf(path: string): FatExtent[] {
+    const f = this.find(path);
+    if (!f) throw new InputError(`${this.path}: no file "${path}" in the volume.`);
+    return f.extents;
+  }
+
+  close(): void {
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+
+  private fail(what: string): never {
+    throw new InputError(`${this.path}: ${what}.`);
+  }
+
+  private read(offset: number, length: number): Buffer {
+    if (this.fd === null) throw new Error(`${this.path}: the volume is closed`);
+    if (this.fileSize !== null && offset + length > this.fileSize) this.fail(`a read at byte ${offset} (${length} bytes) is past the end of the file (${this.fileSize} bytes)`);
+    const b = Buffer.allocUnsafe(length); // filled below, or the read fails
+    let got: number;
+    try {
+      got = readFully(this.fd, b, 0, length, offset);
+    } catch (err) {
+      throw new InputError(`cannot read the FAT32 volume ${describeFsError(err, this.path)}`);
+    }
+    if (got < length) this.fail(`the ${this.fileSize === null ? 'device' : 'file'} ended at byte ${offset + got}, inside the volume`);
+    return b;
+  }
+
+  private readRuns(runs: FatRun[]): Buffer {
+    return Buffer.concat(runs.map((r) => this.read(this.clusterOffset(r.cluster), r.count * this.clusterSize)));
+  }
+
+  /**
+   * Follows a chain from `start`. With `need` it takes exactly that many clusters and requires the chain to end
+   * there (a file); without, it runs to the end-of-chain mark, at most a directory's worth of clusters. `seen` marks
+   * clusters already in a chain (loops and cross-links).
+   */
+  private chainRuns(start: number, need: number | null, what: string, seen: Uint8Array | null): FatRun[] {
+    const last = this.clusters + 1;
+    const limit = need ?? Math.ceil((FAT_MAX_DIR_ENTRIES * 32) / this.clusterSize);
+    const runs: FatRun[] = [];
+    let c = start;
+    for (let count = 1; ; count++) {
+      if (c < 2 || c > last) this.fail(`${what}: its cluster chain reaches cluster ${c}, outside the volume (2–${last})`);
+      if (seen) {
+        const bit = 1 << (c & 7);
+        if (seen[c >> 3] & bit) this.fail(`${what}: cluster ${c} is in its chain twice or also in another file's (a loop or a cross-link)`);
+        seen[c >> 3] |= bit;
+      }
+      const prev = runs[runs.length - 1];
+      if (prev && prev.cluster + prev.count === c) prev.count++;
+      else runs.push({ cluster: c, count: 1 });
+      const v = this.fatEntry(c);
+      const end = v >= EOC_MIN;
+      if (need !== null && count === need) {
+        if (!end) this.fail(`${what}: its cluster chain goes on past the ${need} clusters its size needs`);
+        return runs;
+      }
+      if (end) {
+        if (need !== null) this.fail(`${what}: its cluster chain ends after ${count} clusters; its size needs ${need}`);
+        return runs;
+      }
+      if (count >= limit) this.fail(`${what}: the directory never ends (its chain is longer than ${limit} clusters, the most ${FAT_MAX_DIR_ENTRIES} entries take)`);
+      if (v === 0) this.fail(`${what}: its cluster chain runs into free cluster ${c}`);
+      if (v === BAD_CLUSTER) this.fail(`${what}: its cluster chain runs into a cluster marked bad (after ${c})`);
+      c = v;
+    }
+  }
+
+  private walk(): Listing {
+    if (this.listing) return this.listing;
+    const seen = new Uint8Array(Math.ceil((this.clusters + 2) / 8));
+    const files: FatFileInfo[] = [];
+    const directories: { path: string; cluster: number }[] = [];
+    const byPath = new Map<string, FatFileInfo>();
+    const dirByPath = new Map<string, { path: string; cluster: number }>();
+    let label: string | null = null;
+    let total = 0;
+    const queue: { path: string; cluster: number; depth: number }[] = [{ path: '', cluster: this.rootCluster, depth: 0 }];
+    for (let qi = 0; qi < queue.length; qi++) {
+      const { path, cluster, depth } = queue[qi];
+      const where = path === '' ? 'the root directory' : `folder "${path}"`;
+      if (depth > MAX_DEPTH) this.fail(`${where} is nested more than ${MAX_DEPTH} levels deep`);
+      const runs = this.chainRuns(cluster, null, where, seen);
+      const parsed = parseDirectory(this.readRuns(runs), where, (w) => this.fail(w));
+      if (depth === 0) label = parsed.label;
+      total += parsed.entries.length;
+      if (total > MAX_ENTRIES) this.fail(`more than ${MAX_ENTRIES} directory entries`);
+      for (const e of parsed.entries) {
+        const childPath = path === '' ? e.name : `${path}/${e.name}`;
+        if (e.attributes & ATTR_DIRECTORY) {
+          if (e.cluster === 0) this.fail(`folder "${childPath}": its first cluster is 0`);
+          const d = { path: childPath, cluster: e.cluster };
+          directories.push(d);
+          if (!dirByPath.has(windowsUpper(childPath))) dirByPath.set(windowsUpper(childPath), d);
+          queue.push({ path: childPath, cluster: e.cluster, depth: depth + 1 });
+          continue;
+        }
+        const what = `file "${childPath}"`;
+        const need = Math.ceil(e.size / this.clusterSize);
+        const runs2 = need === 0 ? [] : this.chainRuns(e.cluster, need, what, seen);
+        const extents: FatExtent[] = [];
+        let left = e.size;
+        for (const r of runs2) {
+          const size = Math.min(left, r.count * this.clusterSize);
+          extents.push({ offset: this.clusterOffset(r.cluster), size });
+          left -= size;
+        }
+        const f: FatFileInfo = { path: childPath, size: e.size, attributes: e.attributes, mtime: e.mtime, cluster: need === 0 ? 0 : e.cluster, runs: runs2, extents };
+        files.push(f);
+        if (!byPath.has(windowsUpper(childPath))) byPath.set(windowsUpper(childPath), f);
+      }
+    }
+    this.listing = { files, directories, byPath, dirByPath, label };
+    return this.listing;
+  }
+}
+
+/** Opens a FAT32 volume read-only: at `options.offset`, else at byte 0, else MBR partition 1. close() it when done. */
+export function openFat32(path: string, options: Fat32OpenOptions = {}): Fat32Volume {
+  return new Fat32Volume(path, options);
+}

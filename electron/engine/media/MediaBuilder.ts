@@ -1,0 +1,187 @@
+// Creates a stand-alone CD/DVD set: plan → environment → discs → write (worker) → read back → commit by rename, with
+// the CMTrace log, the manifest and the media report. Earlier output is never touched until the new set is complete.
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Finding } from '../../../shared/analysis.js';
+import type { IsoMediaRequest, MediaProgress } from '../../../shared/media.js';
+import { discBlocks, discFileName } from '../../../shared/media.js';
+import type { Disc } from './DiscSet.js';
+import { discIsoBase, discIsoOptions, packDiscSet, partsByFile } from './DiscSetPlan.js';
+import { InputError, codedInputError } from '../errors.js';
+import { CancelledError } from '../io/ImageWriter.js';
+import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
+import { planIso, type IsoOptions, type IsoPlan } from '../formats/iso/IsoImage.js';
+import type { MediaManifest } from './Manifest.js';
+import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
+import type { PlannedContent } from './MediaPlan.js';
+import { MediaReport, writeReportFiles } from './MediaReport.js';
+import { refuseInsideSources } from './OutputPlace.js';
+import { ProgressReporter } from './Progress.js';
+import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
+import type { Site } from '../site/Site.js';
+
+export interface CreateMediaOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: MediaProgress) => void;
+  /** Called once the plan is known, before anything is written (the CLI prints warnings and the disc plan). */
+  onPlan?: (summary: PlanSummary) => void;
+  /** Where CreateTSMedia.log also goes besides the output folder; default the user's log folder. */
+  userLogDir?: string | null;
+}
+
+export interface PlanSummary {
+  warnings: Finding[];
+  discs: { file: string; bytes: number; files: number }[];
+  packages: PlannedContent['packages'];
+  totalBytes: number;
+  passwordProtected: boolean;
+}
+
+export interface CreatedDisc {
+  path: string;
+  bytes: number;
+  /** SHA-256 of the image as read back (also in its .sha256 file); null with --no-verify. */
+  sha256: string | null;
+}
+
+export interface CreateMediaResult {
+  discs: CreatedDisc[];
+  mediaGuid: string;
+  manifest: MediaManifest;
+  reportFiles: string[];
+  logFiles: string[];
+  warnings: Finding[];
+  verified: boolean;
+}
+
+/** Checks what can be checked before any content is read. */
+export function validateRequest(req: IsoMediaRequest): CheckedOptions {
+  const checked = validateBaseRequest(req);
+  if (!/\.iso$/i.test(req.out)) throw new InputError(`--out ${req.out}: the media file must end in .iso.`);
+  const outDir = dirname(resolve(req.out));
+  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: outDir, path: req.out }, `--out ${req.out}: the folder ${outDir} does not exist. Create it first.`);
+  if (existsSync(req.out) && statSync(req.out).isDirectory()) throw new InputError(`--out ${req.out} is a folder; give the path of the first ISO file.`);
+  refuseUnwritable(outDir, `--out ${req.out}`);
+  return checked;
+}
+
+export async function createIsoSet(site: Site, req: IsoMediaRequest, options: CreateMediaOptions = {}): Promise<CreateMediaResult> {
+  const checked = validateRequest(req);
+  refuseInsideSources(req.out, site, `--out ${req.out}`);
+  const { label, start, expire, timestamp } = checked;
+  const out = resolve(req.out);
+  const outDir = dirname(out);
+  const log = openMediaLog(outDir, options.userLogDir, req);
+  const progress = new ProgressReporter((p) => options.onProgress?.(p));
+  const temps: string[] = [];
+  try {
+    progress.begin('plan', 0);
+    const prepared = await prepareMedia(site, req, checked, log, 'CD/DVD set');
+    const { content, files, manifestIndex, mediaGuid } = prepared;
+
+    // Every disc carries the manifest, so any one of them tells what the set holds.
+    const iso = discIsoBase(label, timestamp, content);
+    const discs = packDiscSet(prepared, req, discBlocks(req.size), iso);
+    const isoOptions = (disc: Disc): IsoOptions => discIsoOptions(disc, files, iso);
+    const partsOf = partsByFile(discs, [manifestIndex]);
+    const manifest = finalizeManifest(prepared, req, discs.length, (i) => partsOf.get(i) ?? []);
+    const plans: IsoPlan[] = discs.map((d) => planIso(isoOptions(d)));
+    const capacity = discBlocks(req.size);
+    plans.forEach((p, i) => {
+      if (p.blocks > capacity) throw new Error(`disc ${i + 1} needs ${p.blocks} blocks, more than its ${capacity}`);
+    });
+
+    const finals = discs.map((_, i) => discFileName(out, i + 1));
+    const totalBytes = plans.reduce((s, p) => s + p.size, 0);
+    options.onPlan?.({
+      warnings: content.warnings,
+      discs: plans.map((p, i) => ({ file: finals[i], bytes: p.size, files: discs[i].parts.length })),
+      packages: content.packages,
+      totalBytes,
+      passwordProtected: req.password !== null,
+    });
+    log.info(`plan: ${discs.length} disc(s), ${totalBytes} bytes: ${finals.map((f, i) => `${basename(f)} ${plans[i].size} bytes`).join(', ')}`);
+    checkFreeSpace(outDir, totalBytes + 4 * 1024 * 1024, `--out ${req.out}`);
+    for (const p of removeStalePartials(finals)) log.info(`removed a partial file an interrupted run left: ${p}`);
+
+    // Write every disc under a temporary name, in one worker so a file split across discs is checked whole.
+    const discTemps = finals.map((f) => tempPathFor(f));
+    temps.push(...discTemps);
+    const layouts = plans.map((p) => ({ size: p.size, regions: p.regions, extents: p.extents }));
+    progress.begin('write', totalBytes, discs.length);
+    const offsets = plans.map((_, i) => plans.slice(0, i).reduce((s, p) => s + p.size, 0));
+    const written = await runImageJobs(
+      layouts.map((layout, i): WorkerJob => ({ kind: 'write', path: discTemps[i], layout })),
+      { signal: options.signal, onProgress: (i, bytes, path) => progress.update(offsets[i] + bytes, path, i + 1) },
+    );
+    progress.flush();
+    written.forEach((w, i) => log.info(`wrote ${basename(finals[i])}: ${w.bytes} bytes, content hashes checked`));
+
+    // The read-back compares every byte with what was meant to be written (structures from memory, content from its
+    // source) and hashes each image for its .sha256 file: checksums describe what is on the disk.
+    let verified = false;
+    let sums: (string | null)[] = finals.map(() => null);
+    if (!req.skipVerify) {
+      progress.begin('verify', totalBytes, discs.length);
+      const reread = await runImageJobs(
+        layouts.map((layout, i): WorkerJob => ({ kind: 'compare', path: discTemps[i], layout })),
+        { signal: options.signal, onProgress: (i, bytes) => progress.update(offsets[i] + bytes, basename(finals[i]), i + 1) },
+      );
+      progress.flush();
+      sums = reread.map((r) => r.sha256);
+      verified = true;
+      reread.forEach((r, i) => log.info(`verified ${basename(finals[i])}: ${r.bytes} bytes read back identical, SHA-256 ${r.sha256}`));
+    } else {
+      log.info('not read back (--no-verify): no .sha256 files are written');
+    }
+
+    progress.begin('finalize', 0, discs.length);
+    const created = finals.map((f, i) => ({ path: f, bytes: written[i].bytes, sha256: sums[i] }));
+    const report = new MediaReport({ request: req, label, mediaGuid, content, manifest, discs: created, start, expire, timestamp, verified });
+    const extra: { temp: string; final: string }[] = [];
+    finals.forEach((f, i) => {
+      const sum = sums[i];
+      if (sum === null) return;
+      const temp = tempPathFor(`${f}.sha256`);
+      temps.push(temp);
+      writeTempFile(temp, `${sum}  ${basename(f)}\n`);
+      extra.push({ temp, final: `${f}.sha256` });
+    });
+    const reportPairs = writeReportFiles(report, out, (final) => {
+      const t = tempPathFor(final);
+      temps.push(t);
+      return t;
+    });
+    commit([...finals.map((f, i) => ({ temp: discTemps[i], final: f })), ...extra, ...reportPairs]);
+    temps.length = 0;
+    // An earlier run's checksum beside a new, unread image would not match it.
+    finals.forEach((f, i) => {
+      if (sums[i] === null && existsSync(`${f}.sha256`)) {
+        removeQuietly([`${f}.sha256`]);
+        log.info(`removed ${basename(f)}.sha256 of an earlier run (this image was not read back)`);
+      }
+    });
+    log.info(`done: ${finals.join(', ')}`);
+    progress.begin('done', totalBytes, discs.length);
+    progress.update(totalBytes, null);
+    progress.flush();
+    await progress.close();
+    return {
+      discs: created,
+      mediaGuid,
+      manifest,
+      reportFiles: reportPairs.map((p) => p.final),
+      logFiles: [...log.paths],
+      warnings: content.warnings,
+      verified,
+    };
+  } catch (err) {
+    progress.cancel();
+    removeQuietly(temps);
+    if (err instanceof CancelledError) log.warning('cancelled by the user; nothing was replaced and the partial files were removed.');
+    else log.error(`failed: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    log.close();
+  }
+}

@@ -1,0 +1,125 @@
+// Where media output may go and what it may replace, for the ISO and the USB image paths alike: never inside what the
+// media is made from (the site, its distribution points' content libraries, the application), and — for a USB image,
+// whose name is the user's to choose — an existing file is replaced only when it is an earlier tsmedia image (known by
+// its own content: the FAT32 volume's tsmedia manifest) or the user confirmed that very file. The reports and the log
+// beside an image never overwrite a file that is not tsmedia's either.
+import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { mountpointContains } from '../../../shared/drives.js';
+import { USB_IMAGE_EXTENSION, type UsbImageTarget } from '../../../shared/media.js';
+import { InputError, codedInputError } from '../errors.js';
+import { openFat32 } from '../formats/fat32/Fat32Reader.js';
+import { MANIFEST_PATH, parseManifest } from './Manifest.js';
+import { reportFilesFor } from './MediaReport.js';
+import { packageRoot } from '../paths.js';
+import type { Site } from '../site/Site.js';
+
+/** The folders the media is made from and the application lives in: no drive holding them, no output inside them. */
+export function sourceFolders(site: Site): string[] {
+  const app = [packageRoot()];
+  // A packaged Electron app: its executable's folder holds the whole application (resources, the asar archive).
+  if (process.versions.electron) app.push(dirname(process.execPath));
+  return [site.root, ...site.distributionPoints.map((d) => d.root), ...app];
+}
+
+/** The path with symbolic links resolved as far as it exists (a file not yet written keeps its own name). */
+function realPath(p: string): string {
+  const abs = resolve(p);
+  try {
+    return realpathSync.native(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(realPath(parent), basename(abs));
+  }
+}
+
+/** Refuses an output file inside the site, a content library or the application's folder, before anything is written. */
+export function refuseInsideSources(file: string, site: Site, what: string): void {
+  const target = realPath(file);
+  const holding = sourceFolders(site).filter((folder) => mountpointContains(realPath(folder), target) || mountpointContains(resolve(folder), resolve(file)));
+  // The innermost one names it best (a content library inside the site folder).
+  const folder = holding.sort((a, b) => b.length - a.length)[0];
+  if (folder !== undefined) {
+    throw codedInputError(
+      'OUTPUT_INSIDE_SOURCES',
+      { path: file, folder },
+      `${what}: ${file} is inside ${folder}, which the media is made from (the site, a content library or the application). Choose a folder outside it.`,
+    );
+  }
+}
+
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+/** Whether a file is a USB image tsmedia wrote: a FAT32 volume holding a tsmedia manifest. Any doubt is "no". */
+export function isTsmediaImage(path: string): boolean {
+  let vol;
+  try {
+    vol = openFat32(path);
+  } catch {
+    return false;
+  }
+  try {
+    const f = vol.find(MANIFEST_PATH);
+    if (!f || f.size > MAX_MANIFEST_BYTES) return false;
+    parseManifest(vol.readFileBuffer(MANIFEST_PATH).toString('utf8'), `${path}:${MANIFEST_PATH}`);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    vol.close();
+  }
+}
+
+function readHead(path: string, bytes: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(bytes);
+    return b.subarray(0, readSync(fd, b, 0, bytes, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether an existing report file is one tsmedia wrote (MediaReport: its JSON format, or its Markdown's first lines). */
+export function isTsmediaReport(path: string): boolean {
+  try {
+    const text = readHead(path, 64 * 1024).toString('utf8');
+    if (path.endsWith('.json')) return /^\{\s*"format":\s*"tsmedia-report\/\d+"/.test(text);
+    return /^# Stand-alone media: [\s\S]*?\n\nCreated \S+ by tsmedia /.test(text);
+  } catch {
+    return false;
+  }
+}
+
+const sameFile = (a: string, b: string): boolean => (process.platform === 'win32' ? resolve(a).toLowerCase() === resolve(b).toLowerCase() : resolve(a) === resolve(b));
+
+/**
+ * Checks a USB image target before anything is read or written: its extension, its folder, its place, and what an
+ * existing file at its name is. `format` false adds files to an existing image (which must exist; it is not replaced).
+ */
+export function checkImageTarget(target: UsbImageTarget, format: boolean, site: Site): void {
+  const path = target.path;
+  const what = `--image ${path}`;
+  if (extname(path).toLowerCase() !== USB_IMAGE_EXTENSION) {
+    throw codedInputError('IMAGE_EXTENSION', { path, extension: USB_IMAGE_EXTENSION }, `${what}: a USB image file must end in ${USB_IMAGE_EXTENSION}.`);
+  }
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: dir, path }, `${what}: the folder ${dir} does not exist.`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`${what} is a folder; give an image file.`);
+  refuseInsideSources(path, site, what);
+  if (target.replace !== null && !sameFile(target.replace, path)) {
+    throw new InputError(`--replace ${target.replace} names another file than the image (${path}); confirm the image's own file.`);
+  }
+  for (const report of reportFilesFor(path)) {
+    if (existsSync(report) && !isTsmediaReport(report)) {
+      throw codedInputError('OUTPUT_FILE_FOREIGN', { path: report }, `${what}: the report ${report} would replace a file tsmedia did not write. Move it away or choose another image name.`);
+    }
+  }
+  if (format && existsSync(path) && target.replace === null && !isTsmediaImage(path)) {
+    throw codedInputError(
+      'IMAGE_EXISTS',
+      { path },
+      `${what}: the file exists and is not a USB image made by tsmedia; it is replaced only when you confirm it by name (--replace ${path}). Or choose another name.`,
+    );
+  }
+}

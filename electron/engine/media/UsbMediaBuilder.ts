@@ -1,0 +1,347 @@
+// Creates stand-alone media on a USB drive — or on a raw image of one, with the same code: the media plan of the ISO
+// path, the 4 GiB rule (WIMs split into .swm parts, other large files refused before a byte is written), a FAT32
+// volume that UEFI firmware boots, written by the worker, flushed, and read back against the manifest.
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Finding } from '../../../shared/analysis.js';
+import type { DriveInfo } from '../../../shared/drives.js';
+import type { MediaProgress, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
+import { userLogFolder } from './CmTraceLog.js';
+import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from '../drives/DriveAccess.js';
+import { PrivilegedWriter } from '../drives/PrivilegedWriter.js';
+import { findDrive, listDrives } from '../drives/Drives.js';
+import { checkDriveChoice } from '../drives/DriveChoice.js';
+import { ContentIntegrityError, InputError, codedInputError } from '../errors.js';
+import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
+import { openFat32 } from '../formats/fat32/Fat32Reader.js';
+import { planFat32Append } from '../formats/fat32/Fat32Append.js';
+import type { ImageLayout } from '../io/ImageLayout.js';
+import { CancelledError, WriteError } from '../io/ImageWriter.js';
+import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
+import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
+import type { MediaManifest } from './Manifest.js';
+import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
+import { MediaReport, writeReportFiles } from './MediaReport.js';
+import { checkImageTarget, sourceFolders } from './OutputPlace.js';
+import { ProgressReporter } from './Progress.js';
+import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
+import type { Site } from '../site/Site.js';
+import { verifyFat32Media } from './MediaVerifier.js';
+
+export interface UsbPlanSummary {
+  warnings: Finding[];
+  largeFiles: LargeFileReport;
+  target: string;
+  diskBytes: number;
+  totalBytes: number;
+  clusterSize: number | null;
+  passwordProtected: boolean;
+  format: boolean;
+}
+
+export interface CreateUsbOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: MediaProgress) => void;
+  onPlan?: (s: UsbPlanSummary) => void;
+  userLogDir?: string | null;
+  /**
+   * The computer's drives, virtual ones included (default: drivelist). Only tests replace it: a listing shaped from
+   * recorded drivelist output with a loop device in place of a real drive.
+   */
+  listDrives?: () => Promise<DriveInfo[]>;
+  /** Largest file the volume takes whole (default FAT32's 4 GiB − 1); tests lower it to split small WIMs. */
+  maxFileBytes?: number;
+}
+
+export interface CreateUsbResult {
+  target: string;
+  mediaGuid: string;
+  manifest: MediaManifest;
+  bytesWritten: number;
+  reportFiles: string[];
+  logFiles: string[];
+  warnings: Finding[];
+  largeFiles: LargeFileReport;
+  verified: boolean;
+}
+
+const MIN_IMAGE = 64 * 1024 * 1024;
+
+/**
+ * A failed write of the media: the writer's sentence (which names the file or drive and the cause, see
+ * errors.describeWriteError), and for a drive whether it is gone or read-only now and that it holds an incomplete volume.
+ */
+async function explainWriteFailure(err: WriteError, req: UsbMediaRequest, target: string, writePath: string, list: () => Promise<DriveInfo[]>): Promise<WriteError> {
+  let message = err.message;
+  if (!message.includes(target) && !message.includes(writePath)) message = `${target}: ${message}`;
+  if (req.target.kind === 'drive') {
+    const device = req.target.device;
+    let now: DriveInfo | undefined | null = null;
+    try {
+      now = findDrive(await list(), device);
+    } catch {
+      now = null;
+    }
+    if (now === undefined) message += ` ${device} is no longer connected.`;
+    else if (now?.isReadOnly) message += ` ${device} is read-only now (a write-protect switch, or the system made it read-only after errors).`;
+    message += ' The drive holds an incomplete volume: write it again before using it.';
+  }
+  return new WriteError(message);
+}
+
+/** What can be checked of an image target before anything is read: its name, place and size, what it would replace. */
+function checkTarget(req: UsbMediaRequest, site: Site): void {
+  if (req.target.kind === 'image') {
+    checkImageTarget(req.target, req.format, site);
+    const dir = dirname(resolve(req.target.path));
+    if (req.format && (!Number.isSafeInteger(req.target.sizeBytes) || req.target.sizeBytes < MIN_IMAGE)) {
+      throw new InputError(`--image-size must be at least ${MIN_IMAGE} bytes (64 MiB); FAT32 needs 65,525 clusters.`);
+    }
+    if (!req.format && !existsSync(req.target.path)) throw new InputError(`--image ${req.target.path}: --no-format writes into an existing FAT32 image, and there is none.`);
+    refuseUnwritable(req.format ? dir : req.target.path, `--image ${req.target.path}`);
+  }
+}
+
+/** Hashes the .swm parts (their hashes go in the manifest) and checks each split WIM against its content library hash. */
+async function hashSplitParts(prepared: { splitSources: ReturnType<typeof planLargeFiles>['splitSources'] }, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
+  const jobs: WorkerJob[] = [];
+  const targets: { kind: 'wim' | 'part'; file: (typeof prepared.splitSources)[number]['wim'] }[] = [];
+  for (const s of prepared.splitSources) {
+    jobs.push({ kind: 'hash-source', source: s.wim.source, label: s.wim.path });
+    targets.push({ kind: 'wim', file: s.wim });
+    for (const p of s.parts) {
+      jobs.push({ kind: 'hash-source', source: p.source, label: p.path });
+      targets.push({ kind: 'part', file: p });
+    }
+  }
+  if (jobs.length === 0) return;
+  const total = targets.reduce((n, t) => n + t.file.size, 0);
+  progress.begin('plan', total);
+  // The WIM and its parts are hashed side by side on both cores.
+  const results = await runImageJobs(jobs, { signal, parallel: 2, onProgress: (i, _bytes, _path, done) => progress.update(done, targets[i].file.path) });
+  results.forEach((r, i) => {
+    const t = targets[i];
+    if (t.kind === 'part') t.file.sha256 = r.sha256 ?? '';
+    else if (r.sha256 !== t.file.sha256.toUpperCase()) {
+      throw new ContentIntegrityError(`${t.file.source.label}: the WIM's bytes do not match the content library (SHA-256 ${r.sha256}, expected ${t.file.sha256}). Redistribute the package or choose another distribution point.`, t.file.path);
+    }
+  });
+}
+
+/** Whether this process may open the drive for writing (after unmounting); false means elevation is needed. */
+function canOpen(device: string): boolean {
+  try {
+    closeDevice(openDevice(device, { exclusive: false }));
+    return true;
+  } catch (err) {
+    if (needsElevation(err)) return false;
+    throw err;
+  }
+}
+
+function canRead(path: string): boolean {
+  try {
+    closeSync(openSync(path, 'r'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The drive as the operating system lists it now, judged with the request's own choices (DriveChoice) before any write. */
+async function checkDrive(target: UsbDriveTarget, neededBytes: number, site: Site, list: () => Promise<DriveInfo[]>): Promise<DriveInfo> {
+  return checkDriveChoice(target, await list(), { neededBytes, sourcePaths: sourceFolders(site) }).drive;
+}
+
+export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: CreateUsbOptions = {}): Promise<CreateUsbResult> {
+  const checked = validateBaseRequest(req);
+  checkTarget(req, site);
+  const list = options.listDrives ?? (() => listDrives({ showAll: true }));
+  // A drive is judged before anything is read or written (and again, with the bytes the media needs, just before writing).
+  if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
+  const imagePath = req.target.kind === 'image' ? resolve(req.target.path) : null;
+  const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
+  const log = openMediaLog(imagePath ? dirname(imagePath) : null, userDir, req);
+  const progress = new ProgressReporter((p) => options.onProgress?.(p));
+  const temps: string[] = [];
+  try {
+    progress.begin('plan', 0);
+    const prepared: PreparedMedia = await prepareMedia(site, req, checked, log, req.target.kind === 'image' ? `USB image ${imagePath}` : `USB drive ${req.target.device}`);
+    // The 4 GiB rule, before anything is written.
+    const large = planLargeFiles(prepared.files, options.maxFileBytes);
+    for (const w of large.report.wims) log.info(`${w.path} (${w.size} bytes) is split into ${w.parts.join(', ')} for FAT32`);
+    refuseLargeFiles(large.report);
+    const manifestPath = prepared.files[prepared.manifestIndex].path;
+    prepared.files = large.files;
+    prepared.manifestIndex = prepared.files.findIndex((f) => f.path === manifestPath);
+    await hashSplitParts(large, options.signal, progress);
+    const manifest = finalizeManifest(prepared, req, 1, (i) => [{ disc: 1, offset: 0, size: prepared.files[i].size }]);
+    const fatFiles = prepared.files.map((f) => ({ path: f.path, source: f.source }));
+    const directories = prepared.content.directories;
+    const timestamp = checked.timestamp;
+    const target = imagePath ?? (req.target.kind === 'drive' ? req.target.device : '');
+
+    let layout: ImageLayout;
+    let plan: Fat32Plan | null = null;
+    let diskBytes: number;
+    if (req.format) {
+      if (req.target.kind === 'image') diskBytes = req.target.sizeBytes;
+      else {
+        // Bytes the media needs on any drive: its clusters plus the FATs and the 1 MiB before the data area, generously.
+        const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label: fatLabel(checked.label), files: fatFiles, directories });
+        const drive = await checkDrive(req.target, Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, site, list);
+        diskBytes = drive.sizeBytes ?? 0;
+      }
+      const fit = estimateFat32Fits({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
+      if (!fit.fits) {
+        throw codedInputError(
+          'DRIVE_TOO_SMALL',
+          { target, neededBytes: fit.requiredBytes, hasBytes: diskBytes, shortBytes: fit.shortBytes },
+          `${target}: the media needs ${fit.requiredBytes} bytes of clusters; the ${diskBytes}-byte ${req.target.kind === 'image' ? 'image' : 'drive'} is ${fit.shortBytes} bytes short. Use a larger drive.`,
+        );
+      }
+      plan = planFat32({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
+      layout = plan;
+    } else {
+      if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
+      const vol = openFat32(target);
+      try {
+        diskBytes = statSync(target).size;
+        layout = planFat32Append(vol, fatFiles, directories, timestamp);
+      } finally {
+        vol.close();
+      }
+    }
+    const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
+    options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format });
+    log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
+
+    // Write: an image file under a temporary name (renamed when complete and verified), a drive in place.
+    let writePath = target;
+    if (imagePath && req.format) {
+      checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`);
+      for (const p of removeStalePartials([imagePath])) log.info(`removed a partial file an interrupted run left: ${p}`);
+      writePath = tempPathFor(imagePath);
+      temps.push(writePath);
+    } else if (req.target.kind === 'drive') {
+      const un = await unmountDrive(req.target.device);
+      if (un.unmounted.length) log.info(`unmounted ${un.unmounted.join(', ')} (${un.tool})`);
+    }
+    const job: WorkerJob = {
+      kind: 'write',
+      path: writePath,
+      layout: { size: layout.size, regions: layout.regions, extents: layout.extents },
+      target: req.target.kind === 'drive' ? 'device' : 'file',
+      gaps: req.format ? (req.target.kind === 'drive' ? 'zero' : 'sparse') : 'skip',
+      fileSize: req.format ? diskBytes : undefined,
+    };
+    const jobs: WorkerJob[] = [job];
+    if (req.target.kind === 'drive' && req.format && diskBytes > 2 * 1024 * 1024) {
+      // A drive that held a GPT keeps its backup table in its last sectors, which the volume never reaches: clear them,
+      // or firmware and operating systems may still see the old partitions.
+      const tail = 1024 * 1024;
+      jobs.push({ kind: 'write', path: writePath, target: 'device', gaps: 'skip', layout: { size: diskBytes, regions: [{ offset: diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
+    }
+    progress.begin('write', layout.size);
+    let written: { sha256: string | null; bytes: number };
+    let elevated = false;
+    try {
+      if (req.target.kind === 'drive' && !canOpen(req.target.device)) {
+        // This process may not open the drive: the privileged writer, started through the operating system's prompt.
+        elevated = true;
+        log.info(`${req.target.device} needs administrator rights: starting the privileged writer`);
+        const pw = await PrivilegedWriter.start(req.target.device);
+        try {
+          await pw.openDevice();
+          written = await pw.writeLayout(job.layout, { gaps: 'zero', onProgress: (bytes, path) => progress.update(bytes, path) });
+          for (const extra of jobs.slice(1)) if (extra.kind === 'write') await pw.writeLayout(extra.layout, { gaps: 'skip' });
+          await pw.flush();
+          const rr = await pw.close();
+          log.info(`flushed ${req.target.device} through the privileged writer; partition table re-read: ${rr.ok ? 'yes' : 'no'}`);
+        } finally {
+          await pw.dispose();
+        }
+      } else {
+        [written] = await runImageJobs(jobs, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && progress.update(bytes, path) });
+      }
+    } catch (err) {
+      if (err instanceof WriteError) throw await explainWriteFailure(err, req, target, writePath, list);
+      throw err;
+    }
+    progress.flush();
+    if (req.target.kind === 'drive' && !elevated) {
+      const dev = openDevice(req.target.device, { exclusive: false });
+      try {
+        await flushDevice(dev);
+      } finally {
+        closeDevice(dev);
+      }
+      const rr = await rereadPartitionTable(req.target.device);
+      log.info(`flushed ${req.target.device}; partition table re-read: ${rr.ok ? 'yes' : 'no'}`);
+    }
+    log.info(`wrote ${written.bytes} bytes to ${target}`);
+
+    let verified = false;
+    if (!req.skipVerify && elevated && !canRead(writePath)) {
+      log.warning(`the written drive cannot be read back without administrator rights: run "tsmedia verify ${writePath}" as administrator to verify it.`);
+    } else if (!req.skipVerify) {
+      progress.begin('verify', manifest.files.reduce((n, f) => n + f.size, 0));
+      const v = await verifyFat32Media(writePath, { onProgress: (bytes, path) => progress.update(bytes, path), checkExtraFiles: req.format, signal: options.signal });
+      progress.flush();
+      if (v.status !== 0) {
+        const what = [...v.unreadable, ...v.problems.map((p) => `${p.path}: ${p.problem}`)].join('; ');
+        throw new ContentIntegrityError(`${target}: reading the media back found differences: ${what}`, target);
+      }
+      verified = true;
+      log.info(`verified: ${v.filesChecked} files, ${v.bytesChecked} bytes read back match the manifest`);
+    }
+
+    progress.begin('finalize', 0);
+    const reportBase = imagePath ?? join(userDir ?? dirname(resolve('.')), `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`);
+    const report = new MediaReport({
+      request: { ...req, size: 'unlimited' },
+      label: checked.label,
+      mediaGuid: prepared.mediaGuid,
+      content: prepared.content,
+      manifest,
+      discs: [{ path: target, bytes: written.bytes, sha256: written.sha256 }],
+      start: checked.start,
+      expire: checked.expire,
+      timestamp: checked.timestamp,
+      verified,
+      mediaType: 'usb',
+    });
+    const reportPairs = writeReportFiles(report, reportBase, (final) => {
+      const t = tempPathFor(final);
+      temps.push(t);
+      return t;
+    });
+    commit([...(imagePath && req.format ? [{ temp: writePath, final: imagePath }] : []), ...reportPairs]);
+    temps.length = 0;
+    log.info(`done: ${target}`);
+    progress.begin('done', layout.size);
+    progress.update(layout.size, null);
+    progress.flush();
+    await progress.close();
+    return {
+      target,
+      mediaGuid: prepared.mediaGuid,
+      manifest,
+      bytesWritten: written.bytes,
+      reportFiles: reportPairs.map((p) => p.final),
+      logFiles: [...log.paths],
+      warnings: prepared.content.warnings,
+      largeFiles: large.report,
+      verified,
+    };
+  } catch (err) {
+    progress.cancel();
+    removeQuietly(temps);
+    if (err instanceof CancelledError) log.warning(`cancelled by the user${req.target.kind === 'drive' ? `; the drive ${req.target.device} holds an incomplete volume now and must be written again` : '; nothing was replaced and the partial files were removed.'}`);
+    else log.error(`failed: ${(err as Error).message}`);
+    throw err;
+  } finally {
+    log.close();
+  }
+}
+

@@ -1,0 +1,126 @@
+// The optional site descriptor (tsmedia-site.json) beside a site's exports and content libraries.
+import type { ReferenceKind } from '../../../shared/analysis.js';
+import { REFERENCE_KINDS } from '../../../shared/analysis.js';
+import { InputError } from '../errors.js';
+
+export const DESCRIPTOR_FILE = 'tsmedia-site.json';
+
+export interface DescriptorDistributionPoint {
+  name: string;
+  /** Path of the SCCMContentLib folder (relative to the descriptor's folder, or absolute: a mounted share). */
+  contentLibrary: string;
+  /** Further SCCMContentLib roots on other drives holding FileLib (SCCMContentLibD$, …). */
+  extraContentLibraries: string[];
+}
+
+export interface DescriptorCatalogItem {
+  packageId: string;
+  name: string | null;
+  kind: ReferenceKind | null;
+  version: string | null;
+  sourceVersion: number | null;
+  modelName: string | null;
+  dependencies: string[];
+}
+
+export interface SiteDescriptor {
+  siteCode: string | null;
+  siteName: string | null;
+  centralAdministrationSite: boolean;
+  /** Export zips, sequence XML files or folders holding them; default ["exports"]. */
+  exports: string[] | null;
+  /** When given, these replace the SCCMContentLib* folder convention. */
+  distributionPoints: DescriptorDistributionPoint[] | null;
+  catalog: DescriptorCatalogItem[];
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const KNOWN = ['siteCode', 'siteName', 'centralAdministrationSite', 'exports', 'distributionPoints', 'catalog', '$schema', 'comment'];
+
+/** Validates a parsed descriptor; every problem names the file and the field. */
+export function parseSiteDescriptor(text: string, file: string): SiteDescriptor {
+  let raw: Json;
+  try {
+    raw = JSON.parse(text) as Json;
+  } catch (err) {
+    throw new InputError(`not valid JSON (${(err as Error).message}).`, { file });
+  }
+  const fail = (field: string, what: string): never => {
+    throw new InputError(`field "${field}" ${what}`, { file });
+  };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('(root)', 'must be a JSON object.');
+  const obj = raw as { [k: string]: Json };
+  for (const k of Object.keys(obj)) if (!KNOWN.includes(k)) fail(k, `is not a descriptor field (known: ${KNOWN.slice(0, 6).join(', ')}).`);
+
+  const str = (v: Json | undefined, field: string): string | null => {
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string') return fail(field, 'must be a string.');
+    return v;
+  };
+  const strList = (v: Json | undefined, field: string): string[] => {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) return fail(field, 'must be a list of non-empty strings.');
+    return v as string[];
+  };
+
+  const siteCode = str(obj.siteCode, 'siteCode');
+  if (siteCode !== null && !/^[A-Za-z0-9]{3}$/.test(siteCode)) fail('siteCode', 'must be three letters or digits (e.g. "PS1").');
+  const cas = obj.centralAdministrationSite;
+  if (cas !== undefined && typeof cas !== 'boolean') fail('centralAdministrationSite', 'must be true or false.');
+
+  let distributionPoints: DescriptorDistributionPoint[] | null = null;
+  if (obj.distributionPoints !== undefined) {
+    if (!Array.isArray(obj.distributionPoints)) fail('distributionPoints', 'must be a list.');
+    distributionPoints = (obj.distributionPoints as Json[]).map((d, i) => {
+      const f = `distributionPoints[${i}]`;
+      if (d === null || typeof d !== 'object' || Array.isArray(d)) return fail(f, 'must be an object with "name" and "contentLibrary".');
+      const name = str(d.name, `${f}.name`);
+      const lib = str(d.contentLibrary, `${f}.contentLibrary`);
+      if (!name) return fail(`${f}.name`, 'is required.');
+      if (!lib) return fail(`${f}.contentLibrary`, 'is required (the path of its SCCMContentLib folder).');
+      return { name, contentLibrary: lib, extraContentLibraries: strList(d.extraContentLibraries, `${f}.extraContentLibraries`) };
+    });
+    const names = new Set<string>();
+    for (const d of distributionPoints) {
+      if (names.has(d.name.toLowerCase())) fail('distributionPoints', `names "${d.name}" twice.`);
+      names.add(d.name.toLowerCase());
+    }
+  }
+
+  const catalog: DescriptorCatalogItem[] = [];
+  if (obj.catalog !== undefined) {
+    if (!Array.isArray(obj.catalog)) fail('catalog', 'must be a list.');
+    const seen = new Set<string>();
+    (obj.catalog as Json[]).forEach((c, i) => {
+      const f = `catalog[${i}]`;
+      if (c === null || typeof c !== 'object' || Array.isArray(c)) return fail(f, 'must be an object with "packageId".');
+      const packageId = str(c.packageId, `${f}.packageId`);
+      if (!packageId) return fail(`${f}.packageId`, 'is required.');
+      if (seen.has(packageId.toUpperCase())) fail(`${f}.packageId`, `repeats ${packageId}; each package is listed once.`);
+      seen.add(packageId.toUpperCase());
+      const kind = str(c.kind, `${f}.kind`);
+      if (kind !== null && !REFERENCE_KINDS.includes(kind as ReferenceKind)) fail(`${f}.kind`, `must be one of ${REFERENCE_KINDS.join(', ')}.`);
+      const sv = c.sourceVersion;
+      if (sv !== undefined && sv !== null && (typeof sv !== 'number' || !Number.isInteger(sv) || sv < 1)) fail(`${f}.sourceVersion`, 'must be a whole number of 1 or more.');
+      catalog.push({
+        packageId: packageId.toUpperCase(),
+        name: str(c.name, `${f}.name`),
+        kind: kind as ReferenceKind | null,
+        version: str(c.version, `${f}.version`),
+        sourceVersion: typeof sv === 'number' ? sv : null,
+        modelName: str(c.modelName, `${f}.modelName`),
+        dependencies: strList(c.dependencies, `${f}.dependencies`).map((d) => d.toUpperCase()),
+      });
+    });
+  }
+
+  return {
+    siteCode,
+    siteName: str(obj.siteName, 'siteName'),
+    centralAdministrationSite: cas === true,
+    exports: obj.exports === undefined ? null : strList(obj.exports, 'exports'),
+    distributionPoints,
+    catalog,
+  };
+}
