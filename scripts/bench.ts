@@ -8,11 +8,11 @@ import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSy
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ContentLibraryWriter } from '../electron/engine/ContentLibraryWriter.js';
+import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 import { writeExportZip } from './lib/ExportWriter.js';
-import { createIsoSet } from '../electron/engine/MediaBuilder.js';
+import { createIsoSet } from '../electron/engine/media/MediaBuilder.js';
 import { packageRoot, sampleSitePath } from '../electron/engine/paths.js';
-import { Site } from '../electron/engine/Site.js';
+import { Site } from '../electron/engine/site/Site.js';
 import type { IsoMediaRequest } from '../shared/media.js';
 import { cannotMeasureWizard, measureWizardLongTasks, type WizardLongTasks } from './lib/wizardLongTasks.js';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { generateSampleSite } from './lib/SampleSite.js';
 
 // dist/scripts/make-sample-site.js → the package root is two levels up.
-const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 async function main(): Promise<void> {
   const outDir = resolve(process.argv[2] ?? resolve(packageRoot, 'assets', 'sample-site'));

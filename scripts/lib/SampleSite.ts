@@ -4,7 +4,7 @@
 // boot files are STAND-INS: they start with the right magic where that matters and are otherwise filler text.
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ContentLibraryWriter } from '../../electron/engine/ContentLibraryWriter.js';
+import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
 import { buildFatFloppy } from './FatFloppy.js';
 import { buildAppMgmtDigest, writeExportZip, xmlEscape, type ExportedObject, type ExportTaskSequence } from './ExportWriter.js';
 
