@@ -2,8 +2,9 @@
 // SMS\data\TsmBootstrap.ini, SMS\data\Variables.dat and SMS\data\Policy.xml, encrypted the way ConfigMgr does so that
 // the public decoders of ConfigMgr media (PXEThief and its forks, hashcat mode 19850) read what we write.
 //
-// Its parts, each its own module: environment/MediaFileCrypto (the encrypted file format), environment/EnvironmentXml (the XML inside, the
-// bootstrap INI, dates), environment/MediaCertificate (the PKCS#12 certificate); this module puts them together.
+// Its parts, each its own module: environment/MediaFileCrypto (the encrypted file format), environment/EnvironmentXml
+// (the XML inside, the bootstrap INI, dates), environment/MediaCertificate (the PKCS#12 certificate); this module puts
+// them together.
 import { MAX_VARIABLE_VALUE, variableNameIssue, variableValueIssue } from '../../../shared/variables.js';
 import { InputError, codedInputError } from '../errors.js';
 import { BLANK_PASSWORD_KEY, encryptMediaFile, type AesBits } from './environment/MediaFileCrypto.js';
