@@ -1,0 +1,72 @@
+// The sectors that start the drive and the volume: the MBR with its one partition, the FAT32 boot sector (BPB) and
+// FSInfo.
+import { BACKUP_BOOT_SECTOR, FSINFO_SECTOR, HEADS, MEDIA, PARTITION_START_SECTOR, SECTOR, SECTORS_PER_TRACK, type Fat32Geometry } from './FatGeometry.js';
+
+/** CHS of an LBA for the MBR with 255 heads and 63 sectors a track; past cylinder 1023 the "use LBA" marker FE FF FF. */
+function chs(lba: number): [number, number, number] {
+  const c = Math.floor(lba / (HEADS * SECTORS_PER_TRACK));
+  if (c > 1023) return [0xfe, 0xff, 0xff];
+  const h = Math.floor(lba / SECTORS_PER_TRACK) % HEADS;
+  const s = (lba % SECTORS_PER_TRACK) + 1;
+  return [h, s | ((c >> 8) << 6), c & 0xff];
+}
+
+export function mbr(partitionSectors: number, diskSignature: number): Buffer {
+  // Bytes 0–439 (boot code) stay zero: this drive boots by UEFI only (BIOS boot from USB is not done), and the
+  // public MBR boot programs are GPL.
+  const b = Buffer.alloc(SECTOR);
+  b.writeUInt32LE(diskSignature, 440);
+  const p = 446;
+  b[p] = 0x80; // active
+  b.set(chs(PARTITION_START_SECTOR), p + 1);
+  b[p + 4] = 0x0c; // FAT32 with LBA
+  b.set(chs(PARTITION_START_SECTOR + partitionSectors - 1), p + 5);
+  b.writeUInt32LE(PARTITION_START_SECTOR, p + 8);
+  b.writeUInt32LE(partitionSectors, p + 12);
+  b[510] = 0x55;
+  b[511] = 0xaa;
+  return b;
+}
+
+export function bootSector(g: Fat32Geometry, volumeId: number, label: string): Buffer {
+  const b = Buffer.alloc(SECTOR);
+  b.set([0xeb, 0x58, 0x90], 0); // jump over the BPB (there is no boot code behind it: the volume boots by UEFI)
+  b.write('MSWIN4.1', 3, 'latin1'); // the OEM name fatgen103 recommends
+  b.writeUInt16LE(SECTOR, 11);
+  b[13] = g.sectorsPerCluster;
+  b.writeUInt16LE(g.reservedSectors, 14);
+  b[16] = 2; // FATs
+  b.writeUInt16LE(0, 17); // root entries: 0 on FAT32
+  b.writeUInt16LE(0, 19); // 16-bit sector count: 0, the 32-bit one is used
+  b[21] = MEDIA;
+  b.writeUInt16LE(0, 22); // 16-bit FAT size: 0 on FAT32
+  b.writeUInt16LE(SECTORS_PER_TRACK, 24);
+  b.writeUInt16LE(HEADS, 26);
+  b.writeUInt32LE(PARTITION_START_SECTOR, 28); // hidden sectors: the partition's LBA
+  b.writeUInt32LE(g.partitionSectors, 32);
+  b.writeUInt32LE(g.fatSectors, 36);
+  b.writeUInt16LE(0, 40); // flags: both FATs mirrored
+  b.writeUInt16LE(0, 42); // version 0.0
+  b.writeUInt32LE(2, 44); // root directory cluster
+  b.writeUInt16LE(FSINFO_SECTOR, 48);
+  b.writeUInt16LE(BACKUP_BOOT_SECTOR, 50);
+  b[64] = 0x80; // drive number
+  b[66] = 0x29; // extended boot signature: serial, label and type follow
+  b.writeUInt32LE(volumeId, 67);
+  b.write((label || 'NO NAME').padEnd(11, ' '), 71, 11, 'latin1');
+  b.write('FAT32   ', 82, 8, 'latin1');
+  b[510] = 0x55;
+  b[511] = 0xaa;
+  return b;
+}
+
+export function fsInfoSector(freeClusters: number, nextFree: number): Buffer {
+  const b = Buffer.alloc(SECTOR);
+  b.writeUInt32LE(0x41615252, 0);
+  b.writeUInt32LE(0x61417272, 484);
+  b.writeUInt32LE(freeClusters >>> 0, 488);
+  b.writeUInt32LE(nextFree >>> 0, 492);
+  b.writeUInt32LE(0xaa550000, 508);
+  return b;
+}
+
