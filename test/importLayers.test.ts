@@ -16,6 +16,14 @@ describe('import layers', () => {
     assert.deepEqual(found, [], found.map((v) => `${v.file}: ${v.specifier} (${v.why})`).join('\n'));
   });
 
+  test('no engine module is over 600 lines: each holds one thing (one on-disc structure family, one step)', () => {
+    const long = projectSources(ROOT)
+      .filter((s) => s.file.startsWith('electron/engine/'))
+      .map((s) => ({ file: s.file, lines: s.source.split('\n').length }))
+      .filter((s) => s.lines > 600);
+    assert.deepEqual(long, []);
+  });
+
   test('a wrong-way import is named, in every form an import takes', () => {
     const found = violations([
       { file: 'electron/engine/formats/iso/IsoImage.ts', source: "import type { MediaFile } from '../../media/MediaPlan.js';\n" },

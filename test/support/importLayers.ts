@@ -98,7 +98,7 @@ export function projectSources(root: string): { file: string; source: string }[]
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (/\.(c|m)?tsx?$/.test(name) && !name.endsWith('.d.ts')) out.push({ file: relative(root, p), source: readFileSync(p, 'utf8') });
+      else if (/\.(c|m)?tsx?$/.test(name) && !name.endsWith('.d.ts')) out.push({ file: relative(root, p).split(sep).join('/'), source: readFileSync(p, 'utf8') });
     }
   };
   for (const d of ['electron', 'shared', join('renderer', 'src')]) walk(join(root, d));
