@@ -22,23 +22,16 @@ interface Media {
   directories: string[];
 }
 
-function readIso(image: string): Media {
-  const v = openIso(image);
+/** Every folder and file of an opened volume (the engine's ISO or FAT32 reader), with each file's bytes and extents. */
+function readMedia(image: string, v: { directories(): string[]; files(): { path: string; size: number; extents: Extent[] }[]; readFileBuffer(path: string): Buffer; close(): void }): Media {
   try {
     return { image, directories: v.directories(), files: new Map(v.files().map((f) => [f.path, { size: f.size, extents: f.extents, data: v.readFileBuffer(f.path) }])) };
   } finally {
     v.close();
   }
 }
-
-function readUsb(image: string): Media {
-  const v = openFat32(image);
-  try {
-    return { image, directories: v.directories(), files: new Map(v.files().map((f) => [f.path, { size: f.size, extents: f.extents, data: v.readFileBuffer(f.path) }])) };
-  } finally {
-    v.close();
-  }
-}
+const readIso = (image: string): Media => readMedia(image, openIso(image));
+const readUsb = (image: string): Media => readMedia(image, openFat32(image));
 
 /** The decrypted environment (test/oracle/media_decrypt.py: an independent implementation of the published scheme). */
 function environmentOf(m: Media, dir: string): { variables: { name: string; value: string }[]; policy: Record<string, string> } {
@@ -113,35 +106,38 @@ function imagesDifferOnlyInIdentity(a: Media, b: Media): void {
   }
 }
 
+const NEEDS = 'python3 and openssl decode the environment (scripts/setup.sh installs them)';
+
+/**
+ * Three runs of the same input and --timestamp, each in a folder of its own under the same file name (nothing of the
+ * output's path is on the media), read back by `read`.
+ */
+function threeRuns(dir: string, fileName: string, args: (out: string) => string[], read: (image: string) => Media): Media[] {
+  const runs: Media[] = [];
+  for (let i = 0; i < 3; i++) {
+    const out = join(dir, `run${i}`, fileName);
+    mkdirSync(join(dir, `run${i}`));
+    const r = runCli(['create', '--task-sequence', 'SMP00010', ...args(out), '--timestamp', TIMESTAMP, '--no-verify'], { XDG_STATE_HOME: join(dir, 'state') });
+    assert.equal(r.status, 0, r.stderr);
+    runs.push(read(out));
+  }
+  return runs;
+}
+
 describe('reproducible media (--timestamp)', () => {
   test('ISO: every file but the three that carry the media GUID is the same; the image differs only inside them', (t) => {
-    if (!requireOrSkip(t, hasCommand('python3') && hasCommand('openssl'), 'python3 and openssl decode the environment (scripts/setup.sh installs them)')) return;
+    if (!requireOrSkip(t, hasCommand('python3') && hasCommand('openssl'), NEEDS)) return;
     const dir = tempDir(t);
-    const runs: Media[] = [];
-    for (let i = 0; i < 3; i++) {
-      // Each run in a folder of its own under the same file name: nothing of the output's path is on the media.
-      const out = join(dir, `run${i}`, 'media.iso');
-      mkdirSync(join(dir, `run${i}`));
-      const r = runCli(['create', '--task-sequence', 'SMP00010', '--out', out, '--timestamp', TIMESTAMP, '--no-verify'], { XDG_STATE_HOME: join(dir, 'state') });
-      assert.equal(r.status, 0, r.stderr);
-      runs.push(readIso(out));
-    }
+    const runs = threeRuns(dir, 'media.iso', (out) => ['--out', out], readIso);
     sameButIdentity(runs[0], runs[1], dir);
     sameButIdentity(runs[1], runs[2], dir);
     imagesDifferOnlyInIdentity(...pairWithEqualSizes(runs));
   });
 
   test('USB image: the same holds for the FAT32 volume', (t) => {
-    if (!requireOrSkip(t, hasCommand('python3') && hasCommand('openssl'), 'python3 and openssl decode the environment (scripts/setup.sh installs them)')) return;
+    if (!requireOrSkip(t, hasCommand('python3') && hasCommand('openssl'), NEEDS)) return;
     const dir = tempDir(t);
-    const runs: Media[] = [];
-    for (let i = 0; i < 3; i++) {
-      const out = join(dir, `run${i}`, 'usb.img');
-      mkdirSync(join(dir, `run${i}`));
-      const r = runCli(['create', '--media', 'usb', '--task-sequence', 'SMP00010', '--image', out, '--image-size', '64MiB', '--timestamp', TIMESTAMP, '--no-verify'], { XDG_STATE_HOME: join(dir, 'state') });
-      assert.equal(r.status, 0, r.stderr);
-      runs.push(readUsb(out));
-    }
+    const runs = threeRuns(dir, 'usb.img', (out) => ['--media', 'usb', '--image', out, '--image-size', '64MiB'], readUsb);
     sameButIdentity(runs[0], runs[1], dir);
     sameButIdentity(runs[0], runs[2], dir);
     imagesDifferOnlyInIdentity(...pairWithEqualSizes(runs));

@@ -8,7 +8,7 @@
 // no part can come back to a disc that already holds another part of the same file. Each disc holds the folders of the
 // files it carries; the folders no file lies in go on disc 1.
 import { InputError } from '../errors.js';
-import { windowsUpper } from '../formats/iso/IsoImage.js';
+import { windowsUpper } from '../formats/windowsNames.js';
 import type { MediaFile } from './MediaPlan.js';
 
 export interface DiscPart {

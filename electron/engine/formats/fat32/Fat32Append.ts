@@ -30,7 +30,7 @@ import {
   type FatFile,
 } from './Fat32Volume.js';
 import type { Fat32Volume, FatDirectoryInfo, FatDirEntryInfo, FatRun } from './Fat32Reader.js';
-import { windowsUpper } from '../iso/IsoImage.js';
+import { windowsUpper } from '../windowsNames.js';
 
 export interface Fat32AppendPlan extends ImageLayout {
   clusterSize: number;

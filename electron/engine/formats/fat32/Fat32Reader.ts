@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { InputError, describeFsError } from '../../errors.js';
 import { readExtents, readFully, streamExtents, type Extent } from '../../io/PositionedRead.js';
 import { ATTR_DIRECTORY, ATTR_LFN, ATTR_VOLUME_ID, FAT32_MAX_CLUSTERS, FAT32_MIN_CLUSTERS, FAT_MAX_DIR_ENTRIES, fromDosDateTime, lfnChecksum } from './Fat32Volume.js';
-import { windowsUpper } from '../iso/IsoImage.js';
+import { windowsUpper } from '../windowsNames.js';
 
 const MAX_DEPTH = 256;
 const MAX_ENTRIES = 5_000_000;

@@ -28,7 +28,7 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../../errors.js';
 import { sourceSize, type ContentSource, type ImageExtent, type ImageLayout, type ImageRegion } from '../../io/ImageLayout.js';
-import { windowsUpper } from '../iso/IsoImage.js';
+import { windowsUpper } from '../windowsNames.js';
 import { alignUp, ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_VOLUME_ID, BACKUP_BOOT_SECTOR, FAT32_MAX_FILE, fat32Geometry, FAT_EOC, FAT_MAX_DIR_ENTRIES, FILE_ATTRIBUTES, MEDIA, PARTITION_OFFSET, SECTOR, type Fat32Geometry } from './FatGeometry.js';
 import { bootSector, fsInfoSector, mbr } from './FatBootSectors.js';
 import { assignShortNames, fatLabel, lfnSlots, splitFatPath } from './FatNames.js';

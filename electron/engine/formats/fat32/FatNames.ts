@@ -1,7 +1,7 @@
 // FAT names: long names checked as Windows does, 8.3 short names made as Windows makes them (fatgen103 "basis name"
 // with a "~n" tail), and the VFAT long-name slots and checksum.
 import { InputError } from '../../errors.js';
-import { windowsUpper } from '../iso/IsoImage.js';
+import { windowsUpper } from '../windowsNames.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Names

@@ -1,7 +1,7 @@
 // The small encodings every ISO 9660 structure uses: both-endian numbers, the 7- and 17-byte dates, a- and
 // d-characters, UCS-2 fields, and one directory record.
 import { InputError } from '../../errors.js';
-import { windowsUpper } from './IsoTree.js';
+import { windowsUpper } from '../windowsNames.js';
 import { cut, dChars } from './IsoNames.js';
 import { recordLength, ucs2be } from './IsoSizes.js';
 

@@ -33,6 +33,7 @@ import { bootCatalog } from './ElTorito.js';
 import { avdp, charspec, domainId, dstring, fileEntry, implId, longAd, udfDirData, udfTag, udfTime, udfVds, writeU64, type UdfVdsArgs } from './Udf.js';
 
 export * from './IsoTree.js';
+export { windowsUpper } from '../windowsNames.js';
 export * from './IsoNames.js';
 export * from './IsoSizes.js';
 export * from './IsoEncoding.js';

@@ -1,6 +1,7 @@
 // Names on the disc: ISO 9660 level-3 identifiers (d-characters, ";1", unique in their folder), Joliet names (UCS-2,
 // 64 characters) and UDF names, each made from the file's own name.
-import { ISO_DIR_MAX, ISO_FILE_MAX, JOLIET_MAX, UDF_NAME_BYTES, windowsUpper, type Child, type DirNode } from './IsoTree.js';
+import { windowsUpper } from '../windowsNames.js';
+import { ISO_DIR_MAX, ISO_FILE_MAX, JOLIET_MAX, UDF_NAME_BYTES, type Child, type DirNode } from './IsoTree.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Names

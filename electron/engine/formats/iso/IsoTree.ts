@@ -1,6 +1,7 @@
 // The disc's tree as the ISO planner sees it: the public types of a plan, the limits of each name space, and the
 // folders and files with their ISO 9660, Joliet and UDF names.
 import { InputError } from '../../errors.js';
+import { windowsUpper } from '../windowsNames.js';
 import { sourceSize, type ContentSource, type ImageLayout } from '../../io/ImageLayout.js';
 
 export interface IsoFile {
@@ -99,18 +100,6 @@ export interface DirNode extends Entry {
 }
 
 export type Child = DirNode | FileNode;
-
-/** Upper case as Windows compares names: one code point at a time, never changing a name's length. */
-export function windowsUpper(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(s)) return s.toUpperCase();
-  let out = '';
-  for (const ch of s) {
-    const u = ch.toUpperCase();
-    out += u.length === ch.length ? u : ch;
-  }
-  return out;
-}
 
 function splitPath(p: string, what: string): string[] {
   if (typeof p !== 'string' || p === '') throw new InputError(`${what}: an empty path.`);
