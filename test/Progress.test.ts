@@ -170,8 +170,11 @@ describe('progress pacing', () => {
     const most = mostInOneSecond(events.map((x) => x.stamp));
     assert.ok(most <= 4, `${most} events in one second: ${events.map((x) => `${x.stamp - events[0].stamp}:${x.e.type === 'progress' ? x.e.progress.phase : x.e.type}`).join(' ')}`);
     const phases = [...new Set(events.flatMap((x) => (x.e.type === 'progress' ? [x.e.progress.phase] : [])))];
-    // 'finalize' (renaming, a moment) may give way to the final 'done' state at the end of the run.
-    assert.deepEqual(phases.filter((p) => p !== 'finalize'), ['plan', 'write', 'verify', 'done'], 'every phase reported, in order');
+    // Phases in order; a short one still waiting when the run ends (verify of a small image, finalize) gives way to
+    // the final 'done' state, so only plan, write and done are certain to be seen.
+    const order = ['plan', 'write', 'verify', 'finalize', 'done'];
+    assert.deepEqual(phases, [...phases].sort((a, b) => order.indexOf(a) - order.indexOf(b)), 'phases in order');
+    for (const p of ['plan', 'write', 'done']) assert.ok(phases.includes(p), `phase ${p} reported: ${phases.join(', ')}`);
     assert.ok(events.length >= 6, `${events.length} events`);
   });
 });
