@@ -172,9 +172,9 @@ describe('progress pacing', () => {
     const phases = [...new Set(events.flatMap((x) => (x.e.type === 'progress' ? [x.e.progress.phase] : [])))];
     // Phases in order; a short one still waiting when the run ends (verify of a small image, finalize) gives way to
     // the final 'done' state, so only plan, write and done are certain to be seen.
-    const order = ['plan', 'write', 'verify', 'finalize', 'done'];
+    const order: MediaPhase[] = ['plan', 'write', 'verify', 'finalize', 'done'];
     assert.deepEqual(phases, [...phases].sort((a, b) => order.indexOf(a) - order.indexOf(b)), 'phases in order');
-    for (const p of ['plan', 'write', 'done']) assert.ok(phases.includes(p), `phase ${p} reported: ${phases.join(', ')}`);
+    for (const p of ['plan', 'write', 'done'] as const) assert.ok(phases.includes(p), `phase ${p} reported: ${phases.join(', ')}`);
     assert.ok(events.length >= 6, `${events.length} events`);
   });
 });
