@@ -519,7 +519,7 @@ describe('loopback host: bounds on time and numbers', () => {
     `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n${HOST_SESSION_HEADER}: ${secret}\r\n\r\n[  `;
   const eventStream = (port: number, secret: string): string => `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${HOST_SESSION_HEADER}: ${secret}\r\n\r\n`;
 
-  test('production defaults: the figures the README gives', () => {
+  test('production defaults: the figures the documentation gives', () => {
     assert.deepEqual(DEFAULT_LIMITS, {
       requestTimeoutMs: 30_000,
       headersTimeoutMs: 20_000,

@@ -1,4 +1,4 @@
-// What is reproducible, exactly as the README says: two runs of the same input with the same --timestamp give media
+// What is reproducible, exactly as docs/reference/media.md says: two runs of the same input with the same --timestamp give media
 // whose every file is the same byte for byte except the three that carry the media's own identity — Variables.dat
 // (the media GUID and a new certificate), Policy.xml (encrypted with the GUID) and the manifest (which names the GUID
 // and those two files' hashes) — and images that differ only inside those three files whenever the new certificate's

@@ -8,7 +8,7 @@ export interface ErrorLocation {
   entry?: string;
 }
 
-/** A code and its values, for the wizard to say the error in its own language (README "Error codes"). */
+/** A code and its values, for the wizard to say the error in its own language (docs/reference/error-codes.md). */
 export interface InputErrorOptions {
   code?: string;
   params?: MessageParams;
