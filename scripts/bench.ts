@@ -1,7 +1,8 @@
 // `npm run bench`: tsmedia against the physical limit (cat + sync) and its peers (genisoimage, xorriso, mkfs.fat +
 // mcopy, sha256sum) on one content tree, commands alternating over several runs, medians reported; plus peak memory,
 // the analysis of a large task sequence, the progress rate, the cancel latency and the wizard's long tasks during a
-// write (`--only-ui`: that last figure alone). Not part of `npm test`.
+// write (`--only-ui`: that last figure alone); as root, a USB drive write to a loop device throttled to a stick's speed
+// against dd of the same bytes. Not part of `npm test`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { createIsoSet } from '../electron/engine/media/MediaBuilder.js';
 import { packageRoot, sampleSitePath } from '../electron/engine/paths.js';
 import { Site } from '../electron/engine/site/Site.js';
 import type { IsoMediaRequest } from '../shared/media.js';
+import { cannotThrottle, throttledStick } from './lib/throttledStick.js';
 import { cannotMeasureWizard, measureWizardLongTasks, type WizardLongTasks } from './lib/wizardLongTasks.js';
 
 const GiB = 1024 ** 3;
@@ -118,6 +120,56 @@ async function analysisSite(root: string): Promise<string> {
   return site;
 }
 
+interface StickFigure {
+  tsmedia: number;
+  dd: number;
+  bytes: number;
+  mbps: number;
+  peakMiB: number;
+}
+
+/**
+ * tsmedia writing a USB drive against `dd oflag=direct bs=4M` of the same number of bytes to the same drive: a loop
+ * device throttled to a stick's speed, its content a site of its own (`contentBytes`, so the figure takes seconds, not
+ * minutes). The bytes tsmedia wrote are the kernel's count for the device; medians of `runs` alternating runs.
+ */
+async function stickFigure(work: string, contentBytes: number, bytesPerSecond: number, runs: number, log: (s: string) => void): Promise<StickFigure | null> {
+  const why = cannotThrottle();
+  if (why) {
+    log(`bench: usb-drive-vs-dd not measured: ${why}`);
+    return null;
+  }
+  const root = join(work, 'stick');
+  const content = join(root, 'content');
+  makeContent(content, contentBytes);
+  const site = await makeSite(root, content);
+  rmSync(content, { recursive: true, force: true });
+  const stick = throttledStick(join(root, 'stick.img'), Math.ceil((contentBytes * 1.3) / MiB) * MiB + 512 * MiB, bytesPerSecond);
+  try {
+    const ts: number[] = [];
+    const dd: number[] = [];
+    let peak = 0;
+    let bytes = 0;
+    for (let r = 1; r <= runs; r++) {
+      execFileSync('sync');
+      const before = stick.bytesWritten();
+      const d = stick.device;
+      const t = timed(`node ${q(CLI)} create --site ${q(site)} --media usb --task-sequence SMP00010 --dp DP01 --package SMP00090 --drive ${d} --yes-erase ${d} --all --no-verify > /dev/null 2>&1`);
+      bytes = stick.bytesWritten() - before;
+      ts.push(t.seconds);
+      peak = Math.max(peak, t.peakMiB);
+      const blocks = Math.ceil(bytes / (4 * MiB));
+      const e = timed(`dd if=/dev/zero of=${d} bs=4M count=${blocks} oflag=direct status=none`);
+      dd.push(e.seconds);
+      log(`bench: run ${r}/${runs} stick: tsmedia ${t.seconds.toFixed(2)} s for ${(bytes / MiB).toFixed(0)} MiB, dd ${e.seconds.toFixed(2)} s for ${blocks * 4} MiB`);
+    }
+    return { tsmedia: median(ts), dd: median(dd), bytes, mbps: bytesPerSecond / 1e6, peakMiB: peak };
+  } finally {
+    stick.remove();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 function nodeSha256Throughput(): number {
   const b = Buffer.allocUnsafe(256 * MiB);
   randomFillSync(b);
@@ -195,7 +247,7 @@ const longTasksFigures = (w: WizardLongTasks | null): unknown =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' } },
+    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' } },
   });
   const size = parseSize(values.size ?? '2GiB');
   if (size > 20 * GiB) throw new Error('--size is at most 20 GiB');
@@ -208,6 +260,14 @@ async function main(): Promise<void> {
   if (free < needed) throw new Error(`${work} has ${(free / GiB).toFixed(1)} GiB free; the benchmark needs about ${(needed / GiB).toFixed(1)} GiB (use --size or --skip-large).`);
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   try {
+    if (values['only-stick']) {
+      const st = await stickFigure(work, parseSize(values['stick-content'] ?? '256MiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
+      const t: Target = { name: 'usb-drive-vs-dd', value: st ? st.tsmedia / st.dd : null, limit: '<= 1.10', met: st ? st.tsmedia / st.dd <= 1.1 : null };
+      if (st) console.log(`tsmedia usb --drive ${st.tsmedia.toFixed(2)} s, dd oflag=direct bs=4M ${st.dd.toFixed(2)} s, ${(st.bytes / MiB).toFixed(0)} MiB at ${st.mbps} MB/s`);
+      console.log(targetLine(t));
+      if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: [t], stick: st }, null, 2)}\n`);
+      return;
+    }
     log(`bench: making ${(size / GiB).toFixed(2)} GiB of content in ${work}`);
     const content = join(work, 'content');
     makeContent(content, size);
@@ -273,6 +333,8 @@ async function main(): Promise<void> {
     // Before the large figure: its 8 GiB would push this site's content out of the page cache.
     const wizard = await wizardDuringWrite(site, work, size, log, false, values.trace);
 
+    const stick = await stickFigure(work, parseSize(values['stick-content'] ?? '256MiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
+
     let largePeak: number | null = null;
     if (!values['skip-large']) {
       for (const c of commands) c.clean.forEach(rm);
@@ -291,6 +353,9 @@ async function main(): Promise<void> {
     const catS = med('cat + sync');
     const isoPeer = Math.min(med('genisoimage -J -r -udf'), med('xorriso -as mkisofs -J -r'));
     const usbPeer = med('mkfs.fat -F 32 + mcopy -s');
+    // The honest limit of a write that hashes what it copies: the copy (cat + sync) and the SHA-256 of the same bytes on
+    // one core, whichever is slower, as if the two overlapped perfectly.
+    const limit = Math.max(catS, size / nodeSha);
     const results: Result[] = [
       ...commands.map((c) => ({ name: c.name, seconds: med(c.name), mbPerSecond: size / 1e6 / med(c.name), peakMiB: peaks.get(c.name) ?? null })),
       { name: 'tsmedia verify', seconds: median(verifyTimes), mbPerSecond: isoBytes / 1e6 / median(verifyTimes), peakMiB: verifyPeak },
@@ -299,6 +364,13 @@ async function main(): Promise<void> {
       { name: 'analyze 2,000 steps', seconds: analysisRun.seconds, mbPerSecond: null, peakMiB: analysisRun.peakMiB },
       { name: 'catalog, 10,000-file library', seconds: analysisSiteRun.seconds, mbPerSecond: null, peakMiB: analysisSiteRun.peakMiB },
       { name: 'cancel latency', seconds: cancel, mbPerSecond: null, peakMiB: null },
+      { name: 'limit: max(cat + sync, SHA-256 one core)', seconds: limit, mbPerSecond: size / 1e6 / limit, peakMiB: null },
+      ...(stick
+        ? [
+            { name: `tsmedia usb --drive (${stick.mbps} MB/s stick)`, seconds: stick.tsmedia, mbPerSecond: stick.bytes / 1e6 / stick.tsmedia, peakMiB: stick.peakMiB },
+            { name: `dd oflag=direct bs=4M, same bytes`, seconds: stick.dd, mbPerSecond: stick.bytes / 1e6 / stick.dd, peakMiB: null },
+          ]
+        : []),
       ...(wizard ? [wizardRow(wizard)] : []),
     ];
     const verifyRate = isoBytes / median(verifyTimes);
@@ -308,6 +380,9 @@ async function main(): Promise<void> {
       target('iso-vs-peer', med('tsmedia iso') / isoPeer, '<= 1.0', (v) => v <= 1.0),
       target('usb-vs-cat', med('tsmedia usb --image') / catS, '<= 1.2', (v) => v <= 1.2),
       target('usb-vs-peer', med('tsmedia usb --image') / usbPeer, '<= 1.0', (v) => v <= 1.0),
+      target('iso-vs-limit', med('tsmedia iso') / limit, '<= 1.25', (v) => v <= 1.25),
+      target('usb-image-vs-limit', med('tsmedia usb --image') / limit, '<= 1.25', (v) => v <= 1.25),
+      target('usb-drive-vs-dd', stick ? stick.tsmedia / stick.dd : null, '<= 1.10', (v) => v <= 1.1),
       target('verify-vs-node-sha256', verifyRate / nodeSha, '>= 0.9', (v) => v >= 0.9),
       target('verify-vs-sha256sum', median(sumTimes) / median(verifyTimes) * (isoBytes / size), '> 1.0 (throughput ratio)', (v) => v > 1.0),
       target('memory-default', Math.max(peaks.get('tsmedia iso') ?? 0, peaks.get('tsmedia usb --image') ?? 0, verifyPeak), '<= 200 MiB', (v) => v <= 200),
