@@ -261,7 +261,7 @@ async function main(): Promise<void> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   try {
     if (values['only-stick']) {
-      const st = await stickFigure(work, parseSize(values['stick-content'] ?? '256MiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
+      const st = await stickFigure(work, parseSize(values['stick-content'] ?? '1GiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
       const t: Target = { name: 'usb-drive-vs-dd', value: st ? st.tsmedia / st.dd : null, limit: '<= 1.10', met: st ? st.tsmedia / st.dd <= 1.1 : null };
       if (st) console.log(`tsmedia usb --drive ${st.tsmedia.toFixed(2)} s, dd oflag=direct bs=4M ${st.dd.toFixed(2)} s, ${(st.bytes / MiB).toFixed(0)} MiB at ${st.mbps} MB/s`);
       console.log(targetLine(t));
@@ -333,7 +333,7 @@ async function main(): Promise<void> {
     // Before the large figure: its 8 GiB would push this site's content out of the page cache.
     const wizard = await wizardDuringWrite(site, work, size, log, false, values.trace);
 
-    const stick = await stickFigure(work, parseSize(values['stick-content'] ?? '256MiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
+    const stick = await stickFigure(work, parseSize(values['stick-content'] ?? '1GiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
 
     let largePeak: number | null = null;
     if (!values['skip-large']) {
