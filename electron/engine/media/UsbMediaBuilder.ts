@@ -8,7 +8,7 @@ import type { DriveInfo } from '../../../shared/drives.js';
 import type { MediaProgress, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
 import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from '../drives/DriveAccess.js';
-import { PrivilegedWriter } from '../drives/PrivilegedWriter.js';
+import { PrivilegedWriter, type ElevationMethod } from '../drives/PrivilegedWriter.js';
 import { findDrive, listDrives } from '../drives/Drives.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
 import { ContentIntegrityError, InputError, codedInputError } from '../errors.js';
@@ -51,6 +51,11 @@ export interface CreateUsbOptions {
   listDrives?: () => Promise<DriveInfo[]>;
   /** Largest file the volume takes whole (default FAT32's 4 GiB − 1); tests lower it to split small WIMs. */
   maxFileBytes?: number;
+  /**
+   * How the privileged writer is started when the drive needs it (default: the platform's prompt). Tests set method
+   * 'none' and `always`, so the helper's path runs here as the elevated one would.
+   */
+  privileged?: { method?: ElevationMethod; always?: boolean };
 }
 
 export interface CreateUsbResult {
@@ -246,11 +251,11 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     let written: { sha256: string | null; bytes: number };
     let elevated = false;
     try {
-      if (req.target.kind === 'drive' && !canOpen(req.target.device)) {
+      if (req.target.kind === 'drive' && (options.privileged?.always === true || !canOpen(req.target.device))) {
         // This process may not open the drive: the privileged writer, started through the operating system's prompt.
         elevated = true;
         log.info(`${req.target.device} needs administrator rights: starting the privileged writer`);
-        const pw = await PrivilegedWriter.start(req.target.device);
+        const pw = await PrivilegedWriter.start(req.target.device, { method: options.privileged?.method });
         try {
           await pw.openDevice();
           written = await pw.writeLayout(job.layout, { gaps: 'zero', onProgress: (bytes, path) => progress.update(bytes, path) });
