@@ -249,7 +249,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
               if (step === 'read-back' && !verifying) {
                 verifying = true;
                 progress.flush();
-                progress.begin('verify', bytesToWrite);
+                progress.begin('verify', layout.size);
               }
               progress.update(bytes, path);
             },
