@@ -16,7 +16,8 @@ import {
   rereadPartitionTable,
   runCommand,
   unmountDrive,
-  windowsDismountScript,
+  driveIoPath,
+  sameDriveName,
   type CommandRunner,
 } from '../electron/engine/drives/DriveAccess.js';
 import { writeImage } from '../electron/engine/io/ImageWriter.js';
@@ -189,21 +190,15 @@ describe('the commands macOS and Windows would run', () => {
     await assert.rejects(unmountDrive('/dev/disk4', { platform: 'darwin', run: busy }), /a program is using one of its volumes/);
   });
 
-  test('Windows: PowerShell finds the drive letters, diskpart dismounts them; nothing mounted runs no diskpart', async () => {
-    const calls: string[][] = [];
-    let script = '';
-    const run: CommandRunner = async (cmd, args) => {
-      calls.push([cmd, ...args]);
-      if (cmd === 'diskpart.exe') script = readFileSync(args[1], 'utf8');
-      return { code: 0, stdout: cmd === 'powershell.exe' ? 'E\r\nF\r\n' : 'DiskPart successfully dismounted', stderr: '' };
-    };
-    assert.deepEqual(await unmountDrive('\\\\.\\PhysicalDrive2', { platform: 'win32', run }), { unmounted: ['E:\\', 'F:\\'], tool: 'diskpart' });
-    assert.equal(calls[0][0], 'powershell.exe');
-    assert.match(calls[0].at(-1) ?? '', /Get-Partition -DiskNumber 2/);
-    assert.equal(script, windowsDismountScript(['E', 'F']));
-    assert.equal(script, 'select volume E\r\nremove all dismount noerr\r\nselect volume F\r\nremove all dismount noerr\r\n');
-    const none: CommandRunner = async () => ({ code: 0, stdout: '', stderr: '' });
-    assert.deepEqual(await unmountDrive('\\\\.\\PhysicalDrive3', { platform: 'win32', run: none }), { unmounted: [], tool: null });
-    await assert.rejects(unmountDrive('D:', { platform: 'win32', run: none }), /not a Windows physical drive/);
+  test('macOS: either name of a disk is read and written as the raw /dev/rdiskN, and confirms the same drive', () => {
+    assert.equal(driveIoPath('/dev/disk4', 'darwin'), '/dev/rdisk4');
+    assert.equal(driveIoPath('/dev/rdisk4', 'darwin'), '/dev/rdisk4');
+    assert.equal(driveIoPath('/dev/disk4s1', 'darwin'), '/dev/disk4s1', 'a partition is not a whole disk: left for the drive check to refuse');
+    assert.equal(driveIoPath('/dev/sdb', 'linux'), '/dev/sdb');
+    assert.equal(driveIoPath('\\\\.\\PhysicalDrive2', 'win32'), '\\\\.\\PhysicalDrive2');
+    assert.ok(sameDriveName('/dev/rdisk4', '/dev/disk4'));
+    assert.ok(sameDriveName('\\\\.\\PHYSICALDRIVE2', '\\\\.\\PhysicalDrive2'));
+    assert.ok(!sameDriveName('/dev/disk4', '/dev/disk5'));
+    assert.ok(!sameDriveName('/dev/sdb', '/dev/sdc'));
   });
 });

@@ -76,7 +76,7 @@ async function rawHelper(t: TestContext, token: string | null | 'right', prepare
 const refusal = (m: HelperMessage): string => (m.type === 'result' && !m.ok && m.code === 'EREFUSED' ? m.error : `not refused: ${JSON.stringify(m)}`);
 
 describe('privileged writer channel (helper run directly, no elevation)', () => {
-  test('a whole write through the helper: open, write a layout, flush, close', async (t) => {
+  test('a whole write through the helper: one drive job (take, write, flush, announce, read back), then close', async (t) => {
     if (!requireOrSkip(t, canLoop(), NO_LOOP)) return;
     const dev = attachLoop(t, 8 * 1024 * 1024);
     const src = join(tempDir(t), 'file.bin');
@@ -90,15 +90,20 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
       ],
     };
     const w = await PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000 });
-    assert.deepEqual(await w.openDevice(), { unmounted: [] });
+    t.after(() => w.dispose());
+    const steps: string[] = [];
     let progress = 0;
-    const r = await w.writeLayout(layout, { gaps: 'zero', onProgress: (b) => (progress = b) });
-    assert.equal(r.bytes, layout.size);
+    const r = await w.runDriveJob({ device: dev, mode: 'erase', writes: [{ layout, gaps: 'zero' }], readBack: true }, { onProgress: (_s, b) => (progress = b), onStep: (s) => steps.push(s) });
+    assert.equal(r.written.bytes, layout.size);
     assert.ok(progress >= 0);
-    await w.flush();
+    assert.deepEqual(steps, ['take', 'write', 'flush', 'announce', 'read-back'], 'the helper runs the drive sequence in order');
+    assert.deepEqual(r.taken.released, []);
+    assert.equal(r.readBack?.bytes, layout.size, 'the read-back went through the whole layout');
+    const expected = createHash('sha256').update(Buffer.concat([Buffer.from('TSMEDIA-HEADER'), Buffer.alloc(100_000, 7), Buffer.from('hello')])).digest('hex');
+    assert.equal(r.readBack?.sha256?.toLowerCase(), expected, 'the read-back hashed every written byte, as it is on the drive');
     await w.close();
     const written = readFileSync(dev).subarray(0, layout.size);
-    assert.equal(createHash('sha256').update(written).digest('hex'), r.sha256, 'the drive holds what the helper hashed');
+    assert.equal(written.subarray(14, 65536).every((b) => b === 0), true, "gaps 'zero' are zeroed");
     assert.equal(written.subarray(0, 14).toString(), 'TSMEDIA-HEADER');
     assert.equal(written.subarray(1024 * 1024, 1024 * 1024 + 5).toString(), 'hello');
     assert.equal(written[65536 + 99_999], 7);
@@ -203,15 +208,15 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
     const dev = attachLoop(t, 4 * 1024 * 1024);
     const other = attachLoop(t, 4 * 1024 * 1024);
     const w = await (await rawHelper(t, 'right')).connected;
-    assert.match(refusal(await w({ type: 'open-device', device: dev })), /no drive has been confirmed yet \(allow-device comes first\)/);
+    assert.match(refusal(await w({ type: 'run-drive-job', device: dev, job: { mode: 'erase', writes: [], readBack: false } })), /no drive has been confirmed yet \(allow-device comes first\)/);
     assert.match(refusal(await w({ type: 'format', device: dev })), /unknown command "format"/);
     assert.match(refusal(await w({ type: 'allow-device' })), /allow-device names no device/);
     const ok = await w({ type: 'allow-device', device: dev });
     assert.equal(ok.type === 'result' && ok.ok, true, JSON.stringify(ok));
     assert.match(refusal(await w({ type: 'allow-device', device: other })), new RegExp(`the confirmed drive is ${dev}; ${other} cannot be added`));
-    assert.match(refusal(await w({ type: 'open-device', device: other })), new RegExp(`${other} is not the confirmed drive`));
-    assert.match(refusal(await w({ type: 'write-regions-from-layout-job', device: dev, layout: { size: 0, regions: [], extents: [] }, gaps: 'zero' })), /open-device comes before writing/);
-    assert.match(refusal(await w({ type: 'flush', device: '/dev/vda' })), /is not the confirmed drive/);
+    assert.match(refusal(await w({ type: 'run-drive-job', device: other, job: { mode: 'erase', writes: [], readBack: false } })), new RegExp(`${other} is not the confirmed drive`));
+    assert.match(refusal(await w({ type: 'write-regions-from-layout-job', device: dev, layout: { size: 0, regions: [], extents: [] }, gaps: 'zero' })), /unknown command "write-regions-from-layout-job"/);
+    assert.match(refusal(await w({ type: 'cancel', device: '/dev/vda' })), /is not the confirmed drive/);
     assert.match(refusal(await w({ type: 'shell', device: dev, command: 'rm -rf /' })), /unknown command "shell"/);
   });
 
@@ -244,9 +249,10 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
     chownSync(ch.dir, 65534, 65534); // as the folder of a main process run by uid 65534 would be
     const w = await PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000, channel: ch, env: { PKEXEC_UID: '65534' } });
     t.after(() => w.dispose());
-    await w.openDevice();
     const layout: ImageLayout = { size: 8192, regions: [], extents: [{ offset: 0, size: 4096, sourceOffset: 0, path: 'x', source: { kind: 'file', path: secret, size: 4096, label: 'root-only.bin' } }] };
-    await assert.rejects(w.writeLayout(layout), /root-only\.bin: cannot read .*permission denied/);
+    const before = readFileSync(dev).subarray(0, 8192);
+    await assert.rejects(w.runDriveJob({ device: dev, mode: 'erase', writes: [{ layout, gaps: 'zero' }], readBack: true }), /root-only\.bin: cannot read .*permission denied/);
+    assert.deepEqual(readFileSync(dev).subarray(0, 8192), before, 'refused before the drive is touched');
     await w.close();
   });
 

@@ -12,6 +12,7 @@ import { createIsoSet, type PlanSummary } from '../engine/media/MediaBuilder.js'
 import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
 import { confirmationTimes, evaluateDrive, formatDriveSize } from '../../shared/drives.js';
 import { findDrive, listDrives } from '../engine/drives/Drives.js';
+import { sameDriveName } from '../engine/drives/DriveAccess.js';
 import { sourceFolders } from '../engine/media/OutputPlace.js';
 import type { Site } from '../engine/site/Site.js';
 import { prepareMediaKeyPair } from '../engine/media/TsEnvironment.js';
@@ -192,7 +193,9 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
     usb = { ...base, target, format: !v['no-format'] };
     if (target.kind === 'image' && usb.format && !v['image-size']) throw new InputError('--image needs --image-size BYTES (the size of the drive it stands for), unless --no-format adds to an existing image.');
   }
-  if ((v['yes-erase'] ?? []).some((d) => d !== v.drive)) throw new InputError(`--yes-erase names ${v['yes-erase']?.find((d) => d !== v.drive)}, but the drive to write is ${v.drive ?? 'none'}: confirm the drive you chose.`);
+  // Either name of a drive confirms it (macOS: diskN or rdiskN; Windows: any case).
+  const other = (v['yes-erase'] ?? []).find((d) => !v.drive || !sameDriveName(d, v.drive));
+  if (other !== undefined) throw new InputError(`--yes-erase names ${other}, but the drive to write is ${v.drive ?? 'none'}: confirm the drive you chose.`);
   return { site: request.site ?? undefined, media, request, usb, json: v.json ?? false };
 }
 

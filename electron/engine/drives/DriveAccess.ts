@@ -1,12 +1,12 @@
 // Preparing a drive for a whole-drive write and finishing it: unmount every mounted partition, open the device for
-// positioned writes (exclusively on Linux), flush, and make the operating system re-read the new partition table.
+// positioned writes (exclusively: io/deviceFlags), flush, and make the operating system re-read the new partition table.
 // Every step uses the operating system's own tools (umount/udisksctl and blockdev/partprobe on Linux, diskutil on
-// macOS, PowerShell and diskpart on Windows); every failure says in words what happened to which drive.
+// macOS, PowerShell on Windows: WindowsDisk.ts); every failure says in words what happened to which drive.
 import { execFile } from 'node:child_process';
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { lsblkMountpoints, type LsblkOutput } from './Drives.js';
+import { deviceOpenFlags } from '../io/deviceFlags.js';
 
 /** A drive operation that failed, with the cause in words. `code` is the system error code when there is one. */
 export class DriveAccessError extends Error {
@@ -155,7 +155,7 @@ async function unmountLinux(device: string, run: CommandRunner, asRoot: boolean)
 }
 
 async function unmountDarwin(device: string, run: CommandRunner): Promise<UnmountResult> {
-  const disk = device.replace(/^\/dev\/r(disk)/, '/dev/$1');
+  const disk = darwinDiskName(device);
   const r = await run('diskutil', ['unmountDisk', disk]);
   if (r.code !== 0) {
     const why = firstLine(r.stderr || r.stdout);
@@ -171,46 +171,13 @@ export function windowsDiskNumber(device: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** The diskpart script that removes the drive letters of a disk's volumes and dismounts them. */
-export function windowsDismountScript(letters: string[]): string {
-  return letters.map((l) => `select volume ${l}\r\nremove all dismount noerr\r\n`).join('');
-}
-
-async function unmountWindows(device: string, run: CommandRunner): Promise<UnmountResult> {
-  const n = windowsDiskNumber(device);
-  if (n === null) throw new DriveAccessError(`${device} is not a Windows physical drive (\\\\.\\PhysicalDriveN).`, 'ENOENT', device);
-  const ps = await run('powershell.exe', [
-    '-NoProfile',
-    '-NonInteractive',
-    '-Command',
-    `$ErrorActionPreference='Stop'; Get-Disk -Number ${n} | Out-Null; Get-Partition -DiskNumber ${n} -ErrorAction SilentlyContinue | Where-Object { $_.DriveLetter } | ForEach-Object { $_.DriveLetter }`,
-  ]);
-  if (ps.code !== 0) {
-    const why = firstLine(ps.stderr || ps.stdout);
-    if (/No MSFT_Disk objects found|not found/i.test(why)) throw new DriveAccessError(describeDeviceError({ code: 'ENOENT' }, device, 'unmount'), 'ENOENT', device);
-    throw new DriveAccessError(`cannot list the volumes of ${device}: ${why}`, null, device);
-  }
-  const letters = ps.stdout.split(/\r?\n/).map((s) => s.trim()).filter((s) => /^[A-Za-z]$/.test(s));
-  if (letters.length === 0) return { unmounted: [], tool: null };
-  const dir = mkdtempSync(join(tmpdir(), 'tsmedia-diskpart-'));
-  try {
-    const script = join(dir, 'dismount.txt');
-    writeFileSync(script, windowsDismountScript(letters));
-    const r = await run('diskpart.exe', ['/s', script]);
-    if (r.code !== 0) throw new DriveAccessError(`diskpart could not dismount the volumes of ${device}: ${firstLine(r.stdout || r.stderr)}`, 'EBUSY', device);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return { unmounted: letters.map((l) => `${l}:\\`), tool: 'diskpart' };
-}
-
-/** Unmounts every mounted partition (and volume) of a whole drive. Nothing mounted: a no-op that runs no unmount tool. */
+/** Unmounts every mounted partition (and volume) of a whole drive (Linux, macOS). Nothing mounted: a no-op that runs no unmount tool. */
 export async function unmountDrive(device: string, options: DriveToolOptions = {}): Promise<UnmountResult> {
   const platform = options.platform ?? process.platform;
   const run = options.run ?? runCommand;
   if (platform === 'linux') return unmountLinux(device, run, options.asRoot ?? process.getuid?.() === 0);
   if (platform === 'darwin') return unmountDarwin(device, run);
-  if (platform === 'win32') return unmountWindows(device, run);
+  // Windows: WindowsDisk.takeWindowsDisk, which needs to know whether the layout stays.
   throw new DriveAccessError(`unmounting drives is not supported on ${platform}.`, null, device);
 }
 
@@ -225,17 +192,41 @@ export interface OpenDevice {
 
 export interface OpenDeviceOptions {
   platform?: NodeJS.Platform;
-  /** Linux: O_EXCL, which the kernel refuses (EBUSY) while a partition is mounted or another program holds the drive. Default true. */
+  /**
+   * Linux: O_EXCL, which the kernel refuses (EBUSY) while a partition is mounted or another program holds the drive;
+   * Windows: no sharing (io/deviceFlags). Default true.
+   */
   exclusive?: boolean;
+}
+
+/**
+ * The path a drive is read and written through: on macOS the raw device /dev/rdiskN (unbuffered, whole sectors), for
+ * either name the user gives (diskN or rdiskN); elsewhere the device itself.
+ */
+export function driveIoPath(device: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform !== 'darwin') return device;
+  const m = /^\/dev\/r?(disk\d+)$/.exec(device);
+  return m ? `/dev/r${m[1]}` : device;
+}
+
+/** The block device name of a macOS disk (/dev/diskN), for diskutil, whichever name was given. */
+export function darwinDiskName(device: string): string {
+  return device.replace(/^\/dev\/r(disk\d+)$/, '/dev/$1');
+}
+
+/** Whether two names are the same drive: Windows' \\.\PhysicalDriveN in any case, macOS's diskN or rdiskN. */
+export function sameDriveName(a: string, b: string): boolean {
+  const key = (s: string): string => (/^\\\\/.test(s) ? s.toLowerCase() : darwinDiskName(s));
+  return key(a) === key(b);
 }
 
 /** Opens a whole drive for positioned reads and writes. */
 export function openDevice(device: string, options: OpenDeviceOptions = {}): OpenDevice {
   const platform = options.platform ?? process.platform;
-  const exclusive = platform === 'linux' && options.exclusive !== false;
+  const exclusive = platform !== 'darwin' && options.exclusive !== false;
   let fd: number;
   try {
-    fd = openSync(device, constants.O_RDWR | (exclusive ? constants.O_EXCL : 0));
+    fd = openSync(device, exclusive ? deviceOpenFlags(platform) : constants.O_RDWR);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? null;
     throw new DriveAccessError(describeDeviceError(err, device, 'open'), code, device);
@@ -297,7 +288,7 @@ export async function rereadPartitionTable(device: string, options: DriveToolOpt
   }
   if (platform === 'darwin') {
     // DiskArbitration probes the disk again when the raw device is closed; listing it makes sure the new layout is read.
-    const disk = device.replace(/^\/dev\/r(disk)/, '/dev/$1');
+    const disk = darwinDiskName(device);
     const r = await run('diskutil', ['list', disk]);
     return r.code === 0 ? { ok: true, tool: 'diskutil', warning: null } : { ok: false, tool: 'diskutil', warning: `diskutil could not read ${disk} again: ${unplug}.` };
   }

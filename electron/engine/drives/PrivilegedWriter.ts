@@ -9,7 +9,9 @@
 // on its standard input, or (when the prompt gives the helper no stdin: osascript, UAC) in a 0600 file in the private
 // folder that the helper deletes once read. The helper accepts a fixed set of commands, and only for the one drive the
 // user confirmed: the first command names it (allow-device), the helper checks it itself with drivelist (a system drive
-// is refused however it is asked), and any command naming another device is refused.
+// is refused however it is asked), and any command naming another device is refused. The write itself is one command,
+// run-drive-job: the same DriveJob this process would run (DriveSequence.runDriveJob), gap mode and read-back included.
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,13 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ContentIntegrityError, InputError } from '../errors.js';
-import { DriveAccessError, type RereadResult } from './DriveAccess.js';
+import { DriveAccessError } from './DriveAccess.js';
+import type { DriveJob, DriveJobResult, DriveSequenceOptions, DriveStep, DriveWriteMode } from './DriveSequence.js';
 import type { CompositePiece, ContentSource, ImageLayout } from '../io/ImageLayout.js';
-import { CancelledError, WriteError, type WriteImageResult } from '../io/ImageWriter.js';
+import { CancelledError, WriteError } from '../io/ImageWriter.js';
 
 // ---- The protocol (newline-delimited JSON), shared with the helper -------------------------------------------------------
 
-export const HELPER_COMMANDS = ['allow-device', 'open-device', 'write-regions-from-layout-job', 'flush', 'close'] as const;
+export const HELPER_COMMANDS = ['allow-device', 'run-drive-job', 'cancel', 'close'] as const;
 export type HelperCommandType = (typeof HELPER_COMMANDS)[number];
 
 export type WirePiece = { data: string } | { path: string; offset: number; size: number };
@@ -53,18 +56,26 @@ export interface WireLayout {
   extents: { offset: number; size: number; sourceOffset: number; path: string; source: WireSource }[];
 }
 
+/** A DriveJob on the wire; the helper derives the path it writes from the confirmed device itself. */
+export interface WireDriveJob {
+  mode: DriveWriteMode;
+  writes: { layout: WireLayout; gaps: 'zero' | 'skip' }[];
+  readBack: boolean;
+}
+
 export type HelperCommand =
   | { type: 'allow-device'; device: string }
-  | { type: 'open-device'; device: string }
-  | { type: 'write-regions-from-layout-job'; device: string; layout: WireLayout; gaps: 'zero' | 'skip' }
-  | { type: 'flush'; device: string }
+  | { type: 'run-drive-job'; device: string; job: WireDriveJob }
+  /** Stops the running job within one buffer (handled as it arrives, not after the job). */
+  | { type: 'cancel'; device: string }
   | { type: 'close'; device: string };
 
 export type HelperRequest = HelperCommand & { id: number };
 
 export type HelperMessage =
   | { type: 'hello'; token: string; pid: number }
-  | { type: 'progress'; id: number; bytes: number; path: string | null }
+  | { type: 'progress'; id: number; bytes: number; path: string | null; step: 'write' | 'read-back' }
+  | { type: 'step'; id: number; step: DriveStep; detail: string }
   | { type: 'result'; id: number; ok: true; result: unknown }
   | { type: 'result'; id: number; ok: false; error: string; name: string; code: string | null };
 
@@ -97,6 +108,14 @@ export function decodeLayout(w: WireLayout): ImageLayout {
       source: decodeSource(e.source),
     })),
   };
+}
+
+export function encodeDriveJob(job: DriveJob): WireDriveJob {
+  return { mode: job.mode, readBack: job.readBack, writes: job.writes.map((w) => ({ layout: encodeLayout(w.layout), gaps: w.gaps })) };
+}
+
+export function decodeDriveJob(device: string, w: WireDriveJob): DriveJob {
+  return { device, mode: w.mode === 'append' ? 'append' : 'erase', readBack: w.readBack === true, writes: w.writes.map((x) => ({ layout: decodeLayout(x.layout), gaps: x.gaps === 'skip' ? 'skip' : 'zero' })) };
 }
 
 /** Splits a byte stream into JSON lines, refusing lines longer than `max`. */
@@ -389,15 +408,10 @@ export interface PrivilegedWriterOptions {
   channel?: HelperChannel;
 }
 
-export interface WriteLayoutOptions {
-  gaps?: 'zero' | 'skip';
-  onProgress?: (bytes: number, path: string | null) => void;
-}
-
 /** A privileged helper holding one confirmed drive. */
 export class PrivilegedWriter {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (bytes: number, path: string | null) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onMessage?: (m: HelperMessage) => void }>();
   private closed: Error | null = null;
 
   private constructor(
@@ -466,8 +480,8 @@ export class PrivilegedWriter {
     if (m.type === 'hello') return;
     const p = this.pending.get(m.id);
     if (!p) return;
-    if (m.type === 'progress') {
-      p.onProgress?.(m.bytes, m.path);
+    if (m.type === 'progress' || m.type === 'step') {
+      p.onMessage?.(m);
       return;
     }
     this.pending.delete(m.id);
@@ -483,38 +497,39 @@ export class PrivilegedWriter {
   }
 
   /** Sends any message (the helper refuses everything outside its fixed command set: tests use this to show it). */
-  call(message: Record<string, unknown>, onProgress?: (bytes: number, path: string | null) => void): Promise<unknown> {
+  call(message: Record<string, unknown>, onMessage?: (m: HelperMessage) => void): Promise<unknown> {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      this.pending.set(id, { resolve, reject, onMessage });
       this.socket.write(`${JSON.stringify({ ...message, id })}\n`);
     });
   }
 
-  command(cmd: HelperCommand, onProgress?: (bytes: number, path: string | null) => void): Promise<unknown> {
-    return this.call(cmd as unknown as Record<string, unknown>, onProgress);
+  command(cmd: HelperCommand, onMessage?: (m: HelperMessage) => void): Promise<unknown> {
+    return this.call(cmd as unknown as Record<string, unknown>, onMessage);
   }
 
-  /** Unmounts the drive's partitions and opens it (exclusively on Linux). */
-  async openDevice(): Promise<{ unmounted: string[] }> {
-    return (await this.command({ type: 'open-device', device: this.device })) as { unmounted: string[] };
+  /** Runs a drive job in the helper: the same steps as DriveSequence.runDriveJob here; sources read as the user. */
+  async runDriveJob(job: DriveJob, options: { signal?: AbortSignal; onProgress?: DriveSequenceOptions['onProgress']; onStep?: DriveSequenceOptions['onStep'] } = {}): Promise<DriveJobResult> {
+    if (job.device !== this.device) throw new HelperRefusedError(`refused: ${job.device} is not the confirmed drive (${this.device}).`, 'EREFUSED', job.device);
+    const onAbort = (): void => void this.command({ type: 'cancel', device: this.device }).catch(() => undefined);
+    if (options.signal?.aborted) throw new CancelledError();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await this.command({ type: 'run-drive-job', device: this.device, job: encodeDriveJob(job) }, (m) => {
+        if (m.type === 'progress') options.onProgress?.(m.step, m.bytes, m.path);
+        else if (m.type === 'step') options.onStep?.(m.step, m.detail);
+      })) as DriveJobResult;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
-  /** Streams a layout to the drive; the helper reads the sources as the user who started it. */
-  async writeLayout(layout: ImageLayout, options: WriteLayoutOptions = {}): Promise<WriteImageResult> {
-    return (await this.command({ type: 'write-regions-from-layout-job', device: this.device, layout: encodeLayout(layout), gaps: options.gaps ?? 'zero' }, options.onProgress)) as WriteImageResult;
-  }
-
-  async flush(): Promise<void> {
-    await this.command({ type: 'flush', device: this.device });
-  }
-
-  /** Closes the drive and re-reads its partition table; the helper then exits. */
-  async close(): Promise<RereadResult> {
-    const r = (await this.command({ type: 'close', device: this.device })) as RereadResult;
+  /** Ends the helper's work (the job has announced the layout already); the helper then exits. */
+  async close(): Promise<void> {
+    await this.command({ type: 'close', device: this.device });
     await this.dispose();
-    return r;
   }
 
   /** Ends the channel (the helper closes the drive and exits) and removes the private folder. */

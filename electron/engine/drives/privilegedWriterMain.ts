@@ -3,23 +3,27 @@
 // standard input (or in a 0600 file it deletes), and then obeys only these commands:
 //   allow-device  {device}                  first, once: the drive the user confirmed (checked here with drivelist;
 //                                           a system drive, or a device drivelist does not list, is refused)
-//   open-device   {device}                  unmount its partitions, open it (O_EXCL on Linux)
-//   write-regions-from-layout-job {device, layout, gaps}   stream an ImageLayout to it (sources read as the user)
-//   flush         {device}                  fsync + flush the kernel's buffers
-//   close         {device}                  close it, re-read its partition table, exit
-// Every command must name the allowed device; anything else is refused.
+//   run-drive-job {device, job}             the same DriveJob the application would run itself
+//                                           (DriveSequence.runDriveJob): volumes taken away, the writes with their
+//                                           gap modes, flush, the layout announced, every written byte read back
+//   cancel        {device}                  stops the running job (acted on as it arrives)
+//   close         {device}                  ends: the helper exits
+// Every command must name the allowed device; anything else is refused. Source files are opened with the rights of
+// the user who started the helper (POSIX), once, before the job; the job reads them through those descriptors.
 //
 // Usage: node privilegedWriterMain.js --socket PATH [--token-file PATH] [--user-uid N]
 // (tsmedia's own executable with ELECTRON_RUN_AS_NODE=1 in place of node; under pkexec, which clears the environment
 // but sets PKEXEC_UID, through bin/tsmedia-privileged-writer, which sets that variable.)
-import { readFileSync, lstatSync, unlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { closeDevice, describeDeviceError, flushDevice, openDevice, rereadPartitionTable, unmountDrive, type OpenDevice } from './DriveAccess.js';
+import { describeDeviceError } from './DriveAccess.js';
 import { findDrive, listDrives } from './Drives.js';
-import { writeImage } from '../io/ImageWriter.js';
-import { decodeLayout, HELPER_COMMANDS, LineReader, type HelperMessage, type HelperRequest } from './PrivilegedWriter.js';
+import { runDriveJob, type DriveJob } from './DriveSequence.js';
+import { describeFsError, InputError } from '../errors.js';
+import type { CompositePiece, ContentSource } from '../io/ImageLayout.js';
+import { decodeDriveJob, HELPER_COMMANDS, LineReader, type HelperMessage, type HelperRequest } from './PrivilegedWriter.js';
 
 class Refused extends Error {
   override readonly name = 'Refused';
@@ -123,7 +127,51 @@ function primaryGid(uid: number): number {
 }
 
 let allowed: string | null = null;
-let dev: OpenDevice | null = null;
+let running: AbortController | null = null;
+
+/** Where an open descriptor can be opened again by path in this process (the job's workers open sources by path). */
+const FD_DIR = process.platform === 'darwin' ? '/dev/fd' : '/proc/self/fd';
+
+/**
+ * Opens every source file of the job once, with the user's rights, and points the job at those descriptors: the job
+ * (and its read-back) then reads exactly the files the user could open, whatever changes on disk meanwhile. Windows
+ * has no user switch here (the UAC helper reads as the administrator who accepted the prompt). Returns the
+ * descriptors to close and the names to put back into messages.
+ */
+function pinSources(job: DriveJob): { fds: number[]; names: Map<string, string> } {
+  const fds: number[] = [];
+  const names = new Map<string, string>();
+  if (process.platform === 'win32' || !(process.geteuid?.() === 0 && userUid !== null && userUid !== 0)) return { fds, names };
+  const byPath = new Map<string, string>();
+  const pin = (path: string, label: string): string => {
+    const known = byPath.get(path);
+    if (known) return known;
+    let fd: number;
+    try {
+      fd = asUser(() => openSync(path, 'r'));
+    } catch (err) {
+      throw new InputError(`${label}: cannot read ${describeFsError(err, path)}`);
+    }
+    fds.push(fd);
+    const pinned = `${FD_DIR}/${fd}`;
+    byPath.set(path, pinned);
+    names.set(pinned, path);
+    return pinned;
+  };
+  const source = (s: ContentSource): ContentSource => {
+    if (s.kind === 'file') return { ...s, path: pin(s.path, s.label) };
+    if (s.kind === 'library') return { ...s, blobPath: pin(s.blobPath, s.label) };
+    if (s.kind === 'composite') return { ...s, pieces: s.pieces.map((p): CompositePiece => ('path' in p ? { ...p, path: pin(p.path, s.label) } : p)) };
+    return s;
+  };
+  try {
+    for (const w of job.writes) w.layout = { ...w.layout, extents: w.layout.extents.map((e) => ({ ...e, source: source(e.source) })) };
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    throw err;
+  }
+  return { fds, names };
+}
 
 function send(sock: Socket, m: HelperMessage): void {
   sock.write(`${JSON.stringify(m)}\n`);
@@ -148,39 +196,39 @@ async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
   if (allowed === null) throw new Refused(`refused: no drive has been confirmed yet (allow-device comes first).`);
   if (device !== allowed) throw new Refused(`refused: ${device} is not the confirmed drive (${allowed}).`);
   switch (req.type) {
-    case 'open-device': {
-      if (dev) throw new Refused(`refused: ${allowed} is already open.`);
-      const r = await unmountDrive(allowed, { asRoot: process.getuid?.() === 0 });
-      dev = openDevice(allowed);
-      return { unmounted: r.unmounted };
-    }
-    case 'write-regions-from-layout-job': {
-      if (!dev) throw new Refused(`refused: open-device comes before writing.`);
-      const fd = dev.fd;
-      const layout = decodeLayout(req.layout);
+    case 'run-drive-job': {
+      if (running) throw new Refused(`refused: a job is already running on ${allowed}.`);
+      const job = decodeDriveJob(allowed, req.job);
+      const { fds, names } = pinSources(job);
+      const controller = new AbortController();
+      running = controller;
       let last = 0;
-      return asUser(() =>
-        writeImage(layout, fd, {
-          gaps: req.gaps === 'skip' ? 'skip' : 'zero',
-          targetName: allowed ?? undefined,
-          onProgress: (bytes, path) => {
+      try {
+        return await runDriveJob(job, {
+          signal: controller.signal,
+          onStep: (step, detail) => send(sock, { type: 'step', id: req.id, step, detail }),
+          onProgress: (step, bytes, path) => {
             const now = Date.now();
             if (now - last < 250) return;
             last = now;
-            send(sock, { type: 'progress', id: req.id, bytes, path });
+            send(sock, { type: 'progress', id: req.id, step, bytes, path: path && (names.get(path) ?? path) });
           },
-        }),
-      );
+        });
+      } catch (err) {
+        // Messages name the user's files, not the descriptors they were read through.
+        const e = err as Error;
+        for (const [pinned, path] of names) e.message = e.message.split(pinned).join(path);
+        throw e;
+      } finally {
+        running = null;
+        for (const fd of fds) closeSync(fd);
+      }
     }
-    case 'flush':
-      if (!dev) throw new Refused(`refused: ${allowed} is not open.`);
-      await flushDevice(dev);
+    case 'cancel':
+      running?.abort();
       return null;
-    case 'close': {
-      if (dev) closeDevice(dev);
-      dev = null;
-      return rereadPartitionTable(allowed);
-    }
+    case 'close':
+      return null;
   }
 }
 
@@ -193,29 +241,32 @@ async function main(): Promise<void> {
   sock.on('connect', () => send(sock, { type: 'hello', token, pid: process.pid }));
   let queue = Promise.resolve();
   let closing = false;
+  const answer = async (req: HelperRequest): Promise<void> => {
+    const id = typeof req.id === 'number' ? req.id : -1;
+    try {
+      const result = await handle(sock, req);
+      send(sock, { type: 'result', id, ok: true, result: result ?? null });
+      if (req.type === 'close') {
+        closing = true;
+        sock.end();
+      }
+    } catch (err) {
+      const e = err as Error & { code?: unknown };
+      const code = e instanceof Refused ? 'EREFUSED' : typeof e.code === 'string' ? e.code : null;
+      const message = e.name === 'Error' && typeof e.code === 'string' && allowed ? describeDeviceError(e, allowed, 'write') : e.message;
+      send(sock, { type: 'result', id, ok: false, error: message, name: e instanceof Refused ? 'HelperRefusedError' : e.name, code });
+    }
+  };
   const reader = new LineReader((line) => {
-    queue = queue.then(async () => {
-      let req: HelperRequest;
-      try {
-        req = JSON.parse(line) as HelperRequest;
-      } catch {
-        fatal('the application sent something that is not a message.', 3);
-      }
-      const id = typeof req.id === 'number' ? req.id : -1;
-      try {
-        const result = await handle(sock, req);
-        send(sock, { type: 'result', id, ok: true, result: result ?? null });
-        if (req.type === 'close') {
-          closing = true;
-          sock.end();
-        }
-      } catch (err) {
-        const e = err as Error & { code?: unknown };
-        const code = e instanceof Refused ? 'EREFUSED' : typeof e.code === 'string' ? e.code : null;
-        const message = e.name === 'Error' && typeof e.code === 'string' && dev ? describeDeviceError(e, dev.path, 'write') : e.message;
-        send(sock, { type: 'result', id, ok: false, error: message, name: e instanceof Refused ? 'HelperRefusedError' : e.name, code });
-      }
-    });
+    let req: HelperRequest;
+    try {
+      req = JSON.parse(line) as HelperRequest;
+    } catch {
+      fatal('the application sent something that is not a message.', 3);
+    }
+    // A cancel acts at once, beside the job it stops; everything else runs in order.
+    if ((req as { type?: unknown }).type === 'cancel') void answer(req);
+    else queue = queue.then(() => answer(req));
   });
   sock.on('data', (chunk: Buffer) => {
     try {
@@ -225,14 +276,9 @@ async function main(): Promise<void> {
     }
   });
   sock.on('close', () => {
+    // The application is gone: a running job stops within one buffer (the writer closes the drive).
+    running?.abort();
     void queue.then(() => {
-      if (dev) {
-        try {
-          closeDevice(dev);
-        } catch {
-          // the drive is gone: nothing left to close
-        }
-      }
       // Closed by the application (or after close): a clean end. Before the hello was accepted: refused.
       process.exit(closing || allowed !== null ? 0 : 3);
     });

@@ -2,7 +2,8 @@
 // within one buffer (the workers poll a shared flag). Writes and read-backs get a hashing thread beside the writer
 // (two cores busy); hash jobs can be spread over several workers. While a target is written, this thread asks the
 // kernel to flush it (fdatasync, off the thread) so the disk works while the writer copies, instead of at the end.
-import { closeSync, constants, fdatasync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, statSync } from 'node:fs';
+import { deviceOpenFlags } from './deviceFlags.js';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { ContentIntegrityError, InputError, describeWriteError } from '../errors.js';
 import { sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
@@ -77,8 +78,8 @@ function reviveError(name: string, message: string): Error {
 
 function openTarget(job: Extract<WorkerJob, { kind: 'write' }>): number {
   // A new image file is created; a device (or an image being added to) is opened as it is.
-  // On Linux O_EXCL makes the kernel refuse a drive that is still mounted or held by another program.
-  const flags = job.target === 'device' ? constants.O_RDWR | (process.platform === 'linux' ? constants.O_EXCL : 0) : job.gaps === 'skip' ? 'r+' : 'w';
+  // A drive is opened exclusively (deviceFlags: O_EXCL on Linux, no sharing on Windows).
+  const flags = job.target === 'device' ? deviceOpenFlags() : job.gaps === 'skip' ? 'r+' : 'w';
   try {
     return openSync(job.path, flags);
   } catch (err) {

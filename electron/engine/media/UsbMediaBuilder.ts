@@ -7,8 +7,9 @@ import type { Finding } from '../../../shared/analysis.js';
 import type { DriveInfo } from '../../../shared/drives.js';
 import type { MediaProgress, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
-import { closeDevice, flushDevice, needsElevation, openDevice, rereadPartitionTable, unmountDrive } from '../drives/DriveAccess.js';
-import { PrivilegedWriter } from '../drives/PrivilegedWriter.js';
+import { driveIoPath } from '../drives/DriveAccess.js';
+import { writeDrive, type DriveWrite } from '../drives/DriveSequence.js';
+import type { ElevationMethod } from '../drives/PrivilegedWriter.js';
 import { findDrive, listDrives } from '../drives/Drives.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
 import { ContentIntegrityError, InputError, codedInputError } from '../errors.js';
@@ -51,6 +52,11 @@ export interface CreateUsbOptions {
   listDrives?: () => Promise<DriveInfo[]>;
   /** Largest file the volume takes whole (default FAT32's 4 GiB − 1); tests lower it to split small WIMs. */
   maxFileBytes?: number;
+  /**
+   * How the privileged writer is started when the drive needs it (default: the platform's prompt). Tests set method
+   * 'none' and `always`, so the helper's path runs here as the elevated one would.
+   */
+  privileged?: { method?: ElevationMethod; always?: boolean };
 }
 
 export interface CreateUsbResult {
@@ -128,17 +134,6 @@ async function hashSplitParts(prepared: { splitSources: ReturnType<typeof planLa
   });
 }
 
-/** Whether this process may open the drive for writing (after unmounting); false means elevation is needed. */
-function canOpen(device: string): boolean {
-  try {
-    closeDevice(openDevice(device, { exclusive: false }));
-    return true;
-  } catch (err) {
-    if (needsElevation(err)) return false;
-    throw err;
-  }
-}
-
 function canRead(path: string): boolean {
   try {
     closeSync(openSync(path, 'r'));
@@ -180,6 +175,8 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     const directories = prepared.content.directories;
     const timestamp = checked.timestamp;
     const target = imagePath ?? (req.target.kind === 'drive' ? req.target.device : '');
+    // What is read and written: macOS's raw /dev/rdiskN for either name of the disk.
+    const ioPath = req.target.kind === 'drive' ? driveIoPath(req.target.device) : null;
 
     let layout: ImageLayout;
     let plan: Fat32Plan | null = null;
@@ -204,9 +201,9 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       layout = plan;
     } else {
       if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
-      const vol = openFat32(target);
+      const vol = openFat32(ioPath ?? target);
       try {
-        diskBytes = statSync(target).size;
+        diskBytes = statSync(ioPath ?? target).size;
         layout = planFat32Append(vol, fatFiles, directories, timestamp);
       } finally {
         vol.close();
@@ -216,74 +213,67 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format });
     log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
 
-    // Write: an image file under a temporary name (renamed when complete and verified), a drive in place.
-    let writePath = target;
+    // Write: an image file under a temporary name (renamed when complete and verified), a drive in place through the
+    // drive sequence (rights first; the privileged writer runs the same job when this process may not write it).
+    let writePath = ioPath ?? target;
     if (imagePath && req.format) {
       checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`);
       for (const p of removeStalePartials([imagePath])) log.info(`removed a partial file an interrupted run left: ${p}`);
       writePath = tempPathFor(imagePath);
       temps.push(writePath);
-    } else if (req.target.kind === 'drive') {
-      const un = await unmountDrive(req.target.device);
-      if (un.unmounted.length) log.info(`unmounted ${un.unmounted.join(', ')} (${un.tool})`);
     }
-    const job: WorkerJob = {
-      kind: 'write',
-      path: writePath,
-      layout: { size: layout.size, regions: layout.regions, extents: layout.extents },
-      target: req.target.kind === 'drive' ? 'device' : 'file',
-      gaps: req.format ? (req.target.kind === 'drive' ? 'zero' : 'sparse') : 'skip',
-      fileSize: req.format ? diskBytes : undefined,
-    };
-    const jobs: WorkerJob[] = [job];
-    if (req.target.kind === 'drive' && req.format && diskBytes > 2 * 1024 * 1024) {
-      // A drive that held a GPT keeps its backup table in its last sectors, which the volume never reaches: clear them,
-      // or firmware and operating systems may still see the old partitions.
-      const tail = 1024 * 1024;
-      jobs.push({ kind: 'write', path: writePath, target: 'device', gaps: 'skip', layout: { size: diskBytes, regions: [{ offset: diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
-    }
+    const volume = { size: layout.size, regions: layout.regions, extents: layout.extents };
     progress.begin('write', layout.size);
     let written: { sha256: string | null; bytes: number };
     let elevated = false;
+    let readBack = false;
     try {
-      if (req.target.kind === 'drive' && !canOpen(req.target.device)) {
-        // This process may not open the drive: the privileged writer, started through the operating system's prompt.
-        elevated = true;
-        log.info(`${req.target.device} needs administrator rights: starting the privileged writer`);
-        const pw = await PrivilegedWriter.start(req.target.device);
-        try {
-          await pw.openDevice();
-          written = await pw.writeLayout(job.layout, { gaps: 'zero', onProgress: (bytes, path) => progress.update(bytes, path) });
-          for (const extra of jobs.slice(1)) if (extra.kind === 'write') await pw.writeLayout(extra.layout, { gaps: 'skip' });
-          await pw.flush();
-          const rr = await pw.close();
-          log.info(`flushed ${req.target.device} through the privileged writer; partition table re-read: ${rr.ok ? 'yes' : 'no'}`);
-        } finally {
-          await pw.dispose();
+      if (req.target.kind === 'drive') {
+        // Adding to the volume leaves every byte it does not name as it is; a whole drive is written gaps and all.
+        const writes: DriveWrite[] = [{ layout: volume, gaps: req.format ? 'zero' : 'skip' }];
+        if (req.format && diskBytes > 2 * 1024 * 1024) {
+          // A drive that held a GPT keeps its backup table in its last sectors, which the volume never reaches: clear
+          // them, or firmware and operating systems may still see the old partitions.
+          const tail = 1024 * 1024;
+          writes.push({ gaps: 'skip', layout: { size: diskBytes, regions: [{ offset: diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
         }
+        const device = req.target.device;
+        let verifying = false;
+        const r = await writeDrive(
+          { device, mode: req.format ? 'erase' : 'append', writes, readBack: false },
+          {
+            signal: options.signal,
+            privileged: options.privileged,
+            onStep: (step, detail) => log.info(`${device}: ${step}: ${detail}`),
+            onProgress: (step, bytes, path) => {
+              if (step === 'read-back' && !verifying) {
+                verifying = true;
+                progress.flush();
+                progress.begin('verify', layout.size);
+              }
+              progress.update(bytes, path);
+            },
+          },
+        );
+        written = r.written;
+        elevated = r.elevated;
+        readBack = r.readBack !== null;
+        if (r.announced.warning) log.warning(r.announced.warning);
+        if (r.readBack) log.info(`the privileged writer read back ${r.readBack.bytes} written bytes of ${device}: they match what was written`);
       } else {
-        [written] = await runImageJobs(jobs, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && progress.update(bytes, path) });
+        const job: WorkerJob = { kind: 'write', path: writePath, layout: volume, target: 'file', gaps: req.format ? 'sparse' : 'skip', fileSize: req.format ? diskBytes : undefined };
+        [written] = await runImageJobs([job], { signal: options.signal, onProgress: (_i, bytes, path) => progress.update(bytes, path) });
       }
     } catch (err) {
       if (err instanceof WriteError) throw await explainWriteFailure(err, req, target, writePath, list);
       throw err;
     }
     progress.flush();
-    if (req.target.kind === 'drive' && !elevated) {
-      const dev = openDevice(req.target.device, { exclusive: false });
-      try {
-        await flushDevice(dev);
-      } finally {
-        closeDevice(dev);
-      }
-      const rr = await rereadPartitionTable(req.target.device);
-      log.info(`flushed ${req.target.device}; partition table re-read: ${rr.ok ? 'yes' : 'no'}`);
-    }
     log.info(`wrote ${written.bytes} bytes to ${target}`);
 
-    let verified = false;
+    let verified = readBack;
     if (!req.skipVerify && elevated && !canRead(writePath)) {
-      log.warning(`the written drive cannot be read back without administrator rights: run "tsmedia verify ${writePath}" as administrator to verify it.`);
+      if (!readBack) log.warning(`the written drive cannot be read back without administrator rights: run "tsmedia verify ${target}" as administrator to verify it.`);
     } else if (!req.skipVerify) {
       progress.begin('verify', manifest.files.reduce((n, f) => n + f.size, 0));
       const v = await verifyFat32Media(writePath, { onProgress: (bytes, path) => progress.update(bytes, path), checkExtraFiles: req.format, signal: options.signal });

@@ -1,0 +1,189 @@
+// One whole-drive write, in the order every platform needs, run the same way by this process and by the privileged
+// writer (which gets the very same job over its channel):
+//   rights     first: may this process write the drive? Windows: an elevated token (PowerShell); macOS: root (raw
+//              devices are root:operator 0640); Linux: whether the device opens for writing. Without them the privileged
+//              writer starts before anything else is done, and does every step below itself.
+//   take       every volume out of the operating system's hands for the whole write: umount/udisksctl (Linux),
+//              diskutil unmountDisk (macOS), the layout cleared or the partitions offline (Windows, WindowsDisk.ts)
+//   write      the layouts, opened exclusively (io/deviceFlags), through the writer's worker with each write's gap mode
+//              ('skip' keeps every byte the layout does not name: adding files to an existing volume)
+//   flush      fsync, and the kernel's buffers dropped (Linux) so what is read back comes from the drive
+//   announce   the new layout told to the operating system, so the volume appears without replugging
+//   read-back  every written byte read again and compared with the layout (when asked: always in the helper, where
+//              this process may be unable to read the drive afterwards)
+import type { ImageLayout } from '../io/ImageLayout.js';
+import { runImageJobs, type JobResult, type RunJobsOptions, type WorkerJob } from '../io/ImageJobs.js';
+import {
+  closeDevice,
+  darwinDiskName,
+  driveIoPath,
+  flushDevice,
+  needsElevation,
+  openDevice,
+  rereadPartitionTable,
+  runCommand,
+  unmountDrive,
+  type CommandRunner,
+  type RereadResult,
+} from './DriveAccess.js';
+import { PrivilegedWriter, type ElevationMethod } from './PrivilegedWriter.js';
+import { announceWindowsDisk, releaseWindowsDisk, takeWindowsDisk, windowsIsElevated, type WindowsTaken } from './WindowsDisk.js';
+
+/** 'erase': the whole drive is written (format); 'append': files are added to the volume it holds (--no-format). */
+export type DriveWriteMode = 'erase' | 'append';
+
+export interface DriveWrite {
+  layout: ImageLayout;
+  gaps: 'zero' | 'skip';
+}
+
+export interface DriveJob {
+  /** The drive as listed (\\.\PhysicalDriveN, /dev/sdX, /dev/diskN or /dev/rdiskN). */
+  device: string;
+  mode: DriveWriteMode;
+  writes: DriveWrite[];
+  /** Compare every written byte afterwards (the helper always does). */
+  readBack: boolean;
+}
+
+export type DriveStep = 'rights' | 'helper' | 'take' | 'write' | 'flush' | 'announce' | 'read-back';
+
+export interface TakenDrive {
+  /** What the operating system no longer has: mountpoints, drive letters, partitions, or the disk (macOS). */
+  released: string[];
+  tool: string | null;
+  windows: WindowsTaken | null;
+}
+
+export interface DriveJobResult {
+  /** The path written (macOS: /dev/rdiskN). */
+  ioPath: string;
+  taken: TakenDrive;
+  /** The first write's bytes (the volume; later writes clear old tables). */
+  written: { bytes: number; sha256: string | null };
+  announced: RereadResult;
+  readBack: { bytes: number; sha256: string | null } | null;
+}
+
+export interface DriveSequenceOptions {
+  platform?: NodeJS.Platform;
+  /** The operating system's tools (tests: a stand-in answering as their documentation shows). */
+  run?: CommandRunner;
+  /** The writer (tests: a stand-in that records the jobs). */
+  runJobs?: (jobs: WorkerJob[], options: RunJobsOptions) => Promise<JobResult[]>;
+  signal?: AbortSignal;
+  /** Bytes of the first write, then of its read-back. */
+  onProgress?: (step: 'write' | 'read-back', bytes: number, path: string | null) => void;
+  /** Each step as it begins, with what it did for the log. */
+  onStep?: (step: DriveStep, detail: string) => void;
+  /** The flush step (tests: a stand-in; default: fsync, and blockdev --flushbufs on Linux). */
+  flushDrive?: (ioPath: string) => Promise<void>;
+}
+
+/** Whether this process may write the drive itself; false: the privileged writer must. Nothing on the drive changes. */
+export async function hasDriveRights(device: string, options: DriveSequenceOptions = {}): Promise<boolean> {
+  const platform = options.platform ?? process.platform;
+  if (platform === 'win32') return windowsIsElevated(options.run ?? runCommand, device);
+  if (platform === 'darwin') return process.geteuid?.() === 0;
+  try {
+    closeDevice(openDevice(driveIoPath(device, platform), { platform, exclusive: false }));
+    return true;
+  } catch (err) {
+    if (needsElevation(err)) return false;
+    throw err;
+  }
+}
+
+async function flushPath(ioPath: string, platform: NodeJS.Platform, run: CommandRunner): Promise<void> {
+  const dev = openDevice(ioPath, { platform, exclusive: false });
+  try {
+    await flushDevice(dev, { platform, run });
+  } finally {
+    closeDevice(dev);
+  }
+}
+
+async function takeDrive(job: DriveJob, platform: NodeJS.Platform, run: CommandRunner): Promise<TakenDrive> {
+  if (platform === 'win32') {
+    const w = await takeWindowsDisk(job.device, job.mode, run);
+    return { released: w.released, tool: w.how === 'cleared' ? 'Clear-Disk' : w.how === 'offline' ? 'Set-Partition -IsOffline' : null, windows: w };
+  }
+  const u = await unmountDrive(platform === 'darwin' ? darwinDiskName(job.device) : job.device, { platform, run });
+  return { released: u.unmounted, tool: u.tool, windows: null };
+}
+
+async function announce(job: DriveJob, ioPath: string, taken: TakenDrive, platform: NodeJS.Platform, run: CommandRunner): Promise<RereadResult> {
+  if (platform === 'win32' && taken.windows) return announceWindowsDisk(job.device, taken.windows, run);
+  return rereadPartitionTable(ioPath, { platform, run });
+}
+
+/** Runs the job's steps from "take" on, in order; a failure names the step and the drive (DriveAccessError or WriteError). */
+export async function runDriveJob(job: DriveJob, options: DriveSequenceOptions = {}): Promise<DriveJobResult> {
+  const platform = options.platform ?? process.platform;
+  const run = options.run ?? runCommand;
+  const runJobs = options.runJobs ?? runImageJobs;
+  const step = options.onStep ?? (() => undefined);
+  const ioPath = driveIoPath(job.device, platform);
+
+  const taken = await takeDrive(job, platform, run);
+  step('take', taken.released.length ? `${taken.released.join(', ')} (${taken.tool})` : 'nothing was mounted');
+  let written: JobResult;
+  try {
+    step('write', `${ioPath}, opened exclusively`);
+    const writes: WorkerJob[] = job.writes.map((w) => ({ kind: 'write', path: ioPath, target: 'device', layout: w.layout, gaps: w.gaps }));
+    [written] = await runJobs(writes, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && options.onProgress?.('write', bytes, path) });
+    step('flush', ioPath);
+    await (options.flushDrive ?? ((path) => flushPath(path, platform, run)))(ioPath);
+  } catch (err) {
+    // Offline partitions hold the volume as it was (or half-written): give them back, so the error is the only change.
+    if (taken.windows) await releaseWindowsDisk(taken.windows, run);
+    throw err;
+  }
+  const announced = await announce(job, ioPath, taken, platform, run);
+  step('announce', announced.ok ? `the new layout is read (${announced.tool})` : (announced.warning ?? 'not read'));
+
+  let readBack: DriveJobResult['readBack'] = null;
+  if (job.readBack) {
+    step('read-back', ioPath);
+    // Gaps are not read back: with 'skip' they are not the writer's, with 'zero' they hold no content.
+    const compares: WorkerJob[] = job.writes.map((w) => ({ kind: 'compare', path: ioPath, layout: w.layout, gaps: 'skip' }));
+    const [r] = await runJobs(compares, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && options.onProgress?.('read-back', bytes, path) });
+    readBack = { bytes: r.bytes, sha256: r.sha256 };
+  }
+  return { ioPath, taken, written: { bytes: written.bytes, sha256: written.sha256 }, announced, readBack };
+}
+
+/** The privileged writer as the sequence uses it (PrivilegedWriter; tests: a stand-in). */
+export interface DriveHelper {
+  runDriveJob(job: DriveJob, options?: { signal?: AbortSignal; onProgress?: DriveSequenceOptions['onProgress']; onStep?: DriveSequenceOptions['onStep'] }): Promise<DriveJobResult>;
+  close(): Promise<unknown>;
+  dispose(): Promise<void>;
+}
+
+export interface WriteDriveOptions extends DriveSequenceOptions {
+  /** How the privileged writer starts (default: the platform's prompt); `always` uses it even with rights (tests). */
+  privileged?: { method?: ElevationMethod; always?: boolean };
+  /** Starts the privileged writer for the drive (default PrivilegedWriter.start). */
+  startHelper?: (device: string) => Promise<DriveHelper>;
+}
+
+/**
+ * The whole sequence: rights first; then this process runs the job, or the privileged writer — started before
+ * anything touches the drive — runs the same job itself, reading every written byte back.
+ */
+export async function writeDrive(job: DriveJob, options: WriteDriveOptions = {}): Promise<DriveJobResult & { elevated: boolean }> {
+  const step = options.onStep ?? (() => undefined);
+  const own = options.privileged?.always !== true && (await hasDriveRights(job.device, options));
+  step('rights', own ? 'this process may write the drive' : 'administrator rights are needed: the privileged writer does the rest');
+  if (own) return { ...(await runDriveJob(job, options)), elevated: false };
+  const start = options.startHelper ?? ((device: string) => PrivilegedWriter.start(device, { method: options.privileged?.method }));
+  const helper = await start(job.device);
+  step('helper', 'the privileged writer is running');
+  try {
+    const r = await helper.runDriveJob({ ...job, readBack: true }, { signal: options.signal, onProgress: options.onProgress, onStep: options.onStep });
+    await helper.close();
+    return { ...r, elevated: true };
+  } finally {
+    await helper.dispose();
+  }
+}

@@ -1,0 +1,17 @@
+// How a whole drive is opened for writing on each platform. Linux: O_EXCL, which the kernel refuses (EBUSY) while a
+// partition is mounted or another program holds the drive. Windows: no sharing at all — libuv's UV_FS_O_EXLOCK gives
+// CreateFile a share mode of 0, and libuv's own source says exclusive sharing "is necessary for opening raw block
+// devices, otherwise Windows will prevent any attempt to write past the master boot record". Node does not export that
+// constant on Windows, so its value from libuv's include/uv/win.h is used (measured under Wine with Node 20's
+// node.exe: a second open of a file held this way fails with EBUSY). macOS: the raw device /dev/rdiskN, as it is.
+import { constants } from 'node:fs';
+
+/** libuv's UV_FS_O_EXLOCK on Windows (include/uv/win.h): CreateFile's dwShareMode 0. */
+export const UV_FS_O_EXLOCK_WIN32 = 0x10000000;
+
+/** open() flags for reading and writing a whole drive exclusively on `platform`. */
+export function deviceOpenFlags(platform: NodeJS.Platform = process.platform): number {
+  if (platform === 'linux') return constants.O_RDWR | constants.O_EXCL;
+  if (platform === 'win32') return constants.O_RDWR | UV_FS_O_EXLOCK_WIN32;
+  return constants.O_RDWR;
+}
