@@ -93,6 +93,11 @@ export interface UsbImageTarget {
    * --replace FILE); null when none. An earlier tsmedia image at `path` is replaced without it.
    */
   replace: string | null;
+  /**
+   * The logical sector size the image is laid out for: 512 (default) or 4096, for an image to be copied to a drive
+   * with 4096-byte sectors. A drive's own size is asked of the operating system.
+   */
+  sectorSize?: number;
 }
 
 /** A USB drive, or a raw image of one written with the same code. */

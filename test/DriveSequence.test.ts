@@ -184,7 +184,7 @@ describe('Windows: the drive sequence', () => {
   test('the drive is opened with no sharing on Windows (libuv UV_FS_O_EXLOCK), O_EXCL on Linux', () => {
     assert.equal(UV_FS_O_EXLOCK_WIN32, 0x10000000);
     assert.equal(deviceOpenFlags('win32'), constants.O_RDWR | 0x10000000);
-    assert.equal(deviceOpenFlags('linux'), constants.O_RDWR | constants.O_EXCL);
+    assert.equal(deviceOpenFlags('linux'), constants.O_RDWR | constants.O_EXCL | (process.platform === 'linux' ? constants.O_DIRECT : 0), 'O_DIRECT: uncached, whole aligned sectors');
     assert.equal(deviceOpenFlags('darwin'), constants.O_RDWR);
   });
 });

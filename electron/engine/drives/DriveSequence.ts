@@ -44,6 +44,8 @@ export interface DriveJob {
   writes: DriveWrite[];
   /** Compare every written byte afterwards (the helper always does). */
   readBack: boolean;
+  /** The drive's logical sector size: every read and write is whole sectors of it (default: what the system reports). */
+  sectorSize?: number;
 }
 
 export type DriveStep = 'rights' | 'helper' | 'take' | 'write' | 'flush' | 'announce' | 'read-back';
@@ -130,7 +132,8 @@ export async function runDriveJob(job: DriveJob, options: DriveSequenceOptions =
   let written: JobResult;
   try {
     step('write', `${ioPath}, opened exclusively`);
-    const writes: WorkerJob[] = job.writes.map((w) => ({ kind: 'write', path: ioPath, target: 'device', layout: w.layout, gaps: w.gaps }));
+    const aligned = job.sectorSize ? { sectorSize: job.sectorSize } : {};
+    const writes: WorkerJob[] = job.writes.map((w) => ({ kind: 'write', path: ioPath, target: 'device', layout: w.layout, gaps: w.gaps, ...aligned }));
     [written] = await runJobs(writes, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && options.onProgress?.('write', bytes, path) });
     step('flush', ioPath);
     await (options.flushDrive ?? ((path) => flushPath(path, platform, run)))(ioPath);
@@ -146,7 +149,7 @@ export async function runDriveJob(job: DriveJob, options: DriveSequenceOptions =
   if (job.readBack) {
     step('read-back', ioPath);
     // Gaps are not read back: with 'skip' they are not the writer's, with 'zero' they hold no content.
-    const compares: WorkerJob[] = job.writes.map((w) => ({ kind: 'compare', path: ioPath, layout: w.layout, gaps: 'skip' }));
+    const compares: WorkerJob[] = job.writes.map((w) => ({ kind: 'compare', path: ioPath, layout: w.layout, gaps: 'skip', ...(job.sectorSize ? { sectorSize: job.sectorSize } : {}) }));
     const [r] = await runJobs(compares, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && options.onProgress?.('read-back', bytes, path) });
     readBack = { bytes: r.bytes, sha256: r.sha256 };
   }

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ContentIntegrityError, InputError } from '../errors.js';
 import { DriveAccessError } from './DriveAccess.js';
+import { SECTOR_SIZES } from '../io/SectorIo.js';
 import type { DriveJob, DriveJobResult, DriveSequenceOptions, DriveStep, DriveWriteMode } from './DriveSequence.js';
 import type { CompositePiece, ContentSource, ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
@@ -54,6 +55,7 @@ export interface WireLayout {
   size: number;
   regions: { offset: number; data: string }[];
   extents: { offset: number; size: number; sourceOffset: number; path: string; source: WireSource }[];
+  bootEnd?: number;
 }
 
 /** A DriveJob on the wire; the helper derives the path it writes from the confirmed device itself. */
@@ -61,6 +63,7 @@ export interface WireDriveJob {
   mode: DriveWriteMode;
   writes: { layout: WireLayout; gaps: 'zero' | 'skip' }[];
   readBack: boolean;
+  sectorSize?: number;
 }
 
 export type HelperCommand =
@@ -93,6 +96,7 @@ export function encodeLayout(layout: ImageLayout): WireLayout {
       path: e.path,
       source: encodeSource(e.source),
     })),
+    ...(layout.bootEnd !== undefined ? { bootEnd: layout.bootEnd } : {}),
   };
 }
 
@@ -107,15 +111,17 @@ export function decodeLayout(w: WireLayout): ImageLayout {
       path: e.path,
       source: decodeSource(e.source),
     })),
+    ...(Number.isSafeInteger(w.bootEnd) ? { bootEnd: w.bootEnd } : {}),
   };
 }
 
 export function encodeDriveJob(job: DriveJob): WireDriveJob {
-  return { mode: job.mode, readBack: job.readBack, writes: job.writes.map((w) => ({ layout: encodeLayout(w.layout), gaps: w.gaps })) };
+  return { mode: job.mode, readBack: job.readBack, writes: job.writes.map((w) => ({ layout: encodeLayout(w.layout), gaps: w.gaps })), ...(job.sectorSize ? { sectorSize: job.sectorSize } : {}) };
 }
 
 export function decodeDriveJob(device: string, w: WireDriveJob): DriveJob {
-  return { device, mode: w.mode === 'append' ? 'append' : 'erase', readBack: w.readBack === true, writes: w.writes.map((x) => ({ layout: decodeLayout(x.layout), gaps: x.gaps === 'skip' ? 'skip' : 'zero' })) };
+  const sectorSize = typeof w.sectorSize === 'number' && SECTOR_SIZES.includes(w.sectorSize) ? { sectorSize: w.sectorSize } : {};
+  return { device, mode: w.mode === 'append' ? 'append' : 'erase', readBack: w.readBack === true, writes: w.writes.map((x) => ({ layout: decodeLayout(x.layout), gaps: x.gaps === 'skip' ? 'skip' : 'zero' })), ...sectorSize };
 }
 
 /** Splits a byte stream into JSON lines, refusing lines longer than `max`. */

@@ -20,6 +20,8 @@ export type WorkerJob =
       gaps?: 'zero' | 'sparse' | 'skip';
       /** An image file's final length when it stands for a whole disk larger than the written part. */
       fileSize?: number;
+      /** A drive's logical sector size: its writes are whole aligned sectors (default: what the system reports). */
+      sectorSize?: number;
     }
   | {
       /** Reads a written image back, compares it with its layout and hashes it. */
@@ -28,6 +30,8 @@ export type WorkerJob =
       layout: ImageLayout;
       gaps?: 'zero' | 'sparse' | 'skip';
       fileSize?: number;
+      /** A drive: read uncached in whole aligned sectors of this size. */
+      sectorSize?: number;
     }
   | { kind: 'hash'; path: string }
   /** With `tolerant`, a source that cannot be read gives a result with `error` instead of failing every job. */

@@ -6,6 +6,7 @@ import { describeFsError } from '../errors.js';
 import { CancelledError, WriteError, readSource } from './ImageWriter.js';
 import type { ImageLayout } from './ImageLayout.js';
 import { readFully } from './PositionedRead.js';
+import { SectorReader, deviceAlignment } from './SectorIo.js';
 
 /** The hashing side a read-back needs: buffers shared with the hasher, and the whole-image hash. */
 export interface ImageHasher {
@@ -24,6 +25,8 @@ export interface ReadBackOptions {
   /** The length the image file must have at least (default the layout's size); the hash covers the layout's bytes. */
   fileSize?: number;
   bufferSize?: number;
+  /** A drive's logical sector size (found from the descriptor when it is a drive): read in whole, aligned sectors. */
+  sectorSize?: number;
 }
 
 export interface ReadBackResult {
@@ -36,7 +39,10 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
   const cancelled = options.cancelled ?? (() => false);
   const gaps = options.gaps ?? 'sparse';
   const expectedLength = options.fileSize ?? layout.size;
-  const length = fstatSync(fd).size;
+  const align = deviceAlignment(fd, options.sectorSize);
+  const sectors = align === null ? null : new SectorReader(fd, align);
+  // A drive's length is not a file's (fstat says 0): a short drive shows as a read that ends early.
+  const length = sectors ? Infinity : fstatSync(fd).size;
   if (gaps !== 'skip' && length < expectedLength) {
     throw new WriteError(`${path}: reading the written image back: it is ${length} bytes long, ${expectedLength} were written. The destination disk may be failing; nothing was replaced.`);
   }
@@ -53,7 +59,7 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
       const k = Math.min(n - done, room.length);
       let got: number;
       try {
-        got = readFully(fd, room, 0, k, pos);
+        got = sectors ? sectors.read(room, 0, k, pos) : readFully(fd, room, 0, k, pos);
       } catch (err) {
         throw new WriteError(`${path}: reading the written image back failed: ${describeFsError(err, path)}. The destination disk may be failing; nothing was replaced.`);
       }

@@ -3,10 +3,11 @@
 // as it is read and must match the library: in this thread, or handed to a second one (ContentHasher) so hashing
 // overlaps copying on another core. The whole image is hashed as it is written only when asked.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { ContentIntegrityError, InputError, describeFsError, describeWriteError } from '../errors.js';
 import { pieceSize, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
 import { readFully } from './PositionedRead.js';
+import { SectorReader, SectorWriter, borrowWindow, deviceAlignment, directFlag, returnWindow } from './SectorIo.js';
 
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
@@ -40,6 +41,11 @@ export interface WriteImageOptions {
   hasher?: ContentHasher;
   /** The target's path or device, named in write errors. */
   targetName?: string;
+  /**
+   * The drive's logical sector size: every write is then whole sectors from aligned memory, and the regions below the
+   * layout's bootEnd go last. Found from the descriptor when it is a drive (4096 when the system does not say).
+   */
+  sectorSize?: number;
 }
 
 export interface WriteImageResult {
@@ -123,7 +129,7 @@ function openSource(source: ContentSource): number | null {
   if (source.kind === 'buffer' || source.kind === 'composite') return null;
   const path = source.kind === 'library' ? source.blobPath : source.path;
   try {
-    return openSync(path, 'r');
+    return openSync(path, source.kind === 'file' && source.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && source.kind === 'library') {
       throw new ContentIntegrityError(`${source.label}: its bytes are missing from the content library (${path}). Redistribute the package or choose another distribution point.`, source.label);
@@ -157,7 +163,10 @@ export function readSource(
       const to = Math.min(offset + size, base + len);
       if (from < to) {
         if ('data' in piece) onChunk(piece.data.subarray(from - base, to - base), from);
-        else readSource({ kind: 'file', path: piece.path, size: piece.offset + len, label: source.label }, piece.offset + (from - base), to - from, buf, cancelled, (c, at) => onChunk(c, at - piece.offset + base));
+        else {
+          const file: ContentSource = { kind: 'file', path: piece.path, size: piece.offset + len, label: source.label, ...(piece.sectorSize ? { sectorSize: piece.sectorSize } : {}) };
+          readSource(file, piece.offset + (from - base), to - from, buf, cancelled, (c, at) => onChunk(c, at - piece.offset + base));
+        }
       }
       base += len;
       if (base >= offset + size) break;
@@ -166,6 +175,9 @@ export function readSource(
   }
   const path = source.kind === 'library' ? source.blobPath : source.path;
   const fd = openSource(source) as number;
+  // A drive is read in whole sectors through an aligned window.
+  const window = source.kind === 'file' && source.sectorSize ? borrowWindow() : null;
+  const sectors = window && source.kind === 'file' && source.sectorSize ? new SectorReader(fd, source.sectorSize, window) : null;
   try {
     let done = 0;
     while (done < size) {
@@ -174,7 +186,7 @@ export function readSource(
       const want = Math.min(b.length, size - done);
       let got: number;
       try {
-        got = readFully(fd, b, 0, want, offset + done);
+        got = sectors ? sectors.read(b, 0, want, offset + done) : readFully(fd, b, 0, want, offset + done);
       } catch (err) {
         throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
       }
@@ -186,6 +198,7 @@ export function readSource(
     }
   } finally {
     closeSync(fd);
+    if (window) returnWindow(window);
   }
 }
 
@@ -208,16 +221,29 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
   const hasher = options.hasher ?? new InThreadHasher(bufSize, options.hashes ?? new SourceHashes());
   const cancelled = options.cancelled ?? (() => false);
   const gaps = options.gaps ?? 'zero';
+  const target = options.targetName ?? 'the image';
   let pos = 0;
+  // A drive: whole aligned sectors (partial ones assembled, or read first where the drive's bytes stay), boot region last.
+  const align = deviceAlignment(fd, options.sectorSize);
+  const sectors = align === null ? null : new SectorWriter(fd, align);
+  const bootEnd = sectors ? (layout.bootEnd ?? 0) : 0;
 
   const put = (data: Buffer, length: number, at: number): void => {
+    if (sectors) {
+      try {
+        sectors.put(data, length, at);
+      } catch (err) {
+        throw new WriteError(describeWriteError(err, target, 'write'));
+      }
+      return;
+    }
     let off = 0;
     while (off < length) {
       let n: number;
       try {
         n = writeSync(fd, data, off, length - off, at + off);
       } catch (err) {
-        throw new WriteError(describeWriteError(err, options.targetName ?? 'the image', 'write'));
+        throw new WriteError(describeWriteError(err, target, 'write'));
       }
       off += n;
     }
@@ -237,9 +263,23 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
   const items: Item[] = [...layout.regions.map((r) => ({ offset: r.offset, region: r.data })), ...layout.extents.map((e) => ({ offset: e.offset, extent: e }))].sort(
     (a, b) => a.offset - b.offset,
   );
+  const deferred: Buffer[] = [];
+  const deferredAt: number[] = [];
   for (const item of items) {
     if (cancelled()) throw new CancelledError();
     gapTo(item.offset);
+    if (item.region && item.offset + item.region.length <= bootEnd) {
+      // Written last; until then it is part of the gap (zeros on a drive being formatted, so a stale layout is gone).
+      deferred.push(item.region);
+      deferredAt.push(pos);
+      for (let off = 0; off < item.region.length; off += zeros.length) {
+        const n = Math.min(zeros.length, item.region.length - off);
+        if (gaps === 'zero') put(zeros, n, pos + off);
+      }
+      imageHash?.update(item.region);
+      pos += item.region.length;
+      continue;
+    }
     if (item.region) {
       put(item.region, item.region.length, pos);
       imageHash?.update(item.region);
@@ -259,6 +299,13 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
     });
   }
   gapTo(layout.size);
+  if (cancelled()) throw new CancelledError();
+  deferred.forEach((region, i) => put(region, region.length, deferredAt[i]));
+  try {
+    sectors?.finish();
+  } catch (err) {
+    throw new WriteError(describeWriteError(err, target, 'write'));
+  }
   hasher.drain();
   return { sha256: imageHash ? imageHash.digest('hex') : null, bytes: pos };
 }

@@ -4,14 +4,17 @@
 // devices, otherwise Windows will prevent any attempt to write past the master boot record". Node does not export that
 // constant on Windows, so its value from libuv's include/uv/win.h is used (measured under Wine with Node 20's
 // node.exe: a second open of a file held this way fails with EBUSY). macOS: the raw device /dev/rdiskN, as it is.
+// Linux also gets O_DIRECT: writes go past the page cache to the drive, which wants whole sectors from aligned memory,
+// as Windows' and macOS' raw devices do (the writer's I/O on a drive is all of that: SectorIo).
 import { constants } from 'node:fs';
+import { directFlag } from './SectorIo.js';
 
 /** libuv's UV_FS_O_EXLOCK on Windows (include/uv/win.h): CreateFile's dwShareMode 0. */
 export const UV_FS_O_EXLOCK_WIN32 = 0x10000000;
 
 /** open() flags for reading and writing a whole drive exclusively on `platform`. */
 export function deviceOpenFlags(platform: NodeJS.Platform = process.platform): number {
-  if (platform === 'linux') return constants.O_RDWR | constants.O_EXCL;
+  if (platform === 'linux') return constants.O_RDWR | constants.O_EXCL | directFlag();
   if (platform === 'win32') return constants.O_RDWR | UV_FS_O_EXLOCK_WIN32;
   return constants.O_RDWR;
 }

@@ -1,7 +1,7 @@
 // The worker thread that writes and re-reads images: blocking, positioned I/O with large buffers, away from the
 // thread that serves the UI or the terminal. Content hashes are checked by a second thread (hashWorker) through a ring
 // of shared buffers, so hashing overlaps copying. Cancellation arrives through a shared flag polled between buffers.
-import { closeSync, fsyncSync, ftruncateSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, ftruncateSync, openSync, statSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { describeFsError, describeWriteError } from '../errors.js';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
@@ -9,6 +9,7 @@ import { readBackImage } from './ImageReadBack.js';
 import { WriteError, hashSource, writeImage } from './ImageWriter.js';
 import type { WorkerJob, WorkerMessage } from './ImageJobs.js';
 import { RingProducer, type RingShared } from './SlotRing.js';
+import { directFlag } from './SectorIo.js';
 import { lowerThisThreadPriority } from './threadPriority.js';
 
 const { jobs, cancelFlag, ring, port, fds } = workerData as {
@@ -30,7 +31,12 @@ const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byt
 const rehydrateSource = (s: ContentSource): ContentSource =>
   s.kind === 'buffer' ? { ...s, data: buf(s.data) } : s.kind === 'composite' ? { ...s, pieces: s.pieces.map((p) => ('data' in p ? { data: buf(p.data) } : p)) } : s;
 function rehydrate(layout: ImageLayout): ImageLayout {
-  return { size: layout.size, regions: layout.regions.map((r) => ({ offset: r.offset, data: buf(r.data) })), extents: layout.extents.map((e) => ({ ...e, source: rehydrateSource(e.source) })) };
+  return {
+    size: layout.size,
+    regions: layout.regions.map((r) => ({ offset: r.offset, data: buf(r.data) })),
+    extents: layout.extents.map((e) => ({ ...e, source: rehydrateSource(e.source) })),
+    ...(layout.bootEnd !== undefined ? { bootEnd: layout.bootEnd } : {}),
+  };
 }
 
 function needProducer(): RingProducer {
@@ -74,12 +80,12 @@ function runJob(index: number, job: WorkerJob): void {
   if (job.kind === 'compare') {
     let fd: number;
     try {
-      fd = openSync(job.path, 'r');
+      fd = openSync(job.path, job.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
     } catch (err) {
       throw new Error(`cannot read the written image back: ${describeFsError(err, job.path)}`);
     }
     try {
-      const r = readBackImage(rehydrate(job.layout), fd, job.path, needProducer(), { cancelled, onProgress: progress, gaps: job.gaps, fileSize: job.fileSize });
+      const r = readBackImage(rehydrate(job.layout), fd, job.path, needProducer(), { cancelled, onProgress: progress, gaps: job.gaps, fileSize: job.fileSize, sectorSize: job.sectorSize });
       post({ type: 'done', index, sha256: r.sha256, bytes: r.bytes });
     } finally {
       closeSync(fd);
@@ -89,7 +95,7 @@ function runJob(index: number, job: WorkerJob): void {
   const fd = fds[job.path];
   if (fd === undefined) throw new Error(`image worker: ${job.path} was not opened`);
   const gaps = job.gaps ?? (job.target === 'device' ? 'zero' : 'sparse');
-  const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hasher: needProducer(), gaps, imageHash: false, targetName: job.path });
+  const r = writeImage(rehydrate(job.layout), fd, { cancelled, onProgress: progress, hasher: needProducer(), gaps, imageHash: false, targetName: job.path, sectorSize: job.sectorSize });
   // A trailing gap left sparse must still count: an image file is as long as its image (or the disk it stands for).
   try {
     if (job.target !== 'device' && gaps === 'sparse') ftruncateSync(fd, Math.max(job.layout.size, job.fileSize ?? 0));

@@ -1,12 +1,13 @@
 // Re-reads media and checks every file against the manifest it carries: an ISO set (any order of discs), and with
 // checkImageHashes each ISO against its .sha256 file. Each file that differs is named. Files are hashed on two worker
 // threads side by side (both cores), each reading its own files with large positioned reads.
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InputError, errorMessage } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { pieceSize, type CompositePiece } from '../io/ImageLayout.js';
+import { DEFAULT_DEVICE_ALIGN, SectorReader, alignedBuffer, directFlag, isDevicePath, linuxSectorSize } from '../io/SectorIo.js';
 import { openIso, type IsoFileEntry, type IsoVolume } from '../formats/iso/IsoReader.js';
 import { MANIFEST_PATH, parseManifest, type ManifestFile, type MediaManifest } from './Manifest.js';
 
@@ -184,7 +185,9 @@ export async function verifyFat32Media(path: string, options: VerifyOptions & { 
     result.manifest = manifest;
     const checks: FileCheck[] = manifest.files.map((f) => {
       const e = entries.get(norm(f.path));
-      return { file: f, disc: null, pieces: e ? e.extents.map((x) => ({ path, offset: x.offset, size: x.size })) : [], failed: e ? null : 'missing from the volume' };
+      // A drive is read by the hashing threads as the volume was: whole aligned sectors.
+      const align = vol.deviceAlign !== null ? { sectorSize: vol.deviceAlign } : {};
+      return { file: f, disc: null, pieces: e ? e.extents.map((x) => ({ path, offset: x.offset, size: x.size, ...align })) : [], failed: e ? null : 'missing from the volume' };
     });
     await hashFiles(checks, result, [], (done, p) => options.onProgress?.(done, p), options.signal);
     if (options.checkExtraFiles) {
@@ -203,10 +206,13 @@ export async function verifyFat32Media(path: string, options: VerifyOptions & { 
 /** ISO 9660 ("CD001" at byte 32769) or not: decides how `tsmedia verify` reads a path. */
 export function looksLikeIso(path: string): boolean {
   try {
-    const fd = openSync(path, 'r');
+    const device = isDevicePath(path);
+    const fd = openSync(path, device ? constants.O_RDONLY | directFlag() : 'r');
     try {
       const b = Buffer.alloc(5);
-      readSync(fd, b, 0, 5, 32769);
+      // A drive is read in whole aligned sectors (the sector holding byte 32769).
+      if (device) new SectorReader(fd, linuxSectorSize(fd) ?? DEFAULT_DEVICE_ALIGN, alignedBuffer(DEFAULT_DEVICE_ALIGN)).read(b, 0, 5, 32769);
+      else readSync(fd, b, 0, 5, 32769);
       return b.toString('latin1') === 'CD001';
     } finally {
       closeSync(fd);

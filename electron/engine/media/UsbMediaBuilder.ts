@@ -19,6 +19,7 @@ import { planFat32Append } from '../formats/fat32/Fat32Append.js';
 import type { ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
+import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
 import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
 import type { MediaManifest } from './Manifest.js';
 import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
@@ -134,6 +135,15 @@ async function hashSplitParts(prepared: { splitSources: ReturnType<typeof planLa
   });
 }
 
+/**
+ * The logical sector size the volume is laid out for: a drive's as the operating system reports it (Linux: sysfs, as
+ * BLKSSZGET; elsewhere the drive listing's), an image's as asked (512 by default); 512 and 4096 only, else a named error.
+ */
+function targetSectorSize(req: UsbMediaRequest, drive: DriveInfo | null): number {
+  if (req.target.kind === 'image') return checkSectorSize(req.target.sectorSize ?? 512, `--image ${req.target.path}`);
+  return checkSectorSize(linuxSectorSize(req.target.device) ?? drive?.logicalBlockSize ?? 512, req.target.device);
+}
+
 function canRead(path: string): boolean {
   try {
     closeSync(openSync(path, 'r'));
@@ -153,7 +163,8 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
   checkTarget(req, site);
   const list = options.listDrives ?? (() => listDrives({ showAll: true }));
   // A drive is judged before anything is read or written (and again, with the bytes the media needs, just before writing).
-  if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
+  // The sector size is checked before anything is read (a drive with sectors of another size cannot be laid out).
+  const sectorSize = targetSectorSize(req, req.target.kind === 'drive' ? await checkDrive(req.target, 0, site, list) : null);
   const imagePath = req.target.kind === 'image' ? resolve(req.target.path) : null;
   const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
   const log = openMediaLog(imagePath ? dirname(imagePath) : null, userDir, req);
@@ -185,11 +196,11 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       if (req.target.kind === 'image') diskBytes = req.target.sizeBytes;
       else {
         // Bytes the media needs on any drive: its clusters plus the FATs and the 1 MiB before the data area, generously.
-        const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label: fatLabel(checked.label), files: fatFiles, directories });
+        const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label: fatLabel(checked.label), files: fatFiles, directories, sectorSize });
         const drive = await checkDrive(req.target, Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, site, list);
         diskBytes = drive.sizeBytes ?? 0;
       }
-      const fit = estimateFat32Fits({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
+      const fit = estimateFat32Fits({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp, sectorSize });
       if (!fit.fits) {
         throw codedInputError(
           'DRIVE_TOO_SMALL',
@@ -197,11 +208,11 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
           `${target}: the media needs ${fit.requiredBytes} bytes of clusters; the ${diskBytes}-byte ${req.target.kind === 'image' ? 'image' : 'drive'} is ${fit.shortBytes} bytes short. Use a larger drive.`,
         );
       }
-      plan = planFat32({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp });
+      plan = planFat32({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp, sectorSize });
       layout = plan;
     } else {
       if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
-      const vol = openFat32(ioPath ?? target);
+      const vol = openFat32(ioPath ?? target, req.target.kind === 'drive' ? { sectorSize } : {});
       try {
         diskBytes = statSync(ioPath ?? target).size;
         layout = planFat32Append(vol, fatFiles, directories, timestamp);
@@ -211,7 +222,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     }
     const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
     options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format });
-    log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
+    log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, ${sectorSize}-byte sectors, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
 
     // Write: an image file under a temporary name (renamed when complete and verified), a drive in place through the
     // drive sequence (rights first; the privileged writer runs the same job when this process may not write it).
@@ -222,7 +233,9 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       writePath = tempPathFor(imagePath);
       temps.push(writePath);
     }
-    const volume = { size: layout.size, regions: layout.regions, extents: layout.extents };
+    // On a drive every read and write is whole sectors, and the MBR and the volume's boot region go last (bootEnd): a
+    // whole drive's first write is zeros over its old MBR, so no old or half-written volume is ever mounted.
+    const volume = { size: layout.size, regions: layout.regions, extents: layout.extents, bootEnd: layout.bootEnd };
     progress.begin('write', layout.size);
     let written: { sha256: string | null; bytes: number };
     let elevated = false;
@@ -240,7 +253,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
         const device = req.target.device;
         let verifying = false;
         const r = await writeDrive(
-          { device, mode: req.format ? 'erase' : 'append', writes, readBack: false },
+          { device, mode: req.format ? 'erase' : 'append', writes, readBack: false, sectorSize },
           {
             signal: options.signal,
             privileged: options.privileged,

@@ -2,7 +2,8 @@
 // only what changes — the directory sectors that change (new entries, replaced entries marked deleted, new or
 // extended directory clusters), the changed FAT sectors in every FAT copy, the FSInfo sector (and its backup) — as
 // regions, and the new files' data as extents at the byte offsets of the clusters allocated to them. Write it with
-// ImageWriter's gaps 'skip': every other byte of the drive stays as it is.
+// ImageWriter's gaps 'skip': every other byte of the drive stays as it is (on a drive, the writer reads the sectors
+// that a region or a file's end shares with bytes that stay, and writes them back whole).
 //
 // Choices:
 // - A file whose path (ignoring case, as Windows does) already exists is REPLACED: its entries are marked deleted
@@ -372,7 +373,7 @@ export function planFat32Append(volume: Fat32Volume, files: FatFile[], directori
     for (const s of sectors) {
       if (s >= volume.reservedSectors) continue;
       const at = volume.offset + s * bps;
-      const b = volume.readBytes(at, 512);
+      const b = volume.readBytes(at, bps); // the whole sector: the structure is in its first 512 bytes
       if (b.readUInt32LE(0) !== 0x41615252 || b.readUInt32LE(484) !== 0x61417272) continue;
       b.writeUInt32LE(freeAfter >>> 0, 488);
       b.writeUInt32LE((pool.first ?? 0xffffffff) >>> 0, 492);
@@ -401,6 +402,8 @@ export function planFat32Append(volume: Fat32Volume, files: FatFile[], directori
     size,
     regions,
     extents,
+    // The FSInfo sectors (in the reserved sectors) go last on a drive, after the files, folders and FATs they count.
+    bootEnd: volume.fatOffset(0),
     clusterSize: cs,
     allocatedClusters: allocated,
     freedClusters: freedCount,

@@ -3,10 +3,16 @@
 // 8.3 name), each file's clusters as byte extents, file data and the free space. Every offset is checked and every
 // loop is bounded — chains by the volume's cluster count and a bitmap of clusters already seen, directories by
 // FAT's 65,536 entries, nesting by depth — so a hostile volume gives an InputError naming the file, never a hang.
-import { closeSync, fstatSync, openSync } from 'node:fs';
+// A drive is read uncached in whole sectors from aligned memory (SectorIo), as raw devices require; the MBR's LBAs are
+// in the drive's logical sectors (512 or 4096 bytes).
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { InputError, describeFsError } from '../../errors.js';
 import { readExtents, readFully, streamExtents, type Extent } from '../../io/PositionedRead.js';
-import { ATTR_DIRECTORY, ATTR_LFN, ATTR_VOLUME_ID, FAT32_MAX_CLUSTERS, FAT32_MIN_CLUSTERS, FAT_MAX_DIR_ENTRIES, fromDosDateTime, lfnChecksum } from './Fat32Volume.js';
+import { DEFAULT_DEVICE_ALIGN, SECTOR_SIZES, SectorReader, directFlag, isDevicePath, linuxSectorSize } from '../../io/SectorIo.js';
+import { ATTR_DIRECTORY, FAT32_MAX_CLUSTERS, FAT32_MIN_CLUSTERS, FAT_MAX_DIR_ENTRIES } from './Fat32Volume.js';
+import { parseDirectory, type FatDirEntryInfo } from './FatDirectoryParse.js';
+
+export type { FatDirEntryInfo } from './FatDirectoryParse.js';
 import { windowsUpper } from '../windowsNames.js';
 
 const MAX_DEPTH = 256;
@@ -23,6 +29,11 @@ export interface Fat32OpenOptions {
   offset?: number;
   /** MBR partition (1–4) used when no offset is given and byte 0 is not a volume; default 1. */
   partition?: number;
+  /**
+   * Bytes of the logical sectors the MBR's LBAs count. Default: what the system reports for a drive; else the size
+   * (512, then 4096) whose sector at the partition's LBA holds a boot sector with that many bytes per sector.
+   */
+  sectorSize?: number;
 }
 
 /** Clusters `cluster` … `cluster + count − 1`. */
@@ -47,21 +58,6 @@ export interface FatFileInfo {
   extents: FatExtent[];
 }
 
-export interface FatDirEntryInfo {
-  /** Long name when valid, else the 8.3 name (lower-cased as the NT case bits say). */
-  name: string;
-  /** The 11 bytes of the short name as stored (latin1). */
-  short11: string;
-  attributes: number;
-  cluster: number;
-  size: number;
-  mtime: Date;
-  /** Slot (32-byte index in the directory) of the first long-name entry, or of the short entry without one. */
-  firstSlot: number;
-  /** Slot of the short entry. */
-  slot: number;
-}
-
 export interface FatDirectoryInfo {
   path: string;
   /** First cluster. */
@@ -82,101 +78,6 @@ interface Listing {
   byPath: Map<string, FatFileInfo>;
   dirByPath: Map<string, { path: string; cluster: number }>;
   label: string | null;
-}
-
-const LFN_CHAR_OFFSETS = [1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30];
-
-/** Parses one directory's bytes. `fail` throws; `where` names the directory. */
-function parseDirectory(data: Buffer, where: string, fail: (what: string) => never): { entries: FatDirEntryInfo[]; endSlot: number; label: string | null; dots: FatDirEntryInfo[] } {
-  const entries: FatDirEntryInfo[] = [];
-  const dots: FatDirEntryInfo[] = [];
-  let label: string | null = null;
-  const slots = Math.floor(data.length / 32);
-  let parts: string[] = [];
-  let expect = 0;
-  let sum = -1;
-  let first = -1;
-  const reset = (): void => {
-    parts = [];
-    expect = 0;
-    sum = -1;
-    first = -1;
-  };
-  let slot = 0;
-  for (; slot < slots; slot++) {
-    const off = slot * 32;
-    const b0 = data[off];
-    if (b0 === 0x00) break;
-    if (b0 === 0xe5) {
-      reset();
-      continue;
-    }
-    const attr = data[off + 11];
-    if ((attr & 0x3f) === ATTR_LFN) {
-      const seq = b0 & 0x1f;
-      if (b0 & 0x40) {
-        reset();
-        if (seq === 0 || seq > 20) continue; // 20 entries hold 260 characters: anything more is not a name
-        expect = seq;
-        parts = new Array<string>(seq).fill('');
-        sum = data[off + 13];
-        first = slot;
-      }
-      if (expect === 0 || seq !== expect || data[off + 13] !== sum) {
-        reset();
-        continue;
-      }
-      let s = '';
-      for (const o of LFN_CHAR_OFFSETS) {
-        const u = data.readUInt16LE(off + o);
-        if (u === 0x0000) break;
-        s += String.fromCharCode(u);
-      }
-      parts[seq - 1] = s;
-      expect--;
-      continue;
-    }
-    const short11 = data.toString('latin1', off, off + 11);
-    if (attr & ATTR_VOLUME_ID && !(attr & ATTR_DIRECTORY)) {
-      if (label === null) label = short11.replace(/ +$/, '');
-      reset();
-      continue;
-    }
-    const raw = Buffer.from(data.subarray(off, off + 11));
-    if (raw[0] === 0x05) raw[0] = 0xe5; // a real 0xE5 first byte is stored as 0x05
-    const longOk = first >= 0 && expect === 0 && sum === lfnChecksum(data.subarray(off, off + 11));
-    let name: string;
-    if (longOk) {
-      name = parts.join('');
-    } else {
-      const nt = data[off + 12];
-      let base = raw.toString('latin1', 0, 8).replace(/ +$/, '');
-      let ext = raw.toString('latin1', 8, 11).replace(/ +$/, '');
-      if (nt & 0x08) base = base.toLowerCase();
-      if (nt & 0x10) ext = ext.toLowerCase();
-      name = ext ? `${base}.${ext}` : base;
-    }
-    const e: FatDirEntryInfo = {
-      name,
-      short11,
-      attributes: attr,
-      cluster: (data.readUInt16LE(off + 20) << 16) + data.readUInt16LE(off + 26),
-      size: data.readUInt32LE(off + 28),
-      mtime: fromDosDateTime(data.readUInt16LE(off + 24), data.readUInt16LE(off + 22)),
-      firstSlot: longOk ? first : slot,
-      slot,
-    };
-    reset();
-    if (short11 === '.          ' || short11 === '..         ') {
-      dots.push(e);
-      continue;
-    }
-    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || name.includes('\0')) {
-      fail(`${where}: an entry named "${name.split('\0').join('\\0')}" (slot ${slot}), which no file may have`);
-    }
-    entries.push(e);
-  }
-  return { entries, endSlot: slot, label, dots };
 }
 
 /**
@@ -226,6 +127,9 @@ export class Fat32Volume {
   readonly bpbLabel: string;
   /** Byte offset of cluster 2 in the file or device. */
   readonly dataOffset: number;
+  /** For a drive, the alignment every read is made with (its sector size, or 4096 when unknown); null for a file. */
+  readonly deviceAlign: number | null;
+  private readonly sectors: SectorReader | null;
   private fd: number | null;
   /** Size of an image file; null for a block device (its size is not known to fstat). */
   private readonly fileSize: number | null;
@@ -234,9 +138,10 @@ export class Fat32Volume {
 
   constructor(path: string, options: Fat32OpenOptions = {}) {
     this.path = path;
+    const device = isDevicePath(path);
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(path, device ? constants.O_RDONLY | directFlag() : 'r');
     } catch (err) {
       throw new InputError(`cannot open the FAT32 volume ${describeFsError(err, path)}`);
     }
@@ -244,6 +149,9 @@ export class Fat32Volume {
     try {
       const st = fstatSync(fd);
       this.fileSize = st.isFile() ? st.size : null;
+      const systemSectorSize = device ? linuxSectorSize(fd) : null;
+      this.deviceAlign = device ? (systemSectorSize ?? DEFAULT_DEVICE_ALIGN) : null;
+      this.sectors = this.deviceAlign === null ? null : new SectorReader(fd, this.deviceAlign);
       let offset: number;
       if (options.offset !== undefined) {
         if (!Number.isSafeInteger(options.offset) || options.offset < 0) this.fail(`offset ${options.offset} is not a byte offset`);
@@ -262,7 +170,7 @@ export class Fat32Volume {
           if (type === 0) this.fail(`the MBR has no partition ${n}`);
           const start = s0.readUInt32LE(e + 8);
           if (start === 0) this.fail(`MBR partition ${n} starts at sector 0`);
-          offset = start * 512;
+          offset = this.partitionOffset(start, options.sectorSize ?? systemSectorSize);
         }
       }
       this.offset = offset;
@@ -318,6 +226,26 @@ export class Fat32Volume {
       this.close();
       throw err;
     }
+  }
+
+  /**
+   * Byte offset of a partition starting at LBA `start`: in the sector size given, else in the size whose sector there
+   * holds a boot sector of that many bytes per sector (512 first), else any boot sector found, else 512-byte sectors.
+   */
+  private partitionOffset(start: number, sectorSize: number | null): number {
+    if (sectorSize !== null) return start * sectorSize;
+    const bootAt = (unit: number): Buffer | null => {
+      const at = start * unit;
+      if (this.fileSize !== null && at + 512 > this.fileSize) return null;
+      try {
+        const b = this.read(at, 512);
+        return looksLikeBootSector(b) ? b : null;
+      } catch {
+        return null; // past the end of a drive
+      }
+    };
+    const exact = SECTOR_SIZES.find((u) => bootAt(u)?.readUInt16LE(11) === u);
+    return start * (exact ?? SECTOR_SIZES.find((u) => bootAt(u) !== null) ?? 512);
   }
 
   /** The volume label: the root directory's label entry, else the boot sector's ("NO NAME" counts as none). */
@@ -466,7 +394,7 @@ export class Fat32Volume {
     const b = Buffer.allocUnsafe(length); // filled below, or the read fails
     let got: number;
     try {
-      got = readFully(this.fd, b, 0, length, offset);
+      got = this.sectors ? this.sectors.read(b, 0, length, offset) : readFully(this.fd, b, 0, length, offset);
     } catch (err) {
       throw new InputError(`cannot read the FAT32 volume ${describeFsError(err, this.path)}`);
     }

@@ -2,11 +2,12 @@
 // ImageLayout whose metadata is generated here and whose file data ImageWriter streams from the sources. Pure and
 // fast: no file is read, and no buffer grows with the drive — only with what is written.
 //
-// Byte map (512-byte sectors; P = partition start = sector 2048 = 1 MiB):
+// Byte map (in the drive's logical sectors, 512 or 4096 bytes — image files get 512; P = partition start = 1 MiB,
+// sector 2048 of 512 bytes or 256 of 4096):
 //   sector 0        MBR: no boot code (BIOS boot from USB is not done — bytes 0–439 stay zero), disk signature at
-//                   440, partition 1 at 446 (active 0x80, type 0x0C FAT32 LBA, LBA 2048, to the end of the drive or
+//                   440, partition 1 at 446 (active 0x80, type 0x0C FAT32 LBA, LBA of P, to the end of the drive or
 //                   the MBR's 2^32-sector limit), 0x55AA at 510
-//   1 … 2047        zeros
+//   1 … P − 1       zeros
 //   P + 0           FAT32 boot sector (BPB; no boot code), 0x55AA
 //   P + 1           FSInfo (free cluster count and next-free hint, exact)
 //   P + 6, P + 7    backup boot sector and backup FSInfo
@@ -16,6 +17,7 @@
 //                   the order given, each contiguous. "reserved" (≥ 32) is grown so the data start is a multiple of
 //                   1 MiB from the start of the drive.
 // The layout ends with the last used cluster: the rest of the drive is never touched (free clusters may hold anything).
+// Its bootEnd (the end of the reserved sectors) tells a drive writer to write the MBR and boot region last.
 //
 // Names: every name is stored as an 8.3 short entry; a name that is not already a valid upper-case 8.3 name also gets
 // VFAT long-name entries (UCS-2) in front of it. Short names are made as Windows makes them (fatgen103 "basis name"):
@@ -29,7 +31,7 @@ import { createHash } from 'node:crypto';
 import { InputError } from '../../errors.js';
 import { sourceSize, type ContentSource, type ImageExtent, type ImageLayout, type ImageRegion } from '../../io/ImageLayout.js';
 import { windowsUpper } from '../windowsNames.js';
-import { alignUp, ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_VOLUME_ID, BACKUP_BOOT_SECTOR, FAT32_MAX_FILE, fat32Geometry, FAT_EOC, FAT_MAX_DIR_ENTRIES, FILE_ATTRIBUTES, MEDIA, PARTITION_OFFSET, SECTOR, type Fat32Geometry } from './FatGeometry.js';
+import { alignUp, ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_VOLUME_ID, BACKUP_BOOT_SECTOR, FAT32_MAX_FILE, fat32Geometry, FAT_EOC, FAT_MAX_DIR_ENTRIES, FILE_ATTRIBUTES, MEDIA, PARTITION_OFFSET, type Fat32Geometry } from './FatGeometry.js';
 import { bootSector, fsInfoSector, mbr } from './FatBootSectors.js';
 import { assignShortNames, fatLabel, lfnSlots, splitFatPath } from './FatNames.js';
 import { writeNamedEntry, writeShortEntry, type ShortEntry } from './FatDirectory.js';
@@ -64,9 +66,13 @@ export interface Fat32Options {
   timestamp: Date;
   /** Volume serial number; default derived from timestamp + label (deterministic). */
   volumeId?: number;
+  /** The drive's logical sector size, 512 (default) or 4096: the MBR's LBAs and the BPB's counts are in these. */
+  sectorSize?: number;
 }
 
 export interface Fat32Plan extends ImageLayout {
+  /** Bytes of a logical sector (512 or 4096). */
+  sectorSize: number;
   clusterSize: number;
   /** Clusters in the volume (data area). */
   clusters: number;
@@ -79,8 +85,9 @@ export interface Fat32Plan extends ImageLayout {
   freeBytes: number;
   /** Clusters used by directories and files. */
   usedClusters: number;
+  /** Reserved sectors (boot sector, FSInfo, backups) in logical sectors. */
   reservedSectors: number;
-  /** Sectors of each of the two FATs. */
+  /** Logical sectors of each of the two FATs. */
   fatSectors: number;
   /** The label as stored (11 characters or fewer, "" for none). */
   label: string;
@@ -199,8 +206,8 @@ interface Allocation {
   next: number;
 }
 
-function allocate(options: { diskBytes: number; label: string; files: FatFile[]; directories?: string[] }, timestamp: Date): Allocation {
-  const geometry = fat32Geometry(options.diskBytes);
+function allocate(options: { diskBytes: number; label: string; files: FatFile[]; directories?: string[]; sectorSize?: number }, timestamp: Date): Allocation {
+  const geometry = fat32Geometry(options.diskBytes, options.sectorSize);
   const label = fatLabel(options.label ?? '');
   const { root, dirs, files } = buildTree(options, timestamp);
   const cs = geometry.clusterSize;
@@ -264,7 +271,7 @@ export function estimateFat32Fits(options: Omit<Fat32Options, 'timestamp' | 'vol
     clusters: g.clusters,
     usedClusters: used,
     requiredBytes: used * g.clusterSize,
-    neededBytes: PARTITION_OFFSET + g.dataStartSector * SECTOR + used * g.clusterSize,
+    neededBytes: PARTITION_OFFSET + g.dataStartSector * g.sectorSize + used * g.clusterSize,
     capacityBytes: g.clusters * g.clusterSize,
     freeBytes: fits ? (g.clusters - used) * g.clusterSize : 0,
     shortBytes: fits ? 0 : (used - g.clusters) * g.clusterSize,
@@ -309,13 +316,14 @@ export function planFat32(options: Fat32Options): Fat32Plan {
   const volumeId = options.volumeId === undefined ? hash.readUInt32LE(0) : options.volumeId >>> 0;
   const diskSignature = hash.readUInt32LE(4) || 1; // 0 would make Windows write one on first sight
 
+  const ss = g.sectorSize;
   const part = PARTITION_OFFSET;
-  const fatOffset = part + g.reservedSectors * SECTOR;
-  const dataStart = part + g.dataStartSector * SECTOR;
+  const fatOffset = part + g.reservedSectors * ss;
+  const dataStart = part + g.dataStartSector * ss;
   const clusterOffset = (c: number): number => dataStart + (c - 2) * cs;
 
   // The FAT's used prefix: entries 0 … next − 1, whole sectors.
-  const fat = Buffer.alloc(alignUp(a.next * 4, SECTOR));
+  const fat = Buffer.alloc(alignUp(a.next * 4, ss));
   fat.writeUInt32LE(0x0fffff00 | MEDIA, 0);
   fat.writeUInt32LE(0x0fffffff, 4); // clean shutdown, no disk errors
   const chain = (start: number, count: number): void => {
@@ -326,13 +334,13 @@ export function planFat32(options: Fat32Options): Fat32Plan {
   for (const f of a.files) if (f.clusterCount > 0) chain(f.cluster, f.clusterCount);
 
   const boot = bootSector(g, volumeId, a.label);
-  const info = fsInfoSector(g.clusters - used, a.next <= g.clusters + 1 ? a.next : 0xffffffff);
+  const info = fsInfoSector(g.clusters - used, a.next <= g.clusters + 1 ? a.next : 0xffffffff, ss);
   const regions: ImageRegion[] = [
-    { offset: 0, data: mbr(g.partitionSectors, diskSignature) },
+    { offset: 0, data: mbr(g, diskSignature) },
     { offset: part, data: Buffer.concat([boot, info]) },
-    { offset: part + BACKUP_BOOT_SECTOR * SECTOR, data: Buffer.concat([boot, info]) },
+    { offset: part + BACKUP_BOOT_SECTOR * ss, data: Buffer.concat([boot, info]) },
     { offset: fatOffset, data: fat },
-    { offset: fatOffset + g.fatSectors * SECTOR, data: fat },
+    { offset: fatOffset + g.fatSectors * ss, data: fat },
   ];
   for (const d of a.dirs) regions.push({ offset: clusterOffset(d.cluster), data: dirBuffer(d, a) });
   const extents: ImageExtent[] = [];
@@ -343,10 +351,13 @@ export function planFat32(options: Fat32Options): Fat32Plan {
     size: clusterOffset(a.next),
     regions,
     extents,
+    // The MBR and the reserved sectors (boot sector, FSInfo, their backups) go last on a drive.
+    bootEnd: fatOffset,
+    sectorSize: ss,
     clusterSize: cs,
     clusters: g.clusters,
     partitionOffset: part,
-    partitionBytes: g.partitionSectors * SECTOR,
+    partitionBytes: g.partitionSectors * ss,
     dataStart,
     freeBytes: (g.clusters - used) * cs,
     usedClusters: used,

@@ -1,6 +1,7 @@
 // The sectors that start the drive and the volume: the MBR with its one partition, the FAT32 boot sector (BPB) and
-// FSInfo.
-import { BACKUP_BOOT_SECTOR, FSINFO_SECTOR, HEADS, MEDIA, PARTITION_START_SECTOR, SECTOR, SECTORS_PER_TRACK, type Fat32Geometry } from './FatGeometry.js';
+// FSInfo. Each is one logical sector long; the structures sit in its first 512 bytes at the same offsets whatever the
+// sector size (fatgen103: the 0x55AA signature stays at byte 510), the rest is zeros.
+import { BACKUP_BOOT_SECTOR, FSINFO_SECTOR, HEADS, MEDIA, SECTOR, SECTORS_PER_TRACK, type Fat32Geometry } from './FatGeometry.js';
 
 /** CHS of an LBA for the MBR with 255 heads and 63 sectors a track; past cylinder 1023 the "use LBA" marker FE FF FF. */
 function chs(lba: number): [number, number, number] {
@@ -11,28 +12,29 @@ function chs(lba: number): [number, number, number] {
   return [h, s | ((c >> 8) << 6), c & 0xff];
 }
 
-export function mbr(partitionSectors: number, diskSignature: number): Buffer {
+/** The MBR: LBAs and the sector count in the geometry's logical sectors. */
+export function mbr(g: Pick<Fat32Geometry, 'sectorSize' | 'partitionStartSector' | 'partitionSectors'>, diskSignature: number): Buffer {
   // Bytes 0–439 (boot code) stay zero: this drive boots by UEFI only (BIOS boot from USB is not done), and the
   // public MBR boot programs are GPL.
-  const b = Buffer.alloc(SECTOR);
+  const b = Buffer.alloc(g.sectorSize);
   b.writeUInt32LE(diskSignature, 440);
   const p = 446;
   b[p] = 0x80; // active
-  b.set(chs(PARTITION_START_SECTOR), p + 1);
+  b.set(chs(g.partitionStartSector), p + 1);
   b[p + 4] = 0x0c; // FAT32 with LBA
-  b.set(chs(PARTITION_START_SECTOR + partitionSectors - 1), p + 5);
-  b.writeUInt32LE(PARTITION_START_SECTOR, p + 8);
-  b.writeUInt32LE(partitionSectors, p + 12);
+  b.set(chs(g.partitionStartSector + g.partitionSectors - 1), p + 5);
+  b.writeUInt32LE(g.partitionStartSector, p + 8);
+  b.writeUInt32LE(g.partitionSectors, p + 12);
   b[510] = 0x55;
   b[511] = 0xaa;
   return b;
 }
 
 export function bootSector(g: Fat32Geometry, volumeId: number, label: string): Buffer {
-  const b = Buffer.alloc(SECTOR);
+  const b = Buffer.alloc(g.sectorSize);
   b.set([0xeb, 0x58, 0x90], 0); // jump over the BPB (there is no boot code behind it: the volume boots by UEFI)
   b.write('MSWIN4.1', 3, 'latin1'); // the OEM name fatgen103 recommends
-  b.writeUInt16LE(SECTOR, 11);
+  b.writeUInt16LE(g.sectorSize, 11);
   b[13] = g.sectorsPerCluster;
   b.writeUInt16LE(g.reservedSectors, 14);
   b[16] = 2; // FATs
@@ -42,7 +44,7 @@ export function bootSector(g: Fat32Geometry, volumeId: number, label: string): B
   b.writeUInt16LE(0, 22); // 16-bit FAT size: 0 on FAT32
   b.writeUInt16LE(SECTORS_PER_TRACK, 24);
   b.writeUInt16LE(HEADS, 26);
-  b.writeUInt32LE(PARTITION_START_SECTOR, 28); // hidden sectors: the partition's LBA
+  b.writeUInt32LE(g.partitionStartSector, 28); // hidden sectors: the partition's LBA
   b.writeUInt32LE(g.partitionSectors, 32);
   b.writeUInt32LE(g.fatSectors, 36);
   b.writeUInt16LE(0, 40); // flags: both FATs mirrored
@@ -60,8 +62,8 @@ export function bootSector(g: Fat32Geometry, volumeId: number, label: string): B
   return b;
 }
 
-export function fsInfoSector(freeClusters: number, nextFree: number): Buffer {
-  const b = Buffer.alloc(SECTOR);
+export function fsInfoSector(freeClusters: number, nextFree: number, sectorSize = SECTOR): Buffer {
+  const b = Buffer.alloc(sectorSize);
   b.writeUInt32LE(0x41615252, 0);
   b.writeUInt32LE(0x61417272, 484);
   b.writeUInt32LE(freeClusters >>> 0, 488);
