@@ -121,7 +121,8 @@ describe('writing, flushing, re-reading', () => {
   test('a drive that fails under the write ends in an error that says so (EIO at flush)', async (t) => {
     if (!requireOrSkip(t, canLoop(), NO_LOOP)) return;
     // A sparse 64 MiB image on an 8 MiB tmpfs: the loop device's writes fail once the tmpfs is full, as a drive that
-    // is pulled out or dies does (the kernel reports EIO when the cached writes reach it).
+    // is pulled out or dies does (the kernel reports EIO when cached writes reach it; the drive is opened O_DIRECT, so
+    // the write itself fails, with the loop device's ENOSPC).
     const small = mkdtempSync(join(tmpdir(), 'tsmedia-eio-'));
     let detach = (): void => undefined;
     t.after(() => {

@@ -11,11 +11,16 @@ export interface BootResult {
   ms: number;
 }
 
-/** Boots the ISO as a CD; resolves when `marker` appears on the serial port (QEMU is then killed) or after the timeout. */
-export function bootIso(iso: string, marker: string, uefi: boolean, as: 'cdrom' | 'disk' = 'cdrom'): Promise<BootResult> {
+/**
+ * Boots the ISO as a CD (or an image or drive as a disk; 'disk4k': a read-only virtio disk with 4096-byte logical and
+ * physical blocks, as a 4Kn drive); resolves when `marker` appears on the serial port (QEMU is then killed) or after
+ * the timeout.
+ */
+export function bootIso(iso: string, marker: string, uefi: boolean, as: 'cdrom' | 'disk' | 'disk4k' = 'cdrom'): Promise<BootResult> {
   const args = ['-machine', 'q35,accel=tcg', '-m', '512', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot', '-net', 'none'];
   if (uefi) args.push('-bios', OVMF);
-  args.push('-drive', as === 'cdrom' ? `file=${iso},media=cdrom,readonly=on,if=ide,index=2` : `file=${iso},format=raw,if=ide,index=0,snapshot=on`);
+  if (as === 'disk4k') args.push('-drive', `file=${iso},format=raw,if=none,id=stick,readonly=on`, '-device', 'virtio-blk-pci,drive=stick,logical_block_size=4096,physical_block_size=4096');
+  else args.push('-drive', as === 'cdrom' ? `file=${iso},media=cdrom,readonly=on,if=ide,index=2` : `file=${iso},format=raw,if=ide,index=0,snapshot=on`);
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -212,6 +212,14 @@ export function hashSource(source: ContentSource, cancelled: () => boolean = () 
   return h.digest('hex').toUpperCase();
 }
 
+/** A failed write to a drive: no space left there is the drive's own failure (it is written uncached), not a disk's being full. */
+function describeDriveWrite(err: unknown, target: string): string {
+  if ((err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
+    return `${target} refused a write: no space left on the device. The drive is smaller than it reported, or it is failing; what was written is incomplete.`;
+  }
+  return describeWriteError(err, target, 'write');
+}
+
 export function writeImage(layout: ImageLayout, fd: number, options: WriteImageOptions & { imageHash: false }): WriteImageResult;
 export function writeImage(layout: ImageLayout, fd: number, options?: WriteImageOptions & { imageHash?: true }): { sha256: string; bytes: number };
 export function writeImage(layout: ImageLayout, fd: number, options: WriteImageOptions = {}): WriteImageResult {
@@ -233,7 +241,7 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
       try {
         sectors.put(data, length, at);
       } catch (err) {
-        throw new WriteError(describeWriteError(err, target, 'write'));
+        throw new WriteError(describeDriveWrite(err, target));
       }
       return;
     }
@@ -304,7 +312,7 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
   try {
     sectors?.finish();
   } catch (err) {
-    throw new WriteError(describeWriteError(err, target, 'write'));
+    throw new WriteError(describeDriveWrite(err, target));
   }
   hasher.drain();
   return { sha256: imageHash ? imageHash.digest('hex') : null, bytes: pos };

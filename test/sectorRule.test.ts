@@ -1,0 +1,251 @@
+// The Linux proxies for Windows' and macOS' drives (issue 13, item 8). Windows' disk driver and macOS raw devices
+// refuse any read or write on a drive whose offset or length is not whole logical sectors; a shim loaded with
+// LD_PRELOAD (support/sectorShim.c) refuses the same on a loop device, and also memory not aligned to 4096 bytes. Every
+// USB path runs under it with 512- and 4096-byte sectors — a whole drive (its boot region written last), `verify`,
+// `--no-format` into a volume mkfs.fat made, and a cancel — and the shim must refuse nothing. A loop device with
+// 4096-byte logical sectors, written with O_DIRECT, then holds a partition the kernel takes (partx adds it: this kernel
+// has no MBR parser of its own), fsck.fat finds clean and mtools reads file by file; and OVMF boots it as a 4Kn disk.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import type { MediaManifest } from '../electron/engine/media/Manifest.js';
+import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
+import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
+import { MT_ENV, mtoolsHash, run, sha256File, tool } from './support/fat32Tools.js';
+import { OVMF, QEMU, bootIso } from './support/qemu.js';
+import { buildShim, readShimLog, shimEnv, type ShimLog } from './support/sectorShim.js';
+import { addPackage, copySampleSite, randomFile } from './support/sites.js';
+import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
+
+const MiB = 1024 * 1024;
+const DISK = 300 * MiB; // 4096-byte sectors need at least 65,525 clusters of 4 KiB
+const TOOLS = ['losetup', 'cc', 'fsck.fat', 'mkfs.fat', 'mcopy', 'sfdisk', 'partx', 'wipefs'];
+const missingTools = (): string[] => TOOLS.filter((t) => tool(t) === null);
+const canRun = (): boolean => process.platform === 'linux' && process.getuid?.() === 0 && missingTools().length === 0;
+const WHY = (): string => `needs Linux, root and ${TOOLS.join(', ')} (missing: ${missingTools().join(', ') || 'none'}; root: ${process.getuid?.() === 0})`;
+
+function attachLoop(t: TestContext, dir: string, sectorSize: number, bytes = DISK): string {
+  const img = join(dir, `stick-${sectorSize}.img`);
+  writeFileSync(img, '');
+  truncateSync(img, bytes);
+  const dev = execFileSync('losetup', ['-f', '--show', '--sector-size', String(sectorSize), img], { encoding: 'utf8' }).trim();
+  t.after(() => {
+    spawnSync('partx', ['-d', dev], { stdio: 'ignore' });
+    spawnSync('losetup', ['-d', dev], { stdio: 'ignore' });
+  });
+  return dev;
+}
+
+/**
+ * Runs `fn` with the kernel's partition 1 of the loop device, added from the MBR by partx (BLKPG, which the kernel
+ * refuses for a partition outside the disk), and removed again after.
+ */
+async function withPartition(dev: string, fn: (part: string) => void | Promise<void>): Promise<void> {
+  const add = run('partx', ['-a', dev]);
+  assert.equal(add.status, 0, `partx -a ${dev}: ${add.output}`);
+  try {
+    const part = `${dev}p1`;
+    assert.ok(existsSync(part), `${part} exists`);
+    await fn(part);
+  } finally {
+    run('partx', ['-d', dev]);
+  }
+}
+
+function assertFsckCleanDevice(part: string): void {
+  const r = run('fsck.fat', ['-n', '-v', part]);
+  assert.equal(r.status, 0, r.output);
+  assert.doesNotMatch(r.output, /Leaving filesystem unchanged|wrong|Orphan|differ|Dirty bit|invalid/i, r.output);
+}
+
+/** Nothing refused, and the tsmedia processes did read and write the drive through the shim. */
+function assertNothingRefused(log: ShimLog, what: string): void {
+  assert.deepEqual(log.refused, [], `${what}: the shim refused I/O on the drive`);
+  assert.ok(log.summaries.some((s) => s.prog === 'node' && s.checked > 0), `${what}: the shim saw tsmedia's I/O on the drive (${JSON.stringify(log.summaries)})`);
+}
+
+/** Starts `tsmedia create` and sends Ctrl+C as soon as it says it is writing; resolves with its exit. */
+function createAndCancel(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string; interrupted: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'tsmedia.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let interrupted = false;
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (!interrupted && stderr.includes('writing…')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stdout.resume();
+    child.on('close', (status) => resolve({ status, stderr, interrupted }));
+  });
+}
+
+describe('the sector rule of Windows and macOS drives, on Linux loop devices', () => {
+  test('the shim refuses what those drivers refuse — an offset, length or memory not aligned — and lets aligned I/O through', (t) => {
+    if (!requireOrSkip(t, canRun(), WHY())) return;
+    const dir = tempDir(t);
+    const built = buildShim(dir);
+    if (!('so' in built)) return assert.fail(built.error);
+    const dev = attachLoop(t, dir, 512, 8 * MiB);
+    const log = join(dir, 'shim.log');
+    const other = join(dir, 'other.bin');
+    writeFileSync(other, Buffer.alloc(4096));
+    const probe = `
+      import { openSync, readSync, writeSync } from 'node:fs';
+      import { alignedBuffer } from ${JSON.stringify(join(ROOT, 'dist', 'electron', 'engine', 'io', 'SectorIo.js'))};
+      const fd = openSync(${JSON.stringify(dev)}, 'r+');
+      const aligned = alignedBuffer(8192);
+      const tries = {
+        offset: () => writeSync(fd, aligned, 0, 512, 100),
+        length: () => readSync(fd, aligned, 0, 100, 0),
+        memory: () => writeSync(fd, aligned.subarray(8), 0, 512, 0),
+        aligned: () => writeSync(fd, aligned, 0, 4096, 4096),
+        otherFile: () => writeSync(openSync(${JSON.stringify(other)}, 'r+'), Buffer.from('x'), 0, 1, 3),
+      };
+      for (const [k, f] of Object.entries(tries)) { try { f(); console.log(k, 'ok'); } catch (e) { console.log(k, e.code); } }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', env: { ...process.env, ...shimEnv({ so: built.so, device: dev, sectorSize: 512, log }) } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'offset EINVAL\nlength EINVAL\nmemory EINVAL\naligned ok\notherFile ok\n');
+    const l = readShimLog(log);
+    assert.equal(l.refused.length, 3, l.refused.join('\n'));
+    assert.match(l.refused[0], /pwrite64? fd=\d+ offset=100 length=512 memory=0/);
+    assert.match(l.refused[1], /pread64? fd=\d+ offset=0 length=100/);
+    assert.match(l.refused[2], /pwrite64? fd=\d+ offset=0 length=512 memory=8/);
+    assert.deepEqual(
+      l.summaries.map((s) => [s.checked, s.refused]),
+      [[4, 3]],
+    );
+  });
+
+  for (const sectorSize of [512, 4096]) {
+    test(`${sectorSize}-byte sectors: a whole drive (boot region last), verify, --no-format into mkfs.fat's volume, and a cancel — the shim refuses nothing`, async (t) => {
+      if (!requireOrSkip(t, canRun(), WHY())) return;
+      const dir = tempDir(t);
+      const built = buildShim(dir);
+      if (!('so' in built)) return assert.fail(built.error);
+      const dev = attachLoop(t, dir, sectorSize);
+      const logPath = join(dir, 'shim.log');
+      const env = { XDG_STATE_HOME: join(dir, 'state'), ...shimEnv({ so: built.so, device: dev, sectorSize, log: logPath, trace: true }) };
+      const drive = ['--media', 'usb', '--task-sequence', 'SMP00010', '--drive', dev, '--all', '--yes-erase', dev];
+
+      // A cancel while a large package is being written: ends 130, saying the drive is incomplete.
+      const site = copySampleSite(join(dir, 'site'));
+      const payload = join(dir, 'payload.bin');
+      randomFile(payload, 160 * MiB);
+      await addPackage(site, 'SMP00099', [{ relativePath: 'payload/big.bin', sourcePath: payload }], 'Sector-rule payload');
+      rmSync(payload);
+      const c = await createAndCancel(['create', '--site', site, '--package', 'SMP00099', ...drive], env);
+      assert.ok(c.interrupted, `the write began: ${c.stderr}`);
+      assert.equal(c.status, 130, c.stderr);
+      assert.match(c.stderr, /cancelled: the drive holds an incomplete volume/);
+      assertNothingRefused(readShimLog(logPath), 'cancel');
+      rmSync(logPath, { force: true });
+
+      // The whole drive: written and read back under the rule, then verified again by `tsmedia verify DEVICE`.
+      const w = runCli(['create', ...drive], env);
+      assert.equal(w.status, 0, w.stderr);
+      assert.match(w.stdout, new RegExp(`created USB media on ${dev}, verified`));
+      const written = readShimLog(logPath);
+      assertNothingRefused(written, 'whole drive');
+      const v = runCli(['verify', dev], env);
+      assert.equal(v.status, 0, v.stdout + v.stderr);
+      assertNothingRefused(readShimLog(logPath), 'verify');
+
+      // The order: zeros over the old MBR first; the MBR and the boot region (below the FAT) last, after every byte of
+      // the volume; then the old GPT's backup at the drive's end is cleared.
+      const vol = openFat32(dev);
+      const bootEnd = vol.fatOffset(0);
+      const manifest = JSON.parse(vol.readFileBuffer('SMS/data/tsmedia-manifest.json').toString('utf8')) as MediaManifest;
+      assert.equal(vol.bytesPerSector, sectorSize, 'the BPB is in the drive\'s sectors');
+      assert.equal(vol.offset, MiB);
+      vol.close();
+      const writes = written.writes.filter((x) => x.pid === written.writes[0].pid);
+      assert.equal(writes[0].offset, 0, 'the first write starts at the MBR (zeros)');
+      const tail = writes.findIndex((x) => x.offset === DISK - MiB);
+      assert.ok(tail > 0, 'the GPT backup area is cleared');
+      const main = writes.slice(0, tail);
+      const lastBody = main.map((x) => x.offset + x.length > bootEnd).lastIndexOf(true);
+      const last = main.slice(lastBody + 1);
+      assert.deepEqual(
+        last.map((x) => [x.offset, x.length]),
+        [
+          [0, sectorSize],
+          [MiB, 2 * sectorSize],
+          [MiB + 6 * sectorSize, 2 * sectorSize],
+        ],
+        'the MBR, the boot sector with FSInfo and their backups come last',
+      );
+      assert.ok(main.every((x) => x.offset % sectorSize === 0 && x.length % sectorSize === 0));
+
+      // What other tools see: the partition inside the disk, fsck.fat clean, mtools reading every file.
+      const sf = run('sfdisk', ['-d', dev]).stdout;
+      assert.match(sf, new RegExp(`sector-size: ${sectorSize}`));
+      const start = MiB / sectorSize;
+      const size = DISK / sectorSize - start;
+      assert.match(sf, new RegExp(`${dev}p1 : start=\\s+${start}, size=\\s+${size}, type=c, bootable`));
+      const px = run('partx', ['--show', '--bytes', '--output', 'NR,START,SECTORS,SIZE', dev]).stdout;
+      assert.match(px, new RegExp(`^\\s*1\\s+2048\\s+${(DISK - MiB) / 512}\\s+${DISK - MiB}$`, 'm'), `partx (512-byte units): ${px}`);
+      await withPartition(dev, async (part) => {
+        const base = `/sys/class/block/${part.slice(5)}`;
+        assert.equal(Number(readFileSync(`${base}/start`, 'utf8')), 2048, 'the kernel\'s partition starts at 1 MiB');
+        assert.equal(Number(readFileSync(`${base}/size`, 'utf8')) * 512, DISK - MiB, 'and ends with the disk');
+        assertFsckCleanDevice(part);
+        for (const f of manifest.files) assert.equal((await mtoolsHash(part, 0, f.path)).toUpperCase(), f.sha256.toUpperCase(), `mtools reads ${f.path}`);
+      });
+
+      // --no-format into a volume mkfs.fat made (its MBR from sfdisk, in the drive's sectors), holding a file of its own.
+      run('wipefs', ['-q', '-a', dev]);
+      const sfd = spawnSync(tool('sfdisk') ?? 'sfdisk', ['-q', dev], { input: 'start=1MiB, type=c, bootable\n', encoding: 'utf8' });
+      assert.ok(sfd.status === 0 || /re-read partition table/.test(sfd.stderr), sfd.stderr);
+      const foreign = join(dir, 'foreign.bin');
+      randomFile(foreign, 3 * MiB + 12345);
+      const foreignSha = sha256File(foreign);
+      await withPartition(dev, (part) => {
+        assert.equal(run('mkfs.fat', ['-F', '32', part]).status, 0);
+        assert.equal(run('mcopy', ['-i', part, foreign, '::/FOREIGN.BIN'], MT_ENV).status, 0);
+      });
+      rmSync(logPath, { force: true });
+      const add = runCli(['create', ...drive, '--no-format'], env);
+      assert.equal(add.status, 0, add.stderr);
+      assert.match(add.stdout, /verified/);
+      assert.equal(runCli(['verify', dev], env).status, 0);
+      assertNothingRefused(readShimLog(logPath), '--no-format');
+      await withPartition(dev, async (part) => {
+        assertFsckCleanDevice(part);
+        assert.equal(await mtoolsHash(part, 0, 'FOREIGN.BIN'), foreignSha, 'the file already there is kept');
+      });
+    });
+  }
+
+  test('4096-byte sectors: the drive boots under OVMF as a disk with 4096-byte logical blocks', async (t) => {
+    const miss = [...missingBootStandInTools(), ...(hasCommand(QEMU) ? [] : [QEMU]), ...(existsSync(OVMF) ? [] : [OVMF])];
+    if (!requireOrSkip(t, canRun() && miss.length === 0, `${WHY()}; missing ${miss.join(', ') || 'nothing else'}`)) return;
+    const dir = tempDir(t);
+    const site = copySampleSite(join(dir, 'site'));
+    mkdirSync(join(dir, 'standins'));
+    const s = buildBootStandIns(join(dir, 'standins'));
+    const boot = [
+      { relativePath: 'bootmgr', data: Buffer.from('stand-in bootmgr') },
+      { relativePath: 'boot/etfsboot.com', data: s.etfsboot },
+      { relativePath: 'efi/boot/bootx64.efi', data: s.bootx64 },
+      { relativePath: 'efi/microsoft/boot/efisys.bin', data: s.efisys },
+      { relativePath: 'sources/boot.wim', data: Buffer.from('MSWIM\0\0\0 stand-in') },
+    ];
+    for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, boot);
+    const descPath = join(site, 'tsmedia-site.json');
+    const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
+    (desc.catalog.find((c) => c.packageId === 'SMP00001') as { sourceVersion: number }).sourceVersion = 2;
+    writeFileSync(descPath, JSON.stringify(desc));
+    const dev = attachLoop(t, dir, 4096);
+    const r = runCli(['create', '--site', site, '--media', 'usb', '--task-sequence', 'SMP00010', '--drive', dev, '--all', '--yes-erase', dev], { XDG_STATE_HOME: join(dir, 'state') });
+    assert.equal(r.status, 0, r.stderr);
+    const b = await bootIso(dev, s.uefiMarker, true, 'disk4k');
+    console.log(`# OVMF boot of the 4096-byte-sector drive: ${b.ms} ms`);
+    assert.ok(b.found, `OVMF did not start BOOTX64.EFI from the 4Kn drive:\n${b.output.slice(-2000)}`);
+  });
+});
