@@ -3,11 +3,13 @@
 // a 4096-byte-sector image checked by fsck.fat, mtools and our reader, the writer's order (boot region last), and the
 // named refusal of any other sector size.
 import assert from 'node:assert/strict';
-import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { InputError } from '../electron/engine/errors.js';
-import { writeImage } from '../electron/engine/io/ImageWriter.js';
+import { WriteError, writeImage } from '../electron/engine/io/ImageWriter.js';
+import { readBackImage, type ImageHasher } from '../electron/engine/io/ImageReadBack.js';
+import { createHash } from 'node:crypto';
 import { SectorReader, SectorWriter, alignedBuffer, checkSectorSize } from '../electron/engine/io/SectorIo.js';
 import { fat32Geometry, minimumFat32DiskBytes, planFat32, type FatFile } from '../electron/engine/formats/fat32/Fat32Volume.js';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
@@ -113,6 +115,23 @@ describe('aligned memory and the sector writer and reader', () => {
     const asDrive = write('drive.img', 4096);
     assert.ok(asDrive.bytes.equals(asFile.bytes));
     assert.equal(asDrive.sha256, asFile.sha256, 'the image hash is of the bytes in order, whatever order they were written in');
+
+    // Read back as from a drive (whole sectors through a window): the same hash; a changed byte is named.
+    const hasher = (): ImageHasher => {
+      const h = createHash('sha256');
+      const room = Buffer.alloc(MiB);
+      return { slotSize: MiB, buffer: () => room, takeImage: (c) => void h.update(c), digest: () => h.digest('hex') };
+    };
+    const fd = openSync(join(dir, 'drive.img'), 'r+');
+    try {
+      const back = readBackImage(plan, fd, 'drive.img', hasher(), { gaps: 'zero', sectorSize: 4096 });
+      assert.equal(back.sha256, asFile.sha256);
+      const at = plan.extents[1].offset + 3;
+      writeSync(fd, Buffer.from([asFile.bytes[at] ^ 0xff]), 0, 1, at);
+      assert.throws(() => readBackImage(plan, fd, 'drive.img', hasher(), { gaps: 'zero', sectorSize: 4096 }), (e: unknown) => e instanceof WriteError && e.message.includes(`offset ${at} (${plan.extents[1].path})`));
+    } finally {
+      closeSync(fd);
+    }
   });
 });
 
