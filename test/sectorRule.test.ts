@@ -67,21 +67,32 @@ function assertNothingRefused(log: ShimLog, what: string): void {
   assert.ok(log.summaries.some((s) => s.prog === 'node' && s.checked > 0), `${what}: the shim saw tsmedia's I/O on the drive (${JSON.stringify(log.summaries)})`);
 }
 
-/** Starts `tsmedia create` and sends Ctrl+C as soon as it says it is writing; resolves with its exit. */
-function createAndCancel(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string; interrupted: boolean }> {
+/** Sectors of 512 bytes written to a block device since it appeared (/sys/block/NAME/stat, field 7). */
+function sectorsWritten(dev: string): number {
+  return Number(readFileSync(`/sys/block/${dev.slice(5)}/stat`, 'utf8').trim().split(/\s+/)[6]);
+}
+
+/**
+ * Starts `tsmedia create` and sends Ctrl+C once it has written 8 MiB to the drive (the kernel's count of the device's
+ * writes); resolves with its exit and whether the Ctrl+C came while it was writing.
+ */
+function createAndCancel(args: string[], env: NodeJS.ProcessEnv, dev: string): Promise<{ status: number | null; stderr: string; interrupted: boolean }> {
   return new Promise((resolve) => {
+    const before = sectorsWritten(dev);
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'tsmedia.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let interrupted = false;
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      if (!interrupted && stderr.includes('writing…')) {
-        interrupted = true;
-        child.kill('SIGINT');
-      }
-    });
+    const poll = setInterval(() => {
+      if (interrupted || (sectorsWritten(dev) - before) * 512 < 8 * MiB) return;
+      interrupted = true;
+      child.kill('SIGINT');
+    }, 5);
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.stdout.resume();
-    child.on('close', (status) => resolve({ status, stderr, interrupted }));
+    child.on('close', (status) => {
+      clearInterval(poll);
+      resolve({ status, stderr, interrupted });
+    });
   });
 }
 
@@ -139,8 +150,8 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
       randomFile(payload, 160 * MiB);
       await addPackage(site, 'SMP00099', [{ relativePath: 'payload/big.bin', sourcePath: payload }], 'Sector-rule payload');
       rmSync(payload);
-      const c = await createAndCancel(['create', '--site', site, '--package', 'SMP00099', ...drive], env);
-      assert.ok(c.interrupted, `the write began: ${c.stderr}`);
+      const c = await createAndCancel(['create', '--site', site, '--package', 'SMP00099', ...drive], env, dev);
+      assert.ok(c.interrupted, `Ctrl+C came while writing: ${c.stderr}`);
       assert.equal(c.status, 130, c.stderr);
       assert.match(c.stderr, /cancelled: the drive holds an incomplete volume/);
       assertNothingRefused(readShimLog(logPath), 'cancel');
@@ -221,6 +232,18 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
       });
     });
   }
+
+  test('a drive with sectors of another size (1024, 2048 bytes) is refused by name before anything is written', (t) => {
+    if (!requireOrSkip(t, canRun(), WHY())) return;
+    const dir = tempDir(t);
+    for (const sectorSize of [1024, 2048]) {
+      const dev = attachLoop(t, dir, sectorSize, 64 * MiB);
+      const r = runCli(['create', '--media', 'usb', '--task-sequence', 'SMP00010', '--drive', dev, '--all', '--yes-erase', dev], { XDG_STATE_HOME: join(dir, 'state') });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`${dev} has logical sectors of ${sectorSize} bytes; tsmedia lays out drives with 512- or 4096-byte sectors only\\. Use another drive\\.`));
+      assert.ok(readFileSync(join(dir, `stick-${sectorSize}.img`)).every((b) => b === 0), 'nothing was written');
+    }
+  });
 
   test('4096-byte sectors: the drive boots under OVMF as a disk with 4096-byte logical blocks', async (t) => {
     const miss = [...missingBootStandInTools(), ...(hasCommand(QEMU) ? [] : [QEMU]), ...(existsSync(OVMF) ? [] : [OVMF])];
