@@ -205,6 +205,7 @@ describe('the USB target codes in both languages', () => {
       OUTPUT_FILE_FOREIGN: ['path'],
       DRIVE_UNCONFIRMED_one: ['device', 'given'],
       DRIVE_UNCONFIRMED_other: ['device', 'count', 'given'],
+      SECTOR_SIZE_UNSUPPORTED: ['device', 'sectorSize'],
     };
     for (const lang of ['en', 'es']) {
       const e = load(lang);
