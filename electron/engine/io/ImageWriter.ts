@@ -280,10 +280,7 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
       // Written last; until then it is part of the gap (zeros on a drive being formatted, so a stale layout is gone).
       deferred.push(item.region);
       deferredAt.push(pos);
-      for (let off = 0; off < item.region.length; off += zeros.length) {
-        const n = Math.min(zeros.length, item.region.length - off);
-        if (gaps === 'zero') put(zeros, n, pos + off);
-      }
+      if (gaps === 'zero') for (let off = 0; off < item.region.length; off += zeros.length) put(zeros, Math.min(zeros.length, item.region.length - off), pos + off);
       imageHash?.update(item.region);
       pos += item.region.length;
       continue;
