@@ -11,6 +11,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSyn
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { planFat32 } from '../electron/engine/formats/fat32/Fat32Volume.js';
+import { PrivilegedWriter } from '../electron/engine/drives/PrivilegedWriter.js';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
@@ -18,6 +20,7 @@ import { MT_ENV, mtoolsHash, run, sha256File, tool } from './support/fat32Tools.
 import { OVMF, QEMU, bootIso } from './support/qemu.js';
 import { buildShim, readShimLog, shimEnv, type ShimLog } from './support/sectorShim.js';
 import { addPackage, copySampleSite, randomFile } from './support/sites.js';
+import { pattern } from './helpers.js';
 import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 
 const MiB = 1024 * 1024;
@@ -230,6 +233,56 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
         assertFsckCleanDevice(part);
         assert.equal(await mtoolsHash(part, 0, 'FOREIGN.BIN'), foreignSha, 'the file already there is kept');
       });
+    });
+  }
+
+  for (const sectorSize of [512, 4096]) {
+    test(`${sectorSize}-byte sectors: the privileged writer runs the same job under the rule — boot region last, read back — and refuses nothing`, async (t) => {
+      if (!requireOrSkip(t, canRun(), WHY())) return;
+      const dir = tempDir(t);
+      const built = buildShim(dir);
+      if (!('so' in built)) return assert.fail(built.error);
+      const dev = attachLoop(t, dir, sectorSize);
+      const logPath = join(dir, 'shim.log');
+      const big = pattern(3 * MiB + 333, 5);
+      const plan = planFat32({
+        diskBytes: DISK,
+        label: 'HELPER',
+        sectorSize,
+        timestamp: new Date('2025-06-01T12:00:00Z'),
+        files: [
+          { path: 'EFI/BOOT/BOOTX64.EFI', source: { kind: 'buffer', data: big, label: 'big' } },
+          { path: 'SMS/data/TsmBootstrap.ini', source: { kind: 'buffer', data: Buffer.from('[Settings]\r\n'), label: 'ini' } },
+        ],
+      });
+      // The helper (started directly: method "none", as root) gets the shim in its environment.
+      const w = await PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000, env: shimEnv({ so: built.so, device: dev, sectorSize, log: logPath, trace: true }) as Record<string, string> });
+      t.after(() => w.dispose());
+      const r = await w.runDriveJob({ device: dev, mode: 'erase', writes: [{ layout: plan, gaps: 'zero' }], readBack: true, sectorSize });
+      await w.close();
+      assert.equal(r.readBack?.bytes, plan.size, 'the helper read back the whole volume');
+      const log = readShimLog(logPath);
+      assertNothingRefused(log, 'privileged writer');
+      const writes = log.writes;
+      const bootEnd = plan.bootEnd ?? 0;
+      assert.ok(bootEnd > MiB);
+      const lastBody = writes.map((x) => x.offset + x.length > bootEnd).lastIndexOf(true);
+      assert.deepEqual(
+        writes.slice(lastBody + 1).map((x) => [x.offset, x.length]),
+        [
+          [0, sectorSize],
+          [MiB, 2 * sectorSize],
+          [MiB + 6 * sectorSize, 2 * sectorSize],
+        ],
+        'the MBR and the boot region come last through the helper too',
+      );
+      const vol = openFat32(dev);
+      try {
+        assert.equal(vol.bytesPerSector, sectorSize);
+        assert.ok(vol.readFileBuffer('EFI/BOOT/BOOTX64.EFI').equals(big));
+      } finally {
+        vol.close();
+      }
     });
   }
 
