@@ -21,6 +21,8 @@ const say = (s) => process.stdout.write(`${s}\n`);
  * Test files node.exe does not run, each with why. What is left runs whole; inside it, a test that needs a Linux tool
  * (xorriso, 7z, mtools, python3, openssl, qemu, losetup…) skips with its reason, as on a machine without that tool.
  */
+const E2E_REASON =
+  "end to end: under Wine 8, node.exe's fetch to its own loopback host fails now and then with 'connect UNKNOWN' (errno -4094) and the file then never ends; the host's API runs under Wine in LoopbackHost (TSMEDIA_WINDOWS_E2E=1 runs these, Chromium driven over DevTools)";
 const EXCLUDED = {
   'DriveAccess.test.js': 'Linux block devices: loop devices, mounts and device checks (drives are not part of the Windows run)',
   'Drives.test.js': 'the drive list from lsblk and loop devices (drives are not part of the Windows run)',
@@ -45,6 +47,9 @@ const EXCLUDED = {
   'discSets.test.js': 'two realistic CD/DVD sets of 250 files, 90 s under Wine; disc-set planning runs in DiscSet, ISO runs in mediaSafety, mediaVerify and windowsCases',
   'sampleSiteAnalysis.test.js': 'the sample site analysed step by step, a minute under Wine; the analysis runs in Analysis, Site and TaskSequenceExport',
   'Progress.test.js': "progress arithmetic and timers, nothing of the OS in it (23 s under Wine)",
+  // The end-to-end tests do run under Wine with Debian's Chromium over DevTools (TSMEDIA_WINDOWS_E2E=1 includes them),
+  // but not reliably enough for CI: see E2E_REASON.
+  ...(process.env.TSMEDIA_WINDOWS_E2E === '1' ? {} : Object.fromEntries(['host', 'hostSession', 'language-keyboard', 'pages', 'wizard'].map((n) => [`${n}.test.js`, E2E_REASON]))),
   'ImagePipeline.test.js': 'the writer pipeline on plain files, the same code that mediaSafety, mediaVerify and usbImageTargets run under Wine',
 };
 

@@ -114,10 +114,15 @@ describe('USB image targets', () => {
     const blobPath = join(blob.parentPath, blob.name);
     const blobBytes = readFileSync(blobPath);
     const link = join(work, 'link-to-site');
-    // A junction on Windows (no privilege needed); a symbolic link elsewhere.
-    symlinkSync(site, link, 'junction');
-    const linked = existsSync(join(link, 'tsmedia-site.json'));
-    if (!linked) console.log(`# skipped: the case of a link to the site: ${link} does not lead to the site here (Wine makes no working junction)`);
+    // A junction on Windows (no privilege needed); a symbolic link elsewhere. Wine makes none (ENOTSUP).
+    let linked = false;
+    try {
+      symlinkSync(site, link, 'junction');
+      linked = existsSync(join(link, 'tsmedia-site.json'));
+    } catch (err) {
+      if (process.platform !== 'win32') throw err;
+    }
+    if (!linked) console.log(`# skipped: the case of a link to the site: no link to ${site} could be made here (Wine makes no junction)`);
     const before = new Map([site, lib, packageRoot()].map((d) => [d, listing(d)]));
 
     const cli = runCli([...cliImage(join(lib, 'usb.img')), '--site', site], env());
