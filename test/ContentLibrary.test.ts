@@ -173,7 +173,7 @@ describe('ContentLibrary', () => {
 
   test('not a content library, damaged INI', async (t) => {
     const dir = tempDir(t);
-    await assert.rejects(ContentLibrary.open(dir), new RegExp(`${dir} is not a content library: it has no PkgLib folder`));
+    await assert.rejects(ContentLibrary.open(dir), new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a content library: it has no PkgLib folder`));
     const root = join(dir, 'lib');
     await makeTree(root);
     const ini = join(root, 'DataLib', 'ABC00005.2', 'setup.exe.INI');

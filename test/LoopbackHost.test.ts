@@ -389,6 +389,10 @@ describe('loopback host', () => {
     assert.equal(statSync(img).size, 300 * 1024 * 1024);
     assert.equal(runCli(['verify', img]).status, 0);
 
+    if (process.platform === 'win32') {
+      console.log("# skipped: the drive part of \"USB through the API\": drives are listed by drivelist's native addon, built for Linux in this checkout (drives are not part of the Windows run)");
+      return;
+    }
     const drive = { ...usb, target: { kind: 'drive', device: '/dev/tsmedia-no-such-drive', showAll: true, confirmations: ['/dev/tsmedia-no-such-drive'] } };
     const absent = await callApi('startMedia', [{ kind: 'usb', request: drive }]);
     assert.equal(absent.status, 400, absent.body);
@@ -442,6 +446,7 @@ describe('loopback host: one-time codes and sessions', () => {
   });
 
   test('a code opens one session, once; a resume code reopens it once, only while the page is alive or just gone', async (t) => {
+    if (!requireOrSkip(t, process.platform !== 'win32', 'its 400 ms code lifetime is shorter than a first loopback connection takes under Wine')) return;
     const h = await startLoopbackHost({ api: codesApi, rendererDir: join(dir, 'no-renderer'), limits: { codeTtlMs: 400, resumeGraceMs: 400 } });
     t.after(() => h.close());
     const get = (secret: string): Promise<Reply> => http('/api/getSiteInfo', { port: h.port, method: 'POST', headers: sessionHeader(secret), body: '[]' });

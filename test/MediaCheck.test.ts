@@ -192,6 +192,7 @@ describe('Summary page: answer file and command line', () => {
   });
 
   test('USB: an image target round-trips; a drive is named but never confirmed on the command line', (t) => {
+    if (!requireOrSkip(t, hasCommand('sh'), 'no POSIX shell')) return;
     const dir = tempDir(t);
     const { size: _size, out: _out, ...base } = isoReq(dir, { password: null, variables: [] });
     const image: UsbMediaRequest = { ...base, target: { kind: 'image', path: join(dir, 'usb.img'), sizeBytes: 16 * 1024 ** 3, replace: null }, format: true };

@@ -30,6 +30,10 @@ export function readMediaEvents(o: EventStreamOptions): { ready: Promise<void>; 
         fail(err as Error);
         return;
       }
+      // As on the request: a reset once the stream is no longer wanted (Windows resets where Linux closes) is no failure.
+      res.on('error', (err) => {
+        if (!(err as NodeJS.ErrnoException).code?.includes('ECONNRESET')) fail(err);
+      });
       let buf = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {

@@ -11,6 +11,7 @@ import { analyzeTaskSequence } from '../site/Analysis.js';
 import { knownContent } from '../site/Catalog.js';
 import type { ContentLibrary } from '../site/ContentLibrary.js';
 import { InputError, codedInputError, describeFsError } from '../errors.js';
+import { checkContentNames } from './ContentNames.js';
 import type { ContentSource } from '../io/ImageLayout.js';
 import type { DistributionPoint, Site } from '../site/Site.js';
 
@@ -264,6 +265,7 @@ export async function planContent(site: Site, sel: ContentSelection): Promise<Pl
       `the boot image ${analysis.bootImageId} of task sequence ${ts.packageId} is not known as a boot image with content; distribute it to a distribution point of this site.`,
     );
   }
+  checkContentNames(files, [...directories]);
   const find = (p: string): string | null => files.find((f) => f.role === 'boot' && f.path.toLowerCase() === p)?.path ?? null;
   return {
     analysis,

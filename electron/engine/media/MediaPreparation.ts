@@ -8,6 +8,7 @@ import { CmTraceLog, LOG_FILE_NAME, isCmTraceLogOrAbsent, userLogFolder } from '
 import { join } from 'node:path';
 import { InputError, codedInputError, describeFsError } from '../errors.js';
 import { MANIFEST_FORMAT, MANIFEST_PATH, serializeManifest, type ManifestPart, type MediaManifest } from './Manifest.js';
+import { checkContentNames } from './ContentNames.js';
 import { bufferFile, checkLabel, newMediaGuid, planContent, prestartFiles, rootFiles, type MediaFile, type PlannedContent } from './MediaPlan.js';
 import { packageVersion } from '../paths.js';
 import type { Site } from '../site/Site.js';
@@ -104,6 +105,7 @@ export async function prepareMedia(site: Site, req: MediaRequestBase, options: C
 
   const mediaGuid = newMediaGuid();
   const prestart = req.prestartFiles ? prestartFiles(req.prestartFiles) : [];
+  checkContentNames(prestart);
   const env = buildMediaEnvironment({
     siteCode: site.siteCode ?? ts.sourceSite ?? 'XXX',
     mediaGuid,

@@ -2,9 +2,9 @@
 // temporary name beside its destination, flushed, and renamed into place only when the whole set is done. A run that
 // is cancelled, fails or is killed leaves earlier output untouched and nothing under a final name.
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { InputError, describeFsError } from '../errors.js';
+import { InputError, codedInputError, describeFsError, errorMessage } from '../errors.js';
 
 const PARTIAL_RE = /^\.(.+)\.tsmedia-(\d+)-[0-9a-f]{8}\.partial$/;
 
@@ -77,7 +77,79 @@ export function writeTempFile(temp: string, data: Buffer | string): void {
   }
 }
 
-/** Renames every temporary file into place, then flushes the folders so the names survive a power loss. */
+/** libuv's UV_FS_O_EXLOCK on Windows (Node names it only on macOS): open sharing nothing, refused while any handle is open. */
+const WINDOWS_NO_SHARING = 0x10000000;
+
+/**
+ * Whether another program has the file open, so that Windows would refuse to replace it (a virtual machine using the
+ * ISO, a disc tool, Explorer's preview, an antivirus scan). Only Windows asks: elsewhere an open file never stops a
+ * rename. Opening it sharing nothing fails with a sharing violation (EBUSY) while any other handle is open.
+ */
+export function heldOpenByAnother(path: string): boolean {
+  if (process.platform !== 'win32') return false;
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | WINDOWS_NO_SHARING);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EBUSY';
+  }
+  closeSync(fd);
+  return false;
+}
+
+/** Codes with which Windows refuses to replace a file another program holds (a sharing violation, access denied). */
+const inUse = (err: unknown): boolean => process.platform === 'win32' && ['EBUSY', 'EPERM', 'EACCES'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/** A new folder beside the output for a set that cannot take its final names: "<first name's stem>.new", "-2", … */
+function keptFolder(first: string): string {
+  const base = join(dirname(first), `${basename(first).replace(/\.[^.]+$/, '')}.new`);
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`;
+    if (!existsSync(dir)) {
+      mkdirSync(dir);
+      return dir;
+    }
+  }
+}
+
+/**
+ * The set could not take the final name of `pairs[0]`: its files not yet renamed move, under their final names, to a
+ * folder of their own beside the output, and the error says where, what was kept and what to do. When even that folder
+ * cannot be made, the temporary files are left for the caller to remove and the error says so.
+ */
+function keepRest(pairs: { temp: string; final: string }[], replaced: string[], cause: unknown): never {
+  const { final } = pairs[0];
+  const held = cause === null || inUse(cause);
+  const why = held
+    ? 'another program has it open (a virtual machine or disc tool using it, Explorer\'s preview, an antivirus scan), and Windows does not let a file in use be replaced'
+    : `the file could not be replaced (${errorMessage(cause)})`;
+  let kept: string | null = null;
+  const moved: string[] = [];
+  try {
+    kept = keptFolder(final);
+    for (const p of pairs) {
+      renameSync(p.temp, join(kept, basename(p.final)));
+      moved.push(basename(p.final));
+    }
+  } catch {
+    // Nothing more can be kept; what was moved is said below, the rest is removed with the other temporary files.
+  }
+  const earlier = existsSync(final) ? `The earlier ${final} is untouched. ` : '';
+  const before = replaced.length ? `Already in place from the new set: ${replaced.join(', ')}. ` : '';
+  const where =
+    kept !== null && moved.length === pairs.length
+      ? `The rest of the new set, complete, is kept in ${kept} under its final names (${moved.join(', ')}). ${held ? `Close the program that holds ${basename(final)}, then move those files into ${dirname(final)}` : `Move them into ${dirname(final)} once that is solved`}, or run tsmedia again.`
+      : `${moved.length ? `Only ${moved.join(', ')} could be kept, in ${kept}; the rest of the new set was removed. ` : 'The new set could not be kept and was removed. '}${held ? `Close the program that holds ${basename(final)} and run tsmedia again.` : 'Solve that and run tsmedia again.'}`;
+  const message = `cannot put ${final} in place: ${why}. ${earlier}${before}${where}`;
+  if (held && kept !== null && moved.length === pairs.length) throw codedInputError('OUTPUT_IN_USE', { path: final, kept }, message);
+  throw new InputError(message);
+}
+
+/**
+ * Renames every temporary file into place, then flushes the folders so the names survive a power loss. A final name
+ * that cannot be taken — on Windows, mostly an earlier file another program holds open — never costs the new set: the
+ * files not yet in place are kept under their final names in a folder beside them (keepRest), the earlier files stay.
+ */
 export function commit(pairs: { temp: string; final: string }[]): void {
   // A final name a file cannot take (a folder holds it) stops the set before any of its files is renamed.
   for (const { final } of pairs) {
@@ -89,11 +161,16 @@ export function commit(pairs: { temp: string; final: string }[]): void {
     }
     if (isFolder) throw new InputError(`cannot put ${final} in place: it is a folder, a file was expected. Nothing was replaced.`);
   }
-  for (const { temp, final } of pairs) {
+  // Windows: an earlier file in use is found before any file of the set is renamed, so the set is not split.
+  const held = pairs.findIndex((p) => heldOpenByAnother(p.final));
+  if (held >= 0) keepRest([pairs[held], ...pairs.filter((_, i) => i !== held)], [], null);
+  const replaced: string[] = [];
+  for (const [i, { temp, final }] of pairs.entries()) {
     try {
       renameSync(temp, final);
+      replaced.push(basename(final));
     } catch (err) {
-      throw new InputError(`cannot put ${final} in place: ${describeFsError(err, final)}`);
+      keepRest(pairs.slice(i), replaced, err);
     }
   }
   for (const d of new Set(pairs.map((p) => dirname(p.final)))) {
