@@ -7,6 +7,7 @@ import { InputError, errorMessage } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { pieceSize, type CompositePiece } from '../io/ImageLayout.js';
+import { driveIoPath } from '../drives/DriveAccess.js';
 import { DEFAULT_DEVICE_ALIGN, SectorReader, alignedBuffer, directFlag, isDevicePath, linuxSectorSize } from '../io/SectorIo.js';
 import { openIso, type IsoFileEntry, type IsoVolume } from '../formats/iso/IsoReader.js';
 import { MANIFEST_PATH, parseManifest, type ManifestFile, type MediaManifest } from './Manifest.js';
@@ -171,9 +172,11 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
 /** A single-volume medium (a USB drive or its image): every manifest file read back from the FAT32 volume. */
 export async function verifyFat32Media(path: string, options: VerifyOptions & { checkExtraFiles?: boolean } = {}): Promise<VerifyResult> {
   const result: VerifyResult = { status: 0, manifest: null, filesChecked: 0, bytesChecked: 0, problems: [], unreadable: [] };
+  // macOS: a disk is read through its raw device (/dev/rdiskN) whichever name was given, as it was written.
+  const io = driveIoPath(path);
   let vol;
   try {
-    vol = openFat32(path);
+    vol = openFat32(io);
   } catch (err) {
     return { ...result, status: 2, unreadable: [errorMessage(err)] };
   }
@@ -187,7 +190,7 @@ export async function verifyFat32Media(path: string, options: VerifyOptions & { 
       const e = entries.get(norm(f.path));
       // A drive is read by the hashing threads as the volume was: whole aligned sectors.
       const align = vol.deviceAlign !== null ? { sectorSize: vol.deviceAlign } : {};
-      return { file: f, disc: null, pieces: e ? e.extents.map((x) => ({ path, offset: x.offset, size: x.size, ...align })) : [], failed: e ? null : 'missing from the volume' };
+      return { file: f, disc: null, pieces: e ? e.extents.map((x) => ({ path: io, offset: x.offset, size: x.size, ...align })) : [], failed: e ? null : 'missing from the volume' };
     });
     await hashFiles(checks, result, [], (done, p) => options.onProgress?.(done, p), options.signal);
     if (options.checkExtraFiles) {
@@ -204,7 +207,8 @@ export async function verifyFat32Media(path: string, options: VerifyOptions & { 
 }
 
 /** ISO 9660 ("CD001" at byte 32769) or not: decides how `tsmedia verify` reads a path. */
-export function looksLikeIso(path: string): boolean {
+export function looksLikeIso(given: string): boolean {
+  const path = driveIoPath(given);
   try {
     const device = isDevicePath(path);
     const fd = openSync(path, device ? constants.O_RDONLY | directFlag() : 'r');
