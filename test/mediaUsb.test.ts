@@ -9,10 +9,9 @@ import { describe, test } from 'node:test';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
-import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
+import { missingBootStandInTools, useBootStandIns } from './support/bootStandIns.js';
 import { OVMF, QEMU, bootIso } from './support/qemu.js';
 import { addPackage, copySampleSite } from './support/sites.js';
-import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').toUpperCase();
 const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
@@ -178,21 +177,7 @@ describe('USB media', () => {
     if (!requireOrSkip(t, miss.length === 0, `missing ${miss.join(', ')}`)) return;
     const dir = tempDir(t);
     const site = copySampleSite(join(dir, 'site'));
-    mkdirSync(join(dir, 'standins'));
-    const s = buildBootStandIns(join(dir, 'standins'));
-    // A new version of the boot image whose boot files are the stand-ins.
-    const boot = [
-      { relativePath: 'bootmgr', data: Buffer.from('stand-in bootmgr') },
-      { relativePath: 'boot/etfsboot.com', data: s.etfsboot },
-      { relativePath: 'efi/boot/bootx64.efi', data: s.bootx64 },
-      { relativePath: 'efi/microsoft/boot/efisys.bin', data: s.efisys },
-      { relativePath: 'sources/boot.wim', data: Buffer.from('MSWIM\0\0\0 stand-in') },
-    ];
-    for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, boot);
-    const descPath = join(site, 'tsmedia-site.json');
-    const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
-    (desc.catalog.find((c) => c.packageId === 'SMP00001') as { sourceVersion: number }).sourceVersion = 2;
-    writeFileSync(descPath, JSON.stringify(desc));
+    const s = await useBootStandIns(site, dir);
     const env = { XDG_STATE_HOME: join(dir, 'state') };
     const img = join(dir, 'usb.img');
     const iso = join(dir, 'media.iso');

@@ -7,7 +7,7 @@
 // has no MBR parser of its own), fsck.fat finds clean and mtools reads file by file; and OVMF boots it as a 4Kn disk.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
@@ -15,13 +15,12 @@ import { planFat32 } from '../electron/engine/formats/fat32/Fat32Volume.js';
 import { PrivilegedWriter } from '../electron/engine/drives/PrivilegedWriter.js';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
-import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
+import { missingBootStandInTools, useBootStandIns } from './support/bootStandIns.js';
 import { MT_ENV, mtoolsHash, run, sha256File, tool } from './support/fat32Tools.js';
 import { OVMF, QEMU, bootIso } from './support/qemu.js';
 import { buildShim, readShimLog, shimEnv, type ShimLog } from './support/sectorShim.js';
 import { addPackage, copySampleSite, randomFile } from './support/sites.js';
 import { pattern } from './helpers.js';
-import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 
 const MiB = 1024 * 1024;
 const DISK = 300 * MiB; // 4096-byte sectors need at least 65,525 clusters of 4 KiB
@@ -40,6 +39,14 @@ function attachLoop(t: TestContext, dir: string, sectorSize: number, bytes = DIS
     spawnSync('losetup', ['-d', dev], { stdio: 'ignore' });
   });
   return dev;
+}
+
+/** A scratch folder, the shim built in it, and a loop device of `sectorSize` for it to guard. */
+function shimmedDrive(t: TestContext, sectorSize: number): { dir: string; so: string; dev: string; logPath: string } {
+  const dir = tempDir(t);
+  const built = buildShim(dir);
+  if (!('so' in built)) assert.fail(built.error);
+  return { dir, so: built.so, dev: attachLoop(t, dir, sectorSize), logPath: join(dir, 'shim.log') };
 }
 
 /**
@@ -139,12 +146,8 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
   for (const sectorSize of [512, 4096]) {
     test(`${sectorSize}-byte sectors: a whole drive (boot region last), verify, --no-format into mkfs.fat's volume, and a cancel — the shim refuses nothing`, async (t) => {
       if (!requireOrSkip(t, canRun(), WHY())) return;
-      const dir = tempDir(t);
-      const built = buildShim(dir);
-      if (!('so' in built)) return assert.fail(built.error);
-      const dev = attachLoop(t, dir, sectorSize);
-      const logPath = join(dir, 'shim.log');
-      const env = { XDG_STATE_HOME: join(dir, 'state'), ...shimEnv({ so: built.so, device: dev, sectorSize, log: logPath, trace: true }) };
+      const { dir, so, dev, logPath } = shimmedDrive(t, sectorSize);
+      const env = { XDG_STATE_HOME: join(dir, 'state'), ...shimEnv({ so: so, device: dev, sectorSize, log: logPath, trace: true }) };
       const drive = ['--media', 'usb', '--task-sequence', 'SMP00010', '--drive', dev, '--all', '--yes-erase', dev];
 
       // A cancel while a large package is being written: ends 130, saying the drive is incomplete.
@@ -239,11 +242,7 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
   for (const sectorSize of [512, 4096]) {
     test(`${sectorSize}-byte sectors: the privileged writer runs the same job under the rule — boot region last, read back — and refuses nothing`, async (t) => {
       if (!requireOrSkip(t, canRun(), WHY())) return;
-      const dir = tempDir(t);
-      const built = buildShim(dir);
-      if (!('so' in built)) return assert.fail(built.error);
-      const dev = attachLoop(t, dir, sectorSize);
-      const logPath = join(dir, 'shim.log');
+      const { so, dev, logPath } = shimmedDrive(t, sectorSize);
       const big = pattern(3 * MiB + 333, 5);
       const plan = planFat32({
         diskBytes: DISK,
@@ -256,7 +255,7 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
         ],
       });
       // The helper (started directly: method "none", as root) gets the shim in its environment.
-      const w = await PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000, env: shimEnv({ so: built.so, device: dev, sectorSize, log: logPath, trace: true }) as Record<string, string> });
+      const w = await PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000, env: shimEnv({ so: so, device: dev, sectorSize, log: logPath, trace: true }) as Record<string, string> });
       t.after(() => w.dispose());
       const r = await w.runDriveJob({ device: dev, mode: 'erase', writes: [{ layout: plan, gaps: 'zero' }], readBack: true, sectorSize });
       await w.close();
@@ -303,20 +302,7 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
     if (!requireOrSkip(t, canRun() && miss.length === 0, `${WHY()}; missing ${miss.join(', ') || 'nothing else'}`)) return;
     const dir = tempDir(t);
     const site = copySampleSite(join(dir, 'site'));
-    mkdirSync(join(dir, 'standins'));
-    const s = buildBootStandIns(join(dir, 'standins'));
-    const boot = [
-      { relativePath: 'bootmgr', data: Buffer.from('stand-in bootmgr') },
-      { relativePath: 'boot/etfsboot.com', data: s.etfsboot },
-      { relativePath: 'efi/boot/bootx64.efi', data: s.bootx64 },
-      { relativePath: 'efi/microsoft/boot/efisys.bin', data: s.efisys },
-      { relativePath: 'sources/boot.wim', data: Buffer.from('MSWIM\0\0\0 stand-in') },
-    ];
-    for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, boot);
-    const descPath = join(site, 'tsmedia-site.json');
-    const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
-    (desc.catalog.find((c) => c.packageId === 'SMP00001') as { sourceVersion: number }).sourceVersion = 2;
-    writeFileSync(descPath, JSON.stringify(desc));
+    const s = await useBootStandIns(site, dir);
     const dev = attachLoop(t, dir, 4096);
     const r = runCli(['create', '--site', site, '--media', 'usb', '--task-sequence', 'SMP00010', '--drive', dev, '--all', '--yes-erase', dev], { XDG_STATE_HOME: join(dir, 'state') });
     assert.equal(r.status, 0, r.stderr);

@@ -5,8 +5,9 @@
 //   standalone GRUB (grub-mkstandalone) whose embedded grub.cfg turns on the serial terminal, echoes a marker and
 //   halts. The UEFI firmware treats the image as an EFI system partition and starts BOOTX64.EFI from it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
 
 export const BIOS_MARKER = 'TSMEDIA-BIOS-MARKER';
 export const UEFI_MARKER = 'TSMEDIA-UEFI-MARKER';
@@ -113,4 +114,26 @@ export function buildBootStandIns(dir: string): BootStandIns {
   run('mcopy', ['-i', img, efiApp, '::/EFI/BOOT/BOOTX64.EFI'], mt);
   const efisys = readFileSync(img);
   return { etfsboot, efisys, bootx64: readFileSync(efiApp), biosMarker: BIOS_MARKER, uefiMarker: UEFI_MARKER };
+}
+
+/**
+ * Builds the stand-in boot files in `dir`/standins and makes them a new version (2) of the site's boot image SMP00001
+ * on both distribution points, so media made from `site` boot them.
+ */
+export async function useBootStandIns(site: string, dir: string): Promise<BootStandIns> {
+  mkdirSync(join(dir, 'standins'));
+  const s = buildBootStandIns(join(dir, 'standins'));
+  const boot = [
+    { relativePath: 'bootmgr', data: Buffer.from('stand-in bootmgr') },
+    { relativePath: 'boot/etfsboot.com', data: s.etfsboot },
+    { relativePath: 'efi/boot/bootx64.efi', data: s.bootx64 },
+    { relativePath: 'efi/microsoft/boot/efisys.bin', data: s.efisys },
+    { relativePath: 'sources/boot.wim', data: Buffer.from('MSWIM\0\0\0 stand-in') },
+  ];
+  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, boot);
+  const descPath = join(site, 'tsmedia-site.json');
+  const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
+  (desc.catalog.find((c) => c.packageId === 'SMP00001') as { sourceVersion: number }).sourceVersion = 2;
+  writeFileSync(descPath, JSON.stringify(desc));
+  return s;
 }
