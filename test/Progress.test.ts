@@ -126,6 +126,30 @@ describe('progress pacing', () => {
     assert.deepEqual(out, ['0:a1', '260:a3', '520:b1', '780:end', '1040:end2']);
   });
 
+  test('unpaced (interval 0, the command line without a terminal): every state at once, and the end waits for no timer', async () => {
+    const clock = new EarlyClock(() => 0);
+    const phases: MediaPhase[] = [];
+    const r = new ProgressReporter((e) => phases.push(e.phase), clock, 0);
+    r.begin('plan', 0);
+    r.begin('write', 100, 1);
+    r.update(50, 'a');
+    r.begin('verify', 100, 1);
+    r.begin('done', 100, 1);
+    assert.deepEqual(phases, ['plan', 'write', 'write', 'verify', 'done'], 'delivered as they came, none replaced or held');
+    let closed = false;
+    await r.close().then(() => (closed = true));
+    assert.ok(closed, 'close resolved without the clock moving');
+    assert.equal(clock.pending, 0, 'no timer was ever set');
+    // Paced (the default), the same run holds its later states back for timers, and its end waits for one.
+    const paced: MediaPhase[] = [];
+    const q = new ProgressReporter((e) => paced.push(e.phase), clock);
+    q.begin('plan', 0);
+    q.begin('write', 100, 1);
+    q.begin('done', 100, 1);
+    assert.deepEqual(paced, ['plan']);
+    assert.equal(clock.pending, 1);
+  });
+
   test('speed and ETA follow the bytes', () => {
     const clock = new EarlyClock(() => 0);
     const events: MediaProgress[] = [];

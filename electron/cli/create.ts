@@ -230,6 +230,8 @@ export async function runCreate(args: string[], io: Io, openSite: (dir: string |
     const result = await withCancel(io, (signal) => createIsoSet(site, request, {
       signal,
       onPlan: (s) => printPlan(s, io),
+      // Without a terminal only phase changes are printed: nothing to pace, no wait for the last event's turn.
+      progressIntervalMs: io.isTty ? undefined : 0,
       onProgress: (p) => {
         if (io.isTty) io.err(`\r\x1b[2K${progressLine(p)}`.replace(/\n$/, ''));
         else if (p.phase !== lastPhase && p.phase !== 'done') io.err(`${PHASE_WORDS[p.phase]}…`);
@@ -305,6 +307,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
           for (const w of s.largeFiles.wims) io.err(`note: ${w.path} is over 4 GiB: split into ${w.parts.length} .swm parts for FAT32`);
           io.err(`plan: ${s.format ? `FAT32 volume on ${s.target} (${formatBytes(s.diskBytes)}${s.clusterSize ? `, ${s.clusterSize}-byte clusters` : ''})` : `files added to the FAT32 volume on ${s.target}`}, ${formatBytes(s.totalBytes)} to write`);
         },
+        progressIntervalMs: io.isTty ? undefined : 0,
         onProgress: (p) => {
           if (io.isTty) io.err(`\r\x1b[2K${progressLine(p)}`);
           else if (p.phase !== lastPhase && p.phase !== 'done') io.err(`${PHASE_WORDS[p.phase]}…`);

@@ -23,6 +23,11 @@ import type { Site } from '../site/Site.js';
 export interface CreateMediaOptions {
   signal?: AbortSignal;
   onProgress?: (p: MediaProgress) => void;
+  /**
+   * Progress events at least this far apart (ms; default 260, at most four a second, for a window). 0 delivers each at
+   * once and ends the run without waiting for the last one's turn: for a consumer that only notes phase changes.
+   */
+  progressIntervalMs?: number;
   /** Called once the plan is known, before anything is written (the CLI prints warnings and the disc plan). */
   onPlan?: (summary: PlanSummary) => void;
   /** Where CreateTSMedia.log also goes besides the output folder; default the user's log folder. */
@@ -72,7 +77,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
   const out = resolve(req.out);
   const outDir = dirname(out);
   const log = openMediaLog(outDir, options.userLogDir, req);
-  const progress = new ProgressReporter((p) => options.onProgress?.(p));
+  const progress = new ProgressReporter((p) => options.onProgress?.(p), undefined, options.progressIntervalMs);
   const temps: string[] = [];
   try {
     progress.begin('plan', 0);

@@ -101,8 +101,9 @@ export class ProgressReporter {
   constructor(
     emit: (p: MediaProgress) => void,
     private readonly clock: PacerClock = systemClock,
+    interval: number = PROGRESS_INTERVAL_MS,
   ) {
-    this.pacer = new EventPacer(emit, PROGRESS_INTERVAL_MS, clock);
+    this.pacer = new EventPacer(emit, interval, clock);
     this.phaseStart = clock.now();
   }
 

@@ -44,6 +44,11 @@ export interface UsbPlanSummary {
 export interface CreateUsbOptions {
   signal?: AbortSignal;
   onProgress?: (p: MediaProgress) => void;
+  /**
+   * Progress events at least this far apart (ms; default 260, at most four a second, for a window). 0 delivers each at
+   * once and ends the run without waiting for the last one's turn: for a consumer that only notes phase changes.
+   */
+  progressIntervalMs?: number;
   onPlan?: (s: UsbPlanSummary) => void;
   userLogDir?: string | null;
   /**
@@ -168,7 +173,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
   const imagePath = req.target.kind === 'image' ? resolve(req.target.path) : null;
   const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
   const log = openMediaLog(imagePath ? dirname(imagePath) : null, userDir, req);
-  const progress = new ProgressReporter((p) => options.onProgress?.(p));
+  const progress = new ProgressReporter((p) => options.onProgress?.(p), undefined, options.progressIntervalMs);
   const temps: string[] = [];
   try {
     progress.begin('plan', 0);
