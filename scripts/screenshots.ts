@@ -31,10 +31,17 @@ async function shoot(page: Page, file: string): Promise<void> {
   if (bytes > MAX_BYTES) throw new Error(`${file} is ${bytes} bytes, over ${MAX_BYTES}: make the page or the window smaller`);
 }
 
-async function open(browser: Browser, served: Served, locale: string): Promise<Wizard> {
+type Shot = (name: string) => Promise<void>;
+
+/** Opens the wizard in `locale`, runs `steps` with a way to save the page as out/<name>.png, and closes it. */
+async function walk(browser: Browser, served: Served, locale: string, out: string, steps: (w: Wizard, page: Page, shot: Shot) => Promise<void>): Promise<void> {
   const w = await Wizard.open(browser, served, `docs-${locale}`, { locale });
-  await w.page.setViewportSize(VIEWPORT);
-  return w;
+  try {
+    await w.page.setViewportSize(VIEWPORT);
+    await steps(w, w.page, (name) => shoot(w.page, join(out, `${name}.png`)));
+  } finally {
+    await w.close();
+  }
 }
 
 /** A loop device of 16 GiB (sparse) so the USB page shows a drive, or null when this machine cannot make one. */
@@ -51,10 +58,7 @@ function loopDrive(dir: string): { device: string; detach(): void } | null {
 }
 
 async function english(browser: Browser, served: Served, out: string, work: string): Promise<void> {
-  const w = await open(browser, served, 'en-US');
-  const { page } = w;
-  const shot = (name: string): Promise<void> => shoot(page, join(out, `${name}.png`));
-  try {
+  await walk(browser, served, 'en-US', out, async (w, page, shot) => {
     await shot('01-select-media-type');
     await w.next('mediaType');
     await page.locator('#media-usb').check();
@@ -115,17 +119,12 @@ async function english(browser: Browser, served: Served, out: string, work: stri
     await w.expectPage('completion', 300_000);
     await page.locator('[data-testid="result"][data-result="done"]').waitFor();
     await shot('15-completion');
-  } finally {
-    await w.close();
-  }
+  });
 }
 
-/** The Spanish guide's pages: the first page (where the language shows) and the summary. */
+/** The Spanish guide's pages: the first three, in Spanish (the first shows the language choice). */
 async function spanish(browser: Browser, served: Served, out: string, work: string): Promise<void> {
-  const w = await open(browser, served, 'es-ES');
-  const { page } = w;
-  const shot = (name: string): Promise<void> => shoot(page, join(out, `${name}.png`));
-  try {
+  await walk(browser, served, 'es-ES', out, async (w, page, shot) => {
     await shot('01-seleccionar-tipo-de-medio');
     await w.next('mediaType');
     await page.locator('#media-iso').check();
@@ -137,9 +136,7 @@ async function spanish(browser: Browser, served: Served, out: string, work: stri
     await page.locator('#ts-SMP00011').check();
     await page.locator('[data-testid="findings"] .finding').first().waitFor();
     await shot('03-secuencia-de-tareas');
-  } finally {
-    await w.close();
-  }
+  });
 }
 
 async function main(): Promise<void> {

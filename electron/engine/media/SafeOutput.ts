@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError, codedInputError, describeFsError, errorMessage } from '../errors.js';
+import { UV_FS_O_EXLOCK_WIN32 } from '../io/deviceFlags.js';
 
 const PARTIAL_RE = /^\.(.+)\.tsmedia-(\d+)-[0-9a-f]{8}\.partial$/;
 
@@ -77,9 +78,6 @@ export function writeTempFile(temp: string, data: Buffer | string): void {
   }
 }
 
-/** libuv's UV_FS_O_EXLOCK on Windows (Node names it only on macOS): open sharing nothing, refused while any handle is open. */
-const WINDOWS_NO_SHARING = 0x10000000;
-
 /**
  * Whether another program has the file open, so that Windows would refuse to replace it (a virtual machine using the
  * ISO, a disc tool, Explorer's preview, an antivirus scan). Only Windows asks: elsewhere an open file never stops a
@@ -89,7 +87,7 @@ export function heldOpenByAnother(path: string): boolean {
   if (process.platform !== 'win32') return false;
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | WINDOWS_NO_SHARING);
+    fd = openSync(path, constants.O_RDONLY | UV_FS_O_EXLOCK_WIN32);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EBUSY';
   }

@@ -1,14 +1,13 @@
 // FAT names: long names checked as Windows does, 8.3 short names made as Windows makes them (fatgen103 "basis name"
 // with a "~n" tail), and the VFAT long-name slots and checksum.
 import { InputError } from '../../errors.js';
-import { windowsUpper } from '../windowsNames.js';
+import { windowsNameProblem, windowsUpper } from '../windowsNames.js';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Names
 
 // eslint-disable-next-line no-control-regex
 const LONG_FORBIDDEN = /[\x00-\x1f"*/:<>?\\|]/;
-const DEVICE_NAME = /^(CON|PRN|AUX|NUL|COM[1-9]|LPT[1-9])(\..*)?$/i;
 const SHORT_CHAR = /^[A-Z0-9!#$%&'()\-@^_`{}~]$/;
 const EXACT_83 = /^[A-Z0-9!#$%&'()\-@^_`{}~]{1,8}(\.[A-Z0-9!#$%&'()\-@^_`{}~]{1,3})?$/;
 /** Most UTF-16 code units in a long name. */
@@ -29,8 +28,9 @@ export function checkFatName(name: string, path: string): void {
   if (name.length > FAT_MAX_NAME) throw new InputError(`"${path}": the name "${name}" is longer than ${FAT_MAX_NAME} characters, the most FAT allows.`);
   const bad = LONG_FORBIDDEN.exec(name);
   if (bad) throw new InputError(`"${path}": the name "${name}" contains ${/[\x20-\x7e]/.test(bad[0]) ? `"${bad[0]}"` : 'a control character'}, which FAT does not allow.`);
-  if (/[. ]$/.test(name)) throw new InputError(`"${path}": the name "${name}" ends with a period or a space; Windows would drop it. Rename it.`);
-  if (DEVICE_NAME.test(name)) throw new InputError(`"${path}": "${name}" is a device name Windows reserves (CON, PRN, AUX, NUL, COM1–9, LPT1–9).`);
+  // Device names, trailing periods and spaces: the one rule every medium shares (formats/windowsNames).
+  const problem = windowsNameProblem(name);
+  if (problem) throw new InputError(`"${path}": the name "${name}" cannot be used: ${problem}. Rename it.`);
 }
 
 /** "/"-separated path → components (leading/trailing "/" ignored); throws on empty, "." or ".." components and bad names. */
