@@ -60,7 +60,7 @@ export const ELEVATION_CHECK = '([Security.Principal.WindowsPrincipal][Security.
 export async function windowsIsElevated(run: CommandRunner, device = 'the drive'): Promise<boolean> {
   const r = await powershell(run, ELEVATION_CHECK, device, 'checking for the administrator rights writing needs');
   const said = r.stdout.trim();
-  if (r.code !== 0 || !/^(True|False)$/.test(said)) throw new DriveAccessError(`cannot tell whether tsmedia runs as administrator (PowerShell said: ${powershellError(r)}).`, 'EPERM', device);
+  if (r.code !== 0 || !/^(True|False)$/.test(said)) throw new DriveAccessError(`cannot tell whether tsmedia runs as administrator, before writing ${device} (PowerShell said: ${powershellError(r)}). Start tsmedia with "Run as administrator" and try again; nothing was written.`, 'EPERM', device);
   return said === 'True';
 }
 
@@ -100,7 +100,7 @@ export async function windowsDiskFacts(device: string, run: CommandRunner): Prom
   try {
     j = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
   } catch {
-    throw new DriveAccessError(`reading the layout of ${device}: PowerShell's answer is not JSON (${r.stdout.trim().slice(0, 80)}).`, 'EPROTO', device);
+    throw new DriveAccessError(`reading the layout of ${device}: PowerShell's answer is not JSON (${r.stdout.trim().slice(0, 80)}). Nothing was written; unplug the drive, plug it in again and retry, or check that Windows PowerShell runs (Get-Disk) on this computer.`, 'EPROTO', device);
   }
   // ConvertTo-Json writes a one-element array as the element itself.
   const raw = j.Partitions === null || j.Partitions === undefined ? [] : Array.isArray(j.Partitions) ? j.Partitions : [j.Partitions];
