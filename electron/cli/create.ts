@@ -8,6 +8,7 @@ import type { IsoMediaRequest, MediaProgress, MediaVariable, UsbMediaRequest } f
 import { DEFAULT_MEDIA_LABEL, DISC_SIZE_LABELS, parseDiscSize } from '../../shared/media.js';
 import { InputError, codedInputError, describeFsError } from '../engine/errors.js';
 import { CancelledError } from '../engine/io/ImageWriter.js';
+import { describePlace, type OutputVolume } from '../engine/io/OutputVolume.js';
 import { createIsoSet, type PlanSummary } from '../engine/media/MediaBuilder.js';
 import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
 import { confirmationTimes, evaluateDrive, formatDriveSize } from '../../shared/drives.js';
@@ -209,11 +210,19 @@ function progressLine(p: MediaProgress): string {
   return [p.phase, `${pct}%`, speed, eta, disc, p.currentFile ?? ''].filter(Boolean).join('  ');
 }
 
+/** What the plan says of the folder written to: a network share (and the read-back's cost there), unknown free space. */
+export function printOutputNotes(v: OutputVolume | null, bytes: number, io: Io): void {
+  if (!v) return;
+  if (v.share) io.err(`note: writing to ${describePlace(v)}: the read-back afterwards reads the ${formatBytes(bytes)} again over the network (--no-verify skips it).`);
+  if (v.free === null) io.err(`note: free space in ${v.folder} not checked: ${v.freeUnknown ?? 'unknown'}. Writing anyway; if it fills up, the run stops with a named error and earlier media there stay as they are.`);
+}
+
 export function printPlan(s: PlanSummary, io: Io): void {
   for (const w of s.warnings) io.err(`warning: ${w.code}${w.step ? ` (step "${w.step}")` : ''}: ${w.message}`);
   if (!s.passwordProtected) {
     io.err('note: no password — the task sequence environment is encrypted with ConfigMgr\'s public fixed key: anyone with the media can read its steps and variables.');
   }
+  printOutputNotes(s.output, s.totalBytes, io);
   io.err(`plan: ${s.discs.length} disc(s), ${formatBytes(s.totalBytes)} in all`);
   for (const d of s.discs) io.err(`  ${d.file}  ${formatBytes(d.bytes)}  ${d.files} files`);
 }
@@ -305,6 +314,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
           for (const w of s.warnings) io.err(`warning: ${w.code}${w.step ? ` (step "${w.step}")` : ''}: ${w.message}`);
           if (!s.passwordProtected) io.err("note: no password — the task sequence environment is encrypted with ConfigMgr's public fixed key: anyone with the media can read its steps and variables.");
           for (const w of s.largeFiles.wims) io.err(`note: ${w.path} is over 4 GiB: split into ${w.parts.length} .swm parts for FAT32`);
+          printOutputNotes(s.output, s.totalBytes, io);
           io.err(`plan: ${s.format ? `FAT32 volume on ${s.target} (${formatBytes(s.diskBytes)}${s.clusterSize ? `, ${s.clusterSize}-byte clusters` : ''})` : `files added to the FAT32 volume on ${s.target}`}, ${formatBytes(s.totalBytes)} to write`);
         },
         progressIntervalMs: io.isTty ? undefined : 0,

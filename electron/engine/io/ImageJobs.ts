@@ -82,8 +82,9 @@ function reviveError(name: string, message: string): Error {
 
 function openTarget(job: Extract<WorkerJob, { kind: 'write' }>): number {
   // A new image file is created; a device (or an image being added to) is opened as it is.
-  // A drive is opened exclusively (deviceFlags: O_EXCL on Linux, no sharing on Windows).
-  const flags = job.target === 'device' ? deviceOpenFlags() : job.gaps === 'skip' ? 'r+' : 'w';
+  // A drive is opened exclusively (deviceFlags: O_EXCL on Linux, no sharing on Windows). A new file is opened for
+  // reading too ('w+'): on an smbnetfs share, ftruncate of a write-only descriptor fails with EIO (measured).
+  const flags = job.target === 'device' ? deviceOpenFlags() : job.gaps === 'skip' ? 'r+' : 'w+';
   try {
     return openSync(job.path, flags);
   } catch (err) {

@@ -3,7 +3,7 @@
 // type 1 info, 2 warning, 3 error; BIAS in minutes with UTC = local time + bias (Central Europe in winter: -60).
 // Every entry is appended synchronously to each of several files (the output folder and the user's log folder).
 // Secrets given to mask() never reach a file: every occurrence, also inside longer text, becomes ********.
-import { appendFileSync, closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, posix, win32 } from 'node:path';
 import { errorMessage } from '../errors.js';
@@ -112,6 +112,7 @@ export class CmTraceLog {
   private readonly thread: number;
   private readonly now: () => Date;
   private closed = false;
+  private readonly fds = new Map<string, number>();
 
   constructor(paths: readonly string[], options: CmTraceLogOptions = {}) {
     this.paths = [...new Set(paths)];
@@ -144,9 +145,32 @@ export class CmTraceLog {
     this.write(3, message);
   }
 
-  /** Ends the log: later entries are dropped. Every entry is already on disk (each one is appended synchronously). */
+  /** Ends the log: later entries are dropped. Every entry is already written (each one synchronously). */
   close(): void {
     this.closed = true;
+    for (const fd of this.fds.values()) {
+      try {
+        closeSync(fd);
+      } catch {
+        // a share that went away: nothing more to write there
+      }
+    }
+    this.fds.clear();
+  }
+
+  /**
+   * Each file is opened once, without O_APPEND, and every entry written at its current end. Opening for appending
+   * brought the connection of an smbnetfs share down (measured: each O_APPEND open failed with EIO and the share went
+   * unreachable for seconds), and one open per entry costs a network round trip each on any share.
+   */
+  private append(path: string, line: string): void {
+    let fd = this.fds.get(path);
+    if (fd === undefined) {
+      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+      this.fds.set(path, fd);
+    }
+    const data = Buffer.from(line, 'utf8');
+    writeSync(fd, data, 0, data.length, fstatSync(fd).size);
   }
 
   write(type: CmTraceType, message: string): void {
@@ -157,7 +181,7 @@ export class CmTraceLog {
     for (const p of this.paths) {
       if (this.failed.has(p)) continue;
       try {
-        appendFileSync(p, line, 'utf8');
+        this.append(p, line);
       } catch (err) {
         this.fail(p, err);
       }

@@ -17,7 +17,8 @@ import type { PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { refuseInsideSources } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
+import { checkFreeSpace, commit, logVolume, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
+import type { OutputVolume } from '../io/OutputVolume.js';
 import type { Site } from '../site/Site.js';
 
 export interface CreateMediaOptions {
@@ -40,6 +41,8 @@ export interface PlanSummary {
   packages: PlannedContent['packages'];
   totalBytes: number;
   passwordProtected: boolean;
+  /** The folder written to: a network share, and free space its file system does not report, are said in the plan. */
+  output: OutputVolume;
 }
 
 export interface CreatedDisc {
@@ -98,16 +101,20 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
 
     const finals = discs.map((_, i) => discFileName(out, i + 1));
     const totalBytes = plans.reduce((s, p) => s + p.size, 0);
+    const volume = checkFreeSpace(outDir, totalBytes + 4 * 1024 * 1024, `--out ${req.out}`);
     options.onPlan?.({
       warnings: content.warnings,
       discs: plans.map((p, i) => ({ file: finals[i], bytes: p.size, files: discs[i].parts.length })),
       packages: content.packages,
       totalBytes,
       passwordProtected: req.password !== null,
+      output: volume,
     });
     log.info(`plan: ${discs.length} disc(s), ${totalBytes} bytes: ${finals.map((f, i) => `${basename(f)} ${plans[i].size} bytes`).join(', ')}`);
-    checkFreeSpace(outDir, totalBytes + 4 * 1024 * 1024, `--out ${req.out}`);
-    for (const p of removeStalePartials(finals)) log.info(`removed a partial file an interrupted run left: ${p}`);
+    logVolume(log, volume);
+    const stale = removeStalePartials(finals);
+    for (const p of stale.removed) log.info(`removed a partial file an interrupted run left: ${p}`);
+    for (const p of stale.kept) log.warning(`left alone: ${p}, another computer's partial file, changed within a day (its run may still be going)`);
 
     // Write every disc under a temporary name, in one worker so a file split across discs is checked whole.
     const discTemps = finals.map((f) => tempPathFor(f));

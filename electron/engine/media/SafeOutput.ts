@@ -2,16 +2,29 @@
 // temporary name beside its destination, flushed, and renamed into place only when the whole set is done. A run that
 // is cancelled, fails or is killed leaves earlier output untouched and nothing under a final name.
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statfsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { InputError, codedInputError, describeFsError, errorMessage } from '../errors.js';
 import { UV_FS_O_EXLOCK_WIN32 } from '../io/deviceFlags.js';
+import { describePlace, outputVolume, type OutputVolume } from '../io/OutputVolume.js';
 
-const PARTIAL_RE = /^\.(.+)\.tsmedia-(\d+)-[0-9a-f]{8}\.partial$/;
+// ".<final name>.tsmedia-<pid>-<random>-<computer>.partial": the computer's name tells whose run it is where several
+// computers write to one share (a process number means nothing on another computer). Names from before it was added
+// have no computer part and count as this computer's.
+const PARTIAL_RE = /^\.(.+)\.tsmedia-(\d+)-[0-9a-f]{8}(?:-([A-Za-z0-9-]{1,32}))?\.partial$/;
+
+/** This computer's name as it goes into partial file names (letters, digits and '-' only). */
+export function computerTag(name: string = hostname()): string {
+  return name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 32) || 'host';
+}
 
 export function tempPathFor(finalPath: string): string {
-  return join(dirname(finalPath), `.${basename(finalPath)}.tsmedia-${process.pid}-${randomBytes(4).toString('hex')}.partial`);
+  return join(dirname(finalPath), `.${basename(finalPath)}.tsmedia-${process.pid}-${randomBytes(4).toString('hex')}-${computerTag()}.partial`);
 }
+
+/** Another computer's partial file is taken for abandoned once it has not changed for this long. */
+export const FOREIGN_PARTIAL_AGE_MS = 24 * 60 * 60 * 1000;
 
 function alive(pid: number): boolean {
   try {
@@ -28,12 +41,21 @@ function withCompanions(name: string): string[] {
   return [name, `${name}.sha256`, `${stem}.report.md`, `${stem}.report.json`];
 }
 
+export interface StalePartials {
+  removed: string[];
+  /** Another computer's partial files, changed within FOREIGN_PARTIAL_AGE_MS: perhaps a live run, so left alone. */
+  kept: string[];
+}
+
 /**
  * Removes partial files an earlier, killed run left beside these destinations — the media files and their companions
- * (checksum, report), whatever moment the kill came at — never a live run's.
+ * (checksum, report), whatever moment the kill came at — never a live run's: this computer's are removed when their
+ * process has ended, another computer's (on a share) when they have not changed for a day.
  */
-export function removeStalePartials(finalPaths: string[]): string[] {
+export function removeStalePartials(finalPaths: string[], now: number = Date.now()): StalePartials {
   const removed: string[] = [];
+  const kept: string[] = [];
+  const me = computerTag().toLowerCase();
   const dirs = new Set(finalPaths.map((p) => dirname(p)));
   const names = new Set(finalPaths.flatMap((p) => withCompanions(basename(p))));
   for (const d of dirs) {
@@ -45,16 +67,31 @@ export function removeStalePartials(finalPaths: string[]): string[] {
     }
     for (const e of entries) {
       const m = PARTIAL_RE.exec(e);
-      if (!m || !names.has(m[1]) || alive(Number(m[2]))) continue;
+      if (!m || !names.has(m[1])) continue;
+      const path = join(d, e);
+      if (m[3] === undefined || m[3].toLowerCase() === me) {
+        if (alive(Number(m[2]))) continue;
+      } else {
+        let age = 0;
+        try {
+          age = now - statSync(path).mtimeMs;
+        } catch {
+          continue;
+        }
+        if (age < FOREIGN_PARTIAL_AGE_MS) {
+          kept.push(path);
+          continue;
+        }
+      }
       try {
-        unlinkSync(join(d, e));
-        removed.push(join(d, e));
+        unlinkSync(path);
+        removed.push(path);
       } catch {
         // another run may be removing it too
       }
     }
   }
-  return removed;
+  return { removed, kept };
 }
 
 export function removeQuietly(paths: Iterable<string>): void {
@@ -185,22 +222,23 @@ export function commit(pairs: { temp: string; final: string }[]): void {
   }
 }
 
-/** Free bytes for an unprivileged writer in the folder holding `path`. */
-export function freeBytes(dir: string): number {
-  const s = statfsSync(dir);
-  return Number(s.bavail) * Number(s.bsize);
+/**
+ * Refuses a folder that reports less free space than the media needs. A folder whose file system does not report its
+ * size (a share mounted through smbnetfs or another FUSE file system, a server that answers nothing) is written anyway:
+ * the returned volume says so, and a share that fills up fails the write with a named error, as a full disk does.
+ */
+export function checkFreeSpace(dir: string, needed: number, what: string): OutputVolume {
+  const volume = outputVolume(dir);
+  if (volume.free !== null && volume.free < needed) {
+    throw new InputError(`${what}: ${describePlace(volume)} has ${formatMiB(volume.free)} free, the media needs ${formatMiB(needed)}. Free space or choose another folder.`);
+  }
+  return volume;
 }
 
-export function checkFreeSpace(dir: string, needed: number, what: string): void {
-  let free: number;
-  try {
-    free = freeBytes(dir);
-  } catch (err) {
-    throw new InputError(`${what}: ${describeFsError(err, dir)}`);
-  }
-  if (free < needed) {
-    throw new InputError(`${what}: ${dir} has ${formatMiB(free)} free, the media needs ${formatMiB(needed)}. Free space or choose another folder.`);
-  }
+/** The folder's kind in the run's log: a share by name, and free space that was not reported. */
+export function logVolume(log: { info(m: string): void }, v: OutputVolume): void {
+  if (v.share) log.info(`output on ${describePlace(v)}`);
+  if (v.free === null) log.info(`free space in ${v.folder} not checked: ${v.freeUnknown ?? 'unknown'}; a full share or disk fails the write with a named error`);
 }
 
 const formatMiB = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;

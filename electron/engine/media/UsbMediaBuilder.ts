@@ -26,7 +26,8 @@ import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { checkImageTarget, sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
+import { checkFreeSpace, commit, logVolume, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
+import type { OutputVolume } from '../io/OutputVolume.js';
 import type { Site } from '../site/Site.js';
 import { verifyFat32Media } from './MediaVerifier.js';
 
@@ -39,6 +40,8 @@ export interface UsbPlanSummary {
   clusterSize: number | null;
   passwordProtected: boolean;
   format: boolean;
+  /** For an image file: the folder written to (a network share, free space not reported). Null for a drive. */
+  output: OutputVolume | null;
 }
 
 export interface CreateUsbOptions {
@@ -226,15 +229,18 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       }
     }
     const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
-    options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format });
+    const place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`) : null;
+    options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format, output: place });
     log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, ${sectorSize}-byte sectors, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
 
     // Write: an image file under a temporary name (renamed when complete and verified), a drive in place through the
     // drive sequence (rights first; the privileged writer runs the same job when this process may not write it).
     let writePath = ioPath ?? target;
     if (imagePath && req.format) {
-      checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`);
-      for (const p of removeStalePartials([imagePath])) log.info(`removed a partial file an interrupted run left: ${p}`);
+      if (place) logVolume(log, place);
+      const stale = removeStalePartials([imagePath]);
+      for (const p of stale.removed) log.info(`removed a partial file an interrupted run left: ${p}`);
+      for (const p of stale.kept) log.warning(`left alone: ${p}, another computer's partial file, changed within a day (its run may still be going)`);
       writePath = tempPathFor(imagePath);
       temps.push(writePath);
     }
