@@ -34,7 +34,7 @@ import { buildCatalog } from '../engine/site/Catalog.js';
 import { checkDriveChoice } from '../engine/drives/DriveChoice.js';
 import { listDrives } from '../engine/drives/Drives.js';
 import { InputError, errorMessage } from '../engine/errors.js';
-import { CancelledError } from '../engine/io/ImageWriter.js';
+import { CancelledError, WriteError } from '../engine/io/ImageWriter.js';
 import { checkMedia } from '../engine/media/MediaCheck.js';
 import { createIsoSet, validateRequest } from '../engine/media/MediaBuilder.js';
 import { validateBaseRequest } from '../engine/media/MediaPreparation.js';
@@ -68,6 +68,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof InputError) return new ApiError('invalid', err.message, err.detail);
   if (err instanceof CancelledError) return new ApiError('cancelled', 'cancelled by the user');
+  if (err instanceof WriteError) return new ApiError('failed', err.message, err.detail);
   return new ApiError('failed', errorMessage(err));
 }
 

@@ -4,6 +4,7 @@
 // overlaps copying on another core. The whole image is hashed as it is written only when asked.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import type { ErrorDetail } from '../../../shared/messages.js';
 import { ContentIntegrityError, InputError, describeFsError, describeWriteError } from '../errors.js';
 import { pieceSize, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
 import { readFully } from './PositionedRead.js';
@@ -16,9 +17,15 @@ export class CancelledError extends Error {
   }
 }
 
-/** A write or read failure of the target or a source, with the cause in words. */
+/** A write or read failure of the target or a source, with the cause in words (and a code for some: SHARE_LOST). */
 export class WriteError extends Error {
   override readonly name = 'WriteError';
+  constructor(
+    message: string,
+    readonly detail: ErrorDetail | null = null,
+  ) {
+    super(message);
+  }
 }
 
 export interface WriteImageOptions {

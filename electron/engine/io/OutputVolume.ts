@@ -3,7 +3,7 @@
 // written as a local disk is, but its errors are named after it, and an unreported size is not read as "full":
 // smbnetfs and other FUSE mounts report size 0, and some servers report nothing at all.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, realpathSync, statfsSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
 import { posix, resolve, win32 } from 'node:path';
 import { errorMessage } from '../errors.js';
 
@@ -171,4 +171,20 @@ export function outputVolume(folder: string): OutputVolume {
 /** "the network share //server/share" or "the folder /x", for messages about the place written to. */
 export function describePlace(v: OutputVolume): string {
   return v.share ? `the network share ${v.share.name}${v.share.mountedAt ? ` (at ${v.share.mountedAt})` : ''}` : `the folder ${v.folder}`;
+}
+
+/**
+ * Whether the folder answers now: listed once, and again after a pause or two, because a FUSE client (smbnetfs) fails
+ * the first calls after a dropped connection until it has reconnected, while a stopped server fails them all.
+ */
+export function folderAnswers(folder: string, tries = 3, pauseMs = 1000): boolean {
+  for (let i = 0; i < tries; i++) {
+    try {
+      readdirSync(folder);
+      return true;
+    } catch {
+      if (i + 1 < tries) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pauseMs);
+    }
+  }
+  return false;
 }

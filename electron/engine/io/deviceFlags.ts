@@ -18,3 +18,18 @@ export function deviceOpenFlags(platform: NodeJS.Platform = process.platform): n
   if (platform === 'win32') return constants.O_RDWR | UV_FS_O_EXLOCK_WIN32;
   return constants.O_RDWR;
 }
+
+/** libuv's UV_FS_O_DIRECT on Windows (include/uv/win.h): CreateFile's FILE_FLAG_NO_BUFFERING. */
+export const UV_FS_O_DIRECT_WIN32 = 0x02000000;
+
+/**
+ * open() flags for reading a file past this computer's cache, so a read-back of a file on a network share reads what
+ * the server holds, not what this computer kept of its own writes: O_DIRECT on Linux (NFS and cifs keep written pages;
+ * FUSE honours it too), FILE_FLAG_NO_BUFFERING on Windows (the SMB redirector caches under a lease). macOS has only
+ * fcntl(F_NOCACHE), which Node cannot reach: there it is a plain read.
+ */
+export function uncachedReadFlags(platform: NodeJS.Platform = process.platform): number {
+  if (platform === 'linux') return constants.O_RDONLY | directFlag();
+  if (platform === 'win32') return constants.O_RDONLY | UV_FS_O_DIRECT_WIN32;
+  return constants.O_RDONLY;
+}

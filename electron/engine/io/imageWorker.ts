@@ -10,6 +10,7 @@ import { WriteError, hashSource, writeImage } from './ImageWriter.js';
 import type { WorkerJob, WorkerMessage } from './ImageJobs.js';
 import { RingProducer, type RingShared } from './SlotRing.js';
 import { directFlag } from './SectorIo.js';
+import { uncachedReadFlags } from './deviceFlags.js';
 import { lowerThisThreadPriority } from './threadPriority.js';
 
 const { jobs, cancelFlag, ring, port, fds } = workerData as {
@@ -80,7 +81,7 @@ function runJob(index: number, job: WorkerJob): void {
   if (job.kind === 'compare') {
     let fd: number;
     try {
-      fd = openSync(job.path, job.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
+      fd = openSync(job.path, job.uncached ? uncachedReadFlags() : job.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
     } catch (err) {
       throw new Error(`cannot read the written image back: ${describeFsError(err, job.path)}`);
     }

@@ -17,7 +17,7 @@ import type { PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { refuseInsideSources } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, logVolume, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
+import { checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
 import type { OutputVolume } from '../io/OutputVolume.js';
 import type { Site } from '../site/Site.js';
 
@@ -82,6 +82,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
   const log = openMediaLog(outDir, options.userLogDir, req);
   const progress = new ProgressReporter((p) => options.onProgress?.(p), undefined, options.progressIntervalMs);
   const temps: string[] = [];
+  let volume: OutputVolume | null = null;
   try {
     progress.begin('plan', 0);
     const prepared = await prepareMedia(site, req, checked, log, 'CD/DVD set');
@@ -101,7 +102,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
 
     const finals = discs.map((_, i) => discFileName(out, i + 1));
     const totalBytes = plans.reduce((s, p) => s + p.size, 0);
-    const volume = checkFreeSpace(outDir, totalBytes + 4 * 1024 * 1024, `--out ${req.out}`);
+    volume = checkFreeSpace(outDir, totalBytes + 4 * 1024 * 1024, `--out ${req.out}`);
     options.onPlan?.({
       warnings: content.warnings,
       discs: plans.map((p, i) => ({ file: finals[i], bytes: p.size, files: discs[i].parts.length })),
@@ -118,13 +119,14 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
 
     // Write every disc under a temporary name, in one worker so a file split across discs is checked whole.
     const discTemps = finals.map((f) => tempPathFor(f));
+    const share = volume.share !== null;
     temps.push(...discTemps);
     const layouts = plans.map((p) => ({ size: p.size, regions: p.regions, extents: p.extents }));
     progress.begin('write', totalBytes, discs.length);
     const offsets = plans.map((_, i) => plans.slice(0, i).reduce((s, p) => s + p.size, 0));
     const written = await runImageJobs(
       layouts.map((layout, i): WorkerJob => ({ kind: 'write', path: discTemps[i], layout })),
-      { signal: options.signal, onProgress: (i, bytes, path) => progress.update(offsets[i] + bytes, path, i + 1) },
+      { signal: options.signal, onProgress: (i, bytes, path) => progress.update(offsets[i] + bytes, path, i + 1), confirmedProgress: share },
     );
     progress.flush();
     written.forEach((w, i) => log.info(`wrote ${basename(finals[i])}: ${w.bytes} bytes, content hashes checked`));
@@ -136,7 +138,8 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
     if (!req.skipVerify) {
       progress.begin('verify', totalBytes, discs.length);
       const reread = await runImageJobs(
-        layouts.map((layout, i): WorkerJob => ({ kind: 'compare', path: discTemps[i], layout })),
+        // On a share the read-back reads what the server holds, past this computer's cache (OutputVolume, deviceFlags).
+        layouts.map((layout, i): WorkerJob => ({ kind: 'compare', path: discTemps[i], layout, ...(share ? { uncached: true, sectorSize: 4096 } : {}) })),
         { signal: options.signal, onProgress: (i, bytes) => progress.update(offsets[i] + bytes, basename(finals[i]), i + 1) },
       );
       progress.flush();
@@ -187,9 +190,9 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
       warnings: content.warnings,
       verified,
     };
-  } catch (err) {
+  } catch (caught) {
     progress.cancel();
-    removeQuietly(temps);
+    const err = nameShareFailure(caught, volume, removeQuietly(temps));
     if (err instanceof CancelledError) log.warning('cancelled by the user; nothing was replaced and the partial files were removed.');
     else log.error(`failed: ${(err as Error).message}`);
     throw err;

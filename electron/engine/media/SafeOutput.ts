@@ -5,9 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { InputError, codedInputError, describeFsError, errorMessage } from '../errors.js';
+import { ContentIntegrityError, InputError, codedInputError, describeFsError, errorMessage } from '../errors.js';
+import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { UV_FS_O_EXLOCK_WIN32 } from '../io/deviceFlags.js';
-import { describePlace, outputVolume, type OutputVolume } from '../io/OutputVolume.js';
+import { describePlace, folderAnswers, outputVolume, type OutputVolume } from '../io/OutputVolume.js';
 
 // ".<final name>.tsmedia-<pid>-<random>-<computer>.partial": the computer's name tells whose run it is where several
 // computers write to one share (a process number means nothing on another computer). Names from before it was added
@@ -94,14 +95,17 @@ export function removeStalePartials(finalPaths: string[], now: number = Date.now
   return { removed, kept };
 }
 
-export function removeQuietly(paths: Iterable<string>): void {
+/** Removes these files where they exist; returns those that could not be removed (a share that went away). */
+export function removeQuietly(paths: Iterable<string>): string[] {
+  const left: string[] = [];
   for (const p of paths) {
     try {
       unlinkSync(p);
-    } catch {
-      // already gone
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') left.push(p);
     }
   }
+  return left;
 }
 
 /** Writes a small file under a temporary name and flushes it (renamed later with the rest of the set). */
@@ -239,6 +243,22 @@ export function checkFreeSpace(dir: string, needed: number, what: string): Outpu
 export function logVolume(log: { info(m: string): void }, v: OutputVolume): void {
   if (v.share) log.info(`output on ${describePlace(v)}`);
   if (v.free === null) log.info(`free space in ${v.folder} not checked: ${v.freeUnknown ?? 'unknown'}; a full share or disk fails the write with a named error`);
+}
+
+/**
+ * A run that failed while writing to a network share: when the share no longer answers, the error says so by its
+ * name (SHARE_LOST), what became of the earlier files and what to do; otherwise the failure is left as it was said.
+ */
+export function nameShareFailure(err: unknown, volume: OutputVolume | null, partials: string[]): unknown {
+  if (!volume?.share || err instanceof InputError || err instanceof CancelledError || err instanceof ContentIntegrityError) return err;
+  if (folderAnswers(volume.folder)) return err;
+  const share = volume.share.name;
+  const left = partials.map((p) => basename(p));
+  const message =
+    `the network share ${share}${volume.share.mountedAt ? ` (at ${volume.share.mountedAt})` : ''} stopped answering while the media was written (${errorMessage(err).split(': ')[0]}). ` +
+    'Nothing was put in place there: files under the final names are as they were before this run. ' +
+    `When the share answers again, run tsmedia again${left.length ? `: it removes what this run left (${left.join(', ')})` : ''}.`;
+  return new WriteError(message, { code: 'SHARE_LOST', params: { share, folder: volume.folder } });
 }
 
 const formatMiB = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;

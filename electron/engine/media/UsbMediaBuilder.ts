@@ -26,7 +26,7 @@ import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { checkImageTarget, sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, logVolume, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
+import { checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
 import type { OutputVolume } from '../io/OutputVolume.js';
 import type { Site } from '../site/Site.js';
 import { verifyFat32Media } from './MediaVerifier.js';
@@ -178,6 +178,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
   const log = openMediaLog(imagePath ? dirname(imagePath) : null, userDir, req);
   const progress = new ProgressReporter((p) => options.onProgress?.(p), undefined, options.progressIntervalMs);
   const temps: string[] = [];
+  let place: OutputVolume | null = null;
   try {
     progress.begin('plan', 0);
     const prepared: PreparedMedia = await prepareMedia(site, req, checked, log, req.target.kind === 'image' ? `USB image ${imagePath}` : `USB drive ${req.target.device}`);
@@ -229,7 +230,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       }
     }
     const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
-    const place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`) : null;
+    place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`) : null;
     options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format, output: place });
     log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, ${sectorSize}-byte sectors, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
 
@@ -286,7 +287,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
         if (r.readBack) log.info(`the privileged writer read back ${r.readBack.bytes} written bytes of ${device}: they match what was written`);
       } else {
         const job: WorkerJob = { kind: 'write', path: writePath, layout: volume, target: 'file', gaps: req.format ? 'sparse' : 'skip', fileSize: req.format ? diskBytes : undefined };
-        [written] = await runImageJobs([job], { signal: options.signal, onProgress: (_i, bytes, path) => progress.update(bytes, path) });
+        [written] = await runImageJobs([job], { signal: options.signal, onProgress: (_i, bytes, path) => progress.update(bytes, path), confirmedProgress: place?.share != null });
       }
     } catch (err) {
       if (err instanceof WriteError) throw await explainWriteFailure(err, req, target, writePath, list);
@@ -348,9 +349,9 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       largeFiles: large.report,
       verified,
     };
-  } catch (err) {
+  } catch (caught) {
     progress.cancel();
-    removeQuietly(temps);
+    const err = nameShareFailure(caught, place, removeQuietly(temps));
     if (err instanceof CancelledError) log.warning(`cancelled by the user${req.target.kind === 'drive' ? `; the drive ${req.target.device} holds an incomplete volume now and must be written again` : '; nothing was replaced and the partial files were removed.'}`);
     else log.error(`failed: ${(err as Error).message}`);
     throw err;
