@@ -2,10 +2,11 @@
 // mcopy, sha256sum) on one content tree, commands alternating over several runs, medians reported; plus peak memory,
 // the analysis of a large task sequence, the progress rate, the cancel latency and the wizard's long tasks during a
 // write (`--only-ui`: that last figure alone); as root, a USB drive write to a loop device throttled to a stick's speed
-// against dd of the same bytes. Not part of `npm test`.
+// against dd of the same bytes, and an ISO written to a real SMB share (Samba through smbnetfs) against cp of the same
+// bytes. Not part of `npm test`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ import { createIsoSet } from '../electron/engine/media/MediaBuilder.js';
 import { packageRoot, sampleSitePath } from '../electron/engine/paths.js';
 import { Site } from '../electron/engine/site/Site.js';
 import type { IsoMediaRequest } from '../shared/media.js';
+import { cannotShare, sambaShare } from './lib/sambaShare.js';
 import { cannotThrottle, throttledStick } from './lib/throttledStick.js';
 import { cannotMeasureWizard, measureWizardLongTasks, type WizardLongTasks } from './lib/wizardLongTasks.js';
 
@@ -170,6 +172,97 @@ async function stickFigure(work: string, contentBytes: number, bytesPerSecond: n
   }
 }
 
+interface ShareFigure {
+  /** tsmedia create --media iso --no-verify to the share. */
+  tsmedia: number;
+  /** The same with the read-back (the default run). */
+  readBack: number;
+  /** cp of a file of the ISO's bytes to the share. */
+  cp: number;
+  bytes: number;
+  peakMiB: number;
+  /** smbnetfs's mount: as by default (4 KiB writes), or with big_writes. */
+  mount: 'default' | 'big_writes';
+  runs: { tsmedia: number; readBack: number; cp: number }[];
+}
+
+/**
+ * An ISO written to an SMB share against `cp` of the same bytes to it: Samba's smbd on 127.0.0.1 mounted through
+ * smbnetfs (scripts/lib/sambaShare.ts), its content a site of its own (`contentBytes`). tsmedia runs with --no-verify
+ * (cp reads nothing back) and, for the read-back's cost, as by default; cp copies the ISO tsmedia made, from this
+ * computer's disk. Every output is removed on the server's own folder between commands; medians of `runs` alternating
+ * runs. `parent` is where the share's folder goes (beside the work folder, never inside it: that is removed whole).
+ * smbnetfs is mounted as it mounts by default (FUSE hands it 4 KiB writes: a slow share) unless `bigWrites` (a fast one).
+ */
+async function shareFigure(work: string, parent: string, contentBytes: number, runs: number, bigWrites: boolean, log: (s: string) => void): Promise<ShareFigure | null> {
+  const why = cannotShare();
+  if (why) {
+    log(`bench: iso-to-share-vs-cp not measured: ${why}`);
+    return null;
+  }
+  const root = join(work, 'share-site');
+  const content = join(root, 'content');
+  makeContent(content, contentBytes);
+  const site = await makeSite(root, content);
+  rmSync(content, { recursive: true, force: true });
+  const share = await sambaShare({ parent, bigWrites });
+  try {
+    const copy = join(root, 'same-bytes.iso');
+    const clean = (): void => {
+      for (const n of readdirSync(share.folder)) rmSync(join(share.folder, n), { recursive: true, force: true });
+    };
+    const iso = (out: string, verify: boolean): string =>
+      `node ${q(CLI)} create --site ${q(site)} --media iso --task-sequence SMP00010 --dp DP01 --package SMP00090 --out ${q(join(share.path, out))}${verify ? '' : ' --no-verify'} > /dev/null 2>&1`;
+    const rows: ShareFigure['runs'] = [];
+    let peak = 0;
+    let bytes = 0;
+    for (let r = 1; r <= runs; r++) {
+      clean();
+      execFileSync('sync');
+      const t = timed(iso('t.iso', false));
+      bytes = statSync(join(share.folder, 't.iso')).size;
+      peak = Math.max(peak, t.peakMiB);
+      // cp's source: the ISO just made, on this computer's disk (untimed), as tsmedia's content is.
+      if (r === 1) execFileSync('cp', ['--sparse=never', join(share.folder, 't.iso'), copy]);
+      clean();
+      execFileSync('sync');
+      // Every byte written, as tsmedia writes it: cp's hole detection would end a file that ends in zeros with an
+      // ftruncate, which smbnetfs fails with EIO on a file opened write-only.
+      const c = timed(`cp --sparse=never ${q(copy)} ${q(join(share.path, 'cp.iso'))}`);
+      clean();
+      execFileSync('sync');
+      const v = timed(iso('v.iso', true));
+      peak = Math.max(peak, v.peakMiB);
+      rows.push({ tsmedia: t.seconds, readBack: v.seconds, cp: c.seconds });
+      log(`bench: run ${r}/${runs} share: tsmedia --no-verify ${t.seconds.toFixed(2)} s, cp ${c.seconds.toFixed(2)} s, tsmedia with read-back ${v.seconds.toFixed(2)} s, ${(bytes / MiB).toFixed(0)} MiB`);
+    }
+    clean();
+    return {
+      tsmedia: median(rows.map((x) => x.tsmedia)),
+      readBack: median(rows.map((x) => x.readBack)),
+      cp: median(rows.map((x) => x.cp)),
+      bytes,
+      peakMiB: peak,
+      mount: bigWrites ? 'big_writes' : 'default',
+      runs: rows,
+    };
+  } finally {
+    share.remove();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function shareLines(sh: ShareFigure): string[] {
+  const mbps = (sec: number): string => (sh.bytes / 1e6 / sec).toFixed(1);
+  return [
+    `smbnetfs mounted ${sh.mount === 'default' ? 'as by default (4 KiB writes)' : 'with big_writes'}`,
+    `tsmedia iso to the share (--no-verify) ${sh.tsmedia.toFixed(2)} s (${mbps(sh.tsmedia)} MB/s), cp of the same ${(sh.bytes / MiB).toFixed(0)} MiB ${sh.cp.toFixed(2)} s (${mbps(sh.cp)} MB/s)`,
+    `tsmedia iso to the share with its read-back (the default) ${sh.readBack.toFixed(2)} s: the read-back adds ${(sh.readBack - sh.tsmedia).toFixed(2)} s (${(((sh.readBack - sh.tsmedia) / sh.tsmedia) * 100).toFixed(0)} %)`,
+  ];
+}
+
+const shareTarget = (sh: ShareFigure | null): Target => ({ name: 'iso-to-share-vs-cp', value: sh ? sh.tsmedia / sh.cp : null, limit: '<= 1.25', met: sh ? sh.tsmedia / sh.cp <= 1.25 : null });
+
 function nodeSha256Throughput(): number {
   const b = Buffer.allocUnsafe(256 * MiB);
   randomFillSync(b);
@@ -247,7 +340,7 @@ const longTasksFigures = (w: WizardLongTasks | null): unknown =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' } },
+    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' } },
   });
   const size = parseSize(values.size ?? '2GiB');
   if (size > 20 * GiB) throw new Error('--size is at most 20 GiB');
@@ -266,6 +359,14 @@ async function main(): Promise<void> {
       if (st) console.log(`tsmedia usb --drive ${st.tsmedia.toFixed(2)} s, dd oflag=direct bs=4M ${st.dd.toFixed(2)} s, ${(st.bytes / MiB).toFixed(0)} MiB at ${st.mbps} MB/s`);
       console.log(targetLine(t));
       if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: [t], stick: st }, null, 2)}\n`);
+      return;
+    }
+    if (values['only-share']) {
+      const sh = await shareFigure(work, values.work ?? tmpdir(), parseSize(values['share-content'] ?? '512MiB'), runs, values['share-big-writes'] === true, log);
+      const t = shareTarget(sh);
+      if (sh) console.log(shareLines(sh).join('\n'));
+      console.log(targetLine(t));
+      if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: [t], share: sh }, null, 2)}\n`);
       return;
     }
     log(`bench: making ${(size / GiB).toFixed(2)} GiB of content in ${work}`);
@@ -334,6 +435,7 @@ async function main(): Promise<void> {
     const wizard = await wizardDuringWrite(site, work, size, log, false, values.trace);
 
     const stick = await stickFigure(work, parseSize(values['stick-content'] ?? '1GiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
+    const share = await shareFigure(work, values.work ?? tmpdir(), parseSize(values['share-content'] ?? '512MiB'), runs, values['share-big-writes'] === true, log);
 
     let largePeak: number | null = null;
     if (!values['skip-large']) {
@@ -371,6 +473,13 @@ async function main(): Promise<void> {
             { name: `dd oflag=direct bs=4M, same bytes`, seconds: stick.dd, mbPerSecond: stick.bytes / 1e6 / stick.dd, peakMiB: null },
           ]
         : []),
+      ...(share
+        ? [
+            { name: 'share: tsmedia iso --no-verify', seconds: share.tsmedia, mbPerSecond: share.bytes / 1e6 / share.tsmedia, peakMiB: share.peakMiB },
+            { name: 'share: tsmedia iso (read back)', seconds: share.readBack, mbPerSecond: share.bytes / 1e6 / share.readBack, peakMiB: null },
+            { name: 'share: cp, same bytes', seconds: share.cp, mbPerSecond: share.bytes / 1e6 / share.cp, peakMiB: null },
+          ]
+        : []),
       ...(wizard ? [wizardRow(wizard)] : []),
     ];
     const verifyRate = isoBytes / median(verifyTimes);
@@ -383,6 +492,7 @@ async function main(): Promise<void> {
       target('iso-vs-limit', med('tsmedia iso') / limit, '<= 1.25', (v) => v <= 1.25),
       target('usb-image-vs-limit', med('tsmedia usb --image') / limit, '<= 1.25', (v) => v <= 1.25),
       target('usb-drive-vs-dd', stick ? stick.tsmedia / stick.dd : null, '<= 1.10', (v) => v <= 1.1),
+      shareTarget(share),
       target('verify-vs-node-sha256', verifyRate / nodeSha, '>= 0.9', (v) => v >= 0.9),
       target('verify-vs-sha256sum', median(sumTimes) / median(verifyTimes) * (isoBytes / size), '> 1.0 (throughput ratio)', (v) => v > 1.0),
       target('memory-default', Math.max(peaks.get('tsmedia iso') ?? 0, peaks.get('tsmedia usb --image') ?? 0, verifyPeak), '<= 200 MiB', (v) => v <= 200),

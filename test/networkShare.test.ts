@@ -77,7 +77,8 @@ describe('ISO sets on a network share (Samba through smbnetfs)', () => {
     payload = join(work, 'payload.bin');
     randomFile(payload, PAYLOAD);
     await addPackage(site, 'SMP00099', [{ relativePath: 'payload/big.bin', sourcePath: payload }]);
-    share = await sambaShare({ parent: work });
+    // Not inside `work`: that is removed recursively, and must never reach through a mount.
+    share = await sambaShare();
     mkdirSync(join(share.path, 'sets'));
     out = join(share.path, 'sets', 'set.iso');
   });
@@ -203,5 +204,16 @@ describe('ISO sets on a network share (Samba through smbnetfs)', () => {
     assert.deepEqual(discs, ['set.iso', 'set-2.iso']);
     assertChecksums(discs);
     assert.equal(volumeId(join(server(), 'set.iso')), 'SHARE_SET_C');
+  });
+
+  test('removing the share unmounts it and stops every process it started', async (t) => {
+    if (!ready(t)) return;
+    const s = share as SambaShare;
+    assert.ok(s.mounted() && s.running().length >= 3, `mounted, with smbd, smbnetfs and the namespace's holder running (${s.running().length} processes)`);
+    s.remove();
+    assert.equal(s.mounted(), false, 'unmounted');
+    for (let i = 0; i < 50 && s.running().length > 0; i++) await sleep(100);
+    assert.deepEqual(s.running(), [], 'no process it started is left');
+    assert.equal(statSync(s.folder, { throwIfNoEntry: false }), undefined, 'its folder is removed');
   });
 });

@@ -1,8 +1,10 @@
-// A real SMB share for the tests and the benchmark: Samba's `smbd` on a loopback address, port 445, with a config,
-// state and password database of its own in a temporary folder, and the network mounted through FUSE with `smbnetfs`
-// (its own config folder as HOME), so the share is <mount>/<host>/<share> as an administrator's Linux desktop has it.
+// A real SMB share for the tests and the benchmark: Samba's `smbd` on 127.0.0.1:445 with a config, state and password
+// database of its own in a temporary folder, and the network mounted through FUSE with `smbnetfs` (its own config
+// folder as HOME), so the share is <mount>/127.0.0.1/<share> as an administrator's Linux desktop has it. Both run in a
+// network namespace of their own (`unshare --net`): port 445 there is theirs, whatever this computer runs (a system
+// Samba, a developer's trial server, another test's share), while the mount is seen by every process as any mount is.
 // The server can be stopped mid-write (smbd and every process it forked are killed at once) and started again.
-// Linux and root only (port 445; `force user = root`); anything else says why it cannot be made.
+// Linux and root only; anything else says why it cannot be made.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +30,10 @@ export interface SambaShare {
   waitUntilReachable(timeoutMs?: number): Promise<void>;
   /** Unmounts and stops everything it started, then removes its folder; safe to call more than once, and after failures. */
   remove(): void;
+  /** Whether the share is mounted on this computer. */
+  mounted(): boolean;
+  /** Processes it started (and their children) that are still alive: none once remove() has had a moment. */
+  running(): number[];
 }
 
 export interface SambaShareOptions {
@@ -37,14 +43,25 @@ export interface SambaShareOptions {
   parent?: string;
   /** How long to wait for smbd, the mount and the share to answer (default 20 s). */
   timeoutMs?: number;
+  /**
+   * Mount with FUSE's `big_writes` (writes of up to 128 KiB reach smbnetfs at once). Without it, as smbnetfs mounts by
+   * default, FUSE 2 hands it 4 KiB at a time: writes run at 10–20 MB/s here, like a slow network; with it, at loopback
+   * speed (100–300 MB/s), like a fast one. Reads are fast either way.
+   */
+  bigWrites?: boolean;
 }
 
 const PORT = 445;
 const HOST = '127.0.0.1';
-const COMMANDS = ['smbd', 'smbpasswd', 'smbnetfs', 'fusermount', 'unshare', 'nsenter', 'ip'];
+const COMMANDS = ['smbd', 'smbpasswd', 'smbnetfs', 'unshare', 'nsenter', 'ip'];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const hasCommand = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** FUSE's unmount helper: fusermount (FUSE 2, which smbnetfs uses) or fusermount3 where only FUSE 3 is installed. */
+function fusermount(): string | null {
+  return ['fusermount', 'fusermount3'].find(hasCommand) ?? null;
+}
 
 /** Whether a TCP socket listens on `host`:`port` in the network namespace of process `pid` (/proc/<pid>/net/tcp). */
 function listening(pid: number, host: string, port: number): boolean {
@@ -67,6 +84,7 @@ export function cannotShare(): string | null {
   if (process.platform !== 'linux') return 'a Samba share mounted with smbnetfs needs Linux';
   if (process.getuid?.() !== 0) return 'a Samba share needs root (a network namespace, port 445, a FUSE mount, files written as root)';
   const missing = COMMANDS.filter((c) => !hasCommand(c));
+  if (fusermount() === null) missing.push('fusermount');
   if (missing.length) return `missing ${missing.join(', ')} (./scripts/setup.sh installs samba and smbnetfs as root)`;
   if (!existsSync('/dev/fuse')) return '/dev/fuse is missing: smbnetfs cannot mount the share';
   const ns = spawnSync('unshare', ['--net', 'true'], { encoding: 'utf8' });
@@ -125,6 +143,24 @@ function isMounted(mountpoint: string): boolean {
   }
 }
 
+/** Live (not zombie) processes whose process group is one of `groups`, from /proc/<pid>/stat. */
+function aliveInGroups(groups: Set<number>): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so fields are counted after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f[0] !== 'Z' && f[0] !== 'X' && groups.has(Number(f[2]))) out.push(Number(e));
+  }
+  return out;
+}
+
 /** Kills a process group, quietly if it is gone. */
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
@@ -150,11 +186,7 @@ function spawnIn(holder: number, command: string, args: string[], log: string, e
 
 const ended = (c: ChildProcess): boolean => c.exitCode !== null || c.signalCode !== null;
 
-/**
- * Starts smbd on 127.0.0.1:445 with a share of its own and mounts the network with smbnetfs; waits until the share
- * answers. Both run in a network namespace of their own, so port 445 is theirs whatever else this computer runs (a
- * system Samba, another test's share); the mount itself is seen by every process, as any mount is.
- */
+/** Starts smbd with a share of its own, mounts the network with smbnetfs and waits until the share answers. */
 export async function sambaShare(options: SambaShareOptions = {}): Promise<SambaShare> {
   const why = cannotShare();
   if (why) throw new Error(`no Samba share here: ${why}`);
@@ -176,6 +208,8 @@ export async function sambaShare(options: SambaShareOptions = {}): Promise<Samba
   let smbd: ChildProcess | null = null;
   let smbnetfs: ChildProcess | null = null;
   let removed = false;
+  // Every process group started (smbd's of each start among them): what running() looks for.
+  const groups = new Set<number>();
 
   const waitFor = async (what: string, ok: () => boolean, log: string, ms = timeoutMs): Promise<void> => {
     const deadline = Date.now() + ms;
@@ -195,6 +229,7 @@ export async function sambaShare(options: SambaShareOptions = {}): Promise<Samba
     // Foreground and in a process group of its own: stopServer reaches the connection processes too.
     const child = spawnIn(holderPid(), 'smbd', ['-F', '--no-process-group', '-s', conf], out);
     smbd = child;
+    if (child.pid) groups.add(child.pid);
     await waitFor(
       `smbd did not listen on ${host}:${PORT}`,
       () => {
@@ -236,8 +271,9 @@ export async function sambaShare(options: SambaShareOptions = {}): Promise<Samba
     removed = true;
     process.off('exit', remove);
     if (isMounted(mount)) {
-      const u = spawnSync('fusermount', ['-u', mount], { encoding: 'utf8' });
-      if (u.status !== 0) spawnSync('fusermount', ['-u', '-z', mount]);
+      const helper = fusermount() ?? 'fusermount';
+      // A lazy unmount when the mount is busy or its process is gone: it goes as soon as nothing uses it.
+      if (spawnSync(helper, ['-u', mount]).status !== 0) spawnSync(helper, ['-u', '-z', mount]);
     }
     for (const c of [smbnetfs, smbd, holder]) killGroup(c?.pid, 'SIGKILL');
     // Never remove through a mount that is still there: that would reach into whatever it shows.
@@ -253,6 +289,7 @@ export async function sambaShare(options: SambaShareOptions = {}): Promise<Samba
     try {
       holder = spawn('unshare', ['--net', 'sh', '-c', 'ip link set lo up && exec sleep infinity'], { detached: true, stdio: ['ignore', nsOut, nsOut] });
       holder.unref();
+      if (holder.pid) groups.add(holder.pid);
     } finally {
       closeSync(nsOut);
     }
@@ -275,8 +312,10 @@ export async function sambaShare(options: SambaShareOptions = {}): Promise<Samba
     // libsmbclient reads $HOME/.smb/smb.conf (else the system's): a client config of its own, without NetBIOS.
     writeFileSync(join(home, '.smb', 'smb.conf'), ['[global]', '  workgroup = WORKGROUP', '  disable netbios = yes', `  log file = ${join(logs, 'client.log')}`, ''].join('\n'));
     const fsOut = join(logs, 'smbnetfs.out');
-    const fs = spawnIn(holderPid(), 'smbnetfs', [mount, '-f', '-o', `config=${join(home, '.smb', 'smbnetfs.conf')}`], fsOut, { ...process.env, HOME: home });
+    const mountOptions = [`config=${join(home, '.smb', 'smbnetfs.conf')}`, ...(options.bigWrites ? ['big_writes'] : [])].join(',');
+    const fs = spawnIn(holderPid(), 'smbnetfs', [mount, '-f', '-o', mountOptions], fsOut, { ...process.env, HOME: home });
     smbnetfs = fs;
+    if (fs.pid) groups.add(fs.pid);
     await waitFor(
       `smbnetfs did not mount ${mount}`,
       () => {
@@ -291,5 +330,17 @@ export async function sambaShare(options: SambaShareOptions = {}): Promise<Samba
     throw err;
   }
 
-  return { host, name, unc: `//${host}/${name}`, folder, path: join(mount, host, name), stopServer, startServer, waitUntilReachable, remove };
+  return {
+    host,
+    name,
+    unc: `//${host}/${name}`,
+    folder,
+    path: join(mount, host, name),
+    stopServer,
+    startServer,
+    waitUntilReachable,
+    remove,
+    mounted: () => isMounted(mount),
+    running: () => aliveInGroups(groups),
+  };
 }
