@@ -34,6 +34,7 @@ const EXCLUDED = {
   'Fat32Volume.test.js': 'checks the FAT32 layout with sfdisk, fsck.fat, mtools and QEMU (Linux programs); the layout is written under Wine in usbImageTargets and mediaUsb',
   'FatFloppy.test.js': 'checks the floppy image with fsck.fat and mtools, Linux programs',
   'interruptedWrites.test.js': 'kills the writer with POSIX signals at chosen byte offsets (test/support/killer.ts)',
+  'networkShare.test.js': 'a Samba server (smbd) and its smbnetfs (FUSE) mount in a Linux network namespace: Linux programs',
   'secrets.test.js': "reads the running CLI's command line from /proc and kills a writer with SIGKILL: Linux process inspection",
   'isoBoot.test.js': 'boots the ISO in QEMU, a Linux program',
   'electronSmoke.test.js': 'starts the Electron binary of this machine (Linux) under Xvfb',
