@@ -159,6 +159,11 @@ export function freeSpace(folder: string): { free: number | null; why: string | 
   } catch (err) {
     return { free: null, why: `its free space cannot be asked (${errorMessage(err)})` };
   }
+  return freeOfStatfs(s);
+}
+
+/** Free space from a statfs answer (sync or async): a total of 0 blocks is "not reported". */
+export function freeOfStatfs(s: { blocks: number | bigint; bavail: number | bigint; bsize: number | bigint }): { free: number | null; why: string | null } {
   if (Number(s.blocks) === 0) return { free: null, why: 'its file system does not report its size' };
   return { free: Number(s.bavail) * Number(s.bsize), why: null };
 }

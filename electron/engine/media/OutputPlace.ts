@@ -3,7 +3,8 @@
 // whose name is the user's to choose — an existing file is replaced only when it is an earlier tsmedia image (known by
 // its own content: the FAT32 volume's tsmedia manifest) or the user confirmed that very file. The reports and the log
 // beside an image never overwrite a file that is not tsmedia's either.
-import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { mountpointContains } from '../../../shared/drives.js';
 import { USB_IMAGE_EXTENSION, type UsbImageTarget } from '../../../shared/media.js';
@@ -11,6 +12,7 @@ import { InputError, codedInputError } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { MANIFEST_PATH, parseManifest } from './Manifest.js';
 import { reportFilesFor } from './MediaReport.js';
+import { writeAccessRefusal } from './SafeOutput.js';
 import { packageRoot } from '../paths.js';
 import type { Site } from '../site/Site.js';
 
@@ -91,6 +93,67 @@ export function isTsmediaReport(path: string): boolean {
   }
 }
 
+/** What the file system says of an output file's place: whether its folder is one, and whether the path is a folder. */
+export interface PlaceFacts {
+  /** 'missing' also when a part of the path is a file; `error` when the folder's file system did not answer. */
+  folder: 'folder' | 'missing' | 'not-folder' | { error: unknown };
+  pathIsFolder: boolean;
+}
+
+const GONE = new Set(['ENOENT', 'ENOTDIR']);
+
+function factsFrom(folder: PromiseSettledResult<Stats>, file: PromiseSettledResult<Stats>): PlaceFacts {
+  let f: PlaceFacts['folder'];
+  if (folder.status === 'fulfilled') f = folder.value.isDirectory() ? 'folder' : 'not-folder';
+  else f = GONE.has((folder.reason as NodeJS.ErrnoException).code ?? '') ? 'missing' : { error: folder.reason };
+  return { folder: f, pathIsFolder: file.status === 'fulfilled' && file.value.isDirectory() };
+}
+
+const settle = <T>(fn: () => T): PromiseSettledResult<T> => {
+  try {
+    return { status: 'fulfilled', value: fn() };
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
+};
+
+/** The place's facts from two stat calls (nothing opened or created). */
+export function placeFacts(path: string): PlaceFacts {
+  return factsFrom(
+    settle(() => statSync(dirname(resolve(path)))),
+    settle(() => statSync(path)),
+  );
+}
+
+/** placeFacts without holding the thread: a share that is slow to answer (or never does) keeps a window responsive. */
+export async function placeFactsAsync(path: string): Promise<PlaceFacts> {
+  const [folder, file] = await Promise.allSettled([stat(dirname(resolve(path))), stat(path)]);
+  return factsFrom(folder, file);
+}
+
+/** The refusal for a folder that is not there (or not a folder, or did not answer), or a path that is a folder. */
+function placeRefusal(path: string, what: string, facts: PlaceFacts, missing: string, isFolder: string): InputError | null {
+  const dir = dirname(resolve(path));
+  if (typeof facts.folder === 'object') return writeAccessRefusal(facts.folder.error, dir, what);
+  if (facts.folder !== 'folder') return codedInputError('OUTPUT_FOLDER_MISSING', { folder: dir, path }, `${what}: the folder ${dir} does not exist.${missing}`);
+  if (facts.pathIsFolder) return codedInputError('OUTPUT_IS_FOLDER', { path }, `${what} is a folder; ${isFolder}`);
+  return null;
+}
+
+/** Why an ISO set cannot be written at `out`, from its name and place only (nothing read): or null. */
+export function isoTargetRefusal(out: string, what: string, facts?: PlaceFacts): InputError | null {
+  if (!/\.iso$/i.test(out)) return codedInputError('ISO_EXTENSION', { path: out, extension: '.iso' }, `${what}: the media file must end in .iso.`);
+  return placeRefusal(out, what, facts ?? placeFacts(out), ' Create it first.', 'give the path of the first ISO file.');
+}
+
+/** Why a USB image cannot be written at `path`, from its name and place only (nothing read): or null. */
+export function imageTargetRefusal(path: string, what: string, facts?: PlaceFacts): InputError | null {
+  if (extname(path).toLowerCase() !== USB_IMAGE_EXTENSION) {
+    return codedInputError('IMAGE_EXTENSION', { path, extension: USB_IMAGE_EXTENSION }, `${what}: a USB image file must end in ${USB_IMAGE_EXTENSION}.`);
+  }
+  return placeRefusal(path, what, facts ?? placeFacts(path), '', 'give an image file.');
+}
+
 const sameFile = (a: string, b: string): boolean => (process.platform === 'win32' ? resolve(a).toLowerCase() === resolve(b).toLowerCase() : resolve(a) === resolve(b));
 
 /**
@@ -100,12 +163,8 @@ const sameFile = (a: string, b: string): boolean => (process.platform === 'win32
 export function checkImageTarget(target: UsbImageTarget, format: boolean, site: Site): void {
   const path = target.path;
   const what = `--image ${path}`;
-  if (extname(path).toLowerCase() !== USB_IMAGE_EXTENSION) {
-    throw codedInputError('IMAGE_EXTENSION', { path, extension: USB_IMAGE_EXTENSION }, `${what}: a USB image file must end in ${USB_IMAGE_EXTENSION}.`);
-  }
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: dir, path }, `${what}: the folder ${dir} does not exist.`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`${what} is a folder; give an image file.`);
+  const refused = imageTargetRefusal(path, what);
+  if (refused) throw refused;
   refuseInsideSources(path, site, what);
   if (target.replace !== null && !sameFile(target.replace, path)) {
     throw new InputError(`--replace ${target.replace} names another file than the image (${path}); confirm the image's own file.`);

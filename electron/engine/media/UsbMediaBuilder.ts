@@ -26,7 +26,7 @@ import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { checkImageTarget, sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
+import { BESIDE_MEDIA_BYTES, checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
 import type { OutputVolume } from '../io/OutputVolume.js';
 import type { Site } from '../site/Site.js';
 import { verifyFat32Media } from './MediaVerifier.js';
@@ -230,7 +230,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       }
     }
     const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
-    place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`) : null;
+    place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + BESIDE_MEDIA_BYTES, `--image ${imagePath}`) : null;
     options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format, output: place });
     log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, ${sectorSize}-byte sectors, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
 
