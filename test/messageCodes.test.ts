@@ -215,6 +215,7 @@ describe('the USB target and media file codes in both languages', () => {
       OUTPUT_NOT_PERMITTED: ['path'],
       OUTPUT_UNWRITABLE: ['path', 'error'],
       OUTPUT_NO_SPACE: ['place', 'freeBytes', 'neededBytes'],
+      OUTPUT_SHARE_UNREACHABLE: ['share'],
     };
     for (const lang of ['en', 'es']) {
       const e = load(lang);
