@@ -15,6 +15,7 @@ import { isWindowsDevicePath, plainWindowsPath } from '../shared/windowsPaths.js
 import { parseCreateArgs } from '../electron/cli/create.js';
 import { InputError } from '../electron/engine/errors.js';
 import { describePlace, uncShare, windowsShare, type OutputVolume } from '../electron/engine/io/OutputVolume.js';
+import { checkOutputFile } from '../electron/engine/media/OutputCheck.js';
 import { isDevicePath } from '../electron/engine/io/SectorIo.js';
 import { reportFilesFor } from '../electron/engine/media/MediaReport.js';
 import { imageTargetRefusal, isoTargetRefusal, placeFacts, placeFactsAsync, realPath, sameFile } from '../electron/engine/media/OutputPlace.js';
@@ -411,6 +412,22 @@ describe('Windows: ISO sets and a USB image on a network share, written through 
     assert.equal(c.status, 1);
     assert.ok(c.stderr.includes(`is inside ${unc}\\site, which the media is made from`), c.stderr);
     assert.ok(!existsSync(join(local, 'site', 'x.img')));
+  });
+
+  test("the wizard's check of a media file on the share (checkOutputFile): the share by its name, writable; one that cannot be reached said so", async (t) => {
+    if (!requireOrSkip(t, skip === null, skip ?? '')) return;
+    for (const path of [`${unc}\\folder\\next.iso`, `\\\\?\\UNC\\${server}\\media\\folder\\next.iso`]) {
+      const c = await checkOutputFile(path, 'iso', 1024 * 1024);
+      assert.deepEqual({ folderExists: c.folderExists, writable: c.writable, share: c.share, problem: c.problem }, { folderExists: true, writable: true, share: { name: unc, protocol: 'smb', mountedAt: null }, problem: null }, path);
+    }
+    const image = await checkOutputFile(`${unc}\\usb2.img`, 'usb-image', null);
+    assert.equal(image.folder, `${unc}\\`);
+    assert.equal(image.writable, true);
+    const nowhere = `\\\\tsmedia-nowhere-${process.pid}\\media`;
+    const gone = await checkOutputFile(`${nowhere}\\x.iso`, 'iso', null);
+    assert.equal(gone.folderExists, false);
+    assert.deepEqual(gone.problemDetail, { code: 'OUTPUT_SHARE_UNREACHABLE', params: { share: nowhere, path: `${nowhere}\\x.iso` } });
+    assert.equal(gone.share?.name, nowhere);
   });
 
   test('the command line keeps a UNC path absolute: --image \\\\server\\share\\… and //server/share/… as Windows reads them', (t) => {
