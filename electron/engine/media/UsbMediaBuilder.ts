@@ -312,7 +312,9 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     }
 
     progress.begin('finalize', 0);
-    const reportBase = imagePath ?? join(userDir ?? dirname(resolve('.')), `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`);
+    // A drive's report goes to the user's log folder; with none (userLogDir null: the caller keeps user folders out),
+    // a drive run writes no report files rather than put them anywhere the user did not choose.
+    const reportBase = imagePath ?? (userDir === null ? null : join(userDir, `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`));
     const report = new MediaReport({
       request: { ...req, size: 'unlimited' },
       label: checked.label,
@@ -326,11 +328,15 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       verified,
       mediaType: 'usb',
     });
-    const reportPairs = writeReportFiles(report, reportBase, (final) => {
-      const t = tempPathFor(final);
-      temps.push(t);
-      return t;
-    });
+    const reportPairs =
+      reportBase === null
+        ? []
+        : writeReportFiles(report, reportBase, (final) => {
+            const t = tempPathFor(final);
+            temps.push(t);
+            return t;
+          });
+    if (reportBase === null) log.info('no report files: no log folder was given for a drive run');
     commit([...(imagePath && req.format ? [{ temp: writePath, final: imagePath }] : []), ...reportPairs]);
     temps.length = 0;
     log.info(`done: ${target}`);
