@@ -1,12 +1,17 @@
 // What the pages refuse, and say why: a task sequence with unsupported steps (findings to acknowledge), one without a
-// boot image (not selectable), a file of 4.5 GB that is no WIM (USB refused on the Media Type page), a password and a
-// confirmation that differ, a distribution point lacking content.
+// boot image (not selectable), a file of 4.5 GB that is no WIM (USB refused on the Media Type page), a media file that
+// cannot be written where it is typed (and one on a share that does not report its free space, which can), a password
+// and a confirmation that differ, a distribution point lacking content.
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { FuseMirror, Scratch, fusePython, isRoot } from '../test/support/failingStorage.js';
 import { addLargeNonWimPackage, copySampleSite } from '../test/support/sites.js';
 import { cannotRun, launchChromium, scratch, serve, skipUnlessReady, Wizard, type Served } from './harness.js';
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('wizard: pages that refuse, with the reason shown', () => {
   let browser: Browser | null = null;
@@ -123,6 +128,74 @@ describe('wizard: pages that refuse, with the reason shown', () => {
     assert.match(await page.locator('[data-testid="disc-count"]').innerText(), /^2 discs are needed/);
     await w.expectNextEnabled();
     await w.shot('media-type-big-iso');
+    assert.deepEqual(w.errors, []);
+  });
+
+  test('the media file: under the field, whether it can be written and where, with the free space against the media; a file that cannot be written blocks Next', async (t) => {
+    if (!skipUnlessReady(t) || !browser) return;
+    const { w } = await open(t, 'media-file-check');
+    const { page } = w;
+    const line = page.locator('[data-testid="output-check"]');
+    const field = page.locator('input[name="media-file"]');
+    /** Types the path and waits until the line under the field says what `re` expects (the engine's answer to it). */
+    const typePath = async (path: string, re: RegExp): Promise<string> => {
+      await field.fill(path);
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const text = await line.innerText();
+        if (re.test(text)) return text;
+        if (Date.now() > deadline) throw new Error(`under the field: ${JSON.stringify(text)}, not ${re}`);
+        await page.waitForTimeout(50);
+      }
+    };
+    await w.next('mediaType');
+    await page.locator('#media-iso').check();
+    assert.equal(await line.getAttribute('data-state'), 'none', 'nothing to say before a path is typed');
+    assert.match(await field.getAttribute('aria-describedby') ?? '', /\bmedia-file-check\b/, 'the field names the line');
+
+    // A folder that is not there: said under the field in the engine's words, and Next stays disabled.
+    const nowhere = join(work.dir, 'nowhere');
+    await typePath(join(nowhere, 'media.iso'), new RegExp(`^Cannot be written: The folder ${escapeRe(nowhere)} does not exist\\. Create it first\\.$`));
+    assert.equal(await line.getAttribute('data-state'), 'problem');
+    const reason = await w.expectBlocked(/The file cannot be written there\./);
+    assert.match(reason, /does not exist/, 'the blocker carries the reason');
+    await w.shot('media-file-missing-folder');
+    await typePath(join(work.dir, 'media.img'), /^Cannot be written: .*media\.img: the media file must end in \.iso\.$/);
+    await w.expectBlocked(/The file cannot be written there\./);
+    await typePath('media.iso', /^Cannot be written: media\.iso is not a full path/);
+    await w.expectBlocked(/The file cannot be written there\./);
+
+    // A folder that is: where, and its free space (the media's size is not known before a task sequence is chosen).
+    const fine = join(work.dir, 'media.iso');
+    await typePath(fine, new RegExp(`^Can be written: the folder ${escapeRe(work.dir)} — [\\d.,]+ (MiB|GiB|TiB) free$`));
+    assert.equal(await line.getAttribute('data-state'), 'ok');
+    await w.expectNextEnabled();
+
+    // Once a task sequence is chosen, the media's size stands beside the free space.
+    await w.next('security');
+    await page.locator('#protect').uncheck();
+    await w.next('taskSequence');
+    await page.locator('#ts-SMP00010').check();
+    await page.locator('[data-testid="references"]').waitFor();
+    await w.previous('security');
+    await w.previous('mediaType');
+    await page.locator('[data-testid="disc-count"]').waitFor();
+    await page.getByText(/free, the media needs/).waitFor();
+    assert.match(await line.innerText(), /^Can be written: the folder .* — [\d.,]+ (MiB|GiB|TiB) free, the media needs [\d.,]+ MiB$/);
+    await w.expectNextEnabled();
+    await w.shot('media-file-fits');
+
+    // A share that does not report its size (as smbnetfs mounts one): it can be written; the size is said to be unknown.
+    if (isRoot() && process.platform === 'linux' && fusePython() !== null) {
+      const s = new Scratch(t);
+      const m = new FuseMirror(s, fusePython() as string, s.path('backing'), s.path('net'), { unknownSize: true, subtype: 'smbnetfs' });
+      await m.mount();
+      mkdirSync(join(m.backing, 'fileserver', 'osd$', 'Win11'), { recursive: true });
+      const said = `Can be written: network share //fileserver/osd$ (mounted at ${join(m.mountpoint, 'fileserver', 'osd$')}) — free space not reported (the run writes, and stops with a clear message if the share fills up)`;
+      await typePath(join(m.mountpoint, 'fileserver', 'osd$', 'Win11', 'media.iso'), new RegExp(`^${escapeRe(said)}$`));
+      await w.expectNextEnabled();
+      await w.shot('media-file-share');
+    } else console.log('# the share part skipped: needs root on Linux and python3-fuse to mount a FUSE file system');
     assert.deepEqual(w.errors, []);
   });
 

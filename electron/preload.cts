@@ -14,6 +14,7 @@ const METHODS = [
   'catalog',
   'listDrives',
   'checkMedia',
+  'checkOutput',
   'startMedia',
   'cancelMedia',
   'saveAnswerFile',

@@ -33,6 +33,11 @@ async function shoot(page: Page, file: string): Promise<void> {
 
 type Shot = (name: string) => Promise<void>;
 
+/** Waits until the line under the media file's field says it can be written (the engine's answer, not "Checking…"). */
+async function writable(page: Page): Promise<void> {
+  await page.locator('[data-testid="output-check"][data-state="ok"]').waitFor();
+}
+
 /** Opens the wizard in `locale`, runs `steps` with a way to save the page as out/<name>.png, and closes it. */
 async function walk(browser: Browser, served: Served, locale: string, out: string, steps: (w: Wizard, page: Page, shot: Shot) => Promise<void>): Promise<void> {
   const w = await Wizard.open(browser, served, `docs-${locale}`, { locale });
@@ -70,9 +75,11 @@ async function english(browser: Browser, served: Served, out: string, work: stri
     await page.getByLabel('Image file', { exact: true }).fill(join(work, 'usb.img'));
     await page.locator('#image-size').fill('8');
     await page.locator('#image-unit').selectOption('GiB');
+    await writable(page);
     await shot('03-media-type-usb-image');
     await page.locator('#media-iso').check();
     await page.locator('input[name="media-file"]').fill(join(work, 'share', 'media.iso'));
+    await writable(page);
     await shot('04-media-type-iso');
     await w.next('security');
     await page.locator('#password').fill('Correct-Horse-7-Battery');
@@ -129,6 +136,7 @@ async function spanish(browser: Browser, served: Served, out: string, work: stri
     await w.next('mediaType');
     await page.locator('#media-iso').check();
     await page.locator('input[name="media-file"]').fill(join(work, 'recurso', 'medio.iso'));
+    await writable(page);
     await shot('02-tipo-de-medio');
     await w.next('security');
     await page.locator('#protect').uncheck();

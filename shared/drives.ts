@@ -7,6 +7,8 @@
 // name it: one (it is erased), two for an internal drive. The wizard, the command line and the engine all count them
 // with needsConfirmation. Nothing here ever picks a drive for the user.
 
+import { plainWindowsPath } from './windowsPaths.js';
+
 export type PartitionTableType = 'mbr' | 'gpt' | null;
 
 export interface DriveMountpoint {
@@ -121,9 +123,9 @@ function isWindowsPath(p: string): boolean {
   return /^[A-Za-z]:/.test(p) || p.startsWith('\\\\');
 }
 
-/** Windows paths compare case-insensitively with backslashes; `C:` means `C:\`. */
+/** Windows paths compare case-insensitively with backslashes, in their plain form (\\?\UNC\s\x is \\s\x); `C:` means `C:\`. */
 function windowsKey(p: string): string {
-  let k = p.replace(/\//g, '\\').toLowerCase();
+  let k = plainWindowsPath(p).replace(/\//g, '\\').toLowerCase();
   if (/^[a-z]:$/.test(k)) k += '\\';
   return k;
 }

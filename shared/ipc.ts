@@ -64,6 +64,50 @@ export interface MediaCheck {
   warnings: Finding[];
 }
 
+/** The file an ISO set (its first disc) or a USB image is written to. */
+export type OutputFileKind = 'iso' | 'usb-image';
+
+/** Can this media file be written? Asked as the Media file (or Image file) field changes: cheap, nothing is created. */
+export interface OutputCheckRequest {
+  /** As typed: a full path, `\\server\share\…` or a mapped drive on Windows. */
+  path: string;
+  kind: OutputFileKind;
+  /** Bytes the media needs (the planned discs, or the USB content), or null while it is not known. */
+  neededBytes: number | null;
+}
+
+/** The network share an output folder is on, as its server names it. */
+export interface OutputShare {
+  /** `\\server\share` (Windows), `//server/share` (SMB elsewhere) or `server:/export` (NFS). */
+  name: string;
+  protocol: 'smb' | 'nfs' | 'other';
+  /** Where it is mounted here (a folder or a mapped drive letter); null for a UNC path used directly. */
+  mountedAt: string | null;
+}
+
+export interface OutputCheck {
+  path: string;
+  /** The folder the file goes in (absolute). */
+  folder: string;
+  folderExists: boolean;
+  /** The folder exists and this user may write in it (what the system says; nothing is written to find out). */
+  writable: boolean;
+  /** The network share holding the folder, or null for a local disk (or one whose kind cannot be told). */
+  share: OutputShare | null;
+  /** Free bytes, or null when the file system does not report them (many shares) or the folder is not there. */
+  free: number | null;
+  /** Why `free` is null, in English (for a tooltip), or null. */
+  freeUnknown: string | null;
+  /** The bytes asked about (the media's), or null. */
+  neededBytes: number | null;
+  /** Whether the media and the files beside it fit; null when the free space or the size is not known. */
+  fits: boolean | null;
+  /** Why the file cannot be written there (the run would refuse it), or null. Unknown free space is no problem. */
+  problem: string | null;
+  /** The problem's code and values, for the wizard to say it in its language. */
+  problemDetail: ErrorDetail | null;
+}
+
 export type StartMediaRequest = { kind: 'iso'; request: IsoMediaRequest } | { kind: 'usb'; request: UsbMediaRequest };
 
 export interface MediaResultSummary {
@@ -117,6 +161,8 @@ export interface TsMediaApi {
   catalog(): Promise<CatalogItem[]>;
   listDrives(req: DriveListRequest): Promise<ListedDrive[]>;
   checkMedia(req: MediaCheckRequest): Promise<MediaCheck>;
+  /** Whether a media file can be written where the user typed it: its folder, share, free space and any refusal. */
+  checkOutput(req: OutputCheckRequest): Promise<OutputCheck>;
   startMedia(req: StartMediaRequest): Promise<{ jobId: string }>;
   cancelMedia(jobId: string): Promise<void>;
   saveAnswerFile(path: string, answers: AnswerFile): Promise<void>;
@@ -142,6 +188,7 @@ export const API_METHODS = [
   'catalog',
   'listDrives',
   'checkMedia',
+  'checkOutput',
   'startMedia',
   'cancelMedia',
   'saveAnswerFile',

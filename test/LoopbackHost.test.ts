@@ -10,7 +10,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { SequenceSummary } from '../shared/analysis.js';
-import { API_METHODS, HOST_SESSION_HEADER, type MediaEvent, type SiteInfo } from '../shared/ipc.js';
+import { API_METHODS, HOST_SESSION_HEADER, type MediaEvent, type OutputCheck, type SiteInfo } from '../shared/ipc.js';
 import type { IsoMediaRequest } from '../shared/media.js';
 import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
 import {
@@ -249,6 +249,10 @@ describe('loopback host', () => {
       ['saveAnswerFile', [join(work, 'answers.txt'), { format: 'tsmedia-answers/1' }], /an answer file is a \.json file/],
       ['saveAnswerFile', [join(work, 'a.json'), { format: 'tsmedia-answers/1', password: 'x' }], /never holds a password/],
       ['listDrives', [{ showAll: 'yes', neededBytes: 0 }], /listDrives\.showAll must be true or false/],
+      ['checkOutput', [{ path: join(work, 'x.iso'), kind: 'dvd', neededBytes: null }], /checkOutput\.kind must be one of "iso", "usb-image"/],
+      ['checkOutput', [{ path: join(work, 'x.iso'), kind: 'iso', neededBytes: -1 }], /checkOutput\.neededBytes must be a whole number of bytes/],
+      ['checkOutput', [{ path: join(work, 'x.iso'), kind: 'iso', neededBytes: null, create: true }], /"create" is not a field/],
+      ['checkOutput', [{ path: '', kind: 'iso', neededBytes: null }], /checkOutput\.path cannot be empty/],
       ['cancelMedia', [null], /cancelMedia: the job ID must be text/],
     ];
     for (const [method, args, message] of cases) {
@@ -291,6 +295,25 @@ describe('loopback host', () => {
     assert.equal(typeof (await ok<string>('systemLocale')), 'string');
     // Every method of the contract answers something other than 404.
     for (const m of API_METHODS) assert.notEqual((await callApi(m, [])).status, 404, m);
+  });
+
+  test('checkOutput: what the wizard shows under the Media file field, by the run\'s rules and codes, nothing created', async () => {
+    const dir = join(work, 'out-check');
+    mkdirSync(dir);
+    const fine = await ok<OutputCheck>('checkOutput', { path: join(dir, 'media.iso'), kind: 'iso', neededBytes: 3 * 1024 * 1024 });
+    assert.equal(fine.folder, dir);
+    assert.equal(fine.writable, true);
+    assert.equal(fine.fits, true);
+    assert.equal(fine.problem, null);
+    // A refusal is an answer, not a failed call: the page shows it under the field and blocks Next.
+    const missing = await ok<OutputCheck>('checkOutput', { path: join(dir, 'no', 'media.iso'), kind: 'iso', neededBytes: null });
+    assert.deepEqual(missing.problemDetail, { code: 'OUTPUT_FOLDER_MISSING', params: { folder: join(dir, 'no'), path: join(dir, 'no', 'media.iso') } });
+    // Inside the open site (the sample site): refused as startMedia refuses it.
+    const info = await ok<SiteInfo>('getSiteInfo');
+    const inside = await ok<OutputCheck>('checkOutput', { path: join(info.root, 'usb.img'), kind: 'usb-image', neededBytes: null });
+    assert.equal(inside.problemDetail?.code, 'OUTPUT_INSIDE_SOURCES');
+    assert.equal((await ok<OutputCheck>('checkOutput', { path: 'media.iso', kind: 'iso', neededBytes: null })).problemDetail?.code, 'OUTPUT_PATH_RELATIVE');
+    assert.deepEqual(readdirSync(dir), [], 'nothing created');
   });
 
   test('startMedia makes an ISO: progress and done arrive over /api/events, the ISO verifies', async () => {

@@ -194,8 +194,8 @@ describe('engine errors with a code', () => {
   });
 });
 
-describe('the USB target codes in both languages', () => {
-  test('every code the drive and image checks raise has a sentence in en.json and es.json, with its values', () => {
+describe('the USB target and media file codes in both languages', () => {
+  test('every code the drive, image and media file checks raise has a sentence in en.json and es.json, with its values', () => {
     const load = (lang: string): Record<string, string> => (JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', `${lang}.json`), 'utf8')) as { engineError: Record<string, string> }).engineError;
     const codes: Record<string, string[]> = {
       DRIVE_CONFIRMATION_MISMATCH: ['device', 'named'],
@@ -206,6 +206,16 @@ describe('the USB target codes in both languages', () => {
       DRIVE_UNCONFIRMED_one: ['device', 'given'],
       DRIVE_UNCONFIRMED_other: ['device', 'count', 'given'],
       SECTOR_SIZE_UNSUPPORTED: ['device', 'sectorSize'],
+      // The media file's place (OutputPlace, SafeOutput; the wizard's checkOutput and the run alike).
+      ISO_EXTENSION: ['path', 'extension'],
+      OUTPUT_FOLDER_MISSING: ['folder'],
+      OUTPUT_IS_FOLDER: ['path'],
+      OUTPUT_PATH_RELATIVE: ['path'],
+      OUTPUT_READ_ONLY: ['path'],
+      OUTPUT_NOT_PERMITTED: ['path'],
+      OUTPUT_UNWRITABLE: ['path', 'error'],
+      OUTPUT_NO_SPACE: ['place', 'freeBytes', 'neededBytes'],
+      OUTPUT_SHARE_UNREACHABLE: ['share'],
     };
     for (const lang of ['en', 'es']) {
       const e = load(lang);

@@ -21,6 +21,8 @@ import type {
   MediaCheckRequest,
   MediaEvent,
   MediaResultSummary,
+  OutputCheck,
+  OutputCheckRequest,
   Preferences,
   SaveDialogRequest,
   SiteInfo,
@@ -38,6 +40,7 @@ import { CancelledError, WriteError } from '../engine/io/ImageWriter.js';
 import { checkMedia } from '../engine/media/MediaCheck.js';
 import { createIsoSet, validateRequest } from '../engine/media/MediaBuilder.js';
 import { validateBaseRequest } from '../engine/media/MediaPreparation.js';
+import { checkOutputFile } from '../engine/media/OutputCheck.js';
 import { checkImageTarget, refuseInsideSources, sourceFolders } from '../engine/media/OutputPlace.js';
 import { sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/site/Site.js';
@@ -257,6 +260,16 @@ function checkRequest(v: unknown): MediaCheckRequest {
   };
 }
 
+function outputCheckRequest(v: unknown): OutputCheckRequest {
+  const o = fields(v, 'checkOutput', ['path', 'kind', 'neededBytes']);
+  return {
+    // Any text: a relative path is the engine's to refuse, in words the page translates.
+    path: text(o.path, 'checkOutput.path'),
+    kind: oneOf(o.kind, ['iso', 'usb-image'] as const, 'checkOutput.kind'),
+    neededBytes: o.neededBytes === null ? null : count(o.neededBytes, 'checkOutput.neededBytes'),
+  };
+}
+
 function saveDialogRequest(v: unknown): SaveDialogRequest {
   const o = fields(v, 'chooseSaveFile', ['title', 'defaultPath', 'filters']);
   if (!Array.isArray(o.filters) || o.filters.length > 20) invalid('chooseSaveFile.filters must be a list of {"name", "extensions"}.');
@@ -281,6 +294,7 @@ const ARITY: Record<ApiMethod, number> = {
   catalog: 0,
   listDrives: 1,
   checkMedia: 1,
+  checkOutput: 1,
   startMedia: 1,
   cancelMedia: 1,
   saveAnswerFile: 2,
@@ -467,6 +481,13 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
     async checkMedia(req: unknown): Promise<MediaCheck> {
       const r = checkRequest(req);
       return checkMedia((await site()).site, r);
+    },
+
+    async checkOutput(req: unknown): Promise<OutputCheck> {
+      const r = outputCheckRequest(req);
+      // The open site, for the rule that no output goes inside what the media is made from; without one, the rest.
+      const open = await site().catch(() => null);
+      return checkOutputFile(r.path, r.kind, r.neededBytes, open?.site ?? null);
     },
 
     async startMedia(raw: unknown): Promise<{ jobId: string }> {

@@ -14,6 +14,7 @@ import { ContentPage } from './pages/Content.js';
 import { CustomizationPage } from './pages/Customization.js';
 import { DistributionPointsPage } from './pages/DistributionPoints.js';
 import { MediaTypePage } from './pages/MediaType.js';
+import { useOutputCheck } from './pages/OutputCheckView.js';
 import { ProgressPage } from './pages/Progress.js';
 import { SecurityPage } from './pages/Security.js';
 import { SelectMediaTypePage } from './pages/SelectMediaType.js';
@@ -98,6 +99,7 @@ export function App() {
     void useSite.getState().load();
   }, []);
   useSiteEffects();
+  useOutputCheck(page);
 
   useEffect(() => {
     if (firstRender.current) {

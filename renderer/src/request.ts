@@ -1,6 +1,6 @@
 // Turns the wizard's answers into the typed requests of shared/ (media check, start media, answer file). A mapping
 // only: what is valid is decided by shared/ and the engine.
-import type { MediaCheckRequest, SiteInfo, StartMediaRequest } from '../../shared/ipc.js';
+import type { MediaCheck, MediaCheckRequest, OutputCheckRequest, SiteInfo, StartMediaRequest } from '../../shared/ipc.js';
 import type { DiscSizeName, IsoMediaRequest, MediaRequestBase, UsbMediaRequest } from '../../shared/media.js';
 import type { Answers } from './stores/answers.js';
 
@@ -43,6 +43,21 @@ export function mediaCheckRequest(a: Answers): MediaCheckRequest | null {
     media: a.mediaType.media,
     size: a.mediaType.media === 'iso' ? discSize(a.mediaType) : null,
   };
+}
+
+/**
+ * What to ask about the media file's place: the ISO's or the image's path as typed, and the bytes the media check says
+ * the media needs (the planned discs; the USB content, when the image is formatted — else it is written in place).
+ */
+export function outputCheckRequest(a: Answers, check: MediaCheck | null): OutputCheckRequest | null {
+  const m = a.mediaType;
+  if (m.media === 'iso' && m.out.trim() !== '') {
+    return { path: m.out.trim(), kind: 'iso', neededBytes: check?.discs ? check.discs.reduce((n, d) => n + d.bytes, 0) : null };
+  }
+  if (m.media === 'usb' && m.usbTarget === 'image' && m.imagePath.trim() !== '') {
+    return { path: m.imagePath.trim(), kind: 'usb-image', neededBytes: m.format && check ? check.contentBytes : null };
+  }
+  return null;
 }
 
 const orNull = (s: string): string | null => (s.trim() === '' ? null : s.trim());

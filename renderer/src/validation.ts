@@ -5,12 +5,12 @@
 import { isBlocking } from '../../shared/analysis.js';
 import type { AnalysisResult, CatalogItem, DistributionPointStatus, MissingContent } from '../../shared/analysis.js';
 import { confirmationsSatisfied } from '../../shared/drives.js';
-import type { ListedDrive, MediaCheck } from '../../shared/ipc.js';
+import type { ListedDrive, MediaCheck, OutputCheck } from '../../shared/ipc.js';
 import { mediaLabelIssue, parseDiscSize } from '../../shared/media.js';
 import { variableNameIssue, variableValueIssue } from '../../shared/variables.js';
 import { fromEngine, fromRule, type Coded } from './messages.js';
 import type { Answers, PageId } from './stores/answers.js';
-import { discSize, imageSizeBytes } from './request.js';
+import { discSize, imageSizeBytes, outputCheckRequest } from './request.js';
 import type { Loadable } from './stores/site.js';
 
 export interface Blocker {
@@ -29,6 +29,7 @@ export interface SiteView {
   check: Loadable<MediaCheck>;
   drives: Loadable<ListedDrive[]>;
   catalog: Loadable<CatalogItem[]>;
+  output: Loadable<OutputCheck>;
 }
 
 export function selectedDrive(a: Answers, drives: ListedDrive[] | null): ListedDrive | null {
@@ -72,6 +73,20 @@ function checkBlockers(check: Loadable<MediaCheck>, media: 'usb' | 'iso' | null)
   return out;
 }
 
+/**
+ * The media file's place, as the engine judged it (checkOutput): Next waits for its answer to the path now typed, and
+ * stays disabled when it cannot be written there. Free space a share does not report does not block.
+ */
+function outputBlockers(a: Answers, site: SiteView): Blocker[] {
+  const req = outputCheckRequest(a, site.check.value);
+  if (!req) return [];
+  const o = site.output;
+  if (o.key !== JSON.stringify(req) || (!o.value && !o.error)) return [{ key: 'checkingOutput' }];
+  if (!o.value) return [{ key: 'outputCheckFailed', detail: o.error ?? undefined, coded: fromEngine(o.errorDetail) }];
+  if (o.value.problem) return [{ key: 'outputProblem', detail: o.value.problem, coded: fromEngine(o.value.problemDetail) }];
+  return [];
+}
+
 export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[] {
   const out: Blocker[] = [];
   switch (page) {
@@ -95,12 +110,14 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
           else if (!confirmationsSatisfied(d.evaluation, m.driveConfirmations)) out.push({ key: 'confirmDrive', params: { device: m.drive } });
         } else {
           if (m.imagePath.trim() === '') out.push({ key: 'imagePath' });
+          else out.push(...outputBlockers(a, site));
           if (m.format && imageSizeBytes(m) === null) out.push({ key: 'imageSize' });
         }
       } else {
         const size = discSize(m);
         if (size === null || (typeof size === 'number' && parseDiscSize(String(size)) === null)) out.push({ key: 'customSize' });
         if (m.out.trim() === '') out.push({ key: 'mediaFile' });
+        else out.push(...outputBlockers(a, site));
       }
       const label = mediaLabelIssue(m.label);
       if (label) out.push({ key: 'label', detail: label.message, coded: fromRule('mediaLabel', label) });

@@ -151,7 +151,11 @@ export function fusePython(): string | null {
   return null;
 }
 
-/** test/support/passthroughfs.py mirroring `backing` at `mountpoint`, in the foreground: killing it makes the mount dead. */
+/**
+ * test/support/passthroughfs.py mirroring `backing` at `mountpoint`, in the foreground: killing it makes the mount dead.
+ * `unknownSize` makes it report a size of 0 blocks, as smbnetfs does (free space not reported); `subtype` names the
+ * mount's type (fuse.<subtype>): 'smbnetfs' makes <mountpoint>/<server>/<share> a share, as smbnetfs shows one.
+ */
 export class FuseMirror {
   private daemon: ChildProcess | null = null;
   stderr = '';
@@ -161,13 +165,15 @@ export class FuseMirror {
     private readonly python: string,
     readonly backing: string,
     readonly mountpoint: string,
+    private readonly options: { unknownSize?: boolean; subtype?: string } = {},
   ) {
     mkdirSync(backing, { recursive: true });
     mkdirSync(mountpoint, { recursive: true });
   }
 
   async mount(): Promise<void> {
-    const d = spawn(this.python, [join(ROOT, 'test', 'support', 'passthroughfs.py'), this.backing, this.mountpoint], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = [join(ROOT, 'test', 'support', 'passthroughfs.py'), this.backing, this.mountpoint, ...(this.options.unknownSize ? ['--unknown-size'] : []), ...(this.options.subtype ? [`--subtype=${this.options.subtype}`] : [])];
+    const d = spawn(this.python, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.daemon = d;
     d.stderr?.on('data', (c: Buffer) => (this.stderr += c.toString()));
     const mnt = this.mountpoint;

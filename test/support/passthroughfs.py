@@ -3,7 +3,11 @@
 # so a test can mount it as an output folder and then kill this process with SIGKILL while the writer is at work —
 # a network share or a USB disk that vanishes. Needs Debian's python3-fuse (libfuse 2).
 #
-#   passthroughfs.py BACKING MOUNTPOINT      (stays in the foreground; unmount with "umount -l MOUNTPOINT")
+#   passthroughfs.py BACKING MOUNTPOINT [--unknown-size] [--subtype=NAME]
+#
+# It stays in the foreground; unmount with "umount -l MOUNTPOINT". --unknown-size reports a size of 0 blocks, as smbnetfs
+# and other network file systems do (free space not reported); --subtype=smbnetfs makes the mount's type fuse.smbnetfs,
+# so that <MOUNTPOINT>/<server>/<share>/… is taken for a share, as smbnetfs lays one out.
 import errno
 import os
 import sys
@@ -20,9 +24,10 @@ class Handle:
 
 
 class Passthrough(Fuse):
-    def __init__(self, backing, *args, **kw):
+    def __init__(self, backing, unknown_size, *args, **kw):
         Fuse.__init__(self, *args, **kw)
         self.backing = backing
+        self.unknown_size = unknown_size
 
     def _p(self, path):
         return os.path.join(self.backing, path.lstrip('/'))
@@ -39,6 +44,8 @@ class Passthrough(Fuse):
             return -errno.EACCES
 
     def statfs(self):
+        if self.unknown_size:
+            return fuse.StatVfs(f_bsize=4096, f_frsize=4096, f_blocks=0, f_bfree=0, f_bavail=0, f_files=0, f_ffree=0, f_favail=0, f_flag=0, f_namemax=255)
         return os.statvfs(self.backing)
 
     def mkdir(self, path, mode):
@@ -96,12 +103,15 @@ class Passthrough(Fuse):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit('usage: passthroughfs.py BACKING MOUNTPOINT')
+    options = sys.argv[3:]
+    subtypes = [o[len('--subtype='):] for o in options if o.startswith('--subtype=')]
+    if len(sys.argv) < 3 or any(o != '--unknown-size' and not o.startswith('--subtype=') for o in options):
+        sys.exit('usage: passthroughfs.py BACKING MOUNTPOINT [--unknown-size] [--subtype=NAME]')
     backing, mountpoint = os.path.realpath(sys.argv[1]), sys.argv[2]
-    server = Passthrough(backing, version='passthroughfs', usage='passthroughfs.py BACKING MOUNTPOINT', dash_s_do='setsingle')
+    server = Passthrough(backing, '--unknown-size' in options, version='passthroughfs', usage='passthroughfs.py BACKING MOUNTPOINT', dash_s_do='setsingle')
+    mount_options = 'big_writes,max_write=131072,fsname=tsmedia-passthrough' + ''.join(',subtype=' + t for t in subtypes)
     server.multithreaded = False
-    server.parse(['-f', '-o', 'big_writes,max_write=131072,fsname=tsmedia-passthrough', mountpoint], errex=1)
+    server.parse(['-f', '-o', mount_options, mountpoint], errex=1)
     server.main()
 
 

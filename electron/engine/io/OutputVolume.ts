@@ -4,7 +4,8 @@
 // smbnetfs and other FUSE mounts report size 0, and some servers report nothing at all.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
-import { posix, resolve, win32 } from 'node:path';
+import { posix, resolve } from 'node:path';
+import { plainWindowsPath } from '../../../shared/windowsPaths.js';
 import { errorMessage } from '../errors.js';
 
 export interface ShareInfo {
@@ -98,20 +99,28 @@ export function shareOfMount(entry: MountEntry, path: string): ShareInfo | null 
   return null;
 }
 
-/** \\server\share\… or \\?\UNC\server\share\… → \\server\share; null for anything else. */
+/**
+ * The share a Windows path is on, named as Windows users write it (\\server\share), from \\server\share\…,
+ * //server/share/… or the long form \\?\UNC\server\share\…; null for a drive letter, a long local path (\\?\C:\…)
+ * and a device (\\.\PhysicalDrive1, \\?\Volume{…}), which start with two separators too.
+ */
 export function uncShare(path: string): string | null {
-  const m = /^(?:\\\\|\/\/)(?:[?.][\\/]UNC[\\/])?([^\\/?.][^\\/]*)[\\/]([^\\/]+)/i.exec(path);
+  const m = /^[\\/]{2}([^\\/?.][^\\/]*)[\\/]([^\\/]+)/.exec(plainWindowsPath(path));
   return m ? `\\\\${m[1]}\\${m[2]}` : null;
 }
 
-/** The share a Windows folder is on: a UNC path, or a drive letter mapped to one (its final path is a UNC path). */
+/**
+ * The share a Windows folder is on: a UNC path, or a drive letter mapped to one (its final path, `finalPath`, is a UNC
+ * path; Windows' GetFinalPathNameByHandle names the share for a mapped drive). `mountedAt` is the drive letter ("Z:").
+ */
 export function windowsShare(folder: string, finalPath: (p: string) => string | null): ShareInfo | null {
   const direct = uncShare(folder);
   if (direct) return { name: direct, protocol: 'smb', mountedAt: null };
-  if (!/^[A-Za-z]:/.test(folder)) return null;
+  const drive = /^([A-Za-z]:)(?:[\\/]|$)/.exec(plainWindowsPath(folder));
+  if (!drive) return null;
   const real = finalPath(folder);
   const mapped = real === null ? null : uncShare(real);
-  return mapped ? { name: mapped, protocol: 'smb', mountedAt: win32.parse(folder).root.replace(/\\$/, '') } : null;
+  return mapped ? { name: mapped, protocol: 'smb', mountedAt: drive[1].toUpperCase() } : null;
 }
 
 function mountTable(): MountEntry[] {
@@ -159,6 +168,11 @@ export function freeSpace(folder: string): { free: number | null; why: string | 
   } catch (err) {
     return { free: null, why: `its free space cannot be asked (${errorMessage(err)})` };
   }
+  return freeOfStatfs(s);
+}
+
+/** Free space from a statfs answer (sync or async): a total of 0 blocks is "not reported". */
+export function freeOfStatfs(s: { blocks: number | bigint; bavail: number | bigint; bsize: number | bigint }): { free: number | null; why: string | null } {
   if (Number(s.blocks) === 0) return { free: null, why: 'its file system does not report its size' };
   return { free: Number(s.bavail) * Number(s.bsize), why: null };
 }

@@ -5,6 +5,7 @@
 // writer that assembles partial sectors in memory, reading a sector first where its other bytes must survive
 // (read-modify-write). Image files keep their plain positioned I/O: none of this is needed there.
 import { constants, fstatSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { isWindowsDevicePath } from '../../../shared/windowsPaths.js';
 import { codedInputError } from '../errors.js';
 
 /** The logical sector sizes a volume is laid out for. */
@@ -39,9 +40,12 @@ export function checkSectorSize(sectorSize: number, device: string): number {
   );
 }
 
-/** Whether a path names a drive rather than a file: a block or character device, or a Windows \\.\ device path. */
+/**
+ * Whether a path names a drive rather than a file: a block or character device, or a Windows device path
+ * (\\.\PhysicalDrive1). A file in Windows' long form (\\?\C:\x.iso, \\?\UNC\server\share\x.iso) is a file.
+ */
 export function isDevicePath(path: string): boolean {
-  if (/^\\\\[.?]\\/.test(path)) return true;
+  if (isWindowsDevicePath(path)) return true;
   try {
     const st = statSync(path);
     return st.isBlockDevice() || st.isCharacterDevice();

@@ -1,13 +1,12 @@
 // Creates a stand-alone CD/DVD set: plan → environment → discs → write (worker) → read back → commit by rename, with
 // the CMTrace log, the manifest and the media report. Earlier output is never touched until the new set is complete.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Finding } from '../../../shared/analysis.js';
 import type { IsoMediaRequest, MediaProgress } from '../../../shared/media.js';
 import { discBlocks, discFileName } from '../../../shared/media.js';
 import type { Disc } from './DiscSet.js';
 import { discIsoBase, discIsoOptions, packDiscSet, partsByFile } from './DiscSetPlan.js';
-import { InputError, codedInputError } from '../errors.js';
 import { CancelledError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { planIso, type IsoOptions, type IsoPlan } from '../formats/iso/IsoImage.js';
@@ -15,9 +14,9 @@ import type { MediaManifest } from './Manifest.js';
 import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
 import type { PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
-import { refuseInsideSources } from './OutputPlace.js';
+import { isoTargetRefusal, refuseInsideSources } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
+import { BESIDE_MEDIA_BYTES, checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor, writeTempFile } from './SafeOutput.js';
 import type { OutputVolume } from '../io/OutputVolume.js';
 import type { Site } from '../site/Site.js';
 
@@ -65,11 +64,10 @@ export interface CreateMediaResult {
 /** Checks what can be checked before any content is read. */
 export function validateRequest(req: IsoMediaRequest): CheckedOptions {
   const checked = validateBaseRequest(req);
-  if (!/\.iso$/i.test(req.out)) throw new InputError(`--out ${req.out}: the media file must end in .iso.`);
-  const outDir = dirname(resolve(req.out));
-  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: outDir, path: req.out }, `--out ${req.out}: the folder ${outDir} does not exist. Create it first.`);
-  if (existsSync(req.out) && statSync(req.out).isDirectory()) throw new InputError(`--out ${req.out} is a folder; give the path of the first ISO file.`);
-  refuseUnwritable(outDir, `--out ${req.out}`);
+  const what = `--out ${req.out}`;
+  const refused = isoTargetRefusal(req.out, what);
+  if (refused) throw refused;
+  refuseUnwritable(dirname(resolve(req.out)), what);
   return checked;
 }
 
@@ -102,7 +100,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
 
     const finals = discs.map((_, i) => discFileName(out, i + 1));
     const totalBytes = plans.reduce((s, p) => s + p.size, 0);
-    volume = checkFreeSpace(outDir, totalBytes + 4 * 1024 * 1024, `--out ${req.out}`);
+    volume = checkFreeSpace(outDir, totalBytes + BESIDE_MEDIA_BYTES, `--out ${req.out}`);
     options.onPlan?.({
       warnings: content.warnings,
       discs: plans.map((p, i) => ({ file: finals[i], bytes: p.size, files: discs[i].parts.length })),

@@ -3,14 +3,18 @@
 // whose name is the user's to choose — an existing file is replaced only when it is an earlier tsmedia image (known by
 // its own content: the FAT32 volume's tsmedia manifest) or the user confirmed that very file. The reports and the log
 // beside an image never overwrite a file that is not tsmedia's either.
-import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, extname, posix, resolve, win32 } from 'node:path';
 import { mountpointContains } from '../../../shared/drives.js';
 import { USB_IMAGE_EXTENSION, type UsbImageTarget } from '../../../shared/media.js';
+import { plainWindowsPath } from '../../../shared/windowsPaths.js';
 import { InputError, codedInputError } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
+import { uncShare } from '../io/OutputVolume.js';
 import { MANIFEST_PATH, parseManifest } from './Manifest.js';
 import { reportFilesFor } from './MediaReport.js';
+import { writeAccessRefusal } from './SafeOutput.js';
 import { packageRoot } from '../paths.js';
 import type { Site } from '../site/Site.js';
 
@@ -22,14 +26,22 @@ export function sourceFolders(site: Site): string[] {
   return [site.root, ...site.distributionPoints.map((d) => d.root), ...app];
 }
 
-/** The path with symbolic links resolved as far as it exists (a file not yet written keeps its own name). */
-function realPath(p: string): string {
-  const abs = resolve(p);
+/** The path module of `platform`: Windows paths are read as Windows reads them, on any OS (the rules' tests). */
+const pathsOf = (platform: NodeJS.Platform): typeof posix => (platform === 'win32' ? win32 : posix);
+
+/**
+ * The path with symbolic links resolved as far as it exists (a file not yet written keeps its own name). Windows' long
+ * form is walked up in its plain form (\\?\UNC\server\share\x as \\server\share\x), so the walk stops at the share
+ * instead of climbing to \\?\UNC\server.
+ */
+export function realPath(p: string, platform: NodeJS.Platform = process.platform, real: (p: string) => string = realpathSync.native): string {
+  const path = pathsOf(platform);
+  const abs = platform === 'win32' ? plainWindowsPath(win32.resolve(p)) : path.resolve(p);
   try {
-    return realpathSync.native(abs);
+    return real(abs);
   } catch {
-    const parent = dirname(abs);
-    return parent === abs ? abs : join(realPath(parent), basename(abs));
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realPath(parent, platform, real), path.basename(abs));
   }
 }
 
@@ -91,7 +103,97 @@ export function isTsmediaReport(path: string): boolean {
   }
 }
 
-const sameFile = (a: string, b: string): boolean => (process.platform === 'win32' ? resolve(a).toLowerCase() === resolve(b).toLowerCase() : resolve(a) === resolve(b));
+/** What the file system says of an output file's place: whether its folder is one, and whether the path is a folder. */
+export interface PlaceFacts {
+  /** 'missing' also when a part of the path is a file; `error` when the folder's file system did not answer. */
+  folder: 'folder' | 'missing' | 'not-folder' | { error: unknown };
+  pathIsFolder: boolean;
+  /**
+   * Windows: the share (\\server\share) of a folder that is not there, when the share itself does not answer either —
+   * the server is off, the share has another name, the user is not signed in — so creating the folder would not help.
+   */
+  unreachableShare: string | null;
+}
+
+const GONE = new Set(['ENOENT', 'ENOTDIR']);
+
+function factsFrom(folder: PromiseSettledResult<Stats>, file: PromiseSettledResult<Stats>): PlaceFacts {
+  let f: PlaceFacts['folder'];
+  if (folder.status === 'fulfilled') f = folder.value.isDirectory() ? 'folder' : 'not-folder';
+  else f = GONE.has((folder.reason as NodeJS.ErrnoException).code ?? '') ? 'missing' : { error: folder.reason };
+  return { folder: f, pathIsFolder: file.status === 'fulfilled' && file.value.isDirectory(), unreachableShare: null };
+}
+
+const settle = <T>(fn: () => T): PromiseSettledResult<T> => {
+  try {
+    return { status: 'fulfilled', value: fn() };
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
+};
+
+/** The UNC share whose answer is asked when an output folder is not there (Windows only). */
+const shareOfMissing = (facts: PlaceFacts, path: string, platform: NodeJS.Platform): string | null =>
+  facts.folder === 'folder' || platform !== 'win32' ? null : uncShare(win32.resolve(path));
+
+/** The place's facts from two stat calls, and a third of the share when the folder is not there (nothing opened or created). */
+export function placeFacts(path: string, platform: NodeJS.Platform = process.platform): PlaceFacts {
+  const p = pathsOf(platform);
+  const facts = factsFrom(
+    settle(() => statSync(p.dirname(p.resolve(path)))),
+    settle(() => statSync(path)),
+  );
+  const share = shareOfMissing(facts, path, platform);
+  return share !== null && settle(() => statSync(`${share}\\`)).status === 'rejected' ? { ...facts, unreachableShare: share } : facts;
+}
+
+/** placeFacts without holding the thread: a share that is slow to answer (or never does) keeps a window responsive. */
+export async function placeFactsAsync(path: string, platform: NodeJS.Platform = process.platform): Promise<PlaceFacts> {
+  const p = pathsOf(platform);
+  const [folder, file] = await Promise.allSettled([stat(p.dirname(p.resolve(path))), stat(path)]);
+  const facts = factsFrom(folder, file);
+  const share = shareOfMissing(facts, path, platform);
+  const unanswered = share !== null && (await stat(`${share}\\`).then(() => false, () => true));
+  return unanswered ? { ...facts, unreachableShare: share } : facts;
+}
+
+/** The refusal for a folder that is not there (or not a folder, or did not answer), or a path that is a folder. */
+function placeRefusal(path: string, what: string, facts: PlaceFacts, missing: string, isFolder: string): InputError | null {
+  const dir = dirname(resolve(path));
+  const share = facts.unreachableShare;
+  if (share !== null) {
+    return codedInputError(
+      'OUTPUT_SHARE_UNREACHABLE',
+      { share, path },
+      `${what}: the network share ${share} cannot be reached (the server does not answer, the share has another name, or you are not signed in to it). Open ${share} in Explorer to check, then run tsmedia again.`,
+    );
+  }
+  if (typeof facts.folder === 'object') return writeAccessRefusal(facts.folder.error, dir, what);
+  if (facts.folder !== 'folder') return codedInputError('OUTPUT_FOLDER_MISSING', { folder: dir, path }, `${what}: the folder ${dir} does not exist.${missing}`);
+  if (facts.pathIsFolder) return codedInputError('OUTPUT_IS_FOLDER', { path }, `${what} is a folder; ${isFolder}`);
+  return null;
+}
+
+/** Why an ISO set cannot be written at `out`, from its name and place only (nothing read): or null. */
+export function isoTargetRefusal(out: string, what: string, facts?: PlaceFacts): InputError | null {
+  if (!/\.iso$/i.test(out)) return codedInputError('ISO_EXTENSION', { path: out, extension: '.iso' }, `${what}: the media file must end in .iso.`);
+  return placeRefusal(out, what, facts ?? placeFacts(out), ' Create it first.', 'give the path of the first ISO file.');
+}
+
+/** Why a USB image cannot be written at `path`, from its name and place only (nothing read): or null. */
+export function imageTargetRefusal(path: string, what: string, facts?: PlaceFacts): InputError | null {
+  if (extname(path).toLowerCase() !== USB_IMAGE_EXTENSION) {
+    return codedInputError('IMAGE_EXTENSION', { path, extension: USB_IMAGE_EXTENSION }, `${what}: a USB image file must end in ${USB_IMAGE_EXTENSION}.`);
+  }
+  return placeRefusal(path, what, facts ?? placeFacts(path), '', 'give an image file.');
+}
+
+/** Whether two names are one file: on Windows in any case and either form (\\?\UNC\server\share\x is \\server\share\x). */
+export function sameFile(a: string, b: string, platform: NodeJS.Platform = process.platform): boolean {
+  if (platform !== 'win32') return posix.resolve(a) === posix.resolve(b);
+  const key = (p: string): string => plainWindowsPath(win32.resolve(p)).toLowerCase();
+  return key(a) === key(b);
+}
 
 /**
  * Checks a USB image target before anything is read or written: its extension, its folder, its place, and what an
@@ -100,12 +202,8 @@ const sameFile = (a: string, b: string): boolean => (process.platform === 'win32
 export function checkImageTarget(target: UsbImageTarget, format: boolean, site: Site): void {
   const path = target.path;
   const what = `--image ${path}`;
-  if (extname(path).toLowerCase() !== USB_IMAGE_EXTENSION) {
-    throw codedInputError('IMAGE_EXTENSION', { path, extension: USB_IMAGE_EXTENSION }, `${what}: a USB image file must end in ${USB_IMAGE_EXTENSION}.`);
-  }
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw codedInputError('OUTPUT_FOLDER_MISSING', { folder: dir, path }, `${what}: the folder ${dir} does not exist.`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`${what} is a folder; give an image file.`);
+  const refused = imageTargetRefusal(path, what);
+  if (refused) throw refused;
   refuseInsideSources(path, site, what);
   if (target.replace !== null && !sameFile(target.replace, path)) {
     throw new InputError(`--replace ${target.replace} names another file than the image (${path}); confirm the image's own file.`);

@@ -226,16 +226,34 @@ export function commit(pairs: { temp: string; final: string }[]): void {
   }
 }
 
+/** Bytes written beside the media besides its images (checksums, reports, the log): kept free with them. */
+export const BESIDE_MEDIA_BYTES = 4 * 1024 * 1024;
+
+/** Where a volume is, as a message's `place` value: the share's name, or the folder. */
+const placeName = (v: OutputVolume): string => v.share?.name ?? v.folder;
+
+/**
+ * The refusal for a folder that reports less free space than `needed` bytes, or null when it reports enough or does
+ * not report its size (a share mounted through smbnetfs or another FUSE file system, a server that answers nothing).
+ */
+export function spaceRefusal(volume: OutputVolume, needed: number, what: string): InputError | null {
+  if (volume.free === null || volume.free >= needed) return null;
+  return codedInputError(
+    'OUTPUT_NO_SPACE',
+    { place: placeName(volume), freeBytes: volume.free, neededBytes: needed },
+    `${what}: ${describePlace(volume)} has ${formatMiB(volume.free)} free, the media needs ${formatMiB(needed)}. Free space or choose another folder.`,
+  );
+}
+
 /**
  * Refuses a folder that reports less free space than the media needs. A folder whose file system does not report its
- * size (a share mounted through smbnetfs or another FUSE file system, a server that answers nothing) is written anyway:
- * the returned volume says so, and a share that fills up fails the write with a named error, as a full disk does.
+ * size is written anyway: the returned volume says so, and a share that fills up fails the write with a named error,
+ * as a full disk does.
  */
 export function checkFreeSpace(dir: string, needed: number, what: string): OutputVolume {
   const volume = outputVolume(dir);
-  if (volume.free !== null && volume.free < needed) {
-    throw new InputError(`${what}: ${describePlace(volume)} has ${formatMiB(volume.free)} free, the media needs ${formatMiB(needed)}. Free space or choose another folder.`);
-  }
+  const refused = spaceRefusal(volume, needed, what);
+  if (refused) throw refused;
   return volume;
 }
 
@@ -263,14 +281,19 @@ export function nameShareFailure(err: unknown, volume: OutputVolume | null, part
 
 const formatMiB = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 
+/** The refusal for a folder or image that access(2) said cannot be written (a read-only disk, no permission, a share gone). */
+export function writeAccessRefusal(err: unknown, path: string, what: string): InputError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+  if (code === 'EROFS') return codedInputError('OUTPUT_READ_ONLY', { path }, `${what}: ${path} is on a read-only file system or drive; nothing can be written there. Choose another folder.`);
+  if (code === 'EACCES' || code === 'EPERM') return codedInputError('OUTPUT_NOT_PERMITTED', { path }, `${what}: you may not write to ${path} (permission denied). Choose another folder.`);
+  return codedInputError('OUTPUT_UNWRITABLE', { path, error: code }, `${what}: ${describeFsError(err, path)}`);
+}
+
 /** Refuses, before anything is written, a folder or image that cannot be written (a read-only disk, no permission). */
 export function refuseUnwritable(path: string, what: string): void {
   try {
     accessSync(path, constants.W_OK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EROFS') throw new InputError(`${what}: ${path} is on a read-only file system or drive; nothing can be written there. Choose another folder.`);
-    if (code === 'EACCES' || code === 'EPERM') throw new InputError(`${what}: you may not write to ${path} (permission denied). Choose another folder.`);
-    throw new InputError(`${what}: ${describeFsError(err, path)}`);
+    throw writeAccessRefusal(err, path, what);
   }
 }

@@ -26,7 +26,7 @@ import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { checkImageTarget, sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
-import { checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
+import { BESIDE_MEDIA_BYTES, checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
 import type { OutputVolume } from '../io/OutputVolume.js';
 import type { Site } from '../site/Site.js';
 import { verifyFat32Media } from './MediaVerifier.js';
@@ -230,7 +230,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       }
     }
     const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
-    place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + 4 * 1024 * 1024, `--image ${imagePath}`) : null;
+    place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + BESIDE_MEDIA_BYTES, `--image ${imagePath}`) : null;
     options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format, output: place });
     log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, ${sectorSize}-byte sectors, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
 
@@ -312,7 +312,9 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     }
 
     progress.begin('finalize', 0);
-    const reportBase = imagePath ?? join(userDir ?? dirname(resolve('.')), `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`);
+    // A drive's report goes to the user's log folder; with none (userLogDir null: the caller keeps user folders out),
+    // a drive run writes no report files rather than put them anywhere the user did not choose.
+    const reportBase = imagePath ?? (userDir === null ? null : join(userDir, `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`));
     const report = new MediaReport({
       request: { ...req, size: 'unlimited' },
       label: checked.label,
@@ -326,11 +328,15 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       verified,
       mediaType: 'usb',
     });
-    const reportPairs = writeReportFiles(report, reportBase, (final) => {
-      const t = tempPathFor(final);
-      temps.push(t);
-      return t;
-    });
+    const reportPairs =
+      reportBase === null
+        ? []
+        : writeReportFiles(report, reportBase, (final) => {
+            const t = tempPathFor(final);
+            temps.push(t);
+            return t;
+          });
+    if (reportBase === null) log.info('no report files: no log folder was given for a drive run');
     commit([...(imagePath && req.format ? [{ temp: writePath, final: imagePath }] : []), ...reportPairs]);
     temps.length = 0;
     log.info(`done: ${target}`);

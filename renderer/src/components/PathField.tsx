@@ -1,6 +1,6 @@
 // A path typed by the user, with a Browse… button when the host has native dialogs (Electron). Without them (the
 // loopback host answers null) the text field is the way, and a note says so.
-import { useId, useState } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 
 export function PathField(props: {
@@ -12,6 +12,8 @@ export function PathField(props: {
   describedBy?: string;
   help?: string;
   name?: string;
+  /** Shown under the field (e.g. what the engine says of the path); name its id in `describedBy`. */
+  children?: ReactNode;
 }) {
   const { t } = useTranslation();
   const id = useId();
@@ -51,6 +53,7 @@ export function PathField(props: {
           {note}
         </p>
       ) : null}
+      {props.children}
     </div>
   );
 }

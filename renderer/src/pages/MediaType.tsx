@@ -14,6 +14,7 @@ import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
 import { selectedDrive } from '../validation.js';
 import { MediaCheckView } from './MediaCheckView.js';
+import { OutputCheckLine } from './OutputCheckView.js';
 
 const SIZES: (DiscSizeName | 'custom')[] = ['cd650', 'cd700', 'dvd', 'dvd-dl', 'unlimited', 'custom'];
 
@@ -148,7 +149,10 @@ function ImageOptions() {
         browse={() => api.chooseSaveFile({ title: t('mediaType.imagePath'), defaultPath: m.imagePath || null, filters: [{ name: t('mediaType.imageFilter'), extensions: ['img'] }] })}
         placeholder={t('mediaType.imagePlaceholder')}
         help={t('mediaType.imageHelp')}
-      />
+        describedBy="image-file-check"
+      >
+        <OutputCheckLine id="image-file-check" />
+      </PathField>
       <div className="field">
         <label htmlFor="image-size">{t('mediaType.imageSize')}</label>
         <div className="path-row">
@@ -287,7 +291,10 @@ function IsoOptions() {
         browse={() => api.chooseSaveFile({ title: t('mediaType.mediaFile'), defaultPath: m.out || null, filters: [{ name: t('mediaType.isoFilter'), extensions: ['iso'] }] })}
         placeholder={t('mediaType.mediaFilePlaceholder')}
         help={t('mediaType.mediaFileHelp')}
-      />
+        describedBy="media-file-check"
+      >
+        <OutputCheckLine id="media-file-check" />
+      </PathField>
       <p className="help">{t('mediaType.existingFileSafe')}</p>
     </>
   );

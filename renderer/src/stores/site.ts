@@ -1,8 +1,8 @@
 // The site and what the engine says about it: site info, task sequences, catalog, the chosen task sequence's
-// analysis, the media check (sizes, discs, the 4 GiB rule) and the live drive list. Every value comes from the API.
+// analysis, the media check (sizes, discs, the 4 GiB rule), the media file's place and the live drive list. Every value comes from the API.
 import { create } from 'zustand';
 import type { AnalysisResult, CatalogItem, SequenceSummary } from '../../../shared/analysis.js';
-import type { DriveListRequest, ErrorDetail, ListedDrive, MediaCheck, MediaCheckRequest, SiteInfo } from '../../../shared/ipc.js';
+import type { DriveListRequest, ErrorDetail, ListedDrive, MediaCheck, MediaCheckRequest, OutputCheck, OutputCheckRequest, SiteInfo } from '../../../shared/ipc.js';
 import { api, errorDetail, errorMessage } from '../api.js';
 
 export interface Loadable<T> {
@@ -24,16 +24,20 @@ interface SiteStore {
   analysis: Loadable<AnalysisResult>;
   check: Loadable<MediaCheck>;
   drives: Loadable<ListedDrive[]>;
+  /** Whether the media file (ISO or USB image) can be written where it is typed; its key is the request serialised. */
+  output: Loadable<OutputCheck>;
   /** Loads the site info, task sequences and catalog (again, after another site is opened). */
   load(): Promise<void>;
   openSite(path: string | null): Promise<void>;
   analyze(taskSequenceId: string, detectDependencies: boolean): Promise<void>;
   checkMedia(req: MediaCheckRequest): Promise<void>;
   refreshDrives(req: DriveListRequest): Promise<void>;
+  /** Asks about the media file's place; `again` asks again for the same request (a folder created meanwhile). */
+  checkOutput(req: OutputCheckRequest, again?: boolean): Promise<void>;
 }
 
 /** Runs one request for a slot, ignoring its answer when a newer request for the slot was made meanwhile. */
-async function fetchInto<K extends 'info' | 'sequences' | 'catalog' | 'analysis' | 'check' | 'drives'>(
+async function fetchInto<K extends 'info' | 'sequences' | 'catalog' | 'analysis' | 'check' | 'drives' | 'output'>(
   set: (fn: (s: SiteStore) => Partial<SiteStore>) => void,
   get: () => SiteStore,
   slot: K,
@@ -61,9 +65,11 @@ export const useSite = create<SiteStore>()((set, get) => ({
   analysis: empty(),
   check: empty(),
   drives: empty(),
+  output: empty(),
   load: async () => {
     const g = String(++generation);
-    set(() => ({ analysis: empty(), check: empty() }));
+    // Another site: a media file inside it is refused, so the place is asked about again.
+    set(() => ({ analysis: empty(), check: empty(), output: empty() }));
     await Promise.all([
       fetchInto(set, get, 'info', g, () => api.getSiteInfo()),
       fetchInto(set, get, 'sequences', g, () => api.listSequences()),
@@ -81,6 +87,13 @@ export const useSite = create<SiteStore>()((set, get) => ({
     const key = `${generation}|${JSON.stringify(req)}`;
     if (get().check.key === key && (get().check.loading || get().check.value)) return Promise.resolve();
     return fetchInto(set, get, 'check', key, () => api.checkMedia(req));
+  },
+  checkOutput: (req, again = false) => {
+    const key = JSON.stringify(req);
+    const o = get().output;
+    if (o.key === key && (o.loading || (o.value && !again))) return Promise.resolve();
+    // Asked again: the answer shown stays until the new one comes (no flicker, Next not blocked meanwhile).
+    return fetchInto(set, get, 'output', key, () => api.checkOutput(req), o.key === key);
   },
   refreshDrives: (req) => fetchInto(set, get, 'drives', `${req.showAll}|${req.neededBytes}|${Date.now()}`, () => api.listDrives(req), true),
 }));
