@@ -112,7 +112,6 @@ export class CmTraceLog {
   private readonly thread: number;
   private readonly now: () => Date;
   private closed = false;
-  private readonly fds = new Map<string, number>();
 
   constructor(paths: readonly string[], options: CmTraceLogOptions = {}) {
     this.paths = [...new Set(paths)];
@@ -148,29 +147,22 @@ export class CmTraceLog {
   /** Ends the log: later entries are dropped. Every entry is already written (each one synchronously). */
   close(): void {
     this.closed = true;
-    for (const fd of this.fds.values()) {
-      try {
-        closeSync(fd);
-      } catch {
-        // a share that went away: nothing more to write there
-      }
-    }
-    this.fds.clear();
   }
 
   /**
-   * Each file is opened once, without O_APPEND, and every entry written at its current end. Opening for appending
-   * brought the connection of an smbnetfs share down (measured: each O_APPEND open failed with EIO and the share went
-   * unreachable for seconds), and one open per entry costs a network round trip each on any share.
+   * Writes an entry at the file's current end, without O_APPEND: opening for appending brought the connection of an
+   * smbnetfs share down (measured: each O_APPEND open failed with EIO and the share went unreachable for seconds). The
+   * file is opened for each entry and closed again, so no log holds a file open between entries (Windows could then
+   * not delete or move it) — a few dozen entries a run, a round trip each on a share.
    */
   private append(path: string, line: string): void {
-    let fd = this.fds.get(path);
-    if (fd === undefined) {
-      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
-      this.fds.set(path, fd);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+    try {
+      const data = Buffer.from(line, 'utf8');
+      writeSync(fd, data, 0, data.length, fstatSync(fd).size);
+    } finally {
+      closeSync(fd);
     }
-    const data = Buffer.from(line, 'utf8');
-    writeSync(fd, data, 0, data.length, fstatSync(fd).size);
   }
 
   write(type: CmTraceType, message: string): void {
