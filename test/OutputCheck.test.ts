@@ -16,6 +16,7 @@ import { BESIDE_MEDIA_BYTES, checkFreeSpace, refuseUnwritable } from '../electro
 import { Site } from '../electron/engine/site/Site.js';
 import { SAMPLE_SITE, requireOrSkip, tempDir } from './helpers.js';
 import { FuseMirror, Scratch, fusePython, isRoot } from './support/failingStorage.js';
+import { isoRequest } from './support/hostClient.js';
 
 const MiB = 1024 * 1024;
 
@@ -213,29 +214,3 @@ describe('checkOutputFile on FUSE mounts (python3-fuse), as a share mounted with
     assert.match(c.problem ?? '', /the file system holding it is gone/);
   });
 });
-
-function isoRequest(out: string): Parameters<typeof validateRequest>[0] {
-  return {
-    site: null,
-    taskSequenceId: 'SMP00010',
-    distributionPoints: [],
-    password: null,
-    unattended: false,
-    startDate: null,
-    expireDate: null,
-    label: 'OK',
-    autorun: false,
-    variables: [],
-    prestartCommand: null,
-    prestartFiles: null,
-    applications: [],
-    packages: [],
-    driverPackages: [],
-    staging: null,
-    detectDependencies: true,
-    timestamp: null,
-    skipVerify: false,
-    size: 'cd650',
-    out,
-  };
-}
