@@ -93,6 +93,26 @@ describe('image pipeline (writer thread + hashing thread)', () => {
     await assert.rejects(runImageJobs([{ kind: 'compare', path: out, layout }]), (e: unknown) => e instanceof WriteError && /is \d+ bytes long, \d+ were written/.test(e.message));
   });
 
+  test('a read-back past the cache (a share\'s): whole 4096-byte reads of an image that ends mid-block, and a flipped byte found', async (t) => {
+    const dirs = [tempDir(t)];
+    for (const dir of dirs) {
+      const { layout, image } = makeLayout(dir);
+      // An ISO's length is whole 2048-byte sectors, not always whole 4096-byte blocks.
+      const odd = layout.size % 4096 === 0 ? { ...layout, size: layout.size + 2048 } : layout;
+      const whole = odd.size === layout.size ? image : Buffer.concat([image, Buffer.alloc(2048)]);
+      assert.equal(odd.size % 4096, 2048);
+      const out = join(dir, 'out.iso');
+      await runImageJobs([{ kind: 'write', path: out, layout: odd }]);
+      const [r] = await runImageJobs([{ kind: 'compare', path: out, layout: odd, uncached: true, sectorSize: 4096 }]);
+      assert.equal(r.sha256, sha(whole), dir);
+      assert.equal(r.bytes, odd.size);
+      const b = readFileSync(out);
+      b[odd.size - 3000] ^= 0x01;
+      writeFileSync(out, b);
+      await assert.rejects(runImageJobs([{ kind: 'compare', path: out, layout: odd, uncached: true, sectorSize: 4096 }]), (e: unknown) => e instanceof WriteError && e.message.includes(`at offset ${odd.size - 3000} `), dir);
+    }
+  });
+
   test('hash jobs spread over two workers give the same hashes as one; a tolerant job that cannot read says why', async (t) => {
     const dir = tempDir(t);
     const { files } = makeLayout(dir);

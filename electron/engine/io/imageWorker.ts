@@ -79,11 +79,18 @@ function runJob(index: number, job: WorkerJob): void {
     return;
   }
   if (job.kind === 'compare') {
+    const open = (flags: number | string): number => openSync(job.path, flags);
     let fd: number;
     try {
-      fd = openSync(job.path, job.uncached ? uncachedReadFlags() : job.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
+      fd = open(job.uncached ? uncachedReadFlags() : job.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
     } catch (err) {
-      throw new Error(`cannot read the written image back: ${describeFsError(err, job.path)}`);
+      // A file system that refuses uncached reads (EINVAL: no O_DIRECT) is read as it comes.
+      try {
+        if (!job.uncached || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        fd = open('r');
+      } catch (again) {
+        throw new Error(`cannot read the written image back: ${describeFsError(again, job.path)}`);
+      }
     }
     try {
       const r = readBackImage(rehydrate(job.layout), fd, job.path, needProducer(), { cancelled, onProgress: progress, gaps: job.gaps, fileSize: job.fileSize, sectorSize: job.sectorSize });
