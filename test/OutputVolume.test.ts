@@ -8,7 +8,7 @@ import { CmTraceLog } from '../electron/engine/media/CmTraceLog.js';
 import { FOREIGN_PARTIAL_AGE_MS, computerTag, nameShareFailure, removeStalePartials, tempPathFor } from '../electron/engine/media/SafeOutput.js';
 import { WriteError } from '../electron/engine/io/ImageWriter.js';
 import { InputError } from '../electron/engine/errors.js';
-import { freeSpace, mountOf, outputVolume, parseMacMount, parseMountInfo, shareOfMount, uncShare, windowsShare, type OutputVolume } from '../electron/engine/io/OutputVolume.js';
+import { freeSpace, mountOf, outputVolume, parseMacMount, parseMountInfo, shareOfMount, uncShare, windowsShare, type MountEntry, type OutputVolume } from '../electron/engine/io/OutputVolume.js';
 import { tempDir } from './helpers.js';
 
 // Lines as /proc/self/mountinfo prints them (proc(5)); the smbnetfs one was read off this machine.
@@ -30,14 +30,17 @@ const MAC_MOUNT = [
   '/dev/disk4s1 on /Volumes/STICK (msdos, local, nodev, nosuid, noowners, noatime)',
 ].join('\n');
 
+/** The share a path is on, as a mount table lists the mounts. */
+function shareAt(entries: MountEntry[], path: string): ReturnType<typeof shareOfMount> {
+  const e = mountOf(entries, path);
+  return e ? shareOfMount(e, path) : null;
+}
+
 describe('output volume: which share a folder is on', () => {
   test('Linux mountinfo: cifs (user dropped, escapes undone), NFS, smbnetfs by path, GNOME gvfs; local disks are no share', () => {
     const entries = parseMountInfo(MOUNTINFO);
     assert.equal(entries.length, 7);
-    const share = (path: string) => {
-      const e = mountOf(entries, path);
-      return e ? shareOfMount(e, path) : null;
-    };
+    const share = (path: string) => shareAt(entries, path);
     assert.deepEqual(share('/mnt/deploy/iso'), { name: '//nas01/Deploy', protocol: 'smb', mountedAt: '/mnt/deploy' });
     assert.deepEqual(share('/mnt/user media/a'), { name: '//nas02/Media Sets', protocol: 'smb', mountedAt: '/mnt/user media' });
     assert.deepEqual(share('/srv/nfs/x'), { name: 'filer:/export/osd', protocol: 'nfs', mountedAt: '/srv/nfs' });
@@ -54,10 +57,7 @@ describe('output volume: which share a folder is on', () => {
   test('macOS mount: smbfs without the user, NFS; a local volume is no share', () => {
     const entries = parseMacMount(MAC_MOUNT);
     assert.equal(entries.length, 4);
-    const share = (path: string) => {
-      const e = mountOf(entries, path);
-      return e ? shareOfMount(e, path) : null;
-    };
+    const share = (path: string) => shareAt(entries, path);
     assert.deepEqual(share('/Volumes/OSD/sets'), { name: '//fs01.corp.example/OSD', protocol: 'smb', mountedAt: '/Volumes/OSD' });
     assert.deepEqual(share('/Volumes/media'), { name: 'filer:/export/media', protocol: 'nfs', mountedAt: '/Volumes/media' });
     assert.equal(share('/Volumes/STICK/x'), null);
