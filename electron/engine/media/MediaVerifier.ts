@@ -2,11 +2,12 @@
 // checkImageHashes each ISO against its .sha256 file. Each file that differs is named. Files are hashed on two worker
 // threads side by side (both cores), each reading its own files with large positioned reads.
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { InputError, errorMessage } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { pieceSize, type CompositePiece } from '../io/ImageLayout.js';
+import { shareOf } from '../io/OutputVolume.js';
 import { driveIoPath } from '../drives/DriveAccess.js';
 import { DEFAULT_DEVICE_ALIGN, SectorReader, alignedBuffer, directFlag, isDevicePath, linuxSectorSize } from '../io/SectorIo.js';
 import { openIso, type IsoFileEntry, type IsoVolume } from '../formats/iso/IsoReader.js';
@@ -30,6 +31,9 @@ export interface VerifyResult {
 }
 
 const norm = (p: string): string => p.toLowerCase();
+
+/** Reads of files on a share: whole blocks of this size (a multiple of any sector size a server reports). */
+const SHARE_READ_ALIGN = 4096;
 
 export interface VerifyOptions {
   onProgress?: (bytesDone: number, path: string | null) => void;
@@ -128,6 +132,7 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
 
     const listed = new Set<string>([norm(MANIFEST_PATH)]);
     const checks: FileCheck[] = [];
+    const onShare = new Map(volumes.map((v) => [v.path, shareOf(dirname(v.path)) !== null]));
     for (const f of manifest.files) {
       listed.add(norm(f.path));
       const pieces: CompositePiece[] = [];
@@ -147,7 +152,10 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
           failed = `on disc ${part.disc} it is ${entry.size} bytes, the manifest says ${part.size}`;
           break;
         }
-        pieces.push(...entry.extents.map((e) => ({ path: v.path, offset: e.offset, size: e.size })));
+        // An ISO on a network share is read in whole aligned blocks past this computer's cache (O_DIRECT on Linux), so
+        // the check is of what the server holds, not of pages kept from writing it.
+        const uncached = onShare.get(v.path) ? { sectorSize: SHARE_READ_ALIGN } : {};
+        pieces.push(...entry.extents.map((e) => ({ path: v.path, offset: e.offset, size: e.size, ...uncached })));
       }
       checks.push({ file: f, disc: f.parts[0]?.disc ?? null, pieces, failed });
     }
