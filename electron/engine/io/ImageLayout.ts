@@ -22,6 +22,8 @@ export type ContentSource =
       sha256?: string;
       /** A drive, read in whole sectors of this size from aligned memory (uncached where the system allows). */
       sectorSize?: number;
+      /** A file on a network share, read past this computer's cache (with `sectorSize` for the aligned reads). */
+      uncached?: boolean;
     }
   | { kind: 'buffer'; data: Buffer; label: string }
   | {
@@ -32,7 +34,7 @@ export type ContentSource =
       pieces: CompositePiece[];
     };
 
-export type CompositePiece = { data: Buffer } | { path: string; offset: number; size: number; sectorSize?: number };
+export type CompositePiece = { data: Buffer } | { path: string; offset: number; size: number; sectorSize?: number; uncached?: boolean };
 
 export function pieceSize(p: CompositePiece): number {
   return 'data' in p ? p.data.length : p.size;

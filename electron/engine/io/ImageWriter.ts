@@ -8,6 +8,7 @@ import type { ErrorDetail } from '../../../shared/messages.js';
 import { ContentIntegrityError, InputError, describeFsError, describeWriteError } from '../errors.js';
 import { pieceSize, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
 import { readFully } from './PositionedRead.js';
+import { uncachedReadFlags } from './deviceFlags.js';
 import { SectorReader, SectorWriter, borrowWindow, deviceAlignment, directFlag, returnWindow } from './SectorIo.js';
 
 export class CancelledError extends Error {
@@ -136,6 +137,14 @@ function openSource(source: ContentSource): number | null {
   if (source.kind === 'buffer' || source.kind === 'composite') return null;
   const path = source.kind === 'library' ? source.blobPath : source.path;
   try {
+    if (source.kind === 'file' && source.uncached) {
+      try {
+        return openSync(path, uncachedReadFlags());
+      } catch (err) {
+        // A file system without O_DIRECT (EINVAL) is read as it comes.
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      }
+    }
     return openSync(path, source.kind === 'file' && source.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && source.kind === 'library') {
@@ -171,7 +180,7 @@ export function readSource(
       if (from < to) {
         if ('data' in piece) onChunk(piece.data.subarray(from - base, to - base), from);
         else {
-          const file: ContentSource = { kind: 'file', path: piece.path, size: piece.offset + len, label: source.label, ...(piece.sectorSize ? { sectorSize: piece.sectorSize } : {}) };
+          const file: ContentSource = { kind: 'file', path: piece.path, size: piece.offset + len, label: source.label, ...(piece.sectorSize ? { sectorSize: piece.sectorSize } : {}), ...(piece.uncached ? { uncached: true } : {}) };
           readSource(file, piece.offset + (from - base), to - from, buf, cancelled, (c, at) => onChunk(c, at - piece.offset + base));
         }
       }

@@ -152,9 +152,9 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
           failed = `on disc ${part.disc} it is ${entry.size} bytes, the manifest says ${part.size}`;
           break;
         }
-        // An ISO on a network share is read in whole aligned blocks past this computer's cache (O_DIRECT on Linux), so
-        // the check is of what the server holds, not of pages kept from writing it.
-        const uncached = onShare.get(v.path) ? { sectorSize: SHARE_READ_ALIGN } : {};
+        // An ISO on a network share is read in whole aligned blocks past this computer's cache (O_DIRECT on Linux,
+        // FILE_FLAG_NO_BUFFERING on Windows), so the check is of what the server holds, not of pages kept from writing it.
+        const uncached = onShare.get(v.path) ? { sectorSize: SHARE_READ_ALIGN, uncached: true } : {};
         pieces.push(...entry.extents.map((e) => ({ path: v.path, offset: e.offset, size: e.size, ...uncached })));
       }
       checks.push({ file: f, disc: f.parts[0]?.disc ?? null, pieces, failed });
