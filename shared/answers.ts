@@ -140,12 +140,25 @@ export function quoteShellArg(arg: string): string {
 }
 
 /**
- * The `tsmedia create …` command line equivalent to a request, for the Summary page (POSIX shell quoting). The
+ * Quotes one argument for PowerShell, the shell of Windows administrators: bare when it is safe there (a UNC path's
+ * backslashes are; a comma would make an array, a leading @ or $ something else), else in single quotes, where only a
+ * single quote is special and is doubled — PowerShell takes the typographic single quotes for quotes as well.
+ */
+export function quotePowerShellArg(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_:./\\=+-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/['\u2018\u2019\u201a\u201b]/g, (q) => q + q)}'`;
+}
+
+/** The shell a command line is quoted for: sh, bash and zsh, or PowerShell on Windows. */
+export type CommandShell = 'posix' | 'powershell';
+
+/**
+ * The `tsmedia create …` command line equivalent to a request, for the Summary page (quoted for `shell`). The
  * password and secret values never appear: `--password-file FILE` and `--secret-var NAME=@FILE` name their files (the
  * word FILE where none is known). A drive is named but not confirmed: the command asks for `--yes-erase DEVICE` itself;
  * an image file to replace is not confirmed either (`--replace FILE`).
  */
-export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = {}): string {
+export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = {}, shell: CommandShell = 'posix'): string {
   const r = req.request;
   const args: string[] = ['create'];
   const opt = (name: string, value?: string): void => {
@@ -190,5 +203,5 @@ export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = 
   if (!r.detectDependencies) opt('--no-dependencies');
   if (r.skipVerify) opt('--no-verify');
   if (r.timestamp) opt('--timestamp', r.timestamp);
-  return `tsmedia ${args.map(quoteShellArg).join(' ')}`;
+  return `tsmedia ${args.map(shell === 'powershell' ? quotePowerShellArg : quoteShellArg).join(' ')}`;
 }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { answerFileProblem, answersFromRequest, commandLineFor, quoteShellArg, type AnswerSourceRequest } from '../shared/answers.js';
+import { answerFileProblem, answersFromRequest, commandLineFor, quotePowerShellArg, quoteShellArg, type AnswerSourceRequest } from '../shared/answers.js';
 import type { MediaCheckRequest } from '../shared/ipc.js';
 import { DISC_SECTORS, type IsoMediaRequest, type UsbMediaRequest } from '../shared/media.js';
 import { parseCreateArgs } from '../electron/cli/create.js';
@@ -143,6 +143,32 @@ describe('Summary page: answer file and command line', () => {
     assert.equal(quoteShellArg(''), "''");
     assert.equal(quoteShellArg("it's"), `'it'\\''s'`);
     assert.equal(quoteShellArg('$(rm -rf /)'), "'$(rm -rf /)'");
+  });
+
+  test('quoting for PowerShell (Windows): UNC paths bare, anything PowerShell reads otherwise in single quotes', () => {
+    assert.equal(quotePowerShellArg('\\\\fs01\\OSD\\media.iso'), '\\\\fs01\\OSD\\media.iso');
+    assert.equal(quotePowerShellArg('C:\\OSD\\media.iso'), 'C:\\OSD\\media.iso');
+    // $ expands, a comma makes an array, @ splats, a space splits, ` escapes: all quoted.
+    for (const special of ['\\\\fs01\\osd$\\media.iso', 'a,b', '@FILE', 'two words', 'x`y', '']) assert.match(quotePowerShellArg(special), /^'.*'$/, special);
+    assert.equal(quotePowerShellArg("it's"), "'it''s'");
+    assert.equal(quotePowerShellArg('it\u2019s'), "'it\u2019\u2019s'", 'PowerShell takes typographic single quotes for quotes too');
+    assert.equal(quotePowerShellArg('$(rm -r C:\\)'), "'$(rm -r C:\\)'");
+  });
+
+  test('the PowerShell command line gives the same request back', (t) => {
+    const dir = tempDir(t);
+    const req = isoReq(dir, { password: null, label: "Bob's media, v2", variables: [{ name: 'Note', value: 'a,b $(x) `y', secret: false }] });
+    const original = { ...req, out: '\\\\fs01\\osd$\\Win11\\media.iso' };
+    const line = commandLineFor({ kind: 'iso', request: original }, {}, 'powershell');
+    assert.match(line, / --out '\\\\fs01\\osd\$\\Win11\\media\.iso' /);
+    // PowerShell's rules (about_Quoting_Rules): words split at spaces; in single quotes only '' is special.
+    const words: string[] = [];
+    for (const m of line.matchAll(/'((?:[^']|'')*)'|(\S+)/g)) words.push(m[1] !== undefined ? m[1].replace(/''/g, "'") : m[2]);
+    assert.equal(words.shift(), 'tsmedia');
+    const parsed = parseCreateArgs(words.slice(1));
+    assert.equal(parsed.request.out, original.out);
+    assert.equal(parsed.request.label, "Bob's media, v2");
+    assert.deepEqual(parsed.request.variables, original.variables);
   });
 
   test('the command line never shows the password or a secret value, and names their files', (t) => {

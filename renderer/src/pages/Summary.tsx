@@ -2,7 +2,7 @@
 // `tsmedia create` command line, and "Save answer file". Next starts the run.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { answersFromRequest, commandLineFor, PASSWORD_FILE_PLACEHOLDER, secretFilePlaceholder } from '../../../shared/answers.js';
+import { answersFromRequest, commandLineFor, type CommandShell, PASSWORD_FILE_PLACEHOLDER, secretFilePlaceholder } from '../../../shared/answers.js';
 import type { ErrorDetail } from '../../../shared/ipc.js';
 import { api, errorDetail, errorMessage } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
@@ -43,7 +43,9 @@ export function SummaryPage() {
   const findings = analysis?.findings ?? [];
 
   const extras = {};
-  const commandLine = req ? commandLineFor(req, extras) : null;
+  // The page runs on the computer the engine runs on (the loopback host answers 127.0.0.1 only): its shell is this one's.
+  const shell: CommandShell = /^Win/.test(navigator.platform) ? 'powershell' : 'posix';
+  const commandLine = req ? commandLineFor(req, extras, shell) : null;
   const save = async (): Promise<void> => {
     if (!req) return;
     try {
@@ -186,7 +188,9 @@ export function SummaryPage() {
 
       <section aria-labelledby="cli-heading">
         <h3 id="cli-heading">{t('summary.cliHeading')}</h3>
-        <p className="help">{t('summary.cliHelp')}</p>
+        <p className="help">
+          {t('summary.cliHelp')} {t(shell === 'powershell' ? 'summary.cliPowerShell' : 'summary.cliPosix')}
+        </p>
         {commandLine ? (
           <pre className="command-line" tabIndex={0} aria-labelledby="cli-heading" data-testid="command-line">
             {commandLine}
