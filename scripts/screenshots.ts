@@ -111,6 +111,8 @@ async function english(browser: Browser, served: Served, out: string, work: stri
     await shot('12-customization');
     await w.next('summary');
     await page.locator('[data-testid="disc-count"]').waitFor();
+    // The media file's check runs again once the media's size is known: the picture shows its answer, not the wait.
+    for (let i = 0; i < 300 && !(await w.nextButton.isEnabled()); i++) await page.waitForTimeout(100);
     await shot('13-summary');
     await w.nextButton.click();
     await w.expectPage('progress');

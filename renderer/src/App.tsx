@@ -26,6 +26,9 @@ import { useRun } from './stores/run.js';
 import { useSite } from './stores/site.js';
 import { pageBlockers, type Blocker } from './validation.js';
 
+/** Blockers that only wait for the engine's answer. */
+const WAITING = new Set(['checking', 'checkingOutput']);
+
 function PageBody({ page }: { page: PageId }) {
   switch (page) {
     case 'selectMediaType':
@@ -122,10 +125,15 @@ export function App() {
   if (page === 'summary') {
     // Answers changed on a later page can make an earlier one invalid (a drive unplugged, a package that breaks the
     // 4 GiB rule): each is named, so the user can go back to it.
+    // A page only waiting for an answer (the media file's check as the media's size becomes known) is said to be
+    // waiting, not wrong.
     const earlier: Blocker[] = [];
     for (const p of PAGES.slice(0, index)) {
       if (p === 'summary') break;
-      if (pageBlockers(p, answers, site).length > 0) earlier.push({ key: 'pageInvalid', params: { page: t(`rail.${p}`) } });
+      const found = pageBlockers(p, answers, site);
+      if (found.length === 0) continue;
+      if (found.every((b) => WAITING.has(b.key))) earlier.push(...found.filter((b) => !earlier.some((e) => e.key === b.key)));
+      else earlier.push({ key: 'pageInvalid', params: { page: t(`rail.${p}`) } });
     }
     blockers = [...earlier, ...blockers];
     if (!startRequest(answers, site.info.value)) blockers.push({ key: 'incomplete' });
