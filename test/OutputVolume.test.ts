@@ -92,21 +92,21 @@ describe('output volume: which share a folder is on', () => {
 describe('safe output on a share', () => {
   const share: OutputVolume = { folder: '/nowhere/share', free: null, freeUnknown: 'x', share: { name: '//srv/media', protocol: 'smb', mountedAt: '/nowhere/share' } };
 
-  test('a failed write on a share that no longer answers is SHARE_LOST, naming the share and the files left', () => {
-    const err = nameShareFailure(new WriteError('I/O error writing /nowhere/share/.a.iso.partial: the disk or drive reported a failure'), share, ['/nowhere/share/.a.iso.tsmedia-1-0123abcd-pc.partial']);
+  test('a failed write on a share that no longer answers is SHARE_LOST, naming the share and the files left', async () => {
+    const err = await nameShareFailure(new WriteError('I/O error writing /nowhere/share/.a.iso.partial: the disk or drive reported a failure'), share, ['/nowhere/share/.a.iso.tsmedia-1-0123abcd-pc.partial']);
     assert.ok(err instanceof WriteError);
     assert.deepEqual(err.detail, { code: 'SHARE_LOST', params: { share: '//srv/media', folder: '/nowhere/share' } });
     assert.match(err.message, /^the network share \/\/srv\/media \(at \/nowhere\/share\) stopped answering while the media was written \(I\/O error writing \/nowhere\/share\/\.a\.iso\.partial\)\./);
     assert.match(err.message, /removes what this run left \(\.a\.iso\.tsmedia-1-0123abcd-pc\.partial\)/);
   });
 
-  test('refusals, a share that still answers, and local folders keep their own error', (t) => {
+  test('refusals, a share that still answers, and local folders keep their own error', async (t) => {
     const refusal = new InputError('bad');
-    assert.equal(nameShareFailure(refusal, share, []), refusal);
+    assert.equal(await nameShareFailure(refusal, share, []), refusal);
     const local = new WriteError('disk full');
-    assert.equal(nameShareFailure(local, { ...share, share: null }, []), local);
+    assert.equal(await nameShareFailure(local, { ...share, share: null }, []), local);
     const dir = tempDir(t);
-    assert.equal(nameShareFailure(local, { ...share, folder: dir }, []), local, 'the folder answers: the cause is not a lost share');
+    assert.equal(await nameShareFailure(local, { ...share, folder: dir }, []), local, 'the folder answers: the cause is not a lost share');
   });
 
   test('partial names carry the computer; another computer\'s partial is removed only when a day old', (t) => {

@@ -146,6 +146,13 @@ static unsigned long long iov_length(const struct iovec *iov, int n, const void 
   return total;
 }
 
+/* refuse() for a vector call: its whole length, and its memory aligned only when every piece is. */
+static int refuse_iov(const char *call, int fd, long long offset, const struct iovec *iov, int n) {
+  const void *m;
+  unsigned long long len = iov_length(iov, n, &m);
+  return refuse(call, fd, offset, len, (uintptr_t)m);
+}
+
 ssize_t read(int fd, void *buf, size_t n) {
   if (refuse("read", fd, position(fd), n, (uintptr_t)buf)) return -1;
   return real_read(fd, buf, n);
@@ -171,51 +178,35 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) {
   return real_pwrite64(fd, buf, n, off);
 }
 ssize_t readv(int fd, const struct iovec *iov, int n) {
-  const void *m;
-  unsigned long long len = iov_length(iov, n, &m);
-  if (refuse("readv", fd, position(fd), len, (uintptr_t)m)) return -1;
+  if (refuse_iov("readv", fd, position(fd), iov, n)) return -1;
   return real_readv(fd, iov, n);
 }
 ssize_t writev(int fd, const struct iovec *iov, int n) {
-  const void *m;
-  unsigned long long len = iov_length(iov, n, &m);
-  if (refuse("writev", fd, position(fd), len, (uintptr_t)m)) return -1;
+  if (refuse_iov("writev", fd, position(fd), iov, n)) return -1;
   return real_writev(fd, iov, n);
 }
 ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off) {
-  const void *m;
-  unsigned long long len = iov_length(iov, n, &m);
-  if (refuse("preadv", fd, off, len, (uintptr_t)m)) return -1;
+  if (refuse_iov("preadv", fd, off, iov, n)) return -1;
   return real_preadv(fd, iov, n, off);
 }
 ssize_t preadv64(int fd, const struct iovec *iov, int n, off_t off) {
-  const void *m;
-  unsigned long long len = iov_length(iov, n, &m);
-  if (refuse("preadv64", fd, off, len, (uintptr_t)m)) return -1;
+  if (refuse_iov("preadv64", fd, off, iov, n)) return -1;
   return real_preadv64(fd, iov, n, off);
 }
 ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off) {
-  const void *m;
-  unsigned long long len = iov_length(iov, n, &m);
-  if (refuse("pwritev", fd, off, len, (uintptr_t)m)) return -1;
+  if (refuse_iov("pwritev", fd, off, iov, n)) return -1;
   return real_pwritev(fd, iov, n, off);
 }
 ssize_t pwritev64(int fd, const struct iovec *iov, int n, off_t off) {
-  const void *m;
-  unsigned long long len = iov_length(iov, n, &m);
-  if (refuse("pwritev64", fd, off, len, (uintptr_t)m)) return -1;
+  if (refuse_iov("pwritev64", fd, off, iov, n)) return -1;
   return real_pwritev64(fd, iov, n, off);
 }
 ssize_t preadv2(int fd, const struct iovec *iov, int n, off_t off, int flags) {
-  const void *m;
-  unsigned long long len = iov_length(iov, n, &m);
-  if (refuse("preadv2", fd, off == -1 ? position(fd) : off, len, (uintptr_t)m)) return -1;
+  if (refuse_iov("preadv2", fd, off == -1 ? position(fd) : off, iov, n)) return -1;
   return real_preadv2(fd, iov, n, off, flags);
 }
 ssize_t pwritev2(int fd, const struct iovec *iov, int n, off_t off, int flags) {
-  const void *m;
-  unsigned long long len = iov_length(iov, n, &m);
-  if (refuse("pwritev2", fd, off == -1 ? position(fd) : off, len, (uintptr_t)m)) return -1;
+  if (refuse_iov("pwritev2", fd, off == -1 ? position(fd) : off, iov, n)) return -1;
   return real_pwritev2(fd, iov, n, off, flags);
 }
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) {

@@ -8,7 +8,7 @@ import type { ErrorDetail } from '../../../shared/messages.js';
 import { ContentIntegrityError, InputError, describeFsError, describeWriteError } from '../errors.js';
 import { pieceSize, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
 import { readFully } from './PositionedRead.js';
-import { uncachedReadFlags } from './deviceFlags.js';
+import { openUncachedRead } from './deviceFlags.js';
 import { SectorReader, SectorWriter, borrowWindow, deviceAlignment, directFlag, returnWindow } from './SectorIo.js';
 
 export class CancelledError extends Error {
@@ -137,14 +137,7 @@ function openSource(source: ContentSource): number | null {
   if (source.kind === 'buffer' || source.kind === 'composite') return null;
   const path = source.kind === 'library' ? source.blobPath : source.path;
   try {
-    if (source.kind === 'file' && source.uncached) {
-      try {
-        return openSync(path, uncachedReadFlags());
-      } catch (err) {
-        // A file system without O_DIRECT (EINVAL) is read as it comes.
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-      }
-    }
+    if (source.kind === 'file' && source.uncached) return openUncachedRead(path);
     return openSync(path, source.kind === 'file' && source.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && source.kind === 'library') {

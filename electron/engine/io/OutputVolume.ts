@@ -3,7 +3,8 @@
 // written as a local disk is, but its errors are named after it, and an unreported size is not read as "full":
 // smbnetfs and other FUSE mounts report size 0, and some servers report nothing at all.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, realpathSync, statfsSync } from 'node:fs';
+import { readFileSync, realpathSync, statfsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import { plainWindowsPath } from '../../../shared/windowsPaths.js';
 import { errorMessage } from '../errors.js';
@@ -191,13 +192,13 @@ export function describePlace(v: OutputVolume): string {
  * Whether the folder answers now: listed once, and again after a pause or two, because a FUSE client (smbnetfs) fails
  * the first calls after a dropped connection until it has reconnected, while a stopped server fails them all.
  */
-export function folderAnswers(folder: string, tries = 3, pauseMs = 1000): boolean {
+export async function folderAnswers(folder: string, tries = 3, pauseMs = 1000): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
     try {
-      readdirSync(folder);
+      await readdir(folder);
       return true;
     } catch {
-      if (i + 1 < tries) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pauseMs);
+      if (i + 1 < tries) await new Promise((r) => setTimeout(r, pauseMs));
     }
   }
   return false;

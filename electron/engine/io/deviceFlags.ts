@@ -6,7 +6,7 @@
 // node.exe: a second open of a file held this way fails with EBUSY). macOS: the raw device /dev/rdiskN, as it is.
 // Linux also gets O_DIRECT: writes go past the page cache to the drive, which wants whole sectors from aligned memory,
 // as Windows' and macOS' raw devices do (the writer's I/O on a drive is all of that: SectorIo).
-import { constants } from 'node:fs';
+import { constants, openSync } from 'node:fs';
 import { directFlag } from './SectorIo.js';
 
 /** libuv's UV_FS_O_EXLOCK on Windows (include/uv/win.h): CreateFile's dwShareMode 0. */
@@ -32,4 +32,14 @@ export function uncachedReadFlags(platform: NodeJS.Platform = process.platform):
   if (platform === 'linux') return constants.O_RDONLY | directFlag();
   if (platform === 'win32') return constants.O_RDONLY | UV_FS_O_DIRECT_WIN32;
   return constants.O_RDONLY;
+}
+
+/** Opens a file to read past the cache (uncachedReadFlags); a file system that refuses that (EINVAL: no O_DIRECT) is read as it comes. */
+export function openUncachedRead(path: string): number {
+  try {
+    return openSync(path, uncachedReadFlags());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+    return openSync(path, 'r');
+  }
 }

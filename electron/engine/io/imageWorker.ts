@@ -10,7 +10,7 @@ import { WriteError, hashSource, writeImage } from './ImageWriter.js';
 import type { WorkerJob, WorkerMessage } from './ImageJobs.js';
 import { RingProducer, type RingShared } from './SlotRing.js';
 import { directFlag } from './SectorIo.js';
-import { uncachedReadFlags } from './deviceFlags.js';
+import { openUncachedRead } from './deviceFlags.js';
 import { lowerThisThreadPriority } from './threadPriority.js';
 
 const { jobs, cancelFlag, ring, port, fds } = workerData as {
@@ -79,18 +79,11 @@ function runJob(index: number, job: WorkerJob): void {
     return;
   }
   if (job.kind === 'compare') {
-    const open = (flags: number | string): number => openSync(job.path, flags);
     let fd: number;
     try {
-      fd = open(job.uncached ? uncachedReadFlags() : job.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
+      fd = job.uncached ? openUncachedRead(job.path) : openSync(job.path, job.sectorSize ? constants.O_RDONLY | directFlag() : 'r');
     } catch (err) {
-      // A file system that refuses uncached reads (EINVAL: no O_DIRECT) is read as it comes.
-      try {
-        if (!job.uncached || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-        fd = open('r');
-      } catch (again) {
-        throw new Error(`cannot read the written image back: ${describeFsError(again, job.path)}`);
-      }
+      throw new Error(`cannot read the written image back: ${describeFsError(err, job.path)}`);
     }
     try {
       const r = readBackImage(rehydrate(job.layout), fd, job.path, needProducer(), { cancelled, onProgress: progress, gaps: job.gaps, fileSize: job.fileSize, sectorSize: job.sectorSize });

@@ -190,7 +190,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
     };
   } catch (caught) {
     progress.cancel();
-    const err = nameShareFailure(caught, volume, removeQuietly(temps));
+    const err = await nameShareFailure(caught, volume, removeQuietly(temps));
     if (err instanceof CancelledError) log.warning('cancelled by the user; nothing was replaced and the partial files were removed.');
     else log.error(`failed: ${(err as Error).message}`);
     throw err;

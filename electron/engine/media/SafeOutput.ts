@@ -267,9 +267,9 @@ export function logVolume(log: { info(m: string): void }, v: OutputVolume): void
  * A run that failed while writing to a network share: when the share no longer answers, the error says so by its
  * name (SHARE_LOST), what became of the earlier files and what to do; otherwise the failure is left as it was said.
  */
-export function nameShareFailure(err: unknown, volume: OutputVolume | null, partials: string[]): unknown {
+export async function nameShareFailure(err: unknown, volume: OutputVolume | null, partials: string[]): Promise<unknown> {
   if (!volume?.share || err instanceof InputError || err instanceof CancelledError || err instanceof ContentIntegrityError) return err;
-  if (folderAnswers(volume.folder)) return err;
+  if (await folderAnswers(volume.folder)) return err;
   const share = volume.share.name;
   const left = partials.map((p) => basename(p));
   const message =

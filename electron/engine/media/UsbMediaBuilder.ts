@@ -357,7 +357,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     };
   } catch (caught) {
     progress.cancel();
-    const err = nameShareFailure(caught, place, removeQuietly(temps));
+    const err = await nameShareFailure(caught, place, removeQuietly(temps));
     if (err instanceof CancelledError) log.warning(`cancelled by the user${req.target.kind === 'drive' ? `; the drive ${req.target.device} holds an incomplete volume now and must be written again` : '; nothing was replaced and the partial files were removed.'}`);
     else log.error(`failed: ${(err as Error).message}`);
     throw err;
