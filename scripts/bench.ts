@@ -275,7 +275,7 @@ async function progressRate(site: string, out: string): Promise<number> {
   const times: number[] = [];
   const req: IsoMediaRequest = {
     site, taskSequenceId: 'SMP00010', size: 'unlimited', out, distributionPoints: ['DP01'], password: null, unattended: false, startDate: null, expireDate: null,
-    label: 'Bench', autorun: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: ['SMP00090'], driverPackages: [], staging: null,
+    label: 'Bench', autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: ['SMP00090'], driverPackages: [], staging: null,
     detectDependencies: true, timestamp: null, skipVerify: true,
   };
   await createIsoSet(await Site.open(site), req, { onProgress: () => times.push(Date.now()), userLogDir: null });

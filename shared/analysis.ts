@@ -64,7 +64,8 @@ export type FindingCode =
   | 'INSTALL_PACKAGE_AT_CAS'
   | 'NO_BOOT_IMAGE'
   | 'CHILD_TASK_SEQUENCE_NOT_FOUND'
-  | 'APPLICATION_NOT_RESOLVED';
+  | 'APPLICATION_NOT_RESOLVED'
+  | 'OSD_BINARIES_MISSING';
 
 export interface Finding {
   severity: Severity;
@@ -113,6 +114,39 @@ export interface DistributionPointStatus {
   error: string | null;
 }
 
+/**
+ * Where a task sequence's media is started. 'boot': the computer boots from the media (a new computer, bare metal).
+ * 'windows': from the running Windows, with SMS\bin\<arch>\TSMBAutorun.exe (refresh and upgrade): its first steps
+ * run in the full operating system. 'either': its steps allow both (nothing decides, or the full-OS steps are kept for
+ * a start from Windows by a condition on _SMSTSInWinPE).
+ */
+export type StartsFrom = 'boot' | 'windows' | 'either';
+
+/** The three uses of stand-alone media in Microsoft's article, where the steps show one. */
+export type StartScenario = 'new-computer' | 'refresh' | 'upgrade';
+
+export interface StartClassification {
+  startsFrom: StartsFrom;
+  scenario: StartScenario | null;
+  /** The step that decides it ("Group › Step" inside a child task sequence), null where no step does. */
+  step: string | null;
+  /** Why, in a sentence naming the step and what it is. */
+  reason: string;
+}
+
+/** The site server's OSD binaries (OSD\bin\<arch>) as the site offers them to the media. */
+export interface OsdBinariesSummary {
+  /** Where they were looked for or found: a folder in the site, the descriptor's path, or the site server's share. */
+  location: string | null;
+  origin: 'site-folder' | 'descriptor' | 'site-server-share' | null;
+  /** Architectures present and usable ("x64", "i386"), each with its file count and bytes. */
+  architectures: { name: OsdArchitecture; files: number; bytes: number }[];
+  /** Why they cannot be used (absent, unreadable, lacking TSMBAutorun.exe); null when x64 is usable. */
+  problem: string | null;
+}
+
+export type OsdArchitecture = 'x64' | 'i386';
+
 export interface AnalysisResult {
   packageId: string | null;
   name: string;
@@ -122,6 +156,8 @@ export interface AnalysisResult {
   references: ReferenceSummary[];
   findings: Finding[];
   distributionPoints: DistributionPointStatus[];
+  /** Whether the media is booted or started from the running Windows. */
+  start: StartClassification;
 }
 
 export interface SequenceSummary {
@@ -134,6 +170,8 @@ export interface SequenceSummary {
   reason: string | null;
   findings: FindingCode[];
   source: string;
+  /** Null when the task sequence could not be read far enough to say. */
+  startsFrom: StartsFrom | null;
 }
 
 export interface CatalogItem {

@@ -21,6 +21,7 @@ export interface AnswerFile {
   expireDate?: string | null;
   label?: string;
   autorun?: boolean;
+  i386Binaries?: boolean;
   variables?: { name: string; value: string }[];
   secretVariables?: { name: string; file: string }[];
   prestartCommand?: string | null;
@@ -56,6 +57,7 @@ const FIELDS: ReadonlyMap<string, [Check, string]> = new Map(Object.entries({
   expireDate: [isStrOrNull, 'a date or null'],
   label: [isStr, 'text'],
   autorun: [isBool, 'true or false'],
+  i386Binaries: [isBool, 'true or false'],
   variables: [isPairs('value'), 'a list of {"name", "value"}'],
   secretVariables: [isPairs('file'), 'a list of {"name", "file"}'],
   prestartCommand: [isStrOrNull, 'a command line or null'],
@@ -121,6 +123,7 @@ export function answersFromRequest(req: AnswerSourceRequest, extras: AnswerExtra
   a.expireDate = r.expireDate;
   a.label = r.label;
   a.autorun = r.autorun;
+  a.i386Binaries = r.i386Binaries;
   a.variables = r.variables.filter((v) => !v.secret).map((v) => ({ name: v.name, value: v.value }));
   a.secretVariables = r.variables.filter((v) => v.secret).map((v) => ({ name: v.name, file: secretFileOf(extras, v.name) ?? secretFilePlaceholder(v.name) }));
   a.prestartCommand = r.prestartCommand;
@@ -191,6 +194,7 @@ export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = 
   if (r.expireDate) opt('--expire', r.expireDate);
   if (r.label !== DEFAULT_MEDIA_LABEL) opt('--label', r.label);
   if (r.autorun) opt('--autorun');
+  if (r.i386Binaries) opt('--i386-binaries');
   // Plain variables first, then secret ones: the order `tsmedia create` and the answer file give them.
   for (const v of r.variables) if (!v.secret) opt('--var', `${v.name}=${v.value}`);
   for (const v of r.variables) if (v.secret) opt('--secret-var', `${v.name}=@${secretFileOf(extras, v.name) ?? 'FILE'}`);

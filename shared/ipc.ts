@@ -1,7 +1,7 @@
 // The one API the wizard uses, whichever way it reaches the engine: Electron IPC (through the preload's
 // `window.tsmedia`) or the loopback host (HTTP on 127.0.0.1 with a token, events over Server-Sent Events). Channel
 // names, request and response types live here once; the renderer holds no business logic.
-import type { AnalysisResult, CatalogItem, Finding, SequenceSummary } from './analysis.js';
+import type { AnalysisResult, CatalogItem, Finding, OsdBinariesSummary, SequenceSummary } from './analysis.js';
 import type { AnswerFile } from './answers.js';
 import type { DriveEvaluation, DriveInfo } from './drives.js';
 import type { IsoMediaRequest, MediaProgress, UsbMediaRequest } from './media.js';
@@ -17,6 +17,8 @@ export interface SiteInfo {
   centralAdministrationSite: boolean;
   distributionPoints: { name: string; error: string | null }[];
   taskSequences: number;
+  /** The site server's OSD binaries: media started from a running Windows, and autorun.inf, need them. */
+  osdBinaries: OsdBinariesSummary;
 }
 
 export interface AnalyzeRequest {
@@ -46,6 +48,8 @@ export interface MediaCheckRequest {
   media: 'iso' | 'usb';
   /** For ISO: the disc size (a size name or bytes). */
   size: IsoMediaRequest['size'] | null;
+  /** SMS\bin\i386 too (every disc of a set carries SMS\bin). */
+  i386Binaries: boolean;
 }
 
 export interface MediaCheck {

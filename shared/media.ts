@@ -41,7 +41,10 @@ export interface MediaRequestBase {
   startDate: string | null;
   expireDate: string | null;
   label: string;
+  /** Write autorun.inf, opening SMS\bin\<arch>\TSMBAutorun.exe (refused where the site has no OSD binaries). */
   autorun: boolean;
+  /** Also copy the site server's OSD\bin\i386 (x64 is always copied where the site has it), to start from 32-bit Windows. */
+  i386Binaries: boolean;
   variables: MediaVariable[];
   prestartCommand: string | null;
   /** A folder whose files the prestart command needs. */

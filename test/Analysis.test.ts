@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { analyzeTaskSequence } from '../electron/engine/site/Analysis.js';
 import { InputError } from '../electron/engine/errors.js';
+import type { OsdBinaries } from '../electron/engine/site/OsdBinaries.js';
 import { Site } from '../electron/engine/site/Site.js';
 import type { SiteDescriptor } from '../electron/engine/site/SiteDescriptor.js';
 import { parseTaskSequence } from '../electron/engine/site/TaskSequence.js';
@@ -34,11 +35,15 @@ const step = (type: string, name: string, vars: Record<string, string> = {}, att
 const APPLY_OS = step('ApplyOperatingSystemAction', 'Apply Operating System', { ImagePackageID: 'ABC00002' }, '', 'OSDApplyOS.exe /image:ABC00002,1');
 const SETUP = step('SetupWindowsAndSMSAction', 'Setup Windows and ConfigMgr', { _SMSClientPackageID: 'ABC00003' });
 
-function site(taskSequences: TaskSequencePackage[], descriptor: Partial<SiteDescriptor> | null = null): Site {
+/** A site whose OSD binaries are absent, or present (`osd`: their x64 folder as found). */
+function site(taskSequences: TaskSequencePackage[], descriptor: Partial<SiteDescriptor> | null = null, osd = false): Site {
   const d: SiteDescriptor | null = descriptor
-    ? { siteCode: 'ABC', siteName: null, centralAdministrationSite: false, exports: null, distributionPoints: null, catalog: [], ...descriptor }
+    ? { siteCode: 'ABC', siteName: null, centralAdministrationSite: false, exports: null, distributionPoints: null, catalog: [], osdBinaries: null, siteServer: null, ...descriptor }
     : null;
-  return new Site({ root: '/nowhere', descriptor: d, taskSequences, applications: [], contentObjects: [], distributionPoints: [] });
+  const osdBinaries: OsdBinaries = osd
+    ? { location: '/nowhere/OSD/bin', origin: 'site-folder', architectures: [{ name: 'x64', folder: '/nowhere/OSD/bin/x64', files: [], bytes: 0 }], problem: null, i386Problem: 'absent' }
+    : { location: null, origin: null, architectures: [], problem: 'the site has no OSD\\bin folder.', i386Problem: 'absent' };
+  return new Site({ root: '/nowhere', descriptor: d, taskSequences, applications: [], contentObjects: [], distributionPoints: [], osdBinaries });
 }
 
 async function codes(s: Site, t: TaskSequencePackage): Promise<string[]> {

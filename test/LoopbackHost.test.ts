@@ -84,7 +84,7 @@ const ended = (jobId: () => string | null) => (all: MediaEvent[]): boolean => al
 function isoRequest(out: string, overrides: Partial<IsoMediaRequest> = {}): IsoMediaRequest {
   return {
     site: null, taskSequenceId: 'SMP00010', distributionPoints: [], password: null, unattended: false, startDate: null, expireDate: null,
-    label: 'Configuration Manager', autorun: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: [],
+    label: 'Configuration Manager', autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: [],
     driverPackages: [], staging: null, detectDependencies: true, timestamp: null, skipVerify: false, size: 'cd650', out, ...overrides,
   };
 }

@@ -17,6 +17,7 @@ import { addLargeNonWimPackage, copySampleSite } from './support/sites.js';
 
 const request = (over: Partial<MediaCheckRequest> = {}): MediaCheckRequest => ({
   taskSequenceId: 'SMP00010',
+    i386Binaries: false,
   detectDependencies: true,
   distributionPoints: [],
   applications: [],
@@ -122,7 +123,7 @@ describe('media check', () => {
 function isoReq(dir: string, over: Partial<IsoMediaRequest> = {}): IsoMediaRequest {
   return {
     site: join(dir, 'my site'), taskSequenceId: 'SMP00010', distributionPoints: ['DP01'], password: 'S3cret pass!', unattended: true,
-    startDate: '2026-01-01', expireDate: '2027-06-30T12:00:00+02:00', label: "Contoso's Media", autorun: true,
+    startDate: '2026-01-01', expireDate: '2027-06-30T12:00:00+02:00', label: "Contoso's Media", autorun: true, i386Binaries: false,
     variables: [{ name: 'OSDComputerName', value: 'PC-001 $HOME `x`', secret: false }, { name: 'DomainJoinPassword', value: 'hunter2-secret', secret: true }, { name: 'Neg', value: '-x', secret: false }],
     prestartCommand: 'cmd /c "X:\\sms\\PreStart\\run.cmd"', prestartFiles: join(dir, 'pre'), applications: ['SMP00006'], packages: ['SMP00008'], driverPackages: ['SMP00005'],
     staging: join(dir, 'staging'), detectDependencies: false, timestamp: '2026-02-03T04:05:06Z', skipVerify: true, size: 'dvd', out: join(dir, 'out dir', 'media.iso'), ...over,

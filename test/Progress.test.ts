@@ -184,7 +184,7 @@ describe('progress pacing', () => {
       kind: 'iso',
       request: {
         site, taskSequenceId: 'SMP00010', size: 'unlimited', out: join(dir, 'media.iso'), distributionPoints: ['DP01'], password: null, unattended: false,
-        startDate: null, expireDate: null, label: 'Pace', autorun: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [],
+        startDate: null, expireDate: null, label: 'Pace', autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [],
         packages: ['SMP00091'], driverPackages: [], staging: null, detectDependencies: true, timestamp: null, skipVerify: false,
       },
     });

@@ -43,7 +43,7 @@ describe('USB media with a large WIM', () => {
       startDate: null,
       expireDate: null,
       label: 'WIM test',
-      autorun: false,
+      autorun: false, i386Binaries: false,
       variables: [],
       prestartCommand: null,
       prestartFiles: null,

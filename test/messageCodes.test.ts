@@ -144,7 +144,7 @@ describe('engine errors with a code', () => {
       startDate: null,
       expireDate: null,
       label: 'OK',
-      autorun: false,
+      autorun: false, i386Binaries: false,
       variables: [],
       prestartCommand: null,
       prestartFiles: null,
@@ -176,6 +176,7 @@ describe('engine errors with a code', () => {
     const site = await Site.open(SAMPLE_SITE);
     const request = (over: Partial<MediaCheckRequest>): MediaCheckRequest => ({
       taskSequenceId: 'SMP00010',
+    i386Binaries: false,
       detectDependencies: true,
       distributionPoints: [],
       applications: [],

@@ -143,7 +143,7 @@ describe('names Windows cannot open in the content', () => {
     }
     const opened = await Site.open(site);
     for (const [id, rel, name] of cases) {
-      const check = await checkMedia(opened, { taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: [id], driverPackages: [], media: 'iso', size: 'dvd' });
+      const check = await checkMedia(opened, { taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: [id], driverPackages: [], media: 'iso', size: 'dvd', i386Binaries: false });
       const path = `${id}.1\\${rel.replace(/\//g, '\\')}`;
       assert.deepEqual(check.problemDetail, { code: 'CONTENT_NAME_INVALID', params: { package: id, path, name } }, id);
       assert.ok(check.problem?.startsWith(`package ${id}: "${path}" cannot go on the media: `), check.problem ?? '');
@@ -170,7 +170,7 @@ describe('names Windows cannot open in the content', () => {
       const folder = join(site, dp, 'DataLib', 'SMP00093.1', 'x64');
       renameSync(join(folder, 'other.exe.INI'), join(folder, 'SETUP.EXE.INI'));
     }
-    const check = await checkMedia(await Site.open(site), { taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: ['SMP00093'], driverPackages: [], media: 'usb', size: null });
+    const check = await checkMedia(await Site.open(site), { taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: ['SMP00093'], driverPackages: [], media: 'usb', size: null, i386Binaries: false });
     assert.equal(check.problemDetail?.code, 'CONTENT_NAMES_CASE');
     assert.equal(check.problemDetail?.params.package, 'SMP00093');
     assert.deepEqual(new Set([check.problemDetail?.params.path, check.problemDetail?.params.other]), new Set(['SMP00093.1\\x64\\Setup.exe', 'SMP00093.1\\x64\\SETUP.EXE']));

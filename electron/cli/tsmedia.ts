@@ -2,7 +2,7 @@
 // names the file and where), 2 for anything unexpected.
 import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { AnalysisResult, CatalogItem, SequenceSummary } from '../../shared/analysis.js';
+import type { AnalysisResult, CatalogItem, SequenceSummary, StartsFrom } from '../../shared/analysis.js';
 import { REFERENCE_KINDS } from '../../shared/analysis.js';
 import { analyzeTaskSequence, summarizeSequences } from '../engine/site/Analysis.js';
 import { buildCatalog } from '../engine/site/Catalog.js';
@@ -73,11 +73,14 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
 
 const json = (v: unknown): string => JSON.stringify(v, null, 2);
 
+/** How an administrator starts the media, in a table cell. */
+const STARTS_FROM: Record<StartsFrom, string> = { boot: 'boot', windows: 'Windows', either: 'boot or Windows' };
+
 function printSequences(list: SequenceSummary[], io: Out): void {
   io.out(
     formatTable(
-      ['Package ID', 'Name', 'Boot image', 'Selectable', 'Findings'],
-      list.map((s) => [s.packageId ?? '(none)', s.name, s.bootImageId ?? '-', s.selectable ? 'yes' : `no: ${s.reason ?? ''}`, s.findings.join(', ') || '-']),
+      ['Package ID', 'Name', 'Boot image', 'Starts from', 'Selectable', 'Findings'],
+      list.map((s) => [s.packageId ?? '(none)', s.name, s.bootImageId ?? '-', s.startsFrom ? STARTS_FROM[s.startsFrom] : '-', s.selectable ? 'yes' : `no: ${s.reason ?? ''}`, s.findings.join(', ') || '-']),
     ),
   );
 }
@@ -105,6 +108,7 @@ function printAnalysis(a: AnalysisResult, io: Out): void {
   io.out(`  boot image: ${a.bootImageId ?? 'none'}`);
   const disabled = a.steps.filter((s) => s.disabled).length;
   io.out(`  steps: ${a.steps.length} (${disabled} disabled)`);
+  io.out(`  starts from: ${STARTS_FROM[a.start.startsFrom]}${a.start.scenario ? ` (${a.start.scenario})` : ''}: ${a.start.reason}`);
   io.out('\nReferenced content:');
   io.out(
     a.references.length === 0

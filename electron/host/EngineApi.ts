@@ -44,6 +44,7 @@ import { checkOutputFile } from '../engine/media/OutputCheck.js';
 import { checkImageTarget, refuseInsideSources, sourceFolders } from '../engine/media/OutputPlace.js';
 import { sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/site/Site.js';
+import { summarizeOsdBinaries } from '../engine/site/OsdBinaries.js';
 import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
 import { EventPacer } from '../engine/media/Progress.js';
 
@@ -186,7 +187,7 @@ function discSize(v: unknown, what: string): DiscSizeName | number {
 }
 
 const BASE_FIELDS = [
-  'site', 'taskSequenceId', 'distributionPoints', 'password', 'unattended', 'startDate', 'expireDate', 'label', 'autorun', 'variables',
+  'site', 'taskSequenceId', 'distributionPoints', 'password', 'unattended', 'startDate', 'expireDate', 'label', 'autorun', 'i386Binaries', 'variables',
   'prestartCommand', 'prestartFiles', 'applications', 'packages', 'driverPackages', 'staging', 'detectDependencies', 'timestamp', 'skipVerify',
 ] as const;
 
@@ -210,6 +211,7 @@ function baseRequest(o: Record<string, unknown>, what: string): MediaRequestBase
     expireDate: textOrNull(o.expireDate, `${what}.expireDate`),
     label: text(o.label, `${what}.label`, { empty: true }),
     autorun: bool(o.autorun, `${what}.autorun`),
+    i386Binaries: bool(o.i386Binaries, `${what}.i386Binaries`),
     variables: variables(o.variables, `${what}.variables`),
     prestartCommand: textOrNull(o.prestartCommand, `${what}.prestartCommand`),
     prestartFiles: absPathOrNull(o.prestartFiles, `${what}.prestartFiles`),
@@ -247,7 +249,7 @@ function startRequest(v: unknown): StartMediaRequest {
 }
 
 function checkRequest(v: unknown): MediaCheckRequest {
-  const o = fields(v, 'checkMedia', ['taskSequenceId', 'detectDependencies', 'distributionPoints', 'applications', 'packages', 'driverPackages', 'media', 'size']);
+  const o = fields(v, 'checkMedia', ['taskSequenceId', 'detectDependencies', 'distributionPoints', 'applications', 'packages', 'driverPackages', 'media', 'size', 'i386Binaries']);
   return {
     taskSequenceId: text(o.taskSequenceId, 'checkMedia.taskSequenceId'),
     detectDependencies: bool(o.detectDependencies, 'checkMedia.detectDependencies'),
@@ -257,6 +259,7 @@ function checkRequest(v: unknown): MediaCheckRequest {
     driverPackages: textList(o.driverPackages, 'checkMedia.driverPackages'),
     media: oneOf(o.media, ['iso', 'usb'] as const, 'checkMedia.media'),
     size: o.size === null ? null : discSize(o.size, 'checkMedia.size'),
+    i386Binaries: bool(o.i386Binaries, 'checkMedia.i386Binaries'),
   };
 }
 
@@ -382,6 +385,7 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
     centralAdministrationSite: s.isCentralAdministrationSite,
     distributionPoints: s.distributionPoints.map((d) => ({ name: d.name, error: d.error })),
     taskSequences: s.taskSequences.length,
+    osdBinaries: summarizeOsdBinaries(s.osdBinaries),
   });
   const allDrives = options.listDrives ?? (() => listDrives({ showAll: true }));
 

@@ -42,6 +42,7 @@ export function mediaCheckRequest(a: Answers): MediaCheckRequest | null {
     driverPackages: list(a.driverPackages.selected),
     media: a.mediaType.media,
     size: a.mediaType.media === 'iso' ? discSize(a.mediaType) : null,
+    i386Binaries: a.mediaType.i386Binaries,
   };
 }
 
@@ -74,6 +75,7 @@ export function baseRequest(a: Answers, site: SiteInfo | null): MediaRequestBase
     expireDate: orNull(a.security.expireDate),
     label: a.mediaType.label,
     autorun: a.mediaType.autorun,
+    i386Binaries: a.mediaType.i386Binaries,
     variables: c.variables.filter((v) => v.name.trim() !== '').map((v) => ({ name: v.name.trim(), value: v.value, secret: v.secret })),
     prestartCommand: c.prestart ? orNull(c.prestartCommand) : null,
     prestartFiles: c.prestart && c.prestartFilesEnabled ? orNull(c.prestartFiles) : null,

@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
 import { buildFatFloppy } from './FatFloppy.js';
 import { buildAppMgmtDigest, writeExportZip, xmlEscape, type ExportedObject, type ExportTaskSequence } from './ExportWriter.js';
+import { standInPe } from './StandInPe.js';
 
 export const SITE_CODE = 'SMP';
 export const SITE_NAME = 'Sample site (tsmedia)';
@@ -96,6 +97,36 @@ function bootImageFiles(): SampleFile[] {
 function osImageFiles(): SampleFile[] {
   // Stand-in: WIM magic then filler (64 KiB); not a valid WIM.
   return [file('install.wim', standIn('install.wim', 64 * 1024, WIM_MAGIC))];
+}
+
+function upgradePackageFiles(): SampleFile[] {
+  // Stand-ins for the extracted Windows setup media of an OS upgrade package.
+  return [
+    file('setup.exe', standIn('setup.exe', 2048, Buffer.from('MZ', 'latin1'))),
+    file('sources/install.wim', standIn('sources/install.wim', 32 * 1024, WIM_MAGIC)),
+    file('sources/setupprep.exe', standIn('sources/setupprep.exe', 2048, Buffer.from('MZ', 'latin1'))),
+  ];
+}
+
+/** The OSD binaries' version: the sample client package's (ConfigMgr 2403). */
+export const OSD_BINARIES_VERSION = '5.0.9128.1000';
+
+/**
+ * Stand-ins for the site server's <ConfigMgr installation folder>\OSD\bin\<arch>: PE images with a version resource
+ * and no code, under the names media started from Windows run (TSMBAutorun.exe starts TsmBootstrap.exe).
+ */
+export async function osdBinaryFiles(arch: 'x64' | 'i386'): Promise<SampleFile[]> {
+  const pe = async (name: string, description: string, isDll = false): Promise<SampleFile> =>
+    file(name, await standInPe({ name: name.split('/').pop() ?? name, version: OSD_BINARIES_VERSION, description, is32Bit: arch === 'i386', isDll }));
+  return [
+    await pe('TSMBAutorun.exe', 'starts the task sequence from the media in a running Windows'),
+    await pe('TsmBootstrap.exe', 'task sequence media bootstrap'),
+    await pe('TsManager.exe', 'task sequence manager'),
+    await pe('TsProgressUI.exe', 'task sequence progress'),
+    await pe('TSCore.dll', 'task sequence core', true),
+    await pe('CcmCore.dll', 'client core', true),
+    await pe('00000409/TsRes.dll', 'English resources', true),
+  ];
 }
 
 function clientFiles(): SampleFile[] {
@@ -474,6 +505,105 @@ function refreshSequence(): string {
   );
 }
 
+/** A new computer (bare metal): booted from the media, it partitions the disk and installs Windows 11. */
+function bareMetalSequence(): string {
+  const readerModel = modelName(APPS.reader);
+  return sequence(
+    [{ id: 'SMP00002' }, { id: 'SMP00003' }, { id: 'SMP00005' }],
+    [readerModel],
+    [
+      group('Install Operating System', [
+        step(
+          T('PartitionDiskAction'),
+          'Partition Disk 0 - UEFI',
+          'OSDDiskPart.exe',
+          [
+            v('OSDDiskIndex', 'DiskIndex', '0'),
+            v('OSDPartitionStyle', 'PartitionStyle', 'GPT'),
+            v('OSDPartitions', 'Partitions', '3', true),
+            v('OSDPartitions0Type', 'Partitions0Type', 'EFI'),
+            v('OSDPartitions0FileSystem', 'Partitions0FileSystem', 'FAT32'),
+            v('OSDPartitions0Size', 'Partitions0Size', '500'),
+            v('OSDPartitions0SizeUnits', 'Partitions0SizeUnits', 'MB'),
+            v('OSDPartitions1Type', 'Partitions1Type', 'MSR'),
+            v('OSDPartitions1Size', 'Partitions1Size', '128'),
+            v('OSDPartitions1SizeUnits', 'Partitions1SizeUnits', 'MB'),
+            v('OSDPartitions2Type', 'Partitions2Type', 'Primary'),
+            v('OSDPartitions2FileSystem', 'Partitions2FileSystem', 'NTFS'),
+            v('OSDPartitions2Size', 'Partitions2Size', '100'),
+            v('OSDPartitions2SizeUnits', 'Partitions2SizeUnits', 'Percent'),
+            v('OSDPartitions2VolumeName', 'Partitions2VolumeName', 'Windows'),
+            v('OSDPartitions2VolumeLetterVariable', 'Partitions2VolumeLetterVariable', 'OSDisk'),
+          ],
+          { runIn: 'WinPE', successCodeList: '0' },
+        ),
+        applyOperatingSystem('SMP00002'),
+        step(
+          T('ApplyDriverPackageAction'),
+          'Apply Driver Package',
+          'osddriverclient.exe /install:SMP00005 /unsigned:False',
+          [v('OSDApplyDriverDriverPackageID', 'DriverPackageID', 'SMP00005'), v('OSDAllowUnsignedDriver', 'UnsignedDriver', 'false')],
+          { runIn: 'WinPE', successCodeList: '0' },
+        ),
+      ]),
+      group('Setup Operating System', [
+        setupWindows('SMP00003'),
+        step(
+          T('InstallApplicationAction'),
+          'Install Contoso Reader',
+          `smsappinstall.exe /app:${readerModel} /basevar: /continueOnError:False`,
+          [v('ApplicationName', 'ApplicationName', readerModel, true), v('ContinueOnInstallError', 'ContinueOnInstallError', 'false', true), v('NumApps', 'NumApps', '1', true)],
+          { runIn: 'FullOS', successCodeList: '0' },
+        ),
+      ]),
+    ],
+  );
+}
+
+/** An in-place upgrade: started from the running Windows, Windows setup upgrades it to Windows 11 23H2. */
+function upgradeSequence(): string {
+  return sequence(
+    [{ id: 'SMP00009' }, { id: 'SMP00008' }],
+    [],
+    [
+      group('Upgrade the Operating System', [
+        step(
+          T('UpgradeOperatingSystemAction'),
+          'Upgrade Operating System',
+          'TSUpgradeOS.exe',
+          [
+            v('OSDSetupEditionIndex', 'EditionIndex', '1'),
+            v('OSDUpgradeInstallPackageID', 'InstallPackageID', 'SMP00009'),
+            v('OSDSetupDynamicUpdate', 'DynamicUpdateSetting', 'DISABLED'),
+            v('OSDSetupIgnoreErrors', 'IgnoreErrors', 'false'),
+          ],
+          { runIn: 'FullOS', successCodeList: '0' },
+        ),
+        step(
+          T('RebootAction'),
+          'Restart Computer',
+          'smsboot.exe /target:HD',
+          [v('SMSRebootMessage', 'Message', 'Windows 11 is installed; the computer restarts.'), v('SMSRebootTimeout', 'MessageTimeout', '60'), v('SMSRebootTarget', 'Target', 'HD', true)],
+          { successCodeList: '0' },
+        ),
+      ]),
+      group('Post-Processing', [
+        step(
+          T('RunPowerShellScriptAction'),
+          'Run Contoso Scripts',
+          'OSDRunPowerShellScript.exe',
+          [
+            v('OSDRunPowerShellScriptExecutionPolicy', 'ExecutionPolicy', 'Bypass'),
+            v('OSDRunPowerShellScriptPackageID', 'PackageID', 'SMP00008'),
+            v('OSDRunPowerShellScriptScriptName', 'ScriptName', 'Enable-Logging.ps1'),
+          ],
+          { runIn: 'FullOS' },
+        ),
+      ]),
+    ],
+  );
+}
+
 /** A task sequence that breaks every stand-alone media rule it can (and one disabled group that must not count). */
 function unsupportedSequence(): string {
   return sequence(
@@ -603,6 +733,7 @@ function packages(): SamplePackage[] {
     { packageId: APPS.reader.packageId, name: APPS.reader.name, kind: 'Application', className: 'SMS_Application', type: 512, version: APPS.reader.version, sourceVersion: 1, description: 'Contoso Reader (depends on Contoso Runtime 2.0).', files: readerFiles(), contentId: `${APPS.reader.content}.1` },
     { packageId: APPS.runtime.packageId, name: APPS.runtime.name, kind: 'Application', className: 'SMS_Application', type: 512, version: APPS.runtime.version, sourceVersion: 1, description: 'Contoso Runtime 2.0.', files: runtimeFiles(), contentId: `${APPS.runtime.content}.1` },
     { packageId: 'SMP00008', name: 'Contoso Scripts', kind: 'Package', className: 'SMS_Package', type: 0, version: '1.0', sourceVersion: 1, description: 'Contoso PowerShell scripts.', files: scriptsFiles() },
+    { packageId: 'SMP00009', name: 'Windows 11 Enterprise 23H2 upgrade', kind: 'OperatingSystemUpgradePackage', className: 'SMS_OperatingSystemInstallPackage', type: 259, version: '10.0.22631.2861', sourceVersion: 1, description: 'Windows 11 Enterprise 23H2 setup files for in-place upgrades (sample stand-in).', files: upgradePackageFiles() },
   ];
 }
 
@@ -703,16 +834,21 @@ the right magic bytes) - media made from them will not install Windows. efi\\mic
 
   tsmedia-site.json         site descriptor: site code, name and the catalog of packages (IDs, kinds, versions)
   exports\\                  task sequence exports in the console's Export wizard format (.zip)
-    SMP00010 Windows 11 Refresh.zip   SMP00010, exported with its dependencies (applications, packages)
+    SMP00010 Windows 11 Refresh.zip   SMP00010, exported with its dependencies (applications, packages): the
+                                      refresh scenario, started from the running Windows
     SMP-More.zip                      SMP00011 (steps stand-alone media does not support) and
                                       SMP00012 (no boot image)
+    SMP-Scenarios.zip                 SMP00013 (a new computer: booted from the media) and
+                                      SMP00014 (an in-place upgrade: started from the running Windows)
+  OSD\\bin\\x64\\, OSD\\bin\\i386\\   stand-ins for the site server's OSD binaries (TSMBAutorun.exe, TsmBootstrap.exe, ...):
+                            empty PE files with a version resource, not Microsoft's files; media carry them in SMS\\bin
   SCCMContentLib_DP01\\      content library of distribution point DP01: the current content of every package
   SCCMContentLib_DP02\\      content library of DP02: holds the OLD driver package content (SMP00005.1, the site is
                             at version 2) and lacks SMP00008, so it cannot serve SMP00010 on its own
 
 Packages: SMP00001 boot image, SMP00002 OS image, SMP00003 client package, SMP00004 USMT, SMP00005 driver package,
 SMP00006 application Contoso Reader (depends on SMP00007 application Contoso Runtime 2.0), SMP00008 package
-Contoso Scripts.
+Contoso Scripts, SMP00009 OS upgrade package.
 `;
 
 /** Generates the sample site into `outDir` (replaced as a whole: written beside it, then renamed into place). */
@@ -790,6 +926,41 @@ export async function generateSampleSite(outDir: string): Promise<SampleSiteResu
       userStateMigrationPackageId: 'SMP00004',
       authoringScopeId: AUTHORING_SCOPE,
     });
+    const bareMetal: ExportTaskSequence = {
+      packageId: 'SMP00013',
+      name: 'Windows 11 New Computer (stand-alone)',
+      description: 'Installs Windows 11 Enterprise 23H2 on a new computer booted from stand-alone media (sample).',
+      bootImageId: 'SMP00001',
+      sequenceXml: bareMetalSequence(),
+      sourceSite: SITE_CODE,
+      references: ['SMP00001', 'SMP00002', 'SMP00003', 'SMP00005', 'SMP00006'].map((id) => reference(pkg(id))),
+      appReferences: [{ modelName: modelName(APPS.reader), packageId: APPS.reader.packageId, ciId: APPS.reader.ciId }],
+    };
+    const upgrade: ExportTaskSequence = {
+      packageId: 'SMP00014',
+      name: 'Windows 11 Upgrade (stand-alone)',
+      description: 'Upgrades the running Windows in place to Windows 11 Enterprise 23H2 from stand-alone media (sample).',
+      bootImageId: 'SMP00001',
+      sequenceXml: upgradeSequence(),
+      sourceSite: SITE_CODE,
+      references: ['SMP00001', 'SMP00009', 'SMP00008'].map((id) => reference(pkg(id))),
+      appReferences: [],
+    };
+    await writeExportZip(
+      join(exportsDir, 'SMP-Scenarios.zip'),
+      [bareMetal, upgrade],
+      ['SMP00006', 'SMP00007', 'SMP00001', 'SMP00002', 'SMP00003', 'SMP00005', 'SMP00008', 'SMP00009'].map((id) => packageObject(pkg(id))),
+      { userStateMigrationPackageId: 'SMP00004', authoringScopeId: AUTHORING_SCOPE },
+    );
+
+    // The site server's OSD binaries, copied into the site folder as OSD\bin (the folder convention).
+    for (const arch of ['x64', 'i386'] as const) {
+      for (const f of await osdBinaryFiles(arch)) {
+        const at = join(tmp, 'OSD', 'bin', arch, ...f.relativePath.split('/'));
+        await mkdir(dirname(at), { recursive: true });
+        await writeFile(at, f.data);
+      }
+    }
 
     // Site descriptor.
     const catalog: CatalogEntry[] = pkgs.map((p) => {
@@ -801,7 +972,7 @@ export async function generateSampleSite(outDir: string): Promise<SampleSiteResu
       }
       return e;
     });
-    for (const ts of [refresh, unsupported, postInstall]) {
+    for (const ts of [refresh, unsupported, postInstall, bareMetal, upgrade]) {
       catalog.push({ packageId: ts.packageId, name: ts.name, kind: 'TaskSequence', version: null, sourceVersion: 1 });
     }
     const descriptor = { siteCode: SITE_CODE, siteName: SITE_NAME, centralAdministrationSite: false, catalog };

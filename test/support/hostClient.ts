@@ -96,7 +96,7 @@ export async function startHostProcess(userDataDir: string, env: NodeJS.ProcessE
 export function baseRequest(overrides: Partial<MediaRequestBase> = {}): MediaRequestBase {
   return {
     site: null, taskSequenceId: 'SMP00010', distributionPoints: [], password: null, unattended: false, startDate: null, expireDate: null,
-    label: 'Configuration Manager', autorun: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: [],
+    label: 'Configuration Manager', autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: [],
     driverPackages: [], staging: null, detectDependencies: true, timestamp: null, skipVerify: false, ...overrides,
   };
 }

@@ -10,11 +10,12 @@ import type { MediaFile } from './MediaPlan.js';
 function owner(f: MediaFile): string {
   if (f.role === 'boot') return `the boot image ${f.packageId ?? ''}`.trimEnd();
   if (f.role === 'prestart') return 'the prestart files';
+  if (f.role === 'runtime') return "the site server's OSD binaries";
   return f.packageId ? `package ${f.packageId}` : 'the media';
 }
 
 /** The package ID for the wizard's sentence ("prestart" for the prestart files). */
-const idOf = (f: MediaFile | null): string | null => (f === null ? null : f.role === 'prestart' ? 'prestart' : f.packageId);
+const idOf = (f: MediaFile | null): string | null => (f === null ? null : f.role === 'prestart' ? 'prestart' : f.role === 'runtime' ? 'OSD\\bin' : f.packageId);
 
 /** The file as its source names it: "SMP00005.1\Drivers\CON.inf" in a library, a prestart file's own path, else its media path. */
 const sourceName = (f: MediaFile): string => (f.source.kind === 'library' ? f.source.label : f.source.kind === 'file' ? f.source.path : f.path);

@@ -84,7 +84,7 @@ export function packDiscs(
     if (fixedBlocks > capacityBlocks) {
       const what = first
         ? 'the boot files and the task sequence environment alone'
-        : `the files every disc carries (${laterFixed.map((i) => files[i].path).join(', ')}) alone`;
+        : `the files every disc carries (${laterFixed.length} files: ${laterFixed.slice(0, 3).map((i) => files[i].path).join(', ')}${laterFixed.length > 3 ? ', …' : ''}) alone`;
       throw new InputError(`${what} need ${mb(fixedBlocks * BLOCK)} on a disc, more than the media size of ${mb(capacityBytes)}; choose a larger media size.`);
     }
     /**

@@ -6,7 +6,7 @@ import { packDiscs, type Disc } from './DiscSet.js';
 import { measureIso, type IsoOptions } from '../formats/iso/IsoImage.js';
 import { serializeManifest, type ManifestPart } from './Manifest.js';
 import type { MediaFile, PlannedContent } from './MediaPlan.js';
-import { buildManifest, reserveManifest, type PreparedMedia } from './MediaPreparation.js';
+import { buildManifest, everyDiscFiles, reserveManifest, type PreparedMedia } from './MediaPreparation.js';
 import { packageVersion } from '../paths.js';
 
 export interface DiscIsoBase {
@@ -43,8 +43,9 @@ export function discIsoOptions(disc: Disc, files: readonly MediaFile[], base: Di
  */
 export function packDiscSet(p: PreparedMedia, req: MediaRequestBase, capacityBlocks: number, iso: DiscIsoBase): Disc[] {
   for (let round = 1; ; round++) {
-    const discs = packDiscs(p.files, p.content.directories, capacityBlocks, (d) => measureIso(discIsoOptions(d, p.files, iso)).blocks, [p.manifestIndex]);
-    const parts = partsByFile(discs, [p.manifestIndex]);
+    const everyDisc = everyDiscFiles(p);
+    const discs = packDiscs(p.files, p.content.directories, capacityBlocks, (d) => measureIso(discIsoOptions(d, p.files, iso)).blocks, everyDisc);
+    const parts = partsByFile(discs, everyDisc);
     const need = serializeManifest(buildManifest(p, req, discs.length, (i) => parts.get(i) ?? [])).length;
     if (need <= p.manifestSize) return discs;
     if (round === 8) throw new Error(`the manifest slot did not settle: ${need} bytes needed, ${p.manifestSize} reserved`);

@@ -5,7 +5,9 @@
 import { InputError } from '../errors.js';
 
 export const MANIFEST_PATH = 'SMS/data/tsmedia-manifest.json';
-export const MANIFEST_FORMAT = 'tsmedia-manifest/1';
+// Format 2 adds `everyDisc`: a tool that knows only format 1 would read such a file as empty and call it damaged.
+export const MANIFEST_FORMAT = 'tsmedia-manifest/2';
+const READABLE_FORMATS: readonly string[] = ['tsmedia-manifest/1', MANIFEST_FORMAT];
 
 export interface ManifestPart {
   disc: number;
@@ -18,11 +20,14 @@ export interface ManifestFile {
   size: number;
   sha256: string;
   packageId: string | null;
+  /** Where the parts lie (disc numbers from 1); empty for a file every disc carries whole. */
   parts: ManifestPart[];
+  /** A copy of the file is on every disc (SMS\bin); format 2 on. */
+  everyDisc?: true;
 }
 
 export interface MediaManifest {
-  format: typeof MANIFEST_FORMAT;
+  format: string;
   label: string;
   mediaGuid: string;
   created: string;
@@ -46,7 +51,10 @@ export function parseManifest(text: string, where: string): MediaManifest {
     throw new InputError(`${where}: the media manifest is not valid JSON (${(err as Error).message}); the media is damaged.`);
   }
   const m = raw as Partial<MediaManifest> | null;
-  if (!m || m.format !== MANIFEST_FORMAT || !Array.isArray(m.files) || typeof m.discs !== 'number') {
+  if (m && typeof m.format === 'string' && m.format.startsWith('tsmedia-manifest/') && !READABLE_FORMATS.includes(m.format)) {
+    throw new InputError(`${where}: the media was made by a newer tsmedia (manifest format "${m.format}"); verify it with that version or later.`);
+  }
+  if (!m || !READABLE_FORMATS.includes(String(m.format)) || !Array.isArray(m.files) || typeof m.discs !== 'number') {
     throw new InputError(`${where}: not a tsmedia manifest (format "${String(m?.format)}"); was this media made by tsmedia?`);
   }
   for (const f of m.files) {

@@ -11,7 +11,7 @@ import { CancelledError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { planIso, type IsoOptions, type IsoPlan } from '../formats/iso/IsoImage.js';
 import type { MediaManifest } from './Manifest.js';
-import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
+import { everyDiscFiles, finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
 import type { PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { isoTargetRefusal, refuseInsideSources } from './OutputPlace.js';
@@ -84,13 +84,13 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
   try {
     progress.begin('plan', 0);
     const prepared = await prepareMedia(site, req, checked, log, 'CD/DVD set');
-    const { content, files, manifestIndex, mediaGuid } = prepared;
+    const { content, files, mediaGuid } = prepared;
 
     // Every disc carries the manifest, so any one of them tells what the set holds.
     const iso = discIsoBase(label, timestamp, content);
     const discs = packDiscSet(prepared, req, discBlocks(req.size), iso);
     const isoOptions = (disc: Disc): IsoOptions => discIsoOptions(disc, files, iso);
-    const partsOf = partsByFile(discs, [manifestIndex]);
+    const partsOf = partsByFile(discs, everyDiscFiles(prepared));
     const manifest = finalizeManifest(prepared, req, discs.length, (i) => partsOf.get(i) ?? []);
     const plans: IsoPlan[] = discs.map((d) => planIso(isoOptions(d)));
     const capacity = discBlocks(req.size);

@@ -36,6 +36,7 @@ export async function checkMedia(site: Site, req: MediaCheckRequest): Promise<Me
     expireDate: null,
     label: DEFAULT_MEDIA_LABEL,
     autorun: false,
+    i386Binaries: req.i386Binaries,
     variables: [],
     prestartCommand: null,
     prestartFiles: null,

@@ -15,7 +15,8 @@ import { checkContentNames } from './ContentNames.js';
 import type { ContentSource } from '../io/ImageLayout.js';
 import type { DistributionPoint, Site } from '../site/Site.js';
 
-export type MediaFileRole = 'boot' | 'environment' | 'package' | 'prestart';
+/** 'runtime': SMS\bin, the site server's OSD binaries, on every disc of a set. */
+export type MediaFileRole = 'boot' | 'environment' | 'package' | 'prestart' | 'runtime';
 
 export interface MediaFile {
   /** Path on the media, "/" separated, e.g. "SMS/PKG/SMP00002/install.wim". */
@@ -281,7 +282,8 @@ export async function planContent(site: Site, sel: ContentSelection): Promise<Pl
 
 export interface MediaFilesOptions {
   label: string;
-  autorun: boolean;
+  /** What autorun.inf opens ("SMS\bin\x64\TSMBAutorun.exe"); null for no autorun.inf. */
+  autorun: string | null;
 }
 
 export function checkLabel(label: string | null | undefined): string {
@@ -291,11 +293,11 @@ export function checkLabel(label: string | null | undefined): string {
   return l;
 }
 
-/** MediaLabel.txt and the optional autorun.inf (root files of ConfigMgr media). */
+/** MediaLabel.txt and the optional autorun.inf (root files of ConfigMgr media), which opens TSMBAutorun.exe. */
 export function rootFiles(o: MediaFilesOptions): MediaFile[] {
   const out = [bufferFile('MediaLabel.txt', Buffer.from(`label=${o.label}\r\n`, 'utf8'), 'environment')];
-  if (o.autorun) {
-    out.push(bufferFile('autorun.inf', Buffer.from(`[autorun]\r\nopen=SMS\\bin\\x64\\TsmBootstrap.exe\r\nicon=SMS\\bin\\x64\\TsmBootstrap.exe,0\r\nlabel=${o.label}\r\n`, 'utf8'), 'environment'));
+  if (o.autorun !== null) {
+    out.push(bufferFile('autorun.inf', Buffer.from(`[autorun]\r\nopen=${o.autorun}\r\nicon=${o.autorun},0\r\nlabel=${o.label}\r\n`, 'utf8'), 'environment'));
   }
   return out;
 }

@@ -14,6 +14,7 @@ import { packageVersion } from '../paths.js';
 import type { Site } from '../site/Site.js';
 import type { TaskSequencePackage } from '../site/TaskSequenceExport.js';
 import { buildMediaEnvironment, takeMediaKeyPair } from './TsEnvironment.js';
+import { planRuntimeFiles, type PlannedRuntime } from './RuntimeFiles.js';
 
 export const PASSWORDLESS_NOTE =
   'No password: the task sequence environment (steps and variables) is encrypted with ConfigMgr\'s public fixed key and can be read by anyone who has the media.';
@@ -71,7 +72,9 @@ export interface PreparedMedia {
   content: PlannedContent;
   taskSequence: TaskSequencePackage;
   mediaGuid: string;
-  /** Boot files, environment, the manifest slot, packages, prestart files: in media order. */
+  /** SMS\bin: the site server's OSD binaries; null where the site has none. */
+  runtime: PlannedRuntime | null;
+  /** Boot files, environment, the manifest slot, SMS\bin, packages, prestart files: in media order. */
   files: MediaFile[];
   manifestIndex: number;
   manifestSize: number;
@@ -102,6 +105,24 @@ export async function prepareMedia(site: Site, req: MediaRequestBase, options: C
   for (const p of content.packages) log.info(`package ${p.packageId} (${p.kind}${p.name ? `, ${p.name}` : ''}): ${p.files} files, ${p.bytes} bytes from ${p.distributionPoint}, content ${p.contentIds.join(', ')}`);
   if (req.prestartCommand) log.info(`prestart command: ${req.prestartCommand}`);
   for (const v of req.variables) log.info(`variable ${v.name} = ${v.secret ? '********' : v.value}`);
+  const begins = content.analysis.start;
+  log.info(`starts from: ${begins.startsFrom}${begins.scenario ? ` (${begins.scenario})` : ''}: ${begins.reason}`);
+
+  const runtime = await planRuntimeFiles(site, req.i386Binaries);
+  if (runtime === null) {
+    log.info(`OSD binaries: none on the media (${site.osdBinaries.problem ?? 'not found'})`);
+    if (req.autorun) {
+      throw codedInputError(
+        'AUTORUN_NEEDS_OSD_BINARIES',
+        { problem: site.osdBinaries.problem ?? '' },
+        `--autorun: autorun.inf opens SMS\\bin\\x64\\TSMBAutorun.exe, which comes from the site server's OSD binaries, and the site cannot give them: ${site.osdBinaries.problem ?? 'not found'} Or leave --autorun off.`,
+      );
+    }
+  } else {
+    checkContentNames(runtime.files);
+    const autorunVersion = runtime.info.find((f) => f.path.replace(/\//g, '\\') === runtime.autorunTarget)?.fileVersion ?? 'no version';
+    log.info(`OSD binaries: ${runtime.architectures.join(' and ')} from ${runtime.location}, ${runtime.files.length} files, ${runtime.files.reduce((n, f) => n + f.size, 0)} bytes; ${runtime.autorunTarget} ${autorunVersion}`);
+  }
 
   const mediaGuid = newMediaGuid();
   const prestart = req.prestartFiles ? prestartFiles(req.prestartFiles) : [];
@@ -124,15 +145,21 @@ export async function prepareMedia(site: Site, req: MediaRequestBase, options: C
     bufferFile('SMS/data/TsmBootstrap.ini', env.tsmBootstrapIni, 'environment'),
     bufferFile('SMS/data/Variables.dat', env.variablesDat, 'environment'),
     bufferFile('SMS/data/Policy.xml', env.policyXml, 'environment'),
-    ...rootFiles({ label, autorun: req.autorun }),
+    ...rootFiles({ label, autorun: req.autorun && runtime ? runtime.autorunTarget : null }),
   ];
+  const runtimeFiles = runtime?.files ?? [];
   const boot = content.files.filter((f) => f.role === 'boot');
   const rest = content.files.filter((f) => f.role !== 'boot');
   // A manifest slot of a generous fixed size: file systems are planned before the manifest's parts are known.
-  const manifestSize = 4096 + (boot.length + envFiles.length + rest.length + prestart.length) * 512;
+  const manifestSize = 4096 + (boot.length + envFiles.length + runtimeFiles.length + rest.length + prestart.length) * 512;
   const manifestIndex = boot.length + envFiles.length;
-  const files: MediaFile[] = [...boot, ...envFiles, bufferFile(MANIFEST_PATH, Buffer.alloc(manifestSize, 0x20), 'environment'), ...rest, ...prestart];
-  return { options, content, taskSequence: ts, mediaGuid, files, manifestIndex, manifestSize };
+  const files: MediaFile[] = [...boot, ...envFiles, bufferFile(MANIFEST_PATH, Buffer.alloc(manifestSize, 0x20), 'environment'), ...runtimeFiles, ...rest, ...prestart];
+  return { options, content, taskSequence: ts, mediaGuid, runtime, files, manifestIndex, manifestSize };
+}
+
+/** The files every disc of a set carries whole: the manifest, and SMS\bin so that any disc starts from Windows. */
+export function everyDiscFiles(p: Pick<PreparedMedia, 'files' | 'manifestIndex'>): number[] {
+  return [p.manifestIndex, ...p.files.flatMap((f, i) => (f.role === 'runtime' ? [i] : []))];
 }
 
 /** The manifest of the media whose files are where `partsOf` says. */
@@ -150,7 +177,7 @@ export function buildManifest(p: PreparedMedia, req: MediaRequestBase, discs: nu
     files: p.files
       .map((f, i) => ({ f, i }))
       .filter(({ i }) => i !== p.manifestIndex)
-      .map(({ f, i }) => ({ path: f.path, size: f.size, sha256: f.sha256, packageId: f.packageId, parts: partsOf(i) })),
+      .map(({ f, i }) => ({ path: f.path, size: f.size, sha256: f.sha256, packageId: f.packageId, parts: partsOf(i), ...(f.role === 'runtime' ? { everyDisc: true as const } : {}) })),
   };
 }
 

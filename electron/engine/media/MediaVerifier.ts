@@ -133,8 +133,21 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
     const listed = new Set<string>([norm(MANIFEST_PATH)]);
     const checks: FileCheck[] = [];
     const onShare = new Map(volumes.map((v) => [v.path, shareOf(dirname(v.path)) !== null]));
+    // An ISO on a network share is read in whole aligned blocks past this computer's cache (O_DIRECT on Linux,
+    // FILE_FLAG_NO_BUFFERING on Windows), so the check is of what the server holds, not of pages kept from writing it.
+    const readOf = (v: (typeof volumes)[number]): { sectorSize?: number; uncached?: boolean } => (onShare.get(v.path) ? { sectorSize: SHARE_READ_ALIGN, uncached: true } : {});
     for (const f of manifest.files) {
       listed.add(norm(f.path));
+      if (f.everyDisc) {
+        // SMS\bin: a whole copy on each disc, each checked.
+        for (let d = 1; d <= manifest.discs; d++) {
+          const v = discOf.get(d);
+          const entry = v?.files.get(norm(f.path));
+          const failed = !v ? `disc ${d} is missing` : !entry ? `missing from disc ${d} (${basename(v.path)})` : null;
+          checks.push({ file: f, disc: d, pieces: v && entry ? entry.extents.map((e) => ({ path: v.path, offset: e.offset, size: e.size, ...readOf(v) })) : [], failed });
+        }
+        continue;
+      }
       const pieces: CompositePiece[] = [];
       let failed: string | null = null;
       for (const part of f.parts) {
@@ -152,10 +165,7 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
           failed = `on disc ${part.disc} it is ${entry.size} bytes, the manifest says ${part.size}`;
           break;
         }
-        // An ISO on a network share is read in whole aligned blocks past this computer's cache (O_DIRECT on Linux,
-        // FILE_FLAG_NO_BUFFERING on Windows), so the check is of what the server holds, not of pages kept from writing it.
-        const uncached = onShare.get(v.path) ? { sectorSize: SHARE_READ_ALIGN, uncached: true } : {};
-        pieces.push(...entry.extents.map((e) => ({ path: v.path, offset: e.offset, size: e.size, ...uncached })));
+        pieces.push(...entry.extents.map((e) => ({ path: v.path, offset: e.offset, size: e.size, ...readOf(v) })));
       }
       checks.push({ file: f, disc: f.parts[0]?.disc ?? null, pieces, failed });
     }

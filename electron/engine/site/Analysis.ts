@@ -2,6 +2,7 @@
 // media rules"), and which distribution points hold all of that content.
 import type {
   AnalysisResult,
+  StartClassification,
   DistributionPointStatus,
   Finding,
   MissingContent,
@@ -12,6 +13,7 @@ import type {
 import { knownContent } from './Catalog.js';
 import { InputError } from '../errors.js';
 import type { Site } from './Site.js';
+import { classifyStart, type WalkedStep } from './StartScenario.js';
 import { allSteps, stepClass, stepVariable, type TsStep } from './TaskSequence.js';
 import type { TaskSequencePackage } from './TaskSequenceExport.js';
 
@@ -90,10 +92,7 @@ function enablesSoftwareDistribution(step: TsStep): boolean {
   return /CCM_SoftwareDistributionClientConfig/i.test(text) && /Enable SWDist/i.test(text);
 }
 
-interface Walked {
-  owner: string;
-  step: TsStep;
-}
+type Walked = WalkedStep;
 
 class Analyzer {
   private readonly refs = new Map<string, ReferenceSummary>();
@@ -273,6 +272,20 @@ export function standAloneFindings(walked: readonly Walked[], site: Site, bootIm
   return findings;
 }
 
+/** A task sequence started from Windows needs TSMBAutorun.exe on the media: refused where the site cannot give it. */
+export function startFindings(start: StartClassification, site: Site): Finding[] {
+  const problem = site.osdBinaries.problem;
+  if (start.startsFrom !== 'windows' || problem === null) return [];
+  return [
+    {
+      severity: 'error',
+      code: 'OSD_BINARIES_MISSING',
+      step: start.step,
+      message: `This task sequence starts in the running Windows, so its media must be started there with SMS\\bin\\x64\\TSMBAutorun.exe, which comes from the site server's OSD\\bin folder; booting the media would run this step in Windows PE, where it fails. The site cannot give those files: ${problem}`,
+    },
+  ];
+}
+
 function globalUdaFindings(ts: TaskSequencePackage): Finding[] {
   return ts.sequence.globalVariables
     .filter((v) => UDA_VARIABLES.has(v.name.toLowerCase()) && v.value.trim() !== '')
@@ -311,7 +324,8 @@ export async function analyzeTaskSequence(site: Site, ts: TaskSequencePackage, o
   const a = new Analyzer(site);
   a.visit(ts, []);
   if (options.detectDependencies) a.addDependencies();
-  const findings = [...standAloneFindings(a.walked, site, ts.bootImageId), ...globalUdaFindings(ts), ...a.findings];
+  const start = classifyStart(a.walked);
+  const findings = [...startFindings(start, site), ...standAloneFindings(a.walked, site, ts.bootImageId), ...globalUdaFindings(ts), ...a.findings];
   const references = a.references();
   return {
     packageId: ts.packageId,
@@ -322,6 +336,7 @@ export async function analyzeTaskSequence(site: Site, ts: TaskSequencePackage, o
     references,
     findings,
     distributionPoints: await distributionPointStatus(site, references),
+    start,
   };
 }
 
@@ -331,15 +346,18 @@ export async function summarizeSequences(site: Site): Promise<SequenceSummary[]>
   for (const ts of ordered) {
     let codes: Finding['code'][] = [];
     let reason: string | null = null;
+    let startsFrom: SequenceSummary['startsFrom'] = null;
     try {
       const a = new Analyzer(site);
       a.visit(ts, []);
-      codes = [...standAloneFindings(a.walked, site, ts.bootImageId), ...globalUdaFindings(ts), ...a.findings].map((f) => f.code);
+      const start = classifyStart(a.walked);
+      startsFrom = start.startsFrom;
+      codes = [...startFindings(start, site), ...standAloneFindings(a.walked, site, ts.bootImageId), ...globalUdaFindings(ts), ...a.findings].map((f) => f.code);
     } catch (err) {
       reason = (err as Error).message;
     }
     if (!ts.bootImageId) reason = ts.packageId ? 'Not associated with a boot image: stand-alone media needs one (task sequence properties, Advanced tab).' : 'A bare sequence file has no package ID and no boot image: import it into ConfigMgr, set a boot image and export it.';
-    out.push({ packageId: ts.packageId, name: ts.name, bootImageId: ts.bootImageId, selectable: reason === null, reason, findings: [...new Set(codes)], source: ts.source });
+    out.push({ packageId: ts.packageId, name: ts.name, bootImageId: ts.bootImageId, selectable: reason === null, reason, findings: [...new Set(codes)], source: ts.source, startsFrom });
   }
   return out;
 }

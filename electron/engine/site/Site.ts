@@ -5,6 +5,7 @@ import { basename, extname, isAbsolute, join, resolve } from 'node:path';
 import { ContentLibrary } from './ContentLibrary.js';
 import { InputError, describeFsError, errorMessage } from '../errors.js';
 import { DESCRIPTOR_FILE, parseSiteDescriptor, type SiteDescriptor } from './SiteDescriptor.js';
+import { locateOsdBinaries, type OsdBinaries } from './OsdBinaries.js';
 import {
   readExport,
   readSequenceFile,
@@ -28,6 +29,7 @@ export interface SiteParts {
   applications: ExportedApplication[];
   contentObjects: ExportedContentObject[];
   distributionPoints: DistributionPoint[];
+  osdBinaries: OsdBinaries;
 }
 
 /** Folder-convention DP names: "SCCMContentLib_DP01" → "DP01"; a bare "SCCMContentLib" keeps its name. */
@@ -35,6 +37,10 @@ export function distributionPointNameFromFolder(folder: string): string {
   const rest = folder.replace(/^SCCMContentLib/i, '').replace(/^[\s_.\-$]+/, '');
   return rest === '' ? folder : rest;
 }
+
+/** The descriptor's site code, else the site the exports were made at. */
+const siteCodeOf = (descriptor: SiteDescriptor | null, taskSequences: readonly TaskSequencePackage[]): string | null =>
+  descriptor?.siteCode ?? taskSequences.find((t) => t.sourceSite)?.sourceSite ?? null;
 
 async function kindOf(p: string): Promise<'file' | 'dir' | null> {
   try {
@@ -52,6 +58,8 @@ export class Site {
   readonly applications: readonly ExportedApplication[];
   readonly contentObjects: readonly ExportedContentObject[];
   readonly distributionPoints: readonly DistributionPoint[];
+  /** The site server's OSD\bin, for media started from a running Windows. */
+  readonly osdBinaries: OsdBinaries;
 
   constructor(parts: SiteParts) {
     this.root = parts.root;
@@ -60,10 +68,11 @@ export class Site {
     this.applications = parts.applications;
     this.contentObjects = parts.contentObjects;
     this.distributionPoints = parts.distributionPoints;
+    this.osdBinaries = parts.osdBinaries;
   }
 
   get siteCode(): string | null {
-    return this.descriptor?.siteCode ?? this.taskSequences.find((t) => t.sourceSite)?.sourceSite ?? null;
+    return siteCodeOf(this.descriptor, this.taskSequences);
   }
 
   get isCentralAdministrationSite(): boolean {
@@ -158,19 +167,22 @@ export class Site {
         distributionPoints.push({ name: d.name, root: d.root, library: null, error: errorMessage(err) });
       }
     }
-    return new Site({ root, descriptor, taskSequences, applications, contentObjects, distributionPoints });
+    const osdBinaries = await locateOsdBinaries(root, descriptor, siteCodeOf(descriptor, taskSequences));
+    return new Site({ root, descriptor, taskSequences, applications, contentObjects, distributionPoints, osdBinaries });
   }
 
   /** A site made of one export or sequence file, with no distribution points (for `tsmedia analyze FILE`). */
   static async fromFile(file: string): Promise<Site> {
     const full = resolve(file);
+    const problem = `${basename(full)} is a single file, not a site folder: it has no OSD\\bin folder.`;
+    const osdBinaries: OsdBinaries = { location: null, origin: null, architectures: [], problem, i386Problem: problem };
     if (extname(full).toLowerCase() === '.zip') {
       const ex = await readExport(full);
-      return new Site({ root: full, descriptor: null, taskSequences: ex.taskSequences, applications: ex.applications, contentObjects: ex.contentObjects, distributionPoints: [] });
+      return new Site({ root: full, descriptor: null, taskSequences: ex.taskSequences, applications: ex.applications, contentObjects: ex.contentObjects, distributionPoints: [], osdBinaries });
     }
     if (extname(full).toLowerCase() === '.xml') {
       const ts = await readSequenceFile(full);
-      return new Site({ root: full, descriptor: null, taskSequences: [ts], applications: [], contentObjects: [], distributionPoints: [] });
+      return new Site({ root: full, descriptor: null, taskSequences: [ts], applications: [], contentObjects: [], distributionPoints: [], osdBinaries });
     }
     throw new InputError(`${basename(full)}: expected an exported task sequence (.zip) or a task sequence XML file (.xml).`, { file: full });
   }

@@ -32,11 +32,18 @@ export interface SiteDescriptor {
   /** When given, these replace the SCCMContentLib* folder convention. */
   distributionPoints: DescriptorDistributionPoint[] | null;
   catalog: DescriptorCatalogItem[];
+  /**
+   * The site server's OSD\bin folder (holding x64\ and i386\): a copy, or the share \\<server>\SMS_<code>\OSD\bin;
+   * relative to the descriptor's folder or absolute. Default: the site folder's OSD\bin.
+   */
+  osdBinaries: string | null;
+  /** The site server's name: where there is no OSD\bin folder, its share SMS_<site code>\OSD\bin is used. */
+  siteServer: string | null;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-const KNOWN = ['siteCode', 'siteName', 'centralAdministrationSite', 'exports', 'distributionPoints', 'catalog', '$schema', 'comment'];
+const KNOWN = ['siteCode', 'siteName', 'centralAdministrationSite', 'exports', 'distributionPoints', 'catalog', 'osdBinaries', 'siteServer', '$schema', 'comment'];
 
 /** Validates a parsed descriptor; every problem names the file and the field. */
 export function parseSiteDescriptor(text: string, file: string): SiteDescriptor {
@@ -51,7 +58,7 @@ export function parseSiteDescriptor(text: string, file: string): SiteDescriptor 
   };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('(root)', 'must be a JSON object.');
   const obj = raw as { [k: string]: Json };
-  for (const k of Object.keys(obj)) if (!KNOWN.includes(k)) fail(k, `is not a descriptor field (known: ${KNOWN.slice(0, 6).join(', ')}).`);
+  for (const k of Object.keys(obj)) if (!KNOWN.includes(k)) fail(k, `is not a descriptor field (known: ${KNOWN.slice(0, 8).join(', ')}).`);
 
   const str = (v: Json | undefined, field: string): string | null => {
     if (v === undefined || v === null) return null;
@@ -115,8 +122,16 @@ export function parseSiteDescriptor(text: string, file: string): SiteDescriptor 
     });
   }
 
+  const siteServer = str(obj.siteServer, 'siteServer');
+  // A NetBIOS or DNS name, without the leading backslashes (they are added for the share).
+  if (siteServer !== null && !/^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(siteServer)) fail('siteServer', 'must be the site server\'s name (e.g. "CM01" or "cm01.contoso.com"), without backslashes.');
+  const osdBinaries = str(obj.osdBinaries, 'osdBinaries');
+  if (osdBinaries === '') fail('osdBinaries', 'must be the path of the site server\'s OSD\\bin folder, or left out.');
+
   return {
     siteCode,
+    osdBinaries,
+    siteServer,
     siteName: str(obj.siteName, 'siteName'),
     centralAdministrationSite: cas === true,
     exports: obj.exports === undefined ? null : strList(obj.exports, 'exports'),

@@ -39,6 +39,8 @@ export interface TsStep extends TsNodeBase {
   successCodes: string | null;
   timeout: number | null;
   variables: TsVariable[];
+  /** Conditions of the enclosing groups, outermost first: the step runs only when they hold too. */
+  groupConditions: TsCondition[];
 }
 
 export interface TsGroup extends TsNodeBase {
@@ -88,7 +90,7 @@ function readCondition(el: XmlElement): TsCondition {
   };
 }
 
-function readNodes(parent: XmlElement, path: string[], parentDisabled: boolean): TsNode[] {
+function readNodes(parent: XmlElement, path: string[], parentDisabled: boolean, parentConditions: TsCondition[]): TsNode[] {
   const out: TsNode[] = [];
   for (const el of parent.children) {
     const tag = localName(el.name);
@@ -105,7 +107,7 @@ function readNodes(parent: XmlElement, path: string[], parentDisabled: boolean):
       path,
     };
     if (tag === 'group') {
-      out.push({ ...base, kind: 'group', children: readNodes(el, [...path, base.name], base.disabled) });
+      out.push({ ...base, kind: 'group', children: readNodes(el, [...path, base.name], base.disabled, base.condition ? [...parentConditions, base.condition] : parentConditions) });
     } else {
       const timeout = el.attrs.timeout !== undefined ? Number.parseInt(el.attrs.timeout, 10) : NaN;
       out.push({
@@ -117,6 +119,7 @@ function readNodes(parent: XmlElement, path: string[], parentDisabled: boolean):
         successCodes: el.attrs.successCodeList ?? null,
         timeout: Number.isFinite(timeout) ? timeout : null,
         variables: readVariables(child(el, 'defaultVarList')),
+        groupConditions: parentConditions,
       });
     }
   }
@@ -146,7 +149,7 @@ export function taskSequenceFromElement(root: XmlElement, where: ErrorLocation):
     name: root.attrs.name ?? null,
     references,
     globalVariables: readVariables(child(root, 'globalVarList')),
-    children: readNodes(root, [], false),
+    children: readNodes(root, [], false, []),
   };
 }
 

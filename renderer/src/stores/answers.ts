@@ -41,6 +41,8 @@ export interface Answers {
     staging: string;
     label: string;
     autorun: boolean;
+    /** SMS\bin\i386 too, to start the media from 32-bit Windows. */
+    i386Binaries: boolean;
   };
   security: { protect: boolean; password: string; confirm: string; startDate: string; expireDate: string };
   taskSequence: { id: string | null; detectDependencies: boolean; acknowledged: boolean };
@@ -71,6 +73,7 @@ export const initialAnswers = (): Answers => ({
     staging: '',
     label: DEFAULT_MEDIA_LABEL,
     autorun: false,
+    i386Binaries: false,
   },
   security: { protect: true, password: '', confirm: '', startDate: '', expireDate: '' },
   taskSequence: { id: null, detectDependencies: true, acknowledged: false },
