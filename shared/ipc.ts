@@ -4,7 +4,7 @@
 import type { AnalysisResult, CatalogItem, Finding, OsdBinariesSummary, SequenceSummary } from './analysis.js';
 import type { AnswerFile } from './answers.js';
 import type { DriveEvaluation, DriveInfo } from './drives.js';
-import type { IsoMediaRequest, MediaProgress, UsbMediaRequest } from './media.js';
+import type { IsoMediaRequest, MediaProgress, MediaStart, UsbMediaRequest } from './media.js';
 import type { ErrorDetail } from './messages.js';
 
 export type { ErrorDetail, MessageParams } from './messages.js';
@@ -122,6 +122,8 @@ export interface MediaResultSummary {
   reportFiles: string[];
   logFiles: string[];
   mediaGuid: string;
+  /** How the administrator starts the media (Completion page). */
+  start: MediaStart;
 }
 
 export type MediaEvent =

@@ -1,4 +1,5 @@
 // The media contract: what the wizard's pages and `tsmedia create` ask for, and the progress the engine reports.
+import type { StartScenario, StartsFrom } from './analysis.js';
 import type { RuleIssue } from './messages.js';
 
 export type DiscSizeName = 'cd650' | 'cd700' | 'dvd' | 'dvd-dl' | 'unlimited';
@@ -20,6 +21,14 @@ export const DISC_SIZE_LABELS: Record<DiscSizeName, string> = {
 };
 
 export const DEFAULT_MEDIA_LABEL = 'Configuration Manager';
+
+/** How media just made are started: booted, or from the running Windows with the TSMBAutorun.exe they carry. */
+export interface MediaStart {
+  startsFrom: StartsFrom;
+  scenario: StartScenario | null;
+  /** "SMS\bin\x64\TSMBAutorun.exe" where the media carry the OSD binaries; null where they do not. */
+  tsmbAutorun: string | null;
+}
 
 export interface MediaVariable {
   name: string;

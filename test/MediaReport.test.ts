@@ -45,6 +45,8 @@ function reportOf(n: Names): string {
     mediaGuid: '0F6A3D2E-1111-2222-3333-444455556666',
     content,
     manifest,
+    startsFrom: { startsFrom: 'windows', scenario: 'refresh', step: n.step, reason: n.message },
+    runtime: null,
     discs: [{ path: '/out/media.iso', bytes: 2048, sha256: null }],
     start: null,
     expire: null,

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ANSWERS_FORMAT, answerFileProblem, type AnswerFile } from '../../shared/answers.js';
-import type { IsoMediaRequest, MediaProgress, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
+import type { IsoMediaRequest, MediaProgress, MediaStart, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
 import { DEFAULT_MEDIA_LABEL, DISC_SIZE_LABELS, parseDiscSize } from '../../shared/media.js';
 import { InputError, codedInputError, describeFsError } from '../engine/errors.js';
 import { CancelledError } from '../engine/io/ImageWriter.js';
@@ -19,6 +19,14 @@ import type { Site } from '../engine/site/Site.js';
 import { prepareMediaKeyPair } from '../engine/media/TsEnvironment.js';
 import { formatBytes } from './format.js';
 
+
+/** How the administrator starts the media just made. */
+function startLine(s: MediaStart): string {
+  const fromWindows = s.tsmbAutorun ? `in the running Windows, open the media and run ${s.tsmbAutorun} (autorun.inf, where written, opens it from a CD/DVD)` : null;
+  if (s.startsFrom === 'windows') return `start: ${fromWindows ?? 'from the running Windows, which these media cannot do: they carry no OSD binaries'}${s.scenario ? ` (${s.scenario})` : ''}`;
+  if (s.startsFrom === 'boot') return `start: boot the computer from the media${s.scenario ? ` (${s.scenario})` : ''}`;
+  return `start: boot the computer from the media${fromWindows ? `, or ${fromWindows}` : ''}`;
+}
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
@@ -254,6 +262,7 @@ export async function runCreate(args: string[], io: Io, openSite: (dir: string |
     else {
       io.out(`created ${result.discs.length} ISO file(s)${result.verified ? ', verified' : ''}:`);
       for (const d of result.discs) io.out(`  ${d.path}  ${formatBytes(d.bytes)}${d.sha256 ? `  SHA-256 ${d.sha256}` : ''}`);
+      io.out(startLine(result.start));
       io.out(`report: ${result.reportFiles.join(', ')}`);
       io.out(`log: ${result.logFiles.join(', ')}`);
     }
@@ -331,6 +340,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
     if (parsed.json) io.out(JSON.stringify(result, (k, val: unknown) => (k === 'manifest' ? undefined : val), 2));
     else {
       io.out(`created USB media on ${result.target}${result.verified ? ', verified' : ''}: ${result.manifest.files.length} files`);
+      io.out(startLine(result.start));
       io.out(`report: ${result.reportFiles.join(', ')}`);
       io.out(`log: ${result.logFiles.join(', ')}`);
     }

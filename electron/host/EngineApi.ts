@@ -427,10 +427,10 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       let result: MediaResultSummary;
       if (req.kind === 'iso') {
         const r = await createIsoSet(s, req.request, { signal, onProgress });
-        result = { kind: 'iso', outputs: r.discs.map((d) => ({ path: d.path, bytes: d.bytes, sha256: d.sha256 })), verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid };
+        result = { kind: 'iso', outputs: r.discs.map((d) => ({ path: d.path, bytes: d.bytes, sha256: d.sha256 })), verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid, start: r.start };
       } else {
         const r = await createUsbMedia(s, req.request, { signal, onProgress, listDrives: allDrives });
-        result = { kind: 'usb', outputs: [{ path: r.target, bytes: r.bytesWritten, sha256: null }], verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid };
+        result = { kind: 'usb', outputs: [{ path: r.target, bytes: r.bytesWritten, sha256: null }], verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid, start: r.start };
       }
       allowOpen(...result.outputs.map((o) => o.path).filter((p) => isAbsolute(p) && !p.startsWith('/dev/') && !p.startsWith('\\\\.\\')), ...result.reportFiles, ...result.logFiles);
       emit({ jobId, type: 'done', result });

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Finding } from '../../../shared/analysis.js';
-import type { IsoMediaRequest, MediaProgress } from '../../../shared/media.js';
+import type { IsoMediaRequest, MediaProgress, MediaStart } from '../../../shared/media.js';
 import { discBlocks, discFileName } from '../../../shared/media.js';
 import type { Disc } from './DiscSet.js';
 import { discIsoBase, discIsoOptions, packDiscSet, partsByFile } from './DiscSetPlan.js';
@@ -12,6 +12,7 @@ import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { planIso, type IsoOptions, type IsoPlan } from '../formats/iso/IsoImage.js';
 import type { MediaManifest } from './Manifest.js';
 import { everyDiscFiles, finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type CheckedOptions } from './MediaPreparation.js';
+import { mediaStart } from './RuntimeFiles.js';
 import type { PlannedContent } from './MediaPlan.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { isoTargetRefusal, refuseInsideSources } from './OutputPlace.js';
@@ -59,6 +60,7 @@ export interface CreateMediaResult {
   logFiles: string[];
   warnings: Finding[];
   verified: boolean;
+  start: MediaStart;
 }
 
 /** Checks what can be checked before any content is read. */
@@ -150,7 +152,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
 
     progress.begin('finalize', 0, discs.length);
     const created = finals.map((f, i) => ({ path: f, bytes: written[i].bytes, sha256: sums[i] }));
-    const report = new MediaReport({ request: req, label, mediaGuid, content, manifest, discs: created, start, expire, timestamp, verified });
+    const report = new MediaReport({ request: req, label, mediaGuid, content, manifest, startsFrom: content.analysis.start, runtime: prepared.runtime, discs: created, start, expire, timestamp, verified });
     const extra: { temp: string; final: string }[] = [];
     finals.forEach((f, i) => {
       const sum = sums[i];
@@ -187,6 +189,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
       logFiles: [...log.paths],
       warnings: content.warnings,
       verified,
+      start: mediaStart(content.analysis.start, prepared.runtime),
     };
   } catch (caught) {
     progress.cancel();

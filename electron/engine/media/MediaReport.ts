@@ -1,9 +1,11 @@
 // The media report written beside every output, in Markdown (for people) and JSON (for scripts): each package with
 // version, size and disc, the media GUID, the date range, the findings acknowledged. No secret ever appears in it.
 import { basename } from 'node:path';
+import type { StartClassification } from '../../../shared/analysis.js';
 import type { IsoMediaRequest } from '../../../shared/media.js';
 import type { MediaManifest } from './Manifest.js';
 import type { PlannedContent } from './MediaPlan.js';
+import type { PlannedRuntime, RuntimeFileInfo } from './RuntimeFiles.js';
 import { writeTempFile } from './SafeOutput.js';
 
 export interface ReportInput {
@@ -12,6 +14,10 @@ export interface ReportInput {
   mediaGuid: string;
   content: PlannedContent;
   manifest: MediaManifest;
+  /** How the media is started (the task sequence's analysis). */
+  startsFrom: StartClassification;
+  /** SMS\bin: the OSD binaries on the media; null where the site had none. */
+  runtime: PlannedRuntime | null;
   /** SHA-256 as read back; null when the media was not read back (--no-verify) or is a drive. */
   discs: { path: string; bytes: number; sha256: string | null }[];
   start: Date | null;
@@ -28,6 +34,9 @@ export interface ReportJson {
   tool: string;
   taskSequence: { packageId: string | null; name: string };
   media: { type: 'iso' | 'usb'; size: string; label: string; mediaGuid: string; passwordProtected: boolean; unattended: boolean; autorun: boolean; startDate: string | null; expireDate: string | null };
+  startsFrom: StartClassification;
+  /** SMS\bin on the media: where it was copied from, what autorun.inf opens, every file with its version. */
+  osdBinaries: { location: string; architectures: string[]; autorun: string | null; files: RuntimeFileInfo[] } | null;
   discs: { file: string; bytes: number; sha256: string | null }[];
   packages: { packageId: string; name: string | null; kind: string; version: string | null; sourceVersion: number | null; bytes: number; files: number; distributionPoint: string; discs: number[] }[];
   variables: { name: string; secret: boolean }[];
@@ -75,6 +84,12 @@ export function markdownCodeBlock(text: string): string[] {
   return [fence, ...text.replace(CONTROL, '\ufffd').split(LINE_BREAK), fence];
 }
 
+const STARTS_FROM: Record<StartClassification['startsFrom'], string> = {
+  boot: 'booting from the media',
+  windows: 'the running Windows',
+  either: 'booting from the media, or the running Windows',
+};
+
 export class MediaReport {
   constructor(private readonly r: ReportInput) {}
 
@@ -98,6 +113,10 @@ export class MediaReport {
         startDate: r.start?.toISOString() ?? null,
         expireDate: r.expire?.toISOString() ?? null,
       },
+      startsFrom: r.startsFrom,
+      osdBinaries: r.runtime
+        ? { location: r.runtime.location, architectures: r.runtime.architectures, autorun: r.request.autorun ? r.runtime.autorunTarget : null, files: r.runtime.info }
+        : null,
       discs: r.discs.map((d) => ({ file: basename(d.path), bytes: d.bytes, sha256: d.sha256 })),
       packages: r.content.packages.map((p) => ({
         packageId: p.packageId,
@@ -132,6 +151,9 @@ export class MediaReport {
       `| Media GUID | ${j.media.mediaGuid} |`,
       `| Password | ${j.media.passwordProtected ? 'yes' : 'no — the task sequence environment is readable by anyone with the media'} |`,
       `| Unattended | ${j.media.unattended ? 'yes' : 'no'} |`,
+      `| Starts from | ${STARTS_FROM[j.startsFrom.startsFrom]}${j.startsFrom.scenario ? ` (${j.startsFrom.scenario})` : ''}: ${esc(j.startsFrom.reason)} |`,
+      `| OSD binaries (SMS\\bin) | ${j.osdBinaries ? `${j.osdBinaries.architectures.join(', ')}, from ${esc(j.osdBinaries.location)}` : 'none: the media can only be booted'} |`,
+      `| autorun.inf | ${j.osdBinaries?.autorun ? `opens ${esc(j.osdBinaries.autorun)}` : 'not written'} |`,
       `| Valid from | ${j.media.startDate ?? 'any time'} |`,
       `| Expires | ${j.media.expireDate ?? 'never'} |`,
       `| Prestart command | ${j.prestartCommand ? 'below' : 'none'} |`,
@@ -151,6 +173,16 @@ export class MediaReport {
         (p) => `| ${esc(p.packageId)} | ${esc(p.kind)} | ${esc(p.name ?? '-')} | ${esc(p.version ?? '-')} | ${p.sourceVersion ?? '-'} | ${p.bytes} | ${p.files} | ${p.discs.join(', ')} | ${esc(p.distributionPoint)} |`,
       ),
       '',
+      ...(j.osdBinaries
+        ? [
+            '## OSD binaries (SMS\\bin)',
+            '',
+            '| File | File version | Product version | Bytes | SHA-256 |',
+            '|---|---|---|---:|---|',
+            ...j.osdBinaries.files.map((f) => `| ${esc(f.path.replace(/\//g, '\\'))} | ${f.fileVersion ?? '-'} | ${f.productVersion ?? '-'} | ${f.size} | \`${f.sha256}\` |`),
+            '',
+          ]
+        : []),
       // The command as typed, every character: a fenced block, not a table cell.
       ...(j.prestartCommand ? ['## Prestart command', '', ...markdownCodeBlock(j.prestartCommand), ''] : []),
       '## Variables',

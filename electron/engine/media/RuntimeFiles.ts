@@ -4,7 +4,8 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import type { OsdArchitecture } from '../../../shared/analysis.js';
+import type { OsdArchitecture, StartClassification } from '../../../shared/analysis.js';
+import type { MediaStart } from '../../../shared/media.js';
 import { codedInputError, describeFsError, InputError } from '../errors.js';
 import { peVersion } from '../formats/PeVersion.js';
 import type { Site } from '../site/Site.js';
@@ -82,4 +83,9 @@ export async function planRuntimeFiles(site: Site, i386: boolean): Promise<Plann
   const autorunArch = i386 ? 'i386' : 'x64';
   const autorun = files.find((f) => f.path.toLowerCase() === `sms/bin/${autorunArch}/tsmbautorun.exe`) as MediaFile;
   return { location: osd.location, architectures: wanted, files, info, autorunTarget: autorun.path.replace(/\//g, '\\') };
+}
+
+/** How the media made are started, for the command line and the wizard's Completion page. */
+export function mediaStart(start: StartClassification, runtime: PlannedRuntime | null): MediaStart {
+  return { startsFrom: start.startsFrom, scenario: start.scenario, tsmbAutorun: runtime ? 'SMS\\bin\\x64\\TSMBAutorun.exe' : null };
 }

@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../../shared/analysis.js';
 import type { DriveInfo } from '../../../shared/drives.js';
-import type { MediaProgress, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
+import type { MediaProgress, MediaStart, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
 import { driveIoPath } from '../drives/DriveAccess.js';
 import { writeDrive, type DriveWrite } from '../drives/DriveSequence.js';
@@ -23,6 +23,7 @@ import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
 import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
 import type { MediaManifest } from './Manifest.js';
 import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
+import { mediaStart } from './RuntimeFiles.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { checkImageTarget, sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
@@ -78,6 +79,7 @@ export interface CreateUsbResult {
   warnings: Finding[];
   largeFiles: LargeFileReport;
   verified: boolean;
+  start: MediaStart;
 }
 
 const MIN_IMAGE = 64 * 1024 * 1024;
@@ -321,6 +323,8 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       mediaGuid: prepared.mediaGuid,
       content: prepared.content,
       manifest,
+      startsFrom: prepared.content.analysis.start,
+      runtime: prepared.runtime,
       discs: [{ path: target, bytes: written.bytes, sha256: written.sha256 }],
       start: checked.start,
       expire: checked.expire,
@@ -354,6 +358,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       warnings: prepared.content.warnings,
       largeFiles: large.report,
       verified,
+      start: mediaStart(prepared.content.analysis.start, prepared.runtime),
     };
   } catch (caught) {
     progress.cancel();
