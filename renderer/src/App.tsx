@@ -9,6 +9,7 @@ import { ConfirmDialog } from './components/ConfirmDialog.js';
 import { EngineMessage } from './components/EngineMessage.js';
 import { chooseLanguage, initLanguage, type Language } from './i18n.js';
 import { fromEngine } from './messages.js';
+import { i386Unavailable, osdProblem } from './osd.js';
 import { CompletionPage } from './pages/Completion.js';
 import { ContentPage } from './pages/Content.js';
 import { CustomizationPage } from './pages/Customization.js';
@@ -56,9 +57,15 @@ function PageBody({ page }: { page: PageId }) {
   }
 }
 
-/** Keeps the analysis in step with the chosen task sequence, and forgets choices that belonged to another site. */
+/**
+ * Keeps the analysis in step with the chosen task sequence, forgets choices that belonged to another site, and keeps
+ * autorun.inf and SMS\bin\i386 off where the site's OSD binaries cannot give them (the engine would refuse the run).
+ */
 function useSiteEffects(): void {
   const tsId = useAnswers((s) => s.taskSequence.id);
+  const autorun = useAnswers((s) => s.mediaType.autorun);
+  const i386 = useAnswers((s) => s.mediaType.i386Binaries);
+  const osd = useSite((s) => s.info.value?.osdBinaries ?? null);
   const deps = useAnswers((s) => s.taskSequence.detectDependencies);
   const update = useAnswers((s) => s.update);
   const analyze = useSite((s) => s.analyze);
@@ -76,6 +83,10 @@ function useSiteEffects(): void {
     }
     lastRoot.current = root;
   }, [root, update]);
+  useEffect(() => {
+    if (autorun && osdProblem(osd) !== null) update('mediaType', { autorun: false });
+    if (i386 && i386Unavailable(osd) !== null) update('mediaType', { i386Binaries: false });
+  }, [osd, autorun, i386, update]);
   useEffect(() => {
     if (tsId && generation) void analyze(tsId, deps);
   }, [tsId, deps, generation, analyze]);

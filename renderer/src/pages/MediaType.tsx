@@ -1,5 +1,5 @@
 // Page 2: Media Type — a removable USB drive (or an image file of one) or a CD/DVD set; the staging folder, the media
-// label and autorun.inf. The drive list is refreshed every second; the size, disc plan and 4 GiB check come from
+// label, autorun.inf and the 32-bit OSD binaries (both offered only where the site's OSD binaries allow them). The drive list is refreshed every second; the size, disc plan and 4 GiB check come from
 // checkMedia once a task sequence is chosen.
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -10,6 +10,7 @@ import { api } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
 import { PathField } from '../components/PathField.js';
 import { driveConstraintText, fromEngine, fromRule } from '../messages.js';
+import { i386Unavailable, osdProblem } from '../osd.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
 import { selectedDrive } from '../validation.js';
@@ -85,19 +86,72 @@ export function MediaTypePage() {
               {labelIssue ? <EngineMessage message={labelIssue.message} coded={fromRule('mediaLabel', labelIssue)} frame="engine.rule" /> : null}
             </p>
           </div>
-          <div className="choice">
-            <input type="checkbox" id="autorun" checked={m.autorun} onChange={(e) => set({ autorun: e.target.checked })} aria-describedby="autorun-help" />
-            <label htmlFor="autorun">{t('mediaType.autorun')}</label>
-            <p id="autorun-help" className="help">
-              {t('mediaType.autorunHelp')}
-            </p>
-          </div>
+          <StartFromWindowsOptions />
           <section aria-labelledby="check-heading" className="check-box">
             <h3 id="check-heading">{m.media === 'usb' ? t('mediaType.checkUsbHeading') : t('mediaType.checkIsoHeading')}</h3>
             {tsChosen ? <MediaCheckView media={m.media} /> : <p className="help">{t('mediaType.checkLater')}</p>}
           </section>
         </>
       ) : null}
+    </>
+  );
+}
+
+/**
+ * autorun.inf and SMS\bin\i386: both need the site's OSD binaries. Where the site cannot give them the box is
+ * disabled and unticked (App.tsx keeps the answer false), with the reason beside it.
+ */
+function StartFromWindowsOptions() {
+  const { t } = useTranslation();
+  const m = useAnswers((s) => s.mediaType);
+  const update = useAnswers((s) => s.update);
+  const osd = useSite((s) => s.info.value?.osdBinaries ?? null);
+  const set = (patch: Partial<typeof m>): void => update('mediaType', patch);
+  const noAutorun = osdProblem(osd);
+  const noI386 = i386Unavailable(osd);
+  return (
+    <>
+      <div className="choice">
+        <input
+          type="checkbox"
+          id="autorun"
+          checked={m.autorun && noAutorun === null}
+          disabled={noAutorun !== null}
+          onChange={(e) => set({ autorun: e.target.checked })}
+          aria-describedby={noAutorun === null ? 'autorun-help' : 'autorun-help autorun-unavailable'}
+        />
+        <label htmlFor="autorun">{t('mediaType.autorun')}</label>
+        <p id="autorun-help" className="help">
+          {t('mediaType.autorunHelp')}
+        </p>
+        {noAutorun !== null ? (
+          <p id="autorun-unavailable" className="help unavailable" data-testid="autorun-unavailable">
+            <strong>{t('mediaType.autorunUnavailable')}</strong> <EngineMessage message={noAutorun} frame="engine.detail" />
+          </p>
+        ) : null}
+      </div>
+      <div className="choice">
+        <input
+          type="checkbox"
+          id="i386-binaries"
+          checked={m.i386Binaries && noI386 === null}
+          disabled={noI386 !== null}
+          onChange={(e) => set({ i386Binaries: e.target.checked })}
+          aria-describedby={
+            noI386 === null ? 'i386-binaries-help' : `i386-binaries-help i386-binaries-unavailable${noI386.key === 'i386NoBinaries' ? ' autorun-unavailable' : ''}`
+          }
+        />
+        <label htmlFor="i386-binaries">{t('mediaType.i386Binaries')}</label>
+        <p id="i386-binaries-help" className="help">
+          {t('mediaType.i386BinariesHelp')}
+        </p>
+        {noI386 !== null ? (
+          <p id="i386-binaries-unavailable" className="help unavailable" data-testid="i386-unavailable">
+            {/* Without any OSD binaries, the reason is the one under autorun.inf: not repeated here. */}
+            <strong>{noI386.key === 'i386NoFolder' ? t('mediaType.i386NoFolder', { location: noI386.location }) : t('mediaType.i386NoBinaries')}</strong>
+          </p>
+        ) : null}
+      </div>
     </>
   );
 }

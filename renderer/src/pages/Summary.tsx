@@ -9,6 +9,7 @@ import { EngineMessage } from '../components/EngineMessage.js';
 import { fromEngine } from '../messages.js';
 import { PathField } from '../components/PathField.js';
 import { formatBytes } from '../format.js';
+import { autorunTarget, smsBinArchitectures } from '../osd.js';
 import { imageSizeBytes, startRequest } from '../request.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
@@ -41,6 +42,9 @@ export function SummaryPage() {
     packages.push({ id, name: c?.name ?? id, kind: c ? t(`kind.${c.kind}`) : '—', version: c?.version ?? '—', size: c?.sizeBytes ?? null, why: t('summary.chosen') });
   }
   const findings = analysis?.findings ?? [];
+  // SMS\bin\<arch>: what the engine copies from the site's OSD binaries (x64 whenever it can, i386 when asked).
+  const smsBin = smsBinArchitectures(info?.osdBinaries, m.i386Binaries);
+  const start = analysis?.start ?? null;
 
   const extras = {};
   // The page runs on the computer the engine runs on (the loopback host answers 127.0.0.1 only): its shell is this one's.
@@ -103,8 +107,10 @@ export function SummaryPage() {
           <dd>{m.staging.trim() || t('mediaType.stagingPlaceholder')}</dd>
           <dt>{t('mediaType.label')}</dt>
           <dd>{m.label}</dd>
+          <dt>{t('summary.smsBin')}</dt>
+          <dd data-testid="summary-sms-bin">{smsBin.length > 0 ? smsBin.join(', ') : t('summary.smsBinNone')}</dd>
           <dt>{t('mediaType.autorun')}</dt>
-          <dd>{yes(m.autorun)}</dd>
+          <dd data-testid="summary-autorun">{m.autorun ? t('summary.autorunOpens', { path: autorunTarget(smsBin) }) : t('common.no')}</dd>
           <dt>{t('security.protect')}</dt>
           <dd>{a.security.protect ? t('summary.passwordSet') : t('summary.noPassword')}</dd>
           <dt>{t('security.startDate')}</dt>
@@ -113,6 +119,11 @@ export function SummaryPage() {
           <dd>{a.security.expireDate || t('summary.noDate')}</dd>
           <dt>{t('summary.taskSequence')}</dt>
           <dd>{ts ? `${ts.name} (${ts.packageId})` : (a.taskSequence.id ?? '—')}</dd>
+          <dt>{t('summary.startsFrom')}</dt>
+          <dd data-testid="summary-start">
+            {start ? t(`startsFrom.${start.startsFrom}`) : '—'}
+            {start?.scenario ? ` (${t(`scenario.${start.scenario}`)})` : ''}
+          </dd>
           <dt>{t('taskSequence.detectDependencies')}</dt>
           <dd>{yes(a.taskSequence.detectDependencies)}</dd>
           <dt>{t('summary.findings')}</dt>

@@ -1,10 +1,12 @@
 // Page 4 (the console's "Stand-Alone CD/DVD"): the task sequence. Only those associated with a boot image can be
-// chosen; the others are listed with the reason. The content it references and the findings of the analysis are shown;
-// warnings must be acknowledged before Next.
+// chosen; the others are listed with the reason. How its media is started (booted, or from the running Windows with the
+// site's OSD binaries), the content it references and the findings of the analysis are shown; warnings must be
+// acknowledged before Next, errors (OSD_BINARIES_MISSING among them) block it.
 import { useTranslation } from 'react-i18next';
 import { isBlocking } from '../../../shared/analysis.js';
-import type { Finding } from '../../../shared/analysis.js';
+import type { AnalysisResult, Finding, OsdBinariesSummary } from '../../../shared/analysis.js';
 import { EngineMessage } from '../components/EngineMessage.js';
+import { formatBytes, formatNumber } from '../format.js';
 import { fromEngine } from '../messages.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
@@ -18,6 +20,52 @@ export function FindingItem({ f }: { f: Finding }) {
       <br />
       <EngineMessage message={f.message} frame="engine.detail" />
     </li>
+  );
+}
+
+/** The OSD binaries a start from Windows needs: where they come from and which architectures, or why there are none. */
+function OsdBinariesLine({ osd }: { osd: OsdBinariesSummary }) {
+  const { t } = useTranslation();
+  if (osd.problem !== null) {
+    return (
+      <span data-testid="osd-binaries" data-usable="false">
+        <strong>{t('taskSequence.osdMissing')}</strong> <EngineMessage message={osd.problem} frame="engine.detail" />
+      </span>
+    );
+  }
+  const archs = osd.architectures.map((a) => t('taskSequence.osdArchitecture', { name: a.name, files: formatNumber(a.files), size: formatBytes(a.bytes) })).join('; ');
+  return (
+    <span data-testid="osd-binaries" data-usable="true">
+      <code>{osd.location}</code>
+      {osd.origin ? ` (${t(`taskSequence.osdOrigin.${osd.origin}`)})` : ''}: {archs}
+    </span>
+  );
+}
+
+/** How the chosen task sequence's media is started, and (where it can start from Windows) the OSD binaries for it. */
+function StartSection({ an }: { an: AnalysisResult }) {
+  const { t } = useTranslation();
+  const osd = useSite((s) => s.info.value?.osdBinaries ?? null);
+  const { startsFrom, scenario, reason } = an.start;
+  return (
+    <section aria-labelledby="start-heading" data-testid="start" data-package={an.packageId ?? ''} data-starts-from={startsFrom}>
+      <h3 id="start-heading">{t('taskSequence.startHeading')}</h3>
+      <p>
+        <strong data-testid="start-summary">{t(`taskSequence.start_${startsFrom}`)}</strong>
+        {scenario ? <> {t('taskSequence.scenario', { scenario: t(`scenario.${scenario}`) })}</> : null}
+      </p>
+      <p className="help">
+        <EngineMessage message={reason} frame="engine.detail" />
+      </p>
+      {startsFrom !== 'boot' && osd ? (
+        <dl className="facts">
+          <dt>{t('taskSequence.osdBinaries')}</dt>
+          <dd>
+            <OsdBinariesLine osd={osd} />
+          </dd>
+        </dl>
+      ) : null}
+    </section>
   );
 }
 
@@ -47,6 +95,7 @@ export function TaskSequencePage() {
               <th scope="col">{t('taskSequence.colName')}</th>
               <th scope="col">{t('taskSequence.colId')}</th>
               <th scope="col">{t('taskSequence.colBootImage')}</th>
+              <th scope="col">{t('taskSequence.colStartsFrom')}</th>
               <th scope="col">{t('taskSequence.colStatus')}</th>
             </tr>
           </thead>
@@ -69,6 +118,9 @@ export function TaskSequencePage() {
                   </td>
                   <td>{s.packageId ?? '—'}</td>
                   <td>{s.bootImageId ?? t('taskSequence.noBootImage')}</td>
+                  <td data-testid={`ts-start-${s.packageId}`} data-starts-from={s.startsFrom ?? ''}>
+                    {s.startsFrom ? t(`startsFrom.${s.startsFrom}`) : '—'}
+                  </td>
                   <td id={`${id}-reason`}>
                     {s.selectable ? (
                       s.findings.length > 0 ? (
@@ -94,7 +146,7 @@ export function TaskSequencePage() {
           </tbody>
         </table>
         <p id="ts-help" className="help">
-          {t('taskSequence.onlyBootImage')}
+          {t('taskSequence.onlyBootImage')} {t('taskSequence.startsFromHelp')}
         </p>
       </fieldset>
       <div className="choice">
@@ -119,6 +171,7 @@ export function TaskSequencePage() {
       ) : null}
       {an ? (
         <>
+          <StartSection an={an} />
           <section aria-labelledby="findings-heading" data-testid="findings">
             <h3 id="findings-heading">{t('taskSequence.findingsHeading')}</h3>
             {an.findings.length === 0 ? (
