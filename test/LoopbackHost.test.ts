@@ -169,7 +169,11 @@ describe('loopback host', () => {
     assert.equal(r.headers['set-cookie'], undefined);
     const info = JSON.parse(r.body) as SiteInfo;
     assert.equal(info.isSample, true);
-    assert.equal(info.taskSequences, 3);
+    assert.equal(info.taskSequences, 5);
+    // The sample site's OSD binaries, found by the folder convention (OSD\bin in the site folder).
+    assert.equal(info.osdBinaries.origin, 'site-folder');
+    assert.equal(info.osdBinaries.problem, null);
+    assert.deepEqual(info.osdBinaries.architectures.map((a) => a.name), ['x64', 'i386']);
   });
 
   test('a foreign Host (DNS rebinding), a foreign Origin or another site (another port) is refused, even with a session', async () => {
@@ -240,7 +244,7 @@ describe('loopback host', () => {
       ['analyze', [], /analyze takes 1 argument\(s\), not 0/],
       ['openSite', ['relative/site'], /must be a full path/],
       ['openSite', [join(work, 'no-such-site')], /does not exist or is not a folder/],
-      ['checkMedia', [{ taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: [], driverPackages: [], media: 'floppy', size: null }], /checkMedia\.media must be one of "iso", "usb"/],
+      ['checkMedia', [{ taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: [], driverPackages: [], media: 'floppy', size: null, i386Binaries: false }], /checkMedia\.media must be one of "iso", "usb"/],
       ['startMedia', [{ kind: 'iso', request: { ...isoRequest(join(work, 'x.iso')), size: 1000 } }], /custom size is a whole number of bytes, at least/],
       ['startMedia', [{ kind: 'iso', request: isoRequest('x.iso') }], /request\.out must be a full path/],
       ['startMedia', [{ kind: 'usb', request: { ...isoRequest(''), target: { kind: 'drive', device: '/dev/sdz', showAll: false, confirmations: ['/dev/sdz'] }, format: true } }], /"size" is not a field/],
@@ -283,10 +287,11 @@ describe('loopback host', () => {
     assert.equal(huge.status, 413);
   });
 
-  test('the API: the sample site\'s three task sequences, preferences, and what needs a desktop says so', async () => {
+  test('the API: the sample site\'s five task sequences, preferences, and what needs a desktop says so', async () => {
     const list = await ok<SequenceSummary[]>('listSequences');
-    assert.deepEqual(list.map((s) => s.packageId), ['SMP00010', 'SMP00011', 'SMP00012']);
-    assert.deepEqual(list.map((s) => s.selectable), [true, true, false]);
+    assert.deepEqual(list.map((s) => s.packageId), ['SMP00010', 'SMP00011', 'SMP00012', 'SMP00013', 'SMP00014']);
+    assert.deepEqual(list.map((s) => s.selectable), [true, true, false, true, true]);
+    assert.deepEqual(list.map((s) => s.startsFrom), ['windows', 'windows', 'windows', 'boot', 'windows']);
     assert.equal(await ok('chooseFolder', 'Pick a folder'), null);
     assert.equal(await ok('chooseSaveFile', { title: 'Save', defaultPath: null, filters: [{ name: 'Answer files', extensions: ['json'] }] }), null);
     assert.equal(await ok('openPath', work), false);
@@ -324,7 +329,7 @@ describe('loopback host', () => {
     const stream = events(ended(() => jobId));
     await stream.ready;
     const check = await ok<{ discs: { bytes: number }[]; problem: string | null }>('checkMedia', {
-      taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: [], driverPackages: [], media: 'iso', size: 'cd650',
+      taskSequenceId: 'SMP00010', detectDependencies: true, distributionPoints: [], applications: [], packages: [], driverPackages: [], media: 'iso', size: 'cd650', i386Binaries: false,
     });
     assert.equal(check.problem, null);
     ({ jobId } = await ok<{ jobId: string }>('startMedia', { kind: 'iso', request: isoRequest(out) }));

@@ -172,7 +172,7 @@ describe('media report in Markdown', () => {
         const headings = ['Discs', 'Packages', ...(n.prestart ? ['Prestart command'] : []), 'Variables', 'Findings acknowledged'];
         assert.deepEqual(s.headings, [`Stand-alone media: ${shown(n.taskSequence)} (SMP00010)`, ...headings]);
         assert.equal(s.tables.length, 3, 'media, discs, packages');
-        assert.equal(s.tables[0].length, 10, 'the media table: header and nine rows');
+        assert.equal(s.tables[0].length, 13, 'the media table: header and twelve rows');
         for (const r of s.tables[0]) assert.equal(r.length, 2);
         assert.equal(s.tables[0][2][1], shown(n.label));
         assert.equal(s.tables[2].length, n.packages.length + 1);

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yauzl from 'yauzl';
-import { generateSampleSite, APPS, AUTHORING_SCOPE } from '../scripts/lib/SampleSite.js';
+import { generateSampleSite, APPS, AUTHORING_SCOPE, OSD_BINARIES_VERSION } from '../scripts/lib/SampleSite.js';
+import { peVersion } from '../electron/engine/formats/PeVersion.js';
 import { buildFatFloppy } from '../scripts/lib/FatFloppy.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex').toUpperCase();
@@ -123,9 +124,12 @@ test('sample site: contents', async (t) => {
     SMP00006: 'Application',
     SMP00007: 'Application',
     SMP00008: 'Package',
+    SMP00009: 'OperatingSystemUpgradePackage',
     SMP00010: 'TaskSequence',
     SMP00011: 'TaskSequence',
     SMP00012: 'TaskSequence',
+    SMP00013: 'TaskSequence',
+    SMP00014: 'TaskSequence',
   });
   assert.equal(site.catalog.find((c) => c.packageId === 'SMP00005')?.sourceVersion, 2);
   assert.equal(site.catalog.find((c) => c.packageId === 'SMP00001')?.version, '10.0.22621.1');
@@ -136,8 +140,8 @@ test('sample site: contents', async (t) => {
   const dp2 = join(outDir, 'SCCMContentLib_DP02');
   const readerContent = `${APPS.reader.content}.1`;
   const runtimeContent = `${APPS.runtime.content}.1`;
-  const dp1Contents = ['SMP00001.1', 'SMP00002.1', 'SMP00003.1', 'SMP00004.1', 'SMP00005.2', readerContent, runtimeContent, 'SMP00008.1'];
-  const dp2Contents = ['SMP00001.1', 'SMP00002.1', 'SMP00003.1', 'SMP00004.1', 'SMP00005.1', readerContent, runtimeContent];
+  const dp1Contents = ['SMP00001.1', 'SMP00002.1', 'SMP00003.1', 'SMP00004.1', 'SMP00005.2', readerContent, runtimeContent, 'SMP00008.1', 'SMP00009.1'];
+  const dp2Contents = ['SMP00001.1', 'SMP00002.1', 'SMP00003.1', 'SMP00004.1', 'SMP00005.1', readerContent, runtimeContent, 'SMP00009.1'];
   const dataLibInis = async (lib: string): Promise<string[]> =>
     (await readdir(join(lib, 'DataLib'))).filter((n) => n.endsWith('.INI')).map((n) => n.slice(0, -4)).sort();
   assert.deepEqual(await dataLibInis(dp1), [...dp1Contents].sort());
@@ -185,7 +189,7 @@ test('sample site: contents', async (t) => {
 
   // Export zips.
   const exportsDir = join(outDir, 'exports');
-  assert.deepEqual((await readdir(exportsDir)).sort(), ['SMP-More.zip', 'SMP00010 Windows 11 Refresh.zip']);
+  assert.deepEqual((await readdir(exportsDir)).sort(), ['SMP-More.zip', 'SMP-Scenarios.zip', 'SMP00010 Windows 11 Refresh.zip']);
   for (const name of await readdir(exportsDir)) {
     const r = testZip(join(exportsDir, name));
     if (r) assert.ok(r.ok, r.out);
@@ -268,4 +272,30 @@ test('sample site: make-sample-site prints one line', async (t) => {
   assert.ok(lines[0]?.includes(out));
   assert.match(lines[0] ?? '', /\d+ bytes/);
   assert.ok((await stat(join(out, 'tsmedia-site.json'))).isFile());
+});
+
+test('sample site: stand-in OSD binaries carry a version resource that 7-Zip reads as peVersion does', async (t) => {
+  const outDir = join(await tempDir(t), 'site');
+  await generateSampleSite(outDir);
+  const expectedDotted = OSD_BINARIES_VERSION;
+  const sevenZip = spawnSync('7z', ['i'], { encoding: 'utf8' });
+  if (sevenZip.error) console.log('7z not installed (apt-get install p7zip-full): versions checked with peVersion only');
+  for (const arch of ['x64', 'i386'] as const) {
+    const dir = join(outDir, 'OSD', 'bin', arch);
+    const names = (await readdir(dir, { recursive: true })).map((n) => n.split(sep).join('/')).filter((n) => /\.(exe|dll)$/i.test(n)).sort();
+    assert.deepEqual(names, ['00000409/TsRes.dll', 'CcmCore.dll', 'TSCore.dll', 'TSMBAutorun.exe', 'TsManager.exe', 'TsProgressUI.exe', 'TsmBootstrap.exe'].sort());
+    for (const n of names) {
+      const data = await readFile(join(dir, ...n.split('/')));
+      // Machine type in the COFF header: 0x8664 for x64 images, 0x14c for 32-bit ones.
+      assert.equal(data.readUInt16LE(data.readUInt32LE(0x3c) + 4), arch === 'x64' ? 0x8664 : 0x14c, `${arch}/${n}: machine`);
+      assert.deepEqual(await peVersion(data), { fileVersion: expectedDotted, productVersion: expectedDotted }, `${arch}/${n}`);
+      if (sevenZip.error) continue;
+      // 7-Zip's PE handler shows the version resource as .rsrc/version.txt (UTF-16LE text).
+      const shown = spawnSync('7z', ['e', '-so', join(dir, ...n.split('/')), '.rsrc/version.txt']);
+      const text = Buffer.from(shown.stdout).toString('utf16le');
+      assert.match(text, new RegExp(`FILEVERSION\\s+${expectedDotted.replace(/\./g, ',')}`), `${arch}/${n}: 7z reads ${text.slice(0, 80)}`);
+      assert.match(text, /"OriginalFilename",\s*"([^"]+)"/, `${arch}/${n}`);
+      assert.equal(/"OriginalFilename",\s*"([^"]+)"/.exec(text)?.[1], n.split('/').pop());
+    }
+  }
 });

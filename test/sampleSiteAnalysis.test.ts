@@ -23,7 +23,11 @@ describe('sample site', () => {
       ['SMP00010', true],
       ['SMP00011', true],
       ['SMP00012', false],
+      ['SMP00013', true],
+      ['SMP00014', true],
     ]);
+    // One task sequence of each of the article's three scenarios: refresh and upgrade start from Windows.
+    assert.deepEqual(list.map((s) => s.startsFrom), ['windows', 'windows', 'windows', 'boot', 'windows']);
     assert.match(list[2].reason ?? '', /not associated with a boot image/i);
     assert.deepEqual(list[0].findings, []);
     assert.ok(list[2].findings.includes('NO_BOOT_IMAGE'));

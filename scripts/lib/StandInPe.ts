@@ -13,6 +13,7 @@ interface ResEditWriter {
         setProductVersion(major: number, minor: number, micro: number, revision: number, lang: number): void;
         setStringValues(lang: { lang: number; codepage: number }, values: Record<string, string>): void;
         outputToResourceEntries(entries: unknown[]): void;
+        fixedInfo: { fileOS: number; fileType: number };
       };
     };
   };
@@ -39,6 +40,9 @@ export async function standInPe(o: StandInPeOptions): Promise<Buffer> {
   const [a, b, c, d] = o.version.split('.').map(Number);
   vi.setFileVersion(a, b, c, d, 1033);
   vi.setProductVersion(a, b, c, d, 1033);
+  // VOS_NT_WINDOWS32, and VFT_APP or VFT_DLL, as Windows' own binaries say.
+  vi.fixedInfo.fileOS = 0x00040004;
+  vi.fixedInfo.fileType = o.isDll ? 2 : 1;
   vi.setStringValues(
     { lang: 1033, codepage: 1200 },
     {
