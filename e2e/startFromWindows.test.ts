@@ -153,6 +153,10 @@ describe('wizard: media that start from Windows', () => {
     await w.nextButton.click();
     await w.expectPage('completion', 60_000);
     await page.locator('[data-testid="result"][data-result="done"]').waitFor();
+    // The Completion page says how the administrator starts the media just made.
+    const how = page.locator('[data-testid="how-to-start"]');
+    assert.equal(await how.getAttribute('data-starts-from'), 'windows');
+    assert.match(await how.innerText(), /run SMS\\bin\\x64\\TSMBAutorun\.exe.*refresh an existing computer/s);
     const v = runCli(['verify', out]);
     assert.equal(v.status, 0, v.stdout + v.stderr);
     if (hasCommand('7z')) {

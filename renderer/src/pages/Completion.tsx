@@ -79,6 +79,11 @@ export function CompletionPage() {
         {r.verified ? t('completion.verified') : t('completion.notVerified')}
       </p>
       <p>{t('completion.mediaGuid', { guid: r.mediaGuid })}</p>
+      <h3>{t('completion.startHeading')}</h3>
+      <p data-testid="how-to-start" data-starts-from={r.start.startsFrom}>
+        {r.start.startsFrom !== 'boot' && r.start.tsmbAutorun === null ? t('completion.startBootOnly') : t(`taskSequence.start_${r.start.startsFrom}`)}
+        {r.start.scenario ? <> {t('taskSequence.scenario', { scenario: t(`scenario.${r.start.scenario}`) })}</> : null}
+      </p>
       {r.reportFiles.length > 0 ? (
         <>
           <h3>{t('completion.reportsHeading')}</h3>
