@@ -41,8 +41,8 @@ function site(taskSequences: TaskSequencePackage[], descriptor: Partial<SiteDesc
     ? { siteCode: 'ABC', siteName: null, centralAdministrationSite: false, exports: null, distributionPoints: null, catalog: [], osdBinaries: null, siteServer: null, ...descriptor }
     : null;
   const osdBinaries: OsdBinaries = osd
-    ? { location: '/nowhere/OSD/bin', origin: 'site-folder', architectures: [{ name: 'x64', folder: '/nowhere/OSD/bin/x64', files: [], bytes: 0 }], problem: null, i386Problem: 'absent' }
-    : { location: null, origin: null, architectures: [], problem: 'the site has no OSD\\bin folder.', i386Problem: 'absent' };
+    ? { location: '/nowhere/OSD/bin', origin: 'site-folder', architectures: [{ name: 'x64', folder: '/nowhere/OSD/bin/x64', files: [], bytes: 0 }], problem: null, i386Problem: 'absent', looked: true }
+    : { location: null, origin: null, architectures: [], problem: 'the site has no OSD\\bin folder.', i386Problem: 'absent', looked: true };
   return new Site({ root: '/nowhere', descriptor: d, taskSequences, applications: [], contentObjects: [], distributionPoints: [], osdBinaries });
 }
 

@@ -3,7 +3,8 @@
 
 Uses only Python's zipfile and ElementTree (nothing tsmedia uses). For a .zip export or a bare .xml sequence it prints
 JSON: one object per task sequence with its package ID, boot image, step counts by type, the names of the steps that
-are disabled (themselves or through a disabled group), and the package IDs the task sequence references.
+are disabled (themselves or through a disabled group), the package IDs the task sequence references, and its enabled
+steps in run order with their type and runIn (what a reader of its first steps sees).
 """
 import json
 import re
@@ -32,6 +33,7 @@ def analyse_sequence(seq_text, package_id, boot_image, extra_refs, app_refs):
     counts = {}
     disabled = []
     steps = []
+    enabled = []
 
     def walk(el, parent_disabled):
         for c in el:
@@ -47,6 +49,8 @@ def analyse_sequence(seq_text, package_id, boot_image, extra_refs, app_refs):
                 steps.append(c)
                 if dis:
                     disabled.append(c.get('name', ''))
+                else:
+                    enabled.append({'name': c.get('name', ''), 'type': t, 'runIn': c.get('runIn')})
 
     walk(root, False)
     refs = set()
@@ -94,6 +98,7 @@ def analyse_sequence(seq_text, package_id, boot_image, extra_refs, app_refs):
         'stepCounts': counts,
         'disabledSteps': disabled,
         'references': sorted(refs),
+        'enabledSteps': enabled,
     }
 
 

@@ -275,7 +275,8 @@ export function standAloneFindings(walked: readonly Walked[], site: Site, bootIm
 /** A task sequence started from Windows needs TSMBAutorun.exe on the media: refused where the site cannot give it. */
 export function startFindings(start: StartClassification, site: Site): Finding[] {
   const problem = site.osdBinaries.problem;
-  if (start.startsFrom !== 'windows' || problem === null) return [];
+  // One export analysed on its own has no site to hold OSD binaries: the media's site decides.
+  if (start.startsFrom !== 'windows' || problem === null || !site.osdBinaries.looked) return [];
   return [
     {
       severity: 'error',

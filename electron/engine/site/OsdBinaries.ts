@@ -34,6 +34,8 @@ export interface OsdBinaries {
   problem: string | null;
   /** Why i386 cannot be used (absent or incomplete); null when it can. */
   i386Problem: string | null;
+  /** False where there is no site folder to look in (one export file analysed on its own): nothing is known. */
+  looked: boolean;
 }
 
 /** The site server's share of its OSD binaries. */
@@ -91,7 +93,7 @@ async function readArchitecture(root: string, name: OsdArchitecture): Promise<Os
  * the descriptor's "siteServer". Never throws: what cannot be used is said in `problem`.
  */
 export async function locateOsdBinaries(root: string, descriptor: SiteDescriptor | null, siteCode: string | null): Promise<OsdBinaries> {
-  const none = (location: string | null, origin: OsdBinaries['origin'], problem: string): OsdBinaries => ({ location, origin, architectures: [], problem, i386Problem: problem });
+  const none = (location: string | null, origin: OsdBinaries['origin'], problem: string): OsdBinaries => ({ location, origin, architectures: [], problem, i386Problem: problem, looked: true });
   let location: string;
   let origin: OsdBinaries['origin'];
   const named = descriptor?.osdBinaries ?? null;
@@ -133,6 +135,7 @@ export async function locateOsdBinaries(root: string, descriptor: SiteDescriptor
     architectures: [x64, i386].filter((a): a is OsdArchitectureFolder => typeof a !== 'string'),
     problem: typeof x64 === 'string' ? x64 : null,
     i386Problem: typeof i386 === 'string' ? i386 : null,
+    looked: true,
   };
 }
 

@@ -175,7 +175,7 @@ export class Site {
   static async fromFile(file: string): Promise<Site> {
     const full = resolve(file);
     const problem = `${basename(full)} is a single file, not a site folder: it has no OSD\\bin folder.`;
-    const osdBinaries: OsdBinaries = { location: null, origin: null, architectures: [], problem, i386Problem: problem };
+    const osdBinaries: OsdBinaries = { location: null, origin: null, architectures: [], problem, i386Problem: problem, looked: false };
     if (extname(full).toLowerCase() === '.zip') {
       const ex = await readExport(full);
       return new Site({ root: full, descriptor: null, taskSequences: ex.taskSequences, applications: ex.applications, contentObjects: ex.contentObjects, distributionPoints: [], osdBinaries });
