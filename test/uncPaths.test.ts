@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +18,7 @@ import { describePlace, uncShare, windowsShare, type OutputVolume } from '../ele
 import { checkOutputFile } from '../electron/engine/media/OutputCheck.js';
 import { isDevicePath } from '../electron/engine/io/SectorIo.js';
 import { reportFilesFor } from '../electron/engine/media/MediaReport.js';
+import { openIso } from '../electron/engine/formats/iso/IsoReader.js';
 import { imageTargetRefusal, isoTargetRefusal, placeFacts, placeFactsAsync, realPath, sameFile } from '../electron/engine/media/OutputPlace.js';
 import { computerTag } from '../electron/engine/media/SafeOutput.js';
 import { ROOT, requireOrSkip, runCli, type CliResult } from './helpers.js';
@@ -428,6 +429,38 @@ describe('Windows: ISO sets and a USB image on a network share, written through 
     assert.equal(gone.folderExists, false);
     assert.deepEqual(gone.problemDetail, { code: 'OUTPUT_SHARE_UNREACHABLE', params: { share: nowhere, path: `${nowhere}\\x.iso` } });
     assert.equal(gone.share?.name, nowhere);
+  });
+
+  test('OSD binaries from the site server\'s share (tsmedia-site.json "siteServer" → \\\\<server>\\SMS_SMP\\OSD\\bin): copied into SMS\\bin, byte for byte', async (t) => {
+    if (!requireOrSkip(t, skip === null && prefix !== null, skip ?? '')) return;
+    if (prefix === null) return;
+    // The site server's installation folder, shared as SMS_SMP; a site folder without OSD\bin names the server.
+    const install = join(dir, 'install');
+    cpSync(join(local, 'site', 'OSD'), join(install, 'OSD'), { recursive: true });
+    const site = copySampleSite(join(dir, 'site-no-osd'));
+    rmSync(join(site, 'OSD'), { recursive: true });
+    const descPath = join(site, 'tsmedia-site.json');
+    writeFileSync(descPath, JSON.stringify({ ...(JSON.parse(readFileSync(descPath, 'utf8')) as object), siteServer: server }));
+    // The server's folder is removed as a whole after the suite (the media share's remover).
+    await mapShare(prefix, server, 'SMS_SMP', unixPathOf(prefix, install), () => undefined);
+    const share = `\\\\${server}\\SMS_SMP\\OSD\\bin`;
+    mkdirSync(join(dir, 'osd-out'));
+    const out = join(dir, 'osd-out', 'media.iso');
+    const r = runCli(['create', '--site', site, '--task-sequence', 'SMP00010', '--out', out, '--autorun'], env());
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const report = JSON.parse(readFileSync(join(dir, 'osd-out', 'media.report.json'), 'utf8')) as { osdBinaries: { location: string; autorun: string } };
+    assert.deepEqual(report.osdBinaries.location, share);
+    assert.equal(report.osdBinaries.autorun, 'SMS\\bin\\x64\\TSMBAutorun.exe');
+    const iso = openIso(out);
+    try {
+      for (const f of ['TSMBAutorun.exe', 'TsmBootstrap.exe', '00000409/TsRes.dll']) {
+        assert.ok(iso.readFileBuffer(`SMS/bin/x64/${f}`).equals(readFileSync(join(install, 'OSD', 'bin', 'x64', ...f.split('/')))), f);
+      }
+      assert.match(iso.readFileBuffer('autorun.inf').toString('latin1'), /^\[autorun\]\r\nopen=SMS\\bin\\x64\\TSMBAutorun\.exe\r\n/);
+    } finally {
+      iso.close();
+    }
+    assert.equal(runCli(['verify', out], env()).status, 0);
   });
 
   test('the command line keeps a UNC path absolute: --image \\\\server\\share\\… and //server/share/… as Windows reads them', (t) => {
