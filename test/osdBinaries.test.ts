@@ -120,6 +120,7 @@ describe('task sequences that start from Windows on a site without OSD binaries'
       const list = spawnSync('7z', ['l', '-ba', out], { encoding: 'utf8' }).stdout;
       assert.doesNotMatch(list, /SMS[\\/]bin|autorun\.inf/i);
     }
+    assert.match(runCli(['inspect', out]).stdout, /^start from Windows: not possible, no SMS\\bin on the media \(it can only be booted\)$/m);
   });
 
   test('--i386-binaries where the site has only x64: refused, naming the folder', (t) => {
@@ -170,6 +171,9 @@ describe('SMS\\bin on the media', () => {
 
       const ok = runCli(['verify', ...discs, '--json']);
       assert.equal(ok.status, 0, ok.stdout);
+      const inspect = runCli(['inspect', ...discs]);
+      assert.equal(inspect.status, 0, inspect.stderr);
+      assert.match(inspect.stdout, /^start from Windows: SMS\\bin \(x64: 7 files, i386: 7 files\); autorun\.inf opens SMS\\bin\\i386\\TSMBAutorun\.exe$/m);
       // A byte changed in disc 2's copy of TSCore.dll: verify names that file on that disc, and nothing else.
       const tsCore = readFileSync(join(site, 'OSD', 'bin', 'x64', 'TSCore.dll'));
       const image = readFileSync(discs[1]);

@@ -48,6 +48,12 @@ export async function runInspect(args: string[], io: Io): Promise<number> {
   io.out(`password required: ${r.passwordRequired ? 'yes' : 'no'}; unattended: ${r.unattended ? 'yes' : 'no'}; discs: ${r.discs}`);
   io.out('packages:');
   for (const p of r.packages) io.out(`  ${p.packageId}  ${p.files} files  ${formatBytes(p.bytes)}`);
+  const sp = r.startPrograms;
+  io.out(
+    sp.architectures.length
+      ? `start from Windows: SMS\\bin (${sp.architectures.map((a) => `${a.name}: ${a.files} files`).join(', ')}); autorun.inf ${sp.autorun ? `opens ${sp.autorun}` : 'not on the media'}`
+      : 'start from Windows: not possible, no SMS\\bin on the media (it can only be booted)',
+  );
   if (r.variables) {
     io.out('variables:');
     for (const v of r.variables) io.out(`  ${v.name} = ${v.value.length > 120 ? `${v.value.slice(0, 60)}… (${v.value.length} characters)` : v.value}`);

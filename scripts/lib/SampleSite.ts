@@ -341,6 +341,43 @@ function runCommandLine(name: string, command: string): string {
   );
 }
 
+/** Partition Disk 0 for UEFI: EFI, MSR and Windows, with a recovery partition after Windows when asked. */
+function partitionDiskUefi(withRecovery: boolean): string {
+  const recovery = [
+    v('OSDPartitions3Type', 'Partitions3Type', 'Recovery'),
+    v('OSDPartitions3FileSystem', 'Partitions3FileSystem', 'NTFS'),
+    v('OSDPartitions3Size', 'Partitions3Size', '100'),
+    v('OSDPartitions3SizeUnits', 'Partitions3SizeUnits', 'Percent'),
+    v('OSDPartitions3VolumeName', 'Partitions3VolumeName', 'Recovery'),
+  ];
+  return step(
+    T('PartitionDiskAction'),
+    'Partition Disk 0 - UEFI',
+    'OSDDiskPart.exe',
+    [
+      v('OSDDiskIndex', 'DiskIndex', '0'),
+      v('OSDPartitionStyle', 'PartitionStyle', 'GPT'),
+      v('OSDPartitions', 'Partitions', withRecovery ? '4' : '3', true),
+      v('OSDPartitions0Type', 'Partitions0Type', 'EFI'),
+      v('OSDPartitions0FileSystem', 'Partitions0FileSystem', 'FAT32'),
+      v('OSDPartitions0Size', 'Partitions0Size', '500'),
+      v('OSDPartitions0SizeUnits', 'Partitions0SizeUnits', 'MB'),
+      v('OSDPartitions0VolumeName', 'Partitions0VolumeName', 'EFI'),
+      v('OSDPartitions1Type', 'Partitions1Type', 'MSR'),
+      v('OSDPartitions1Size', 'Partitions1Size', '128'),
+      v('OSDPartitions1SizeUnits', 'Partitions1SizeUnits', 'MB'),
+      v('OSDPartitions2Type', 'Partitions2Type', 'Primary'),
+      v('OSDPartitions2FileSystem', 'Partitions2FileSystem', 'NTFS'),
+      v('OSDPartitions2Size', 'Partitions2Size', withRecovery ? '99' : '100'),
+      v('OSDPartitions2SizeUnits', 'Partitions2SizeUnits', 'Percent'),
+      v('OSDPartitions2VolumeName', 'Partitions2VolumeName', 'Windows'),
+      v('OSDPartitions2VolumeLetterVariable', 'Partitions2VolumeLetterVariable', 'OSDisk'),
+      ...(withRecovery ? recovery : []),
+    ],
+    { runIn: 'WinPE', successCodeList: '0' },
+  );
+}
+
 /** The "Example task sequence for stand-alone media" of Microsoft's article, made concrete. */
 function refreshSequence(): string {
   const readerModel = modelName(APPS.reader);
@@ -387,36 +424,7 @@ function refreshSequence(): string {
       ),
       group('Install Operating System', [
         restartInWinPE(),
-        step(
-          T('PartitionDiskAction'),
-          'Partition Disk 0 - UEFI',
-          'OSDDiskPart.exe',
-          [
-            v('OSDDiskIndex', 'DiskIndex', '0'),
-            v('OSDPartitionStyle', 'PartitionStyle', 'GPT'),
-            v('OSDPartitions', 'Partitions', '4', true),
-            v('OSDPartitions0Type', 'Partitions0Type', 'EFI'),
-            v('OSDPartitions0FileSystem', 'Partitions0FileSystem', 'FAT32'),
-            v('OSDPartitions0Size', 'Partitions0Size', '500'),
-            v('OSDPartitions0SizeUnits', 'Partitions0SizeUnits', 'MB'),
-            v('OSDPartitions0VolumeName', 'Partitions0VolumeName', 'EFI'),
-            v('OSDPartitions1Type', 'Partitions1Type', 'MSR'),
-            v('OSDPartitions1Size', 'Partitions1Size', '128'),
-            v('OSDPartitions1SizeUnits', 'Partitions1SizeUnits', 'MB'),
-            v('OSDPartitions2Type', 'Partitions2Type', 'Primary'),
-            v('OSDPartitions2FileSystem', 'Partitions2FileSystem', 'NTFS'),
-            v('OSDPartitions2Size', 'Partitions2Size', '99'),
-            v('OSDPartitions2SizeUnits', 'Partitions2SizeUnits', 'Percent'),
-            v('OSDPartitions2VolumeName', 'Partitions2VolumeName', 'Windows'),
-            v('OSDPartitions2VolumeLetterVariable', 'Partitions2VolumeLetterVariable', 'OSDisk'),
-            v('OSDPartitions3Type', 'Partitions3Type', 'Recovery'),
-            v('OSDPartitions3FileSystem', 'Partitions3FileSystem', 'NTFS'),
-            v('OSDPartitions3Size', 'Partitions3Size', '100'),
-            v('OSDPartitions3SizeUnits', 'Partitions3SizeUnits', 'Percent'),
-            v('OSDPartitions3VolumeName', 'Partitions3VolumeName', 'Recovery'),
-          ],
-          { runIn: 'WinPE', successCodeList: '0' },
-        ),
+        partitionDiskUefi(true),
         applyOperatingSystem('SMP00002'),
         step(
           T('ApplyWindowsSettingsAction'),
@@ -513,30 +521,7 @@ function bareMetalSequence(): string {
     [readerModel],
     [
       group('Install Operating System', [
-        step(
-          T('PartitionDiskAction'),
-          'Partition Disk 0 - UEFI',
-          'OSDDiskPart.exe',
-          [
-            v('OSDDiskIndex', 'DiskIndex', '0'),
-            v('OSDPartitionStyle', 'PartitionStyle', 'GPT'),
-            v('OSDPartitions', 'Partitions', '3', true),
-            v('OSDPartitions0Type', 'Partitions0Type', 'EFI'),
-            v('OSDPartitions0FileSystem', 'Partitions0FileSystem', 'FAT32'),
-            v('OSDPartitions0Size', 'Partitions0Size', '500'),
-            v('OSDPartitions0SizeUnits', 'Partitions0SizeUnits', 'MB'),
-            v('OSDPartitions1Type', 'Partitions1Type', 'MSR'),
-            v('OSDPartitions1Size', 'Partitions1Size', '128'),
-            v('OSDPartitions1SizeUnits', 'Partitions1SizeUnits', 'MB'),
-            v('OSDPartitions2Type', 'Partitions2Type', 'Primary'),
-            v('OSDPartitions2FileSystem', 'Partitions2FileSystem', 'NTFS'),
-            v('OSDPartitions2Size', 'Partitions2Size', '100'),
-            v('OSDPartitions2SizeUnits', 'Partitions2SizeUnits', 'Percent'),
-            v('OSDPartitions2VolumeName', 'Partitions2VolumeName', 'Windows'),
-            v('OSDPartitions2VolumeLetterVariable', 'Partitions2VolumeLetterVariable', 'OSDisk'),
-          ],
-          { runIn: 'WinPE', successCodeList: '0' },
-        ),
+        partitionDiskUefi(false),
         applyOperatingSystem('SMP00002'),
         step(
           T('ApplyDriverPackageAction'),

@@ -14,6 +14,8 @@ export interface InspectResult {
   mediaGuid: string;
   discs: number;
   packages: { packageId: string; files: number; bytes: number }[];
+  /** SMS\bin: the start programs for a start from the running Windows, by architecture; what autorun.inf opens. */
+  startPrograms: { architectures: { name: string; files: number }[]; autorun: string | null };
   /** Null when the environment could not be opened (password-protected media without the password). */
   variables: { name: string; value: string; secret: boolean }[] | null;
   /** The task sequence XML from Policy.xml, when it could be decrypted. */
@@ -71,6 +73,13 @@ export function inspectMedia(paths: string[], password: string | null): InspectR
       e.bytes += f.size;
       byPkg.set(f.packageId, e);
     }
+    // SMS\bin as the disc holds it (ConfigMgr's media have no manifest).
+    const archs = new Map<string, number>();
+    for (const f of vol.files()) {
+      const arch = /^SMS\/bin\/([^/]+)\//i.exec(f.path)?.[1];
+      if (arch) archs.set(arch, (archs.get(arch) ?? 0) + 1);
+    }
+    const autorun = /^open=(.*)$/im.exec(readText(vol, 'autorun.inf') ?? '')?.[1]?.trim() ?? null;
     return {
       label: labelLine?.[1]?.trim() ?? vol.volumeId,
       volumeId: vol.volumeId,
@@ -80,6 +89,8 @@ export function inspectMedia(paths: string[], password: string | null): InspectR
       mediaGuid,
       discs: manifest?.discs ?? paths.length,
       packages: [...byPkg.values()],
+      // x64 first, as the media is started with it on 64-bit Windows.
+      startPrograms: { architectures: [...archs].map(([name, files]) => ({ name, files })).sort((a, b) => Number(b.name === 'x64') - Number(a.name === 'x64') || a.name.localeCompare(b.name)), autorun },
       variables,
       sequenceXml,
       note,

@@ -1,6 +1,7 @@
 // Page 2: Media Type — a removable USB drive (or an image file of one) or a CD/DVD set; the staging folder, the media
-// label, autorun.inf and the 32-bit OSD binaries (both offered only where the site's OSD binaries allow them). The drive list is refreshed every second; the size, disc plan and 4 GiB check come from
-// checkMedia once a task sequence is chosen.
+// label, autorun.inf and the 32-bit OSD binaries (both offered only where the site's OSD binaries allow them). The
+// drive list is refreshed every second; the size, disc plan and 4 GiB check come from checkMedia once a task sequence
+// is chosen.
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDriveSize } from '../../../shared/drives.js';
