@@ -43,6 +43,7 @@ const EXCLUDED = {
   'sampleSite.test.js': 'checks the generated sample site with unzip, mtools and python3, Linux programs',
   'reproducible.test.js': 'three full builds compared with python3 and openssl, Linux programs; minutes under Wine for what the Linux run proves',
   'mediaUsbWim.test.js': 'splits and reads install.wim with wimlib-imagex, a Linux program',
+  'independentReaders.test.js': 'reads the media with mtools, fsck.fat, isoinfo, udfinfo, 7z, python3 and openssl, Linux programs node.exe cannot start',
   'contentIntegrity.test.js': 'reads the written media with wimlib-imagex and mtools, Linux programs',
   'fixtures.test.js': 'compares the real exports with a Python oracle (python3); the exports are analysed under Wine in TaskSequenceExport and Site',
   'discSets.test.js': 'two realistic CD/DVD sets of 250 files, 90 s under Wine; disc-set planning runs in DiscSet, ISO runs in mediaSafety, mediaVerify and windowsCases',
