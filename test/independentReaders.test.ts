@@ -50,6 +50,15 @@ function flipByte(path: string, offset: number): void {
   }
 }
 
+function writeZeros(path: string, offset: number, size: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, Buffer.alloc(size), 0, size, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // USB: files read out of the FAT32 volume (partition at 1 MiB) by mtools, never by tsmedia's reader.
 
@@ -185,6 +194,18 @@ describe('the USB environment decoded by the public decoder', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Disc sets: every disc read by isoinfo (ISO 9660 + Joliet), udfinfo (UDF) and 7-Zip (extraction).
 
+/**
+ * Problems udfinfo finds with one disc: it reads the UDF volume, closed, with the label, `files` files (its count
+ * includes the manifest) and nothing behind the volume's end.
+ */
+function udfinfoProblems(disc: string, label: string, files: number): string[] {
+  const u = spawnSync('udfinfo', [disc], { encoding: 'utf8' });
+  if (u.status !== 0) return [`udfinfo ${disc}: exit ${u.status}: ${u.stderr}`];
+  const lines = u.stdout.split('\n');
+  const want = [`label=${label}`, 'integrity=closed', 'behindblocks=0', `numfiles=${files}`];
+  return want.filter((l) => !lines.includes(l)).map((l) => `${disc}: udfinfo does not say ${l} (${lines.find((x) => x.startsWith(l.split('=')[0] + '=')) ?? 'absent'})`);
+}
+
 /** Problems isoinfo finds with one disc: the volume size is the file's, and the Joliet listing holds `paths`. */
 function isoinfoProblems(disc: string, paths: string[]): string[] {
   const problems: string[] = [];
@@ -257,12 +278,12 @@ function sevenZipProblems(disc: string, dest: string, m: MediaManifest, d: numbe
 }
 
 describe('every disc of a set read by isoinfo, udfinfo and 7-Zip', () => {
-  test('a 100 MiB package on 64 MiB discs: each disc is a whole volume whose files and parts are the manifest\'s', async (t) => {
+  test('a 140 MiB package on 64 MiB discs: each disc is a whole volume whose files and parts are the manifest\'s', async (t) => {
     if (!skipUnless(t, ['isoinfo', 'udfinfo', '7z'])) return;
     const dir = tempDir(t);
     const site = copySampleSite(join(dir, 'site'));
     const payload = join(dir, 'payload.bin');
-    randomFile(payload, 100 * MiB + 12345);
+    randomFile(payload, 140 * MiB + 12345);
     await addPackage(site, 'SMP00097', [{ relativePath: 'data/payload.bin', sourcePath: payload }], 'Big payload');
     mkdirSync(join(dir, 'out'));
     const mk = runCli(['create', '--site', site, '--task-sequence', 'SMP00010', '--package', 'SMP00097', '--size', String(64 * MiB), '--label', 'Set Check', '--out', join(dir, 'out', 'set.iso'), '--no-verify'], {
@@ -273,7 +294,7 @@ describe('every disc of a set read by isoinfo, udfinfo and 7-Zip', () => {
       .filter((n) => /^set(-\d+)?\.iso$/.test(n))
       .sort((a, b) => (a.length - b.length) || a.localeCompare(b))
       .map((n) => join(dir, 'out', n));
-    assert.ok(discs.length >= 2 && discs.length <= 3, `a set of 2 or 3 discs: ${discs.join(', ')}`);
+    assert.equal(discs.length, 3, `a set of 3 discs (the payload's head, middle and tail): ${discs.join(', ')}`);
 
     const source = new Map([['SMS/PKG/SMP00097/data/payload.bin', payload]]);
     let manifest: MediaManifest | null = null;
@@ -289,16 +310,13 @@ describe('every disc of a set read by isoinfo, udfinfo and 7-Zip', () => {
       const here = onDisc(m, d);
       assert.ok(here.length > 0, `the manifest places files on disc ${d}`);
       assert.deepEqual(isoinfoProblems(disc, here.map((f) => f.path)), []);
-      const u = spawnSync('udfinfo', [disc], { encoding: 'utf8' });
-      assert.equal(u.status, 0, `udfinfo ${disc}: ${u.stderr}`);
-      assert.match(u.stdout, /label=Set Check/);
-      assert.match(u.stdout, new RegExp(`blocks=${statSync(disc).size / 2048}\\b`));
+      assert.deepEqual(udfinfoProblems(disc, 'Set Check', here.length + 1), []);
       assert.deepEqual(sevenZipProblems(disc, x, m, d, source), []);
     });
     // The split file, put together from its parts as 7-Zip extracted them, is the manifest's file.
     const m = manifest as unknown as MediaManifest;
     const split = m.files.find((f) => f.path === 'SMS/PKG/SMP00097/data/payload.bin');
-    assert.ok(split && split.parts.length >= 2, `the payload is split: ${JSON.stringify(split?.parts)}`);
+    assert.ok(split && split.parts.length === 3, `the payload is split over the 3 discs: ${JSON.stringify(split?.parts)}`);
     const whole = Buffer.concat(split.parts.map((p) => readFileSync(join(dir, `x${p.disc}`, split.path))));
     assert.equal(sha(whole), split.sha256);
 
@@ -313,11 +331,21 @@ describe('every disc of a set read by isoinfo, udfinfo and 7-Zip', () => {
     closeSync(fd);
     const damaged = join(dir, 'damaged.iso');
     copyFileSync(last, damaged);
-    flipByte(damaged, readFileSync(damaged).indexOf(slice) + 100);
+    const at = readFileSync(damaged).indexOf(slice);
+    assert.ok(at >= 0, 'the tail of the payload is on the last disc');
+    flipByte(damaged, at + 100);
     assert.match(sevenZipProblems(damaged, join(dir, 'xd'), m, d, source).join('\n'), /payload\.bin bytes \d+\+\d+ differ from the source's/);
     copyFileSync(last, damaged);
     appendFileSync(damaged, Buffer.alloc(2048));
     assert.match(isoinfoProblems(damaged, []).join('\n'), /volume of \d+ blocks, file of \d+ bytes/);
+    assert.match(udfinfoProblems(damaged, 'Set Check', onDisc(m, d).length + 1).join('\n'), /does not say behindblocks=0/);
+    assert.match(isoinfoProblems(last, ['SMS/PKG/SMP00097/data/other.bin']).join('\n'), /isoinfo does not list SMS\/PKG\/SMP00097\/data\/other\.bin/);
+    assert.match(udfinfoProblems(last, 'Other Label', onDisc(m, d).length).join('\n'), /does not say label=Other Label[^]*does not say numfiles=/);
+    // Its UDF anchors (sector 256, the last sector and 256 before it) zeroed: udfinfo finds no UDF volume.
+    copyFileSync(last, damaged);
+    const sectors = statSync(damaged).size / 2048;
+    for (const sector of [256, sectors - 257, sectors - 1]) writeZeros(damaged, sector * 2048, 2048);
+    assert.match(udfinfoProblems(damaged, 'Set Check', onDisc(m, d).length + 1).join('\n'), /udfinfo .*: exit [1-9]/);
     assert.match(sevenZipProblems(last, join(dir, 'xo'), m, 1, source).join('\n'), /7z extracted|did not extract/, 'disc 1\'s files are not on the last disc');
   });
 });
