@@ -12,6 +12,7 @@ import { describe, test } from 'node:test';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import type { UsbMediaRequest } from '../shared/media.js';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
+import { tool } from './support/fat32Tools.js';
 import { baseRequest, startHostProcess } from './support/hostClient.js';
 import { addPackage, copySampleSite, randomFile } from './support/sites.js';
 
@@ -21,7 +22,8 @@ const DECODER = join(ROOT, 'test', 'oracle', 'media_decrypt.py');
 const MT: NodeJS.ProcessEnv = { ...process.env, MTOOLS_SKIP_CHECK: '1', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').toUpperCase();
 
-const missing = (tools: string[]): string[] => tools.filter((t) => !hasCommand(t));
+// fsck.fat lives in /usr/sbin, which a user's PATH may lack: tool() looks there too.
+const missing = (tools: string[]): string[] => tools.filter((t) => !hasCommand(t) && (process.platform === 'win32' || tool(t) === null));
 const skipUnless = (t: Parameters<typeof requireOrSkip>[0], tools: string[]): boolean =>
   requireOrSkip(t, missing(tools).length === 0, `missing ${missing(tools).join(', ')} (./scripts/setup.sh installs them: dosfstools, mtools, genisoimage, udftools, p7zip-full, openssl, python3)`);
 
@@ -103,12 +105,12 @@ function fsckPartition(img: string, scratch: string): { status: number; output: 
   const part = join(scratch, 'partition.img');
   const dd = spawnSync('dd', [`if=${img}`, `of=${part}`, 'bs=1M', 'skip=1', 'status=none', 'conv=sparse']);
   assert.equal(dd.status, 0, String(dd.stderr));
-  const r = spawnSync('fsck.fat', ['-n', '-v', part], { encoding: 'utf8', env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
+  const r = spawnSync(tool('fsck.fat') ?? 'fsck.fat', ['-n', '-v', part], { encoding: 'utf8' });
   rmSync(part, { force: true });
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
 
-const fsckClean = (r: { status: number; output: string }): boolean => r.status === 0 && !/wrong|differs|dirty bit|reclaimed|invalid|bad cluster|unable|orphan/i.test(r.output);
+const fsckClean = (r: { status: number; output: string }): boolean => r.status === 0 && !/wrong|differ|dirty bit|reclaimed|invalid|bad cluster|unable|orphan/i.test(r.output);
 
 /** Every file of the volume by mtools: the recursive listing (mdir -/ -b) and the extraction (mcopy -s). */
 function mtoolsFiles(img: string, dest: string): { listed: string[]; extracted: string[] } {
