@@ -7,7 +7,11 @@ import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileS
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { hasCommand, runCli } from '../test/helpers.js';
+import { assertFsckClean, fsckVolume, missingFatTools, mtoolsCopyAll, sha256File } from '../test/support/fat32Tools.js';
 import { browserSuite, serve, skipUnlessReady, Wizard } from './harness.js';
+
+/** Where the FAT32 partition starts on a drive tsmedia formats. */
+const PARTITION = 1024 * 1024;
 
 describe('wizard: the whole way through on the sample site', () => {
   const suite = browserSuite();
@@ -248,5 +252,24 @@ describe('wizard: the whole way through on the sample site', () => {
     assert.deepEqual(w.errors, []);
     const v = runCli(['verify', dev]);
     assert.equal(v.status, 0, v.stdout + v.stderr);
+
+    // Read back by others than tsmedia: fsck.fat finds nothing wrong, and every file the manifest lists comes out of
+    // the drive through mtools with its size and SHA-256.
+    const missing = missingFatTools();
+    if (missing.length) {
+      await t.test('the drive read by fsck.fat and mtools', (s) => s.skip(`missing ${missing.join(', ')}`));
+      return;
+    }
+    assertFsckClean(fsckVolume(dev, PARTITION, work.dir), dev);
+    const out = join(work.dir, 'drive-files');
+    mkdirSync(out);
+    mtoolsCopyAll(dev, PARTITION, out);
+    const manifest = JSON.parse(readFileSync(join(out, 'SMS', 'data', 'tsmedia-manifest.json'), 'utf8')) as { files: { path: string; size: number; sha256: string }[] };
+    assert.ok(manifest.files.length >= 10, `${manifest.files.length} files in the manifest`);
+    for (const f of manifest.files) {
+      const p = join(out, ...f.path.split('/'));
+      assert.equal(statSync(p).size, f.size, f.path);
+      assert.equal(sha256File(p), f.sha256.toLowerCase(), f.path);
+    }
   });
 });

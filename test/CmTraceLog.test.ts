@@ -2,12 +2,12 @@
 // time-zone bias with the right sign (checked in child processes run under different TZ values).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { CmTraceLog, MASK, formatCmTraceLine, maskSecrets, userLogFolder } from '../electron/engine/media/CmTraceLog.js';
-import { ROOT, requireOrSkip, tempDir } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
 
 const LINE_RE =
   /^<!\[LOG\[(.*?)\]LOG\]!><time="(\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-]\d+)" date="(\d{2})-(\d{2})-(\d{4})" component="([^"]*)" context="" type="([123])" thread="(\d+)" file="">$/;
@@ -94,19 +94,18 @@ describe('CreateTSMedia.log files', () => {
   });
 
   test('a file that cannot be written is reported and the others still get every entry', (t) => {
-    if (!requireOrSkip(t, process.platform !== 'win32' && process.getuid?.() !== 0, 'needs a POSIX non-root user to make a folder read-only')) return;
+    // Its folder is a file: no user, root included, can create the log there (a read-only folder would not stop root).
     const dir = tempDir(t);
-    const locked = join(dir, 'locked');
-    mkdirSync(locked);
-    chmodSync(locked, 0o500);
-    t.after(() => chmodSync(locked, 0o700));
+    const blocker = join(dir, 'not-a-folder');
+    writeFileSync(blocker, 'a file where the log folder should be\n');
     const good = join(dir, 'good.log');
-    const log = new CmTraceLog([join(locked, 'CreateTSMedia.log'), good]);
+    const log = new CmTraceLog([join(blocker, 'CreateTSMedia.log'), good]);
     log.info('one');
     log.info('two');
     assert.equal(lines(good).length, 2);
     assert.equal(log.problems.length, 1);
-    assert.match(log.problems[0], /locked/);
+    assert.match(log.problems[0], /not-a-folder/);
+    assert.equal(readFileSync(blocker, 'utf8'), 'a file where the log folder should be\n', 'the file in the way is left as it was');
   });
 
   test('secrets never reach the files, not even inside longer text, split by a line break or overlapping', (t) => {

@@ -238,6 +238,31 @@ describe('DiscSet', () => {
     checkPacking(files, [], later, discs, [1]);
   });
 
+  test('a head past 4 GiB needs a second extent record: the head is measured again and shrunk until the disc fits', () => {
+    // The first guess for a head is the room left in data blocks; a head over the largest ISO extent takes one more
+    // record in its folder (ISO and Joliet), and when that record crosses a block the guess is one block over. The
+    // fillers move the big file's records along its folder's block so some counts cross it. The empty folders fill
+    // the room below the UDF anchor (block 256), where a larger tree would otherwise cost nothing.
+    const capacity = 2_600_000; // blocks (about 5 GiB): the head is larger than one extent
+    const empty = Array.from({ length: 100 }, (_, i) => `SMS/PKG/E/e${i}`);
+    let corrected = 0;
+    for (let n = 0; n <= 60; n++) {
+      const files = [f('bootmgr', 40_000, 'boot'), f(MANIFEST, 8192, 'environment')];
+      for (let i = 0; i < n; i++) files.push(f(`SMS/PKG/A/filler-${String(i).padStart(3, '0')}.bin`, 1000));
+      files.push(f('SMS/PKG/A/zz-install.wim', 6 * 1024 * MiB));
+      const big = files.length - 1;
+      const discs = packDiscs(files, empty, capacity, measure(files), [1]);
+      checkPacking(files, empty, capacity, discs, [1]);
+      // What the first guess would have given on disc 1: every block left after an empty entry for the big file.
+      const first = discs[0];
+      const others = first.parts.filter((p) => p.file !== big);
+      const base = measure(files)({ ...first, parts: [...others, { file: big, path: files[big].path, sourceOffset: 0, size: 0 }] });
+      const guess = measure(files)({ ...first, parts: [...others, { file: big, path: files[big].path, sourceOffset: 0, size: (capacity - base) * 2048 }] });
+      if (guess > capacity) corrected++;
+    }
+    assert.ok(corrected >= 2, `${corrected} filler counts put the extra record across a block (the first guess over)`);
+  });
+
   test('random trees on discs down to the smallest capacity: every disc fits, no path twice, the parts join back', () => {
     const seen = { sets: 0, spanning: 0, refused: 0, atLeast: 0 };
     fc.assert(

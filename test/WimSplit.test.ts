@@ -27,7 +27,6 @@ import { InputError } from '../electron/engine/errors.js';
 import { checkLayout } from '../electron/engine/io/ImageLayout.js';
 import { CancelledError } from '../electron/engine/io/ImageWriter.js';
 import {
-  FAT32_MAX_FILE_BYTES,
   WIM_HEADER_SIZE,
   WIM_LOOKUP_ENTRY_SIZE,
   WimHeaderFlag,
@@ -39,6 +38,7 @@ import {
   type WimHeader,
   type WimLookupEntry,
 } from '../electron/engine/formats/wim/WimSplit.js';
+import { FAT32_MAX_FILE } from '../electron/engine/formats/fat32/FatGeometry.js';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -352,10 +352,10 @@ describe('WIM split, checked with wimlib', () => {
     assert.equal(blobs, 6, 'f1.bin and sub/dup.bin are one resource; the empty file has none');
 
     // A limit the whole WIM fits under: one part, numbered 1 of 1, without the SPANNED flag (as wimlib writes it).
-    const one = planWimSplit(wim, FAT32_MAX_FILE_BYTES, 'install');
+    const one = planWimSplit(wim, FAT32_MAX_FILE, 'install');
     assert.equal(one.length, 1);
     const out = join(dir, 'one');
-    const [w] = splitWimToFolder(wim, out, 'install', FAT32_MAX_FILE_BYTES);
+    const [w] = splitWimToFolder(wim, out, 'install', FAT32_MAX_FILE);
     const h = readWimHeader(w.path);
     assert.equal(h.totalParts, 1);
     assert.equal(h.flags & WimHeaderFlag.SPANNED, 0);
@@ -616,13 +616,13 @@ describe('WIM split beyond 4 GiB', () => {
 
     const h = readWimHeader(path);
     assert.equal(h.lookupTable.offset, tableOffset, 'an offset past 8 GiB read back exactly');
-    const plan = planWimSplit(path, FAT32_MAX_FILE_BYTES, 'install');
+    const plan = planWimSplit(path, FAT32_MAX_FILE, 'install');
     // Two 1.7 GiB resources fit under 4 GiB, three do not: parts of 2 + 2 + 1 resources, the metadata in part 1.
     assert.equal(plan.length, 3);
     const seen = new Map<number, number>();
     for (const p of plan) {
       checkLayout(p);
-      assert.ok(p.size < FAT32_MAX_FILE_BYTES, `${p.fileName}: ${p.size} bytes`);
+      assert.ok(p.size < FAT32_MAX_FILE, `${p.fileName}: ${p.size} bytes`);
       // Decode the part's header and lookup table from the planned regions.
       const ph = p.regions[0].data;
       assert.equal(ph.readUInt16LE(40), p.partNumber);
@@ -721,14 +721,14 @@ describe('WIM split beyond 4 GiB', () => {
     mark('capture');
 
     const out = join(dir, 'parts');
-    const written = splitWimToFolder(wim, out, 'install', FAT32_MAX_FILE_BYTES);
+    const written = splitWimToFolder(wim, out, 'install', FAT32_MAX_FILE);
     mark('split');
     rmSync(wim);
     assert.equal(written.length, 2);
     for (const w of written) {
       const size = statSync(w.path).size;
       assert.equal(size, w.size);
-      assert.ok(size < 4 * GiB && size < FAT32_MAX_FILE_BYTES, `${w.path}: ${size} bytes`);
+      assert.ok(size < 4 * GiB && size < FAT32_MAX_FILE, `${w.path}: ${size} bytes`);
     }
     assert.ok(written[0].size > 2.9 * GiB, `part 1 holds two files (${written[0].size} bytes)`);
     const glob = join(out, 'install*.swm');

@@ -233,7 +233,7 @@ describe('failing disks', () => {
 
     // A drive (a loop device standing in for a USB stick) that fails mid-write.
     if (!isRoot() || missingTools(['losetup']).length) {
-      console.log('# skipped: EIO on a drive: needs root and losetup (a loop device stands in for the USB drive)');
+      await t.test('EIO on a drive', (st) => st.skip('needs root and losetup (a loop device stands in for the USB drive)'));
       return;
     }
     const img = s.path('stick.img');
@@ -241,7 +241,7 @@ describe('failing disks', () => {
     truncateSync(img, 192 * MiB);
     const lo = sh('losetup', ['-f', '--show', img]);
     if (lo.status !== 0) {
-      console.log(`# skipped: EIO on a drive: losetup failed: ${lo.out}`);
+      await t.test('EIO on a drive', (st) => st.skip(`losetup failed: ${lo.out}`));
       return;
     }
     const dev = lo.out.split('\n')[0];

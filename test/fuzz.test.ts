@@ -27,8 +27,10 @@ describe('fuzz slice: every reader ends in a result or a named error', () => {
   test(`${CASES} cases per reader, seed ${SEED}`, async (t) => {
     assert.ok(targets.length >= 12, 'a target for every reader');
     for (const target of targets) {
-      if (target.skipped) {
-        console.log(`# skipped: fuzz ${target.name}: ${target.skipped}`);
+      const why = target.skipped;
+      if (why !== null) {
+        // A skipped subtest: counted and its reason printed, not a pass.
+        await t.test(target.name, (s) => s.skip(why));
         continue;
       }
       let named = 0;

@@ -30,6 +30,10 @@ describe('interrupted writes', () => {
     const report = await runKillCampaign({ work, kinds: ['iso', 'usb'], kills: 3, sigints: 1, apiCancels: 1, seed: SEED, payloadBytes: 48 * 1024 * 1024 });
     console.log(formatKillTable(report).replace(/^/gm, '# '));
     assert.deepEqual(report.failures, []);
+    // Every file of the earlier set is hashed before and compared after each interruption (and a file that appears
+    // under a final name is a failure): the media, its .sha256 (ISO), both reports.
+    const sets = { iso: ['media.iso', 'media.iso.sha256', 'media.report.json', 'media.report.md'], usb: ['usb.img', 'usb.report.json', 'usb.report.md'] };
+    for (const k of report.kinds) assert.deepEqual(k.hashedFiles.filter((n) => n !== 'state'), sets[k.kind], `${k.kind}: the whole earlier set is checked`);
     for (const k of report.kinds) {
       assert.equal(k.kills, 3, `${k.kind}: every kill came before the run ended`);
       assert.ok(k.killsDuringWrite >= 2, `${k.kind}: kills landed while the content was being written (${k.killsDuringWrite} of 3)`);

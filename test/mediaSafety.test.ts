@@ -14,6 +14,24 @@ function finalNames(dir: string): string[] {
   return readdirSync(dir).filter((n) => !n.endsWith('.partial')).sort();
 }
 
+const SET = ['media.iso', 'media.iso.sha256', 'media.report.md', 'media.report.json'];
+const LOG = 'CreateTSMedia.log';
+
+/** Every file of an ISO set in `dir` (the ISO, its .sha256, both reports) by its SHA-256, and the log's text. */
+function snapshotSet(dir: string): { files: Record<string, string>; log: string } {
+  const names = finalNames(dir).filter((n) => n !== 'state' && n !== 'site');
+  assert.deepEqual(names, [LOG, ...SET].sort(), 'the set is whole: the ISO, its .sha256, both reports and the log');
+  return { files: Object.fromEntries(SET.map((n) => [n, fileSha(join(dir, n))])), log: readFileSync(join(dir, LOG), 'utf8') };
+}
+
+/** After a failed run: every file of the earlier set (but `except`) byte for byte, the log only added to, no temporary file. */
+function assertSetKept(dir: string, before: { files: Record<string, string>; log: string }, except: string[] = []): void {
+  for (const n of SET.filter((x) => !except.includes(x))) assert.equal(fileSha(join(dir, n)), before.files[n], `${n} of the earlier set is untouched`);
+  const log = readFileSync(join(dir, LOG), 'utf8');
+  assert.ok(log.startsWith(before.log) && log.length > before.log.length, 'the log keeps the earlier runs and tells of this one');
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.partial')), [], 'no temporary file left');
+}
+
 describe('safe output', () => {
   test('refused runs exit 1, name the problem and write nothing', (t) => {
     const dir = tempDir(t);
@@ -55,8 +73,7 @@ describe('safe output', () => {
     const env = { XDG_STATE_HOME: join(dir, 'state') };
     const out = join(dir, 'media.iso');
     assert.equal(runCli(['create', '--site', site, '--task-sequence', 'SMP00010', '--out', out], env).status, 0);
-    const before = fileSha(out);
-    const names = finalNames(dir);
+    const before = snapshotSet(dir);
     // Damage the OS image's blob on both distribution points.
     const manifestLib = join(site, 'SCCMContentLib_DP01', 'DataLib', 'SMP00002.1', 'install.wim.INI');
     const hash = /Hash=([0-9A-F]{64})/.exec(readFileSync(manifestLib, 'utf8'))?.[1] as string;
@@ -69,9 +86,7 @@ describe('safe output', () => {
     const r = runCli(['create', '--site', site, '--task-sequence', 'SMP00010', '--out', out], env);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /SMP00002\.1\\install\.wim: the bytes read from .* do not match the content library/);
-    assert.equal(fileSha(out), before, 'the earlier ISO is untouched');
-    assert.deepEqual(finalNames(dir), names);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.partial')), [], 'temporary files removed');
+    assertSetKept(dir, before);
   });
 
   test('a final name a file cannot take (a folder) fails the run before any file of the set is replaced', (t) => {
@@ -79,13 +94,15 @@ describe('safe output', () => {
     const env = { XDG_STATE_HOME: join(dir, 'state') };
     const out = join(dir, 'media.iso');
     assert.equal(runCli(['create', '--task-sequence', 'SMP00010', '--out', out], env).status, 0);
-    const before = fileSha(out);
+    const before = snapshotSet(dir);
+    // The .sha256 becomes a folder: the set cannot be put in place, so none of its files may be replaced (the reports
+    // are written under temporary names and renamed with the rest, or not at all).
     rmSync(`${out}.sha256`);
     mkdirSync(join(`${out}.sha256`, 'inside'), { recursive: true });
     const r = runCli(['create', '--task-sequence', 'SMP00010', '--out', out], env);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /cannot put .*media\.iso\.sha256 in place: it is a folder, a file was expected\. Nothing was replaced\./);
-    assert.equal(fileSha(out), before, 'the earlier ISO is not replaced by a set that cannot be completed');
-    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.partial')), [], 'temporary files removed');
+    assert.deepEqual(readdirSync(`${out}.sha256`), ['inside'], 'the folder in the way is left as it was');
+    assertSetKept(dir, before, ['media.iso.sha256']);
   });
 });

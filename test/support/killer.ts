@@ -70,6 +70,8 @@ export interface KindSummary {
   spread: [number, number] | null;
   recoveryRuns: number;
   seconds: number;
+  /** The final-named files of the earlier output whose bytes every interruption must leave as they were. */
+  hashedFiles: string[];
   failures: string[];
 }
 
@@ -258,7 +260,7 @@ export async function runKillCampaign(o: KillOptions): Promise<KillReport> {
       const common = ['--site', site, '--task-sequence', 'SMP00010', '--package', 'SMP00099'];
       const args = kind === 'iso' ? ['create', ...common, '--size', 'unlimited', '--out', final] : ['create', ...common, '--media', 'usb', '--image', final, '--image-size', String(imageBytes)];
       const setup: KindSetup = { kind, dir, final, args, imageBytes, env };
-      const summary: KindSummary = { kind, output: final, expectedBytes: 0, kills: 0, killsDuringWrite: 0, sigints: 0, apiCancels: 0, spread: null, recoveryRuns: 0, seconds: 0, failures: [] };
+      const summary: KindSummary = { kind, output: final, expectedBytes: 0, kills: 0, killsDuringWrite: 0, sigints: 0, apiCancels: 0, spread: null, recoveryRuns: 0, seconds: 0, hashedFiles: [], failures: [] };
       kinds.push(summary);
       const fail = (what: string): void => {
         summary.failures.push(what);
@@ -275,6 +277,7 @@ export async function runKillCampaign(o: KillOptions): Promise<KillReport> {
       if (v0.status !== 0) fail(`verify of the earlier output: exit ${v0.status}: ${v0.stdout}${v0.stderr}`);
       summary.expectedBytes = allocated(final);
       let earlier = snapshotOutputs(dir);
+      summary.hashedFiles = Object.keys(earlier).sort();
       log(`${kind}: earlier output ${final}, ${summary.expectedBytes} bytes written by a complete run; ${Object.keys(earlier).length} final-named files hashed`);
 
       // Seeds per kind and interruption, so --only and different counts keep the others' offsets.

@@ -203,17 +203,30 @@ async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
       const controller = new AbortController();
       running = controller;
       let last = 0;
+      // Progress is sent at most every 250 ms; the last figure held back is sent before the next step and at the end,
+      // so the application sees each step reach its total.
+      let held: HelperMessage | null = null;
+      const flush = (): void => {
+        if (held) send(sock, held);
+        held = null;
+      };
       try {
-        return await runDriveJob(job, {
+        const result = await runDriveJob(job, {
           signal: controller.signal,
-          onStep: (step, detail) => send(sock, { type: 'step', id: req.id, step, detail }),
+          onStep: (step, detail) => {
+            flush();
+            send(sock, { type: 'step', id: req.id, step, detail });
+          },
           onProgress: (step, bytes, path) => {
+            held = { type: 'progress', id: req.id, step, bytes, path: path && (names.get(path) ?? path) };
             const now = Date.now();
             if (now - last < 250) return;
             last = now;
-            send(sock, { type: 'progress', id: req.id, step, bytes, path: path && (names.get(path) ?? path) });
+            flush();
           },
         });
+        flush();
+        return result;
       } catch (err) {
         // Messages name the user's files, not the descriptors they were read through.
         const e = err as Error;

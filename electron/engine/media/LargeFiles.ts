@@ -4,7 +4,8 @@ import { basename, posix } from 'node:path';
 import type { ContentSource, ImageLayout } from '../io/ImageLayout.js';
 import { codedInputError } from '../errors.js';
 import type { MediaFile } from './MediaPlan.js';
-import { FAT32_MAX_FILE_BYTES, planWimSplit } from '../formats/wim/WimSplit.js';
+import { planWimSplit } from '../formats/wim/WimSplit.js';
+import { FAT32_MAX_FILE } from '../formats/fat32/FatGeometry.js';
 
 export interface LargeFileReport {
   /** WIM files that will be split, with the parts' names. */
@@ -42,7 +43,7 @@ export function layoutAsSource(layout: ImageLayout, label: string): ContentSourc
 }
 
 /** Finds every file FAT32 cannot hold; with `apply`, returns the file list with WIMs replaced by their parts. */
-export function planLargeFiles(files: readonly MediaFile[], maxBytes = FAT32_MAX_FILE_BYTES): { report: LargeFileReport; files: MediaFile[]; splitSources: { wim: MediaFile; parts: MediaFile[] }[] } {
+export function planLargeFiles(files: readonly MediaFile[], maxBytes = FAT32_MAX_FILE): { report: LargeFileReport; files: MediaFile[]; splitSources: { wim: MediaFile; parts: MediaFile[] }[] } {
   const report: LargeFileReport = { wims: [], refused: [] };
   const out: MediaFile[] = [];
   const splitSources: { wim: MediaFile; parts: MediaFile[] }[] = [];

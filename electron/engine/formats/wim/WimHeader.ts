@@ -18,8 +18,6 @@ import { readFully } from '../../io/PositionedRead.js';
 
 export const WIM_HEADER_SIZE = 208;
 export const WIM_LOOKUP_ENTRY_SIZE = 50;
-/** The largest file FAT32 can hold: what the USB writer passes as maxPartBytes. */
-export const FAT32_MAX_FILE_BYTES = 2 ** 32 - 1;
 export const WIM_VERSION_DEFAULT = 0x10d00;
 export const WIM_VERSION_SOLID = 0xe00;
 /** More parts than a 16-bit part number can count. */

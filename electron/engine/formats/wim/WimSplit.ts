@@ -135,7 +135,7 @@ function splitGuid(h: WimHeader, maxPartBytes: number, totalParts: number): Buff
 
 /**
  * Plans the .swm parts of a WIM without writing anything. Every part is strictly smaller than maxPartBytes (pass
- * FAT32_MAX_FILE_BYTES for a FAT32 drive). Part 1 (`<baseName>000.swm`) holds every image's metadata resource; the
+ * FAT32_MAX_FILE (fat32/FatGeometry) for a FAT32 drive). Part 1 (`<baseName>000.swm`) holds every image's metadata resource; the
  * other resources follow in the order they are in the WIM, each part taking as many whole resources as fit.
  *
  * The integrity table, if the WIM has one, is dropped: rebuilding it means reading and hashing every byte of every part
