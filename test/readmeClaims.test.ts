@@ -1,12 +1,14 @@
 // Claims the README and docs/reference make, each checked against the product: the command line wins over an answer
-// file for every option (docs/reference/command-line.md).
+// file for every option (docs/reference/command-line.md); the writer's figures (docs/reference/media.md).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { parseCreateArgs } from '../electron/cli/create.js';
+import { FLUSH_EVERY, RING_SLOT, RING_SLOTS, SHARE_FLUSH_EVERY } from '../electron/engine/io/ImageJobs.js';
+import { DEFAULT_BUFFER } from '../electron/engine/io/ImageWriter.js';
 import { ANSWERS_FORMAT, type AnswerFile } from '../shared/answers.js';
-import { tempDir } from './helpers.js';
+import { ROOT, tempDir } from './helpers.js';
 
 /** Writes an answer file (and the secret files it names) into a fresh folder; returns its path. */
 function answers(t: TestContext, fields: Omit<AnswerFile, 'format'>, files: Record<string, string> = {}): { file: string; dir: string } {
@@ -106,5 +108,18 @@ describe('the command line wins over the answer file', () => {
     const plain = parseCreateArgs(['--answers', file, '--var', 'JoinPassword=visible']).request.variables;
     assert.deepEqual(plain.find((v) => v.name === 'JoinPassword'), { name: 'JoinPassword', value: 'visible', secret: false });
     assert.equal(plain.filter((v) => v.name.toLowerCase() === 'joinpassword').length, 1);
+  });
+});
+
+describe('the writer\'s figures in docs/reference/media.md are the code\'s', () => {
+  test('buffer, ring, flush sizes', () => {
+    const text = readFileSync(join(ROOT, 'docs', 'reference', 'media.md'), 'utf8').replace(/\s+/g, ' ');
+    const mib = (n: number): string => `${n / (1024 * 1024)} MiB`;
+    const words = ['', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+    assert.ok(text.includes(`with ${mib(DEFAULT_BUFFER)} positioned writes`), `write size ${mib(DEFAULT_BUFFER)}`);
+    assert.ok(text.includes(`a ring of ${words[RING_SLOTS]} ${mib(RING_SLOT)} shared buffers`), `ring of ${RING_SLOTS} × ${mib(RING_SLOT)}`);
+    assert.ok(text.includes(`flush the target every ${mib(FLUSH_EVERY)} as it is written`), `flush every ${mib(FLUSH_EVERY)}`);
+    assert.ok(text.includes(`every ${mib(SHARE_FLUSH_EVERY)} on a network share`), `share flush every ${mib(SHARE_FLUSH_EVERY)}`);
+    assert.ok(text.includes(`Ctrl+C stops within one ${mib(RING_SLOT)} buffer`), `cancel within ${mib(RING_SLOT)}`);
   });
 });
