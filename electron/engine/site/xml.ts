@@ -99,3 +99,73 @@ export function* descendants(el: XmlElement): Generator<XmlElement> {
     yield* descendants(c);
   }
 }
+
+// ---- Positions of XML embedded in a CIM property (an export's Sequence, an application's SDMPackageXML) -------------
+
+/**
+ * Where the text of the CIM `<PROPERTY NAME="name">`'s `<VALUE>` starts in `doc` (past the property's qualifiers), or
+ * null where it is not written that way: then an error can only be placed within the property.
+ */
+export function propertyValueStart(doc: string, name: string): number | null {
+  const open = new RegExp(`<PROPERTY\\s[^>]*?\\bNAME\\s*=\\s*(["'])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\1[^>]*>`, 'i');
+  const m = open.exec(doc);
+  if (!m) return null;
+  const start = m.index + m[0].length;
+  const rest = /(?:\s|<QUALIFIER\b[^>]*\/>|<QUALIFIER\b[\s\S]*?<\/QUALIFIER\s*>)*<VALUE\s*>/y;
+  rest.lastIndex = start;
+  const v = rest.exec(doc);
+  return v ? start + v[0].length : null;
+}
+
+/**
+ * The line and column in `doc` of the character at `line`, `column` (1-based, as the validator counts) of the text
+ * whose raw form starts at `start`: the raw form is walked decoding entities (`&lt;` is one character, `&#xA;` a new
+ * line) and CDATA sections, so an error in the embedded document points into the file a user opens.
+ */
+export function positionInDocument(doc: string, start: number, line: number, column: number): { line: number; column: number } {
+  let rawLine = 1;
+  let rawColumn = 1;
+  let i = 0;
+  const stepRaw = (n: number): void => {
+    for (const end = Math.min(i + n, doc.length); i < end; i++) {
+      if (doc[i] === '\n') {
+        rawLine += 1;
+        rawColumn = 1;
+      } else rawColumn += 1;
+    }
+  };
+  stepRaw(start);
+  let textLine = 1;
+  let textColumn = 1;
+  const reached = (): boolean => textLine > line || (textLine === line && textColumn >= column);
+  const advance = (ch: string): void => {
+    if (ch === '\n') {
+      textLine += 1;
+      textColumn = 1;
+    } else textColumn += 1;
+  };
+  while (i < doc.length && !reached()) {
+    if (doc.startsWith('<![CDATA[', i)) {
+      stepRaw(9);
+      while (i < doc.length && !doc.startsWith(']]>', i) && !reached()) {
+        advance(doc[i]);
+        stepRaw(1);
+      }
+      if (!reached()) stepRaw(3);
+      continue;
+    }
+    // The value's end tag: the position asked for is past the text (the validator's "end of input").
+    if (doc[i] === '<') break;
+    const entity = doc[i] === '&' ? /^&(#x[0-9a-f]+|#[0-9]+|[a-z][a-z0-9]*);/i.exec(doc.slice(i, i + 12)) : null;
+    if (entity) {
+      const ref = entity[1].toLowerCase();
+      const code = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : ref.startsWith('#') ? parseInt(ref.slice(1), 10) : -1;
+      advance(code === 10 ? '\n' : 'x');
+      stepRaw(entity[0].length);
+      continue;
+    }
+    advance(doc[i]);
+    stepRaw(1);
+  }
+  return { line: rawLine, column: rawColumn };
+}
