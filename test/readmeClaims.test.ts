@@ -1,14 +1,18 @@
 // Claims the README and docs/reference make, each checked against the product: the command line wins over an answer
-// file for every option (docs/reference/command-line.md); the writer's figures (docs/reference/media.md).
+// file for every option (docs/reference/command-line.md); the writer's figures (docs/reference/media.md); the shape of
+// `tsmedia drives --json` (docs/reference/command-line.md).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { parseCreateArgs } from '../electron/cli/create.js';
+import { runDrives } from '../electron/cli/drives.js';
 import { FLUSH_EVERY, RING_SLOT, RING_SLOTS, SHARE_FLUSH_EVERY } from '../electron/engine/io/ImageJobs.js';
 import { DEFAULT_BUFFER } from '../electron/engine/io/ImageWriter.js';
 import { ANSWERS_FORMAT, type AnswerFile } from '../shared/answers.js';
+import type { DriveInfo } from '../shared/drives.js';
 import { ROOT, tempDir } from './helpers.js';
+import { loadFixtures } from './support/driveFixtures.js';
 
 /** Writes an answer file (and the secret files it names) into a fresh folder; returns its path. */
 function answers(t: TestContext, fields: Omit<AnswerFile, 'format'>, files: Record<string, string> = {}): { file: string; dir: string } {
@@ -121,5 +125,55 @@ describe('the writer\'s figures in docs/reference/media.md are the code\'s', () 
     assert.ok(text.includes(`flush the target every ${mib(FLUSH_EVERY)} as it is written`), `flush every ${mib(FLUSH_EVERY)}`);
     assert.ok(text.includes(`every ${mib(SHARE_FLUSH_EVERY)} on a network share`), `share flush every ${mib(SHARE_FLUSH_EVERY)}`);
     assert.ok(text.includes(`Ctrl+C stops within one ${mib(RING_SLOT)} buffer`), `cancel within ${mib(RING_SLOT)}`);
+  });
+});
+
+describe('drives --json prints the shape docs/reference/command-line.md gives', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'reference', 'command-line.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('`--json` prints an array of the drives'));
+  const example = /```json\n([\s\S]*?)\n```/.exec(section)?.[1] ?? '';
+  type Row = Record<string, unknown> & { mountpoints: Record<string, unknown>[]; constraints: (Record<string, unknown> & { params: Record<string, unknown> })[] };
+  const EVALUATION = ['selectable', 'hidden', 'needsConfirmation', 'constraints'];
+
+  const printed = async (args: string[], drives: DriveInfo[]): Promise<Row[]> => {
+    const out: string[] = [];
+    assert.equal(await runDrives(['--json', ...args], { out: (x) => out.push(x), err: () => undefined }, { list: async () => drives }), 0);
+    return JSON.parse(out.join('')) as Row[];
+  };
+
+  test('the example is what the command prints for that drive', async () => {
+    const documented = JSON.parse(example) as Row[];
+    assert.equal(documented.length, 1);
+    const drive = Object.fromEntries(Object.entries(documented[0]).filter(([k]) => !EVALUATION.includes(k))) as unknown as DriveInfo;
+    assert.deepEqual(await printed([], [drive]), documented);
+  });
+
+  test('every drive printed has the documented fields, and the constraints\' params are those listed', async (t) => {
+    const documented = (JSON.parse(example) as Row[])[0];
+    const keys = (o: object): string[] => Object.keys(o).sort();
+    const bullets = section.slice(section.indexOf('`params` the values'), section.indexOf('\n\n', section.indexOf('`params` the values')));
+    const paramNames = new Set([...bullets.matchAll(/`([a-z][A-Za-z]*)`/g)].map((m) => m[1]).filter((n) => n !== 'params'));
+    const codes = new Set([...section.matchAll(/`([A-Z][A-Z_]+)`/g)].map((m) => m[1]));
+
+    // Every fixture's drives with --all, and one drive the site lives on (HOLDS_SOURCE) with no size (TOO_SMALL).
+    const site = tempDir(t);
+    const drives = (await loadFixtures()).flatMap((f) => f.drives);
+    drives.push({ ...(drives[0] as DriveInfo), device: '/dev/sdy', sizeBytes: null, isSystem: false, isReadOnly: true, mountpoints: [{ path: site, label: null }] });
+    const rows = await printed(['--all', '--site', site], drives);
+    assert.equal(rows.length, drives.length);
+    const seenParams = new Set<string>();
+    const seenCodes = new Set<string>();
+    for (const r of rows) {
+      assert.deepEqual(keys(r), keys(documented), String(r.device));
+      for (const m of r.mountpoints) assert.deepEqual(keys(m), ['label', 'path'], String(r.device));
+      for (const c of r.constraints) {
+        assert.deepEqual(keys(c), keys(documented.constraints[0] ?? {}), String(r.device));
+        seenCodes.add(String(c.code));
+        for (const k of Object.keys(c.params)) seenParams.add(k);
+      }
+    }
+    assert.deepEqual([...seenParams].sort(), [...paramNames].sort(), 'the params the docs list are those printed');
+    for (const c of seenCodes) assert.ok(codes.has(c), `${c} is documented`);
+    assert.ok(seenCodes.has('HOLDS_SOURCE') && seenCodes.has('TOO_SMALL') && seenCodes.has('READ_ONLY'), [...seenCodes].join(' '));
   });
 });
