@@ -179,6 +179,15 @@ describe('TaskSequenceExport', () => {
     // The parser's "opened in" position is the entry's too: where <group> starts on the entry's line 9.
     const valueColumn = cdataEntry.split('\r\n')[8].indexOf('<![CDATA[') + 10;
     assert.ok(message.includes(`(opened in line 9, column ${valueColumn + one.indexOf('<group')}`), message);
+
+    // Where the property is not written as the scan knows it (a namespace prefix), the position is the property's, said so.
+    const prefixed = `<c:INSTANCE xmlns:c="urn:x" CLASSNAME="SMS_TaskSequencePackage"><c:PROPERTY NAME="Sequence" TYPE="string"><c:VALUE>${xmlEscape(one)}</c:VALUE></c:PROPERTY></c:INSTANCE>`;
+    const prefixedZip = join(dir, 'prefixed.zip');
+    await makeZip(prefixedZip, [['Manifest.xml', manifest(['ABC00020'])], [cdataName, prefixed]]);
+    const found = XMLValidator.validate(one) as { err: { line: number; col: number } };
+    await assert.rejects(readExport(prefixedZip), (err: Error) =>
+      err.message.startsWith(`${prefixedZip} (zip entry ${cdataName}): line ${found.err.line}, column ${found.err.col} of the Sequence property: malformed XML`),
+    );
   });
 
   test('a bare sequence file and a wrong file type', (t) => {

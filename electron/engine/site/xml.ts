@@ -107,14 +107,38 @@ export function* descendants(el: XmlElement): Generator<XmlElement> {
  * null where it is not written that way: then an error can only be placed within the property.
  */
 export function propertyValueStart(doc: string, name: string): number | null {
-  const open = new RegExp(`<PROPERTY\\s[^>]*?\\bNAME\\s*=\\s*(["'])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\1[^>]*>`, 'i');
-  const m = open.exec(doc);
-  if (!m) return null;
-  const start = m.index + m[0].length;
-  const rest = /(?:\s|<QUALIFIER\b[^>]*\/>|<QUALIFIER\b[\s\S]*?<\/QUALIFIER\s*>)*<VALUE\s*>/y;
-  rest.lastIndex = start;
-  const v = rest.exec(doc);
-  return v ? start + v[0].length : null;
+  // Scanned with indexOf, not one regular expression: a damaged document must not make the search slow.
+  const nameAttr = new RegExp(`\\sNAME\\s*=\\s*(["'])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\1`, 'i');
+  // CIM-XML's element names are upper case, as XML compares them: exactly.
+  let i = 0;
+  for (;;) {
+    const open = doc.indexOf('<PROPERTY', i);
+    if (open < 0) return null;
+    const end = doc.indexOf('>', open);
+    if (end < 0) return null;
+    i = end + 1;
+    if (/\s/.test(doc[open + 9] ?? '') && nameAttr.test(doc.slice(open + 9, end))) break;
+  }
+  // Past the property's qualifiers (whitespace, <QUALIFIER …/> or <QUALIFIER …>…</QUALIFIER>) to its <VALUE>.
+  for (;;) {
+    while (i < doc.length && /\s/.test(doc[i])) i++;
+    if (doc.startsWith('<QUALIFIER', i)) {
+      const end = doc.indexOf('>', i);
+      if (end < 0) return null;
+      if (doc[end - 1] === '/') {
+        i = end + 1;
+        continue;
+      }
+      const close = doc.indexOf('</QUALIFIER', end);
+      const closeEnd = close < 0 ? -1 : doc.indexOf('>', close);
+      if (closeEnd < 0) return null;
+      i = closeEnd + 1;
+      continue;
+    }
+    const value = /<VALUE\s*>/y;
+    value.lastIndex = i;
+    return value.exec(doc) ? value.lastIndex : null;
+  }
 }
 
 /**
