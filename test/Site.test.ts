@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 import { Site, distributionPointNameFromFolder } from '../electron/engine/site/Site.js';
+import { InputError } from '../electron/engine/errors.js';
 import { parseSiteDescriptor } from '../electron/engine/site/SiteDescriptor.js';
 import { FIXTURES, NO_SHARED, requireOrSkip, runCli, sharedFixturesPresent, tempDir } from './helpers.js';
 
@@ -129,6 +130,37 @@ describe('Site', () => {
     bad('{"catalog": [{"packageId": "A"}, {"packageId": "a"}]}', /field "catalog\[1\]\.packageId" repeats a/);
     bad('{"sitecode": "ABC"}', /field "sitecode" is not a descriptor field/);
     bad('{"catalog": [{"packageId": "A", "sourceVersion": 0}]}', /catalog\[0\]\.sourceVersion" must be a whole number/);
+  });
+
+  test('nested unknown descriptor fields are refused with their path and the known fields', () => {
+    const f = '/site/tsmedia-site.json';
+    const refused = (json: string, field: string, known: string[]): void => {
+      assert.throws(
+        () => parseSiteDescriptor(json, f),
+        (err: Error) => {
+          assert.ok(err instanceof InputError, String(err));
+          assert.ok(err.message.startsWith(`${f}: field "${field}" is not a descriptor field`), err.message);
+          for (const k of known) assert.ok(err.message.includes(k), `${err.message} lists ${k}`);
+          return true;
+        },
+      );
+    };
+    // A misspelt sourceVersion would otherwise pick the library's highest version.
+    refused('{"catalog": [{"packageId": "A", "sourceVerison": 2}]}', 'catalog[0].sourceVerison', ['packageId', 'sourceVersion', 'dependencies']);
+    refused(
+      '{"distributionPoints": [{"name": "a", "contentLibrary": "x"}, {"name": "b", "contentLibrary": "y", "extraContentLibrary": ["z"]}]}',
+      'distributionPoints[1].extraContentLibrary',
+      ['name', 'contentLibrary', 'extraContentLibraries'],
+    );
+    refused('{"siteCod": "PS1"}', 'siteCod', ['siteCode', 'distributionPoints', 'catalog', 'siteServer']);
+    // The documented fields at every level, and $schema and comment at the top, still pass.
+    const ok = parseSiteDescriptor(
+      '{"$schema": "s", "comment": "c", "distributionPoints": [{"name": "a", "contentLibrary": "x", "extraContentLibraries": ["z"]}], ' +
+        '"catalog": [{"packageId": "A", "name": "n", "kind": "Package", "version": "1", "sourceVersion": 2, "modelName": "m", "dependencies": []}]}',
+      f,
+    );
+    assert.equal(ok.catalog[0]?.sourceVersion, 2);
+    assert.deepEqual(ok.distributionPoints?.[0]?.extraContentLibraries, ['z']);
   });
 
   test('a missing site folder', () => {

@@ -4,7 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import yazl from 'yazl';
+import { XMLValidator } from 'fast-xml-parser';
 import { readExport } from '../electron/engine/site/TaskSequenceExport.js';
+import { buildExportEntries, writeExportZip, xmlEscape } from '../scripts/lib/ExportWriter.js';
 import { FIXTURES, NO_SHARED, requireOrSkip, runCli, sharedFixturesPresent, tempDir } from './helpers.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -96,7 +98,7 @@ describe('TaskSequenceExport', () => {
       ['Manifest.xml', manifest(['ABC00010'])],
       ['SMS_TaskSequencePackage/ABC00010/object.xml', tsObject('ABC00010', 'x', 'ABC00001', '<sequence><step name="a"></sequence>')],
     ]);
-    await assert.rejects(readExport(badXml), /badxml\.zip \(zip entry SMS_TaskSequencePackage\/ABC00010\/object\.xml, property Sequence\), line 1.*malformed XML/);
+    await assert.rejects(readExport(badXml), /badxml\.zip \(zip entry SMS_TaskSequencePackage\/ABC00010\/object\.xml\), line 1, column \d+: malformed XML.*\(line 1, column 26 of the Sequence property\)/);
   });
 
   test('a truncated real export is refused with the file named', async (t) => {
@@ -120,6 +122,72 @@ describe('TaskSequenceExport', () => {
       ['SMS_TaskSequencePackage/ABC00010/object.xml', Buffer.alloc(80 * 1024 * 1024, 0x20)],
     ]);
     await assert.rejects(readExport(bomb), /bomb\.zip \(zip entry SMS_TaskSequencePackage\/ABC00010\/object\.xml\): the entry expands to 83886080 bytes/);
+  });
+
+  test('a syntax error in the embedded Sequence names the zip, the entry, and the line and column in that entry', async (t) => {
+    const dir = tempDir(t);
+    /**
+     * Checks that `message` places the error where the parser finds it in `seq`, as written in the entry (escaped or
+     * in CDATA): the entry's text at the line and column given starts with the raw form of the sequence's text there.
+     */
+    const placed = (message: string, zip: string, entry: string, entryText: string, seq: string, raw: (s: string) => string): void => {
+      const found = XMLValidator.validate(seq);
+      assert.notEqual(found, true, 'the sequence is damaged');
+      const { line, col } = (found as { err: { line: number; col: number } }).err;
+      const m = new RegExp(`^${zip.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')} \\(zip entry ${entry}\\), line (\\d+), column (\\d+): (.*)$`, 's').exec(message);
+      assert.ok(m, message);
+      assert.ok(m[3].includes(`(line ${line}, column ${col} of the Sequence property)`), message);
+      assert.match(m[3], /Export the task sequence again/);
+      const there = (seq.split(/\r?\n/)[line - 1] ?? '').slice(col - 1, col + 7);
+      assert.ok(there.length >= 4, `the sequence has text at ${line}:${col}`);
+      const entryLine = entryText.split(/\r?\n/)[Number(m[1]) - 1] ?? '';
+      assert.ok(entryLine.slice(Number(m[2]) - 1).startsWith(raw(there)), `entry line ${m[1]} column ${m[2]}: ${entryLine.slice(Number(m[2]) - 1, Number(m[2]) + 40)} / ${raw(there)}`);
+    };
+
+    // As the Export wizard's object.xml is made here (scripts/lib/ExportWriter.ts): CRLF, indented, the Sequence
+    // escaped; the damage on the sequence's third line, after entities that are longer escaped than decoded.
+    const seq = [
+      '<sequence version="3.10">',
+      '  <group name="Install &amp; configure">',
+      '    <step type="SMS_TaskSequence_RunCommandLineAction" name="Say &quot;hi&quot;"><action>cmd /c echo "x" &gt; y</action></stepp>',
+      '  </group>',
+      '</sequence>',
+    ].join('\n');
+    const ts = { packageId: 'ABC00010', name: 'Damaged', bootImageId: 'ABC00001', sequenceXml: seq, sourceSite: 'ABC', references: [], appReferences: [] };
+    const zip = join(dir, 'damaged.zip');
+    await writeExportZip(zip, [ts]);
+    const entry = 'SMS_TaskSequencePackage/ABC00010/object.xml';
+    const entryText = (buildExportEntries([ts]).find((e) => e.name === entry)?.data ?? Buffer.alloc(0)).toString('utf8');
+    assert.ok(entryText.split('\n').length > 20, 'the entry has lines before the Sequence');
+    let message = '';
+    await assert.rejects(readExport(zip), (err: Error) => ((message = err.message), true));
+    placed(message, zip, entry, entryText, seq, xmlEscape);
+    const r = runCli(['analyze', zip]);
+    assert.equal(r.status, 1);
+    assert.ok(r.stderr.includes(message), r.stderr);
+
+    // As real exports hold it: the Sequence in CDATA on one line, the damage far into that line.
+    const one = `<sequence version="3.10"><group name="G"><step name="A &amp; B" type="SMS_TaskSequence_RunCommandLineAction"><action>x</action></step></grop></sequence>`;
+    const cdataEntry = `<INSTANCE CLASSNAME="SMS_TaskSequencePackage">\r\n  <PROPERTY NAME="PackageID" TYPE="string">\r\n    <VALUE>ABC00020</VALUE>\r\n  </PROPERTY>\r\n  <PROPERTY NAME="Sequence" CLASSORIGIN="SMS_TaskSequencePackage" TYPE="string">\r\n    <QUALIFIER NAME="CIMTYPE" PROPAGATED="true" TYPE="string" TOINSTANCE="true">\r\n      <VALUE>string</VALUE>\r\n    </QUALIFIER>\r\n    <VALUE><![CDATA[${one}]]></VALUE>\r\n  </PROPERTY>\r\n</INSTANCE>`;
+    const cdataZip = join(dir, 'cdata.zip');
+    const cdataName = 'SMS_TaskSequencePackage/ABC00020/object.xml';
+    await makeZip(cdataZip, [['Manifest.xml', manifest(['ABC00020'])], [cdataName, cdataEntry]]);
+    message = '';
+    await assert.rejects(readExport(cdataZip), (err: Error) => ((message = err.message), true));
+    placed(message, cdataZip, cdataName, cdataEntry, one, (x) => x);
+    assert.match(message, /, line 9, column \d+: /);
+    // The parser's "opened in" position is the entry's too: where <group> starts on the entry's line 9.
+    const valueColumn = cdataEntry.split('\r\n')[8].indexOf('<![CDATA[') + 10;
+    assert.ok(message.includes(`(opened in line 9, column ${valueColumn + one.indexOf('<group')}`), message);
+
+    // Where the property is not written as the scan knows it (a namespace prefix), the position is the property's, said so.
+    const prefixed = `<c:INSTANCE xmlns:c="urn:x" CLASSNAME="SMS_TaskSequencePackage"><c:PROPERTY NAME="Sequence" TYPE="string"><c:VALUE>${xmlEscape(one)}</c:VALUE></c:PROPERTY></c:INSTANCE>`;
+    const prefixedZip = join(dir, 'prefixed.zip');
+    await makeZip(prefixedZip, [['Manifest.xml', manifest(['ABC00020'])], [cdataName, prefixed]]);
+    const found = XMLValidator.validate(one) as { err: { line: number; col: number } };
+    await assert.rejects(readExport(prefixedZip), (err: Error) =>
+      err.message.startsWith(`${prefixedZip} (zip entry ${cdataName}): line ${found.err.line}, column ${found.err.col} of the Sequence property: malformed XML`),
+    );
   });
 
   test('a bare sequence file and a wrong file type', (t) => {

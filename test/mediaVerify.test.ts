@@ -1,9 +1,9 @@
-// verify names what differs: a file changed on the media, a truncated image, an ISO not made by tsmedia; and the
-// answer file reproduces a run.
+// verify names what differs: a file changed on the media, a truncated image, bytes past the volume, an ISO not made
+// by tsmedia; and the answer file reproduces a run.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { openIso } from '../electron/engine/formats/iso/IsoReader.js';
@@ -45,6 +45,30 @@ describe('verify and answers', () => {
     const cut = runCli(['verify', iso]);
     assert.equal(cut.status, 2, cut.stdout + cut.stderr);
     assert.match(cut.stderr, new RegExp(`unreadable: .*media\\.iso: the image is truncated: the volume holds ${size / 2048} blocks \\(${size} bytes\\) but the file has ${size - 300 * 1024} bytes`));
+  });
+
+  test('an ISO longer than its volume is named with the extra bytes; one exactly its volume passes', (t) => {
+    const dir = tempDir(t);
+    const iso = join(dir, 'media.iso');
+    assert.equal(runCli(['create', '--task-sequence', 'SMP00010', '--out', iso, '--no-verify'], { XDG_STATE_HOME: join(dir, 'state') }).status, 0);
+    const vol = openIso(iso);
+    const volumeBytes = vol.blocks * 2048;
+    vol.close();
+    // Exactly the volume's size (with its UDF bridge inside the volume): no problem.
+    assert.equal(statSync(iso).size, volumeBytes);
+    assert.equal(runCli(['verify', iso]).status, 0);
+
+    appendFileSync(iso, Buffer.alloc(4113, 0x5a));
+    const r = runCli(['verify', iso]);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.ok(
+      r.stdout.includes(`DIFFERS media.iso (disc 1): 4113 bytes past the end of its volume (the primary volume descriptor gives ${volumeBytes / 2048} blocks, ${volumeBytes} bytes; the file has ${volumeBytes + 4113})`),
+      r.stdout,
+    );
+    // Every file on it still matches: the extra bytes are the only problem.
+    assert.doesNotMatch(r.stdout, /DIFFERS SMS\//);
+    const j = JSON.parse(runCli(['verify', iso, '--json']).stdout) as { status: number; problems: { path: string; disc: number | null }[] };
+    assert.deepEqual([j.status, j.problems.map((p) => [p.path, p.disc])], [1, [['media.iso', 1]]]);
   });
 
   test('the .sha256 file is the read-back hash: written after a verified run, removed by a run that reads nothing back', (t) => {

@@ -146,10 +146,15 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
   if (v.replace !== undefined && !v.image) throw new InputError('--replace FILE goes with --image FILE: it confirms that the existing image file may be replaced.');
   if ((v['yes-erase'] || v.all) && !v.drive) throw new InputError('--yes-erase and --all go with --drive DEVICE.');
 
+  // The password's source given on the command line (either option) replaces the answer file's (either field).
   let password: string | null = null;
-  const pwFile = v['password-file'] ?? rel(a.passwordFile);
-  const pwEnv = v['password-env'] ?? a.passwordEnv ?? null;
-  if (pwFile && pwEnv) throw new InputError('give --password-file or --password-env, not both.');
+  const pwOnCli = v['password-file'] !== undefined || v['password-env'] !== undefined;
+  if (v['password-file'] !== undefined && v['password-env'] !== undefined) throw new InputError('give --password-file or --password-env, not both.');
+  // An empty value would silently drop the answer file's password: leave the option out instead.
+  for (const o of ['password-file', 'password-env'] as const) if (v[o] === '') throw new InputError(`--${o} is empty: name the ${o === 'password-file' ? 'file' : 'environment variable'} that holds the password, or leave the option out.`);
+  const pwFile = pwOnCli ? v['password-file'] : rel(a.passwordFile);
+  const pwEnv = pwOnCli ? v['password-env'] : a.passwordEnv;
+  if (pwFile && pwEnv) throw new InputError(`${v.answers}: give "passwordFile" or "passwordEnv", not both.`);
   if (pwFile) password = readSecretFile(pwFile, '--password-file');
   if (pwEnv) {
     const val = process.env[pwEnv];
@@ -157,18 +162,25 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
     password = val;
   }
 
-  const variables: MediaVariable[] = [];
-  for (const x of a.variables ?? []) variables.push({ name: x.name, value: x.value, secret: false });
-  for (const x of a.secretVariables ?? []) variables.push({ name: x.name, value: readSecretFile(rel(x.file) as string, `secret variable ${x.name}`), secret: true });
+  // A variable named on the command line (--var or --secret-var) replaces the answer file's variable of that name,
+  // plain or secret (names are case-insensitive, as in the task sequence); the answer file's secret file is then not read.
+  const cliVars: MediaVariable[] = [];
   for (const t of v.var ?? []) {
     const [name, value] = splitPair(t, '--var');
-    variables.push({ name, value, secret: false });
+    cliVars.push({ name, value, secret: false });
   }
   for (const t of v['secret-var'] ?? []) {
     const [name, ref] = splitPair(t, '--secret-var');
     if (!ref.startsWith('@')) throw new InputError(`--secret-var ${name}: give the value as @FILE (its first line), never on the command line.`);
-    variables.push({ name, value: readSecretFile(ref.slice(1), `--secret-var ${name}`), secret: true });
+    cliVars.push({ name, value: readSecretFile(ref.slice(1), `--secret-var ${name}`), secret: true });
   }
+  const onCli = new Set(cliVars.map((x) => x.name.toLowerCase()));
+  const variables: MediaVariable[] = [];
+  for (const x of a.variables ?? []) if (!onCli.has(x.name.toLowerCase())) variables.push({ name: x.name, value: x.value, secret: false });
+  for (const x of a.secretVariables ?? []) {
+    if (!onCli.has(x.name.toLowerCase())) variables.push({ name: x.name, value: readSecretFile(rel(x.file) as string, `secret variable ${x.name}`), secret: true });
+  }
+  variables.push(...cliVars);
 
   const request: IsoMediaRequest = {
     site: v.site ?? rel(a.site),

@@ -66,16 +66,16 @@ export interface RunJobsOptions {
   confirmedProgress?: boolean;
 }
 
-const RING_SLOTS = 8;
-const RING_SLOT = 2 * 1024 * 1024;
+export const RING_SLOTS = 8;
+export const RING_SLOT = 2 * 1024 * 1024;
 /** Flush a target once this much more has been written since the last flush began. */
-const FLUSH_EVERY = 16 * 1024 * 1024;
+export const FLUSH_EVERY = 16 * 1024 * 1024;
 /**
  * On a share, less often: each flush is a round trip that makes the server write through to its disk (SMB2 FLUSH).
  * Measured on an smbnetfs share over loopback, 16 MiB, 64 MiB and no flushes at all wrote in the same time within the
  * noise (12.6–22 s for 317 MB, cp 14.5–20 s); 64 MiB keeps the confirmed progress moving about once a second at 50 MB/s.
  */
-const SHARE_FLUSH_EVERY = 64 * 1024 * 1024;
+export const SHARE_FLUSH_EVERY = 64 * 1024 * 1024;
 
 /** Rebuilds the error the worker threw, keeping its kind (the CLI's exit code depends on it). */
 function reviveError(name: string, message: string): Error {

@@ -1,7 +1,7 @@
 // Re-reads media and checks every file against the manifest it carries: an ISO set (any order of discs), and with
 // checkImageHashes each ISO against its .sha256 file. Each file that differs is named. Files are hashed on two worker
 // threads side by side (both cores), each reading its own files with large positioned reads.
-import { closeSync, constants, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { InputError, errorMessage } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
@@ -51,6 +51,18 @@ interface FileCheck {
   disc: number | null;
   pieces: CompositePiece[];
   failed: string | null;
+}
+
+const ISO_BLOCK = 2048;
+
+/** The size of a file, or null where it has none to give (a device: its volume is all that is read). */
+function fileSizeOf(path: string): number | null {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Hashes every file (and whole images) on two workers and records what differs. */
@@ -128,6 +140,21 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
       const match = volumes.find((v) => ![...discOf.values()].includes(v) && parts.every((p) => v.files.get(norm(p.path))?.size === p.size));
       if (match) discOf.set(d, match);
       else result.problems.push({ path: `disc ${d}`, disc: d, problem: `none of the given ISO files is disc ${d} of ${manifest.discs} (give every disc of the set)` });
+    }
+
+    // Bytes past the volume (its size in the primary volume descriptor) are no part of the media: an append or a faulty
+    // copy. The opener refuses the opposite, a file shorter than its volume.
+    for (const v of volumes) {
+      const volumeBytes = v.vol.blocks * ISO_BLOCK;
+      const fileBytes = fileSizeOf(v.path);
+      if (fileBytes !== null && fileBytes > volumeBytes) {
+        const d = [...discOf].find(([, x]) => x === v)?.[0] ?? null;
+        result.problems.push({
+          path: basename(v.path),
+          disc: d,
+          problem: `${fileBytes - volumeBytes} bytes past the end of its volume (the primary volume descriptor gives ${v.vol.blocks} blocks, ${volumeBytes} bytes; the file has ${fileBytes}): something was appended or the copy is faulty. Copy or make the media again.`,
+        });
+      }
     }
 
     const listed = new Set<string>([norm(MANIFEST_PATH)]);

@@ -43,7 +43,11 @@ export interface SiteDescriptor {
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-const KNOWN = ['siteCode', 'siteName', 'centralAdministrationSite', 'exports', 'distributionPoints', 'catalog', 'osdBinaries', 'siteServer', '$schema', 'comment'];
+const KNOWN = ['siteCode', 'siteName', 'centralAdministrationSite', 'exports', 'distributionPoints', 'catalog', 'osdBinaries', 'siteServer'];
+/** Accepted at the top level but not listed in messages: an editor's schema link and a free note. */
+const KNOWN_QUIET = ['$schema', 'comment'];
+const KNOWN_DP = ['name', 'contentLibrary', 'extraContentLibraries'];
+const KNOWN_CATALOG = ['packageId', 'name', 'kind', 'version', 'sourceVersion', 'modelName', 'dependencies'];
 
 /** Validates a parsed descriptor; every problem names the file and the field. */
 export function parseSiteDescriptor(text: string, file: string): SiteDescriptor {
@@ -58,7 +62,13 @@ export function parseSiteDescriptor(text: string, file: string): SiteDescriptor 
   };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('(root)', 'must be a JSON object.');
   const obj = raw as { [k: string]: Json };
-  for (const k of Object.keys(obj)) if (!KNOWN.includes(k)) fail(k, `is not a descriptor field (known: ${KNOWN.slice(0, 8).join(', ')}).`);
+  // Unknown fields are refused at every level, so a typo (catalog[0].sourceVerison) does not silently become a default.
+  const refuseUnknown = (o: { [k: string]: Json }, known: string[], prefix: string, quiet: string[] = []): void => {
+    for (const k of Object.keys(o)) {
+      if (!known.includes(k) && !quiet.includes(k)) fail(`${prefix}${k}`, `is not a descriptor field (known${prefix ? ` in ${prefix.slice(0, -1)}` : ''}: ${known.join(', ')}). Correct or remove it.`);
+    }
+  };
+  refuseUnknown(obj, KNOWN, '', KNOWN_QUIET);
 
   const str = (v: Json | undefined, field: string): string | null => {
     if (v === undefined || v === null) return null;
@@ -82,6 +92,7 @@ export function parseSiteDescriptor(text: string, file: string): SiteDescriptor 
     distributionPoints = (obj.distributionPoints as Json[]).map((d, i) => {
       const f = `distributionPoints[${i}]`;
       if (d === null || typeof d !== 'object' || Array.isArray(d)) return fail(f, 'must be an object with "name" and "contentLibrary".');
+      refuseUnknown(d, KNOWN_DP, `${f}.`);
       const name = str(d.name, `${f}.name`);
       const lib = str(d.contentLibrary, `${f}.contentLibrary`);
       if (!name) return fail(`${f}.name`, 'is required.');
@@ -102,6 +113,7 @@ export function parseSiteDescriptor(text: string, file: string): SiteDescriptor 
     (obj.catalog as Json[]).forEach((c, i) => {
       const f = `catalog[${i}]`;
       if (c === null || typeof c !== 'object' || Array.isArray(c)) return fail(f, 'must be an object with "packageId".');
+      refuseUnknown(c, KNOWN_CATALOG, `${f}.`);
       const packageId = str(c.packageId, `${f}.packageId`);
       if (!packageId) return fail(`${f}.packageId`, 'is required.');
       if (seen.has(packageId.toUpperCase())) fail(`${f}.packageId`, `repeats ${packageId}; each package is listed once.`);

@@ -5,9 +5,9 @@ import { basename, extname } from 'node:path';
 import type { ReferenceKind } from '../../../shared/analysis.js';
 import { kindFromPackageType } from '../../../shared/analysis.js';
 import { CimInstance, parseCimInstance, parseInstanceArray } from './CimXml.js';
-import { InputError, describeFsError } from '../errors.js';
+import { InputError, describeFsError, withLocation } from '../errors.js';
 import { parseTaskSequence, type TaskSequenceDocument } from './TaskSequence.js';
-import { decodeXmlBytes, descendants, localName, parseXml } from './xml.js';
+import { decodeXmlBytes, descendants, localName, parseXml, positionInDocument, propertyValueStart } from './xml.js';
 import { readZipEntries } from './ZipArchive.js';
 
 export interface ExportedReference {
@@ -132,7 +132,7 @@ export async function readExport(file: string): Promise<TaskSequenceExport> {
     if (o.className === 'SMS_TaskSequencePackage') {
       taskSequences.push(readTaskSequenceObject(file, o.id, o.entry, o.instance, text));
     } else if (o.className === 'SMS_Application') {
-      applications.push(readApplicationObject(file, o.entry, o.instance));
+      applications.push(readApplicationObject(file, o.entry, o.instance, text(o.entry)));
     } else {
       const packageId = o.instance.string('PackageID') ?? o.id;
       contentObjects.push({
@@ -158,6 +158,35 @@ export async function readExport(file: string): Promise<TaskSequenceExport> {
   return { file, taskSequences, applications, contentObjects };
 }
 
+/**
+ * Runs a parse of XML held in a property of `entry`; a syntax error (placed by the parser within the property's text)
+ * is placed in the entry instead, the line and column a user finds when opening the entry, and says where in the
+ * property it is. Where the property cannot be found as written, the position stays the property's, said so.
+ */
+function inEmbeddedXml<T>(parse: () => T, file: string, entry: string, property: string, entryText: string | undefined): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof InputError) || err.location.line === undefined) throw err;
+    const prefix = withLocation('', err.location);
+    if (!err.message.startsWith(prefix)) throw err;
+    const bare = err.message.slice(prefix.length);
+    const { line, column } = err.location;
+    const inProperty = `line ${line}${column !== undefined ? `, column ${column}` : ''} of the ${property} property`;
+    const start = entryText === undefined ? null : propertyValueStart(entryText, property);
+    const options = { code: err.code, params: err.params };
+    const again = ' Export the task sequence again from the console, or correct the entry.';
+    if (entryText === undefined || start === null) throw new InputError(`${inProperty}: ${bare}${again}`, { file, entry }, options);
+    const at = positionInDocument(entryText, start, line, column ?? 1);
+    // The parser's own positions in its words ("opened in line 1, col 11") are the property's too: the entry's instead.
+    const inEntry = bare.replace(/\bline (\d+), col (\d+)\b/g, (_, l: string, c: string) => {
+      const p = positionInDocument(entryText, start, Number(l), Number(c));
+      return `line ${p.line}, column ${p.column}`;
+    });
+    throw new InputError(`${inEntry.replace(/\.$/, '')} (${inProperty}).${again}`, { file, entry, line: at.line, column: at.column }, options);
+  }
+}
+
 function readTaskSequenceObject(
   file: string,
   dirId: string,
@@ -170,7 +199,7 @@ function readTaskSequenceObject(
   if (sequenceXml === null) {
     throw new InputError(`task sequence ${packageId} has no Sequence property; the export is incomplete.`, { file, entry });
   }
-  const sequence = parseTaskSequence(sequenceXml, { file, entry: `${entry}, property Sequence` });
+  const sequence = inEmbeddedXml(() => parseTaskSequence(sequenceXml, { file, entry: `${entry}, property Sequence` }), file, entry, 'Sequence', text(entry));
   const dir = entry.slice(0, entry.lastIndexOf('/'));
   const refsEntry = `${dir}/ReferencesInfo.xml`;
   const refsText = text(refsEntry);
@@ -213,12 +242,12 @@ function readTaskSequenceObject(
   };
 }
 
-function readApplicationObject(file: string, entry: string, inst: CimInstance): ExportedApplication {
+function readApplicationObject(file: string, entry: string, inst: CimInstance, entryText: string | undefined): ExportedApplication {
   const deploymentTypes: string[] = [];
   const depends: string[] = [];
   const sdm = inst.string('SDMPackageXML');
   if (sdm !== null) {
-    const root = parseXml(sdm, { file, entry: `${entry}, property SDMPackageXML` });
+    const root = inEmbeddedXml(() => parseXml(sdm, { file, entry: `${entry}, property SDMPackageXML` }), file, entry, 'SDMPackageXML', entryText);
     for (const el of descendants(root)) {
       const n = localName(el.name);
       if (n === 'DeploymentType' && el.attrs.LogicalName && !deploymentTypes.includes(el.attrs.LogicalName)) {

@@ -99,3 +99,97 @@ export function* descendants(el: XmlElement): Generator<XmlElement> {
     yield* descendants(c);
   }
 }
+
+// ---- Positions of XML embedded in a CIM property (an export's Sequence, an application's SDMPackageXML) -------------
+
+/**
+ * Where the text of the CIM `<PROPERTY NAME="name">`'s `<VALUE>` starts in `doc` (past the property's qualifiers), or
+ * null where it is not written that way: then an error can only be placed within the property.
+ */
+export function propertyValueStart(doc: string, name: string): number | null {
+  // Scanned with indexOf, not one regular expression: a damaged document must not make the search slow.
+  const nameAttr = new RegExp(`\\sNAME\\s*=\\s*(["'])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\1`, 'i');
+  // CIM-XML's element names are upper case, as XML compares them: exactly.
+  let i = 0;
+  for (;;) {
+    const open = doc.indexOf('<PROPERTY', i);
+    if (open < 0) return null;
+    const end = doc.indexOf('>', open);
+    if (end < 0) return null;
+    i = end + 1;
+    if (/\s/.test(doc[open + 9] ?? '') && nameAttr.test(doc.slice(open + 9, end))) break;
+  }
+  // Past the property's qualifiers (whitespace, <QUALIFIER …/> or <QUALIFIER …>…</QUALIFIER>) to its <VALUE>.
+  for (;;) {
+    while (i < doc.length && /\s/.test(doc[i])) i++;
+    if (doc.startsWith('<QUALIFIER', i)) {
+      const end = doc.indexOf('>', i);
+      if (end < 0) return null;
+      if (doc[end - 1] === '/') {
+        i = end + 1;
+        continue;
+      }
+      const close = doc.indexOf('</QUALIFIER', end);
+      const closeEnd = close < 0 ? -1 : doc.indexOf('>', close);
+      if (closeEnd < 0) return null;
+      i = closeEnd + 1;
+      continue;
+    }
+    const value = /<VALUE\s*>/y;
+    value.lastIndex = i;
+    return value.exec(doc) ? value.lastIndex : null;
+  }
+}
+
+/**
+ * The line and column in `doc` of the character at `line`, `column` (1-based, as the validator counts) of the text
+ * whose raw form starts at `start`: the raw form is walked decoding entities (`&lt;` is one character, `&#xA;` a new
+ * line) and CDATA sections, so an error in the embedded document points into the file a user opens.
+ */
+export function positionInDocument(doc: string, start: number, line: number, column: number): { line: number; column: number } {
+  let rawLine = 1;
+  let rawColumn = 1;
+  let i = 0;
+  const stepRaw = (n: number): void => {
+    for (const end = Math.min(i + n, doc.length); i < end; i++) {
+      if (doc[i] === '\n') {
+        rawLine += 1;
+        rawColumn = 1;
+      } else rawColumn += 1;
+    }
+  };
+  stepRaw(start);
+  let textLine = 1;
+  let textColumn = 1;
+  const reached = (): boolean => textLine > line || (textLine === line && textColumn >= column);
+  const advance = (ch: string): void => {
+    if (ch === '\n') {
+      textLine += 1;
+      textColumn = 1;
+    } else textColumn += 1;
+  };
+  while (i < doc.length && !reached()) {
+    if (doc.startsWith('<![CDATA[', i)) {
+      stepRaw(9);
+      while (i < doc.length && !doc.startsWith(']]>', i) && !reached()) {
+        advance(doc[i]);
+        stepRaw(1);
+      }
+      if (!reached()) stepRaw(3);
+      continue;
+    }
+    // The value's end tag: the position asked for is past the text (the validator's "end of input").
+    if (doc[i] === '<') break;
+    const entity = doc[i] === '&' ? /^&(#x[0-9a-f]+|#[0-9]+|[a-z][a-z0-9]*);/i.exec(doc.slice(i, i + 12)) : null;
+    if (entity) {
+      const ref = entity[1].toLowerCase();
+      const code = ref.startsWith('#x') ? parseInt(ref.slice(2), 16) : ref.startsWith('#') ? parseInt(ref.slice(1), 10) : -1;
+      advance(code === 10 ? '\n' : 'x');
+      stepRaw(entity[0].length);
+      continue;
+    }
+    advance(doc[i]);
+    stepRaw(1);
+  }
+  return { line: rawLine, column: rawColumn };
+}
