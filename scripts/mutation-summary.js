@@ -18,8 +18,8 @@ if (reports.length === 0) {
   process.exit(1);
 }
 
-const rows = [];
-const left = [];
+// Keyed by file, so partial runs of one file (Stryker's --mutate file:lines) add up; a mutant seen twice counts once.
+const byFile = new Map();
 for (const path of reports) {
   const report = JSON.parse(readFileSync(path, 'utf8'));
   if (!report.files) {
@@ -27,19 +27,29 @@ for (const path of reports) {
     process.exit(1);
   }
   for (const [file, { mutants }] of Object.entries(report.files)) {
-    const c = { Killed: 0, Survived: 0, NoCoverage: 0, Timeout: 0, CompileError: 0, RuntimeError: 0, Ignored: 0 };
+    const entry = byFile.get(file) ?? { group: basename(path, '.json'), mutants: new Map() };
     for (const m of mutants) {
-      c[m.status] = (c[m.status] ?? 0) + 1;
-      if (m.status === 'Survived' || m.status === 'NoCoverage') {
-        const oneLine = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80);
-        left.push(`- ${file}:${m.location.start.line} ${m.status} ${m.mutatorName}: \`${oneLine}\``);
-      }
+      const { start, end } = m.location;
+      entry.mutants.set(`${start.line}:${start.column}-${end.line}:${end.column}:${m.mutatorName}:${m.replacement ?? ''}`, m);
     }
-    // Compile and runtime errors and ignored mutants are not valid mutants, so they do not count toward the score.
-    const valid = c.Killed + c.Survived + c.NoCoverage + c.Timeout;
-    const detected = c.Killed + c.Timeout;
-    rows.push({ group: basename(path, '.json'), file, ...c, score: valid ? (100 * detected) / valid : null });
+    byFile.set(file, entry);
   }
+}
+const rows = [];
+const left = [];
+for (const [file, { group, mutants }] of byFile) {
+  const c = { Killed: 0, Survived: 0, NoCoverage: 0, Timeout: 0, CompileError: 0, RuntimeError: 0, Ignored: 0 };
+  for (const m of mutants.values()) {
+    c[m.status] = (c[m.status] ?? 0) + 1;
+    if (m.status === 'Survived' || m.status === 'NoCoverage') {
+      const oneLine = (m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80);
+      left.push(`- ${file}:${m.location.start.line} ${m.status} ${m.mutatorName}: \`${oneLine}\``);
+    }
+  }
+  // Compile and runtime errors and ignored mutants are not valid mutants, so they do not count toward the score.
+  const valid = c.Killed + c.Survived + c.NoCoverage + c.Timeout;
+  const detected = c.Killed + c.Timeout;
+  rows.push({ group, file, ...c, score: valid ? (100 * detected) / valid : null });
 }
 
 console.log('| group | module | killed | survived | no coverage | timeout | score |');
