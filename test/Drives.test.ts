@@ -84,6 +84,23 @@ describe('drive fixtures (recorded drivelist output)', () => {
     assert.ok(checked >= 25, `${checked} drives checked`);
   });
 
+  test('size boundaries (survivors of mutation testing): exactly the size needed, one byte less, no size, and the large-drive line', () => {
+    const stick = (sizeBytes: number | null): DriveInfo => normalizeDrive({ device: '/dev/sdy', size: sizeBytes, isRemovable: true, isUSB: true, busType: 'USB' });
+    const sizeCodes = (d: DriveInfo, neededBytes: number): string[] => evaluateDrive(d, { neededBytes, sourcePaths: [], showAll: false }).constraints.map((c) => c.code);
+    assert.deepEqual(sizeCodes(stick(8 * GB), 8 * GB), [], 'exactly the size the media needs is enough');
+    assert.deepEqual(sizeCodes(stick(8 * GB - 1), 8 * GB), ['TOO_SMALL']);
+    // A drive that reports 0 bytes says so ("reports no size"), as one that reports none does, instead of "too small".
+    for (const none of [0, null]) {
+      const c = evaluateDrive({ ...stick(GB), sizeBytes: none }, { neededBytes: GB, sourcePaths: [], showAll: false }).constraints.find((x) => x.code === 'TOO_SMALL');
+      assert.match(c?.message ?? '', /reports no size: is a card or medium inserted\? The media needs /, String(none));
+      assert.equal(c?.params.hasBytes, null, String(none));
+    }
+    // The "very large" warning starts above 128 GB, not at it.
+    assert.deepEqual(sizeCodes(stick(128 * GB), GB), []);
+    assert.deepEqual(sizeCodes(stick(128 * GB + 1), GB), ['TOO_LARGE']);
+    assert.deepEqual(evaluateDrive(stick(64 * GB), { neededBytes: GB, sourcePaths: [], showAll: false, largeDriveBytes: 32 * GB }).constraints.map((c) => c.code), ['TOO_LARGE']);
+  });
+
   test('Windows: a USB stick, SATA disks reported removable, the NVMe system drive', async () => {
     const f = (await loadFixtures()).find((x) => x.file === 'win32-usb-fit-sata-nvme.drivelist.json') as Fixture;
     const fit = byDevice(f, '\\\\.\\PhysicalDrive3');
