@@ -40,6 +40,7 @@ import {
 } from '../electron/engine/formats/wim/WimSplit.js';
 import { FAT32_MAX_FILE } from '../electron/engine/formats/fat32/FatGeometry.js';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
+import { writeSparseWim } from './support/sparseWim.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -567,52 +568,10 @@ describe('WIM split beyond 4 GiB', () => {
     const dir = tempDir(t, 'tsmedia-wimsplit-');
     const path = join(dir, 'sparse.wim');
     const big = Math.floor(1.7 * GiB) + 4321;
-    const resources: { offset: number; size: number; flags: number; hash: Buffer }[] = [];
-    let pos = WIM_HEADER_SIZE;
-    for (let i = 0; i < 5; i++) {
-      resources.push({ offset: pos, size: big + i, flags: 0, hash: createHash('sha1').update(`blob ${i}`).digest() });
-      pos += big + i;
-    }
-    resources.push({ offset: pos, size: 5000, flags: WimResourceFlag.METADATA, hash: createHash('sha1').update('metadata').digest() });
-    pos += 5000;
-    const table = Buffer.alloc(resources.length * 50);
-    // Metadata entry first, as wimlib writes it.
-    [resources[5], ...resources.slice(0, 5)].forEach((r, k) => {
-      table.writeBigUInt64LE((BigInt(r.flags) << 56n) | BigInt(r.size), k * 50);
-      table.writeBigUInt64LE(BigInt(r.offset), k * 50 + 8);
-      table.writeBigUInt64LE(BigInt(r.size), k * 50 + 16);
-      table.writeUInt16LE(1, k * 50 + 24);
-      table.writeUInt32LE(1, k * 50 + 26);
-      r.hash.copy(table, k * 50 + 30);
-    });
-    const tableOffset = pos;
-    pos += table.length;
-    const xml = Buffer.from('\ufeff<WIM><TOTALBYTES>0</TOTALBYTES><IMAGE INDEX="1"><NAME>sparse</NAME></IMAGE></WIM>', 'utf16le');
-    const xmlOffset = pos;
-    pos += xml.length;
-    const header = Buffer.alloc(WIM_HEADER_SIZE);
-    header.write('MSWIM\0\0\0', 0, 'latin1');
-    header.writeUInt32LE(WIM_HEADER_SIZE, 8);
-    header.writeUInt32LE(0x10d00, 12);
-    header.writeUInt32LE(0x80, 16);
-    randomBytes(16).copy(header, 24);
-    header.writeUInt16LE(1, 40);
-    header.writeUInt16LE(1, 42);
-    header.writeUInt32LE(1, 44);
-    const reshdr = (at: number, size: number, offset: number): void => {
-      header.writeBigUInt64LE((2n << 56n) | BigInt(size), at);
-      header.writeBigUInt64LE(BigInt(offset), at + 8);
-      header.writeBigUInt64LE(BigInt(size), at + 16);
-    };
-    reshdr(48, table.length, tableOffset);
-    reshdr(72, xml.length, xmlOffset);
-    const fd = openSync(path, 'w');
-    writeSync(fd, header, 0, header.length, 0);
-    writeSync(fd, table, 0, table.length, tableOffset);
-    writeSync(fd, xml, 0, xml.length, xmlOffset);
-    closeSync(fd);
-    assert.equal(statSync(path).size, pos);
-    assert.ok(pos > 8 * GiB);
+    // Five 1.7 GiB resources as holes; the header's flags say RP_FIX.
+    const { resources, tableOffset, xmlOffset, size } = writeSparseWim(path, [0, 1, 2, 3, 4].map((i) => big + i), 0x80);
+    assert.equal(statSync(path).size, size);
+    assert.ok(size > 8 * GiB);
 
     const h = readWimHeader(path);
     assert.equal(h.lookupTable.offset, tableOffset, 'an offset past 8 GiB read back exactly');

@@ -2,14 +2,13 @@
 // (FAT32_MAX_FILE) decides both what a USB run refuses or splits and how large a .swm part may grow, so a limit that is
 // one byte too high lets a file or a part of exactly 4 GiB through. The content is sparse: nothing here writes gigabytes.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { InputError } from '../electron/engine/errors.js';
 import { FAT32_MAX_FILE } from '../electron/engine/formats/fat32/FatGeometry.js';
 import { planFat32 } from '../electron/engine/formats/fat32/Fat32Volume.js';
-import { planWimSplit, WIM_HEADER_SIZE, WimResourceFlag } from '../electron/engine/formats/wim/WimSplit.js';
+import { planWimSplit } from '../electron/engine/formats/wim/WimSplit.js';
 import { planLargeFiles, type LargeFileReport } from '../electron/engine/media/LargeFiles.js';
 import type { MediaFile } from '../electron/engine/media/MediaPlan.js';
 import { createUsbMedia } from '../electron/engine/media/UsbMediaBuilder.js';
@@ -17,64 +16,16 @@ import { Site } from '../electron/engine/site/Site.js';
 import type { UsbMediaRequest } from '../shared/media.js';
 import { tempDir } from './helpers.js';
 import { addLargeNonWimPackage, copySampleSite } from './support/sites.js';
+import { sparseWimOverhead, writeSparseWim } from './support/sparseWim.js';
 
 const GiB = 1024 ** 3;
 const FOUR_GIB = 4 * GiB;
 
-/**
- * Writes a WIM whose data resources are holes: a header, the resources, a metadata resource, the lookup table and the
- * XML data. The last data resource is sized so the file is exactly `total` bytes. Planning a split reads only the
- * header and lookup table.
- */
+/** A sparse WIM of exactly `total` bytes: the data resources given, then one that fills it up. */
 function sparseWim(path: string, firstSizes: readonly number[], total: number): void {
-  const xml = Buffer.from('\ufeff<WIM><TOTALBYTES>0</TOTALBYTES><IMAGE INDEX="1"><NAME>edge</NAME></IMAGE></WIM>', 'utf16le');
-  const meta = 5000;
-  const count = firstSizes.length + 2; // the data resources given, the last one, the metadata
-  const fixed = WIM_HEADER_SIZE + firstSizes.reduce((a, b) => a + b, 0) + meta + count * 50 + xml.length;
-  const sizes = [...firstSizes, total - fixed];
-  assert.ok(sizes[sizes.length - 1] > 0, 'the last resource has room');
-  const resources: { offset: number; size: number; flags: number; hash: Buffer }[] = [];
-  let pos = WIM_HEADER_SIZE;
-  sizes.forEach((size, i) => {
-    resources.push({ offset: pos, size, flags: 0, hash: createHash('sha1').update(`blob ${i}`).digest() });
-    pos += size;
-  });
-  resources.unshift({ offset: pos, size: meta, flags: WimResourceFlag.METADATA, hash: createHash('sha1').update('metadata').digest() });
-  pos += meta;
-  const table = Buffer.alloc(resources.length * 50);
-  resources.forEach((r, k) => {
-    table.writeBigUInt64LE((BigInt(r.flags) << 56n) | BigInt(r.size), k * 50);
-    table.writeBigUInt64LE(BigInt(r.offset), k * 50 + 8);
-    table.writeBigUInt64LE(BigInt(r.size), k * 50 + 16);
-    table.writeUInt16LE(1, k * 50 + 24);
-    table.writeUInt32LE(1, k * 50 + 26);
-    r.hash.copy(table, k * 50 + 30);
-  });
-  const tableOffset = pos;
-  pos += table.length;
-  const xmlOffset = pos;
-  pos += xml.length;
-  const header = Buffer.alloc(WIM_HEADER_SIZE);
-  header.write('MSWIM\0\0\0', 0, 'latin1');
-  header.writeUInt32LE(WIM_HEADER_SIZE, 8);
-  header.writeUInt32LE(0x10d00, 12);
-  header.writeUInt32LE(0, 16);
-  createHash('md5').update(path).digest().copy(header, 24);
-  header.writeUInt16LE(1, 40);
-  header.writeUInt16LE(1, 42);
-  header.writeUInt32LE(1, 44);
-  const reshdr = (at: number, size: number, offset: number): void => {
-    header.writeBigUInt64LE((2n << 56n) | BigInt(size), at);
-    header.writeBigUInt64LE(BigInt(offset), at + 8);
-    header.writeBigUInt64LE(BigInt(size), at + 16);
-  };
-  reshdr(48, table.length, tableOffset);
-  reshdr(72, xml.length, xmlOffset);
-  const fd = openSync(path, 'w');
-  writeSync(fd, header, 0, header.length, 0);
-  writeSync(fd, table, 0, table.length, tableOffset);
-  writeSync(fd, xml, 0, xml.length, xmlOffset);
-  closeSync(fd);
+  const last = total - firstSizes.reduce((a, b) => a + b, 0) - sparseWimOverhead(firstSizes.length + 1);
+  assert.ok(last > 0, 'the last resource has room');
+  assert.equal(writeSparseWim(path, [...firstSizes, last]).size, total);
   assert.equal(statSync(path).size, total);
 }
 
@@ -91,15 +42,18 @@ function throughFat32(files: MediaFile[]): { report: LargeFileReport; sizes: Map
   return { report: large.report, sizes: new Map(large.files.map((f) => [f.path, f.size])) };
 }
 
+/** The sample site's SMP00010 with package SMP00098, to a 16 GiB image file. */
+const usbRequest = (site: string, img: string): UsbMediaRequest => ({
+  site, taskSequenceId: 'SMP00010', distributionPoints: [], password: null, unattended: false, startDate: null, expireDate: null,
+  label: 'Edge', autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [],
+  packages: ['SMP00098'], driverPackages: [], staging: null, detectDependencies: true, timestamp: null, skipVerify: true,
+  target: { kind: 'image', path: img, sizeBytes: 16 * GiB, replace: null }, format: true,
+});
+
 /** A USB image run of the sample site and package SMP00098, stopped once planned (nothing written). */
 async function planUsb(site: string, dir: string): Promise<LargeFileReport> {
   const img = join(dir, 'usb.img');
-  const req: UsbMediaRequest = {
-    site, taskSequenceId: 'SMP00010', distributionPoints: [], password: null, unattended: false, startDate: null, expireDate: null,
-    label: 'Edge', autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [],
-    packages: ['SMP00098'], driverPackages: [], staging: null, detectDependencies: true, timestamp: null, skipVerify: true,
-    target: { kind: 'image', path: img, sizeBytes: 16 * GiB, replace: null }, format: true,
-  };
+  const req = usbRequest(site, img);
   const stop = new AbortController();
   const planned: { report: LargeFileReport | null } = { report: null };
   await assert.rejects(
@@ -121,12 +75,7 @@ describe('the 4 GiB rule at its edge', () => {
     const site = copySampleSite(join(dir, 'site'));
     await addLargeNonWimPackage(site, dir, { size: FOUR_GIB });
     const img = join(dir, 'usb.img');
-    const req: UsbMediaRequest = {
-      site, taskSequenceId: 'SMP00010', distributionPoints: [], password: null, unattended: false, startDate: null, expireDate: null,
-      label: 'Edge', autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [],
-      packages: ['SMP00098'], driverPackages: [], staging: null, detectDependencies: true, timestamp: null, skipVerify: true,
-      target: { kind: 'image', path: img, sizeBytes: 16 * GiB, replace: null }, format: true,
-    };
+    const req = usbRequest(site, img);
     await assert.rejects(createUsbMedia(await Site.open(site), req, { userLogDir: null }), (err: unknown) =>
       err instanceof InputError && err.code === 'FAT32_FILE_TOO_LARGE' && err.message.includes(`SMS/PKG/SMP00098/archive.7z (SMP00098, ${FOUR_GIB} bytes)`));
     assert.deepEqual(readdirSync(dir).filter((n) => n.includes('usb.img')), [], 'nothing written');

@@ -1,8 +1,8 @@
 // Shared test helpers: where things are, running the real CLI, and skipping with a printed reason.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { TestContext } from 'node:test';
 import { packageRoot } from '../electron/engine/paths.js';
 
@@ -63,4 +63,12 @@ export function pattern(size: number, seed: number): Buffer {
     b[i] = x >>> 24;
   }
   return b;
+}
+
+/** Every file under `dir` (recursively), as paths relative to it with "/" separators, sorted. */
+export function relativeFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
 }

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import type { UsbMediaRequest } from '../shared/media.js';
-import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
+import { ROOT, hasCommand, relativeFiles, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { tool } from './support/fat32Tools.js';
 import { baseRequest, startHostProcess } from './support/hostClient.js';
 import { addPackage, copySampleSite, randomFile } from './support/sites.js';
@@ -26,19 +26,6 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').
 const missing = (tools: string[]): string[] => tools.filter((t) => !hasCommand(t) && (process.platform === 'win32' || tool(t) === null));
 const skipUnless = (t: Parameters<typeof requireOrSkip>[0], tools: string[]): boolean =>
   requireOrSkip(t, missing(tools).length === 0, `missing ${missing(tools).join(', ')} (./scripts/setup.sh installs them: dosfstools, mtools, genisoimage, udftools, p7zip-full, openssl, python3)`);
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(relative(dir, p).split('\\').join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 /** Flips one byte of a file in place. */
 function flipByte(path: string, offset: number): void {
@@ -121,7 +108,7 @@ function mtoolsFiles(img: string, dest: string): { listed: string[]; extracted: 
   mkdirSync(dest, { recursive: true });
   const c = spawnSync('mcopy', ['-s', '-n', '-i', `${img}@@1M`, '::/*', dest], { encoding: 'utf8', env: MT });
   assert.equal(c.status, 0, c.stderr);
-  return { listed, extracted: listFiles(dest) };
+  return { listed, extracted: relativeFiles(dest) };
 }
 
 /** What mtools extracted against the manifest it extracted: the same files, each with the manifest's SHA-256. */
@@ -129,7 +116,7 @@ function manifestMismatches(extracted: string): string[] {
   const m = JSON.parse(readFileSync(join(extracted, 'SMS/data/tsmedia-manifest.json'), 'utf8')) as MediaManifest;
   const problems: string[] = [];
   const want = [...m.files.map((f) => f.path), 'SMS/data/tsmedia-manifest.json'].sort();
-  const got = listFiles(extracted);
+  const got = relativeFiles(extracted);
   for (const p of want) if (!got.includes(p)) problems.push(`missing ${p}`);
   for (const p of got) if (!want.includes(p)) problems.push(`extra ${p}`);
   for (const f of m.files) if (got.includes(f.path) && sha(readFileSync(join(extracted, f.path))) !== f.sha256) problems.push(`differs ${f.path}`);
@@ -253,7 +240,7 @@ function sevenZipProblems(disc: string, dest: string, m: MediaManifest, d: numbe
   if (r.status !== 0) return [`7z x ${disc}: ${r.stdout}${r.stderr}`];
   const problems: string[] = [];
   const want = onDisc(m, d);
-  const got = listFiles(dest);
+  const got = relativeFiles(dest);
   const wantPaths = [...want.map((f) => f.path), 'SMS/data/tsmedia-manifest.json'].sort();
   for (const p of wantPaths) if (!got.includes(p)) problems.push(`disc ${d}: 7z did not extract ${p}`);
   for (const p of got) if (!wantPaths.includes(p)) problems.push(`disc ${d}: 7z extracted ${p}, which the manifest does not place there`);

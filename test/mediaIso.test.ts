@@ -3,27 +3,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
-import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
+import { ROOT, hasCommand, relativeFiles, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { addPackage, copySampleSite, randomFile } from './support/sites.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').toUpperCase();
 const fileSha = (p: string): string => sha(readFileSync(p));
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(relative(dir, p).split('\\').join('/'));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 function sevenZipExtract(iso: string, dest: string): void {
   const r = spawnSync('7z', ['x', '-y', `-o${dest}`, iso], { encoding: 'utf8' });
@@ -81,7 +68,7 @@ describe('ISO media', () => {
     const x = join(dir, 'x');
     sevenZipExtract(iso, x);
     const m = manifestOf(x);
-    assert.deepEqual(listFiles(x), [...m.files.map((f) => f.path), 'SMS/data/tsmedia-manifest.json'].sort());
+    assert.deepEqual(relativeFiles(x), [...m.files.map((f) => f.path), 'SMS/data/tsmedia-manifest.json'].sort());
     for (const f of m.files) assert.equal(fileSha(join(x, f.path)), f.sha256, f.path);
     // ConfigMgr's layout.
     for (const p of ['bootmgr', 'bootmgr.efi', 'boot/etfsboot.com', 'efi/boot/bootx64.efi', 'efi/microsoft/boot/efisys.bin', 'sources/boot.wim', 'SMS/PKG/SMP00002/install.wim', 'SMS/PKG/SMP00005/net/e1000.inf', 'SMS/PKG/SMP00007/runtime.msi', 'SMS/PreStart/tools/Pick-Computer.ps1']) {

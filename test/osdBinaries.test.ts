@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { AnalysisResult } from '../shared/analysis.js';
 import { InputError } from '../electron/engine/errors.js';
 import { MANIFEST_PATH, parseManifest, type MediaManifest } from '../electron/engine/media/Manifest.js';
 import { locateOsdBinaries, siteServerOsdShare } from '../electron/engine/site/OsdBinaries.js';
 import { parseSiteDescriptor } from '../electron/engine/site/SiteDescriptor.js';
-import { SAMPLE_SITE, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
+import { SAMPLE_SITE, hasCommand, relativeFiles, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { addPackage, copySampleSite, randomFile } from './support/sites.js';
 
 const MiB = 1024 * 1024;
@@ -23,12 +23,6 @@ const analyze = (site: string, ts: string): AnalysisResult => {
   return JSON.parse(r.stdout) as AnalysisResult;
 };
 
-/** The files under a folder, "/" separated, sorted. */
-const filesUnder = (dir: string): string[] =>
-  readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1).split(sep).join('/'))
-    .sort();
 
 describe('where a site keeps its OSD binaries', () => {
   test('the site folder convention: OSD\\bin with x64 and i386', async (t) => {
@@ -157,8 +151,8 @@ describe('SMS\\bin on the media', () => {
         assert.equal(e.status, 0, e.stderr);
         for (const arch of ['x64', 'i386']) {
           const src = join(site, 'OSD', 'bin', arch);
-          assert.deepEqual(filesUnder(join(x, 'SMS', 'bin', arch)), filesUnder(src), `disc ${i + 1} ${arch}`);
-          for (const f of filesUnder(src)) assert.ok(readFileSync(join(x, 'SMS', 'bin', arch, f)).equals(readFileSync(join(src, f))), `disc ${i + 1}: ${arch}/${f}`);
+          assert.deepEqual(relativeFiles(join(x, 'SMS', 'bin', arch)), relativeFiles(src), `disc ${i + 1} ${arch}`);
+          for (const f of relativeFiles(src)) assert.ok(readFileSync(join(x, 'SMS', 'bin', arch, f)).equals(readFileSync(join(src, f))), `disc ${i + 1}: ${arch}/${f}`);
         }
         assert.equal(existsSync(join(x, 'autorun.inf')), i === 0, 'autorun.inf on disc 1 only');
         const manifest = parseManifest(readFileSync(join(x, ...MANIFEST_PATH.split('/')), 'utf8'), disc);
@@ -207,8 +201,8 @@ describe('SMS\\bin on the media', () => {
     const c = spawnSync('mcopy', ['-s', '-n', '-i', `${img}@@1M`, '::/*', x], { encoding: 'utf8', env: MT });
     assert.equal(c.status, 0, c.stderr);
     const src = join(SAMPLE_SITE, 'OSD', 'bin', 'x64');
-    assert.deepEqual(filesUnder(join(x, 'SMS', 'bin', 'x64')), filesUnder(src));
-    for (const f of filesUnder(src)) assert.ok(readFileSync(join(x, 'SMS', 'bin', 'x64', f)).equals(readFileSync(join(src, f))), f);
+    assert.deepEqual(relativeFiles(join(x, 'SMS', 'bin', 'x64')), relativeFiles(src));
+    for (const f of relativeFiles(src)) assert.ok(readFileSync(join(x, 'SMS', 'bin', 'x64', f)).equals(readFileSync(join(src, f))), f);
     assert.equal(existsSync(join(x, 'SMS', 'bin', 'i386')), false, 'i386 only when asked for');
     assert.equal(readFileSync(join(x, 'autorun.inf'), 'latin1').split('\r\n')[1], 'open=SMS\\bin\\x64\\TSMBAutorun.exe');
     const manifest = JSON.parse(readFileSync(join(x, 'SMS', 'data', 'tsmedia-manifest.json'), 'utf8')) as MediaManifest;

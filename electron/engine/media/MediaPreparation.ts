@@ -120,7 +120,7 @@ export async function prepareMedia(site: Site, req: MediaRequestBase, options: C
     }
   } else {
     checkContentNames(runtime.files);
-    const autorunVersion = runtime.info.find((f) => f.path.replace(/\//g, '\\') === runtime.autorunTarget)?.fileVersion ?? 'no version';
+    const autorunVersion = runtime.versions.get(runtime.autorunTarget.replace(/\\/g, '/'))?.fileVersion ?? 'no version';
     log.info(`OSD binaries: ${runtime.architectures.join(' and ')} from ${runtime.location}, ${runtime.files.length} files, ${runtime.files.reduce((n, f) => n + f.size, 0)} bytes; ${runtime.autorunTarget} ${autorunVersion}`);
   }
 

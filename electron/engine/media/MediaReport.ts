@@ -5,7 +5,7 @@ import type { StartClassification } from '../../../shared/analysis.js';
 import type { IsoMediaRequest } from '../../../shared/media.js';
 import type { MediaManifest } from './Manifest.js';
 import type { PlannedContent } from './MediaPlan.js';
-import type { PlannedRuntime, RuntimeFileInfo } from './RuntimeFiles.js';
+import { runtimeFileInfo, type PlannedRuntime, type RuntimeFileInfo } from './RuntimeFiles.js';
 import { writeTempFile } from './SafeOutput.js';
 
 export interface ReportInput {
@@ -115,7 +115,7 @@ export class MediaReport {
       },
       startsFrom: r.startsFrom,
       osdBinaries: r.runtime
-        ? { location: r.runtime.location, architectures: r.runtime.architectures, autorun: r.request.autorun ? r.runtime.autorunTarget : null, files: r.runtime.info }
+        ? { location: r.runtime.location, architectures: r.runtime.architectures, autorun: r.request.autorun ? r.runtime.autorunTarget : null, files: runtimeFileInfo(r.runtime) }
         : null,
       discs: r.discs.map((d) => ({ file: basename(d.path), bytes: d.bytes, sha256: d.sha256 })),
       packages: r.content.packages.map((p) => ({

@@ -1,7 +1,7 @@
 // Re-reads media and checks every file against the manifest it carries: an ISO set (any order of discs), and with
 // checkImageHashes each ISO against its .sha256 file. Each file that differs is named. Files are hashed on two worker
 // threads side by side (both cores), each reading its own files with large positioned reads.
-import { closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { InputError, errorMessage } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
@@ -11,6 +11,7 @@ import { shareOf } from '../io/OutputVolume.js';
 import { driveIoPath } from '../drives/DriveAccess.js';
 import { DEFAULT_DEVICE_ALIGN, SectorReader, alignedBuffer, directFlag, isDevicePath, linuxSectorSize } from '../io/SectorIo.js';
 import { openIso, type IsoFileEntry, type IsoVolume } from '../formats/iso/IsoReader.js';
+import { ISO_BLOCK } from '../formats/iso/IsoTree.js';
 import { MANIFEST_PATH, parseManifest, type ManifestFile, type MediaManifest } from './Manifest.js';
 
 export interface VerifyProblem {
@@ -53,17 +54,6 @@ interface FileCheck {
   failed: string | null;
 }
 
-const ISO_BLOCK = 2048;
-
-/** The size of a file, or null where it has none to give (a device: its volume is all that is read). */
-function fileSizeOf(path: string): number | null {
-  try {
-    const st = statSync(path);
-    return st.isFile() ? st.size : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Hashes every file (and whole images) on two workers and records what differs. */
 async function hashFiles(checks: FileCheck[], result: VerifyResult, images: { path: string; want: string }[], progress: (done: number, path: string | null) => void, signal?: AbortSignal): Promise<void> {
@@ -142,17 +132,16 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
       else result.problems.push({ path: `disc ${d}`, disc: d, problem: `none of the given ISO files is disc ${d} of ${manifest.discs} (give every disc of the set)` });
     }
 
-    // Bytes past the volume (its size in the primary volume descriptor) are no part of the media: an append or a faulty
-    // copy. The opener refuses the opposite, a file shorter than its volume.
+    // Bytes past the volume (its size in the primary volume descriptor) are no part of the media.
     for (const v of volumes) {
-      const volumeBytes = v.vol.blocks * ISO_BLOCK;
-      const fileBytes = fileSizeOf(v.path);
-      if (fileBytes !== null && fileBytes > volumeBytes) {
+      if (v.vol.bytesPastVolume > 0) {
+        const volumeBytes = v.vol.blocks * ISO_BLOCK;
+        const fileBytes = volumeBytes + v.vol.bytesPastVolume;
         const d = [...discOf].find(([, x]) => x === v)?.[0] ?? null;
         result.problems.push({
           path: basename(v.path),
           disc: d,
-          problem: `${fileBytes - volumeBytes} bytes past the end of its volume (the primary volume descriptor gives ${v.vol.blocks} blocks, ${volumeBytes} bytes; the file has ${fileBytes}): something was appended or the copy is faulty. Copy or make the media again.`,
+          problem: `${v.vol.bytesPastVolume} bytes past the end of its volume (the primary volume descriptor gives ${v.vol.blocks} blocks, ${volumeBytes} bytes; the file has ${fileBytes}): something was appended or the copy is faulty. Copy or make the media again.`,
         });
       }
     }

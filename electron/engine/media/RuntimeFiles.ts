@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { OsdArchitecture, StartClassification } from '../../../shared/analysis.js';
 import type { MediaStart } from '../../../shared/media.js';
 import { codedInputError, describeFsError, InputError } from '../errors.js';
-import { peVersion } from '../formats/PeVersion.js';
+import { peVersion, type PeVersion } from '../formats/PeVersion.js';
 import type { Site } from '../site/Site.js';
 import { sha256Hex, type MediaFile } from './MediaPlan.js';
 
@@ -29,7 +29,8 @@ export interface PlannedRuntime {
   location: string;
   architectures: OsdArchitecture[];
   files: MediaFile[];
-  info: RuntimeFileInfo[];
+  /** File and product versions by media path, for the executables and libraries that carry them. */
+  versions: Map<string, PeVersion>;
   /** What autorun.inf opens (Windows path on the media). */
   autorunTarget: string;
 }
@@ -52,13 +53,13 @@ export async function planRuntimeFiles(site: Site, i386: boolean): Promise<Plann
   }
   const wanted: OsdArchitecture[] = i386 ? ['x64', 'i386'] : ['x64'];
   const files: MediaFile[] = [];
-  const info: RuntimeFileInfo[] = [];
+  const versions = new Map<string, PeVersion>();
   for (const name of wanted) {
     const arch = osd.architectures.find((a) => a.name === name);
     if (!arch) throw codedInputError('OSD_BINARIES_NO_I386', { location: osd.location }, `--i386-binaries: ${osd.i386Problem ?? `${osd.location} has no i386 folder`}. Leave the option off, or copy the site server's OSD\\bin\\i386 there too.`);
     for (const f of arch.files) {
       let sha256: string;
-      let version = null;
+      let version: PeVersion | null = null;
       let size: number;
       try {
         if (f.size <= VERSION_READ_LIMIT) {
@@ -76,13 +77,18 @@ export async function planRuntimeFiles(site: Site, i386: boolean): Promise<Plann
       if (size !== f.size) throw new InputError(`OSD binaries: ${f.path} changed while it was read (${f.size} bytes, then ${size}); try again once the folder is no longer being copied.`);
       const path = `SMS/bin/${name}/${f.relativePath}`;
       files.push({ path, size, sha256, source: { kind: 'file', path: f.path, size, sha256, label: `OSD binary ${name}\\${f.relativePath.replace(/\//g, '\\')}` }, role: 'runtime', packageId: null });
-      info.push({ path, size, sha256, fileVersion: version?.fileVersion ?? null, productVersion: version?.productVersion ?? null });
+      if (version) versions.set(path, version);
     }
   }
   // A 32-bit TSMBAutorun.exe starts on 32- and 64-bit Windows alike; the x64 one only on 64-bit Windows.
   const autorunArch = i386 ? 'i386' : 'x64';
   const autorun = files.find((f) => f.path.toLowerCase() === `sms/bin/${autorunArch}/tsmbautorun.exe`) as MediaFile;
-  return { location: osd.location, architectures: wanted, files, info, autorunTarget: autorun.path.replace(/\//g, '\\') };
+  return { location: osd.location, architectures: wanted, files, versions, autorunTarget: autorun.path.replace(/\//g, '\\') };
+}
+
+/** Every SMS\bin file with its version, for the report. */
+export function runtimeFileInfo(r: PlannedRuntime): RuntimeFileInfo[] {
+  return r.files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256, fileVersion: r.versions.get(f.path)?.fileVersion ?? null, productVersion: r.versions.get(f.path)?.productVersion ?? null }));
 }
 
 /** How the media made are started, for the command line and the wizard's Completion page. */

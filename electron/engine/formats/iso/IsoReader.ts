@@ -76,6 +76,8 @@ export class IsoVolume {
   readonly jolietVolumeId: string | null;
   /** Volume space size in blocks (primary descriptor). */
   readonly blocks: number;
+  /** Bytes of the file past its volume (an append or a faulty copy); a file shorter than its volume is refused. */
+  readonly bytesPastVolume: number;
   readonly joliet: boolean;
   private fd: number | null;
   private readonly fileSize: number;
@@ -126,6 +128,7 @@ export class IsoVolume {
       if (this.blocks * BLOCK > this.fileSize) {
         this.fail(`the image is truncated: the volume holds ${this.blocks} blocks (${this.blocks * BLOCK} bytes) but the file has ${this.fileSize} bytes`);
       }
+      this.bytesPastVolume = this.fileSize - this.blocks * BLOCK;
       this.volumeId = p.toString('latin1', 40, 72).replace(/[ \0]+$/, '');
       this.joliet = svd !== null;
       this.jolietVolumeId = svd ? ucs2(svd.subarray(40, 72)).replace(/[ \0]+$/, '') : null;
