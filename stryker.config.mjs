@@ -5,6 +5,9 @@
 // plain `node` prints TAP from Node's test runner.
 import { groups, testFile } from './scripts/mutate-groups.js';
 
+// Test-runner processes inherit this: the few tests of tens of seconds skip per mutant (test/helpers.ts).
+process.env.TSMEDIA_MUTATING = '1';
+
 const name = process.env.TSMEDIA_MUTATE_GROUP ?? 'drives';
 const group = groups[name];
 if (!group) {

@@ -42,6 +42,14 @@ export function requireOrSkip(t: TestContext, ok: boolean, reason: string): bool
   return false;
 }
 
+/**
+ * Under `npm run mutate` every mutant reruns a group's test files, so the few tests that take tens of seconds
+ * (multi-GiB files, firmware boots) skip there with this reason, counted as skips; `npm test` always runs them.
+ */
+export function skipWhileMutating(t: TestContext): boolean {
+  return requireOrSkip(t, process.env.TSMEDIA_MUTATING !== '1', 'takes tens of seconds: not rerun per mutant under `npm run mutate` (TSMEDIA_MUTATING=1)');
+}
+
 export function sharedFixturesPresent(): boolean {
   return existsSync(FIXTURES);
 }
