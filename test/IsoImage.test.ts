@@ -491,7 +491,7 @@ describe('planIso: input checks, determinism, speed', () => {
     assert.ok(c.regions.every((r, i) => r.data.equals(a.regions[i].data)));
   });
 
-  test('10,000 files in 400 folders plan well under a second; measureIso agrees and the bound holds', async (t) => {
+  test('10,000 files in 400 folders (planning speed: npm run bench); measureIso agrees and the bound holds', () => {
     const files: IsoFile[] = [];
     const src = buf(Buffer.alloc(5000, 1));
     for (let i = 0; i < 10_000; i++) files.push({ path: `SMS/PKG/P${String(i % 400).padStart(5, '0')}/Driver Files/file number ${i} of the set.inf`, source: src });
@@ -503,9 +503,7 @@ describe('planIso: input checks, determinism, speed', () => {
     const m = measureIso(o);
     const msMeasure = performance.now() - t1;
     console.log(`# 10,000 files: planIso ${ms.toFixed(0)} ms, measureIso ${msMeasure.toFixed(0)} ms, ${plan.blocks} blocks`);
-    // A speed bound for this machine's own Node; under Wine (win32 here) the time says more about Wine than the planner.
-    if (process.platform === 'win32') await t.test('the planIso speed bound', (s) => s.skip('not measured under Wine: the time says more about Wine than the planner'));
-    else assert.ok(ms < 1000, `planIso took ${ms} ms`);
+    // Its speed is a benchmark figure (`npm run bench`: "plan an ISO of 10,000 files in 400 folders"), not asserted here.
     assert.equal(m.blocks, plan.blocks);
     assert.equal(m.dataBlocks, 10_000 * 3);
     const bound = isoOverheadBoundBlocks({ files: 10_000, folders: 400 * 2 + 3, maxNameChars: 40 });
