@@ -227,10 +227,10 @@ describe('files ours refuses', () => {
     refused(good({ ciphertextSize: cipherLen + 16 }), 'pw', damaged(cipherLen + 16, plainLen, available));
     refused(good({ trailer: Buffer.alloc(0) }).subarray(0, 24 + cipherLen - 1), 'pw', damaged(cipherLen, plainLen, cipherLen - 1));
     refused(good({ plaintextSize: cipherLen + 1 }), 'pw', damaged(cipherLen, cipherLen + 1, available));
-    refused(Buffer.concat([good().subarray(0, 24)]), 'pw', damaged(cipherLen, plainLen, 0));
+    refused(good().subarray(0, 24), 'pw', damaged(cipherLen, plainLen, 0));
     // exactly at the limits is fine: ciphertext to the last byte, plaintext as long as the ciphertext
     assert.equal(decryptMediaFile(good({ trailer: Buffer.alloc(0) }), 'pw'), XML);
-    assert.equal(decryptMediaFile(good({ plaintextSize: cipherLen }).subarray(0), 'pw').startsWith('<?xml'), true);
+    assert.equal(decryptMediaFile(good({ plaintextSize: cipherLen }), 'pw'), XML, 'the text still ends at its NUL');
   });
 
   test('padding that is neither PKCS#7 nor zeros', () => {
