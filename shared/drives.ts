@@ -251,25 +251,3 @@ export function confirmationsSatisfied(evaluation: DriveEvaluation, confirmation
 export function confirmationTimes(n: number): string {
   return n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`;
 }
-
-// Typed IPC between the renderer and the engine (the Electron shell maps these channels onto the engine's functions).
-export const DRIVES_IPC = {
-  /** invoke: DrivesListRequest -> DriveInfo[] */
-  list: 'drives:list',
-  /** invoke: DrivesWatchRequest -> void; the engine then sends DriveWatchEvent on `event` until `unwatch`. */
-  watch: 'drives:watch',
-  unwatch: 'drives:unwatch',
-  event: 'drives:event',
-} as const;
-
-export interface DrivesListRequest {
-  showAll: boolean;
-}
-
-export type DrivesWatchRequest = DrivesListRequest;
-
-export type DriveWatchEvent =
-  | { type: 'attach'; drive: DriveInfo }
-  | { type: 'detach'; drive: DriveInfo }
-  | { type: 'change'; drive: DriveInfo; previous: DriveInfo }
-  | { type: 'error'; message: string };

@@ -2,12 +2,21 @@
 // time-zone bias with the right sign (checked in child processes run under different TZ values).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
-import { CmTraceLog, MASK, formatCmTraceLine, maskSecrets, userLogFolder } from '../electron/engine/media/CmTraceLog.js';
-import { ROOT, tempDir } from './helpers.js';
+import {
+  CmTraceLog,
+  LOG_FILE_NAME,
+  MASK,
+  cmTraceBias,
+  formatCmTraceLine,
+  isCmTraceLogOrAbsent,
+  maskSecrets,
+  userLogFolder,
+} from '../electron/engine/media/CmTraceLog.js';
+import { requireOrSkip, ROOT, tempDir } from './helpers.js';
 
 const LINE_RE =
   /^<!\[LOG\[(.*?)\]LOG\]!><time="(\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-]\d+)" date="(\d{2})-(\d{2})-(\d{4})" component="([^"]*)" context="" type="([123])" thread="(\d+)" file="">$/;
@@ -60,7 +69,92 @@ describe('CMTrace line format', () => {
   });
 });
 
+describe('CMTrace line format in this process', () => {
+  test('the bias follows the time zone the process runs in (TZ set here, not only in child processes)', () => {
+    const saved = process.env.TZ;
+    try {
+      for (const [tz, winter, summer] of [
+        ['Europe/Madrid', '-60', '-120'],
+        ['America/New_York', '+300', '+240'],
+        ['UTC', '+0', '+0'],
+      ]) {
+        process.env.TZ = tz;
+        assert.equal(cmTraceBias(new Date('2024-01-15T12:00:00.000Z')), winter, `${tz} winter`);
+        assert.equal(cmTraceBias(new Date('2024-07-15T12:00:00.000Z')), summer, `${tz} summer`);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
+  test('a component loses quotes and line breaks (it cannot end its attribute); the thread is the process id unless given', () => {
+    const m = LINE_RE.exec(formatCmTraceLine({ message: 'm', type: 1, date: new Date(2024, 0, 2), component: 'Set"up\r\nStep"2' }));
+    assert.ok(m);
+    assert.equal(m[10], 'SetupStep2');
+    assert.equal(m[12], String(process.pid));
+  });
+});
+
 describe('CreateTSMedia.log files', () => {
+  test('the file is CreateTSMedia.log and a secret becomes eight asterisks, as ConfigMgr writes them', () => {
+    assert.equal(LOG_FILE_NAME, 'CreateTSMedia.log');
+    assert.equal(MASK, '********');
+    assert.equal(maskSecrets('net use /user:dom\\u Pa55 ok', ['Pa55']), 'net use /user:dom\\u ******** ok');
+  });
+
+  test('the component and the clock given to the log are the ones written; a path named twice is written once', (t) => {
+    const p = join(tempDir(t), 'CreateTSMedia.log');
+    const log = new CmTraceLog([p, p], { component: 'Prepare"Media', thread: 9, now: () => new Date(2023, 10, 30, 23, 59, 58, 7) });
+    log.info('one');
+    log.warning('two');
+    const ls = lines(p).map((l) => LINE_RE.exec(l));
+    assert.equal(ls.length, 2, 'each entry once');
+    for (const m of ls) {
+      assert.ok(m);
+      assert.deepEqual([m[2], m[3], m[4], m[5], m[7], m[8], m[9]], ['23', '59', '58', '007', '11', '30', '2023']);
+      assert.deepEqual([m[10], m[12]], ['PrepareMedia', '9']);
+    }
+    assert.deepEqual(log.paths, [p]);
+  });
+
+  test('a folder that cannot be made is reported when the log opens, before any entry', (t) => {
+    const dir = tempDir(t);
+    const blocker = join(dir, 'not-a-folder');
+    writeFileSync(blocker, 'x');
+    const bad = join(blocker, 'CreateTSMedia.log');
+    const log = new CmTraceLog([bad, join(dir, 'good.log')]);
+    assert.equal(log.problems.length, 1);
+    assert.ok(log.problems[0].startsWith(`${bad}: the log cannot be written (`), log.problems[0]);
+  });
+
+  test('a file that fails when written is reported once, left alone after, and the others get every entry', (t) => {
+    // The log's path is a folder: its parent exists (opening the log succeeds) but the file cannot be opened for writing.
+    const dir = tempDir(t);
+    const folder = join(dir, 'CreateTSMedia.log');
+    mkdirSync(folder);
+    const good = join(dir, 'good', 'CreateTSMedia.log');
+    const log = new CmTraceLog([folder, good]);
+    assert.equal(log.problems.length, 0, 'nothing wrong is known before the first entry');
+    log.info('one');
+    log.info('two');
+    log.error('three');
+    assert.equal(log.problems.length, 1, log.problems.join('\n'));
+    assert.ok(log.problems[0].startsWith(`${folder}: the log cannot be written (`), log.problems[0]);
+    assert.deepEqual(lines(good).map((l) => LINE_RE.exec(l)?.[1]), ['one', 'two', 'three']);
+  });
+
+  test('no file stays open between entries', (t) => {
+    if (!requireOrSkip(t, process.platform === 'linux', 'counts the open files in /proc/self/fd')) return;
+    const p = join(tempDir(t), 'CreateTSMedia.log');
+    const log = new CmTraceLog([p]);
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 20; i += 1) log.info(`entry ${i}`);
+    assert.equal(open(), before);
+    assert.equal(lines(p).length, 20);
+  });
+
   test('every entry goes to every file, one parsable line each, even with line breaks and "]LOG]!>" in messages', (t) => {
     const dir = tempDir(t);
     const a = join(dir, 'out', 'CreateTSMedia.log');
@@ -158,9 +252,59 @@ describe('user log folder', () => {
   test('per platform', () => {
     assert.equal(userLogFolder({ LOCALAPPDATA: 'C:\\Users\\ana\\AppData\\Local' }, 'win32', 'C:\\Users\\ana'), 'C:\\Users\\ana\\AppData\\Local\\tsmedia\\Logs');
     assert.equal(userLogFolder({}, 'win32', 'C:\\Users\\ana'), 'C:\\Users\\ana\\AppData\\Local\\tsmedia\\Logs');
+    assert.equal(userLogFolder({ LOCALAPPDATA: 'D:\\Profiles\\ana\\Local' }, 'win32', 'C:\\Users\\ana'), 'D:\\Profiles\\ana\\Local\\tsmedia\\Logs');
+    assert.equal(userLogFolder({ LOCALAPPDATA: '  ' }, 'win32', 'C:\\Users\\ana'), 'C:\\Users\\ana\\AppData\\Local\\tsmedia\\Logs', 'a blank LOCALAPPDATA is none');
     assert.equal(userLogFolder({}, 'darwin', '/Users/ana'), '/Users/ana/Library/Logs/tsmedia');
     assert.equal(userLogFolder({ XDG_STATE_HOME: '/var/state/ana' }, 'linux', '/home/ana'), '/var/state/ana/tsmedia/logs');
     assert.equal(userLogFolder({ XDG_STATE_HOME: 'relative/ignored' }, 'linux', '/home/ana'), '/home/ana/.local/state/tsmedia/logs');
     assert.equal(userLogFolder({}, 'linux', '/home/ana'), '/home/ana/.local/state/tsmedia/logs');
+  });
+});
+
+describe('a file that may take CMTrace entries', () => {
+  test('absent, empty, or starting as a CMTrace log (with or without a UTF-8 BOM); anything else is someone else\'s', (t) => {
+    const dir = tempDir(t);
+    const file = (name: string, bytes: Buffer | string): string => {
+      const p = join(dir, name);
+      writeFileSync(p, bytes);
+      return p;
+    };
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    assert.equal(isCmTraceLogOrAbsent(join(dir, 'absent.log')), true);
+    assert.equal(isCmTraceLogOrAbsent(file('empty.log', '')), true);
+    const ours = join(dir, 'ours.log');
+    new CmTraceLog([ours]).info('earlier run');
+    assert.equal(isCmTraceLogOrAbsent(ours), true);
+    assert.equal(isCmTraceLogOrAbsent(file('bom.log', Buffer.concat([bom, Buffer.from('<![LOG[x]LOG]!>')]))), true);
+    assert.equal(isCmTraceLogOrAbsent(file('text.log', 'Hello, this is not a log\n')), false);
+    assert.equal(isCmTraceLogOrAbsent(file('short.log', '<![LOG')), false, 'only the start of the marker');
+    assert.equal(isCmTraceLogOrAbsent(file('late.log', 'abc<![LOG[')), false, 'the marker must come first');
+    assert.equal(isCmTraceLogOrAbsent(file('split.log', Buffer.concat([Buffer.from('<!['), bom, Buffer.from('LOG[')]))), false, 'a BOM counts only at the start');
+    assert.equal(isCmTraceLogOrAbsent(file('bom-only.log', bom)), false, 'a BOM alone is not empty');
+  });
+
+  test('what cannot be read is never taken: a folder, a path under a file', (t) => {
+    const dir = tempDir(t);
+    const sub = join(dir, 'CreateTSMedia.log');
+    mkdirSync(sub);
+    assert.equal(isCmTraceLogOrAbsent(sub), false, 'a folder');
+    writeFileSync(join(dir, 'file'), 'x');
+    // POSIX says ENOTDIR, which is not "absent"; Windows reports a path under a file as not found (ENOENT): absent there.
+    assert.equal(isCmTraceLogOrAbsent(join(dir, 'file', 'CreateTSMedia.log')), process.platform === 'win32', 'a path under a file');
+  });
+
+  test('no file stays open after the check', (t) => {
+    if (!requireOrSkip(t, process.platform === 'linux', 'counts the open files in /proc/self/fd')) return;
+    const dir = tempDir(t);
+    const log = join(dir, 'CreateTSMedia.log');
+    writeFileSync(log, '<![LOG[x]LOG]!>');
+    mkdirSync(join(dir, 'folder'));
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 10; i += 1) {
+      assert.equal(isCmTraceLogOrAbsent(log), true);
+      assert.equal(isCmTraceLogOrAbsent(join(dir, 'folder')), false);
+    }
+    assert.equal(open(), before);
   });
 });

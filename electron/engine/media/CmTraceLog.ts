@@ -5,7 +5,7 @@
 // Secrets given to mask() never reach a file: every occurrence, also inside longer text, becomes ********.
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, posix, win32 } from 'node:path';
+import { dirname, posix, win32 } from 'node:path';
 import { errorMessage } from '../errors.js';
 
 export const LOG_FILE_NAME = 'CreateTSMedia.log';
@@ -204,9 +204,4 @@ export function isCmTraceLogOrAbsent(path: string): boolean {
   } finally {
     closeSync(fd);
   }
-}
-
-/** The usual pair: CreateTSMedia.log in the output folder and in the user's log folder. */
-export function openCreateTsMediaLog(outputFolder: string, options: CmTraceLogOptions = {}): CmTraceLog {
-  return new CmTraceLog([join(outputFolder, LOG_FILE_NAME), join(userLogFolder(), LOG_FILE_NAME)], options);
 }
