@@ -25,6 +25,10 @@ export default {
   concurrency: Number(process.env.TSMEDIA_MUTATE_CONCURRENCY ?? 1),
   timeoutMS: 20000,
   tempDirName: 'dist/.stryker-tmp',
+  // A rerun tests again only the mutants whose code or covering test files changed since the group's last run (the
+  // others keep their result); `npm run mutate -- --force <group>` tests every mutant again.
+  incremental: true,
+  incrementalFile: `dist/mutation/${name}.incremental.json`,
   ignorePatterns: ['dist', 'release', 'test-results', 'playwright-report', 'reports'],
   reporters: ['json', 'html', 'clear-text', 'progress-append-only'],
   jsonReporter: { fileName: `dist/mutation/${name}.json` },
