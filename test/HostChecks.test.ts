@@ -263,7 +263,7 @@ describe("host checks: the renderer's files", () => {
   });
 });
 
-describe('host checks: bounds', () => {
+describe('host checks: bounds', { concurrency: true }, () => {
   const start = async (t: TestContext, limits: Partial<HostLimits>): Promise<{ h: LoopbackHost; secret: string }> => {
     const h = await startLoopbackHost({ api, rendererDir, limits });
     t.after(() => h.close());
@@ -342,6 +342,39 @@ describe('host checks: bounds', () => {
     const again = await raw(h.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\nConnection: close\r\n\r\n`).closed;
     assert.match(again, /^HTTP\/1\.1 200 /);
     held[1].socket.destroy();
+  });
+
+  test("a request's headers must arrive within the request time-out when that is the shorter", async (t) => {
+    const { h } = await start(t, { requestTimeoutMs: 300 });
+    const started = Date.now();
+    const slow = raw(h.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1:${h.port}\r\n`);
+    const reply = await Promise.race([slow.closed, new Promise<null>((r) => setTimeout(() => r(null), 3_000))]);
+    slow.socket.destroy();
+    assert.notEqual(reply, null, 'headers that stop coming were waited for past the request time-out');
+    assert.ok(Date.now() - started >= 250, `closed after ${Date.now() - started} ms`);
+  });
+
+  test('a refused connection that does not close its end is dropped after a second', async (t) => {
+    const { h, secret } = await start(t, { maxConnections: 1 });
+    const held = raw(h.port, eventStream(h.port, secret));
+    await until(() => held.received().includes(': connected'), 'one connection held');
+    const socket = connect({ host: '127.0.0.1', port: h.port, allowHalfOpen: true });
+    let got = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (got += c));
+    socket.on('error', () => undefined);
+    const closed = new Promise<boolean>((ok) => socket.on('close', () => ok(true)));
+    await until(() => got.includes('Retry-After: 1'), 'the refusal');
+    // Half open, the client learns that the host let go only when it sends more: the host's side answers with a reset, and the write after it fails.
+    await new Promise((r) => setTimeout(r, 1_300));
+    socket.write('GET / HTTP/1.1\r\n');
+    await new Promise((r) => setTimeout(r, 200));
+    socket.write('Host: x\r\n');
+    const dropped = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), 1_500))]);
+    socket.destroy();
+    held.socket.destroy();
+    assert.match(got, /^HTTP\/1\.1 503 /);
+    assert.equal(dropped, true, 'the host kept a refused connection open');
   });
 
   test('closing the host ends its event streams and its sessions', async () => {
