@@ -70,6 +70,12 @@ async function until(cond: () => boolean, what: string, ms = 5_000): Promise<voi
   }
 }
 
+// A host that stops answering (a mutant of the mutation run, a real bug) fails this file in seconds rather than hanging it.
+setTimeout(() => {
+  console.error('HostChecks.test: not finished within 20 s: a request or connection was never answered');
+  process.exit(1);
+}, 20_000).unref();
+
 const json = (r: Reply): Record<string, unknown> => JSON.parse(r.body) as Record<string, unknown>;
 
 before(async () => {
