@@ -65,8 +65,8 @@ export const groups = {
     mutate: ['electron/host/HostSessions.ts', 'electron/host/LoopbackHost.ts'],
     // HostSessions (0.2 s) and HostChecks (4 s) test these checks one by one. LoopbackHost.test (10 s, it makes media)
     // and Progress.test (which reaches only EngineApi.ts) are left out: with LoopbackHost.test after them, a run of the
-    // group was on course for over 50 minutes on the shared build machine (476 mutants). driveConfirmations and usbImageTargets go through the host
-    // too, at 25-70 s a run.
+    // group was on course for over 50 minutes on the shared build machine (476 mutants). driveConfirmations and
+    // usbImageTargets go through the host too, at 25-70 s a run.
     tests: ['HostSessions', 'HostChecks'],
   },
 };
