@@ -6,7 +6,7 @@
 // space, access and a share that stopped answering, word for word.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { ContentIntegrityError, InputError } from '../electron/engine/errors.js';
@@ -103,6 +103,8 @@ describe('stale partial files', () => {
     await new Promise<void>((ok, fail) => child.once('spawn', ok).once('error', fail));
     const pid = child.pid ?? 0;
     writeFileSync(join(dir, name(pid)), 'x');
+    // The folder open to that third user too, so that a partial taken for abandoned would be removed.
+    chmodSync(dir, 0o777);
     process.seteuid?.(65533);
     let removed: string[];
     try {
@@ -219,24 +221,26 @@ describe('commit', () => {
 
   test('a final name that cannot be taken mid-set: the files already in place are named, the rest kept whole in "<stem>.new"', (t) => {
     const dir = folder(t);
-    mkdirSync(join(dir, 'media.new'));
-    // The first file of the set is a folder (another program's doing, say): the second, a file of the same name, cannot replace it.
+    mkdirSync(join(dir, 'media.v2.new'));
+    const final = join(dir, 'media.v2.iso');
+    // A file of the set takes its name first; then a folder takes the ISO's name (another program's doing, say), so the
+    // ISO, a file of the same name, cannot replace it.
+    const [sum, iso, report] = set(dir, ['media.v2.iso.sha256', 'media.v2.iso', 'media.v2.report.md']);
     const folderTemp = join(dir, '.incoming');
     mkdirSync(folderTemp);
-    const [sha, report] = set(dir, ['media.iso.sha256', 'media.report.md']);
-    const pairs = [{ temp: folderTemp, final: join(dir, 'media.iso') }, { temp: sha.temp, final: join(dir, 'media.iso') }, report];
-    const err = caught(() => commit(pairs));
-    const kept = join(dir, 'media.new-2');
+    const err = caught(() => commit([sum, { temp: folderTemp, final }, iso, report]));
+    const kept = join(dir, 'media.v2.new-2');
     assert.equal(
       err.message,
-      `cannot put ${join(dir, 'media.iso')} in place: the file could not be replaced (EISDIR: illegal operation on a directory, rename '${sha.temp}' -> '${join(dir, 'media.iso')}'). ` +
-        `The earlier ${join(dir, 'media.iso')} is untouched. Already in place from the new set: media.iso. ` +
-        `The rest of the new set, complete, is kept in ${kept} under its final names (media.iso, media.report.md). Move them into ${dir} once that is solved, or run tsmedia again.`,
+      `cannot put ${final} in place: the file could not be replaced (EISDIR: illegal operation on a directory, rename '${iso.temp}' -> '${final}'). ` +
+        `The earlier ${final} is untouched. Already in place from the new set: media.v2.iso.sha256, media.v2.iso. ` +
+        `The rest of the new set, complete, is kept in ${kept} under its final names (media.v2.iso, media.v2.report.md). Move them into ${dir} once that is solved, or run tsmedia again.`,
     );
     assert.equal(err.code, undefined, 'not OUTPUT_IN_USE: nothing holds the file');
-    assert.deepEqual(ls(kept), ['media.iso', 'media.report.md']);
-    assert.equal(readFileSync(join(kept, 'media.iso'), 'utf8'), 'new media.iso.sha256');
-    assert.deepEqual(ls(join(dir, 'media.new')), [], 'an earlier kept folder is not reused');
+    assert.deepEqual(ls(kept), ['media.v2.iso', 'media.v2.report.md']);
+    assert.equal(readFileSync(join(kept, 'media.v2.iso'), 'utf8'), 'new media.v2.iso');
+    assert.equal(readFileSync(join(dir, 'media.v2.iso.sha256'), 'utf8'), 'new media.v2.iso.sha256');
+    assert.deepEqual(ls(join(dir, 'media.v2.new')), [], 'an earlier kept folder is not reused');
   });
 
   test('when the rest cannot be kept either, the error says what was kept and that the rest was removed', (t) => {
@@ -244,19 +248,32 @@ describe('commit', () => {
     const folderTemp = join(dir, '.incoming');
     mkdirSync(folderTemp);
     const [a, b] = set(dir, ['media.report.md', 'media.report.json']);
-    // The second file's temporary file is gone: it can be kept nowhere.
-    const pairs = [{ temp: folderTemp, final: join(dir, 'media.iso') }, { temp: a.temp, final: join(dir, 'media.iso') }, { temp: join(dir, '.gone'), final: b.final }];
+    // The last file's temporary file is gone: it can be kept nowhere.
+    const pairs = [{ temp: folderTemp, final: join(dir, 'media.iso') }, { temp: a.temp, final: join(dir, 'media.iso') }, b, { temp: join(dir, '.gone'), final: join(dir, 'media.iso.sha256') }];
     const err = caught(() => commit(pairs));
     const kept = join(dir, 'media.new');
     assert.match(err.message, new RegExp(`^cannot put ${join(dir, 'media.iso').replace(/\./g, '\\.')} in place: the file could not be replaced \\(`));
-    assert.ok(err.message.endsWith(`Already in place from the new set: media.iso. Only media.iso could be kept, in ${kept}; the rest of the new set was removed. Solve that and run tsmedia again.`), err.message);
-    assert.deepEqual(ls(kept), ['media.iso']);
+    assert.ok(
+      err.message.endsWith(`Already in place from the new set: media.iso. Only media.iso, media.report.json could be kept, in ${kept}; the rest of the new set was removed. Solve that and run tsmedia again.`),
+      err.message,
+    );
+    assert.deepEqual(ls(kept), ['media.iso', 'media.report.json']);
 
     const dir2 = folder(t);
     const [c] = set(dir2, ['media.iso']);
     const err2 = caught(() => commit([{ temp: join(dir2, '.gone'), final: c.final }]));
     assert.ok(err2.message.endsWith('. The new set could not be kept and was removed. Solve that and run tsmedia again.'), err2.message);
     assert.doesNotMatch(err2.message, /earlier|Already in place/);
+  });
+
+  test('writing a temporary file and committing a set leave no file open', (t) => {
+    if (!existsSync('/proc/self/fd')) return t.skip('no /proc/self/fd to count open files by');
+    const dir = folder(t);
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 20; i++) writeTempFile(join(dir, `t${i}`), 'x');
+    commit(set(dir, Array.from({ length: 20 }, (_, i) => `f${i}`)));
+    assert.equal(open(), before);
   });
 });
 
