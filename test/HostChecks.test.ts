@@ -213,6 +213,12 @@ describe('host checks: the API', () => {
     assert.deepEqual(json(get), { error: 'systemLocale: use POST with a JSON array of arguments.', code: 'invalid' });
   });
 
+  test('a method that returns nothing answers null', async () => {
+    const r = await post('cancelMedia', '["no-such-job"]');
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'null');
+  });
+
   test('the body: empty means no arguments; not JSON 400; larger than MAX_BODY_BYTES 413, declared or not; exactly that size is read', async () => {
     assert.equal((await post('systemLocale', '')).body, '"de-CH"');
     const bad = await post('systemLocale', '[1,');
@@ -381,6 +387,21 @@ describe('host checks: bounds', { concurrency: true }, () => {
     held.socket.destroy();
     assert.match(got, /^HTTP\/1\.1 503 /);
     assert.equal(dropped, true, 'the host kept a refused connection open');
+  });
+
+  test("a page's reload (its resume code used) ends the old session's event stream and frees its place", async (t) => {
+    const h = await startLoopbackHost({ api, rendererDir, limits: { maxEventStreams: 1 } });
+    t.after(() => h.close());
+    const first = await exchangeCode(h.port, h.newCode());
+    const stream = raw(h.port, eventStream(h.port, String(first.session)));
+    await until(() => stream.received().includes(': connected'), 'the event stream opens');
+    const reloaded = await exchangeCode(h.port, String(first.resume));
+    assert.equal(reloaded.status, 200);
+    await until(() => stream.received().endsWith('\r\n0\r\n\r\n'), 'the old session ends its event stream');
+    const next = raw(h.port, eventStream(h.port, String(reloaded.session)));
+    await until(() => next.received().includes(': connected'), "the new session's stream takes the place");
+    stream.socket.destroy();
+    next.socket.destroy();
   });
 
   test('closing the host ends its event streams and its sessions', async () => {
