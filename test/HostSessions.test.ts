@@ -118,6 +118,16 @@ describe('host sessions', () => {
     assert.notEqual(s.find(second.session), null);
   });
 
+  test("a reload ends only its own session: another window's goes on", () => {
+    const { s } = sessions();
+    const one = opened(s.exchange(s.newCode()));
+    const two = opened(s.exchange(s.newCode()));
+    opened(s.exchange(one.resume));
+    assert.equal(s.find(one.session), null);
+    assert.notEqual(s.find(two.session), null);
+    assert.equal(s.find(two.session)?.ended, false);
+  });
+
   test('an open event stream keeps the resume code working past the grace; a closed one restarts the grace', () => {
     const { s, clock } = sessions();
     const first = opened(s.exchange(s.newCode()));
