@@ -156,6 +156,11 @@ describe('host checks: whose requests are answered', () => {
       assert.equal(r.status, 403);
       assert.match(r.body, /^Forbidden: this session is not open \(it ended when its page reloaded, or tsmedia was restarted\): ask tsmedia for a new address/);
     }
+    // A refused call does nothing: the preferences it would have set are as they were.
+    const language = (JSON.parse((await post('getPreferences', '[]')).body) as { language: string | null }).language;
+    assert.notEqual(language, 'es');
+    for (const headers of [{}, sessionHeader(wrong)]) assert.notEqual((await post('setPreferences', '[{"language": "es"}]', headers)).status, 200);
+    assert.equal((JSON.parse((await post('getPreferences', '[]')).body) as { language: string | null }).language, language);
     // The renderer's files and the code exchange need no session.
     assert.equal((await http('/assets/app.js')).status, 200);
     assert.equal((await exchangeCode(host.port, host.newCode())).status, 200);
@@ -337,7 +342,10 @@ describe('host checks: bounds', { concurrency: true }, () => {
       assert.equal(r.headers['retry-after'], '1');
       assert.deepEqual(json(r), { error: 'tsmedia is already answering 2 requests, the most it takes at once: try again when they finish.', reason: 'too-many-requests' });
     }
+    // Refused, the call does nothing.
+    assert.equal((await http('/api/setPreferences', { port: h.port, method: 'POST', headers: sessionHeader(secret), body: '[{"language": "es"}]' })).status, 503);
     await Promise.all(held.map((c) => c.closed));
+    assert.notEqual((JSON.parse((await http('/api/getPreferences', { port: h.port, method: 'POST', headers: sessionHeader(secret), body: '[]' })).body) as { language: string | null }).language, 'es');
     for (let i = 0; i < 3; i++) assert.equal((await http('/api/systemLocale', { port: h.port, method: 'POST', headers: sessionHeader(secret), body: '[]' })).status, 200);
   });
 
@@ -402,6 +410,18 @@ describe('host checks: bounds', { concurrency: true }, () => {
     await until(() => next.received().includes(': connected'), "the new session's stream takes the place");
     stream.socket.destroy();
     next.socket.destroy();
+  });
+
+  test('a port given is the port listened on; one already taken fails the start', async (t) => {
+    const first = await startLoopbackHost({ api, rendererDir });
+    t.after(() => first.close());
+    await assert.rejects(startLoopbackHost({ api, rendererDir, port: first.port }), /EADDRINUSE/);
+    const port = first.port;
+    await first.close();
+    const again = await startLoopbackHost({ api, rendererDir, port });
+    t.after(() => again.close());
+    assert.equal(again.port, port);
+    assert.equal(again.address().port, port);
   });
 
   test('closing the host ends its event streams and its sessions', async () => {
