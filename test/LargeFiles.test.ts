@@ -100,6 +100,10 @@ describe('planLargeFiles', () => {
     const bootFiles = out.slice(1 + installParts.length, -1);
     assert.deepEqual(bootFiles.map((p) => [p.role, p.packageId, p.size]), bootPlan.map((p) => ['boot', null, p.size]));
     assert.deepEqual(bootFiles.map((p) => (p.source.kind === 'composite' ? p.source.label : null)), bootPlan.map((p) => `boot image → ${p.fileName}`));
+
+    // Only the last ".wim" is taken off for the parts' names.
+    const twice = planLargeFiles([file('SMS/PKG/SMP00004/my.wim.v2.wim', wim.size, fromFile)], max);
+    assert.equal(twice.report.wims[0].parts[0], 'SMS/PKG/SMP00004/my.wim.v2000.swm');
   });
 
   test('the default limit is FAT32\'s: a WIM of a few hundred kilobytes stays whole', (t) => {
