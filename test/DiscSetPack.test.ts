@@ -11,7 +11,7 @@ import { discIsoBase, discIsoOptions, packDiscSet, partsByFile, type DiscIsoBase
 import { InputError } from '../electron/engine/errors.js';
 import { measureIso, windowsUpper } from '../electron/engine/formats/iso/IsoImage.js';
 import type { MediaFile, MediaFileRole } from '../electron/engine/media/MediaPlan.js';
-import { buildManifest, everyDiscFiles, prepareMedia } from '../electron/engine/media/MediaPreparation.js';
+import { buildManifest, everyDiscFiles, prepareMedia, reserveManifest } from '../electron/engine/media/MediaPreparation.js';
 import { serializeManifest } from '../electron/engine/media/Manifest.js';
 import { CmTraceLog } from '../electron/engine/media/CmTraceLog.js';
 import { Site } from '../electron/engine/site/Site.js';
@@ -217,6 +217,44 @@ describe('DiscSet packing, fast', () => {
     assert.ok(seen.sets >= 20 && seen.splits >= 10 && seen.threeDiscs >= 5, JSON.stringify(seen));
   });
 
+  test('many small files in folders of their own: the first guess of a run is too long, the run found is still the longest', () => {
+    // The packer guesses a run from each file's data and one entry; new deep folders cost far more, so it measures,
+    // backs off and measures again. The plain reference tries one file at a time.
+    const files = [f('bootmgr', 40_000, 'boot'), f(MANIFEST, 4096, 'environment')];
+    for (let i = 0; i < 40; i++) files.push(f(`SMS/PKG/P/${'Verzeichnis-'.repeat(8)}${i}/${'Unterordner-'.repeat(8)}${i}/file-${i}.bin`, 1 + ((i * 7919) % 9000)));
+    const m = measure(files);
+    const fixed = m(discWith([whole(files, 0), whole(files, 1)], []));
+    for (const room of [12, 40, 97, 150]) {
+      const discs = packDiscs(files, [], fixed + room, m, [1]);
+      assert.deepEqual(discs, referencePack(files, [], fixed + room, m, [1]), `${room} blocks of room`);
+      assert.ok(discs.length >= 2, `${room} blocks of room: ${discs.length} discs`);
+    }
+  });
+
+  test('a head past 4 GiB that needs one more extent record: shrunk to the largest head that fits', () => {
+    // Filler counts (found by trying 0-60) for which the first guess of the head puts its extra record across a block.
+    const capacity = 2_600_000;
+    const empty = Array.from({ length: 100 }, (_, i) => `SMS/PKG/E/e${i}`);
+    for (const n of [29, 30, 38]) {
+      const files = [f('bootmgr', 40_000, 'boot'), f(MANIFEST, 8192, 'environment')];
+      for (let i = 0; i < n; i++) files.push(f(`SMS/PKG/A/filler-${String(i).padStart(3, '0')}.bin`, 1000));
+      files.push(f('SMS/PKG/A/zz-install.wim', 6 * 1024 * MiB));
+      const m = measure(files);
+      const discs = packDiscs(files, empty, capacity, m, [1]);
+      assert.deepEqual(discs, referencePack(files, empty, capacity, m, [1]), `${n} fillers`);
+      assert.ok((discs[0].parts.at(-1)?.size ?? 0) > 4 * 1024 * MiB, 'a head past 4 GiB');
+    }
+  });
+
+  test('without the files every disc carries given: none are assumed', () => {
+    const files = [f('bootmgr', 40_000, 'boot'), f('SMS/PKG/A/a.bin', 300_000), f('SMS/PKG/A/b.bin', 300_000)];
+    const m = measure(files);
+    const capacity = m(discWith([whole(files, 0), whole(files, 1)], [])) + 20;
+    const discs = packDiscs(files, [], capacity, m);
+    assert.deepEqual(discs, referencePack(files, [], capacity, m, []));
+    assert.equal(discs.length, 2);
+  });
+
   test('unlimited: one disc, every file whole in plan order, the given folders and every parent', () => {
     const files = [f('SMS/PKG/A/x/y.bin', 10), f('bootmgr', 100, 'boot'), f(MANIFEST, 50, 'environment'), f('SMS/PKG/B/z.bin', 7)];
     const discs = packDiscs(files, ['SMS/PKG/A/empty/deeper', 'SMS/PKG/B'], Infinity, measure(files), [2]);
@@ -314,6 +352,8 @@ describe('DiscSet packing, fast', () => {
     const charged = (d: Disc): number => m(d) + (d.parts.some((p) => p.path === 'bootmgr') ? 0 : extra);
     const capacity = entry + extra - 1;
     assert.throws(() => packDiscs(files, [], capacity, charged, [1]), { name: 'InputError', message: tooSmallMessage(files[2].path, capacity) });
+    // Room for the entry but not one block of the rest: refused too (not an endless run of empty parts).
+    assert.throws(() => packDiscs(files, [], capacity + 1, charged, [1]), { name: 'InputError', message: tooSmallMessage(files[2].path, capacity + 1) });
   });
 });
 
@@ -387,7 +427,26 @@ describe('the disc plan', () => {
       skipVerify: false,
     };
     const p = await prepareMedia(site, req, { label: 'DISCS', start: null, expire: null, timestamp: new Date('2026-12-04T00:00:00Z') }, new CmTraceLog([]), 'disc test');
-    // A file of several hundred discs: its parts outgrow the slot the manifest was given.
+    // One disc: the manifest does not depend on its slot's size. A slot of exactly the manifest's size is kept; one
+    // byte less grows by an eighth and 1 KiB.
+    const iso1 = discIsoBase('DISCS', new Date('2026-12-04T00:00:00Z'), p.content);
+    const needOne = (): number => {
+      const one = partsByFile(packDiscSet(p, req, Infinity, iso1), everyDiscFiles(p));
+      return serializeManifest(buildManifest(p, req, 1, (i) => one.get(i) ?? [])).length;
+    };
+    const original = p.manifestSize;
+    const exact = needOne();
+    reserveManifest(p, exact);
+    assert.equal(packDiscSet(p, req, Infinity, iso1).length, 1);
+    assert.equal(p.manifestSize, exact, 'a slot of exactly the manifest is enough');
+    reserveManifest(p, exact - 1);
+    packDiscSet(p, req, Infinity, iso1);
+    assert.equal(p.manifestSize, exact + Math.ceil(exact / 8) + 1024);
+    reserveManifest(p, original);
+
+    // A file of several hundred discs: its parts outgrow the slot the manifest was given. The files every disc carries
+    // (the sample site's SMS\bin) are listed without parts, so they do not grow it.
+    assert.ok(everyDiscFiles(p).length > 1, 'the sample site has OSD binaries');
     p.files.push({ ...f('SMS/PKG/SMP00098/archive.7z', 4 * 1024 * MiB), packageId: 'SMP00098' });
     const before = p.manifestSize;
     const iso = discIsoBase('DISCS', new Date('2026-12-04T00:00:00Z'), p.content);
