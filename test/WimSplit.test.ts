@@ -670,7 +670,7 @@ describe('WIM split planning at the edges (sparse WIMs)', () => {
 
   test('the limit and the base name are checked before the WIM is read', (t) => {
     const { path } = sparse(t, [1000]);
-    for (const bad of [WIM_HEADER_SIZE, 100, 1.5, Number.NaN, 2 ** 53]) assert.throws(() => planWimSplit(path, bad, 'T'), RangeError, String(bad));
+    for (const bad of [WIM_HEADER_SIZE, 100, 1.5, Number.NaN, 2 ** 53]) assert.throws(() => planWimSplit(path, bad, 'T'), { name: 'RangeError', message: `planWimSplit: maxPartBytes ${bad} is not a usable part size` });
     assertInputError(() => planWimSplit(path, WIM_HEADER_SIZE + 1, 'T'), /must all be in the first part/);
     for (const bad of ['', 'a/b', 'a\\b', 'C:x', 'a\0b']) {
       const e = assertInputError(() => planWimSplit(path, 1e6, bad), /cannot name \.swm parts \(a file name without a folder was expected\)/);
@@ -765,6 +765,7 @@ describe('WIM split planning at the edges (sparse WIMs)', () => {
     };
     refuse(flags(WimHeaderFlag.WRITE_IN_PROGRESS), /still being written/);
     refuse(flags(WimHeaderFlag.SPANNED), /already part 1 of a split WIM \(1 parts\)/);
+    refuse((b) => b.writeUInt16LE(2, 42), /already part 1 of a split WIM \(2 parts\)/);
     refuse(flags(WimHeaderFlag.RESOURCE_ONLY), /not a complete WIM/);
     refuse(flags(WimHeaderFlag.METADATA_ONLY), /not a complete WIM/);
     refuse((b) => b.writeUInt32LE(0, 44), /holds no image: there is nothing to split/);
@@ -773,8 +774,33 @@ describe('WIM split planning at the edges (sparse WIMs)', () => {
     // The small resource moved onto the lookup table, then onto the XML data.
     refuse((b, w) => b.writeBigUInt64LE(BigInt(w.tableOffset), entryAt(w, 2) + 8), /the resource of lookup-table entry 2 overlaps the lookup table/);
     refuse((b, w) => b.writeBigUInt64LE(BigInt(w.xmlOffset), entryAt(w, 2) + 8), /the resource of lookup-table entry 2 overlaps the XML data/);
+    // An integrity table over a resource; two resources starting at the same byte with different sizes.
+    refuse((b, w) => {
+      b.writeBigUInt64LE((2n << 56n) | 100n, 124);
+      b.writeBigUInt64LE(BigInt(w.resources[1].offset), 132);
+      b.writeBigUInt64LE(100n, 140);
+    }, /the resource of lookup-table entry 2 overlaps the integrity table/);
+    refuse((b, w) => b.writeBigUInt64LE(BigInt(w.resources[0].offset), entryAt(w, 2) + 8), /the resources of lookup-table entries \d and \d overlap/);
     // Two resources partly overlapping, with where each lies.
     refuse((b, w) => b.writeBigUInt64LE(BigInt(w.resources[0].offset + 3950), entryAt(w, 2) + 8), /the resources of lookup-table entries 1 and 2 overlap \(bytes 208–4208 and 4158–4258\)/);
+  });
+
+  test('an empty integrity table inside a resource overlaps nothing', (t) => {
+    const { path } = sparse(t, [4000], (b, w) => b.writeBigUInt64LE(BigInt(w.resources[0].offset + 10), 132));
+    assert.equal(planWimSplit(path, 1e6, 'I').length, 1);
+  });
+
+  test('one resource named by a plain entry and, later in the table, by its metadata entry: still in part 1', (t) => {
+    // Entry 0 (the metadata's bytes) loses its metadata flag; entry 1 names the same bytes as the image's metadata.
+    const { path, wim, fixed } = sparse(t, [4000, 4000], (b, w) => {
+      b.copy(b, entryAt(w, 1), entryAt(w, 0), entryAt(w, 0) + 24);
+      b[entryAt(w, 0) + 7] &= ~WimResourceFlag.METADATA;
+    });
+    const plan = planWimSplit(path, fixed + 5000 + 2 * ENTRY + 1, 'M');
+    assert.deepEqual(partTable(plan[0]).map((e) => [e.hash, e.offset, e.size]), [
+      [hashOf(wim, 2), 208, 5000],
+      [hashOf(wim, 0), 208, 5000],
+    ]);
   });
 
   test('a solid resource is refused only in a solid (version 0xe00) WIM', (t) => {
@@ -804,8 +830,7 @@ describe('WIM split planning at the edges (sparse WIMs)', () => {
     assert.ok(seen.some(([done, , name]) => name === 'T002.swm' && done > out[0].size + out[1].size), 'later parts count on from the parts before');
     // Parts of that name in any case are stale, the first (sorted) named.
     const stale = tempDir(t, 'tsmedia-wimfolder-');
-    writeFileSync(join(stale, 't007.SWM'), 'x');
-    writeFileSync(join(stale, 'T0001.swm'), 'x');
+    for (const n of ['t007.SWM', 'T0001.swm', 'T009.swm', 'T005.swm', 'T003.swm']) writeFileSync(join(stale, n), 'x');
     const e = assertInputError(() => splitWimToFolder(path, stale, 'T', 1e6), /already holds T0001\.swm: choose an empty folder, or remove the old parts first/);
     assert.ok(e.message.includes(stale), e.message);
     // A folder that cannot be made.
