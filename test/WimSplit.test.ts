@@ -607,3 +607,234 @@ describe('WIM split beyond 4 GiB', () => {
     assert.ok(plan.some((p) => p.extents.some((e) => e.sourceOffset > 2 ** 32)), 'extents from beyond 4 GiB');
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The plan's rules at their edges, on small sparse WIMs (data resources first in the file, the metadata resource after
+// them; in the lookup table the metadata entry first): no wimlib needed, nothing larger than a few hundred kilobytes.
+
+const ENTRY = WIM_LOOKUP_ENTRY_SIZE;
+
+/** A sparse WIM with data resources of these sizes, and what the plan of it needs around them. */
+function sparse(t: TestContext, sizes: readonly number[], patch?: (b: Buffer, w: ReturnType<typeof writeSparseWim>) => void): { path: string; wim: ReturnType<typeof writeSparseWim>; fixed: number; meta: number } {
+  const dir = tempDir(t, 'tsmedia-wimplan-');
+  const path = join(dir, 'sparse.wim');
+  const wim = writeSparseWim(path, sizes);
+  if (patch) {
+    const b = readFileSync(path);
+    patch(b, wim);
+    writeFileSync(path, b);
+  }
+  const h = readWimHeader(path);
+  return { path, wim, fixed: WIM_HEADER_SIZE + h.xmlData.size, meta: wim.resources[wim.resources.length - 1].size };
+}
+
+/** Table entry k of the sparse WIM (0: the metadata, k ≥ 1: data resource k − 1). */
+const entryAt = (w: ReturnType<typeof writeSparseWim>, k: number): number => w.tableOffset + k * ENTRY;
+
+/** The entries of a planned part's lookup table: hash, offset in the part, size. */
+function partTable(p: ReturnType<typeof planWimSplit>[number]): { hash: string; offset: number; size: number; refCount: number }[] {
+  const tbl = p.regions[1].data;
+  return Array.from({ length: tbl.length / ENTRY }, (_, k) => ({
+    hash: tbl.subarray(k * ENTRY + 30, k * ENTRY + 50).toString('hex'),
+    offset: Number(tbl.readBigUInt64LE(k * ENTRY + 8)),
+    size: Number(tbl.readBigUInt64LE(k * ENTRY) & 0xffffffffffffffn),
+    refCount: tbl.readUInt32LE(k * ENTRY + 26),
+  }));
+}
+
+const hashOf = (w: ReturnType<typeof writeSparseWim>, i: number): string => w.resources[i].hash.toString('hex');
+/** The boot metadata's location in a part's header. */
+const bootOf = (p: ReturnType<typeof planWimSplit>[number]): { size: number; offset: number } => ({
+  size: Number(p.regions[0].data.readBigUInt64LE(96) & 0xffffffffffffffn),
+  offset: Number(p.regions[0].data.readBigUInt64LE(104)),
+});
+
+describe('WIM split planning at the edges (sparse WIMs)', () => {
+  test('a part takes a resource only while it stays under the limit: exactly at the limit opens the next part', (t) => {
+    const { path, fixed, meta } = sparse(t, [10_000, 10_000, 10_000]);
+    const part1 = fixed + meta + ENTRY; // the header, the XML data and the metadata with its entry
+    const add = 10_000 + ENTRY;
+    // With part 1 plus one resource exactly at the limit, the resource goes to the next part.
+    const at = planWimSplit(path, part1 + add, 'T');
+    assert.deepEqual(at.map((p) => p.size), [part1, fixed + add, fixed + add, fixed + add]);
+    const above = planWimSplit(path, part1 + add + 1, 'T');
+    assert.deepEqual(above.map((p) => p.size), [part1 + add, fixed + add, fixed + add]);
+    // A resource that with the header and XML data reaches the limit cannot go anywhere.
+    assertInputError(() => planWimSplit(path, fixed + add, 'T', { label: 'PKG/x.wim' }), /^PKG\/x\.wim: it holds a resource of 10000 bytes \(SHA-1 [0-9A-F]{40}, at byte 208\), too large for a part under \d+ bytes/);
+    const e = assertInputError(() => planWimSplit(path, fixed + add, 'T'));
+    assert.ok(e.message.includes(`SHA-1 ${hashOf(sparse(t, [10_000]).wim, 0).toUpperCase()}`), `the resource's SHA-1 in capitals: ${e.message}`);
+    assert.deepEqual(planWimSplit(path, fixed + add + 1, 'T').map((p) => p.size), [part1, fixed + add, fixed + add, fixed + add], 'one byte more: each resource in a part of its own');
+    // The metadata and the XML data reaching the limit in part 1 are refused with their sizes.
+    assertInputError(() => planWimSplit(path, part1, 'T'), new RegExp(`the metadata of its 1 image\\(s\\) \\(${meta} bytes\\) and the XML data \\(${fixed - WIM_HEADER_SIZE} bytes\\) must all be in the first part, and together they reach the part size limit of ${part1} bytes`));
+  });
+
+  test('the limit and the base name are checked before the WIM is read', (t) => {
+    const { path } = sparse(t, [1000]);
+    for (const bad of [WIM_HEADER_SIZE, 100, 1.5, Number.NaN, 2 ** 53]) assert.throws(() => planWimSplit(path, bad, 'T'), { name: 'RangeError', message: `planWimSplit: maxPartBytes ${bad} is not a usable part size` });
+    assertInputError(() => planWimSplit(path, WIM_HEADER_SIZE + 1, 'T'), /must all be in the first part/);
+    for (const bad of ['', 'a/b', 'a\\b', 'C:x', 'a\0b']) {
+      const e = assertInputError(() => planWimSplit(path, 1e6, bad), /cannot name \.swm parts \(a file name without a folder was expected\)/);
+      assert.ok(e.message.includes(`"${bad}"`) && e.message.includes(path), e.message);
+      assert.ok(assertInputError(() => planWimSplit(path, 1e6, bad, { label: 'PKG/install.wim' })).message.includes('PKG/install.wim'));
+    }
+  });
+
+  test('resources in file order within a part, neighbours as one extent, the lookup table in its original order', (t) => {
+    const { path, wim, fixed } = sparse(t, [20_000, 3000, 3000, 3000, 20_000], (b) => {
+      b.writeUInt32LE(1, 120); // image 1 boots
+    });
+    const plan = planWimSplit(path, fixed + 5000 + ENTRY + 20_000 + ENTRY + 1, 'T', { mediaDir: 'SMS/PKG/X//' });
+    assert.deepEqual(plan.map((p) => partTable(p).map((e) => e.hash)), [
+      [hashOf(wim, 5), hashOf(wim, 0)], // the metadata entry first, as in the WIM's table
+      [hashOf(wim, 1), hashOf(wim, 2), hashOf(wim, 3)],
+      [hashOf(wim, 4)],
+    ]);
+    const xml = readWimHeader(path).xmlData;
+    const r = wim.resources;
+    const ext = (p: (typeof plan)[number]): number[][] => p.extents.map((e) => [e.offset, e.size, e.sourceOffset]);
+    // Part 1: the first resource (at the start of the WIM), then the metadata (at its end).
+    assert.deepEqual(ext(plan[0]), [[208, 20_000, r[0].offset], [20_208, 5000, r[5].offset], [25_208 + 2 * ENTRY, xml.size, xml.offset]]);
+    assert.deepEqual(partTable(plan[0]).map((e) => e.offset), [20_208, 208]);
+    assert.deepEqual(bootOf(plan[0]), { size: 5000, offset: 20_208 }, 'the boot metadata where part 1 holds it');
+    assert.deepEqual(bootOf(plan[1]), { size: 0, offset: 0 });
+    // Part 2: three neighbours in the WIM are one extent.
+    assert.deepEqual(ext(plan[1]), [[208, 9000, r[1].offset], [9208 + 3 * ENTRY, xml.size, xml.offset]]);
+    for (const p of plan) for (const e of p.extents) assert.equal(e.path, `SMS/PKG/X/${p.fileName}`, 'the media folder without its trailing slashes');
+    assert.equal(planWimSplit(path, 1e6, 'T', { mediaDir: 'SMS\\PKG\\X\\\\' })[0].extents[0].path, 'SMS\\PKG\\X/T000.swm');
+  });
+
+  test('the boot image is found by its metadata entry in use, wherever the table lists it', (t) => {
+    // The table reordered: a data entry first, then a data resource marked as metadata but not in use (refCount 0),
+    // then the image's metadata.
+    const { path, wim, fixed } = sparse(t, [1000, 2000, 3000], (b, w) => {
+      const meta = Buffer.from(b.subarray(entryAt(w, 0), entryAt(w, 1)));
+      const d0 = Buffer.from(b.subarray(entryAt(w, 1), entryAt(w, 2)));
+      const d1 = Buffer.from(b.subarray(entryAt(w, 2), entryAt(w, 3)));
+      d1.copy(b, entryAt(w, 0));
+      d0[7] |= WimResourceFlag.METADATA;
+      d0.writeUInt32LE(0, 26);
+      d0.copy(b, entryAt(w, 1));
+      meta.copy(b, entryAt(w, 2));
+      b.writeUInt32LE(1, 120);
+    });
+    const plan = planWimSplit(path, fixed + 5000 + 1000 + 2 * ENTRY + 1, 'B');
+    assert.deepEqual(partTable(plan[0]).map((e) => [e.hash, e.offset, e.refCount]), [
+      [hashOf(wim, 0), 208, 0],
+      [hashOf(wim, 3), 1208, 1],
+    ], 'both metadata-flagged resources in part 1, in table order');
+    assert.deepEqual(bootOf(plan[0]), { size: 5000, offset: 1208 });
+  });
+
+  test('several entries for one resource: one copy, every entry pointing at it, counted in the part', (t) => {
+    // Data entry 3 names the bytes of data entry 2; data entry 1 names the metadata's bytes (not flagged as metadata).
+    const { path, wim, fixed } = sparse(t, [4000, 4000, 4000], (b, w) => {
+      b.copy(b, entryAt(w, 3), entryAt(w, 2), entryAt(w, 2) + 24);
+      b.copy(b, entryAt(w, 1), entryAt(w, 0), entryAt(w, 0) + 24);
+      b[entryAt(w, 1) + 7] &= ~WimResourceFlag.METADATA;
+    });
+    const part1 = fixed + 5000 + 2 * ENTRY;
+    const plan = planWimSplit(path, part1 + 4000 + 2 * ENTRY, 'D');
+    assert.deepEqual(plan.map((p) => partTable(p).map((e) => [e.hash, e.offset, e.size])), [
+      [[hashOf(wim, 3), 208, 5000], [hashOf(wim, 0), 208, 5000]],
+      [[hashOf(wim, 1), 208, 4000], [hashOf(wim, 2), 208, 4000]],
+    ]);
+    assert.deepEqual(plan.map((p) => p.size), [part1, fixed + 4000 + 2 * ENTRY]);
+    assert.deepEqual(plan.map((p) => p.extents.length), [2, 2], 'one copy of each resource (and the XML data)');
+  });
+
+  test('an entry without bytes stays in part 1 at the end of the header', (t) => {
+    const { path, wim, fixed } = sparse(t, [4000, 4000, 4000], (b, w) => {
+      b.writeBigUInt64LE(0n, entryAt(w, 3));
+      b.writeBigUInt64LE(0n, entryAt(w, 3) + 16);
+    });
+    const plan = planWimSplit(path, fixed + 5000 + 4000 + 3 * ENTRY + 1, 'E');
+    assert.deepEqual(plan.map((p) => partTable(p).map((e) => [e.hash, e.offset, e.size])), [
+      [[hashOf(wim, 3), 4208, 5000], [hashOf(wim, 0), 208, 4000], [hashOf(wim, 2), 208, 0]],
+      [[hashOf(wim, 1), 208, 4000]],
+    ]);
+    assert.equal(plan[0].size, fixed + 9000 + 3 * ENTRY);
+  });
+
+  test('damaged or unsuitable headers and entries are refused, named', (t) => {
+    const refuse = (patch: (b: Buffer, w: ReturnType<typeof writeSparseWim>) => void, ...patterns: RegExp[]): void => {
+      const { path } = sparse(t, [4000, 100], patch);
+      assertInputError(() => planWimSplit(path, 1e6, 'R'), new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `), ...patterns);
+    };
+    const flags = (f: number) => (b: Buffer): void => {
+      b.writeUInt32LE(b.readUInt32LE(16) | f, 16);
+    };
+    refuse(flags(WimHeaderFlag.WRITE_IN_PROGRESS), /still being written/);
+    refuse(flags(WimHeaderFlag.SPANNED), /already part 1 of a split WIM \(1 parts\)/);
+    refuse((b) => b.writeUInt16LE(2, 42), /already part 1 of a split WIM \(2 parts\)/);
+    refuse(flags(WimHeaderFlag.RESOURCE_ONLY), /not a complete WIM/);
+    refuse(flags(WimHeaderFlag.METADATA_ONLY), /not a complete WIM/);
+    refuse((b) => b.writeUInt32LE(0, 44), /holds no image: there is nothing to split/);
+    refuse((b, w) => b.writeBigUInt64LE(4001n, entryAt(w, 1) + 16), /lookup-table entry 1 \(SHA-1 [0-9A-F]{40}\) is uncompressed but its sizes disagree \(4000 stored, 4001 original\)/);
+    refuse((b, w) => b.writeUInt32LE(0, entryAt(w, 0) + 26), /counts 1 image\(s\) but the lookup table has metadata for 0/);
+    // The small resource moved onto the lookup table, then onto the XML data.
+    refuse((b, w) => b.writeBigUInt64LE(BigInt(w.tableOffset), entryAt(w, 2) + 8), /the resource of lookup-table entry 2 overlaps the lookup table/);
+    refuse((b, w) => b.writeBigUInt64LE(BigInt(w.xmlOffset), entryAt(w, 2) + 8), /the resource of lookup-table entry 2 overlaps the XML data/);
+    // An integrity table over a resource; two resources starting at the same byte with different sizes.
+    refuse((b, w) => {
+      b.writeBigUInt64LE((2n << 56n) | 100n, 124);
+      b.writeBigUInt64LE(BigInt(w.resources[1].offset), 132);
+      b.writeBigUInt64LE(100n, 140);
+    }, /the resource of lookup-table entry 2 overlaps the integrity table/);
+    refuse((b, w) => b.writeBigUInt64LE(BigInt(w.resources[0].offset), entryAt(w, 2) + 8), /the resources of lookup-table entries \d and \d overlap/);
+    // Two resources partly overlapping, with where each lies.
+    refuse((b, w) => b.writeBigUInt64LE(BigInt(w.resources[0].offset + 3950), entryAt(w, 2) + 8), /the resources of lookup-table entries 1 and 2 overlap \(bytes 208–4208 and 4158–4258\)/);
+  });
+
+  test('an empty integrity table inside a resource overlaps nothing', (t) => {
+    const { path } = sparse(t, [4000], (b, w) => b.writeBigUInt64LE(BigInt(w.resources[0].offset + 10), 132));
+    assert.equal(planWimSplit(path, 1e6, 'I').length, 1);
+  });
+
+  test('one resource named by a plain entry and, later in the table, by its metadata entry: still in part 1', (t) => {
+    // Entry 0 (the metadata's bytes) loses its metadata flag; entry 1 names the same bytes as the image's metadata.
+    const { path, wim, fixed } = sparse(t, [4000, 4000], (b, w) => {
+      b.copy(b, entryAt(w, 1), entryAt(w, 0), entryAt(w, 0) + 24);
+      b[entryAt(w, 0) + 7] &= ~WimResourceFlag.METADATA;
+    });
+    const plan = planWimSplit(path, fixed + 5000 + 2 * ENTRY + 1, 'M');
+    assert.deepEqual(partTable(plan[0]).map((e) => [e.hash, e.offset, e.size]), [
+      [hashOf(wim, 2), 208, 5000],
+      [hashOf(wim, 0), 208, 5000],
+    ]);
+  });
+
+  test('a solid resource is refused only in a solid (version 0xe00) WIM', (t) => {
+    const solidFlag = (b: Buffer, w: ReturnType<typeof writeSparseWim>): void => {
+      b[entryAt(w, 1) + 7] |= WimResourceFlag.SOLID;
+    };
+    const plain = sparse(t, [4000], solidFlag);
+    assert.equal(planWimSplit(plain.path, 1e6, 'S').length, 1, 'the solid flag in a version 0x10d00 WIM is not read as solid');
+    const version = sparse(t, [4000], (b) => b.writeUInt32LE(0xe00, 12));
+    assert.equal(planWimSplit(version.path, 1e6, 'S').length, 1, 'a version 0xe00 WIM without solid resources is split');
+  });
+
+  test('splitWimToFolder: other files in the folder are no parts; progress up to the total; no descriptor left open', (t) => {
+    const { path, fixed } = sparse(t, [4000, 4000, 4000]);
+    const dir = tempDir(t, 'tsmedia-wimfolder-');
+    for (const n of ['notes.txt', 'T.swm', 'T12.swm', 'T000.swm.bak', 'Tx000.swm', 'XT000.swm']) writeFileSync(join(dir, n), 'x');
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const seen: [number, number, string][] = [];
+    const out = splitWimToFolder(path, dir, 'T', fixed + 5000 + ENTRY + 1, { onProgress: (done, total, name) => seen.push([done, total, name]) });
+    assert.equal(fds(), before, 'every part closed');
+    assert.equal(out.length, 4);
+    const total = out.reduce((n, p) => n + p.size, 0);
+    assert.ok(seen.every(([, tot]) => tot === total));
+    assert.ok(seen.every(([done], i) => i === 0 || done >= seen[i - 1][0]), 'progress never goes back');
+    assert.deepEqual(seen.at(-1), [total, total, 'T003.swm']);
+    assert.ok(seen.some(([done, , name]) => name === 'T002.swm' && done > out[0].size + out[1].size), 'later parts count on from the parts before');
+    // Parts of that name in any case are stale, the first (sorted) named.
+    const stale = tempDir(t, 'tsmedia-wimfolder-');
+    for (const n of ['t007.SWM', 'T0001.swm', 'T009.swm', 'T005.swm', 'T003.swm']) writeFileSync(join(stale, n), 'x');
+    const e = assertInputError(() => splitWimToFolder(path, stale, 'T', 1e6), /already holds T0001\.swm: choose an empty folder, or remove the old parts first/);
+    assert.ok(e.message.includes(stale), e.message);
+    // A folder that cannot be made.
+    const blocker = join(dir, 'notes.txt');
+    assertInputError(() => splitWimToFolder(path, join(blocker, 'sub'), 'T', 1e6), /cannot make the folder for the \.swm parts/);
+  });
+});
