@@ -32,9 +32,6 @@ export const groups = {
     about: 'FAT32 planning and append',
     mutate: [
       'electron/engine/formats/fat32/FatGeometry.ts',
-      // Short and long names and the directory entries: what mtools and Windows read of the planned volume.
-      'electron/engine/formats/fat32/FatNames.ts',
-      'electron/engine/formats/fat32/FatDirectory.ts',
       'electron/engine/formats/fat32/Fat32Volume.ts',
       'electron/engine/formats/fat32/Fat32Append.ts',
     ],
