@@ -49,7 +49,7 @@ export const groups = {
       'electron/engine/formats/iso/IsoDescriptors.ts',
     ],
     // DiscSet.test plans whole sets through these (9 s a run); it is the discs group's.
-    tests: ['IsoImage', 'IsoTrees', 'isoBoot'],
+    tests: ['IsoPlanChecks', 'IsoImage', 'IsoTrees', 'isoBoot'],
   },
   environment: {
     about: "the environment's encryption",
