@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -15,6 +15,7 @@ import { createEngineApi, type EngineApi } from '../electron/host/EngineApi.js';
 import { MAX_BODY_BYTES, startLoopbackHost, type HostLimits, type LoopbackHost } from '../electron/host/LoopbackHost.js';
 import { PAGE_HEADERS } from '../electron/shell/security.js';
 import { exchangeCode, openSession, sessionHeader } from './support/hostSession.js';
+import { raw } from './support/hostClient.js';
 
 interface Reply {
   status: number;
@@ -50,17 +51,6 @@ function http(path: string, options: { method?: string; headers?: Record<string,
 
 const post = (method: string, body: string | Buffer, headers: Record<string, string> = sessionHeader(session), chunked = false): Promise<Reply> =>
   http(`/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, chunked });
-
-function raw(port: number, text: string): { socket: Socket; received(): string; closed: Promise<string> } {
-  const socket = connect({ host: '127.0.0.1', port });
-  let got = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (c: string) => (got += c));
-  socket.on('error', () => undefined);
-  const closed = new Promise<string>((ok) => socket.on('close', () => ok(got)));
-  socket.write(text);
-  return { socket, received: () => got, closed };
-}
 
 async function until(cond: () => boolean, what: string, ms = 5_000): Promise<void> {
   const deadline = Date.now() + ms;

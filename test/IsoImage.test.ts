@@ -13,7 +13,6 @@ import {
   readFileSync,
   readSync,
   rmSync,
-  statfsSync,
   statSync,
   truncateSync,
   writeFileSync,
@@ -27,7 +26,7 @@ import { checkLayout } from '../electron/engine/io/ImageLayout.js';
 import { writeImage } from '../electron/engine/io/ImageWriter.js';
 import { crc16, isoOverheadBoundBlocks, measureIso, planIso, type IsoFile, type IsoOptions, type IsoPlan } from '../electron/engine/formats/iso/IsoImage.js';
 import { openIso, type IsoVolume } from '../electron/engine/formats/iso/IsoReader.js';
-import { hasCommand, pattern, requireOrSkip, skipWhileMutating, tempDir } from './helpers.js';
+import { freeBytesIn, hasCommand, pattern, requireOrSkip, skipWhileMutating, tempDir } from './helpers.js';
 
 const GiB = 1024 ** 3;
 const TIME = new Date('2025-01-02T03:04:05Z');
@@ -532,18 +531,10 @@ describe('a file over 4 GiB', () => {
     const m = missing('isoinfo', '7z', 'udfinfo');
     if (!requireOrSkip(t, m.length === 0, skipReason(m))) return;
     // A RAM-backed /dev/shm spares the disk 4.5 GB of writes when there is memory to spare; else the temp folder.
-    const freeIn = (d: string): number => {
-      try {
-        const s = statfsSync(d);
-        return s.bavail * s.bsize;
-      } catch {
-        return 0;
-      }
-    };
     const shm = '/dev/shm';
-    const useShm = freeIn(shm) >= 12 * GiB && freemem() >= 16 * GiB;
+    const useShm = freeBytesIn(shm) >= 12 * GiB && freemem() >= 16 * GiB;
     const base = useShm ? shm : tmpdir();
-    const free = freeIn(base);
+    const free = freeBytesIn(base);
     if (!requireOrSkip(t, free >= 12 * GiB, `only ${(free / GiB).toFixed(1)} GiB free in ${base}; this test needs about 12 GiB`)) return;
     console.log(`# big-file test in ${base} (${(free / GiB).toFixed(0)} GiB free)`);
     const dir = mkdtempSync(join(base, 'tsmedia-iso-big-'));

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -25,6 +25,7 @@ import {
 import { requireOrSkip, runCli } from './helpers.js';
 import { addPackage, copySampleSite } from './support/sites.js';
 import { exchangeCode, openSession, sessionHeader } from './support/hostSession.js';
+import { raw } from './support/hostClient.js';
 import { readMediaEvents } from './support/mediaEvents.js';
 
 interface Reply {
@@ -434,18 +435,6 @@ describe('loopback host', () => {
     assert.match(absent.body, /not connected|cannot list drives/);
   });
 });
-
-/** A raw connection that sends `text` and keeps every byte the host answers, until it closes. */
-function raw(port: number, text: string): { socket: Socket; received(): string; closed: Promise<string> } {
-  const socket = connect({ host: '127.0.0.1', port });
-  let got = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (c: string) => (got += c));
-  socket.on('error', () => undefined);
-  const closed = new Promise<string>((ok) => socket.on('close', () => ok(got)));
-  socket.write(text);
-  return { socket, received: () => got, closed };
-}
 
 /** Fails with `what` unless `p` settles within `ms` (the host must end things itself; this only stops a hang). */
 async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

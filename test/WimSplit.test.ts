@@ -2,7 +2,6 @@
 // `apply` read our parts, and `wimlib-imagex split` of the same WIM is the reference for what the parts hold.
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -34,19 +33,12 @@ import {
   type WimLookupEntry,
 } from '../electron/engine/formats/wim/WimSplit.js';
 import { FAT32_MAX_FILE } from '../electron/engine/formats/fat32/FatGeometry.js';
-import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
+import { requireOrSkip, tempDir } from './helpers.js';
+import { HAVE_WIMLIB, NO_WIMLIB, capture, wimlib } from './support/wimlib.js';
 import { writeSparseWim } from './support/sparseWim.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const HAVE_WIMLIB = hasCommand('wimlib-imagex');
-const NO_WIMLIB = 'wimlib-imagex (wimtools) is not installed; it is the independent reader these tests check against';
-
-function wimlib(args: string[]): string {
-  const r = spawnSync('wimlib-imagex', args, { encoding: 'utf8', maxBuffer: 64 * MiB });
-  assert.equal(r.status, 0, `wimlib-imagex ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout.slice(-2000)}`);
-  return r.stdout;
-}
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -81,9 +73,6 @@ function treeHashes(dir: string): Map<string, string> {
   return out;
 }
 
-function capture(src: string, wim: string, ...extra: string[]): void {
-  wimlib(['capture', src, wim, ...extra]);
-}
 
 function parts(dir: string, prefix: string): string[] {
   return readdirSync(dir)

@@ -2,29 +2,18 @@
 // WimSplit.test.ts because it writes about 10 GiB: the mutation tests of the splitter run WimSplit.test.ts per mutant.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { splitWimToFolder } from '../electron/engine/formats/wim/WimSplit.js';
 import { FAT32_MAX_FILE } from '../electron/engine/formats/fat32/FatGeometry.js';
-import { hasCommand, requireOrSkip } from './helpers.js';
+import { freeBytesIn, requireOrSkip } from './helpers.js';
+import { HAVE_WIMLIB, NO_WIMLIB, capture, wimlib } from './support/wimlib.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-const HAVE_WIMLIB = hasCommand('wimlib-imagex');
-const NO_WIMLIB = 'wimlib-imagex (wimtools) is not installed; it is the independent reader these tests check against';
 
-function wimlib(args: string[]): string {
-  const r = spawnSync('wimlib-imagex', args, { encoding: 'utf8', maxBuffer: 64 * MiB });
-  assert.equal(r.status, 0, `wimlib-imagex ${args.join(' ')} failed (${r.status}):\n${r.stderr}\n${r.stdout.slice(-2000)}`);
-  return r.stdout;
-}
-
-function capture(src: string, wim: string, ...extra: string[]): void {
-  wimlib(['capture', src, wim, ...extra]);
-}
 
 describe('WIM split beyond 4 GiB, written', () => {
   test('a WIM over 4 GiB split for FAT32: parts under 4 GiB that wimlib verifies and applies (SHA-256 compared)', (t) => {
@@ -34,19 +23,11 @@ describe('WIM split beyond 4 GiB, written', () => {
     // disk wear); on disk only when TSMEDIA_BIG_TESTS=1; TSMEDIA_BIG_TESTS=0 skips it.
     const env = process.env.TSMEDIA_BIG_TESTS;
     if (!requireOrSkip(t, env !== '0', 'TSMEDIA_BIG_TESTS=0')) return;
-    const freeIn = (d: string): number => {
-      try {
-        const s = statfsSync(d);
-        return s.bavail * s.bsize;
-      } catch {
-        return 0;
-      }
-    };
     const need = 12 * GiB;
     const shm = '/dev/shm';
-    const useShm = freeIn(shm) >= need && freemem() >= need + 4 * GiB;
+    const useShm = freeBytesIn(shm) >= need && freemem() >= need + 4 * GiB;
     const base = useShm ? shm : tmpdir();
-    const free = freeIn(base);
+    const free = freeBytesIn(base);
     if (!requireOrSkip(t, useShm || env === '1', `no room in RAM-backed ${shm} (needs ${need / GiB} GiB there and ${(need + 4 * GiB) / GiB} GiB of free memory); set TSMEDIA_BIG_TESTS=1 to run it on disk in ${tmpdir()}`)) return;
     if (!requireOrSkip(t, free >= need, `only ${(free / GiB).toFixed(1)} GiB free in ${base}; this test needs about ${need / GiB} GiB`)) return;
 

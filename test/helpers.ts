@@ -1,6 +1,6 @@
 // Shared test helpers: where things are, running the real CLI, and skipping with a printed reason.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -48,6 +48,16 @@ export function requireOrSkip(t: TestContext, ok: boolean, reason: string): bool
  */
 export function skipWhileMutating(t: TestContext): boolean {
   return requireOrSkip(t, process.env.TSMEDIA_MUTATING !== '1', 'takes tens of seconds: not rerun per mutant under `npm run mutate` (TSMEDIA_MUTATING=1)');
+}
+
+/** Bytes free to this user in the file system of `dir` (0 when it cannot be asked). */
+export function freeBytesIn(dir: string): number {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return 0;
+  }
 }
 
 export function sharedFixturesPresent(): boolean {

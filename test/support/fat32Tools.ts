@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, readdirSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { freeBytesIn } from '../helpers.js';
 
 /** mtools without its geometry check, and UTF-8 so long names come out as they are. */
 export const MT_ENV: NodeJS.ProcessEnv = { MTOOLS_SKIP_CHECK: '1', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' };
@@ -173,13 +174,8 @@ export function pattern(size: number, seed: number): Buffer {
 /** A folder with at least `bytes` free: /dev/shm (memory, fast) first, then the temp folder; null when neither has it. */
 export function roomyDir(bytes: number): { dir: string; free: number } | null {
   for (const d of ['/dev/shm', tmpdir()]) {
-    try {
-      const s = statfsSync(d);
-      const free = s.bavail * s.bsize;
-      if (free >= bytes) return { dir: d, free };
-    } catch {
-      // not there
-    }
+    const free = freeBytesIn(d);
+    if (free >= bytes) return { dir: d, free };
   }
   return null;
 }

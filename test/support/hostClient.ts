@@ -2,6 +2,7 @@
 // and media events over Server-Sent Events, keeping every byte the host sent so tests can scan them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { MediaEvent } from '../../shared/ipc.js';
 import type { IsoMediaRequest, MediaRequestBase } from '../../shared/media.js';
@@ -103,4 +104,16 @@ export function baseRequest(overrides: Partial<MediaRequestBase> = {}): MediaReq
 
 export function isoRequest(out: string, overrides: Partial<IsoMediaRequest> = {}): IsoMediaRequest {
   return { ...baseRequest(overrides), size: 'unlimited', out, ...overrides };
+}
+
+/** A raw connection that sends `text` and keeps every byte the host answers, until it closes. */
+export function raw(port: number, text: string): { socket: Socket; received(): string; closed: Promise<string> } {
+  const socket = connect({ host: '127.0.0.1', port });
+  let got = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (c: string) => (got += c));
+  socket.on('error', () => undefined);
+  const closed = new Promise<string>((ok) => socket.on('close', () => ok(got)));
+  socket.write(text);
+  return { socket, received: () => got, closed };
 }
