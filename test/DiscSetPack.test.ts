@@ -217,6 +217,51 @@ describe('DiscSet packing, fast', () => {
     assert.ok(seen.sets >= 20 && seen.splits >= 10 && seen.threeDiscs >= 5, JSON.stringify(seen));
   });
 
+  test('a measure that charges less than the guess (no file entries): the files the guess leaves out still go whole', () => {
+    // packDiscs takes any measure. The guess of a run counts each file's data and one entry block; a file system
+    // that needs no entry blocks (disc = its parts' data blocks and one) makes the guess too short, so the file after
+    // the run can still fit whole: it is placed whole, and the run goes on after it, as the plain reference packs.
+    const dataOnly = (d: Disc): number => 1 + d.parts.reduce((n, p) => n + Math.ceil(p.size / BLOCK), 0);
+    const seen = { whole: 0, sets: 0, refused: 0 };
+    fc.assert(
+      fc.property(setArb, fc.integer({ min: 0, max: 120 }), (s, extra) => {
+        const { files, folders, every } = buildSet(s);
+        const firstParts = files.map((_, i) => i).filter((i) => files[i].role === 'boot' || files[i].role === 'environment' || every.includes(i));
+        const capacity = dataOnly(discWith(firstParts.map((i) => whole(files, i)), [])) + extra;
+        let expected: Disc[] | RefusedTooSmall;
+        try {
+          expected = referencePack(files, folders, capacity, dataOnly, every);
+        } catch (err) {
+          if (!(err instanceof RefusedTooSmall)) throw err;
+          expected = err;
+        }
+        if (expected instanceof RefusedTooSmall) {
+          const err = thrown(() => packDiscs(files, folders, capacity, dataOnly, every));
+          assert.ok(err instanceof InputError, `refused with an InputError: ${String(err)}`);
+          assert.equal(err.message, tooSmallMessage(expected.message, capacity));
+          seen.refused++;
+          return;
+        }
+        const discs = packDiscs(files, folders, capacity, dataOnly, every);
+        assert.deepEqual(discs, expected);
+        if (discs.length > 1) seen.sets++;
+        // A whole file after a run on a disc that the guess did not count in: the run is measured, then that file.
+        if (discs.some((d) => d.parts.filter((p) => !every.includes(p.file) && p.size === files[p.file].size).length >= 3)) seen.whole++;
+      }),
+      { numRuns: 80, seed: 1602, endOnFailure: true },
+    );
+    assert.ok(seen.sets >= 20 && seen.whole >= 10, JSON.stringify(seen));
+
+    // Files of one block each and room for 8 on disc 2: the guess (two blocks a file) takes 4, the other 4 go whole.
+    const files = [f('bootmgr', 1000, 'boot'), f(MANIFEST, 100, 'environment')];
+    for (let i = 0; i < 20; i++) files.push(f(`SMS/PKG/A/f${i}.bin`, 1000));
+    files.push(f('SMS/PKG/A/big.bin', 5 * BLOCK));
+    const discs = packDiscs(files, [], 10, dataOnly, [1]);
+    assert.deepEqual(discs, referencePack(files, [], 10, dataOnly, [1]));
+    assert.deepEqual(discs.map((d) => d.parts.length), [1 + 1 + 7, 1 + 8, 1 + 5, 1 + 1], 'each disc full: 7 files beside bootmgr, then 8');
+    assert.deepEqual(discs[3].parts[1], whole(files, 22), 'the file of 5 blocks does not fit beside 3 and is not split: it takes disc 4 whole');
+  });
+
   test('many small files in folders of their own: the first guess of a run is too long, the run found is still the longest', () => {
     // The packer guesses a run from each file's data and one entry; new deep folders cost far more, so it measures,
     // backs off and measures again. The plain reference tries one file at a time.
@@ -228,6 +273,45 @@ describe('DiscSet packing, fast', () => {
       const discs = packDiscs(files, [], fixed + room, m, [1]);
       assert.deepEqual(discs, referencePack(files, [], fixed + room, m, [1]), `${room} blocks of room`);
       assert.ok(discs.length >= 2, `${room} blocks of room: ${discs.length} discs`);
+    }
+  });
+
+  test('a few measurements a disc, however many files it holds', () => {
+    // The packer guesses a run from each file's data and one entry and measures only the guesses (DiscSet.ts's
+    // longestRun), then the head of the file that did not fit: not one measurement per file.
+    const files = [f('bootmgr', 40_000, 'boot'), f(MANIFEST, 4096, 'environment')];
+    for (let i = 0; i < 400; i++) files.push(f(`SMS/PKG/A/f${i}.bin`, 1 + ((i * 7919) % 9000)));
+    let calls = 0;
+    const m = measure(files);
+    const counted = (d: Disc): number => {
+      calls++;
+      return m(d);
+    };
+    const all = packDiscs(files, [], 1_000_000, counted, [1]);
+    assert.equal(all.length, 1);
+    assert.equal(all[0].parts.length, files.length);
+    assert.ok(calls <= 2, `${calls} measurements for one disc of 402 files`);
+    for (const capacity of [500, 700]) {
+      calls = 0;
+      const discs = packDiscs(files, [], capacity, counted, [1]);
+      assert.deepEqual(discs, referencePack(files, [], capacity, m, [1]), `${capacity} blocks`);
+      assert.ok(discs.length >= 2, `${discs.length} discs`);
+      assert.ok(calls <= 5 * discs.length, `${calls} measurements for ${discs.length} discs`);
+    }
+
+    // Files in deep folders of their own: the first guess is too long, the packer backs off (by the fewest files that
+    // end the excess) and measures again; still a handful a disc.
+    const deep = [f('bootmgr', 40_000, 'boot'), f(MANIFEST, 4096, 'environment')];
+    for (let i = 0; i < 40; i++) deep.push(f(`SMS/PKG/P/${'Verzeichnis-'.repeat(8)}${i}/${'Unterordner-'.repeat(8)}${i}/file-${i}.bin`, 1 + ((i * 7919) % 9000)));
+    const md = measure(deep);
+    const fixed = md(discWith([whole(deep, 0), whole(deep, 1)], []));
+    for (const room of [12, 40, 97, 150]) {
+      calls = 0;
+      const discs = packDiscs(deep, [], fixed + room, (d) => {
+        calls++;
+        return md(d);
+      }, [1]);
+      assert.ok(calls <= 5 * discs.length + 1, `${room} blocks of room: ${calls} measurements for ${discs.length} discs`);
     }
   });
 
@@ -244,6 +328,24 @@ describe('DiscSet packing, fast', () => {
       assert.deepEqual(discs, referencePack(files, empty, capacity, m, [1]), `${n} fillers`);
       assert.ok((discs[0].parts.at(-1)?.size ?? 0) > 4 * 1024 * MiB, 'a head past 4 GiB');
     }
+  });
+
+  test('a head whose extents need records of their own: shrunk by the excess at once, not a block at a time', () => {
+    // A measure by which a part past 4 MiB needs 40 blocks of records more (as a file past 4 GiB needs a record per
+    // extent): the first guess of a head (all the room left) is 40 blocks too large, and one shrink by that excess
+    // gives the largest head that fits.
+    const recorded = (d: Disc): number => 1 + d.parts.reduce((n, p) => n + Math.ceil(p.size / BLOCK) + (p.size > 4 * MiB ? 40 : 0), 0);
+    const files = [f('bootmgr', 1000, 'boot'), f(MANIFEST, 100, 'environment'), f('SMS/PKG/A/big.wim', 20 * MiB + 123)];
+    let calls = 0;
+    const counted = (d: Disc): number => {
+      calls++;
+      return recorded(d);
+    };
+    const discs = packDiscs(files, [], 4000, counted, [1]);
+    assert.deepEqual(discs, referencePack(files, [], 4000, recorded, [1]));
+    assert.equal(discs.length, 3);
+    assert.deepEqual(discs.slice(0, 2).map(recorded), [4000, 4000], 'the heads fill their discs');
+    assert.ok(calls <= 4 * discs.length, `${calls} measurements for ${discs.length} discs`);
   });
 
   test('without the files every disc carries given: none are assumed', () => {
