@@ -5,30 +5,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { packDiscs, type Disc } from '../electron/engine/media/DiscSet.js';
-import { discIsoBase, discIsoOptions, type DiscIsoBase } from '../electron/engine/media/DiscSetPlan.js';
+import { discIsoOptions } from '../electron/engine/media/DiscSetPlan.js';
 import { InputError } from '../electron/engine/errors.js';
-import { measureIso, planIso, windowsUpper } from '../electron/engine/formats/iso/IsoImage.js';
+import { planIso, windowsUpper } from '../electron/engine/formats/iso/IsoImage.js';
 import type { MediaFile, MediaFileRole } from '../electron/engine/media/MediaPlan.js';
 import { discBlocks, discFileName, parseDiscSize } from '../shared/media.js';
+import { BIOS, EFI, ISO, MANIFEST, f, measure } from './support/discFixtures.js';
 
 const MiB = 1024 * 1024;
-const BIOS = 'boot/etfsboot.com';
-const EFI = 'efi/microsoft/boot/efisys.bin';
-const MANIFEST = 'SMS/data/tsmedia-manifest.json';
-
-/** A media file whose source is never read: the planner needs only its size. */
-const f = (path: string, size: number, role: MediaFileRole = 'package'): MediaFile => ({
-  path,
-  size,
-  sha256: '0'.repeat(64),
-  source: { kind: 'file', path: `/nonexistent/${path}`, size, label: path },
-  role,
-  packageId: null,
-});
-
-const ISO: DiscIsoBase = discIsoBase('TSMEDIA', new Date('2026-01-01T00:00:00Z'), { bootBios: BIOS, bootEfi: EFI });
-/** The blocks a disc needs, as the builder measures it while packing. */
-const measure = (files: readonly MediaFile[]) => (d: Disc): number => measureIso(discIsoOptions(d, files, ISO)).blocks;
 /** The blocks of the image the builder writes for a disc (planIso refuses a path given twice). */
 const planned = (files: readonly MediaFile[], d: Disc): number => planIso(discIsoOptions(d, files, ISO)).blocks;
 

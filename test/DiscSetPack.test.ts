@@ -7,36 +7,21 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { packDiscs, type Disc, type DiscPart } from '../electron/engine/media/DiscSet.js';
-import { discIsoBase, discIsoOptions, packDiscSet, partsByFile, type DiscIsoBase } from '../electron/engine/media/DiscSetPlan.js';
+import { discIsoBase, discIsoOptions, packDiscSet, partsByFile } from '../electron/engine/media/DiscSetPlan.js';
 import { InputError } from '../electron/engine/errors.js';
 import { measureIso, windowsUpper } from '../electron/engine/formats/iso/IsoImage.js';
-import type { MediaFile, MediaFileRole } from '../electron/engine/media/MediaPlan.js';
+import type { MediaFile } from '../electron/engine/media/MediaPlan.js';
 import { buildManifest, everyDiscFiles, prepareMedia, reserveManifest } from '../electron/engine/media/MediaPreparation.js';
 import { serializeManifest } from '../electron/engine/media/Manifest.js';
 import { CmTraceLog } from '../electron/engine/media/CmTraceLog.js';
 import { Site } from '../electron/engine/site/Site.js';
 import { packageVersion } from '../electron/engine/paths.js';
-import type { MediaRequestBase } from '../shared/media.js';
 import { SAMPLE_SITE } from './helpers.js';
+import { BIOS, EFI, ISO, MANIFEST, f, measure } from './support/discFixtures.js';
+import { baseRequest } from './support/hostClient.js';
 
 const MiB = 1024 * 1024;
 const BLOCK = 2048;
-const BIOS = 'boot/etfsboot.com';
-const EFI = 'efi/microsoft/boot/efisys.bin';
-const MANIFEST = 'SMS/data/tsmedia-manifest.json';
-
-/** A media file whose source is never read: the planner needs only its size. */
-const f = (path: string, size: number, role: MediaFileRole = 'package'): MediaFile => ({
-  path,
-  size,
-  sha256: '0'.repeat(64),
-  source: { kind: 'file', path: `/nonexistent/${path}`, size, label: path },
-  role,
-  packageId: null,
-});
-
-const ISO: DiscIsoBase = discIsoBase('TSMEDIA', new Date('2026-01-01T00:00:00Z'), { bootBios: BIOS, bootEfi: EFI });
-const measure = (files: readonly MediaFile[]) => (d: Disc): number => measureIso(discIsoOptions(d, files, ISO)).blocks;
 const mb = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
 const whole = (files: readonly MediaFile[], i: number): DiscPart => ({ file: i, path: files[i].path, sourceOffset: 0, size: files[i].size });
 
@@ -507,28 +492,7 @@ describe('the disc plan', () => {
 
   test("packDiscSet: the sample site's plan with a file of many discs, its manifest slot grown until the manifest fits", async () => {
     const site = await Site.open(SAMPLE_SITE);
-    const req: MediaRequestBase = {
-      site: SAMPLE_SITE,
-      taskSequenceId: 'SMP00010',
-      distributionPoints: [],
-      password: null,
-      unattended: false,
-      startDate: null,
-      expireDate: null,
-      label: 'DISCS',
-      autorun: false,
-      i386Binaries: false,
-      variables: [],
-      prestartCommand: null,
-      prestartFiles: null,
-      applications: [],
-      packages: [],
-      driverPackages: [],
-      staging: null,
-      detectDependencies: true,
-      timestamp: null,
-      skipVerify: false,
-    };
+    const req = baseRequest({ site: SAMPLE_SITE, label: 'DISCS' });
     const p = await prepareMedia(site, req, { label: 'DISCS', start: null, expire: null, timestamp: new Date('2026-12-04T00:00:00Z') }, new CmTraceLog([]), 'disc test');
     // One disc: the manifest does not depend on its slot's size. A slot of exactly the manifest's size is kept; one
     // byte less grows by an eighth and 1 KiB.

@@ -21,29 +21,11 @@ import {
   type DriveInfo,
 } from '../shared/drives.js';
 import { ROOT } from './helpers.js';
+import { usbStick } from './support/driveFixtures.js';
 
 const GB = 1e9;
 
-/** A 16 GB USB stick, unmounted; `over` changes what a case needs. */
-function drive(over: Partial<DriveInfo> = {}): DriveInfo {
-  return {
-    device: '/dev/sdx',
-    rawDevice: null,
-    description: 'Kingston DataTraveler',
-    sizeBytes: 16 * GB,
-    busType: 'USB',
-    isRemovable: true,
-    isUSB: true,
-    isCard: false,
-    isSystem: false,
-    isReadOnly: false,
-    isVirtual: false,
-    mountpoints: [],
-    partitionTableType: 'mbr',
-    logicalBlockSize: 512,
-    ...over,
-  };
-}
+const drive = usbStick;
 
 const options = (over: Partial<DriveEvaluationOptions> = {}): DriveEvaluationOptions => ({ neededBytes: 8 * GB, sourcePaths: [], showAll: false, ...over });
 const NAME = '/dev/sdx (Kingston DataTraveler)';

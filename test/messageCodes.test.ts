@@ -16,6 +16,7 @@ import { validateBaseRequest } from '../electron/engine/media/MediaPreparation.j
 import { Site } from '../electron/engine/site/Site.js';
 import { ApiError, toApiError } from '../electron/host/EngineApi.js';
 import { ROOT, SAMPLE_SITE } from './helpers.js';
+import { usbStick } from './support/driveFixtures.js';
 
 describe('shared rules: a code, its values and the English sentence', () => {
   test('variableNameIssue: EMPTY, TOO_LONG, READ_ONLY, BAD_CHARACTERS; null for a valid name', () => {
@@ -62,23 +63,8 @@ describe('shared rules: a code, its values and the English sentence', () => {
 });
 
 describe('drive constraints: their values as fields', () => {
-  const stick = (over: Partial<DriveInfo> = {}): DriveInfo => ({
-    device: '/dev/sdx',
-    rawDevice: null,
-    description: 'Contoso Stick',
-    sizeBytes: 8e9,
-    busType: 'USB',
-    isRemovable: true,
-    isUSB: true,
-    isCard: false,
-    isSystem: false,
-    isReadOnly: false,
-    isVirtual: false,
-    mountpoints: [{ path: '/media/u/STICK', label: 'STICK' }],
-    partitionTableType: 'mbr',
-    logicalBlockSize: 512,
-    ...over,
-  });
+  const stick = (over: Partial<DriveInfo> = {}): DriveInfo =>
+    usbStick({ description: 'Contoso Stick', sizeBytes: 8e9, mountpoints: [{ path: '/media/u/STICK', label: 'STICK' }], ...over });
 
   test('TOO_SMALL: needed and has bytes (has null when no size is reported); TOO_LARGE: has bytes', () => {
     const small = evaluateDrive(stick(), { neededBytes: 16e9, sourcePaths: [], showAll: false }).constraints;

@@ -34,3 +34,24 @@ export async function fixtureDrive(file: string, device: string): Promise<DriveI
   if (!d) throw new Error(`${file}: no drive ${device}`);
   return d;
 }
+
+/** A 16 GB USB stick, unmounted; `over` changes what a case needs. */
+export function usbStick(over: Partial<DriveInfo> = {}): DriveInfo {
+  return {
+    device: '/dev/sdx',
+    rawDevice: null,
+    description: 'Kingston DataTraveler',
+    sizeBytes: 16e9,
+    busType: 'USB',
+    isRemovable: true,
+    isUSB: true,
+    isCard: false,
+    isSystem: false,
+    isReadOnly: false,
+    isVirtual: false,
+    mountpoints: [],
+    partitionTableType: 'mbr',
+    logicalBlockSize: 512,
+    ...over,
+  };
+}
