@@ -55,7 +55,11 @@ describe('wizard: keyboard and language', () => {
       const style = (await page.evaluate('(() => { const s = getComputedStyle(document.activeElement); return s.outlineStyle + " " + s.outlineWidth; })()')) as string;
       assert.ok(!style.startsWith('none') && !style.endsWith(' 0px'), `the focused element shows its focus (${style}, ${JSON.stringify(await w.focused())})`);
     };
+    // Next is disabled, so out of the tab order, while the page still checks what was typed (the media path goes to the
+    // engine) or plans (Summary): wait for it rather than for a number of Tab presses.
+    const nextEnabled = (): Promise<void> => page.locator('button:enabled', { hasText: 'Next >' }).waitFor({ state: 'visible', timeout: 30_000 });
     const next = async (expected: PageId): Promise<void> => {
+      await nextEnabled();
       await w.tabTo(button('Next >'), 'Next');
       await focusVisible();
       await page.keyboard.press('Enter');
@@ -130,6 +134,7 @@ describe('wizard: keyboard and language', () => {
     assert.equal(await page.locator('[data-testid="variable-row-1"] input').first().inputValue(), 'OSDComputerName');
     await next('summary');
     await page.locator('[data-testid="disc-count"]').waitFor();
+    await nextEnabled();
     await w.tabTo(button('Next >'), 'Next');
     await page.keyboard.press('Enter');
     await w.expectPage('completion', 60_000);
