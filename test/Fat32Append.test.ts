@@ -12,29 +12,13 @@ import { estimateFat32Fits, planFat32, type FatFile } from '../electron/engine/f
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { planFat32Append, type Fat32AppendPlan } from '../electron/engine/formats/fat32/Fat32Append.js';
 import { requireOrSkip, tempDir } from './helpers.js';
-import { MT_ENV, assertFsckClean, fsckVolume, listTree, missingFatTools, must, mtoolsCopyAll, mtoolsHash, mtoolsPaths, pattern, sha256, sha256File } from './support/fat32Tools.js';
+import { MT_ENV, appendToImage, assertFsckClean, fsckVolume, listTree, missingFatTools, must, mtoolsCopyAll, mtoolsHash, mtoolsPaths, pattern, sha256, sha256File } from './support/fat32Tools.js';
 
 const MiB = 1024 * 1024;
 const T1 = new Date('2025-07-01T08:30:00Z');
 const buf = (data: Buffer | string, label = 'new'): FatFile['source'] => ({ kind: 'buffer', data: Buffer.isBuffer(data) ? data : Buffer.from(data), label });
 
-/** Plans on a read-only volume, then writes with gaps 'skip' into the image opened for update. */
-function append(img: string, files: FatFile[], directories: string[] = []): Fat32AppendPlan {
-  const v = openFat32(img);
-  let plan: Fat32AppendPlan;
-  try {
-    plan = planFat32Append(v, files, directories, T1);
-  } finally {
-    v.close();
-  }
-  const fd = openSync(img, 'r+');
-  try {
-    writeImage(plan, fd, { gaps: 'skip' });
-  } finally {
-    closeSync(fd);
-  }
-  return plan;
-}
+const append = (img: string, files: FatFile[], directories: string[] = []): Fat32AppendPlan => appendToImage(img, files, directories, T1);
 
 /** Every 512-byte sector that changed lies inside a region or an extent of the plan. */
 function assertOnlyPlannedSectorsChanged(before: Buffer, after: Buffer, plan: ImageLayout): number {

@@ -7,11 +7,9 @@ import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { writeImage } from '../electron/engine/io/ImageWriter.js';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
-import { planFat32Append } from '../electron/engine/formats/fat32/Fat32Append.js';
 import { requireOrSkip, tempDir } from './helpers.js';
-import { MT_ENV, assertFsckClean, fsckVolume, listTree, missingFatTools, must, mtoolsCopyAll, mtoolsPaths, pattern, sha256 } from './support/fat32Tools.js';
+import { MT_ENV, appendToImage, assertFsckClean, fsckVolume, listTree, missingFatTools, must, mtoolsCopyAll, mtoolsPaths, pattern, sha256 } from './support/fat32Tools.js';
 
 const MiB = 1024 * 1024;
 const T = new Date('2026-05-06T07:08:10Z');
@@ -105,19 +103,7 @@ test('append to volumes mkfs.fat and mcopy made: fsck.fat clean, mtools lists th
           want.set(path, data);
         }
 
-        const v = openFat32(img);
-        let plan;
-        try {
-          plan = planFat32Append(v, files.map((f) => ({ path: f.path, source: { kind: 'buffer', data: f.data, label: f.path } })), directories, T);
-        } finally {
-          v.close();
-        }
-        const wfd = openSync(img, 'r+');
-        try {
-          writeImage(plan, wfd, { gaps: 'skip' });
-        } finally {
-          closeSync(wfd);
-        }
+        const plan = appendToImage(img, files.map((f) => ({ path: f.path, source: { kind: 'buffer', data: f.data, label: f.path } })), directories, T);
 
         assertFsckClean(fsckVolume(img, MiB, run), `run ${n}`);
         const listed = mtoolsPaths(img, MiB);

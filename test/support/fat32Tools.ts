@@ -6,6 +6,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { writeImage } from '../../electron/engine/io/ImageWriter.js';
+import { openFat32 } from '../../electron/engine/formats/fat32/Fat32Reader.js';
+import { planFat32Append, type Fat32AppendPlan } from '../../electron/engine/formats/fat32/Fat32Append.js';
+import type { FatFile } from '../../electron/engine/formats/fat32/Fat32Volume.js';
 import { freeBytesIn } from '../helpers.js';
 
 /** mtools without its geometry check, and UTF-8 so long names come out as they are. */
@@ -178,4 +182,22 @@ export function roomyDir(bytes: number): { dir: string; free: number } | null {
     if (free >= bytes) return { dir: d, free };
   }
   return null;
+}
+
+/** Plans an append on the volume of `img` opened read-only, then writes it with gaps 'skip' into the image opened for update. */
+export function appendToImage(img: string, files: FatFile[], directories: string[], timestamp: Date): Fat32AppendPlan {
+  const v = openFat32(img);
+  let plan: Fat32AppendPlan;
+  try {
+    plan = planFat32Append(v, files, directories, timestamp);
+  } finally {
+    v.close();
+  }
+  const fd = openSync(img, 'r+');
+  try {
+    writeImage(plan, fd, { gaps: 'skip' });
+  } finally {
+    closeSync(fd);
+  }
+  return plan;
 }
