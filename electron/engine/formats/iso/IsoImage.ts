@@ -23,9 +23,9 @@
 // the image.
 import { InputError } from '../../errors.js';
 import { type ImageExtent, type ImageRegion } from '../../io/ImageLayout.js';
-import { AVDP_BLOCK, buildTree, FIRST_FREE, ISO_BLOCK, ISO_DIR_MAX, JOLIET_MAX, UDF_LVID, UDF_MAIN_VDS, UDF_NAME_BYTES, UDF_RESERVE_VDS, type DirNode, type IsoOptions, type IsoPlan, type Tree } from './IsoTree.js';
+import { AVDP_BLOCK, buildTree, FIRST_FREE, ISO_BLOCK, UDF_LVID, UDF_MAIN_VDS, UDF_RESERVE_VDS, type DirNode, type IsoOptions, type IsoPlan, type Tree } from './IsoTree.js';
 import { breadthFirst, nameTree } from './IsoNames.js';
-import { blocksOf, dirSize, fidLength, isoIdBytes, jolietIdBytes, pathTableSize, recordLength, udfDirSize } from './IsoSizes.js';
+import { blocksOf, dirSize, isoIdBytes, jolietIdBytes, pathTableSize, udfDirSize } from './IsoSizes.js';
 import { checkTime, isoTime7 } from './IsoEncoding.js';
 import { serializeDir, serializePathTable, type TreeView } from './IsoDirectories.js';
 import { bootRecordDescriptor, recognitionDescriptor, terminatorDescriptor, volumeDescriptor } from './IsoDescriptors.js';
@@ -170,40 +170,6 @@ export function measureIso(options: IsoOptions): IsoMeasure {
   const dataBlocks = a.tree.files.reduce((s, f) => s + blocksOf(f.size), 0);
   return { blocks: a.blocks, dataBlocks, overheadBlocks: a.blocks - dataBlocks };
 }
-
-export interface IsoOverheadInput {
-  /** Files (or parts of files) on the disc. */
-  files: number;
-  /** Folders, the root excluded. */
-  folders: number;
-  /** Longest name (one path component), in UTF-16 code units; default 255. */
-  maxNameChars?: number;
-  /** Extra ISO 9660 records for files of 4 GiB or more: Σ (ceil(size / (4 GiB − 2048)) − 1); default 0. */
-  extraExtents?: number;
-}
-
-/**
- * An upper bound of measureIso's overheadBlocks for any disc with these counts, for a packer that adds files one by
- * one (then checks the disc once with measureIso).
- */
-export function isoOverheadBoundBlocks(input: IsoOverheadInput): number {
-  const { files, folders } = input;
-  const n = Math.min(input.maxNameChars ?? 255, 255);
-  const entries = files + folders;
-  // ISO 9660 and Joliet records (a record never crosses a block, so at most 255 bytes of a block are lost): counted
-  // twice, which also covers an allocation moved past the anchor at block 256.
-  const isoRecord = recordLength(ISO_DIR_MAX);
-  const jolietRecord = recordLength(2 * Math.min(n, JOLIET_MAX));
-  const treeBytes = entries * (isoRecord + jolietRecord) + (input.extraExtents ?? 0) * isoRecord + (folders + 1) * 4 * 34;
-  const treeBlocks = 2 * Math.ceil(treeBytes / (ISO_BLOCK - 255)) + 2 * (folders + 1);
-  const pathTables = 4 * (blocksOf((folders + 1) * (8 + 2 * JOLIET_MAX)) + 1);
-  // UDF: a file entry per file and folder, identifiers (the parent's and one per entry), a partial block per folder.
-  const udf = entries + 1 + blocksOf((entries + folders + 1) * fidLength(UDF_NAME_BYTES)) + (folders + 1);
-  // System area, descriptors, the UDF sequences and anchors, FSD, catalog.
-  const fixed = AVDP_BLOCK + 1 + 2 + 1 + 1;
-  return fixed + treeBlocks + pathTables + udf;
-}
-
 
 // ---------------------------------------------------------------------------------------------------------------------
 
