@@ -152,3 +152,94 @@ describe('a file over 4 GiB, planned', () => {
     }
   });
 });
+
+/** CRC-16-CCITT (x^16 + x^12 + x^5 + 1, initial 0), bit by bit as ECMA-167 1/7.2.6 describes it. */
+function crcCcitt(b: Buffer): number {
+  let crc = 0;
+  for (const byte of b) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+describe('UDF descriptors, decoded as ECMA-167 and UDF 1.02 lay them out', () => {
+  // Two folders (one empty) and three files, one of them empty; the plan's own bytes, block by block.
+  const files: IsoFile[] = ['A/one.txt', 'A/two.txt', 'empty.txt'].map((p, i) => ({ path: p, source: buf('x'.repeat(i * 1000), p) }));
+  const plan = planIso(opts(files, { volumeId: 'Udf Check', directories: ['B'] }));
+  const block = (n: number, length = ISO_BLOCK): Buffer => bytesAt(plan, n * ISO_BLOCK, length);
+
+  /** Checks a descriptor tag (ECMA-167 3/7.2) and returns its body's CRC length. */
+  function tag(d: Buffer, id: number, location: number, what: string): number {
+    assert.equal(d.readUInt16LE(0), id, `${what}: tag identifier`);
+    assert.equal(d.readUInt16LE(2), 2, `${what}: descriptor version 2 (NSR02)`);
+    let sum = 0;
+    for (let i = 0; i < 16; i++) if (i !== 4) sum += d[i];
+    assert.equal(d[4], sum & 0xff, `${what}: tag checksum`);
+    const crcLength = d.readUInt16LE(10);
+    assert.equal(d.readUInt16LE(8), crcCcitt(d.subarray(16, 16 + crcLength)), `${what}: descriptor CRC`);
+    assert.equal(d.readUInt32LE(12), location, `${what}: tag location`);
+    return crcLength;
+  }
+
+  test('the volume descriptors, the integrity descriptor and the anchors: tags, CRC lengths and locations', () => {
+    // The main and reserve sequences: PVD, IUVD, PD, LVD, USD, TD, each tag recording its own block.
+    for (const start of [32, 48]) {
+      assert.equal(tag(block(start), 1, start, `PVD at ${start}`), 512 - 16);
+      assert.equal(tag(block(start + 1), 4, start + 1, `IUVD at ${start + 1}`), 512 - 16);
+      assert.equal(tag(block(start + 2), 5, start + 2, `PD at ${start + 2}`), 512 - 16);
+      const lvd = block(start + 3);
+      assert.equal(tag(lvd, 6, start + 3, `LVD at ${start + 3}`), 440 - 16 + lvd.readUInt32LE(264), 'LVD: CRC over its map table');
+      assert.equal(lvd.readUInt32LE(212), ISO_BLOCK, 'LVD: logical block size');
+      assert.deepEqual([lvd.readUInt32LE(432), lvd.readUInt32LE(436)], [2 * ISO_BLOCK, 64], 'LVD: integrity sequence extent (bytes, block)');
+      const usd = block(start + 4);
+      assert.equal(tag(usd, 7, start + 4, `USD at ${start + 4}`), 24 - 16 + 8 * usd.readUInt32LE(20));
+      assert.equal(tag(block(start + 5), 8, start + 5, `TD at ${start + 5}`), 512 - 16);
+    }
+    const pd = block(34);
+    const partition = pd.readUInt32LE(188);
+    const partitionLength = pd.readUInt32LE(192);
+    assert.equal(partition + partitionLength + 1, plan.blocks, 'the partition runs to the last anchor');
+
+    // The logical volume integrity descriptor (3/10.10) at 64, closed, then its terminator at 65.
+    const lvid = block(64, 2 * ISO_BLOCK);
+    assert.equal(tag(lvid, 9, 64, 'LVID'), 80 + 8 - 16 + 46, 'LVID: CRC over 80 bytes, one free-space and one size entry, 46 of implementation use');
+    assert.deepEqual(
+      [lvid.readUInt16LE(16) >> 12, lvid.readUInt16LE(18), lvid[20], lvid[21], lvid[22], lvid[23], lvid[24], lvid[25]],
+      [1, 2026, 2, 3, 4, 5, 6, 0],
+      'LVID: recording time, the plan timestamp as UTC',
+    );
+    assert.equal(lvid.readUInt32LE(28), 1, 'LVID: integrity type close');
+    assert.equal(lvid.readUInt32LE(32) + lvid.readUInt32LE(36), 0, 'LVID: no next integrity extent');
+    // Unique IDs 0-15 are reserved; the root takes 0, every other folder and file one from 16: 1 + 2 + 3 used here.
+    assert.equal(Number(lvid.readBigUInt64LE(40)), 16 + 2 + 3, 'LVID: next unique ID');
+    assert.deepEqual([lvid.readUInt32LE(72), lvid.readUInt32LE(76)], [1, 46], 'LVID: one partition, 46 bytes of implementation use');
+    assert.deepEqual([lvid.readUInt32LE(80), lvid.readUInt32LE(84)], [0, partitionLength], 'LVID: free space 0, size the partition');
+    assert.equal(lvid.subarray(89, 97).toString('latin1'), '*tsmedia', 'LVID: implementation identifier');
+    assert.deepEqual([lvid.readUInt32LE(120), lvid.readUInt32LE(124)], [3, 3], 'LVID: 3 files, 3 folders with the root');
+    assert.deepEqual([lvid.readUInt16LE(128), lvid.readUInt16LE(130), lvid.readUInt16LE(132)], [0x102, 0x102, 0x102], 'LVID: UDF revisions 1.02');
+    assert.ok(lvid.subarray(134, ISO_BLOCK).every((x) => x === 0), 'LVID: nothing after its 134 bytes');
+    assert.equal(tag(lvid.subarray(ISO_BLOCK), 8, 65, 'integrity terminator'), 512 - 16);
+
+    // Anchors at 256 and the last block, each pointing at both sequences (3/10.2).
+    for (const at of [256, plan.blocks - 1]) {
+      const a = block(at);
+      assert.equal(tag(a, 2, at, `anchor at ${at}`), 512 - 16);
+      assert.deepEqual([a.readUInt32LE(16), a.readUInt32LE(20), a.readUInt32LE(24), a.readUInt32LE(28)], [16 * ISO_BLOCK, 32, 16 * ISO_BLOCK, 48], `anchor at ${at}: main and reserve extents`);
+    }
+
+    // The file set descriptor and its terminator open the partition; their tags record partition-relative blocks.
+    const fsd = block(partition, ISO_BLOCK + 512);
+    assert.equal(tag(fsd, 256, 0, 'FSD'), 512 - 16);
+    assert.equal(tag(fsd.subarray(ISO_BLOCK), 8, 1, 'FSD terminator'), 512 - 16);
+    const rootIcb = fsd.readUInt32LE(404);
+    assert.equal(fsd.readUInt32LE(400), ISO_BLOCK, 'FSD: root ICB length');
+    // The root's file entry (4/14.9), where the FSD says, a directory whose tag records its partition-relative block.
+    const head = block(partition + rootIcb, 176);
+    const fe = block(partition + rootIcb, 176 + head.readUInt32LE(168) + head.readUInt32LE(172));
+    assert.equal(tag(fe, 261, rootIcb, 'root file entry'), fe.length - 16, 'root file entry: CRC over the whole entry');
+    assert.equal(fe[16 + 11], 4, 'root file entry: a directory');
+    assert.equal(fe.readUInt16LE(48), 1 + 2, 'root file entry: link count (itself and its two folders)');
+    assert.equal(Number(fe.readBigUInt64LE(160)), 0, 'root file entry: unique ID 0');
+  });
+});

@@ -151,3 +151,47 @@ describe('ISO planner on random trees, read by independent tools', () => {
     );
   });
 });
+
+describe('ISO metadata around the UDF anchor at block 256', () => {
+  // The ISO and Joliet directories and path tables fill blocks from 66 upward; none may take block 256 (the anchor), a
+  // directory of several blocks must not straddle it, and the UDF partition starts after it. Adding one folder at a
+  // time walks every allocation across block 256: a directory landing on it, one straddling it, and the metadata
+  // ending just before, on or after it. Each image is read by isoinfo (ISO 9660 and Joliet trees), 7z (the UDF tree)
+  // and udfinfo (the anchor and the partition).
+  test('every folder count from 84 to 100, with and without a boot catalog: isoinfo, 7z and udfinfo read every folder and the anchor', (t) => {
+    const tools = ['7z', 'isoinfo', 'udfinfo'].filter((c) => !hasCommand(c));
+    if (!requireOrSkip(t, tools.length === 0, `missing ${tools.join(', ')} (apt-get install p7zip-full genisoimage udftools)`)) return;
+    const dir = tempDir(t, 'tsmedia-isoanchor-');
+    // A second-level folder of 60 long names takes several blocks in ISO 9660 and in Joliet.
+    const crowd = Array.from({ length: 60 }, (_, i) => `Crowd/file with a rather long name number ${i}.txt`);
+    const starts = new Set<number>();
+    // With and without a boot catalog (one block more), so the metadata also ends exactly on block 256 for some count.
+    for (const boot of [false, true]) for (let k = 84; k <= 100; k++) {
+      const folders = Array.from({ length: k }, (_, i) => `Folder ${String(i).padStart(3, '0')}`);
+      const files: IsoFile[] = [...crowd, 'Folder 000/a.txt'].map((p, i) => ({ path: p, source: { kind: 'buffer', data: pattern(i + 1, i), label: p } }));
+      const plan = planIso({ volumeId: 'Anchor', files, directories: folders, timestamp: TIME, bootBios: boot ? 'Folder 000/a.txt' : null });
+      checkLayout(plan);
+      const iso = join(dir, `k${k}.iso`);
+      const fd = openSync(iso, 'w');
+      try {
+        writeImage(plan, fd, { gaps: 'zero' });
+      } finally {
+        closeSync(fd);
+      }
+      const want = [...folders, 'Crowd', ...crowd, 'Folder 000/a.txt'].sort();
+      const joliet = run('isoinfo', ['-J', '-f', '-i', iso], 'latin1').split('\n').filter(Boolean).map((l) => l.replace(/^\//, ''));
+      assert.deepEqual(joliet.sort(), want, `${k} folders: Joliet tree`);
+      assert.equal(run('isoinfo', ['-f', '-i', iso], 'latin1').split('\n').filter(Boolean).length, want.length, `${k} folders: ISO 9660 tree`);
+      const listed = run('7z', ['l', '-slt', iso]).split('\n').filter((l) => l.startsWith('Path = ')).map((l) => l.slice(7)).filter((p) => p !== iso);
+      assert.deepEqual(listed.sort(), want, `${k} folders: UDF tree`);
+      const u = run('udfinfo', [iso]);
+      assert.match(u, /^start=256, blocks=1, type=ANCHOR$/m, `${k} folders: the anchor at 256`);
+      const pspace = /^start=(\d+), blocks=(\d+), type=PSPACE$/m.exec(u);
+      assert.ok(pspace && Number(pspace[1]) >= 257, `${k} folders: the partition starts after the anchor (${pspace?.[1]})`);
+      starts.add(Number(pspace[1]));
+      rmSync(iso);
+    }
+    // The walk crossed the anchor: the partition first right after it, then pushed further by the metadata.
+    assert.ok(starts.has(257) && [...starts].some((s) => s > 257), `partition starts seen: ${[...starts].join(', ')}`);
+  });
+});

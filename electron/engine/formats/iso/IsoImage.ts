@@ -89,7 +89,7 @@ function allocate(options: IsoOptions): Allocation {
 
   let next = FIRST_FREE;
   const alloc = (n: number): number => {
-    if (n > 0 && next <= AVDP_BLOCK && next + n > AVDP_BLOCK) next = AVDP_BLOCK + 1;
+    if (next <= AVDP_BLOCK && next + n > AVDP_BLOCK) next = AVDP_BLOCK + 1;
     const b = next;
     next += n;
     return b;
