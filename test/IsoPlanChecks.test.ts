@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../electron/engine/errors.js';
 import type { ContentSource } from '../electron/engine/io/ImageLayout.js';
-import { ISO_BLOCK, ISO_MAX_EXTENT, ISO_MAX_FILE, planIso, type IsoFile, type IsoOptions, type IsoPlan } from '../electron/engine/formats/iso/IsoImage.js';
+import { ISO_BLOCK, ISO_MAX_EXTENT, ISO_MAX_FILE, measureIso, planIso, type IsoFile, type IsoOptions, type IsoPlan } from '../electron/engine/formats/iso/IsoImage.js';
 
 const TIME = new Date('2026-02-03T04:05:06Z');
 const buf = (s: string, label = 'L'): ContentSource => ({ kind: 'buffer', data: Buffer.from(s), label });
@@ -36,6 +36,9 @@ interface Rec {
   size: number;
   flags: number;
   id: Buffer;
+  /** Byte position in its directory, and that directory's recorded size. */
+  at: number;
+  dirSize: number;
 }
 
 /** The records of the root directory a volume descriptor at `block` points to (ECMA-119 9.1). */
@@ -54,7 +57,10 @@ function rootRecords(plan: IsoPlan, block: number): Rec[] {
     const r = dir.subarray(pos, pos + len);
     assert.equal(r.readUInt32BE(6), r.readUInt32LE(2));
     assert.equal(r.readUInt32BE(14), r.readUInt32LE(10));
-    out.push({ extent: r.readUInt32LE(2), size: r.readUInt32LE(10), flags: r[25], id: Buffer.from(r.subarray(33, 33 + r[32])) });
+    // 9.1.12: a padding byte follows an identifier of even length only; 6.8.1.1: no record crosses a block.
+    assert.equal(len, 33 + r[32] + (r[32] % 2 === 0 ? 1 : 0), `record length of ${r.subarray(33, 33 + r[32]).toString('latin1')}`);
+    assert.ok((pos % ISO_BLOCK) + len <= ISO_BLOCK, 'a record within its block');
+    out.push({ extent: r.readUInt32LE(2), size: r.readUInt32LE(10), flags: r[25], id: Buffer.from(r.subarray(33, 33 + r[32])), at: pos, dirSize: dir.length });
     pos += len;
   }
   return out.slice(2); // "." and ".."
@@ -71,8 +77,19 @@ describe('ISO planner: input checks, word for word', () => {
     refused(opts([{ path: 'a', source: buf('x') }], { directories: [''] }), 'folder: an empty path.');
     refused(opts([{ path: 'a', source: buf('x') }], { directories: ['x/../y'] }), 'folder "x/../y": an empty, "." or ".." path component.');
     // Leading and trailing slashes are not components: "/a/b.txt/" is the file a/b.txt.
-    const plan = planIso(opts([{ path: '//Folder/b.txt/', source: buf('x') }], { directories: ['/Empty/'] }));
-    assert.deepEqual(rootRecords(plan, 17).map((r) => r.id.swap16().toString('utf16le')).sort(), ['Empty', 'Folder']);
+    const plan = planIso(opts([{ path: '//Folder/b.txt/', source: buf('x') }], { directories: ['/Empty//', 'Deep/Sub///'] }));
+    assert.deepEqual(rootRecords(plan, 17).map((r) => r.id.swap16().toString('utf16le')).sort(), ['Deep', 'Empty', 'Folder']);
+  });
+
+  test('a file where a folder is, and a folder where a file is: both paths named as given', () => {
+    for (const [dirs, file, message] of [
+      [['Top/Sub'], 'top/sub', '"top/sub" is a file and also a folder ("Top/Sub"); a path cannot be both.'],
+      [['Top'], 'TOP', '"TOP" is a file and also a folder ("Top"); a path cannot be both.'],
+    ] as const) {
+      refused(opts([{ path: file, source: buf('x') }], { directories: [...dirs] }), message);
+    }
+    // Files are placed in order: a later file's folder may be an earlier file.
+    refused(opts([{ path: 'Top/Sub', source: buf('x') }, { path: 'top/sub/x.txt', source: buf('y') }]), '"Top/Sub" is a file and also a folder (of "top/sub/x.txt"); a path cannot be both.');
   });
 
   test('parts of a source: inside it, whole numbers, not negative', () => {
@@ -122,6 +139,35 @@ describe('ISO planner: input checks, word for word', () => {
   });
 });
 
+describe('ISO planner: the path table numbers at most 65,535 folders', () => {
+  test('65,534 folders and the root are measured; one more is refused, word for word', () => {
+    const folders = (n: number): string[] => Array.from({ length: n }, (_, i) => `F${i}`);
+    assert.ok(measureIso(opts([], { directories: folders(65_534) })).blocks > 65_535, 'measured');
+    assert.throws(
+      () => measureIso(opts([], { directories: folders(65_535) })),
+      (e: unknown) => e instanceof InputError && e.message === '65536 folders: more than the 65535 an ISO 9660 path table can number.',
+    );
+  });
+});
+
+describe('ISO 9660 directory records, decoded as ECMA-119 9.1 lays them out', () => {
+  // "." and ".." take 68 bytes; an identifier like F000.TXT;1 (10 bytes, even: one padding byte) makes a 44-byte
+  // record, so 45 of them fill the 2048-byte block exactly and the 46th starts a second block.
+  const files = (n: number): IsoFile[] => Array.from({ length: n }, (_, i) => ({ path: `F${String(i).padStart(3, '0')}.txt`, source: buf('x') }));
+  test('45 records fill one block exactly; the 46th opens a second; the size is the blocks holding records', () => {
+    const one = rootRecords(planIso(opts(files(45))), 16);
+    assert.equal(one.length, 45);
+    assert.equal(one[44].id.toString('latin1'), 'F044.TXT;1');
+    assert.deepEqual([one[44].at, one[44].dirSize], [2048 - 44, ISO_BLOCK], 'the last record ends the only block');
+    const two = rootRecords(planIso(opts(files(46))), 16);
+    assert.deepEqual([two[45].at, two[45].dirSize], [ISO_BLOCK, 2 * ISO_BLOCK], 'the 46th record at the start of the second block');
+  });
+  test('identifiers of odd length have no padding byte; of even length, one', () => {
+    const recs = rootRecords(planIso(opts(['ab.c', 'abc.d', 'A_FOLDER/x'].map((p) => ({ path: p, source: buf('y') })))), 16);
+    assert.deepEqual(recs.map((r) => r.id.toString('latin1')), ['AB.C;1', 'ABC.D;1', 'A_FOLDER']);
+  });
+});
+
 describe('a file over 4 GiB, planned', () => {
   test('ISO 9660 and Joliet: one record per extent of 4 GiB − 2 KiB, multi-extent flags, extents back to back', () => {
     assert.equal(ISO_MAX_EXTENT, 2 ** 32 - ISO_BLOCK);
@@ -132,7 +178,7 @@ describe('a file over 4 GiB, planned', () => {
       assert.ok(sources, 'the sources folder');
       const dir = bytesAt(plan, sources.extent * ISO_BLOCK, sources.size);
       const recs: Rec[] = [];
-      for (let pos = 0; pos < dir.length && dir[pos] > 0; pos += dir[pos]) recs.push({ extent: dir.readUInt32LE(pos + 2), size: dir.readUInt32LE(pos + 10), flags: dir[pos + 25], id: Buffer.from(dir.subarray(pos + 33, pos + 33 + dir[pos + 32])) });
+      for (let pos = 0; pos < dir.length && dir[pos] > 0; pos += dir[pos]) recs.push({ extent: dir.readUInt32LE(pos + 2), size: dir.readUInt32LE(pos + 10), flags: dir[pos + 25], id: Buffer.from(dir.subarray(pos + 33, pos + 33 + dir[pos + 32])), at: pos, dirSize: dir.length });
       const wim = recs.slice(2);
       assert.equal(wim.length, 3, `three records in descriptor ${block}'s tree`);
       assert.deepEqual(wim.map((r) => r.size), [ISO_MAX_EXTENT, ISO_MAX_EXTENT, 12345]);
@@ -164,8 +210,8 @@ function crcCcitt(b: Buffer): number {
 }
 
 describe('UDF descriptors, decoded as ECMA-167 and UDF 1.02 lay them out', () => {
-  // Two folders (one empty) and three files, one of them empty; the plan's own bytes, block by block.
-  const files: IsoFile[] = ['A/one.txt', 'A/two.txt', 'empty.txt'].map((p, i) => ({ path: p, source: buf('x'.repeat(i * 1000), p) }));
+  // Two folders (one empty) and four files, one of them empty, one with a name outside Latin-1; the plan's own bytes.
+  const files: IsoFile[] = ['A/one.txt', 'A/two.txt', 'empty.txt', '日本.txt'].map((p, i) => ({ path: p, source: buf('x'.repeat(i * 1000), p) }));
   const plan = planIso(opts(files, { volumeId: 'Udf Check', directories: ['B'] }));
   const block = (n: number, length = ISO_BLOCK): Buffer => bytesAt(plan, n * ISO_BLOCK, length);
 
@@ -211,12 +257,12 @@ describe('UDF descriptors, decoded as ECMA-167 and UDF 1.02 lay them out', () =>
     );
     assert.equal(lvid.readUInt32LE(28), 1, 'LVID: integrity type close');
     assert.equal(lvid.readUInt32LE(32) + lvid.readUInt32LE(36), 0, 'LVID: no next integrity extent');
-    // Unique IDs 0-15 are reserved; the root takes 0, every other folder and file one from 16: 1 + 2 + 3 used here.
-    assert.equal(Number(lvid.readBigUInt64LE(40)), 16 + 2 + 3, 'LVID: next unique ID');
+    // Unique IDs 0-15 are reserved; the root takes 0, every other folder and file one from 16: 2 + 4 used here.
+    assert.equal(Number(lvid.readBigUInt64LE(40)), 16 + 2 + 4, 'LVID: next unique ID');
     assert.deepEqual([lvid.readUInt32LE(72), lvid.readUInt32LE(76)], [1, 46], 'LVID: one partition, 46 bytes of implementation use');
     assert.deepEqual([lvid.readUInt32LE(80), lvid.readUInt32LE(84)], [0, partitionLength], 'LVID: free space 0, size the partition');
     assert.equal(lvid.subarray(89, 97).toString('latin1'), '*tsmedia', 'LVID: implementation identifier');
-    assert.deepEqual([lvid.readUInt32LE(120), lvid.readUInt32LE(124)], [3, 3], 'LVID: 3 files, 3 folders with the root');
+    assert.deepEqual([lvid.readUInt32LE(120), lvid.readUInt32LE(124)], [4, 3], 'LVID: 4 files, 3 folders with the root');
     assert.deepEqual([lvid.readUInt16LE(128), lvid.readUInt16LE(130), lvid.readUInt16LE(132)], [0x102, 0x102, 0x102], 'LVID: UDF revisions 1.02');
     assert.ok(lvid.subarray(134, ISO_BLOCK).every((x) => x === 0), 'LVID: nothing after its 134 bytes');
     assert.equal(tag(lvid.subarray(ISO_BLOCK), 8, 65, 'integrity terminator'), 512 - 16);
@@ -241,5 +287,76 @@ describe('UDF descriptors, decoded as ECMA-167 and UDF 1.02 lay them out', () =>
     assert.equal(fe[16 + 11], 4, 'root file entry: a directory');
     assert.equal(fe.readUInt16LE(48), 1 + 2, 'root file entry: link count (itself and its two folders)');
     assert.equal(Number(fe.readBigUInt64LE(160)), 0, 'root file entry: unique ID 0');
+    // Every file entry (3 folders with the root, 4 files) tagged with its partition-relative block, unique IDs distinct.
+    const entries = plan.regions.filter((r) => r.offset > partition * ISO_BLOCK && r.data.length >= 176 && r.data.readUInt16LE(0) === 261);
+    assert.equal(entries.length, 7, 'file entries');
+    for (const r of entries) assert.equal(tag(r.data, 261, r.offset / ISO_BLOCK - partition, `file entry at ${r.offset / ISO_BLOCK}`), r.data.length - 16);
+    assert.deepEqual(entries.map((r) => Number(r.data.readBigUInt64LE(160))).sort((x, y) => x - y), [0, 16, 17, 18, 19, 20, 21], 'unique IDs');
+
+    // The root's identifiers (4/14.4), where its short allocation descriptor says: the parent, then A, B, empty.txt and
+    // 日本.txt, names in OSTA CS0: compression 8 (a byte a character) where Latin-1 holds them, else 16 (UCS-2 BE).
+    const at = 176 + fe.readUInt32LE(168);
+    const data = block(partition + fe.readUInt32LE(at + 4), fe.readUInt32LE(at));
+    const names: string[] = [];
+    for (let pos = 0; pos < data.length; ) {
+      const fid = data.subarray(pos);
+      const nameLength = fid[19];
+      const name = fid.subarray(38 + fid.readUInt16LE(36), 38 + fid.readUInt16LE(36) + nameLength);
+      const crcLength = tag(fid, 257, fe.readUInt32LE(at + 4), `identifier at ${pos}`);
+      const length = Math.ceil((38 + fid.readUInt16LE(36) + nameLength) / 4) * 4; // padding included (4/14.4.9)
+      assert.equal(crcLength, length - 16, 'identifier: CRC over its own bytes');
+      names.push(nameLength === 0 ? '(parent)' : name[0] === 8 ? `8:${name.subarray(1).toString('latin1')}` : `16:${Buffer.from(name.subarray(1)).swap16().toString('utf16le')}`);
+      pos += length;
+    }
+    assert.deepEqual(names.sort(), ['(parent)', '16:日本.txt', '8:A', '8:B', '8:empty.txt'].sort());
+  });
+});
+
+describe('ISO 9660 and Joliet volume descriptors, decoded as ECMA-119 8.4 and Joliet lay them out', () => {
+  const files: IsoFile[] = [{ path: 'a.txt', source: buf('abc') }];
+  const ids = { systemId: 'Win32', publisherId: 'Contoso IT', preparerId: 'tsmedia 0.1', applicationId: 'Media Builder' };
+  const latin = (b: Buffer, off: number, len: number): string => b.subarray(off, off + len).toString('latin1');
+  const ucs2 = (b: Buffer, off: number, len: number): string => Buffer.from(b.subarray(off, off + len)).swap16().toString('utf16le');
+
+  test('identifiers, the root record and the file identifiers: a-characters padded with spaces, UCS-2 padded with zeros', () => {
+    const plan = planIso(opts(files, { volumeId: 'My Media', ...ids }));
+    const pvd = bytesAt(plan, 16 * ISO_BLOCK, ISO_BLOCK);
+    const svd = bytesAt(plan, 17 * ISO_BLOCK, ISO_BLOCK);
+    const term = bytesAt(plan, 18 * ISO_BLOCK, ISO_BLOCK);
+    for (const [d, type] of [[pvd, 1], [svd, 2], [term, 255]] as const) assert.deepEqual([d[0], latin(d, 1, 5), d[6]], [type, 'CD001', 1], `descriptor type ${type}`);
+    assert.equal(latin(svd, 88, 3), '%/E', 'Joliet: UCS-2 level 3 escape');
+    assert.equal(latin(pvd, 88, 3), '\0\0\0', 'primary: no escape');
+    // Primary: identifiers in upper case, padded with spaces to their field.
+    assert.equal(latin(pvd, 8, 32), 'WIN32'.padEnd(32), 'system id');
+    assert.equal(latin(pvd, 40, 32), 'MY_MEDIA'.padEnd(32), 'volume id');
+    assert.equal(latin(pvd, 190, 128), 'MY MEDIA'.padEnd(128), 'volume set id');
+    assert.equal(latin(pvd, 318, 128), 'CONTOSO IT'.padEnd(128), 'publisher id');
+    assert.equal(latin(pvd, 446, 128), 'TSMEDIA 0.1'.padEnd(128), 'preparer id');
+    assert.equal(latin(pvd, 574, 128), 'MEDIA BUILDER'.padEnd(128), 'application id');
+    assert.equal(latin(pvd, 702, 111), ' '.repeat(111), 'copyright, abstract and bibliographic file ids: spaces');
+    // Joliet: the same identifiers as given, in UCS-2 big-endian, padded with UCS-2 spaces.
+    assert.equal(ucs2(svd, 8, 32), 'Win32'.padEnd(16), 'Joliet system id');
+    assert.equal(ucs2(svd, 40, 32), 'My Media'.padEnd(16), 'Joliet volume id');
+    assert.equal(ucs2(svd, 190, 128), 'My Media'.padEnd(64), 'Joliet volume set id');
+    assert.equal(ucs2(svd, 318, 128), 'Contoso IT'.padEnd(64), 'Joliet publisher id');
+    assert.equal(ucs2(svd, 446, 128), 'tsmedia 0.1'.padEnd(64), 'Joliet preparer id');
+    assert.equal(ucs2(svd, 574, 128), 'Media Builder'.padEnd(64), 'Joliet application id');
+    assert.ok(svd.subarray(702, 813).every((x) => x === 0), 'Joliet file ids: zeros');
+    // The root directory record (9.1): 34 bytes, a directory, its identifier the single byte 0.
+    for (const d of [pvd, svd]) {
+      assert.deepEqual([d[156], d[156 + 25], d[156 + 32], d[156 + 33]], [34, 2, 1, 0], 'root record: length, flags, identifier length and identifier');
+      assert.equal(d.readUInt32LE(156 + 2), d.readUInt32BE(156 + 6), 'root record: extent both-endian');
+    }
+    assert.equal(pvd[881], 1, 'file structure version');
+  });
+
+  test('identifiers not given are blank: spaces in both descriptors', () => {
+    const plan = planIso(opts(files, { volumeId: 'Plain' }));
+    const pvd = bytesAt(plan, 16 * ISO_BLOCK, ISO_BLOCK);
+    const svd = bytesAt(plan, 17 * ISO_BLOCK, ISO_BLOCK);
+    for (const [off, len] of [[8, 32], [318, 128], [446, 128], [574, 128]]) {
+      assert.equal(latin(pvd, off, len), ' '.repeat(len), `primary field at ${off}`);
+      assert.equal(ucs2(svd, off, len), ' '.repeat(len / 2), `Joliet field at ${off}`);
+    }
   });
 });

@@ -83,9 +83,8 @@ function allocate(options: IsoOptions): Allocation {
   const bootRecord = boot ? block++ : null;
   const svd = block++;
   const terminator = block++;
+  // BEA01, NSR02, TEA01 follow in blocks 19-21 (20-22 after a boot record), before the UDF sequence at 32.
   const bea = block;
-  block += 3;
-  if (block > UDF_MAIN_VDS) throw new Error('volume descriptors overlap the UDF sequence');
 
   let next = FIRST_FREE;
   const alloc = (n: number): number => {
