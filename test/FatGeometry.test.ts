@@ -14,6 +14,7 @@ import {
   clusterSizeFor,
   fat32Geometry,
   minimumFat32DiskBytes,
+  type Fat32Geometry,
 } from '../electron/engine/formats/fat32/FatGeometry.js';
 
 const MiB = 1024 * 1024;
@@ -23,6 +24,52 @@ const TiB = 1024 * 1024 * MiB;
 function clustersBeside(fat: number, partitionSectors: number, spc: number, ss: number): number {
   const dataStart = alignUp(32 + 2 * fat, MiB / ss);
   return Math.max(0, Math.floor((partitionSectors - dataStart) / spc));
+}
+
+/** The rules every planned volume meets, and a refusal only for drives below the smallest FAT32 drive. Returns the
+ * geometry, or null for a refused drive. */
+function checkGeometry(ss: number, diskBytes: number): Fat32Geometry | null {
+  let g: Fat32Geometry;
+  try {
+    g = fat32Geometry(diskBytes, ss);
+  } catch (e) {
+    assert.ok(e instanceof InputError, String(e));
+    assert.match(e.message, /too small for FAT32/);
+    assert.ok(diskBytes < minimumFat32DiskBytes(ss), `${diskBytes} refused though the minimum is ${minimumFat32DiskBytes(ss)}`);
+    return null;
+  }
+  assert.ok(diskBytes >= minimumFat32DiskBytes(ss), `${diskBytes} planned below the minimum`);
+  const start = PARTITION_OFFSET / ss;
+  assert.equal(g.sectorSize, ss);
+  assert.equal(g.diskBytes, diskBytes);
+  assert.equal(g.partitionStartSector, start);
+  // The whole drive after 1 MiB, unless that would end past LBA 2^32 − 1.
+  assert.equal(g.partitionSectors, Math.min(Math.floor(diskBytes / ss) - start, 0xffffffff - start));
+  assert.ok(start + g.partitionSectors <= 0xffffffff);
+  assert.equal(g.clusterSize, g.sectorsPerCluster * ss);
+  assert.ok(Number.isInteger(Math.log2(g.sectorsPerCluster)), `${g.sectorsPerCluster} sectors a cluster`);
+  // Data area on a 1 MiB boundary; reserved sectors fill the gap before it, 32 at least.
+  assert.equal((g.dataStartSector * ss) % MiB, 0);
+  assert.equal(g.dataStartSector, g.reservedSectors + 2 * g.fatSectors);
+  assert.ok(g.reservedSectors >= 32 && g.reservedSectors < 32 + MiB / ss, `reserved ${g.reservedSectors}`);
+  // Every cluster that fits after the data start, each with its FAT entry (plus the two reserved entries) ...
+  assert.equal(g.clusters, Math.floor((g.partitionSectors - g.dataStartSector) / g.sectorsPerCluster));
+  assert.ok(g.fatSectors * (ss / 4) >= g.clusters + 2, 'the FAT describes every cluster');
+  // ... and the smallest such FAT: one sector less would not describe the clusters it leaves room for.
+  if (g.fatSectors > 1) {
+    assert.ok((g.fatSectors - 1) * (ss / 4) < clustersBeside(g.fatSectors - 1, g.partitionSectors, g.sectorsPerCluster, ss) + 2, `FAT of ${g.fatSectors} sectors is larger than needed`);
+  }
+  assert.ok(g.clusters >= FAT32_MIN_CLUSTERS && g.clusters <= FAT32_MAX_CLUSTERS, `${g.clusters} clusters`);
+  // The table's cluster size (at least a sector), or a smaller one only where the table's leaves < 65,525 clusters.
+  const table = Math.max(ss, clusterSizeFor(g.partitionSectors * ss));
+  assert.ok(g.clusterSize <= table);
+  if (g.clusterSize < table) {
+    const bigger = g.sectorsPerCluster * 2;
+    let fat = 1;
+    while (fat * (ss / 4) < clustersBeside(fat, g.partitionSectors, bigger, ss) + 2) fat++;
+    assert.ok(clustersBeside(fat, g.partitionSectors, bigger, ss) < FAT32_MIN_CLUSTERS, `${g.clusterSize}-byte clusters though ${bigger * ss} would do`);
+  }
+return g;
 }
 
 describe('FAT32 geometry, for any drive', () => {
@@ -35,49 +82,32 @@ describe('FAT32 geometry, for any drive', () => {
   test('every planned volume meets the rules; every refused drive is too small for FAT32', () => {
     fc.assert(
       fc.property(drives, ({ sectorSize: ss, diskBytes }) => {
-        let g;
-        try {
-          g = fat32Geometry(diskBytes, ss);
-        } catch (e) {
-          assert.ok(e instanceof InputError, String(e));
-          assert.match(e.message, /too small for FAT32/);
-          assert.ok(diskBytes < minimumFat32DiskBytes(ss), `${diskBytes} refused though the minimum is ${minimumFat32DiskBytes(ss)}`);
-          return;
-        }
-        assert.ok(diskBytes >= minimumFat32DiskBytes(ss), `${diskBytes} planned below the minimum`);
-        const start = PARTITION_OFFSET / ss;
-        assert.equal(g.sectorSize, ss);
-        assert.equal(g.diskBytes, diskBytes);
-        assert.equal(g.partitionStartSector, start);
-        // The whole drive after 1 MiB, unless that would end past LBA 2^32 − 1.
-        assert.equal(g.partitionSectors, Math.min(Math.floor(diskBytes / ss) - start, 0xffffffff - start));
-        assert.ok(start + g.partitionSectors <= 0xffffffff);
-        assert.equal(g.clusterSize, g.sectorsPerCluster * ss);
-        assert.ok(Number.isInteger(Math.log2(g.sectorsPerCluster)), `${g.sectorsPerCluster} sectors a cluster`);
-        // Data area on a 1 MiB boundary; reserved sectors fill the gap before it, 32 at least.
-        assert.equal((g.dataStartSector * ss) % MiB, 0);
-        assert.equal(g.dataStartSector, g.reservedSectors + 2 * g.fatSectors);
-        assert.ok(g.reservedSectors >= 32 && g.reservedSectors < 32 + MiB / ss, `reserved ${g.reservedSectors}`);
-        // Every cluster that fits after the data start, each with its FAT entry (plus the two reserved entries) ...
-        assert.equal(g.clusters, Math.floor((g.partitionSectors - g.dataStartSector) / g.sectorsPerCluster));
-        assert.ok(g.fatSectors * (ss / 4) >= g.clusters + 2, 'the FAT describes every cluster');
-        // ... and the smallest such FAT: one sector less would not describe the clusters it leaves room for.
-        if (g.fatSectors > 1) {
-          assert.ok((g.fatSectors - 1) * (ss / 4) < clustersBeside(g.fatSectors - 1, g.partitionSectors, g.sectorsPerCluster, ss) + 2, `FAT of ${g.fatSectors} sectors is larger than needed`);
-        }
-        assert.ok(g.clusters >= FAT32_MIN_CLUSTERS && g.clusters <= FAT32_MAX_CLUSTERS, `${g.clusters} clusters`);
-        // The table's cluster size (at least a sector), or a smaller one only where the table's leaves < 65,525 clusters.
-        const table = Math.max(ss, clusterSizeFor(g.partitionSectors * ss));
-        assert.ok(g.clusterSize <= table);
-        if (g.clusterSize < table) {
-          const bigger = g.sectorsPerCluster * 2;
-          let fat = 1;
-          while (fat * (ss / 4) < clustersBeside(fat, g.partitionSectors, bigger, ss) + 2) fat++;
-          assert.ok(clustersBeside(fat, g.partitionSectors, bigger, ss) < FAT32_MIN_CLUSTERS, `${g.clusterSize}-byte clusters though ${bigger * ss} would do`);
-        }
+        checkGeometry(ss, diskBytes);
       }),
       { numRuns: 400 },
     );
+  });
+
+  test('consecutive drive sizes: FATs that fit exactly, and 65,525 clusters of the table size exactly', () => {
+    // Drives a cluster apart near 8 GiB: the clusters step by one, so within 128 steps (1,024 with 4096-byte sectors)
+    // a FAT describes its clusters to the last entry; it must still be that FAT, not one a sector larger.
+    let exact = 0;
+    for (const ss of [512, 4096]) {
+      const base = checkGeometry(ss, 8 * 1024 * MiB) as Fat32Geometry;
+      for (let i = 0; i < (ss === 512 ? 300 : 2100); i++) {
+        const g = checkGeometry(ss, 8 * 1024 * MiB + i * base.clusterSize) as Fat32Geometry;
+        if (g.fatSectors * (ss / 4) === g.clusters + 2) exact++;
+      }
+    }
+    assert.ok(exact >= 2, `FATs that fit exactly: ${exact}`);
+    // Between 65 and 66 MiB the table's 1 KiB clusters first number 65,525: that size keeps them, one sector less
+    // halves them.
+    let atMinimum = 0;
+    for (let size = 65 * MiB; size <= 66 * MiB; size += 512) {
+      const g = checkGeometry(512, size) as Fat32Geometry;
+      if (g.clusterSize === 1024 && g.clusters === FAT32_MIN_CLUSTERS) atMinimum++;
+    }
+    assert.ok(atMinimum >= 1, 'a drive with exactly 65,525 clusters of 1 KiB');
   });
 
   test('the smallest drive: exactly 65,525 one-sector clusters, and one sector less is refused', () => {

@@ -8,8 +8,6 @@ import { SECTOR_SIZES } from '../../io/SectorIo.js';
 export const SECTOR = 512;
 /** The partition starts at 1 MiB (sector 2048 of 512 bytes, 256 of 4096), as Windows and Rufus place it. */
 export const PARTITION_OFFSET = 1024 * 1024;
-/** The partition's first sector with 512-byte sectors. */
-export const PARTITION_START_SECTOR = PARTITION_OFFSET / SECTOR;
 /** Fewest clusters a FAT32 volume may have (fewer make it FAT16 by definition). */
 export const FAT32_MIN_CLUSTERS = 65525;
 /** Most clusters: cluster numbers run from 2 to 0x0FFFFFF6. */
