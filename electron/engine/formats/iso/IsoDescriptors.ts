@@ -1,5 +1,5 @@
 // The volume descriptors: ISO 9660 primary and Joliet supplementary, the El Torito boot record, the set terminator,
-// and the UDF recognition sequence (BEA01, NSR02, TEA01).
+// and the UDF recognition sequence (BEA01, NSR02, TEA01). Their text is ASCII (d- and a-characters), written as UTF-8.
 import { ISO_BLOCK, type DirNode, type IsoOptions } from './IsoTree.js';
 import { aChars, both16, both32, isoTime17, isoTime7, isoVolumeId, ucs2Field, writeRecord } from './IsoEncoding.js';
 import { type TreeView } from './IsoDirectories.js';
@@ -20,7 +20,7 @@ export function volumeDescriptor(a: VolumeDescriptorArgs): Buffer {
   const b = Buffer.alloc(ISO_BLOCK);
   const joliet = a.type === 2;
   b[0] = a.type;
-  b.write('CD001', 1, 'latin1');
+  b.write('CD001', 1);
   b[6] = 1;
   const text = (s: string | undefined, off: number, len: number): void => {
     (joliet ? ucs2Field(s, len) : aChars(s, len)).copy(b, off);
@@ -29,11 +29,11 @@ export function volumeDescriptor(a: VolumeDescriptorArgs): Buffer {
   if (joliet) ucs2Field(a.options.volumeId, 32).copy(b, 40);
   else {
     const v = Buffer.alloc(32, 0x20);
-    v.write(isoVolumeId(a.options.volumeId), 0, 'latin1');
+    v.write(isoVolumeId(a.options.volumeId), 0);
     v.copy(b, 40);
   }
   both32(b, 80, a.blocks);
-  if (joliet) b.write('%/E', 88, 'latin1');
+  if (joliet) b.write('%/E', 88);
   both16(b, 120, 1);
   both16(b, 124, 1);
   both16(b, 128, ISO_BLOCK);
@@ -57,9 +57,9 @@ export function volumeDescriptor(a: VolumeDescriptorArgs): Buffer {
 export function bootRecordDescriptor(catalog: number): Buffer {
   const b = Buffer.alloc(ISO_BLOCK);
   b[0] = 0;
-  b.write('CD001', 1, 'latin1');
+  b.write('CD001', 1);
   b[6] = 1;
-  b.write('EL TORITO SPECIFICATION', 7, 'latin1');
+  b.write('EL TORITO SPECIFICATION', 7);
   b.writeUInt32LE(catalog, 71);
   return b;
 }
@@ -67,14 +67,14 @@ export function bootRecordDescriptor(catalog: number): Buffer {
 export function terminatorDescriptor(): Buffer {
   const b = Buffer.alloc(ISO_BLOCK);
   b[0] = 255;
-  b.write('CD001', 1, 'latin1');
+  b.write('CD001', 1);
   b[6] = 1;
   return b;
 }
 
 export function recognitionDescriptor(id: string): Buffer {
   const b = Buffer.alloc(ISO_BLOCK);
-  b.write(id, 1, 'latin1');
+  b.write(id, 1);
   b[6] = 1;
   return b;
 }

@@ -4,7 +4,8 @@ import { ISO_BLOCK, ISO_MAX_EXTENT, type Child, type DirNode, type FileNode } fr
 // ---------------------------------------------------------------------------------------------------------------------
 // Sizes
 
-export const isoIdBytes = (e: Child): Buffer => Buffer.from(e.isoId, 'latin1');
+// ISO 9660 names are d-characters (ASCII), the same bytes in UTF-8 and Latin-1.
+export const isoIdBytes = (e: Child): Buffer => Buffer.from(e.isoId);
 export const jolietIdBytes = (e: Child): Buffer => ucs2be(e.jolietId);
 export const recordLength = (idLen: number): number => 33 + idLen + (idLen % 2 === 0 ? 1 : 0);
 export const isoExtentCount = (f: FileNode): number => Math.max(1, Math.ceil(f.size / ISO_MAX_EXTENT));
