@@ -62,7 +62,9 @@ function signatureSummary(s: AuthenticodeSignature, known: readonly KnownCa[]): 
   const top = s.chain[s.chain.length - 1];
   const hit = s.chain.map((c) => recognise(c, known)).find((k) => k !== null) ?? null;
   const root = top ? (s.selfSignedTop ? top.subjectCn : top.issuerCn) : null;
-  return { signer: s.signer?.subjectCn ?? null, chain, root, authority: hit?.id ?? null, authorityName: hit?.name ?? (top ? (s.selfSignedTop ? top.subjectCn : top.issuerCn) : null), problem: s.problem };
+  // An unrecognised CA is named as its certificate names itself, marked so that a copied name never reads as Microsoft's.
+  const authorityName = hit?.name ?? (root === null ? null : `"${root}" (a CA not recognised by thumbprint)`);
+  return { signer: s.signer?.subjectCn ?? null, chain, root, authority: hit?.id ?? null, authorityName, problem: s.problem };
 }
 
 const CLASS_WORDS: Record<SecureBootClass, string> = {
