@@ -64,3 +64,22 @@ export interface SecureBootReadiness {
   /** The class of the media as a whole: its weakest boot manager (damaged > unsigned > pca-2011-only > other > 2023). */
   overall: SecureBootClass | null;
 }
+
+/** Short names of the classes, for lists and tables. */
+export const SECURE_BOOT_CLASS_LABELS: Record<SecureBootClass, string> = {
+  'windows-uefi-ca-2023': 'Windows UEFI CA 2023',
+  'pca-2011-only': 'only Windows Production PCA 2011',
+  'other-ca': 'another CA',
+  unsigned: 'unsigned',
+  damaged: 'damaged signature',
+};
+
+/** One line per signature of a file: signer, the CA that matters, the chain's root. */
+export function signatureLines(f: BootFileSignature): string[] {
+  if (f.signatures.length === 0) return f.class === 'damaged' ? f.authorities : [];
+  return f.signatures.map((s) =>
+    s.problem !== null
+      ? `damaged: ${s.problem}`
+      : `signer ${s.signer ?? '?'}; CA ${s.authorityName ?? '?'}; root ${s.root ?? '?'}`,
+  );
+}
