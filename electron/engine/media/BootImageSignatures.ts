@@ -4,12 +4,13 @@ import { readFileSync } from 'node:fs';
 import type { AnalysisResult, Finding } from '../../../shared/analysis.js';
 import type { SecureBootReadiness } from '../../../shared/secureBoot.js';
 import { bootFilesReadiness, isEfiBootFile, isEfiBootImage, type BootFileSource } from '../formats/pe/BootFiles.js';
+import { MICROSOFT_CAS, type KnownCa } from '../formats/pe/SecureBootClass.js';
 import { analyzeTaskSequence, type AnalysisOptions } from '../site/Analysis.js';
 import type { Site } from '../site/Site.js';
 import type { TaskSequencePackage } from '../site/TaskSequenceExport.js';
 
 /** The readiness of the boot image's EFI files; null when no distribution point of the site holds its content. */
-export async function bootImageReadiness(site: Site, bootImageId: string | null): Promise<SecureBootReadiness | null> {
+export async function bootImageReadiness(site: Site, bootImageId: string | null, known: readonly KnownCa[] = MICROSOFT_CAS): Promise<SecureBootReadiness | null> {
   if (!bootImageId) return null;
   for (const dp of site.distributionPoints) {
     const lib = dp.library;
@@ -21,7 +22,7 @@ export async function bootImageReadiness(site: Site, bootImageId: string | null)
       const blob = await lib.blobPath(file, contentId);
       sources.push({ path, read: () => readFileSync(blob) });
     }
-    return bootFilesReadiness(sources);
+    return bootFilesReadiness(sources, known);
   }
   return null;
 }
@@ -43,9 +44,12 @@ export function secureBootFindings(readiness: SecureBootReadiness | null, bootIm
   ];
 }
 
-/** The task sequence's analysis with its boot image's Secure Boot readiness and the warning it calls for. */
-export async function analyzeForMedia(site: Site, ts: TaskSequencePackage, options: AnalysisOptions = {}): Promise<AnalysisResult> {
+/**
+ * The task sequence's analysis with its boot image's Secure Boot readiness and the warning it calls for. `known` is
+ * the recognised CAs: Microsoft's, unless a test stands its own CAs in for them.
+ */
+export async function analyzeForMedia(site: Site, ts: TaskSequencePackage, options: AnalysisOptions = {}, known: readonly KnownCa[] = MICROSOFT_CAS): Promise<AnalysisResult> {
   const analysis = await analyzeTaskSequence(site, ts, options);
-  const secureBoot = await bootImageReadiness(site, ts.bootImageId);
+  const secureBoot = await bootImageReadiness(site, ts.bootImageId, known);
   return { ...analysis, secureBoot, findings: [...analysis.findings, ...secureBootFindings(secureBoot, ts.bootImageId)] };
 }
