@@ -227,8 +227,9 @@ export function readAuthenticode(image: Buffer): AuthenticodeRead {
       try {
         signatures.push(readSignature(image, ranges, entry.data));
       } catch (e) {
-        if (!(e instanceof SignatureFormatError)) throw e;
-        signatures.push({ signer: null, chain: [], selfSignedTop: false, problem: `${which}${e.message}` });
+        // pkijs, asn1js and Node's X.509 parser throw plain errors on hostile DER (found by fuzzing): all mean malformed.
+        const what = e instanceof SignatureFormatError ? e.message : `the PKCS#7 signature is malformed (${e instanceof Error ? e.message : String(e)})`;
+        signatures.push({ signer: null, chain: [], selfSignedTop: false, problem: `${which}${what}` });
       }
     }
     return { kind: 'signed', signatures };
