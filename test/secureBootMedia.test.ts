@@ -3,61 +3,21 @@
 // anything is written, the PCA-2011 warning is raised when the test CAs stand in for Microsoft's (injected
 // thumbprints), the media report lists them, and `tsmedia inspect` reads them back from the ISO.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import type { AnalysisResult } from '../shared/analysis.js';
 import { isBlocking } from '../shared/analysis.js';
 import { analyzeForMedia } from '../electron/engine/media/BootImageSignatures.js';
 import type { KnownCa } from '../electron/engine/formats/pe/SecureBootClass.js';
-import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
 import { Site } from '../electron/engine/site/Site.js';
-import { buildFatFloppy } from '../scripts/lib/FatFloppy.js';
 import { hasCommand, requireOrSkip, runCli, skipWhileMutating, tempDir } from './helpers.js';
-import { issue, makeRoot, sbsign, unsignedEfi, type TestCa } from './support/secureBootFixtures.js';
-import { copySampleSite } from './support/sites.js';
+import { signedBootImageSite, type SignedBootSite } from './support/secureBootFixtures.js';
 
 const TOOLS = hasCommand('openssl') && hasCommand('sbsign');
 const NO_TOOLS = 'needs openssl and sbsign (apt-get install openssl sbsigntool; scripts/setup.sh installs them)';
 
-interface Fixture {
-  dir: string;
-  site: string;
-  ca2011: TestCa;
-  ca2023: TestCa;
-}
-let fx: Fixture | null = null;
-
-/** A new version (2) of the sample site's boot image SMP00001 whose EFI files are signed by test CAs. */
-async function signedBootImageSite(dir: string): Promise<Fixture> {
-  const site = copySampleSite(join(dir, 'site'));
-  const input = join(dir, 'plain.efi');
-  writeFileSync(input, await unsignedEfi());
-  const ca2011 = makeRoot(dir, 'ca2011', '/O=tsmedia test/CN=Test PCA 2011 stand-in');
-  const ca2023 = makeRoot(dir, 'ca2023', '/O=tsmedia test/CN=Test Windows UEFI CA 2023 stand-in');
-  const signWith = (name: string, ca: TestCa): Buffer => {
-    const leaf = issue(dir, ca, `${name}-leaf`, `/O=tsmedia test/CN=Test Windows (${name})`, false);
-    sbsign(dir, input, join(dir, `${name}.efi`), leaf, [ca]);
-    return readFileSync(join(dir, `${name}.efi`));
-  };
-  const old = signWith('old', ca2011);
-  const now = signWith('now', ca2023);
-  const boot = [
-    { relativePath: 'bootmgr', data: Buffer.from('stand-in bootmgr') },
-    { relativePath: 'bootmgr.efi', data: old },
-    { relativePath: 'boot/etfsboot.com', data: Buffer.alloc(4096, 0x90) },
-    { relativePath: 'efi/boot/bootx64.efi', data: now },
-    { relativePath: 'efi/microsoft/boot/memtest.efi', data: readFileSync(input) },
-    { relativePath: 'efi/microsoft/boot/efisys.bin', data: buildFatFloppy([{ path: 'EFI/BOOT/BOOTX64.EFI', data: old }], 'EFISECTOR') },
-    { relativePath: 'sources/boot.wim', data: Buffer.from('MSWIM\0\0\0 stand-in') },
-  ];
-  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, boot);
-  const descPath = join(site, 'tsmedia-site.json');
-  const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
-  (desc.catalog.find((c) => c.packageId === 'SMP00001') as { sourceVersion: number }).sourceVersion = 2;
-  writeFileSync(descPath, JSON.stringify(desc));
-  return { dir, site, ca2011, ca2023 };
-}
+let fx: SignedBootSite | null = null;
 
 const classes = (a: { files: { path: string; class: string }[] } | null): Record<string, string> => Object.fromEntries((a?.files ?? []).map((f) => [f.path, f.class]));
 
@@ -65,7 +25,7 @@ describe('Secure Boot readiness on the way to media', () => {
   before(async () => {
     if (TOOLS) fx = await signedBootImageSite(tempDir({ after: (fn) => process.on('exit', fn) }, 'tsmedia-sbmedia-'));
   });
-  const need = (t: TestContext): Fixture | null => (requireOrSkip(t, TOOLS, NO_TOOLS) ? fx : null);
+  const need = (t: TestContext): SignedBootSite | null => (requireOrSkip(t, TOOLS, NO_TOOLS) ? fx : null);
 
   test('the analysis reads the boot image\'s EFI files, efisys.bin\'s too, and warns of PCA-2011-only boot managers', async (t) => {
     const f = need(t);

@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
+import { buildFatFloppy } from '../../scripts/lib/FatFloppy.js';
 import { standInPe } from '../../scripts/lib/StandInPe.js';
+import { copySampleSite } from './sites.js';
 
 /** Where `scripts/setup.sh` and these tests keep the extracted package. */
 export const SHIM_CACHE = join(homedir(), '.cache', 'tsmedia', 'shim-signed');
@@ -127,4 +130,46 @@ export function sbsign(dir: string, input: string, output: string, signer: TestC
   }
   const r = run('sbsign', [...args, input]);
   if (!r.ok) throw new Error(`sbsign: ${r.out}`);
+}
+
+export interface SignedBootSite {
+  dir: string;
+  site: string;
+  ca2011: TestCa;
+  ca2023: TestCa;
+}
+
+/**
+ * A copy of the sample site in `dir`/site whose boot image SMP00001 has a version 2 with EFI files signed by test CAs:
+ * bootmgr.efi and efisys.bin's BOOTX64.EFI under `ca2011`, efi/boot/bootx64.efi under `ca2023`, and an unsigned
+ * efi/microsoft/boot/memtest.efi.
+ */
+export async function signedBootImageSite(dir: string): Promise<SignedBootSite> {
+  const site = copySampleSite(join(dir, 'site'));
+  const input = join(dir, 'plain.efi');
+  writeFileSync(input, await unsignedEfi());
+  const ca2011 = makeRoot(dir, 'ca2011', '/O=tsmedia test/CN=Test PCA 2011 stand-in');
+  const ca2023 = makeRoot(dir, 'ca2023', '/O=tsmedia test/CN=Test Windows UEFI CA 2023 stand-in');
+  const signWith = (name: string, ca: TestCa): Buffer => {
+    const leaf = issue(dir, ca, `${name}-leaf`, `/O=tsmedia test/CN=Test Windows (${name})`, false);
+    sbsign(dir, input, join(dir, `${name}.efi`), leaf, [ca]);
+    return readFileSync(join(dir, `${name}.efi`));
+  };
+  const old = signWith('old', ca2011);
+  const now = signWith('now', ca2023);
+  const boot = [
+    { relativePath: 'bootmgr', data: Buffer.from('stand-in bootmgr') },
+    { relativePath: 'bootmgr.efi', data: old },
+    { relativePath: 'boot/etfsboot.com', data: Buffer.alloc(4096, 0x90) },
+    { relativePath: 'efi/boot/bootx64.efi', data: now },
+    { relativePath: 'efi/microsoft/boot/memtest.efi', data: readFileSync(input) },
+    { relativePath: 'efi/microsoft/boot/efisys.bin', data: buildFatFloppy([{ path: 'EFI/BOOT/BOOTX64.EFI', data: old }], 'EFISECTOR') },
+    { relativePath: 'sources/boot.wim', data: Buffer.from('MSWIM\0\0\0 stand-in') },
+  ];
+  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, boot);
+  const descPath = join(site, 'tsmedia-site.json');
+  const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
+  (desc.catalog.find((c) => c.packageId === 'SMP00001') as { sourceVersion: number }).sourceVersion = 2;
+  writeFileSync(descPath, JSON.stringify(desc));
+  return { dir, site, ca2011, ca2023 };
 }
