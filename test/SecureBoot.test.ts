@@ -4,11 +4,12 @@
 // are injected into the recogniser in place of Microsoft's (no Windows boot manager can be downloaded here); the real
 // table's thumbprints are proven against the real certificates Debian ships.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import { MICROSOFT_CAS, classifyBootFile, overallClass, recognise, type KnownCa } from '../electron/engine/formats/pe/SecureBootClass.js';
-import { peLayout, winCertificates } from '../electron/engine/formats/pe/PeLayout.js';
+import { authenticodeRanges, peLayout, winCertificates } from '../electron/engine/formats/pe/PeLayout.js';
 import { hasCommand, requireOrSkip, tempDir } from './helpers.js';
 import { issue, makeRoot, ovmfMicrosoftCertificates, sbsign, shimSigned, unsignedEfi, type TestCa } from './support/secureBootFixtures.js';
 
@@ -26,6 +27,8 @@ interface Signed {
   twoLevel: Buffer;
   /** Leaf under the test "2011" CA, and under the test "2023" CA. */
   under2011: Buffer;
+  /** Leaf under the test "2011" CA, the CA's certificate left out of the signature. */
+  leafOnly: Buffer;
   under2023: Buffer;
   copiedRoot: TestCa;
   twoRoot: TestCa;
@@ -63,6 +66,7 @@ describe('Secure Boot readiness of EFI boot files', () => {
       twoLevel: sign('two', twoLeaf, [twoIntermediate, twoRoot]),
       under2011: sign('u2011', leaf2011, [ca2011]),
       under2023: sign('u2023', leaf2023, [ca2023]),
+      leafOnly: sign('leafonly', leaf2011, []),
       copiedRoot,
       twoRoot,
       twoIntermediate,
@@ -139,6 +143,17 @@ describe('Secure Boot readiness of EFI boot files', () => {
     assert.equal(overallClass([]), null);
   });
 
+  test('a signature that does not carry its CA certificate is named by the issuer it names, and not recognised', (t) => {
+    const s = need(t);
+    if (!s) return;
+    const table = [known('windows-production-pca-2011', s.ca2011)];
+    const r = classifyBootFile('bootmgr.efi', s.leafOnly, table);
+    assert.equal(r.class, 'other-ca', 'the thumbprint of a certificate that is not there cannot be checked');
+    assert.deepEqual(r.signatures[0]?.chain.map((c) => c.subject), ['Test Windows 2011']);
+    assert.equal(r.signatures[0]?.root, 'Test PCA 2011 stand-in');
+    assert.deepEqual(r.authorities, ['"Test PCA 2011 stand-in" (a CA not recognised by thumbprint)']);
+  });
+
   test('damaged signatures are named: a changed image, a changed signature, a malformed table', (t) => {
     const s = need(t);
     if (!s) return;
@@ -186,6 +201,27 @@ describe('Secure Boot readiness of EFI boot files', () => {
     const uefi2011 = r.signatures.find((s) => s.authority === 'microsoft-uefi-ca-2011');
     assert.equal(uefi2011?.signer, 'Microsoft Windows UEFI Driver Publisher');
     assert.equal(uefi2011?.root, 'Microsoft Corporation Third Party Marketplace Root');
+    // With two signatures, a damaged one leaves the class to the valid one, and is listed with its reason.
+    const table = peLayout(image).certTable;
+    assert.ok(table);
+    const entries = winCertificates(image, table);
+    if (entries.length > 1) {
+      // The second signature's copy of the image digest (SHA-256 of the hashed ranges), changed.
+      const h = createHash('sha256');
+      for (const [from, to] of authenticodeRanges(image, peLayout(image))) h.update(image.subarray(from, to));
+      const digest = h.digest();
+      const data = (entries[1] as { data: Buffer }).data;
+      const inData = data.indexOf(digest);
+      assert.ok(inData > 0, 'the second signature carries the image digest');
+      const second = Buffer.from(image);
+      const at = data.byteOffset - image.byteOffset + inData;
+      second[at] = (second[at] ?? 0) ^ 0x01;
+      const r2 = classifyBootFile('efi/boot/bootx64.efi', second);
+      assert.equal(r2.class, 'other-ca');
+      assert.deepEqual(r2.authorities, [r.authorities[0]]);
+      assert.equal(r2.signatures[0]?.problem, null);
+      assert.match(r2.signatures[1]?.problem ?? '', /image digest does not match/);
+    }
     // A changed byte makes Microsoft's signatures fail the same way as the test ones.
     const changed = Buffer.from(image);
     changed[0x100] = (changed[0x100] ?? 0) ^ 0x20;
