@@ -3,7 +3,7 @@
 // anything is written, the PCA-2011 warning is raised when the test CAs stand in for Microsoft's (injected
 // thumbprints), the media report lists them, and `tsmedia inspect` reads them back from the ISO.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import type { AnalysisResult } from '../shared/analysis.js';
@@ -55,6 +55,40 @@ describe('Secure Boot readiness on the way to media', () => {
     const real = await analyzeForMedia(site, ts);
     assert.equal(classes(real.secureBoot)['bootmgr.efi'], 'other-ca');
     assert.equal(real.findings.some((x) => x.code === 'BOOT_MANAGER_PCA_2011_ONLY'), false);
+  });
+
+  test('a boot file missing from one distribution point is read from the other; missing from both, the analysis still stands', async (t) => {
+    const f = need(t);
+    if (!f) return;
+    const site = await Site.open(f.site);
+    const ts = site.taskSequence('SMP00010');
+    assert.ok(ts);
+    const blobs: string[] = [];
+    for (const dp of site.distributionPoints) {
+      const lib = dp.library;
+      assert.ok(lib);
+      const entry = (await lib.packageFiles('SMP00001')).find((e) => e.file.path.toLowerCase() === 'bootmgr.efi');
+      assert.ok(entry);
+      blobs.push(await lib.blobPath(entry.file, entry.contentId));
+    }
+    const [first, second] = blobs as [string, string];
+    renameSync(first, `${first}.away`);
+    try {
+      assert.equal(classes((await analyzeForMedia(await Site.open(f.site), ts)).secureBoot)['bootmgr.efi'], 'other-ca', 'read from DP02');
+      renameSync(second, `${second}.away`);
+      try {
+        const a = await analyzeForMedia(await Site.open(f.site), ts);
+        assert.equal(a.secureBoot, null);
+        assert.ok(a.references.length > 0, 'the rest of the analysis is there');
+        const r = runCli(['analyze', '--site', f.site, '--task-sequence', 'SMP00010']);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, /Secure Boot \(the boot image's EFI boot files\):\n {2}not read: no distribution point could give the boot image's files/);
+      } finally {
+        renameSync(`${second}.away`, second);
+      }
+    } finally {
+      renameSync(`${first}.away`, first);
+    }
   });
 
   test('tsmedia analyze shows each boot file, its signer and CA before anything is written', (t) => {

@@ -123,7 +123,7 @@ function printAnalysis(a: AnalysisResult, io: Out): void {
   if (a.findings.length === 0) io.out('  none: nothing in this task sequence is known to fail on stand-alone media');
   for (const f of a.findings) io.out(`  [${f.severity}] ${f.code}${f.step ? ` (step "${f.step}")` : ''}: ${f.message}`);
   io.out('\nSecure Boot (the boot image\'s EFI boot files):');
-  for (const line of secureBootText(a.secureBoot, a.bootImageId ? 'not read: no distribution point holds the boot image' : 'no boot image')) io.out(line);
+  for (const line of secureBootText(a.secureBoot, a.bootImageId ? 'not read: no distribution point could give the boot image\'s files' : 'no boot image')) io.out(line);
   io.out('\nDistribution points:');
   if (a.distributionPoints.length === 0) io.out('  none in this site');
   for (const d of a.distributionPoints) {

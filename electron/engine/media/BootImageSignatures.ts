@@ -3,26 +3,36 @@
 import { readFileSync } from 'node:fs';
 import type { AnalysisResult, Finding } from '../../../shared/analysis.js';
 import type { SecureBootReadiness } from '../../../shared/secureBoot.js';
+import { ContentIntegrityError, InputError } from '../errors.js';
 import { bootFilesReadiness, isEfiBootFile, isEfiBootImage, type BootFileSource } from '../formats/pe/BootFiles.js';
 import { MICROSOFT_CAS, type KnownCa } from '../formats/pe/SecureBootClass.js';
 import { analyzeTaskSequence, type AnalysisOptions } from '../site/Analysis.js';
 import type { Site } from '../site/Site.js';
 import type { TaskSequencePackage } from '../site/TaskSequenceExport.js';
 
-/** The readiness of the boot image's EFI files; null when no distribution point of the site holds its content. */
+/**
+ * The readiness of the boot image's EFI files, from the first distribution point that can give them all; null when
+ * none can (no library holds the boot image, or a blob is missing or unreadable: the plan names that when media is
+ * made, so the analysis is not refused for it here).
+ */
 export async function bootImageReadiness(site: Site, bootImageId: string | null, known: readonly KnownCa[] = MICROSOFT_CAS): Promise<SecureBootReadiness | null> {
   if (!bootImageId) return null;
   for (const dp of site.distributionPoints) {
     const lib = dp.library;
     if (!lib || !(await lib.package(bootImageId))) continue;
-    const sources: BootFileSource[] = [];
-    for (const { contentId, file } of await lib.packageFiles(bootImageId)) {
-      const path = file.path.replace(/\\/g, '/');
-      if (!isEfiBootFile(path) && !isEfiBootImage(path)) continue;
-      const blob = await lib.blobPath(file, contentId);
-      sources.push({ path, read: () => readFileSync(blob) });
+    try {
+      const sources: BootFileSource[] = [];
+      for (const { contentId, file } of await lib.packageFiles(bootImageId)) {
+        const path = file.path.replace(/\\/g, '/');
+        if (!isEfiBootFile(path) && !isEfiBootImage(path)) continue;
+        const blob = await lib.blobPath(file, contentId);
+        sources.push({ path, read: () => readFileSync(blob) });
+      }
+      return bootFilesReadiness(sources, known);
+    } catch (e) {
+      if (e instanceof ContentIntegrityError || e instanceof InputError || (e instanceof Error && 'code' in e)) continue;
+      throw e;
     }
-    return bootFilesReadiness(sources, known);
   }
   return null;
 }

@@ -201,7 +201,7 @@ export class MediaReport {
             '|---|---|---|',
             ...j.secureBoot.files.map((f) => `| ${esc(f.path)} | ${SECURE_BOOT_CLASS_LABELS[f.class]} | ${signatureLines(f).map(esc).join('<br>') || '-'} |`),
           ]
-        : ['The boot image\'s EFI boot files were not read (no distribution point held them).']),
+        : ['The boot image\'s EFI boot files were not read (no distribution point could give them).']),
       '',
       '## Variables',
       '',
