@@ -124,14 +124,15 @@ function findSigner(info: pkijs.SignerInfo, certs: pkijs.Certificate[]): number 
   if (sid instanceof pkijs.IssuerAndSerialNumber) {
     return certs.findIndex((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber));
   }
-  if (sid instanceof asn1js.Constructed || sid instanceof asn1js.Primitive) {
-    const keyId = sid instanceof asn1js.Primitive ? bytes(sid.valueBlock.valueHexView) : null;
-    if (keyId) return certs.findIndex((c) => subjectKeyId(c)?.equals(keyId) ?? false);
+  // [0] SubjectKeyIdentifier, as pkijs leaves it: the key identifier's bytes.
+  if (sid instanceof asn1js.Primitive) {
+    const keyId = bytes(sid.valueBlock.valueHexView);
+    return certs.findIndex((c) => subjectKeyId(c)?.equals(keyId) ?? false);
   }
   return -1;
 }
 
-/** Node's name for a SignerInfo's signature algorithm: RSA PKCS#1 v1.5 or ECDSA, hashed with `hash`. */
+/** Whether a SignerInfo's signature algorithm is one Node's verify checks here: RSA PKCS#1 v1.5 or ECDSA. */
 function signatureSupported(oid: string): boolean {
   // rsaEncryption, sha*WithRSAEncryption, ecdsa-with-SHA*: what UEFI signers use.
   return oid === '1.2.840.113549.1.1.1' || /^1\.2\.840\.113549\.1\.1\.(5|11|12|13)$/.test(oid) || /^1\.2\.840\.10045\.4\.3\.[234]$/.test(oid);
