@@ -65,6 +65,19 @@ export const groups = {
     // see, so without a test in this process most of the file counted as not covered.
     tests: ['SafeOutput', 'OutputCheck', 'OutputVolume', 'uncPaths', 'mediaSafety'],
   },
+  secureBoot: {
+    about: 'Secure Boot readiness (Authenticode signatures of EFI boot files, efisys.bin)',
+    mutate: [
+      'electron/engine/formats/pe/PeLayout.ts',
+      'electron/engine/formats/pe/Authenticode.ts',
+      'electron/engine/formats/pe/SecureBootClass.ts',
+      'electron/engine/formats/pe/BootFiles.ts',
+      'electron/engine/formats/fat32/FatSmallImage.ts',
+    ],
+    // SecureBoot (2 s: openssl and sbsign make the test CAs once) and FatSmallImage (under a second) test these in this
+    // process; secureBootMedia reaches them through the command line as well (5 s a run).
+    tests: ['SecureBoot', 'FatSmallImage', 'secureBootMedia'],
+  },
   host: {
     about: "the loopback host's checks",
     // The checks issue 16 names (codes, sessions and their secrets, Host/Origin/Sec-Fetch-Site, the session header,

@@ -15,7 +15,7 @@ tools=(python3:python3 unzip:unzip openssl:openssl fsck.fat:dosfstools mcopy:mto
        /usr/lib/grub/x86_64-efi:grub-efi-amd64-bin /usr/lib/grub/i386-pc:grub-pc-bin nasm:nasm wimlib-imagex:wimtools
        losetup:mount sfdisk:fdisk chromium:chromium mkfs.ext4:e2fsprogs fiu-run:fiu-utils
        /usr/lib/python3/dist-packages/fuse.py:python3-fuse /usr/lib/wine/wine64:wine64 wine:wine
-       /usr/sbin/smbd:samba smbnetfs:smbnetfs ip:iproute2)
+       /usr/sbin/smbd:samba smbnetfs:smbnetfs ip:iproute2 sbsign:sbsigntool)
 missing=()
 for pair in "${tools[@]}"; do
   what="${pair%%:*}"
@@ -55,6 +55,19 @@ fi
 # namespace of its own and does not need the port, but a server nobody asked for is not left listening unnoticed.
 if command -v ss >/dev/null 2>&1 && ss -ltnH 'sport = :445' 2>/dev/null | grep -q .; then
   echo "setup: note: a program listens on port 445 (ss -ltnp 'sport = :445' names it); if it is a Samba this script installed, stop it."
+fi
+
+# Real Microsoft signatures for the Secure Boot tests: Debian's shim-signed (signed under Microsoft's UEFI CAs), fetched
+# and unpacked without running its install scripts into the cache, never into the repository. The tests fetch it
+# themselves when it is missing; this makes it ready for CI. Offline, the tests say they are skipped.
+shim_cache="${HOME}/.cache/tsmedia/shim-signed"
+if [ ! -f "$shim_cache/x/usr/lib/shim/shimx64.efi.signed" ] && command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then
+  mkdir -p "$shim_cache"
+  if (cd "$shim_cache" && apt-get download -q shim-signed >/dev/null 2>&1); then
+    dpkg-deb -x "$(ls "$shim_cache"/shim-signed_*.deb | head -n 1)" "$shim_cache/x"
+  else
+    echo "setup: apt-get download shim-signed failed (offline?); the Secure Boot tests on real Microsoft signatures will be skipped."
+  fi
 fi
 
 export ELECTRON_SKIP_BINARY_DOWNLOAD=1

@@ -1,4 +1,5 @@
 // The analysis contract: what the engine reports about a task sequence, shared by the CLI, the IPC layer and the UI.
+import type { SecureBootReadiness } from './secureBoot.js';
 
 /** Kinds of content a task sequence can reference (SMS_TaskSequenceReferencesInfo.ReferencePackageType, named). */
 export type ReferenceKind =
@@ -65,7 +66,8 @@ export type FindingCode =
   | 'NO_BOOT_IMAGE'
   | 'CHILD_TASK_SEQUENCE_NOT_FOUND'
   | 'APPLICATION_NOT_RESOLVED'
-  | 'OSD_BINARIES_MISSING';
+  | 'OSD_BINARIES_MISSING'
+  | 'BOOT_MANAGER_PCA_2011_ONLY';
 
 export interface Finding {
   severity: Severity;
@@ -158,6 +160,8 @@ export interface AnalysisResult {
   distributionPoints: DistributionPointStatus[];
   /** Whether the media is booted or started from the running Windows. */
   start: StartClassification;
+  /** The boot image's EFI boot files and their signatures; null when no distribution point holds its content. */
+  secureBoot: SecureBootReadiness | null;
 }
 
 export interface SequenceSummary {

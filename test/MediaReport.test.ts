@@ -21,6 +21,8 @@ interface Names {
   variable: string;
   step: string;
   message: string;
+  /** The signer and root CA of the boot manager (names from a certificate: anything). */
+  signer: string;
 }
 
 function reportOf(n: Names): string {
@@ -47,6 +49,18 @@ function reportOf(n: Names): string {
     manifest,
     startsFrom: { startsFrom: 'windows', scenario: 'refresh', step: n.step, reason: n.message },
     runtime: null,
+    secureBoot: {
+      overall: 'other-ca',
+      files: [
+        {
+          path: 'efi/boot/bootx64.efi',
+          class: 'other-ca',
+          authorities: [n.signer],
+          summary: '',
+          signatures: [{ signer: n.signer, chain: [], root: n.signer, authority: null, authorityName: `"${n.signer}" (a CA not recognised by thumbprint)`, problem: null }],
+        },
+      ],
+    },
     discs: [{ path: '/out/media.iso', bytes: 2048, sha256: null }],
     start: null,
     expire: null,
@@ -143,6 +157,7 @@ const namesArb: fc.Arbitrary<Names> = fc.record({
   variable: hostile,
   step: hostile,
   message: hostile,
+  signer: hostile,
 });
 
 describe('media report in Markdown', () => {
@@ -155,11 +170,13 @@ describe('media report in Markdown', () => {
       variable: 'OSDComputerName',
       step: 'Apply\nOS',
       message: 'line one\nline two',
+      signer: 'Evil | CA\n# root',
     });
     const s = shapeOf(report);
     assert.equal(s.headings[0], 'Stand-alone media: Windows 11\nx64 | prod (SMP00010)');
-    assert.equal(s.tables.length, 3);
+    assert.equal(s.tables.length, 4);
     assert.ok(s.tables[0].every((r) => r.length === 2), 'the media table has two columns in every row');
+    assert.deepEqual(s.tables[3][1], ['efi/boot/bootx64.efi', 'another CA', 'signer Evil | CA\n# root; CA "Evil | CA\n# root" (a CA not recognised by thumbprint); root Evil | CA\n# root']);
     assert.equal(s.tables[2].length, 2, 'header and one package row');
     assert.equal(s.tables[2][1][2], 'Drivers\nHP');
     assert.deepEqual(s.fences, ['cmd.exe /c "echo a"\nreg add `x` ```\n']);
@@ -169,9 +186,11 @@ describe('media report in Markdown', () => {
     fc.assert(
       fc.property(namesArb, (n) => {
         const s = shapeOf(reportOf(n));
-        const headings = ['Discs', 'Packages', ...(n.prestart ? ['Prestart command'] : []), 'Variables', 'Findings acknowledged'];
+        const headings = ['Discs', 'Packages', ...(n.prestart ? ['Prestart command'] : []), 'Secure Boot', 'Variables', 'Findings acknowledged'];
         assert.deepEqual(s.headings, [`Stand-alone media: ${shown(n.taskSequence)} (SMP00010)`, ...headings]);
-        assert.equal(s.tables.length, 3, 'media, discs, packages');
+        assert.equal(s.tables.length, 4, 'media, discs, packages, Secure Boot');
+        assert.equal(s.tables[3].length, 2, 'the Secure Boot table: header and one file');
+        assert.deepEqual(s.tables[3][1], ['efi/boot/bootx64.efi', 'another CA', `signer ${shown(n.signer)}; CA "${shown(n.signer)}" (a CA not recognised by thumbprint); root ${shown(n.signer)}`]);
         assert.equal(s.tables[0].length, 13, 'the media table: header and twelve rows');
         for (const r of s.tables[0]) assert.equal(r.length, 2);
         assert.equal(s.tables[0][2][1], shown(n.label));

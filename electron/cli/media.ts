@@ -4,7 +4,7 @@ import { InputError } from '../engine/errors.js';
 import { inspectMedia } from '../engine/media/MediaInspector.js';
 import { looksLikeIso, verifyFat32Media, verifyIsoSet } from '../engine/media/MediaVerifier.js';
 import { readSecretFile, type Io } from './create.js';
-import { formatBytes } from './format.js';
+import { formatBytes, secureBootText } from './format.js';
 
 function parse(args: string[], options: { 'password-file'?: { type: 'string' }; 'image-hash'?: { type: 'boolean' } }): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
@@ -58,6 +58,8 @@ export async function runInspect(args: string[], io: Io): Promise<number> {
     io.out('variables:');
     for (const v of r.variables) io.out(`  ${v.name} = ${v.value.length > 120 ? `${v.value.slice(0, 60)}… (${v.value.length} characters)` : v.value}`);
   }
+  io.out('Secure Boot (EFI boot files):');
+  for (const line of secureBootText(r.secureBoot, 'no EFI boot files on the media: it does not boot under UEFI')) io.out(line);
   if (r.note) io.out(`note: ${r.note}`);
   return 0;
 }

@@ -1,10 +1,11 @@
 // The `tsmedia` command line: the same engine the wizard drives. Exit 0 on success, 1 for invalid input (the message
 // names the file and where), 2 for anything unexpected.
+import { analyzeForMedia } from '../engine/media/BootImageSignatures.js';
 import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AnalysisResult, CatalogItem, SequenceSummary, StartsFrom } from '../../shared/analysis.js';
 import { REFERENCE_KINDS } from '../../shared/analysis.js';
-import { analyzeTaskSequence, summarizeSequences } from '../engine/site/Analysis.js';
+import { summarizeSequences } from '../engine/site/Analysis.js';
 import { buildCatalog } from '../engine/site/Catalog.js';
 import { InputError, errorMessage } from '../engine/errors.js';
 import { packageVersion, sampleSitePath } from '../engine/paths.js';
@@ -13,7 +14,7 @@ import { ContentIntegrityError } from '../engine/errors.js';
 import { WriteError } from '../engine/io/ImageWriter.js';
 import { DriveAccessError } from '../engine/drives/DriveAccess.js';
 import { runCreate, type Io } from './create.js';
-import { formatBytes, formatTable } from './format.js';
+import { formatBytes, formatTable, secureBootText } from './format.js';
 import { runDrives } from './drives.js';
 import { runInspect, runVerify } from './media.js';
 
@@ -121,6 +122,8 @@ function printAnalysis(a: AnalysisResult, io: Out): void {
   io.out('\nFindings:');
   if (a.findings.length === 0) io.out('  none: nothing in this task sequence is known to fail on stand-alone media');
   for (const f of a.findings) io.out(`  [${f.severity}] ${f.code}${f.step ? ` (step "${f.step}")` : ''}: ${f.message}`);
+  io.out('\nSecure Boot (the boot image\'s EFI boot files):');
+  for (const line of secureBootText(a.secureBoot, a.bootImageId ? 'not read: no distribution point could give the boot image\'s files' : 'no boot image')) io.out(line);
   io.out('\nDistribution points:');
   if (a.distributionPoints.length === 0) io.out('  none in this site');
   for (const d of a.distributionPoints) {
@@ -173,7 +176,7 @@ async function cmdAnalyze(args: string[], io: Out): Promise<number> {
     if (tsId !== undefined || values.site !== undefined) throw new UsageError('give either FILE or --site/--task-sequence, not both.');
     const site = await Site.fromFile(positionals[0]);
     results = [];
-    for (const ts of site.taskSequences) results.push(await analyzeTaskSequence(site, ts, { detectDependencies }));
+    for (const ts of site.taskSequences) results.push(await analyzeForMedia(site, ts, { detectDependencies }));
   } else {
     if (!tsId) throw new UsageError('analyze needs --task-sequence ID (with --site DIR, or the sample site) or an export FILE.');
     const site = await openSite(values.site as string | undefined);
@@ -182,7 +185,7 @@ async function cmdAnalyze(args: string[], io: Out): Promise<number> {
       const ids = site.taskSequences.map((t) => t.packageId).filter(Boolean).join(', ');
       throw new InputError(`task sequence ${tsId} is not in the site ${site.root} (it holds: ${ids || 'none'}).`);
     }
-    results = [await analyzeTaskSequence(site, ts, { detectDependencies })];
+    results = [await analyzeForMedia(site, ts, { detectDependencies })];
   }
   if (values.json) io.out(json(results.length === 1 ? results[0] : results));
   else results.forEach((r, i) => {

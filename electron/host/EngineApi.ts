@@ -3,6 +3,7 @@
 // page sent: every argument is checked (types, enums, absolute paths, known fields only) and a bad call is refused
 // with a sentence, never a crash. Errors reach the page as ApiError: 'invalid' (the request or the user's input is
 // wrong: InputError), 'cancelled', or 'failed' (anything else: its message only, never a stack).
+import { analyzeForMedia } from '../engine/media/BootImageSignatures.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -31,7 +32,7 @@ import type {
 } from '../../shared/ipc.js';
 import { API_METHODS, isApiMethod } from '../../shared/ipc.js';
 import type { DiscSizeName, IsoMediaRequest, MediaProgress, MediaRequestBase, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
-import { analyzeTaskSequence, summarizeSequences } from '../engine/site/Analysis.js';
+import { summarizeSequences } from '../engine/site/Analysis.js';
 import { buildCatalog } from '../engine/site/Catalog.js';
 import { checkDriveChoice } from '../engine/drives/DriveChoice.js';
 import { listDrives } from '../engine/drives/Drives.js';
@@ -465,7 +466,7 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       const s = (await site()).site;
       const ts = s.taskSequence(r.taskSequenceId);
       if (!ts) invalid(`task sequence ${r.taskSequenceId} is not in the site ${s.root} (it holds: ${s.taskSequences.map((t) => t.packageId).filter(Boolean).join(', ') || 'none'}).`);
-      return analyzeTaskSequence(s, ts, { detectDependencies: r.detectDependencies });
+      return analyzeForMedia(s, ts, { detectDependencies: r.detectDependencies });
     },
 
     async catalog(): Promise<CatalogItem[]> {

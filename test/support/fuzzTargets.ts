@@ -24,6 +24,12 @@ import { minimumFat32DiskBytes, planFat32 } from '../../electron/engine/formats/
 import { writeImage } from '../../electron/engine/io/ImageWriter.js';
 import { planWimSplit, readWimHeader, readWimLookupTable } from '../../electron/engine/formats/wim/WimSplit.js';
 import { readZipEntries } from '../../electron/engine/site/ZipArchive.js';
+import { classifyBootFile } from '../../electron/engine/formats/pe/SecureBootClass.js';
+import { peLayout } from '../../electron/engine/formats/pe/PeLayout.js';
+import { bootFilesReadiness } from '../../electron/engine/formats/pe/BootFiles.js';
+import { readSmallFatImage } from '../../electron/engine/formats/fat32/FatSmallImage.js';
+import { buildFatFloppy } from '../../scripts/lib/FatFloppy.js';
+import { SHIM_CACHE, issue, makeRoot, sbsign, unsignedEfi } from './secureBootFixtures.js';
 import { FIXTURES, ROOT, SAMPLE_SITE } from '../helpers.js';
 
 /** An error a reader is allowed to end in. */
@@ -689,5 +695,67 @@ export async function fuzzTargets(work: string): Promise<FuzzTarget[]> {
     isoTarget(work),
     fatTarget(work),
     wimTarget(work),
+    await efiSignatureTarget(work),
+    efisysTarget(),
   ];
+}
+
+/**
+ * Signed EFI images (Debian's shim-signed when the cache holds it, and one sbsign signs under a test CA), mutated mostly
+ * in the certificate table. Every case must end in a class: hostile signatures are 'damaged', never an exception.
+ */
+async function efiSignatureTarget(work: string): Promise<FuzzTarget> {
+  const seeds: Buffer[] = [];
+  const shim = join(SHIM_CACHE, 'x', 'usr', 'lib', 'shim', 'shimx64.efi.signed');
+  if (existsSync(shim)) seeds.push(readFileSync(shim));
+  const tools = ['openssl', 'sbsign'].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+  if (tools) {
+    const dir = join(work, 'efisig');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'plain.efi'), await unsignedEfi());
+    const root = makeRoot(dir, 'root', '/CN=fuzz root');
+    const mid = issue(dir, root, 'mid', '/CN=fuzz intermediate', true);
+    const leaf = issue(dir, mid, 'leaf', '/CN=fuzz signer', false);
+    sbsign(dir, join(dir, 'plain.efi'), join(dir, 'signed.efi'), leaf, [mid, root]);
+    seeds.push(readFileSync(join(dir, 'signed.efi')));
+  }
+  let last: Buffer = Buffer.alloc(0);
+  return {
+    name: 'EFI boot file signature',
+    modules: ['electron/engine/formats/pe/Authenticode.js', 'electron/engine/formats/pe/PeLayout.js', 'electron/engine/formats/pe/SecureBootClass.js'],
+    skipped: seeds.length ? null : 'no signed EFI image: neither shim-signed in the cache nor openssl and sbsign to sign one (scripts/setup.sh)',
+    seeds: seeds.length,
+    arbitrary: caseArb(4),
+    run(c) {
+      const base = seeds[c.seed % seeds.length] as Buffer;
+      const table = peLayout(base).certTable;
+      const hot: [number, number][] = table ? [[table.offset, base.length], [0, 1024]] : [[0, base.length]];
+      last = mutate(base, c.ops, c.extra % 5 === 0 ? undefined : hot);
+      classifyBootFile('bootx64.efi', last);
+      return Promise.resolve();
+    },
+    input: () => last,
+    // A hostile signature is reported as the class 'damaged', with its reason: no error is thrown.
+    reportsByResult: true,
+  };
+}
+
+/** efisys.bin-style FAT12 images: read as a boot image (a damaged image is a 'damaged' entry) and by the reader. */
+function efisysTarget(): FuzzTarget {
+  const base = buildFatFloppy([{ path: 'EFI/BOOT/BOOTX64.EFI', data: Buffer.concat([Buffer.from('MZ'), Buffer.alloc(5000, 3)]) }, { path: 'EFI/MSFT/BOOT/BCD', data: Buffer.alloc(700, 1) }], 'EFISECTOR');
+  let last: Buffer = Buffer.alloc(0);
+  return {
+    name: 'FAT12 image (efisys.bin)',
+    modules: ['electron/engine/formats/fat32/FatSmallImage.js', 'electron/engine/formats/pe/BootFiles.js'],
+    skipped: null,
+    seeds: 1,
+    arbitrary: caseArb(6),
+    run(c) {
+      last = mutate(base, c.ops, c.extra % 5 === 0 ? undefined : [[0, 20 * 512]]);
+      bootFilesReadiness([{ path: 'efi/microsoft/boot/efisys.bin', read: () => last }]);
+      readSmallFatImage(last, 'efisys.bin');
+      return Promise.resolve();
+    },
+    input: () => last,
+  };
 }

@@ -152,7 +152,7 @@ export async function createIsoSet(site: Site, req: IsoMediaRequest, options: Cr
 
     progress.begin('finalize', 0, discs.length);
     const created = finals.map((f, i) => ({ path: f, bytes: written[i].bytes, sha256: sums[i] }));
-    const report = new MediaReport({ request: req, label, mediaGuid, content, manifest, startsFrom: content.analysis.start, runtime: prepared.runtime, discs: created, start, expire, timestamp, verified });
+    const report = new MediaReport({ request: req, label, mediaGuid, content, manifest, startsFrom: content.analysis.start, runtime: prepared.runtime, secureBoot: content.analysis.secureBoot, discs: created, start, expire, timestamp, verified });
     const extra: { temp: string; final: string }[] = [];
     finals.forEach((f, i) => {
       const sum = sums[i];

@@ -1,6 +1,8 @@
 // Shows what stand-alone media holds: label, task sequence, packages and — with the password, or on media made
 // without one — the variables, secret values masked. Reads an ISO set through IsoReader.
 import { InputError } from '../errors.js';
+import type { SecureBootReadiness } from '../../../shared/secureBoot.js';
+import { bootFilesReadiness } from '../formats/pe/BootFiles.js';
 import { openIso, type IsoVolume } from '../formats/iso/IsoReader.js';
 import { MANIFEST_PATH, parseManifest, type MediaManifest } from './Manifest.js';
 import { BLANK_PASSWORD_KEY, MEDIA_VARIABLE_NAMES, decryptMediaFile, parsePolicyXml, parseVariablesXml } from './TsEnvironment.js';
@@ -21,6 +23,8 @@ export interface InspectResult {
   /** The task sequence XML from Policy.xml, when it could be decrypted. */
   sequenceXml: string | null;
   note: string | null;
+  /** The EFI boot files on the disc (efisys.bin's included) and their Authenticode signatures. */
+  secureBoot: SecureBootReadiness;
 }
 
 /** ConfigMgr's own variables whose values are credentials (masked like secret media variables). */
@@ -79,6 +83,7 @@ export function inspectMedia(paths: string[], password: string | null): InspectR
       const arch = /^SMS\/bin\/([^/]+)\//i.exec(f.path)?.[1];
       if (arch) archs.set(arch, (archs.get(arch) ?? 0) + 1);
     }
+    const secureBoot = bootFilesReadiness(vol.files().map((f) => ({ path: f.path, read: () => vol.readFileBuffer(f.path) })));
     const autorun = /^open=(.*)$/im.exec(readText(vol, 'autorun.inf') ?? '')?.[1]?.trim() ?? null;
     return {
       label: labelLine?.[1]?.trim() ?? vol.volumeId,
@@ -94,6 +99,7 @@ export function inspectMedia(paths: string[], password: string | null): InspectR
       variables,
       sequenceXml,
       note,
+      secureBoot,
     };
   } finally {
     for (const { v } of vols) v.close();

@@ -1,13 +1,13 @@
 // The media plan: from a task sequence's analysis and the wizard's options, the exact tree of stand-alone media in
 // ConfigMgr's layout (SPEC.md "What ConfigMgr puts on stand-alone media"), every file with its size, SHA-256 and
 // source. Nothing is copied or staged here: library files are streamed from their blobs when the media is written.
+import { analyzeForMedia } from './BootImageSignatures.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnalysisResult, Finding, ReferenceKind } from '../../../shared/analysis.js';
 import type { MediaVariable } from '../../../shared/media.js';
 import { DEFAULT_MEDIA_LABEL, mediaLabelIssue } from '../../../shared/media.js';
-import { analyzeTaskSequence } from '../site/Analysis.js';
 import { knownContent } from '../site/Catalog.js';
 import type { ContentLibrary } from '../site/ContentLibrary.js';
 import { InputError, codedInputError, describeFsError } from '../errors.js';
@@ -178,7 +178,7 @@ export async function planContent(site: Site, sel: ContentSelection): Promise<Pl
       `task sequence ${sel.taskSequenceId} is not in the site ${site.root} (it holds: ${site.taskSequences.map((t) => t.packageId).filter(Boolean).join(', ') || 'none'}).`,
     );
   }
-  const analysis = await analyzeTaskSequence(site, ts, { detectDependencies: sel.detectDependencies });
+  const analysis = await analyzeForMedia(site, ts, { detectDependencies: sel.detectDependencies });
   const errors = analysis.findings.filter((f) => f.severity === 'error');
   if (errors.length) {
     throw codedInputError(

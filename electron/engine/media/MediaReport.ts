@@ -3,6 +3,7 @@
 import { basename } from 'node:path';
 import type { StartClassification } from '../../../shared/analysis.js';
 import type { IsoMediaRequest } from '../../../shared/media.js';
+import { SECURE_BOOT_CLASS_LABELS, signatureLines, type SecureBootReadiness } from '../../../shared/secureBoot.js';
 import type { MediaManifest } from './Manifest.js';
 import type { PlannedContent } from './MediaPlan.js';
 import { runtimeFileInfo, type PlannedRuntime, type RuntimeFileInfo } from './RuntimeFiles.js';
@@ -18,6 +19,8 @@ export interface ReportInput {
   startsFrom: StartClassification;
   /** SMS\bin: the OSD binaries on the media; null where the site had none. */
   runtime: PlannedRuntime | null;
+  /** The boot image's EFI boot files and their signatures (the analysis's); null where they were not read. */
+  secureBoot: SecureBootReadiness | null;
   /** SHA-256 as read back; null when the media was not read back (--no-verify) or is a drive. */
   discs: { path: string; bytes: number; sha256: string | null }[];
   start: Date | null;
@@ -42,6 +45,8 @@ export interface ReportJson {
   variables: { name: string; secret: boolean }[];
   prestartCommand: string | null;
   findingsAcknowledged: { code: string; severity: string; step: string | null; message: string }[];
+  /** The boot image's EFI boot files and who signed them, as read from the site before writing. */
+  secureBoot: SecureBootReadiness | null;
   verified: boolean;
 }
 
@@ -132,6 +137,7 @@ export class MediaReport {
       variables: r.request.variables.map((v) => ({ name: v.name, secret: v.secret })),
       prestartCommand: r.request.prestartCommand,
       findingsAcknowledged: r.content.warnings.map((f) => ({ code: f.code, severity: f.severity, step: f.step, message: f.message })),
+      secureBoot: r.secureBoot,
       verified: r.verified,
     };
   }
@@ -185,6 +191,18 @@ export class MediaReport {
         : []),
       // The command as typed, every character: a fenced block, not a table cell.
       ...(j.prestartCommand ? ['## Prestart command', '', ...markdownCodeBlock(j.prestartCommand), ''] : []),
+      '## Secure Boot',
+      '',
+      ...(j.secureBoot && j.secureBoot.files.length
+        ? [
+            `Overall: ${SECURE_BOOT_CLASS_LABELS[j.secureBoot.overall ?? 'unsigned']}.`,
+            '',
+            '| EFI boot file | Class | Signatures |',
+            '|---|---|---|',
+            ...j.secureBoot.files.map((f) => `| ${esc(f.path)} | ${SECURE_BOOT_CLASS_LABELS[f.class]} | ${signatureLines(f).map(esc).join('<br>') || '-'} |`),
+          ]
+        : ['The boot image\'s EFI boot files were not read (no distribution point could give them).']),
+      '',
       '## Variables',
       '',
       ...(j.variables.length ? j.variables.map((v) => `- ${esc(v.name)}${v.secret ? ' (secret: value not shown)' : ''}`) : ['none']),

@@ -324,6 +324,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       content: prepared.content,
       manifest,
       startsFrom: prepared.content.analysis.start,
+      secureBoot: prepared.content.analysis.secureBoot,
       runtime: prepared.runtime,
       discs: [{ path: target, bytes: written.bytes, sha256: written.sha256 }],
       start: checked.start,

@@ -338,6 +338,8 @@ export async function analyzeTaskSequence(site: Site, ts: TaskSequencePackage, o
     findings,
     distributionPoints: await distributionPointStatus(site, references),
     start,
+    // The boot files' signatures are read by the media layer (media/BootImageSignatures.ts, analyzeForMedia).
+    secureBoot: null,
   };
 }
 

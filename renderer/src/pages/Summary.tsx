@@ -126,6 +126,12 @@ export function SummaryPage() {
           </dd>
           <dt>{t('taskSequence.detectDependencies')}</dt>
           <dd>{yes(a.taskSequence.detectDependencies)}</dd>
+          <dt>{t('summary.secureBoot')}</dt>
+          <dd data-testid="summary-secure-boot" data-overall={analysis?.secureBoot?.overall ?? ''}>
+            {analysis?.secureBoot?.overall
+              ? `${t(`secureBoot.class.${analysis.secureBoot.overall}`)} (${analysis.secureBoot.files.map((f) => `${f.path}: ${t(`secureBoot.class.${f.class}`)}`).join('; ')})`
+              : t('summary.secureBootNotRead')}
+          </dd>
           <dt>{t('summary.findings')}</dt>
           <dd>{findings.length === 0 ? t('common.none') : t('summary.findingsAcknowledged', { count: findings.length, codes: findings.map((f) => t(`finding.${f.code}`)).join(', ') })}</dd>
           <dt>{t('content.applications.legend')}</dt>

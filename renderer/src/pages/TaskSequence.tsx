@@ -1,11 +1,13 @@
 // Page 4 (the console's "Stand-Alone CD/DVD"): the task sequence. Only those associated with a boot image can be
 // chosen; the others are listed with the reason. How its media is started (booted, or from the running Windows with the
 // site's OSD binaries), the content it references and the findings of the analysis are shown; warnings must be
-// acknowledged before Next, errors (OSD_BINARIES_MISSING among them) block it.
+// acknowledged before Next, errors (OSD_BINARIES_MISSING among them) block it. Beside the findings, who signed the boot
+// image's EFI boot files (Secure Boot readiness; a PCA-2011-only boot manager is one of the warnings).
 import { useTranslation } from 'react-i18next';
 import { isBlocking } from '../../../shared/analysis.js';
 import type { AnalysisResult, Finding, OsdBinariesSummary } from '../../../shared/analysis.js';
 import { EngineMessage } from '../components/EngineMessage.js';
+import { SecureBootSection } from '../components/SecureBoot.js';
 import { formatBytes, formatNumber } from '../format.js';
 import { fromEngine } from '../messages.js';
 import { useAnswers } from '../stores/answers.js';
@@ -193,6 +195,7 @@ export function TaskSequencePage() {
               </div>
             ) : null}
           </section>
+          <SecureBootSection readiness={an.secureBoot} />
           <section aria-labelledby="content-heading">
             <h3 id="content-heading">{t('taskSequence.contentHeading', { count: an.references.length })}</h3>
             <table className="grid" data-testid="references">
