@@ -16,8 +16,8 @@ import { ContentIntegrityError, InputError, codedInputError } from '../errors.js
 import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { planFat32Append } from '../formats/fat32/Fat32Append.js';
-import { planBiosBootInstall } from '../formats/fat32/FatBiosBoot.js';
-import { checkLayout, type ImageLayout } from '../io/ImageLayout.js';
+import { withBiosBoot } from '../formats/fat32/FatBiosBoot.js';
+import type { ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
@@ -227,12 +227,10 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       const vol = openFat32(ioPath ?? target, req.target.kind === 'drive' ? { sectorSize } : {});
       try {
         diskBytes = statSync(ioPath ?? target).size;
-        const append = planFat32Append(vol, fatFiles, directories, timestamp);
         // The drive is made to boot by BIOS too: the boot code goes into its MBR and boot sectors (FatBiosBoot).
-        const boot = planBiosBootInstall(vol);
+        const boot = withBiosBoot(planFat32Append(vol, fatFiles, directories, timestamp), vol);
         for (const c of boot.changes) log.info(`--no-format: ${c}`);
-        layout = { ...append, regions: [...append.regions, ...boot.regions].sort((a, b) => a.offset - b.offset) };
-        checkLayout(layout);
+        layout = boot.layout;
       } finally {
         vol.close();
       }

@@ -8,7 +8,7 @@
 // plans the same change on the existing volume, and what it changes beside the code: the partition made active (the
 // only active one), and a hidden-sectors field another tool left different from the partition's first sector.
 import { InputError } from '../../errors.js';
-import type { ImageRegion } from '../../io/ImageLayout.js';
+import { checkLayout, type ImageLayout, type ImageRegion } from '../../io/ImageLayout.js';
 import { FAT32_BOOT_BASE64, MBR_CODE_BASE64 } from './BiosBootCode.js';
 import type { Fat32Volume } from './Fat32Reader.js';
 
@@ -110,4 +110,12 @@ export function planBiosBootInstall(volume: Fat32Volume): BiosBootInstall {
     if (free(backup + BOOT_CODE_SECTOR)) regions.push({ offset: volume.offset + (backup + BOOT_CODE_SECTOR) * bps, data: bootCodeSectors(bps) });
   }
   return { regions: regions.sort((a, b) => a.offset - b.offset), changes };
+}
+
+/** A plan for the volume (files added with --no-format) with the boot code's regions added to it. */
+export function withBiosBoot<T extends ImageLayout>(plan: T, volume: Fat32Volume): { layout: T; changes: string[] } {
+  const boot = planBiosBootInstall(volume);
+  const layout = { ...plan, regions: [...plan.regions, ...boot.regions].sort((a, b) => a.offset - b.offset) };
+  checkLayout(layout);
+  return { layout, changes: boot.changes };
 }
