@@ -7,7 +7,7 @@
 // SeaBIOS's screen text is copied to the serial port (sercon), so the boot code's messages are read there too.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
@@ -17,7 +17,7 @@ import { withBiosBoot } from '../electron/engine/formats/fat32/FatBiosBoot.js';
 import { writeImage } from '../electron/engine/io/ImageWriter.js';
 import { hasCommand, requireOrSkip, skipWhileMutating, tempDir } from './helpers.js';
 import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
-import { STANDIN_FAIL, STANDIN_OK, buildBootmgrStandIn } from './support/bootmgrStandIn.js';
+import { STANDIN_FAIL, STANDIN_OK, buildBootmgrStandIn, buildNoExtensionsShim } from './support/bootmgrStandIn.js';
 import { MT_ENV, assertFsckClean, fsckVolume, missingFatTools, must, tool } from './support/fat32Tools.js';
 import { OVMF, QEMU, bootDisk } from './support/qemu.js';
 
@@ -189,6 +189,24 @@ describe('BIOS boot from USB under SeaBIOS', () => {
     assert.ok(changes.includes("boot sector: hidden sectors 63 set to 2048, the partition's first sector"), changes.join('; '));
     await assertBoots(img, 'ide', '--no-format 16 GiB, fragmented beyond 8 GiB');
     assertFsck(t, img, dir, '--no-format 16 GiB');
+  });
+
+  test('without the INT 13h extensions (a shim hooks them away, as some USB-floppy emulations lack them) the MBR and boot sector read by CHS and boot BOOTMGR', async (t) => {
+    if (!requireOrSkip(t, missingTools().length === 0, `missing ${missingTools().join(', ')}`)) return;
+    const dir = tempDir(t, 'tsmedia-biosboot-');
+    // The stand-in's own read-back through DL uses the extensions, so it is left out here.
+    const img = freshImage(dir, 'chs.img', GiB, [{ path: 'bootmgr', source: buf(buildBootmgrStandIn(64 * KiB, HIDDEN, 0x80, 7, false), 'BOOTMGR stand-in') }]);
+    const fd = openSync(img, 'r+');
+    try {
+      const mbr = Buffer.alloc(512);
+      readSync(fd, mbr, 0, 512, 0);
+      writeSync(fd, mbr, 0, 512, 512); // the real MBR, which the shim starts, in sector 1
+      writeSync(fd, buildNoExtensionsShim(), 0, 512, 0);
+    } finally {
+      closeSync(fd);
+    }
+    await assertBoots(img, 'ide', 'no INT 13h extensions, 1 GiB');
+    await assertBoots(img, 'usb', 'no INT 13h extensions, 1 GiB');
   });
 
   test('a volume without BOOTMGR says "BOOTMGR is missing", one too large for the memory below the EBDA says so, each asking for a key', async (t) => {

@@ -15,7 +15,7 @@ export const STANDIN_FAIL = 'TSMEDIA-BOOTMGR-STANDIN-FAIL';
 /** Bytes of code at the start of the stand-in; the rest is a pattern the checksum covers. */
 const CODE_BYTES = 4096;
 
-const asm = (size: number, hidden: number, drive: number): string => `bits 16
+const asm = (size: number, hidden: number, drive: number, driveRead: boolean): string => `bits 16
 org 0
     jmp short start
     nop
@@ -74,7 +74,7 @@ here:
 a20_ok:
     xor ax, ax
     mov es, ax
-    mov si, 0x600               ; the drive in DL holds this BPB at the hidden sectors' LBA (the packet in low memory:
+${driveRead ? '' : '    jmp drive_read_done\n'}    mov si, 0x600               ; the drive in DL holds this BPB at the hidden sectors' LBA (the packet in low memory:
     mov dword [si], 0x10010     ; the stand-in's own bytes stay as loaded, for the checksum)
     mov dword [si+4], 0x1000
     mov dword [si+8], ${hidden}
@@ -90,6 +90,7 @@ a20_ok:
     repe cmpsb
     mov si, f_drive_bpb
     jne fail
+drive_read_done:
     mov bx, 0x2001              ; checksum: h = rol(h, 5) xor dword, over offsets 16 … ${size - 1}
     mov cx, ${size / 16 - 1}
     xor edx, edx
@@ -170,19 +171,81 @@ export function standInChecksum(b: Buffer): number {
 
 /**
  * A BOOTMGR stand-in of `size` bytes (a multiple of 16, at least 8 KiB) expecting `hidden` in the BPB and the BIOS
- * drive `drive` in DL (0x80: the first hard disk). Throws with nasm's message when it cannot be assembled.
+ * drive `drive` in DL (0x80: the first hard disk). `driveRead` false leaves out the check that reads the BPB back
+ * through DL with the INT 13h extensions (for a BIOS made to lack them). Throws with nasm's message when it cannot be assembled.
  */
-export function buildBootmgrStandIn(size: number, hidden: number, drive = 0x80, seed = 7): Buffer {
+export function buildBootmgrStandIn(size: number, hidden: number, drive = 0x80, seed = 7, driveRead = true): Buffer {
   if (size % 16 !== 0 || size < 2 * CODE_BYTES) throw new Error(`stand-in size ${size}: a multiple of 16 of at least ${2 * CODE_BYTES} bytes`);
   const dir = mkdtempSync(join(tmpdir(), 'tsmedia-standin-'));
   try {
-    writeFileSync(join(dir, 'bootmgr.asm'), asm(size, hidden, drive));
+    writeFileSync(join(dir, 'bootmgr.asm'), asm(size, hidden, drive, driveRead));
     const r = spawnSync('nasm', ['-f', 'bin', '-o', join(dir, 'bootmgr'), join(dir, 'bootmgr.asm')], { encoding: 'utf8' });
     if (r.error || r.status !== 0) throw new Error(`nasm (stand-in BOOTMGR) failed: ${r.error?.message ?? r.stderr}`);
     const code = readFileSync(join(dir, 'bootmgr'));
     const b = Buffer.concat([code, pattern(size - CODE_BYTES, seed)]);
     b.writeUInt32LE(standInChecksum(b), 4);
     return b;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SHIM_ASM = `bits 16
+org 0x7c00
+; Stands in for a BIOS without the INT 13h extensions (as some USB-floppy emulations are): hooks INT 13h so that
+; AH=41h and AH=42h fail (CF set, AH=01h), then starts the drive's real MBR, which the test put in sector 1.
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov sp, 0x7c00
+    sti
+    cld
+    mov si, hook
+    mov di, 0x0800
+    mov cx, hook_end - hook
+    rep movsb
+    mov eax, [0x13*4]
+    mov [0x0800 + (old - hook)], eax
+    cli
+    mov word [0x13*4], 0x0800
+    mov word [0x13*4+2], 0
+    sti
+    jmp 0:0x0800 + (start_mbr - hook)
+hook:
+    cmp ah, 0x41
+    je .none
+    cmp ah, 0x42
+    je .none
+    jmp far [cs:0x0800 + (old - hook)]
+.none:
+    mov ah, 0x01
+    stc
+    sti
+    retf 2
+start_mbr:                      ; sector 1 (C0 H0 S2) to 0:7C00, by the BIOS's own CHS read
+    mov ax, 0x0201
+    mov bx, 0x7c00
+    mov cx, 0x0002
+    xor dh, dh
+    int 0x13
+    jc start_mbr
+    jmp 0:0x7c00
+old: dd 0
+hook_end:
+times 510-($-$$) db 0
+dw 0xaa55
+`;
+
+/** A 512-byte MBR that makes the BIOS lack the INT 13h extensions, then starts the real MBR from sector 1. */
+export function buildNoExtensionsShim(): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'tsmedia-shim-'));
+  try {
+    writeFileSync(join(dir, 'shim.asm'), SHIM_ASM);
+    const r = spawnSync('nasm', ['-f', 'bin', '-o', join(dir, 'shim'), join(dir, 'shim.asm')], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`nasm (no-extensions shim) failed: ${r.error?.message ?? r.stderr}`);
+    return readFileSync(join(dir, 'shim'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
