@@ -17,7 +17,7 @@ import { withBiosBoot } from '../electron/engine/formats/fat32/FatBiosBoot.js';
 import { writeImage } from '../electron/engine/io/ImageWriter.js';
 import { hasCommand, requireOrSkip, skipWhileMutating, tempDir } from './helpers.js';
 import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
-import { STANDIN_FAIL, STANDIN_OK, buildBootmgrStandIn, buildNoExtensionsShim } from './support/bootmgrStandIn.js';
+import { STANDIN_FAIL, STANDIN_OK, build4kShim, buildBootmgrStandIn, buildNoExtensionsShim } from './support/bootmgrStandIn.js';
 import { MT_ENV, assertFsckClean, fsckVolume, missingFatTools, must, tool } from './support/fat32Tools.js';
 import { OVMF, QEMU, bootDisk } from './support/qemu.js';
 
@@ -207,6 +207,29 @@ describe('BIOS boot from USB under SeaBIOS', () => {
     }
     await assertBoots(img, 'ide', 'no INT 13h extensions, 1 GiB');
     await assertBoots(img, 'usb', 'no INT 13h extensions, 1 GiB');
+  });
+
+  test('4096-byte sectors: a 16 GiB volume laid out for them (clusters of two sectors) boots through a shim that shows the IDE disk to the boot code as a 4Kn disk', async (t) => {
+    if (!requireOrSkip(t, missingTools().length === 0, `missing ${missingTools().join(', ')}`)) return;
+    const dir = tempDir(t, 'tsmedia-biosboot-');
+    // SeaBIOS cannot boot a 4Kn disk (docs/reference/usb-drives.md), so a shim translates the extensions' reads; the
+    // partition starts at 4096-byte sector 256, and the volume's BPB says 4096 bytes per sector.
+    const img = join(dir, '4k.img');
+    const plan = planFat32({ diskBytes: 16 * GiB, label: 'BIOS4K', sectorSize: 4096, files: [{ path: 'bootmgr', source: buf(buildBootmgrStandIn(480 * KiB, 256), 'BOOTMGR stand-in') }], timestamp: T });
+    const fd = openSync(img, 'w+');
+    try {
+      writeImage(plan, fd, { gaps: 'sparse' });
+      const mbr = Buffer.alloc(512);
+      readSync(fd, mbr, 0, 512, 0);
+      writeSync(fd, mbr, 0, 512, 512); // the real MBR (its LBAs in 4096-byte sectors), which the shim starts
+      writeSync(fd, build4kShim(), 0, 512, 0);
+    } finally {
+      closeSync(fd);
+    }
+    truncateSync(img, 16 * GiB);
+    assert.equal(plan.sectorSize, 4096);
+    assert.equal(plan.clusterSize, 2 * 4096);
+    await assertBoots(img, 'ide', '4096-byte sectors through the shim, 16 GiB');
   });
 
   test('a volume without BOOTMGR says "BOOTMGR is missing", one too large for the memory below the EBDA says so, each asking for a key', async (t) => {

@@ -250,3 +250,108 @@ export function buildNoExtensionsShim(): Buffer {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const SHIM_4K_ASM = `bits 16
+org 0x7c00
+; Makes a disk of 512-byte sectors look like one of 4096-byte sectors to the INT 13h extensions, so that the boot code's
+; 4096-byte path runs under a BIOS that cannot boot such disks (SeaBIOS): AH=42h reads are translated (count and LBA
+; times 8); CHS reads (AH=02h) and the geometry (AH=08h), which would still be in 512-byte sectors, fail. Then it starts
+; the real MBR, which the test put in the disk's second 512-byte sector.
+%define R(x) (0x0800 + (x) - hook)
+    cli
+    xor ax, ax
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov sp, 0x7c00
+    sti
+    cld
+    mov si, hook
+    mov di, 0x0800
+    mov cx, hook_end - hook
+    rep movsb
+    mov eax, [0x13*4]
+    mov [R(old)], eax
+    cli
+    mov word [0x13*4], 0x0800
+    mov word [0x13*4+2], 0
+    sti
+    jmp 0:R(start_mbr)
+hook:
+    cmp ah, 0x42
+    je .ext
+    cmp ah, 0x02
+    je .fail
+    cmp ah, 0x08
+    je .fail
+    jmp far [cs:R(old)]
+.fail:
+    mov ah, 0x01
+    stc
+    sti
+    retf 2
+.ext:
+    pushad
+    push ds
+    push es
+    mov ax, [si+2]
+    shl ax, 3
+    mov [cs:R(dap)+2], ax
+    mov ax, [si+4]
+    mov [cs:R(dap)+4], ax
+    mov ax, [si+6]
+    mov [cs:R(dap)+6], ax
+    mov eax, [si+8]
+    shl eax, 3
+    mov [cs:R(dap)+8], eax
+    push cs
+    pop ds
+    mov si, R(dap)
+    mov ah, 0x42
+    pushf
+    call far [cs:R(old)]
+    pop es
+    pop ds
+    jc .readerr
+    popad
+    xor ah, ah
+    clc
+    sti
+    retf 2
+.readerr:
+    popad
+    mov ah, 0x01
+    stc
+    sti
+    retf 2
+start_mbr:                      ; 512-byte sector 1 to 0:7C00 with the BIOS's own handler
+    mov si, R(mbr_dap)
+    mov ah, 0x42
+    pushf
+    call far [cs:R(old)]
+    jc start_mbr
+    jmp 0:0x7c00
+old: dd 0
+dap: db 16, 0
+     dw 0, 0, 0
+     dd 0, 0
+mbr_dap: db 16, 0
+     dw 1, 0x7c00, 0
+     dd 1, 0
+hook_end:
+times 510-($-$$) db 0
+dw 0xaa55
+`;
+
+/** A 512-byte MBR that shows the BIOS drive to the boot code as one of 4096-byte sectors, then starts the real MBR. */
+export function build4kShim(): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'tsmedia-shim4k-'));
+  try {
+    writeFileSync(join(dir, 'shim.asm'), SHIM_4K_ASM);
+    const r = spawnSync('nasm', ['-f', 'bin', '-o', join(dir, 'shim'), join(dir, 'shim.asm')], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) throw new Error(`nasm (4096-byte sector shim) failed: ${r.error?.message ?? r.stderr}`);
+    return readFileSync(join(dir, 'shim'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
