@@ -1,6 +1,7 @@
 // The BIOS boot code's bytes in BiosBootCode.ts are what nasm makes of the .asm sources in the repository, byte for
 // byte; the MBR code keeps out of the disk signature and the partition table; and "--no-format" refuses a volume whose
-// reserved sectors leave no room for part two of the code, naming the drive, before anything is written.
+// reserved sectors leave no room for part two of the code, naming the drive, before anything is written, and makes the
+// FAT32 partition the only active one.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
@@ -59,4 +60,27 @@ test('--no-format: a volume with its backup boot sector where part two of the co
     v.close();
   }
   assert.ok(readFileSync(img).equals(before), 'nothing written');
+});
+
+test('--no-format on a drive of two partitions, the other one active: the FAT32 one becomes the only active one; a volume already right changes nothing else', (t) => {
+  const sfdisk = tool('sfdisk');
+  const mkfs = tool('mkfs.fat');
+  if (!requireOrSkip(t, sfdisk !== null && mkfs !== null, 'sfdisk and mkfs.fat are missing (apt-get install fdisk dosfstools)')) return;
+  const dir = tempDir(t);
+  const img = join(dir, 'two.img');
+  writeFileSync(img, '');
+  truncateSync(img, 80 * 1024 * 1024);
+  assert.equal(spawnSync(sfdisk as string, ['-q', img], { input: 'start=2048, size=131072, type=c\nstart=133120, type=83, bootable\n' }).status, 0);
+  assert.equal(spawnSync(mkfs as string, ['-F', '32', '-s', '1', '--offset', '2048', '-h', '2048', img], { encoding: 'utf8' }).status, 0);
+  const v = openFat32(img);
+  try {
+    const plan = planBiosBootInstall(v);
+    assert.deepEqual(plan.changes, ['MBR partition 1 made active', 'MBR partition 2 made inactive'], 'hidden sectors were right (2048): not named');
+    const mbr = plan.regions[0];
+    assert.equal(mbr.offset, 0);
+    assert.deepEqual([mbr.data[446], mbr.data[462]], [0x80, 0x00]);
+    assert.deepEqual(plan.regions.map((r) => [r.offset / 512, r.data.length / 512]), [[0, 1], [2048, 1], [2048 + 2, 2], [2048 + 6, 1], [2048 + 8, 2]], 'the MBR, the boot sector, part two and their backups');
+  } finally {
+    v.close();
+  }
 });
