@@ -23,6 +23,7 @@ import {
   type FatFile,
 } from '../electron/engine/formats/fat32/Fat32Volume.js';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { bootCodeSectors, putMbrCode } from '../electron/engine/formats/fat32/FatBiosBoot.js';
 import { hasCommand, requireOrSkip, skipWhileMutating, tempDir } from './helpers.js';
 import { OVMF, QEMU, bootIso } from './support/qemu.js';
 import { buildBootStandIns, missingBootStandInTools } from './support/bootStandIns.js';
@@ -483,11 +484,18 @@ test('on a drive (gaps "zero"): the layout ends at the last used cluster and the
   closeSync(fd);
   const img = readFileSync(drive);
   assert.ok(img.subarray(512, MiB).every((b) => b === 0), 'sectors 1–2047 zeroed');
-  assert.ok(img.subarray(MiB + 2 * 512, MiB + 6 * 512).every((b) => b === 0), 'reserved sectors zeroed');
+  // Reserved sectors 2–3 hold part two of the BIOS boot code (and 8–9 its backup); 4–5 and 10 on are zeroed.
+  assert.ok(img.subarray(MiB + 2 * 512, MiB + 4 * 512).equals(bootCodeSectors(512)), 'boot code part two in sectors 2–3');
+  assert.ok(img.subarray(MiB + 8 * 512, MiB + 10 * 512).equals(bootCodeSectors(512)), 'its backup in sectors 8–9');
+  assert.ok(img.subarray(MiB + 4 * 512, MiB + 6 * 512).every((b) => b === 0), 'reserved sectors 4–5 zeroed');
+  assert.ok(img.subarray(MiB + 10 * 512, MiB + 32 * 512).every((b) => b === 0), 'reserved sectors 10–31 zeroed');
+  assert.ok(img.subarray(MiB, MiB + 512).equals(img.subarray(MiB + 6 * 512, MiB + 7 * 512)), 'the backup boot sector is the boot sector');
   assert.ok(img.subarray(plan.dataStart - 512, plan.dataStart).every((b) => b === 0), 'the end of the FAT area zeroed');
   assert.ok(img.subarray(plan.size).every((b) => b === 0xaa), 'nothing written after the last used cluster');
   assert.equal(img.readUInt16LE(510), 0xaa55);
-  assert.ok(img.subarray(0, 440).every((b) => b === 0), 'no MBR boot code');
+  const mbrCode = Buffer.alloc(512);
+  putMbrCode(mbrCode);
+  assert.ok(img.subarray(0, 440).equals(mbrCode.subarray(0, 440)), 'the MBR boot code in bytes 0–439');
   if (!requireOrSkip(t, missing.length === 0, `missing ${missing.join(', ')}`)) return;
   assertFsckClean(fsckVolume(drive, MiB, dir), 'a drive with junk in its free clusters');
   const v = openFat32(drive);

@@ -1,5 +1,6 @@
 // USB media end to end: an image file and a loop device written with the same code, checked by fsck.fat, sfdisk and
-// mtools; the 4 GiB rule refused before a byte is written; "already formatted" volumes; and media that boots.
+// mtools; the 4 GiB rule refused before a byte is written; "already formatted" volumes; and media that boots (the
+// USB image made by the command line under OVMF and SeaBIOS).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,7 +11,8 @@ import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { missingBootStandInTools, useBootStandIns } from './support/bootStandIns.js';
-import { OVMF, QEMU, bootIso } from './support/qemu.js';
+import { OVMF, QEMU, bootDisk, bootIso } from './support/qemu.js';
+import { STANDIN_FAIL, STANDIN_OK } from './support/bootmgrStandIn.js';
 import { addPackage, copySampleSite } from './support/sites.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex').toUpperCase();
@@ -126,6 +128,12 @@ describe('USB media', () => {
 
     const r = runCli(['create', '--media', 'usb', '--task-sequence', 'SMP00010', '--image', img, '--no-format'], { XDG_STATE_HOME: join(dir, 'state') });
     assert.equal(r.status, 0, r.stderr);
+    // Said before writing: the BIOS boot code goes in, and mkfs.fat's hidden sectors (0: it formatted a partition file)
+    // are set to the partition's start; the partition was already active (sfdisk's "bootable").
+    assert.match(r.stderr, /note: --no-format: the BIOS boot code goes into the MBR \(its partition table and disk signature kept\) and the boot sector/);
+    assert.match(r.stderr, /note: --no-format: boot sector: hidden sectors 0 set to 2048, the partition's first sector/);
+    assert.doesNotMatch(r.stderr, /made active/);
+    assert.ok(r.stderr.indexOf('note: --no-format') < r.stderr.indexOf('plan: files added'), 'before the plan line, before writing');
     fsckPartition(img, dir);
     const files = mtoolsExtract(img, join(dir, 'x'));
     assert.ok(files.includes('keep.txt'), 'the existing file is kept');
@@ -172,7 +180,7 @@ describe('USB media', () => {
     assert.equal(runCli(['verify', dev]).status, 0);
   });
 
-  test('the sample site with stand-in boot files: the USB image boots under OVMF, the ISO under OVMF and SeaBIOS', async (t) => {
+  test('the sample site with stand-in boot files: the USB image boots under OVMF and SeaBIOS, the ISO under OVMF and SeaBIOS', async (t) => {
     const miss = [...missingBootStandInTools(), ...(hasCommand(QEMU) ? [] : [QEMU]), ...(existsSync(OVMF) ? [] : [OVMF])];
     if (!requireOrSkip(t, miss.length === 0, `missing ${miss.join(', ')}`)) return;
     const dir = tempDir(t);
@@ -184,7 +192,9 @@ describe('USB media', () => {
     assert.equal(runCli(['create', '--site', site, '--media', 'usb', '--task-sequence', 'SMP00010', '--image', img, '--image-size', '128MiB'], env).status, 0);
     assert.equal(runCli(['create', '--site', site, '--task-sequence', 'SMP00010', '--out', iso], env).status, 0);
     const [usbUefi, isoUefi, isoBios] = await Promise.all([bootIso(img, s.uefiMarker, true, 'disk'), bootIso(iso, s.uefiMarker, true), bootIso(iso, s.biosMarker, false)]);
-    console.log(`# boot times: USB/OVMF ${usbUefi.ms} ms, ISO/OVMF ${isoUefi.ms} ms, ISO/SeaBIOS ${isoBios.ms} ms`);
+    const usbBios = await bootDisk(img, { bus: 'usb', markers: [STANDIN_OK, STANDIN_FAIL, 'Press a key to restart'] });
+    console.log(`# boot times: USB/OVMF ${usbUefi.ms} ms, USB/SeaBIOS ${usbBios.ms} ms, ISO/OVMF ${isoUefi.ms} ms, ISO/SeaBIOS ${isoBios.ms} ms`);
+    assert.ok(usbBios.output.includes(STANDIN_OK), `USB image under SeaBIOS (as a USB disk):\n${usbBios.output.slice(-2000)}`);
     assert.ok(usbUefi.found, `USB image under OVMF:\n${usbUefi.output.slice(-2000)}`);
     assert.ok(isoUefi.found, `ISO under OVMF:\n${isoUefi.output.slice(-2000)}`);
     assert.ok(isoBios.found, `ISO under SeaBIOS:\n${isoBios.output.slice(-2000)}`);

@@ -1,7 +1,8 @@
 // "Use the drive as already formatted" through the privileged writer (issue 13, item 5): the helper runs the same job
-// as this process would — gaps left untouched, read back — so adding files keeps every byte outside them: the MBR, the
-// boot sector and every earlier file, byte for byte. A loop device stands in for the USB stick; the helper is started
-// without a prompt (method 'none', a child process with this process's rights), as the elevated one would run.
+// as this process would — gaps left untouched, read back — so adding files keeps every byte outside them but the boot
+// code it installs: the partition table, the BPB and every earlier file, byte for byte. A loop device stands in for the
+// USB stick; the helper is started without a prompt (method 'none', a child process with this process's rights), as
+// the elevated one would run.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,6 +15,7 @@ import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { createUsbMedia } from '../electron/engine/media/UsbMediaBuilder.js';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { Site } from '../electron/engine/site/Site.js';
+import { putMbrCode } from '../electron/engine/formats/fat32/FatBiosBoot.js';
 import { hasCommand, pattern, requireOrSkip, runCli, SAMPLE_SITE, tempDir } from './helpers.js';
 import { fixtureDrive } from './support/driveFixtures.js';
 import { baseRequest } from './support/hostClient.js';
@@ -93,9 +95,19 @@ describe('the privileged writer adds files to an existing volume and keeps every
     const result = await createUsbMedia(site, req, { listDrives: async () => drives, userLogDir: null, privileged: { method: 'none', always: true } });
     spawnSync('sync');
 
-    assert.equal(sha(readAt(dev, 0, 512)), sha(mbr), 'the MBR is unchanged');
-    assert.equal(sha(readAt(dev, 1024 * 1024, 512)), sha(bootSector), 'the boot sector is unchanged');
-    assert.equal(sha(readAt(dev, 1024 * 1024 + 6 * 512, 512)), sha(backupBoot), 'the backup boot sector is unchanged');
+    // The BIOS boot code goes in (the MBR's bytes 0–439, the boot sector's code around the BPB); the partition table,
+    // the disk signature and the BPB stay, but for the hidden sectors mkfs.fat left 0 (it formatted a partition file).
+    const mbrNow = readAt(dev, 0, 512);
+    const code = Buffer.alloc(512);
+    putMbrCode(code);
+    assert.ok(mbrNow.subarray(0, 440).equals(code.subarray(0, 440)), 'the MBR holds the boot code');
+    assert.equal(sha(mbrNow.subarray(440)), sha(mbr.subarray(440)), 'the disk signature and the partition table are unchanged (partition 1 was active)');
+    const bootNow = readAt(dev, 1024 * 1024, 512);
+    assert.equal(bootSector.readUInt32LE(28), 0, 'mkfs.fat wrote 0 hidden sectors');
+    assert.equal(bootNow.readUInt32LE(28), 2048, 'hidden sectors: the partition\'s first sector');
+    assert.ok(bootNow.subarray(3, 28).equals(bootSector.subarray(3, 28)) && bootNow.subarray(32, 90).equals(bootSector.subarray(32, 90)), 'the rest of the BPB is unchanged');
+    assert.equal(sha(readAt(dev, 1024 * 1024 + 6 * 512, 512)), sha(bootNow), 'the backup boot sector is the boot sector');
+    assert.equal(sha(backupBoot), sha(bootSector), 'as it was before');
     const after = clusterBytes(dev, Object.keys(earlier));
     for (const [p, data] of Object.entries(earlier)) assert.equal(sha(after.get(p) as Buffer), sha(data), `${p} is unchanged`);
     assert.equal(result.verified, true, 'the elevated write was read back and verified');

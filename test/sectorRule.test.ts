@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { planFat32 } from '../electron/engine/formats/fat32/Fat32Volume.js';
+import { bootCodeSectorCount } from '../electron/engine/formats/fat32/FatBiosBoot.js';
 import { PrivilegedWriter } from '../electron/engine/drives/PrivilegedWriter.js';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
@@ -192,10 +193,10 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
         last.map((x) => [x.offset, x.length]),
         [
           [0, sectorSize],
-          [MiB, 2 * sectorSize],
-          [MiB + 6 * sectorSize, 2 * sectorSize],
+          [MiB, (2 + bootCodeSectorCount(sectorSize)) * sectorSize],
+          [MiB + 6 * sectorSize, (2 + bootCodeSectorCount(sectorSize)) * sectorSize],
         ],
-        'the MBR, the boot sector with FSInfo and their backups come last',
+        'the MBR, the boot sector with FSInfo and the boot code, and their backups come last',
       );
       assert.ok(main.every((x) => x.offset % sectorSize === 0 && x.length % sectorSize === 0));
 
@@ -270,8 +271,8 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
         writes.slice(lastBody + 1).map((x) => [x.offset, x.length]),
         [
           [0, sectorSize],
-          [MiB, 2 * sectorSize],
-          [MiB + 6 * sectorSize, 2 * sectorSize],
+          [MiB, (2 + bootCodeSectorCount(sectorSize)) * sectorSize],
+          [MiB + 6 * sectorSize, (2 + bootCodeSectorCount(sectorSize)) * sectorSize],
         ],
         'the MBR and the boot region come last through the helper too',
       );

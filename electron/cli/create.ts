@@ -338,6 +338,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
           if (!s.passwordProtected) io.err("note: no password — the task sequence environment is encrypted with ConfigMgr's public fixed key: anyone with the media can read its steps and variables.");
           for (const w of s.largeFiles.wims) io.err(`note: ${w.path} is over 4 GiB: split into ${w.parts.length} .swm parts for FAT32`);
           printOutputNotes(s.output, s.totalBytes, io);
+          for (const c of s.bootChanges) io.err(`note: --no-format: ${c}`);
           io.err(`plan: ${s.format ? `FAT32 volume on ${s.target} (${formatBytes(s.diskBytes)}${s.clusterSize ? `, ${s.clusterSize}-byte clusters` : ''})` : `files added to the FAT32 volume on ${s.target}`}, ${formatBytes(s.totalBytes)} to write`);
         },
         progressIntervalMs: io.isTty ? undefined : 0,

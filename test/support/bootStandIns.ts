@@ -1,6 +1,8 @@
 // Stand-ins for Windows PE's boot files, built from Debian tools, that prove a firmware path end to end:
 // - boot/etfsboot.com: a 4,096-byte real-mode program (nasm) that writes a marker to the first serial port and halts.
 //   Loaded whole (8 sectors of 512 bytes) as a no-emulation El Torito image, it prints under SeaBIOS.
+// - bootmgr: a BOOTMGR stand-in (bootmgrStandIn.ts) that prints its marker when the BIOS boot code of a USB drive
+//   loads it as Windows' boot sector would.
 // - efi/microsoft/boot/efisys.bin: a 1.44 MB FAT image (mkfs.fat, mmd, mcopy) holding EFI/BOOT/BOOTX64.EFI, a
 //   standalone GRUB (grub-mkstandalone) whose embedded grub.cfg turns on the serial terminal, echoes a marker and
 //   halts. The UEFI firmware treats the image as an EFI system partition and starts BOOTX64.EFI from it.
@@ -8,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
+import { buildBootmgrStandIn } from './bootmgrStandIn.js';
 
 export const BIOS_MARKER = 'TSMEDIA-BIOS-MARKER';
 export const UEFI_MARKER = 'TSMEDIA-UEFI-MARKER';
@@ -124,7 +127,8 @@ export async function useBootStandIns(site: string, dir: string): Promise<BootSt
   mkdirSync(join(dir, 'standins'));
   const s = buildBootStandIns(join(dir, 'standins'));
   const boot = [
-    { relativePath: 'bootmgr', data: Buffer.from('stand-in bootmgr') },
+    // A BOOTMGR stand-in for the BIOS boot code on USB media (partition at 1 MiB of 512-byte sectors, the first disk).
+    { relativePath: 'bootmgr', data: buildBootmgrStandIn(64 * 1024, 2048) },
     { relativePath: 'boot/etfsboot.com', data: s.etfsboot },
     { relativePath: 'efi/boot/bootx64.efi', data: s.bootx64 },
     { relativePath: 'efi/microsoft/boot/efisys.bin', data: s.efisys },

@@ -1,6 +1,7 @@
 // Creates stand-alone media on a USB drive — or on a raw image of one, with the same code: the media plan of the ISO
 // path, the 4 GiB rule (WIMs split into .swm parts, other large files refused before a byte is written), a FAT32
-// volume that UEFI firmware boots, written by the worker, flushed, and read back against the manifest.
+// volume that UEFI and BIOS firmware boot (a volume used as already formatted gets the BIOS boot code too), written by
+// the worker, flushed, and read back against the manifest.
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../../shared/analysis.js';
@@ -16,6 +17,7 @@ import { ContentIntegrityError, InputError, codedInputError } from '../errors.js
 import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { planFat32Append } from '../formats/fat32/Fat32Append.js';
+import { withBiosBoot } from '../formats/fat32/FatBiosBoot.js';
 import type { ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
@@ -41,6 +43,11 @@ export interface UsbPlanSummary {
   clusterSize: number | null;
   passwordProtected: boolean;
   format: boolean;
+  /**
+   * With --no-format, what is written beside the files: the BIOS boot code into the MBR and boot sectors, and each
+   * change to the drive's own fields (the partition made active, the hidden sectors set). Empty for a whole drive.
+   */
+  bootChanges: string[];
   /** For an image file: the folder written to (a network share, free space not reported). Null for a drive. */
   output: OutputVolume | null;
 }
@@ -202,6 +209,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
 
     let layout: ImageLayout;
     let plan: Fat32Plan | null = null;
+    const bootChanges: string[] = [];
     let diskBytes: number;
     if (req.format) {
       if (req.target.kind === 'image') diskBytes = req.target.sizeBytes;
@@ -226,14 +234,18 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       const vol = openFat32(ioPath ?? target, req.target.kind === 'drive' ? { sectorSize } : {});
       try {
         diskBytes = statSync(ioPath ?? target).size;
-        layout = planFat32Append(vol, fatFiles, directories, timestamp);
+        // The drive is made to boot by BIOS too: the boot code goes into its MBR and boot sectors (FatBiosBoot).
+        const boot = withBiosBoot(planFat32Append(vol, fatFiles, directories, timestamp), vol);
+        bootChanges.push(`the BIOS boot code goes into ${vol.offset > 0 ? 'the MBR (its partition table and disk signature kept) and ' : ''}the boot sector and reserved sectors (the BPB kept), so BIOS computers start the drive too`, ...boot.changes);
+        for (const c of bootChanges) log.info(`--no-format: ${c}`);
+        layout = boot.layout;
       } finally {
         vol.close();
       }
     }
     const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
     place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + BESIDE_MEDIA_BYTES, `--image ${imagePath}`) : null;
-    options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format, output: place });
+    options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format, bootChanges, output: place });
     log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, ${sectorSize}-byte sectors, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
 
     // Write: an image file under a temporary name (renamed when complete and verified), a drive in place through the

@@ -90,7 +90,7 @@ export function SummaryPage() {
           {m.media === 'usb' ? (
             <>
               <dt>{t('mediaType.format')}</dt>
-              <dd>{yes(m.format)}</dd>
+              <dd>{m.format ? yes(true) : t('summary.noFormatBoot')}</dd>
             </>
           ) : null}
           {m.media === 'iso' ? (

@@ -4,13 +4,14 @@
 //
 // Byte map (in the drive's logical sectors, 512 or 4096 bytes — image files get 512; P = partition start = 1 MiB,
 // sector 2048 of 512 bytes or 256 of 4096):
-//   sector 0        MBR: no boot code (BIOS boot from USB is not done — bytes 0–439 stay zero), disk signature at
+//   sector 0        MBR: the project's BIOS boot code in bytes 0–439 (FatBiosBoot), disk signature at
 //                   440, partition 1 at 446 (active 0x80, type 0x0C FAT32 LBA, LBA of P, to the end of the drive or
 //                   the MBR's 2^32-sector limit), 0x55AA at 510
 //   1 … P − 1       zeros
-//   P + 0           FAT32 boot sector (BPB; no boot code), 0x55AA
+//   P + 0           FAT32 boot sector (BPB, and boot code around it that loads BOOTMGR by BIOS), 0x55AA
 //   P + 1           FSInfo (free cluster count and next-free hint, exact)
-//   P + 6, P + 7    backup boot sector and backup FSInfo
+//   P + 2 …         part two of the boot code (1 KiB: two sectors of 512 bytes, one of 4096)
+//   P + 6, P + 7, P + 8 …  backup boot sector, backup FSInfo, backup of part two
 //   P + reserved    FAT 1, then FAT 2 (only the used prefix is generated; the rest of the FAT area is a gap the
 //                   writer zeroes on a drive and leaves as a hole in a new image file)
 //   data start      cluster 2 = the root directory, then every other directory (breadth first), then each file in
@@ -33,6 +34,7 @@ import { sourceSize, type ContentSource, type ImageExtent, type ImageLayout, typ
 import { windowsUpper } from '../windowsNames.js';
 import { alignUp, ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_VOLUME_ID, BACKUP_BOOT_SECTOR, FAT32_MAX_FILE, fat32Geometry, FAT_EOC, FAT_MAX_DIR_ENTRIES, FILE_ATTRIBUTES, MEDIA, PARTITION_OFFSET, type Fat32Geometry } from './FatGeometry.js';
 import { bootSector, fsInfoSector, mbr } from './FatBootSectors.js';
+import { bootCodeSectors } from './FatBiosBoot.js';
 import { assignShortNames, fatLabel, lfnSlots, splitFatPath } from './FatNames.js';
 import { writeNamedEntry, writeShortEntry, type ShortEntry } from './FatDirectory.js';
 
@@ -335,10 +337,11 @@ export function planFat32(options: Fat32Options): Fat32Plan {
 
   const boot = bootSector(g, volumeId, a.label);
   const info = fsInfoSector(g.clusters - used, a.next <= g.clusters + 1 ? a.next : 0xffffffff, ss);
+  const bootRegion = Buffer.concat([boot, info, bootCodeSectors(ss)]);
   const regions: ImageRegion[] = [
     { offset: 0, data: mbr(g, diskSignature) },
-    { offset: part, data: Buffer.concat([boot, info]) },
-    { offset: part + BACKUP_BOOT_SECTOR * ss, data: Buffer.concat([boot, info]) },
+    { offset: part, data: bootRegion },
+    { offset: part + BACKUP_BOOT_SECTOR * ss, data: bootRegion },
     { offset: fatOffset, data: fat },
     { offset: fatOffset + g.fatSectors * ss, data: fat },
   ];

@@ -1,6 +1,8 @@
 // The sectors that start the drive and the volume: the MBR with its one partition, the FAT32 boot sector (BPB) and
 // FSInfo. Each is one logical sector long; the structures sit in its first 512 bytes at the same offsets whatever the
-// sector size (fatgen103: the 0x55AA signature stays at byte 510), the rest is zeros.
+// sector size (fatgen103: the 0x55AA signature stays at byte 510), the rest is zeros. The MBR and the boot sector carry
+// the project's own BIOS boot code (FatBiosBoot); part two of it goes in reserved sectors 2, … (the planner puts it).
+import { putBootSectorCode, putMbrCode } from './FatBiosBoot.js';
 import { BACKUP_BOOT_SECTOR, FSINFO_SECTOR, HEADS, MEDIA, SECTOR, SECTORS_PER_TRACK, type Fat32Geometry } from './FatGeometry.js';
 
 /** CHS of an LBA for the MBR with 255 heads and 63 sectors a track; past cylinder 1023 the "use LBA" marker FE FF FF. */
@@ -14,9 +16,8 @@ function chs(lba: number): [number, number, number] {
 
 /** The MBR: LBAs and the sector count in the geometry's logical sectors. */
 export function mbr(g: Pick<Fat32Geometry, 'sectorSize' | 'partitionStartSector' | 'partitionSectors'>, diskSignature: number): Buffer {
-  // Bytes 0–439 (boot code) stay zero: this drive boots by UEFI only (BIOS boot from USB is not done), and the
-  // public MBR boot programs are GPL.
   const b = Buffer.alloc(g.sectorSize);
+  putMbrCode(b); // bytes 0–439: finds the active partition and starts its boot sector
   b.writeUInt32LE(diskSignature, 440);
   const p = 446;
   b[p] = 0x80; // active
@@ -32,7 +33,7 @@ export function mbr(g: Pick<Fat32Geometry, 'sectorSize' | 'partitionStartSector'
 
 export function bootSector(g: Fat32Geometry, volumeId: number, label: string): Buffer {
   const b = Buffer.alloc(g.sectorSize);
-  b.set([0xeb, 0x58, 0x90], 0); // jump over the BPB (there is no boot code behind it: the volume boots by UEFI)
+  putBootSectorCode(b); // the jump over the BPB, the code behind it (loads BOOTMGR) and the 0x55AA signature
   b.write('MSWIN4.1', 3, 'latin1'); // the OEM name fatgen103 recommends
   b.writeUInt16LE(g.sectorSize, 11);
   b[13] = g.sectorsPerCluster;
@@ -57,8 +58,6 @@ export function bootSector(g: Fat32Geometry, volumeId: number, label: string): B
   b.writeUInt32LE(volumeId, 67);
   b.write((label || 'NO NAME').padEnd(11, ' '), 71, 11, 'latin1');
   b.write('FAT32   ', 82, 8, 'latin1');
-  b[510] = 0x55;
-  b[511] = 0xaa;
   return b;
 }
 
