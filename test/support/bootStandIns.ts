@@ -134,10 +134,15 @@ export async function useBootStandIns(site: string, dir: string): Promise<BootSt
     { relativePath: 'efi/microsoft/boot/efisys.bin', data: s.efisys },
     { relativePath: 'sources/boot.wim', data: Buffer.from('MSWIM\0\0\0 stand-in') },
   ];
-  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, boot);
+  await replaceBootImage(site, boot);
+  return s;
+}
+
+/** Makes `files` version 2 of the site's boot image SMP00001 on both distribution points, the version media take. */
+export async function replaceBootImage(site: string, files: { relativePath: string; data: Buffer }[]): Promise<void> {
+  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, files);
   const descPath = join(site, 'tsmedia-site.json');
   const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
   (desc.catalog.find((c) => c.packageId === 'SMP00001') as { sourceVersion: number }).sourceVersion = 2;
   writeFileSync(descPath, JSON.stringify(desc));
-  return s;
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
+import { replaceBootImage } from './bootStandIns.js';
 import { buildFatFloppy } from '../../scripts/lib/FatFloppy.js';
 import { standInPe } from '../../scripts/lib/StandInPe.js';
 import { copySampleSite } from './sites.js';
@@ -166,10 +166,6 @@ export async function signedBootImageSite(dir: string): Promise<SignedBootSite> 
     { relativePath: 'efi/microsoft/boot/efisys.bin', data: buildFatFloppy([{ path: 'EFI/BOOT/BOOTX64.EFI', data: old }], 'EFISECTOR') },
     { relativePath: 'sources/boot.wim', data: Buffer.from('MSWIM\0\0\0 stand-in') },
   ];
-  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) await new ContentLibraryWriter(join(site, dp)).addContent('SMP00001', 2, boot);
-  const descPath = join(site, 'tsmedia-site.json');
-  const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
-  (desc.catalog.find((c) => c.packageId === 'SMP00001') as { sourceVersion: number }).sourceVersion = 2;
-  writeFileSync(descPath, JSON.stringify(desc));
+  await replaceBootImage(site, boot);
   return { dir, site, ca2011, ca2023 };
 }
