@@ -37,7 +37,8 @@ export const groups = {
     ],
     // sectorRule.test (loop devices under the sector-rule shim, about 25 s a run) writes through these too; sectorSizes
     // covers the same 512/4096-byte geometries in seconds.
-    tests: ['FatGeometry', 'FatPlanChecks', 'Fat32Volume', 'Fat32Append', 'Fat32AppendTrees', 'Fat32Trees', 'Fat32Reader', 'sectorSizes'],
+    // Fat32AppendPlan: the append planner's allocation, regions and refusals asserted exactly on a volume with known holes.
+    tests: ['FatGeometry', 'FatPlanChecks', 'Fat32Volume', 'Fat32Append', 'Fat32AppendPlan', 'Fat32AppendTrees', 'Fat32Trees', 'Fat32Reader', 'sectorSizes'],
   },
   iso: {
     about: 'ISO planning',
