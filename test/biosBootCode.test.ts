@@ -41,6 +41,7 @@ test('the code goes around what belongs to the drive: the disk signature, the pa
 test('--no-format: a volume with its backup boot sector where part two of the code would go is refused by name', (t) => {
   const sfdisk = tool('sfdisk');
   const mkfs = tool('mkfs.fat');
+  if (!requireOrSkip(t, process.platform !== 'win32', 'sfdisk and mkfs.fat are Linux programs node.exe cannot start')) return;
   if (!requireOrSkip(t, sfdisk !== null && mkfs !== null, 'sfdisk and mkfs.fat are missing (apt-get install fdisk dosfstools)')) return;
   const dir = tempDir(t);
   const img = join(dir, 'odd.img');
@@ -65,6 +66,7 @@ test('--no-format: a volume with its backup boot sector where part two of the co
 test('--no-format on a drive of two partitions, the other one active: the FAT32 one becomes the only active one; a volume already right changes nothing else', (t) => {
   const sfdisk = tool('sfdisk');
   const mkfs = tool('mkfs.fat');
+  if (!requireOrSkip(t, process.platform !== 'win32', 'sfdisk and mkfs.fat are Linux programs node.exe cannot start')) return;
   if (!requireOrSkip(t, sfdisk !== null && mkfs !== null, 'sfdisk and mkfs.fat are missing (apt-get install fdisk dosfstools)')) return;
   const dir = tempDir(t);
   const img = join(dir, 'two.img');
