@@ -152,6 +152,14 @@ describe('ISO sets on a network share (Samba through smbnetfs)', () => {
         const snapshot = snapshotOutputs(server());
         const still = partialsOf(server(), run.pid);
         if (!writing.every((n) => still.includes(n))) break;
+        // Through smbnetfs a rename over an existing file reaches Samba as the old file removed, then the rename: a
+        // name of the first set missing for that moment, with the partials still there, is the commit under way when
+        // the partials go within the next moments.
+        if (Object.keys(first).some((n) => !(n in snapshot))) {
+          await sleep(1000);
+          const after = partialsOf(server(), run.pid);
+          if (run.ended() || !writing.every((n) => after.includes(n))) break;
+        }
         assert.deepEqual(snapshot, first, 'the first set, untouched while the second is written');
         checks++;
         seen = Math.max(seen, serverBytesOf(server(), run.pid));
