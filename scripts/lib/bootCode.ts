@@ -17,7 +17,8 @@ export function assembleBootCode(root: string): { mbr: Buffer; fat32: Buffer } {
   try {
     const out = (name: string): Buffer => {
       const bin = join(dir, `${name}.bin`);
-      const r = spawnSync('nasm', ['-f', 'bin', '-o', bin, join(bootSourceDir(root), name)], { encoding: 'utf8' });
+      // -i: the sources include fatal.inc from their own folder, wherever nasm runs.
+      const r = spawnSync('nasm', ['-f', 'bin', '-i', `${bootSourceDir(root)}/`, '-o', bin, join(bootSourceDir(root), name)], { encoding: 'utf8' });
       if (r.error || r.status !== 0) throw new Error(`nasm ${name} failed (${r.error?.message ?? `exit ${r.status}`}): ${r.stderr}`);
       return readFileSync(bin);
     };

@@ -155,23 +155,7 @@ read_sectors:
 
 disk_error:
     mov si, msg_disk
-fatal:                          ; prints [SI], then waits for a key and restarts
-    call print
-    mov si, msg_key
-    call print
-    xor ax, ax
-    int 0x16
-    int 0x19
-print:
-    lodsb
-    test al, al
-    jz .done
-    mov ah, 0x0e
-    mov bx, 7
-    int 0x10
-    jmp print
-.done:
-    ret
+%include "fatal.inc"            ; fatal: print [SI] and the key message, restart on a key; print
 
 msg_disk:   db 13, 10, 'Disk error', 0
 msg_stage2: db 13, 10, 'Boot sectors missing', 0

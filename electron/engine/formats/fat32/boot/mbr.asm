@@ -117,23 +117,7 @@ check:
     mov dl, [drive]
     jmp 0:0x7c00
 
-fatal:                          ; prints [SI], then waits for a key and restarts
-    call print
-    mov si, msg_key
-    call print
-    xor ax, ax
-    int 0x16
-    int 0x19
-print:
-    lodsb
-    test al, al
-    jz .done
-    mov ah, 0x0e
-    mov bx, 7
-    int 0x10
-    jmp print
-.done:
-    ret
+%include "fatal.inc"            ; fatal: print [SI] and the key message, restart on a key; print
 
 dap:     db 16, 0
          dw 1, 0x7c00, 0
