@@ -38,7 +38,7 @@ const SETUP = step('SetupWindowsAndSMSAction', 'Setup Windows and ConfigMgr', { 
 /** A site whose OSD binaries are absent, or present (`osd`: their x64 folder as found). */
 function site(taskSequences: TaskSequencePackage[], descriptor: Partial<SiteDescriptor> | null = null, osd = false): Site {
   const d: SiteDescriptor | null = descriptor
-    ? { siteCode: 'ABC', siteName: null, centralAdministrationSite: false, exports: null, distributionPoints: null, catalog: [], osdBinaries: null, siteServer: null, ...descriptor }
+    ? { siteCode: 'ABC', siteName: null, centralAdministrationSite: false, exports: null, distributionPoints: null, catalog: [], osdBinaries: null, siteServer: null, adminService: null, ...descriptor }
     : null;
   const osdBinaries: OsdBinaries = osd
     ? { location: '/nowhere/OSD/bin', origin: 'site-folder', architectures: [{ name: 'x64', folder: '/nowhere/OSD/bin/x64', files: [], bytes: 0 }], problem: null, i386Problem: 'absent', looked: true }

@@ -1,6 +1,9 @@
 // `tsmedia create`: the wizard's choices as options (following the console's pages and New-CMStandaloneMedia), or
 // read from an answer file. Passwords and secret values come from files or the environment, never the command line.
 import { readFileSync } from 'node:fs';
+import { readSecretFile } from './secretFile.js';
+import { isSiteUrl } from '../engine/site/live/SiteAddress.js';
+import { SITE_OPTIONS, siteArgsOf, siteSpecOf, type SiteArgs } from './siteOptions.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ANSWERS_FORMAT, answerFileProblem, type AnswerFile } from '../../shared/answers.js';
@@ -34,7 +37,7 @@ export interface Io {
 }
 
 const OPTIONS = {
-  site: { type: 'string' },
+  ...SITE_OPTIONS,
   'task-sequence': { type: 'string' },
   media: { type: 'string' },
   size: { type: 'string' },
@@ -70,19 +73,6 @@ const OPTIONS = {
   replace: { type: 'string' },
 } as const;
 
-/** First line of a file, line ending stripped: passwords and secret values are read this way. */
-export function readSecretFile(path: string, what: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new InputError(`${what}: ${describeFsError(err, path)}`);
-  }
-  const line = text.replace(/^\ufeff/, '').split(/\r?\n/)[0];
-  if (line === '') throw new InputError(`${what}: the first line of ${path} is empty.`);
-  return line;
-}
-
 function splitPair(text: string, option: string): [string, string] {
   const i = text.indexOf('=');
   if (i <= 0) throw new InputError(`${option} "${text}": expected NAME=VALUE.`);
@@ -104,6 +94,7 @@ export function readAnswerFile(path: string): AnswerFile {
 
 export interface ParsedCreate {
   site: string | undefined;
+  siteArgs: SiteArgs;
   media: 'iso' | 'usb';
   request: IsoMediaRequest;
   usb: UsbMediaRequest | null;
@@ -183,7 +174,7 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
   variables.push(...cliVars);
 
   const request: IsoMediaRequest = {
-    site: v.site ?? rel(a.site),
+    site: siteSpecOf(v.site, siteArgsOf(v)) ?? (typeof a.site === 'string' && isSiteUrl(a.site) ? a.site : rel(a.site)),
     taskSequenceId: tsId,
     size,
     out: out ?? '',
@@ -219,7 +210,7 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
   // Either name of a drive confirms it (macOS: diskN or rdiskN; Windows: any case).
   const other = (v['yes-erase'] ?? []).find((d) => !v.drive || !sameDriveName(d, v.drive));
   if (other !== undefined) throw new InputError(`--yes-erase names ${other}, but the drive to write is ${v.drive ?? 'none'}: confirm the drive you chose.`);
-  return { site: request.site ?? undefined, media, request, usb, json: v.json ?? false };
+  return { site: request.site ?? undefined, siteArgs: siteArgsOf(v), media, request, usb, json: v.json ?? false };
 }
 
 const PHASE_WORDS: Record<MediaProgress['phase'], string> = { plan: 'planning', write: 'writing', verify: 'reading back to verify', finalize: 'finishing', done: 'done' };
@@ -249,12 +240,14 @@ export function printPlan(s: PlanSummary, io: Io): void {
   for (const d of s.discs) io.err(`  ${d.file}  ${formatBytes(d.bytes)}  ${d.files} files`);
 }
 
-export async function runCreate(args: string[], io: Io, openSite: (dir: string | undefined) => Promise<Site>): Promise<number> {
+export { readSecretFile };
+
+export async function runCreate(args: string[], io: Io, openSite: (spec: string | undefined, args: SiteArgs) => Promise<Site>): Promise<number> {
   const parsed = parseCreateArgs(args);
   const { site: siteDir, media, request, json } = parsed;
   // The media certificate's key is made on the thread pool while the site is read.
   prepareMediaKeyPair();
-  const site = await openSite(siteDir);
+  const site = await openSite(siteDir, parsed.siteArgs);
   if (media === 'usb') return runCreateUsb(parsed, site, io);
   let lastPhase = '';
   try {

@@ -10,6 +10,8 @@ import { buildCatalog } from '../engine/site/Catalog.js';
 import { InputError, errorMessage } from '../engine/errors.js';
 import { packageVersion, sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/site/Site.js';
+import { openSiteAt } from '../engine/site/SiteOpener.js';
+import { SITE_OPTIONS, liveContextFor, siteArgsOf, siteSpecOf, type SiteArgs } from './siteOptions.js';
 import { ContentIntegrityError } from '../engine/errors.js';
 import { WriteError } from '../engine/io/ImageWriter.js';
 import { DriveAccessError } from '../engine/drives/DriveAccess.js';
@@ -43,6 +45,11 @@ Usage:
 
 --site DIR defaults to the bundled sample site. A site is a folder with exports/*.zip (and bare
 sequence XML) and SCCMContentLib*/ content libraries, optionally described by tsmedia-site.json.
+A live site is read from its administration service: --site https://PROVIDER/AdminService or
+--provider PROVIDER (also a folder whose tsmedia-site.json names "adminService"), signed in with
+--site-user DOMAIN\\user and --site-password-file F | --site-password-env VAR | a prompt (on Windows,
+without --site-user, as the signed-in user). --trust-certificate THUMBPRINT trusts the service's own
+certificate once (remembered per server).
 Application dependencies are detected and added unless --no-dependencies is given.
 create exits 0 on success, 1 for invalid input or a refused run, 2 for a failed write, 130 when cancelled.
 `;
@@ -57,8 +64,10 @@ const defaultIo: Out = {
   isTty: process.stderr.isTTY === true,
 };
 
-async function openSite(dir: string | undefined): Promise<Site> {
-  if (dir !== undefined) return Site.open(dir);
+/** The site a command names (a folder, or a live site by --site URL / --provider), else the bundled sample site. */
+async function openSite(spec: string | undefined, args: SiteArgs, io: Out = defaultIo): Promise<Site> {
+  const at = siteSpecOf(spec, args);
+  if (at !== undefined) return openSiteAt(at, liveContextFor(args, io));
   const sample = sampleSitePath();
   if (!existsSync(sample)) throw new InputError(`the bundled sample site is missing (${sample}). Run "npm run build" to generate it, or give --site DIR.`);
   return Site.open(sample);
@@ -139,9 +148,9 @@ function printAnalysis(a: AnalysisResult, io: Out): void {
 }
 
 async function cmdSequences(args: string[], io: Out): Promise<number> {
-  const { values, positionals } = parse(args, { site: { type: 'string' }, json: { type: 'boolean' } });
+  const { values, positionals } = parse(args, { ...SITE_OPTIONS, json: { type: 'boolean' } });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}". Run "tsmedia help" for usage.`);
-  const site = await openSite(values.site as string | undefined);
+  const site = await openSite(values.site as string | undefined, siteArgsOf(values), io);
   const list = await summarizeSequences(site);
   if (values.json) io.out(json(list));
   else printSequences(list, io);
@@ -149,11 +158,11 @@ async function cmdSequences(args: string[], io: Out): Promise<number> {
 }
 
 async function cmdCatalog(args: string[], io: Out): Promise<number> {
-  const { values, positionals } = parse(args, { site: { type: 'string' }, json: { type: 'boolean' }, kind: { type: 'string' } });
+  const { values, positionals } = parse(args, { ...SITE_OPTIONS, json: { type: 'boolean' }, kind: { type: 'string' } });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}". Run "tsmedia help" for usage.`);
   const kind = values.kind as string | undefined;
   if (kind !== undefined && !REFERENCE_KINDS.some((k) => k === kind)) throw new UsageError(`--kind must be one of ${REFERENCE_KINDS.join(', ')}.`);
-  const site = await openSite(values.site as string | undefined);
+  const site = await openSite(values.site as string | undefined, siteArgsOf(values), io);
   let items = await buildCatalog(site);
   if (kind) items = items.filter((i) => i.kind === kind);
   if (values.json) io.out(json(items));
@@ -163,7 +172,7 @@ async function cmdCatalog(args: string[], io: Out): Promise<number> {
 
 async function cmdAnalyze(args: string[], io: Out): Promise<number> {
   const { values, positionals } = parse(args, {
-    site: { type: 'string' },
+    ...SITE_OPTIONS,
     'task-sequence': { type: 'string' },
     json: { type: 'boolean' },
     'no-dependencies': { type: 'boolean' },
@@ -179,7 +188,7 @@ async function cmdAnalyze(args: string[], io: Out): Promise<number> {
     for (const ts of site.taskSequences) results.push(await analyzeForMedia(site, ts, { detectDependencies }));
   } else {
     if (!tsId) throw new UsageError('analyze needs --task-sequence ID (with --site DIR, or the sample site) or an export FILE.');
-    const site = await openSite(values.site as string | undefined);
+    const site = await openSite(values.site as string | undefined, siteArgsOf(values), io);
     const ts = site.taskSequence(tsId);
     if (!ts) {
       const ids = site.taskSequences.map((t) => t.packageId).filter(Boolean).join(', ');
@@ -209,7 +218,7 @@ export async function main(argv: string[], io: Out = defaultIo): Promise<number>
       case 'analyze':
         return await cmdAnalyze(rest, io);
       case 'create':
-        return await runCreate(rest, io, openSite);
+        return await runCreate(rest, io, (spec, args) => openSite(spec, args, io));
       case 'verify':
         return await runVerify(rest, io);
       case 'inspect':

@@ -88,7 +88,12 @@ export function knownContent(site: Site): Map<string, Draft> {
 export async function holders(site: Site, packageId: string, sourceVersion: number | null): Promise<string[]> {
   const out: string[] = [];
   for (const dp of site.distributionPoints) {
-    if (!dp.library) continue;
+    if (!dp.library) {
+      // A live site's DP whose content library is not mapped here: the service's word on what it holds.
+      const held = dp.heldVersions?.get(packageId.toUpperCase());
+      if (held !== undefined && (sourceVersion === null || held === sourceVersion)) out.push(dp.name);
+      continue;
+    }
     const pkg = await dp.library.package(packageId);
     if (!pkg || pkg.contentIds.length === 0) continue;
     if (sourceVersion !== null && pkg.versions.length > 0 && !pkg.versions.includes(sourceVersion)) continue;

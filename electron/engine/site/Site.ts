@@ -20,6 +20,8 @@ export interface DistributionPoint {
   /** Null when the library could not be opened; `error` says why. */
   library: ContentLibrary | null;
   error: string | null;
+  /** A live site's word on what the DP holds (package ID → source version installed); null for a folder site. */
+  heldVersions?: ReadonlyMap<string, number> | null;
 }
 
 export interface SiteParts {

@@ -39,11 +39,13 @@ export interface SiteDescriptor {
   osdBinaries: string | null;
   /** The site server's name: where there is no OSD\bin folder, its share SMS_<site code>\OSD\bin is used. */
   siteServer: string | null;
+  /** The site's administration service (https://<provider>/AdminService): the folder then opens as a live site. */
+  adminService: string | null;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-const KNOWN = ['siteCode', 'siteName', 'centralAdministrationSite', 'exports', 'distributionPoints', 'catalog', 'osdBinaries', 'siteServer'];
+const KNOWN = ['siteCode', 'siteName', 'centralAdministrationSite', 'exports', 'distributionPoints', 'catalog', 'osdBinaries', 'siteServer', 'adminService'];
 /** Accepted at the top level but not listed in messages: an editor's schema link and a free note. */
 const KNOWN_QUIET = ['$schema', 'comment'];
 const KNOWN_DP = ['name', 'contentLibrary', 'extraContentLibraries'];
@@ -140,8 +142,13 @@ export function parseSiteDescriptor(text: string, file: string): SiteDescriptor 
   const osdBinaries = str(obj.osdBinaries, 'osdBinaries');
   if (osdBinaries === '') fail('osdBinaries', 'must be the path of the site server\'s OSD\\bin folder, or left out.');
 
+  const adminService = str(obj.adminService, 'adminService');
+  if (adminService !== null && !/^https:\/\/[^/\s]+/i.test(adminService)) fail('adminService', 'must be the https:// address of the administration service (e.g. "https://cm01.contoso.com/AdminService").');
+  if (adminService !== null && obj.exports !== undefined) fail('exports', 'cannot be given with "adminService": a live site\'s task sequences come from the service. Remove one of them.');
+
   return {
     siteCode,
+    adminService,
     osdBinaries,
     siteServer,
     siteName: str(obj.siteName, 'siteName'),

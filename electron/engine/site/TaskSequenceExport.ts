@@ -7,7 +7,7 @@ import { kindFromPackageType } from '../../../shared/analysis.js';
 import { CimInstance, parseCimInstance, parseInstanceArray } from './CimXml.js';
 import { InputError, describeFsError, withLocation } from '../errors.js';
 import { parseTaskSequence, type TaskSequenceDocument } from './TaskSequence.js';
-import { decodeXmlBytes, descendants, localName, parseXml, positionInDocument, propertyValueStart } from './xml.js';
+import { decodeXmlBytes, descendants, localName, parseXml, positionInDocument, propertyValueStart, type XmlElement } from './xml.js';
 import { readZipEntries } from './ZipArchive.js';
 
 export interface ExportedReference {
@@ -48,6 +48,8 @@ export interface ExportedApplication {
   deploymentTypes: string[];
   /** Logical names of the deployment types this application's deployment types depend on. */
   dependsOnDeploymentTypes: string[];
+  /** The application's SDMPackageXML as read (a snapshot writes it back); null when the source had none. */
+  sdmPackageXml: string | null;
   source: string;
 }
 
@@ -242,27 +244,31 @@ function readTaskSequenceObject(
   };
 }
 
-function readApplicationObject(file: string, entry: string, inst: CimInstance, entryText: string | undefined): ExportedApplication {
+/** An application's deployment types and the deployment types they depend on, from its SDMPackageXML (AppMgmtDigest). */
+export function sdmDeploymentTypes(root: XmlElement): { deploymentTypes: string[]; dependsOnDeploymentTypes: string[] } {
   const deploymentTypes: string[] = [];
   const depends: string[] = [];
-  const sdm = inst.string('SDMPackageXML');
-  if (sdm !== null) {
-    const root = inEmbeddedXml(() => parseXml(sdm, { file, entry: `${entry}, property SDMPackageXML` }), file, entry, 'SDMPackageXML', entryText);
-    for (const el of descendants(root)) {
-      const n = localName(el.name);
-      if (n === 'DeploymentType' && el.attrs.LogicalName && !deploymentTypes.includes(el.attrs.LogicalName)) {
-        deploymentTypes.push(el.attrs.LogicalName);
-      }
-      if (n === 'Dependencies') {
-        for (const d of descendants(el)) {
-          const dn = localName(d.name);
-          if ((dn === 'DeploymentTypeApplicabilityReference' || dn === 'DeploymentTypeReference') && d.attrs.LogicalName) {
-            if (!depends.includes(d.attrs.LogicalName)) depends.push(d.attrs.LogicalName);
-          }
+  for (const el of descendants(root)) {
+    const n = localName(el.name);
+    if (n === 'DeploymentType' && el.attrs.LogicalName && !deploymentTypes.includes(el.attrs.LogicalName)) {
+      deploymentTypes.push(el.attrs.LogicalName);
+    }
+    if (n === 'Dependencies') {
+      for (const d of descendants(el)) {
+        const dn = localName(d.name);
+        if ((dn === 'DeploymentTypeApplicabilityReference' || dn === 'DeploymentTypeReference') && d.attrs.LogicalName) {
+          if (!depends.includes(d.attrs.LogicalName)) depends.push(d.attrs.LogicalName);
         }
       }
     }
   }
+  return { deploymentTypes, dependsOnDeploymentTypes: depends };
+}
+
+function readApplicationObject(file: string, entry: string, inst: CimInstance, entryText: string | undefined): ExportedApplication {
+  const sdm = inst.string('SDMPackageXML');
+  const { deploymentTypes, dependsOnDeploymentTypes: depends } =
+    sdm === null ? { deploymentTypes: [], dependsOnDeploymentTypes: [] } : sdmDeploymentTypes(inEmbeddedXml(() => parseXml(sdm, { file, entry: `${entry}, property SDMPackageXML` }), file, entry, 'SDMPackageXML', entryText));
   return {
     packageId: inst.string('PackageID'),
     modelName: inst.string('ModelName'),
@@ -271,6 +277,7 @@ function readApplicationObject(file: string, entry: string, inst: CimInstance, e
     sourceVersion: inst.number('SourceVersion'),
     deploymentTypes,
     dependsOnDeploymentTypes: depends,
+    sdmPackageXml: sdm,
     source: `${file} (${entry})`,
   };
 }
