@@ -9,6 +9,7 @@ import type { IpcReply } from './shell/security.js';
 const METHODS = [
   'getSiteInfo',
   'openSite',
+  'openServerSite',
   'listSequences',
   'analyze',
   'catalog',

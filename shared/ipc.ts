@@ -19,6 +19,30 @@ export interface SiteInfo {
   taskSequences: number;
   /** The site server's OSD binaries: media started from a running Windows, and autorun.inf, need them. */
   osdBinaries: OsdBinariesSummary;
+  /** A live site: read from this administration service (`root` is its address, or the folder whose descriptor names it). */
+  live: LiveSiteInfo | null;
+}
+
+export interface LiveSiteInfo {
+  /** "https://cm01.contoso.com/AdminService". */
+  address: string;
+  /** host, or host:port, as errors and trusted certificates name it. */
+  server: string;
+  /** The user signed in as (DOMAIN\user); null for the signed-in Windows user's own account (Negotiate). */
+  user: string | null;
+}
+
+/**
+ * Opens a live site by its administration service. The password is used for this session only (kept in memory to
+ * read the site again), never stored or logged; `trustThumbprint` is the SHA-256 (or SHA-1) the user confirmed.
+ */
+export interface OpenServerSiteRequest {
+  /** A server name ("cm01.contoso.com", "cm01:8443") or the service's https:// address. */
+  address: string;
+  /** DOMAIN\user or user@domain; null on Windows signs in as the current user (Negotiate). */
+  user: string | null;
+  password: string | null;
+  trustThumbprint: string | null;
 }
 
 export interface AnalyzeRequest {
@@ -154,6 +178,7 @@ export interface SaveDialogRequest {
 export interface Preferences {
   /** null: follow the operating system. */
   language: 'en' | 'es' | null;
+  /** The last site opened: a folder, or a live site's https:// address; null for the sample site. */
   lastSite: string | null;
 }
 
@@ -162,6 +187,8 @@ export interface TsMediaApi {
   getSiteInfo(): Promise<SiteInfo>;
   /** null opens the bundled sample site; the choice is remembered. */
   openSite(path: string | null): Promise<SiteInfo>;
+  /** A live site by its server name or address; remembered (the address, never the sign-in) like a folder. */
+  openServerSite(req: OpenServerSiteRequest): Promise<SiteInfo>;
   listSequences(): Promise<SequenceSummary[]>;
   analyze(req: AnalyzeRequest): Promise<AnalysisResult>;
   catalog(): Promise<CatalogItem[]>;
@@ -189,6 +216,7 @@ export interface TsMediaApi {
 export const API_METHODS = [
   'getSiteInfo',
   'openSite',
+  'openServerSite',
   'listSequences',
   'analyze',
   'catalog',

@@ -2,7 +2,7 @@
 // label), the drive constraints' values, and the engine's most common refusals as InputError codes, carried by the
 // engine API's errors and by checkMedia's problem. The English sentences are unchanged.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { evaluateDrive, type DriveInfo } from '../shared/drives.js';
@@ -204,6 +204,44 @@ describe('the USB target and media file codes in both languages', () => {
       OUTPUT_NO_SPACE: ['place', 'freeBytes', 'neededBytes'],
       OUTPUT_SHARE_UNREACHABLE: ['share'],
     };
+    for (const lang of ['en', 'es']) {
+      const e = load(lang);
+      for (const [key, params] of Object.entries(codes)) {
+        assert.ok(e[key], `${lang}: engineError.${key}`);
+        for (const p of params) assert.ok(e[key].includes(`{{${p}}}`), `${lang}: engineError.${key} says {{${p}}}`);
+      }
+    }
+  });
+});
+
+describe('the live site codes in both languages', () => {
+  const load = (lang: string): Record<string, string> => (JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', `${lang}.json`), 'utf8')) as { engineError: Record<string, string> }).engineError;
+
+  test('every SITE_* code the engine and the engine API raise has a sentence in en.json and es.json, with its values', () => {
+    const codes: Record<string, string[]> = {
+      SITE_UNREACHABLE: ['server', 'reason'],
+      SITE_CERT_UNTRUSTED: ['server', 'thumbprint'],
+      SITE_CERT_CHANGED: ['server', 'thumbprint', 'pinned'],
+      SITE_SIGN_IN_NEEDED: ['server'],
+      SITE_SIGN_IN_FAILED: ['server'],
+      SITE_NOT_ADMIN: ['server'],
+      SITE_BUSY: ['server'],
+      SITE_SERVER_ERROR: ['server', 'status'],
+      SITE_TIMEOUT: ['server', 'seconds'],
+      SITE_CLASS_MISSING: ['server', 'className'],
+    };
+    // The codes as the sources raise them: a new SITE_ code without a sentence fails here.
+    const raised = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/codedInputError\(\s*'(SITE_[A-Z_]+)'/g)) raised.add(m[1]);
+      }
+    };
+    walk(join(ROOT, 'electron'));
+    assert.ok(raised.size >= 9, `found ${[...raised].join(', ')}`);
+    for (const code of raised) assert.ok(code in codes, `${code} is raised but not listed here`);
     for (const lang of ['en', 'es']) {
       const e = load(lang);
       for (const [key, params] of Object.entries(codes)) {

@@ -22,6 +22,7 @@ import type {
   MediaCheckRequest,
   MediaEvent,
   MediaResultSummary,
+  OpenServerSiteRequest,
   OutputCheck,
   OutputCheckRequest,
   Preferences,
@@ -36,7 +37,7 @@ import { summarizeSequences } from '../engine/site/Analysis.js';
 import { buildCatalog } from '../engine/site/Catalog.js';
 import { checkDriveChoice } from '../engine/drives/DriveChoice.js';
 import { listDrives } from '../engine/drives/Drives.js';
-import { InputError, errorMessage } from '../engine/errors.js';
+import { InputError, codedInputError, errorMessage } from '../engine/errors.js';
 import { CancelledError, WriteError } from '../engine/io/ImageWriter.js';
 import { checkMedia } from '../engine/media/MediaCheck.js';
 import { createIsoSet, validateRequest } from '../engine/media/MediaBuilder.js';
@@ -45,6 +46,10 @@ import { checkOutputFile } from '../engine/media/OutputCheck.js';
 import { checkImageTarget, refuseInsideSources, sourceFolders } from '../engine/media/OutputPlace.js';
 import { sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/site/Site.js';
+import { openSiteAt, type LiveSiteContext } from '../engine/site/SiteOpener.js';
+import type { SignIn } from '../engine/site/live/AdminServiceClient.js';
+import { isSiteUrl, parseSiteAddress } from '../engine/site/live/SiteAddress.js';
+import { TrustedServers } from '../engine/site/live/TrustedServers.js';
 import { summarizeOsdBinaries } from '../engine/site/OsdBinaries.js';
 import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
 import { EventPacer } from '../engine/media/Progress.js';
@@ -156,6 +161,24 @@ function absPath(v: unknown, what: string): string {
 
 const absPathOrNull = (v: unknown, what: string): string | null => (v === null || v === '' ? null : absPath(v, what));
 
+/** A site as a page names it: a folder's full path, or a live site's https:// address. */
+function siteRef(v: unknown, what: string): string {
+  const p = text(v, what);
+  if (isSiteUrl(p)) return p;
+  if (!isAbsolute(p)) invalid(`${what} must be a full path or an https:// address (${p} is neither).`);
+  return p;
+}
+
+const siteRefOrNull = (v: unknown, what: string): string | null => (v === null || v === '' ? null : siteRef(v, what));
+
+function serverSiteRequest(v: unknown): OpenServerSiteRequest {
+  const o = fields(v, 'openServerSite', ['address', 'user', 'password', 'trustThumbprint']);
+  const user = textOrNull(o.user, 'openServerSite.user')?.trim() || null;
+  const trustThumbprint = textOrNull(o.trustThumbprint, 'openServerSite.trustThumbprint')?.trim() || null;
+  if (trustThumbprint !== null && !/^[0-9a-f:\s]+$/i.test(trustThumbprint)) invalid('openServerSite.trustThumbprint must be a certificate thumbprint (hexadecimal digits).');
+  return { address: text(o.address, 'openServerSite.address').trim(), user, password: textOrNull(o.password, 'openServerSite.password'), trustThumbprint };
+}
+
 function textList(v: unknown, what: string): string[] {
   if (!Array.isArray(v)) invalid(`${what} must be a list of text, not ${describe(v)}.`);
   if (v.length > MAX_LIST) invalid(`${what} has too many entries (${v.length}).`);
@@ -203,7 +226,7 @@ function variables(v: unknown, what: string): MediaVariable[] {
 
 function baseRequest(o: Record<string, unknown>, what: string): MediaRequestBase {
   return {
-    site: absPathOrNull(o.site, `${what}.site`),
+    site: siteRefOrNull(o.site, `${what}.site`),
     taskSequenceId: text(o.taskSequenceId, `${what}.taskSequenceId`),
     distributionPoints: textList(o.distributionPoints, `${what}.distributionPoints`),
     password: o.password === null ? null : text(o.password, `${what}.password`, { empty: true }),
@@ -293,6 +316,7 @@ function saveDialogRequest(v: unknown): SaveDialogRequest {
 const ARITY: Record<ApiMethod, number> = {
   getSiteInfo: 0,
   openSite: 1,
+  openServerSite: 1,
   listSequences: 0,
   analyze: 1,
   catalog: 0,
@@ -320,7 +344,7 @@ function readPreferences(file: string): Preferences {
     const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     return {
       language: LANGUAGES.find((l) => l === raw.language) ?? null,
-      lastSite: typeof raw.lastSite === 'string' && isAbsolute(raw.lastSite) ? raw.lastSite : null,
+      lastSite: typeof raw.lastSite === 'string' && (isAbsolute(raw.lastSite) || isSiteUrl(raw.lastSite)) ? raw.lastSite : null,
     };
   } catch {
     // Absent or damaged: the defaults (the file is rewritten on the next change).
@@ -355,6 +379,21 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
     writeAtomically(prefsFile, `${JSON.stringify(prefs, null, 2)}\n`);
   };
 
+  // ---- Live sites: how this session signs in to each server (host:port). Kept in memory only, so a site opened with a
+  // typed password can be read again (a media run, a reload) until the application ends; never stored, never logged.
+  const signIns = new Map<string, SignIn>();
+  const trust = TrustedServers.inDir(options.userDataDir);
+  /** The sign-in for a server: the one given this session, else the signed-in Windows user's own (Negotiate). */
+  const sessionSignIn = async (server: string): Promise<SignIn> => {
+    const known = signIns.get(server);
+    if (known) return known;
+    if (process.platform === 'win32') return { kind: 'negotiate' };
+    throw codedInputError('SITE_SIGN_IN_NEEDED', { server }, `${server} needs a sign-in: give a user name (DOMAIN\\user) and its password. (Only on Windows can tsmedia sign in with your own account.)`);
+  };
+  const liveContext = (signIn: LiveSiteContext['signIn'] = sessionSignIn, trustThumbprint: string | null = null): LiveSiteContext => ({ signIn, trust, trustThumbprint });
+  /** A folder, a folder whose descriptor names an administration service, or a service's address. */
+  const openAt = (spec: string): Promise<Site> => openSiteAt(spec, liveContext());
+
   // ---- The site: the last one opened, else the sample site.
   let current: Promise<OpenSite> | null = null;
   const openSample = async (): Promise<OpenSite> => {
@@ -365,18 +404,37 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
   const site = (): Promise<OpenSite> => {
     if (!current) {
       const last = prefs.lastSite;
-      current = (last ? Site.open(last).then((s) => ({ site: s, isSample: false }), () => openSample()) : openSample()).catch((err: unknown) => {
+      // A live site opens again at start-up only where no password is typed (Windows: the user's own account);
+      // elsewhere the sign-in was this session's only, and the sample site opens until the user signs in again.
+      const reopen = last && (!isSiteUrl(last) || process.platform === 'win32');
+      current = (reopen ? openAt(last).then((s) => ({ site: s, isSample: false }), () => openSample()) : openSample()).catch((err: unknown) => {
         current = null;
         throw err;
       });
     }
     return current;
   };
-  /** The site a media request names: the open one when it is the same folder, else opened for this run. */
-  const siteFor = async (dir: string | null): Promise<Site> => {
+  /** Whether a media request's `site` names this site (the same folder, or the same service's address). */
+  const sameSite = (ref: string, s: Site): boolean => {
+    if (!isSiteUrl(ref)) return resolve(ref) === s.root;
+    try {
+      return parseSiteAddress(ref).base.toLowerCase() === s.root.toLowerCase();
+    } catch {
+      return false;
+    }
+  };
+  /** The site a media request names: the open one when it is the same, else opened for this run. */
+  const siteFor = async (ref: string | null): Promise<Site> => {
     const open = await site().catch(() => null);
-    if (open && (dir === null ? open.isSample : resolve(dir) === open.site.root)) return open.site;
-    return dir === null ? (await openSample()).site : Site.open(dir);
+    if (open && (ref === null ? open.isSample : sameSite(ref, open.site))) return open.site;
+    return ref === null ? (await openSample()).site : openAt(ref);
+  };
+  const liveInfo = (s: Site): SiteInfo['live'] => {
+    const address = s.descriptor?.adminService;
+    if (!address) return null;
+    const server = parseSiteAddress(address).server;
+    const signIn = signIns.get(server);
+    return { address, server, user: signIn?.kind === 'ntlm' ? signIn.user : null };
   };
   const info = ({ site: s, isSample }: OpenSite): SiteInfo => ({
     root: s.root,
@@ -387,6 +445,7 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
     distributionPoints: s.distributionPoints.map((d) => ({ name: d.name, error: d.error })),
     taskSequences: s.taskSequences.length,
     osdBinaries: summarizeOsdBinaries(s.osdBinaries),
+    live: liveInfo(s),
   });
   const allDrives = options.listDrives ?? (() => listDrives({ showAll: true }));
 
@@ -449,9 +508,31 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
 
     async openSite(path: unknown) {
       const dir = path === null ? null : absPath(path, 'openSite: the site folder');
-      const opened: OpenSite = dir === null ? await openSample() : { site: await Site.open(dir), isSample: false };
+      // A folder whose tsmedia-site.json names an administration service signs in as this session did to that server.
+      const opened: OpenSite = dir === null ? await openSample() : { site: await openAt(dir), isSample: false };
       current = Promise.resolve(opened);
       prefs = { ...prefs, lastSite: opened.isSample ? null : opened.site.root };
+      savePreferences();
+      return info(opened);
+    },
+
+    async openServerSite(raw: unknown) {
+      const req = serverSiteRequest(raw);
+      const address = parseSiteAddress(req.address);
+      let signIn: SignIn;
+      if (req.user !== null) {
+        if (!req.password) throw codedInputError('SITE_SIGN_IN_NEEDED', { server: address.server, user: req.user }, `${address.server}: give the password of ${req.user}.`);
+        signIn = { kind: 'ntlm', user: req.user, password: req.password };
+      } else {
+        // No user typed: the one this session signed in with, else Windows' own account, else a request for one.
+        signIn = await sessionSignIn(address.server);
+      }
+      const s = await openSiteAt(address.base, liveContext(async () => signIn, req.trustThumbprint));
+      // Remembered once it worked: a wrong password is not kept for the next read.
+      if (signIn.kind === 'ntlm') signIns.set(address.server, signIn);
+      const opened: OpenSite = { site: s, isSample: false };
+      current = Promise.resolve(opened);
+      prefs = { ...prefs, lastSite: s.root };
       savePreferences();
       return info(opened);
     },
@@ -567,7 +648,7 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       const o = fields(p, 'setPreferences', [], ['language', 'lastSite']);
       const next: Preferences = { ...prefs };
       if ('language' in o) next.language = o.language === null ? null : oneOf(o.language, LANGUAGES, 'setPreferences.language');
-      if ('lastSite' in o) next.lastSite = o.lastSite === null ? null : absPath(o.lastSite, 'setPreferences.lastSite');
+      if ('lastSite' in o) next.lastSite = o.lastSite === null ? null : siteRef(o.lastSite, 'setPreferences.lastSite');
       prefs = next;
       savePreferences();
       return { ...prefs };

@@ -2,7 +2,7 @@
 // analysis, the media check (sizes, discs, the 4 GiB rule), the media file's place and the live drive list. Every value comes from the API.
 import { create } from 'zustand';
 import type { AnalysisResult, CatalogItem, SequenceSummary } from '../../../shared/analysis.js';
-import type { DriveListRequest, ErrorDetail, ListedDrive, MediaCheck, MediaCheckRequest, OutputCheck, OutputCheckRequest, SiteInfo } from '../../../shared/ipc.js';
+import type { DriveListRequest, ErrorDetail, ListedDrive, MediaCheck, MediaCheckRequest, OpenServerSiteRequest, OutputCheck, OutputCheckRequest, SiteInfo } from '../../../shared/ipc.js';
 import { api, errorDetail, errorMessage } from '../api.js';
 
 export interface Loadable<T> {
@@ -29,6 +29,11 @@ interface SiteStore {
   /** Loads the site info, task sequences and catalog (again, after another site is opened). */
   load(): Promise<void>;
   openSite(path: string | null): Promise<void>;
+  /**
+   * A live site by its server; the request (its password too) goes to the engine and is kept nowhere here. When it
+   * fails, the site still open stays shown beside the error (the engine keeps it open).
+   */
+  openServerSite(req: OpenServerSiteRequest): Promise<void>;
   analyze(taskSequenceId: string, detectDependencies: boolean): Promise<void>;
   checkMedia(req: MediaCheckRequest): Promise<void>;
   refreshDrives(req: DriveListRequest): Promise<void>;
@@ -79,6 +84,11 @@ export const useSite = create<SiteStore>()((set, get) => ({
   openSite: async (path) => {
     const g = String(++generation);
     await fetchInto(set, get, 'info', g, () => api.openSite(path));
+    if (get().info.error === null) await get().load();
+  },
+  openServerSite: async (req) => {
+    const g = String(++generation);
+    await fetchInto(set, get, 'info', g, () => api.openServerSite(req), true);
     if (get().info.error === null) await get().load();
   },
   analyze: (taskSequenceId, detectDependencies) =>
