@@ -295,6 +295,12 @@ export class AdminServiceClient {
       const next = reply.authenticate.map((h) => /^Negotiate\s+(\S+)/i.exec(h)?.[1]).find((t) => t !== undefined);
       if (reply.status !== 401 || !next) {
         if (reply.status === 401) throw codedInputError('SITE_SIGN_IN_FAILED', { server: this.address.server, user: '' }, `${this.address.server} refused your Windows account. Check that you are signed in to the site's domain, or give --site-user and a password.`);
+        // The server's last token proves it holds the service's key (mutual authentication): check it.
+        if (next) {
+          await client.step(next).catch((err: unknown) => {
+            throw codedInputError('SITE_SIGN_IN_FAILED', { server: this.address.server, user: '' }, `${this.address.server} did not prove it is the service HTTP/${this.address.host} (${(err as Error).message}); do not go on.`);
+          });
+        }
         slot.signedIn = reply.status < 400;
         return reply;
       }
