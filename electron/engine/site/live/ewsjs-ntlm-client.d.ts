@@ -12,4 +12,7 @@ declare module '@ewsjs/ntlm-client' {
   /** Takes the base64 message or the whole WWW-Authenticate value ("NTLM <base64>"). */
   export function decodeType2Message(str: string): Type2Message;
   export function createType3Message(type2: Type2Message, username: string, password: string, workstation?: string, target?: string): string;
+  /** CommonJS: Node's ESM loader gives module.exports as the default export. */
+  const ntlm: { createType1Message: typeof createType1Message; decodeType2Message: typeof decodeType2Message; createType3Message: typeof createType3Message };
+  export default ntlm;
 }
