@@ -49,8 +49,7 @@ A live site is read from its administration service: --site https://PROVIDER/Adm
 --provider PROVIDER (also a folder whose tsmedia-site.json names "adminService"), signed in with
 --site-user DOMAIN\\user and --site-password-file F | --site-password-env VAR | a prompt (on Windows,
 without --site-user, as the signed-in user; elsewhere --site-negotiate uses a Kerberos ticket).
---trust-certificate THUMBPRINT trusts the service's own
-certificate once (remembered per server).
+--trust-certificate THUMBPRINT trusts the service's own certificate once (remembered per server).
 Application dependencies are detected and added unless --no-dependencies is given.
 create exits 0 on success, 1 for invalid input or a refused run, 2 for a failed write, 130 when cancelled.
 `;
