@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
-import { InputError } from '../../electron/engine/errors.js';
+import { InputError } from '../errors.js';
 
 export type CimValue = string | number | boolean | null;
 
