@@ -48,6 +48,8 @@ export interface ExportedApplication {
   deploymentTypes: string[];
   /** Logical names of the deployment types this application's deployment types depend on. */
   dependsOnDeploymentTypes: string[];
+  /** The raw SDMPackageXML (AppMgmtDigest), kept so that a site snapshot can write the application back. */
+  sdmPackageXml: string | null;
   source: string;
 }
 
@@ -271,6 +273,7 @@ function readApplicationObject(file: string, entry: string, inst: CimInstance, e
     sourceVersion: inst.number('SourceVersion'),
     deploymentTypes,
     dependsOnDeploymentTypes: depends,
+    sdmPackageXml: sdm,
     source: `${file} (${entry})`,
   };
 }
