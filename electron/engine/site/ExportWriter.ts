@@ -74,9 +74,12 @@ export function xmlEscape(s: string): string {
   return s.replace(/[&<>"'\r]/g, (c) => ESCAPES[c]);
 }
 
-/** Escaping as .NET's XmlSerializer writes element text: & < > only (quotes stay literal), and CR as xmlEscape. */
+/**
+ * Escaping as .NET's XmlSerializer writes element text: & < > only (quotes stay literal, line ends as they are: the
+ * embedded instances' CR LF are layout; a CR inside one of their values is already &#13;, escaped once more here).
+ */
 function textEscape(s: string): string {
-  return s.replace(/[&<>\r]/g, (c) => ESCAPES[c]);
+  return s.replace(/[&<>]/g, (c) => ESCAPES[c]);
 }
 
 function cimDateTime(d: Date): string {
