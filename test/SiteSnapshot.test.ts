@@ -116,6 +116,40 @@ describe('site snapshot: the same site again', () => {
     assert.deepEqual(names, all.taskSequences.filter((s) => s.packageId === null).map((s) => `${s.name}.xml`).sort());
   });
 
+  test("a descriptor's distribution points (an extra root, one unreadable), exports elsewhere and site server come back", async (t) => {
+    const work = tempDir(t);
+    const dir = join(work, 'site');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'tsmedia-site.json'),
+      JSON.stringify({
+        siteServer: 'cm01.contoso.com',
+        centralAdministrationSite: true,
+        exports: [join(SAMPLE_SITE, 'exports', 'SMP-Scenarios.zip')],
+        distributionPoints: [
+          { name: 'dp01.contoso.com', contentLibrary: join(SAMPLE_SITE, 'SCCMContentLib_DP01'), extraContentLibraries: [join(SAMPLE_SITE, 'SCCMContentLib_DP02')] },
+          { name: 'gone', contentLibrary: join(work, 'no-such-library') },
+        ],
+      }),
+    );
+    const original = await Site.open(dir);
+    assert.equal(original.distributionPoints[1]?.library, null, 'the second library cannot be opened');
+    assert.equal(original.osdBinaries.origin, 'site-server-share');
+    const snap = join(work, 'snap');
+    const copy = await assertSameSite(original, snap);
+    const descriptor = parseSiteDescriptor(readFileSync(join(snap, 'tsmedia-site.json'), 'utf8'), 'tsmedia-site.json');
+    assert.deepEqual(descriptor.distributionPoints, [
+      { name: 'dp01.contoso.com', contentLibrary: join(SAMPLE_SITE, 'SCCMContentLib_DP01'), extraContentLibraries: [join(SAMPLE_SITE, 'SCCMContentLib_DP02')] },
+      { name: 'gone', contentLibrary: join(work, 'no-such-library'), extraContentLibraries: [] },
+    ]);
+    // Found through the site server's share, and found again that way: the descriptor names the server, not the share.
+    assert.equal(descriptor.siteServer, 'cm01.contoso.com');
+    assert.equal(descriptor.osdBinaries, null);
+    assert.equal(copy.osdBinaries.origin, 'site-server-share');
+    assert.equal(descriptor.centralAdministrationSite, true);
+    assert.equal(descriptor.siteCode, 'SMP', 'the site code the exports gave');
+  });
+
   test('what a site lacks stays absent, and a CR in a value survives', async (t) => {
     const sample = await Site.open(SAMPLE_SITE);
     const ts = sample.taskSequence('SMP00012');
