@@ -169,11 +169,18 @@ describe('site snapshot: the same site again', () => {
       appReferences: [{ modelName: 'ScopeId_X/Application_Y', packageId: 'SMP00098', ciId: null }],
     };
     assert.ok(odd.sequenceXml.includes('line 1\r\nline 2'), 'a variable to hold CR LF');
-    const site = new Site({ ...partsOf(sample), descriptor: null, taskSequences: [odd], applications: [], contentObjects: [], distributionPoints: [] });
+    // Content objects as another reader may give them (a live site's SMS_PackageBaseclass rows): written as the class of
+    // their kind; a task sequence is no content object and is left to the catalog.
+    const contentObjects = [
+      { className: 'SMS_PackageBaseclass', packageId: 'SMP00097', name: 'Drivers', version: '1.0', sourceVersion: 3, kind: 'DriverPackage' as const, source: 'live' },
+      { className: 'SMS_PackageBaseclass', packageId: 'SMP00099', name: 'Child', version: null, sourceVersion: 1, kind: 'TaskSequence' as const, source: 'live' },
+    ];
+    const site = new Site({ ...partsOf(sample), descriptor: null, taskSequences: [odd], applications: [], contentObjects, distributionPoints: [] });
     const copy = await assertSameSite(site, join(tempDir(t), 'snap'));
     assert.equal(copy.taskSequences[0]?.sequenceXml, sequenceXml);
     assert.equal(copy.taskSequences[0]?.sourceSite, null);
     assert.deepEqual(copy.taskSequences[0]?.references, odd.references);
+    assert.deepEqual(withoutSource(copy.contentObjects), withoutSource([{ ...contentObjects[0], className: 'SMS_DriverPackage' }]));
   });
 });
 

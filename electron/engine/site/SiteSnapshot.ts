@@ -51,6 +51,20 @@ const PACKAGE_TYPE: Record<ReferenceKind, number | null> = {
   Unknown: null,
 };
 
+/**
+ * The export class of each kind of content object, as TaskSequenceExport reads it back to that kind: an object read
+ * from elsewhere (a live site's SMS_PackageBaseclass rows) keeps its kind. Task sequences and applications are
+ * written as such, never as content objects.
+ */
+const CONTENT_CLASS: Partial<Record<ReferenceKind, string>> = {
+  BootImage: 'SMS_BootImagePackage',
+  OperatingSystemImage: 'SMS_ImagePackage',
+  OperatingSystemUpgradePackage: 'SMS_OperatingSystemInstallPackage',
+  DriverPackage: 'SMS_DriverPackage',
+  Package: 'SMS_Package',
+  SoftwareUpdatePackage: 'SMS_SoftwareUpdatesPackage',
+};
+
 /** The descriptor: what Site.open cannot learn from the exports alone. */
 function descriptorOf(site: Site): SnapshotDescriptor {
   const d = site.descriptor;
@@ -111,8 +125,9 @@ function exportOf(site: Site, ts: TaskSequencePackage & { packageId: string }, s
     });
   }
   for (const o of site.contentObjects) {
-    if (!wanted.has(o.packageId.toUpperCase())) continue;
-    add(o.className, o.packageId, { PackageID: o.packageId, Name: o.name, Version: o.version, SourceVersion: o.sourceVersion, PackageType: PACKAGE_TYPE[o.kind] });
+    const className = CONTENT_CLASS[o.kind] ?? (o.kind === 'Unknown' ? o.className : null);
+    if (!wanted.has(o.packageId.toUpperCase()) || className === null || /^SMS_(TaskSequencePackage|Application)$/i.test(className)) continue;
+    add(className, o.packageId, { PackageID: o.packageId, Name: o.name, Version: o.version, SourceVersion: o.sourceVersion, PackageType: PACKAGE_TYPE[o.kind] });
   }
   return {
     ts: {
