@@ -94,14 +94,23 @@ function descriptorOf(site: Site): SnapshotDescriptor {
   return out;
 }
 
+/** What every export looks up, worked out once per snapshot: application dependencies and CI_IDs, by package ID. */
+interface SiteIndex {
+  deps: Map<string, string[]>;
+  ciIds: Map<string, number | null>;
+}
+
+const indexOf = (site: Site): SiteIndex => ({
+  deps: exportedApplicationDependencies(site),
+  ciIds: new Map(site.taskSequences.flatMap((t) => t.appReferences).map((a) => [a.packageId.toUpperCase(), a.ciId])),
+});
+
 /** The export of one task sequence with its dependencies: the content objects and applications it references. */
-function exportOf(site: Site, ts: TaskSequencePackage & { packageId: string }, sourceVersion: number | null): { ts: ExportTaskSequence; objects: ExportedObject[] } {
+function exportOf(site: Site, index: SiteIndex, ts: TaskSequencePackage & { packageId: string }, sourceVersion: number | null): { ts: ExportTaskSequence; objects: ExportedObject[] } {
   const wanted = new Set<string>([ts.bootImageId ?? '', ...ts.references.map((r) => r.packageId)].map((id) => id.toUpperCase()));
   const apps = new Set<string>([...ts.appReferences.map((a) => a.packageId.toUpperCase()), ...ts.references.filter((r) => r.kind === 'Application').map((r) => r.packageId.toUpperCase())]);
   // Applications the referenced ones depend on, however deep, as "with dependencies" exports them.
-  const deps = exportedApplicationDependencies(site);
-  for (const id of apps) for (const d of deps.get(id) ?? []) apps.add(d);
-  const ciIds = new Map(site.taskSequences.flatMap((t) => t.appReferences).map((a) => [a.packageId.toUpperCase(), a.ciId]));
+  for (const id of apps) for (const d of index.deps.get(id) ?? []) apps.add(d);
 
   const objects: ExportedObject[] = [];
   const written = new Set<string>();
@@ -113,7 +122,7 @@ function exportOf(site: Site, ts: TaskSequencePackage & { packageId: string }, s
   };
   for (const a of site.applications) {
     if (!a.packageId || !apps.has(a.packageId.toUpperCase())) continue;
-    const ciId = ciIds.get(a.packageId.toUpperCase());
+    const ciId = index.ciIds.get(a.packageId.toUpperCase());
     add('SMS_Application', a.packageId, {
       PackageID: a.packageId,
       ...(ciId === undefined || ciId === null ? {} : { CI_ID: ciId }),
@@ -210,6 +219,7 @@ export async function writeSiteSnapshot(site: Site, outDir: string, options: Sit
     const names: string[] = [];
     const taken = new Set<string>();
     const known = knownContent(site);
+    const index = indexOf(site);
     for (const ts of site.taskSequences) {
       check();
       if (ts.packageId === null) {
@@ -218,7 +228,7 @@ export async function writeSiteSnapshot(site: Site, outDir: string, options: Sit
         names.push(file);
         continue;
       }
-      const { ts: exported, objects } = exportOf(site, { ...ts, packageId: ts.packageId }, known.get(ts.packageId.toUpperCase())?.sourceVersion ?? null);
+      const { ts: exported, objects } = exportOf(site, index, { ...ts, packageId: ts.packageId }, known.get(ts.packageId.toUpperCase())?.sourceVersion ?? null);
       const file = `${ts.packageId}.zip`;
       taken.add(file.toLowerCase());
       await writeExportZip(join(exportsDir, file), [exported], objects, { siteServer: site.descriptor?.siteServer ?? undefined });
