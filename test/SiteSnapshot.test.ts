@@ -193,7 +193,7 @@ describe('site snapshot: refusals and clean-up', () => {
     const full = join(work, 'full');
     mkdirSync(full);
     writeFileSync(join(full, 'keep.txt'), 'mine');
-    await assert.rejects(writeSiteSnapshot(site, full), (e: unknown) => e instanceof InputError && /is not empty\. Give --out a new or empty folder/.test(e.message));
+    await assert.rejects(writeSiteSnapshot(site, full), (e: unknown) => e instanceof InputError && /is not empty, and a snapshot never writes over a folder\. Choose a new or empty folder/.test(e.message));
     assert.deepEqual(readdirSync(full), ['keep.txt']);
     writeFileSync(join(work, 'file'), 'x');
     await assert.rejects(writeSiteSnapshot(site, join(work, 'file')), (e: unknown) => e instanceof InputError && /is a file, not a folder/.test(e.message));
@@ -282,7 +282,7 @@ describe('site snapshot: the command and the media', () => {
 
     const again = runCli(['site', 'snapshot', '--out', join(dir, 'b')]);
     assert.equal(again.status, 1);
-    assert.match(again.stderr, /^tsmedia: .* is not empty\. Give --out a new or empty folder/);
+    assert.match(again.stderr, /^tsmedia: .* is not empty, and a snapshot never writes over a folder\./);
     for (const [args, message] of [[['site'], /site needs a subcommand/], [['site', 'snap'], /unknown site subcommand "snap"/], [['site', 'snapshot'], /site snapshot needs --out DIR/]] as const) {
       const u = runCli([...args]);
       assert.equal(u.status, 1, args.join(' '));

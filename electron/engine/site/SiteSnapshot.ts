@@ -180,9 +180,9 @@ async function refuseOccupied(dir: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw new InputError(describeFsError(err, dir));
   }
-  if (!isDir) throw new InputError(`${dir} is a file, not a folder. Give --out a new or empty folder for the snapshot.`);
+  if (!isDir) throw new InputError(`${dir} is a file, not a folder. Choose a new or empty folder for the snapshot.`);
   if ((await readdir(dir)).length > 0) {
-    throw new InputError(`${dir} is not empty. Give --out a new or empty folder for the snapshot (a snapshot never writes over one), or remove it first.`);
+    throw new InputError(`${dir} is not empty, and a snapshot never writes over a folder. Choose a new or empty folder for it, or empty this one first.`);
   }
   return true;
 }
@@ -211,7 +211,7 @@ export async function writeSiteSnapshot(site: Site, outDir: string, options: Sit
     tmp = join(parent, `.${basename(out)}.partial-${randomBytes(6).toString('hex')}`);
     await mkdir(tmp);
   } catch (err) {
-    throw new InputError(`${describeWriteError(err, parent)} Choose another folder for --out.`);
+    throw new InputError(`${describeWriteError(err, parent)} Choose another folder for the snapshot.`);
   }
   try {
     const exportsDir = join(tmp, 'exports');
@@ -236,7 +236,7 @@ export async function writeSiteSnapshot(site: Site, outDir: string, options: Sit
     }
     await writeFile(join(tmp, DESCRIPTOR_FILE), descriptorText);
     check();
-    // An empty folder given as --out is replaced (a rename onto a folder fails on Windows); it was empty just now.
+    // An empty folder given for the snapshot is replaced (a rename onto a folder fails on Windows); it was empty just now.
     if (await refuseOccupied(out)) await rmdir(out);
     await rename(tmp, out);
     return { outDir: out, exports: names.sort().map((n) => join(out, 'exports', n)), taskSequences: site.taskSequences.length };
