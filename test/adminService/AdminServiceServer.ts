@@ -320,7 +320,13 @@ export class AdminServiceServer {
 
     const fault = this.faults.takeStatus(className);
     if (fault) {
-      const headers: Record<string, string> = fault.retryAfterSeconds !== null ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
+      const headers: Record<string, string | string[]> = fault.retryAfterSeconds !== null ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
+      if (fault.status === 401) {
+        // As when the server forgot the sign-in (an application pool recycled): the connection must sign in again.
+        const conn = this.connections.get(req.socket);
+        if (conn) conn.identity = null;
+        headers['WWW-Authenticate'] = ['Negotiate', 'NTLM'];
+      }
       this.send(res, fault.status, errorBody(REASONS[fault.status] ?? 'Error', `test server fault: ${fault.status}`), headers);
       return;
     }

@@ -117,12 +117,17 @@ export function project(table: ClassTable, row: Row, q: Query, single: boolean):
   return out;
 }
 
-/** The URL of the next page: the request's own, with the server's $skiptoken. */
+/**
+ * The URL of the next page: the request's own query as the client wrote it (its encoding kept), with the server's
+ * $skiptoken in place of any earlier one.
+ */
 export function nextLink(requestUrl: URL, offset: number): string {
-  const u = new URL(requestUrl.href);
-  u.searchParams.set('$skiptoken', `o${offset}`);
-  // URLSearchParams writes spaces as "+"; OData clients and servers expect %20 in $filter.
-  return u.href.replace(/\+/g, '%20');
+  const parts = requestUrl.search
+    .slice(1)
+    .split('&')
+    .filter((p) => p !== '' && !/^(\$|%24)skiptoken=/i.test(p));
+  parts.push(`$skiptoken=o${offset}`);
+  return `${requestUrl.origin}${requestUrl.pathname}?${parts.join('&')}`;
 }
 
 function edmType(v: ODataValue | undefined): string {
