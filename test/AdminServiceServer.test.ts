@@ -3,7 +3,7 @@
 // the faults, a changed certificate, and the rows it builds from the sample site, the real exports and a large
 // made-up site.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { X509Certificate, createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Agent, request } from 'node:https';
 import { createRequire } from 'node:module';
@@ -136,6 +136,8 @@ describe('AdminServiceServer', () => {
       assert.equal(type2.challenge.length, 8);
       const r = await get(`${base}/wmi/SMS_ProviderLocation?$filter=ProviderForLocalSite eq true`, agent, ntlm.createType3Message(type2, 'admin', 'Adm1n!pass', 'WS01', 'CONTOSO'));
       const e = envelope(r);
+      assert.equal(r.headers['odata-version'], '4.0');
+      assert.match(String(r.headers['content-type']), /^application\/json/);
       assert.equal(e['@odata.context'], `${base}/wmi/$metadata#SMS_ProviderLocation`);
       assert.deepEqual(e.value, [{ Machine: 'CM01.contoso.com', NamespacePath: '\\\\CM01.contoso.com\\root\\sms\\site_SMP', ProviderForLocalSite: true, SiteCode: 'SMP' }]);
       assert.equal('@odata.nextLink' in e, false);
@@ -456,6 +458,11 @@ describe('AdminServiceServer', () => {
     try {
       const first = own.thumbprint;
       assert.match(first, /^[0-9A-F]{64}$/);
+      const x509 = new X509Certificate(own.certificate.der);
+      assert.equal(x509.subjectAltName, 'IP Address:127.0.0.1, DNS:localhost');
+      assert.equal(x509.fingerprint256.replace(/:/g, ''), first);
+      assert.ok(new Date(x509.validTo) > new Date() && new Date(x509.validFrom) < new Date());
+      assert.ok(new Date(new X509Certificate(makeTestCertificate({ days: -1 }).der).validTo) < new Date(), 'an expired one on request');
       const r = await signIn(`${own.url}/wmi/SMS_Site`, old, 'admin', 'Adm1n!pass');
       assert.equal(r.peer, first);
       const oldPem = own.certificate.certPem;

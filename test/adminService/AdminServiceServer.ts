@@ -3,7 +3,7 @@
 // keep-alive connections, the contract's OData reads (see HELPERS18.md "The contract"), and faults set at run time.
 //
 // Use:
-//   const data = await loadFolderSite(SAMPLE_SITE);                       // AdminServiceData.ts (or syntheticSite())
+//   const data = await loadFolderSite(SAMPLE_SITE);      // AdminServiceData.ts; or syntheticSite(data, {…}) (SyntheticSite.ts)
 //   const server = await startAdminService({ data, users: { 'CONTOSO\\admin': { password: 'P@ss', admin: true } } });
 //   server.url          https://127.0.0.1:PORT/AdminService   (server.port; options.hostNames for the certificate)
 //   server.thumbprint   SHA-256 of the current certificate, uppercase hex (server.certificate.certPem to trust it)
@@ -238,7 +238,7 @@ export class AdminServiceServer {
   private send(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}, type = 'application/json; odata.metadata=minimal'): void {
     const buf = Buffer.from(body, 'utf8');
     this.counters.bytesSent += buf.length;
-    res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(buf.length), ...headers });
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(buf.length), 'OData-Version': '4.0', ...headers });
     res.end(buf);
   }
 
