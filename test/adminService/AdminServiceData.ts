@@ -17,7 +17,7 @@ import { Site } from '../../electron/engine/site/Site.js';
 import { isExportMetadataEntry } from '../../electron/engine/site/TaskSequenceExport.js';
 import { decodeXmlBytes } from '../../electron/engine/site/xml.js';
 import { readZipEntries } from '../../electron/engine/site/ZipArchive.js';
-import { buildAppMgmtDigest } from '../../scripts/lib/ExportWriter.js';
+import { buildAppMgmtDigest } from '../../electron/engine/site/ExportWriter.js';
 import { parseInstanceArrayRows, parseInstanceRow, type ODataValue, type Row } from './CimRows.js';
 
 export type { ODataValue, Row } from './CimRows.js';
@@ -219,6 +219,17 @@ export function applicationRow(a: SyntheticApplication): Row {
   };
 }
 
+/**
+ * SMS_DeploymentType rows of applications (documented: CI_ID, ModelName "ScopeId_…/DeploymentType_…", AppModelName,
+ * IsLatest, LocalizedDisplayName): the client reads them to find which application a dependency belongs to.
+ */
+export function deploymentTypeRows(apps: readonly Row[]): Row[] {
+  return apps.flatMap((a) => {
+    const scope = String(a.ModelName ?? '').split('/')[0];
+    return deploymentTypesOf(a.SDMPackageXML).map((dt, i): Row => ({ CI_ID: Number(a.CI_ID) * 16 + i, ModelName: `${scope}/${dt}`, AppModelName: a.ModelName ?? null, IsLatest: true, LocalizedDisplayName: a.LocalizedDisplayName ?? null }));
+  });
+}
+
 /** Deployment type logical names an SDMPackageXML declares. */
 function deploymentTypesOf(sdm: ODataValue | undefined): string[] {
   if (typeof sdm !== 'string') return [];
@@ -358,6 +369,7 @@ export async function loadFolderSite(root: string, options: FolderSiteOptions = 
     makeTable('SMS_TaskSequenceAppReferencesInfo', appRefRows.sort(byKey('PackageID'))),
     makeTable('SMS_PackageBaseclass', baseRows.sort(byKey('PackageID'))),
     makeTable('SMS_Application', apps.sort(byKey('PackageID'))),
+    makeTable('SMS_DeploymentType', deploymentTypeRows(apps)),
     makeTable('SMS_DistributionPointInfo', dpRows.info),
     makeTable('SMS_PackageStatusDistPointsSummarizer', dpRows.status),
   ];

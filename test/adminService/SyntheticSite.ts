@@ -6,6 +6,7 @@ import type { ReferenceKind } from '../../shared/analysis.js';
 import {
   PACKAGE_TYPES,
   applicationRow,
+  deploymentTypeRows,
   distributionPointRows,
   findClass,
   guidFrom,
@@ -223,6 +224,7 @@ export function syntheticSite(template: AdminServiceData, options: SyntheticSite
       makeTable('SMS_TaskSequenceAppReferencesInfo', appRefRows),
       makeTable('SMS_PackageBaseclass', base.sort(sortById)),
       makeTable('SMS_Application', appRows),
+      makeTable('SMS_DeploymentType', deploymentTypeRows(appRows)),
       makeTable('SMS_DistributionPointInfo', dpRows.info),
       makeTable('SMS_PackageStatusDistPointsSummarizer', dpRows.status),
       ...[...subclassRows].map(([cls, rows]) => makeTable(cls, rows)),
