@@ -9,7 +9,8 @@
 //   server.thumbprint   SHA-256 of the current certificate, uppercase hex (server.certificate.certPem to trust it)
 //   server.faults       .failNext(status, { times, className, retryAfterSeconds }), .delayMs = D, .dropNext(n),
 //                       .removeClass(name), .dropProperty(className, property), .clear()
-//   server.counters     .requests, .ntlmHandshakes, .byClass[name], .bytesSent, .reset()
+//   server.counters     .requests, .ntlmHandshakes, .kerberosHandshakes, .byClass[name], .bytesSent, .reset()
+//   options.kerberos    Kerberos inside Negotiate, for a realm made by KerberosRealm.ts
 //   server.setCertificate(cert?)   serve another certificate (a new one when none is given); open connections close
 //   await server.close()
 //
@@ -53,6 +54,20 @@ export interface AdminServiceOptions {
   port?: number;
   /** NTLM target domain; default the first user's domain. */
   domain?: string;
+  /**
+   * Kerberos inside Negotiate (SPNEGO), accepted with the `kerberos` module for `service` (e.g. "HTTP@localhost", its
+   * key in the keytab KRB5_KTNAME names) from the principals listed ("user@REALM"): test/adminService/KerberosRealm.ts.
+   */
+  kerberos?: { service: string; principals: Record<string, { admin: boolean }> };
+}
+
+interface KerberosServer {
+  step(token: string): Promise<unknown>;
+  username: string;
+  response: string;
+}
+interface KerberosAcceptor {
+  initializeServer(service: string): Promise<KerberosServer>;
 }
 
 interface StatusFault {
@@ -147,6 +162,7 @@ export class Counters {
   requests = 0;
   /** NTLM sign-ins that succeeded (type 3 checked good). */
   ntlmHandshakes = 0;
+  kerberosHandshakes = 0;
   /** Requests on each class (as the class is spelled in the data), after sign-in. */
   byClass: Record<string, number> = {};
   /** Bytes of reply bodies sent. */
@@ -155,6 +171,7 @@ export class Counters {
   reset(): void {
     this.requests = 0;
     this.ntlmHandshakes = 0;
+    this.kerberosHandshakes = 0;
     this.byClass = {};
     this.bytesSent = 0;
   }
@@ -178,7 +195,7 @@ export class AdminServiceServer {
   private constructor(
     private readonly server: Server,
     private readonly data: AdminServiceData,
-    options: AdminServiceOptions,
+    private readonly options: AdminServiceOptions,
     cert: TestCertificate,
   ) {
     this.cert = cert;
@@ -286,10 +303,41 @@ export class AdminServiceServer {
     return conn.identity;
   }
 
+  /** A Kerberos token under Negotiate: accepted as the service, the client's principal looked up; null after a 401. */
+  private async kerberosSignIn(req: IncomingMessage, res: ServerResponse, token: string): Promise<NtlmIdentity | null> {
+    const options = this.options.kerberos;
+    if (!options) return this.signIn(req, res);
+    const k = ((await import('kerberos')) as { default?: KerberosAcceptor } & Partial<KerberosAcceptor>);
+    const acceptor = (k.initializeServer ? k : k.default) as KerberosAcceptor;
+    const server = await acceptor.initializeServer(options.service);
+    try {
+      await server.step(token);
+    } catch (err) {
+      this.challengeAgain(res, `Kerberos sign-in failed: ${(err as Error).message}`);
+      return null;
+    }
+    const entry = Object.entries(options.principals).find(([p]) => p.toLowerCase() === server.username.toLowerCase());
+    if (!entry) {
+      this.challengeAgain(res, `${server.username} is not a user of this site.`);
+      return null;
+    }
+    const [user, realm] = entry[0].split('@');
+    const identity = { domain: realm ?? '', user, admin: entry[1].admin };
+    const conn = this.connections.get(req.socket) ?? { challenge: null, identity: null };
+    conn.identity = identity;
+    this.connections.set(req.socket, conn);
+    this.counters.kerberosHandshakes += 1;
+    // The acceptor's last token goes back with the answer: the client checks it (mutual authentication).
+    if (server.response) res.setHeader('WWW-Authenticate', `Negotiate ${server.response}`);
+    return identity;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.counters.requests += 1;
     if (this.faults.delayMs > 0) await sleep(this.faults.delayMs);
-    const identity = this.signIn(req, res);
+    const auth = req.headers.authorization ?? '';
+    const negotiate = /^Negotiate\s+(\S+)/i.exec(auth);
+    const identity = negotiate && !ntlmFromAuthorization(auth) && this.options.kerberos ? await this.kerberosSignIn(req, res, negotiate[1]) : this.signIn(req, res);
     if (!identity) return;
     if (!identity.admin) {
       this.send(res, 403, errorBody('Forbidden', `${identity.domain}\\${identity.user} is not a Configuration Manager administrative user.`));
