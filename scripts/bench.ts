@@ -11,7 +11,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ContentLibraryWriter } from '../electron/engine/site/ContentLibraryWriter.js';
-import { writeExportZip } from './lib/ExportWriter.js';
+import { writeExportZip } from '../electron/engine/site/ExportWriter.js';
 import { createIsoSet } from '../electron/engine/media/MediaBuilder.js';
 import { packageRoot, sampleSitePath } from '../electron/engine/paths.js';
 import { Site } from '../electron/engine/site/Site.js';

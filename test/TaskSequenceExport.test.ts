@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import yazl from 'yazl';
 import { XMLValidator } from 'fast-xml-parser';
 import { readExport } from '../electron/engine/site/TaskSequenceExport.js';
-import { buildExportEntries, writeExportZip, xmlEscape } from '../scripts/lib/ExportWriter.js';
+import { buildExportEntries, writeExportZip, xmlEscape } from '../electron/engine/site/ExportWriter.js';
 import { FIXTURES, NO_SHARED, requireOrSkip, runCli, sharedFixturesPresent, tempDir } from './helpers.js';
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -144,7 +144,7 @@ describe('TaskSequenceExport', () => {
       assert.ok(entryLine.slice(Number(m[2]) - 1).startsWith(raw(there)), `entry line ${m[1]} column ${m[2]}: ${entryLine.slice(Number(m[2]) - 1, Number(m[2]) + 40)} / ${raw(there)}`);
     };
 
-    // As the Export wizard's object.xml is made here (scripts/lib/ExportWriter.ts): CRLF, indented, the Sequence
+    // As the Export wizard's object.xml is made here (electron/engine/site/ExportWriter.ts): CRLF, indented, the Sequence
     // escaped; the damage on the sequence's third line, after entities that are longer escaped than decoded.
     const seq = [
       '<sequence version="3.10">',

@@ -13,6 +13,7 @@ export const SITE_OPTIONS = {
   'site-password-file': { type: 'string' },
   'site-password-env': { type: 'string' },
   'trust-certificate': { type: 'string' },
+  'site-negotiate': { type: 'boolean' },
 } as const;
 
 export interface SiteArgs {
@@ -21,13 +22,15 @@ export interface SiteArgs {
   passwordFile?: string;
   passwordEnv?: string;
   trustCertificate?: string;
+  /** Sign in with the Kerberos ticket or Windows logon at hand (the default on Windows without a user). */
+  negotiate?: boolean;
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 const s = (v: Values[string]): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export function siteArgsOf(v: Values): SiteArgs {
-  return { provider: s(v.provider), user: s(v['site-user']), passwordFile: s(v['site-password-file']), passwordEnv: s(v['site-password-env']), trustCertificate: s(v['trust-certificate']) };
+  return { provider: s(v.provider), user: s(v['site-user']), passwordFile: s(v['site-password-file']), passwordEnv: s(v['site-password-env']), trustCertificate: s(v['trust-certificate']), negotiate: v['site-negotiate'] === true };
 }
 
 /** --site, or --provider HOST as the service's address; undefined for the sample site. */
@@ -79,10 +82,14 @@ export function liveContextFor(args: SiteArgs, io: PromptIo, env: NodeJS.Process
     trust: TrustedServers.inDir(userConfigDir(env)),
     trustThumbprint: args.trustCertificate ?? null,
     signIn: async (server: string): Promise<SignIn> => {
+      if (args.negotiate) {
+        if (args.user !== undefined) throw new InputError('give --site-user or --site-negotiate, not both.');
+        return { kind: 'negotiate' };
+      }
       const user = args.user ?? env.TSMEDIA_SITE_USER;
       if (!user) {
         if (process.platform === 'win32') return { kind: 'negotiate' };
-        throw new InputError(`${server} needs a sign-in: give --site-user DOMAIN\\user (or set TSMEDIA_SITE_USER) and the password with --site-password-file, --site-password-env or at the prompt.`);
+        throw new InputError(`${server} needs a sign-in: give --site-user DOMAIN\\user (or set TSMEDIA_SITE_USER) and the password with --site-password-file, --site-password-env or at the prompt, or --site-negotiate to use your Kerberos ticket (kinit).`);
       }
       if (args.passwordFile !== undefined && args.passwordEnv !== undefined) throw new InputError('give --site-password-file or --site-password-env, not both.');
       let password: string | undefined;

@@ -2,6 +2,7 @@
 // names the file and where), 2 for anything unexpected.
 import { analyzeForMedia } from '../engine/media/BootImageSignatures.js';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AnalysisResult, CatalogItem, SequenceSummary, StartsFrom } from '../../shared/analysis.js';
 import { REFERENCE_KINDS } from '../../shared/analysis.js';
@@ -12,6 +13,9 @@ import { packageVersion, sampleSitePath } from '../engine/paths.js';
 import { Site } from '../engine/site/Site.js';
 import { openSiteAt } from '../engine/site/SiteOpener.js';
 import { SITE_OPTIONS, liveContextFor, siteArgsOf, siteSpecOf, type SiteArgs } from './siteOptions.js';
+import { DESCRIPTOR_FILE } from '../engine/site/SiteDescriptor.js';
+import { writeSiteSnapshot, type SiteSnapshotResult } from '../engine/site/SiteSnapshot.js';
+import { CancelledError } from '../engine/io/ImageWriter.js';
 import { ContentIntegrityError } from '../engine/errors.js';
 import { WriteError } from '../engine/io/ImageWriter.js';
 import { DriveAccessError } from '../engine/drives/DriveAccess.js';
@@ -41,6 +45,8 @@ Usage:
   tsmedia verify    PATH.iso…|DEVICE|IMAGE [--image-hash] [--json]  (exit 0 all match, 1 a mismatch, 2 unreadable;
                     --image-hash also checks each ISO against its .sha256 file)
   tsmedia inspect   PATH.iso… [--password-file F] [--json]
+  tsmedia site snapshot [--site DIR|URL] --out DIR [--json]  (the site as a folder: exports and tsmedia-site.json;
+                    the content libraries are not copied, the descriptor names where they are)
   tsmedia help | --version
 
 --site DIR defaults to the bundled sample site. A site is a folder with exports/*.zip (and bare
@@ -48,8 +54,8 @@ sequence XML) and SCCMContentLib*/ content libraries, optionally described by ts
 A live site is read from its administration service: --site https://PROVIDER/AdminService or
 --provider PROVIDER (also a folder whose tsmedia-site.json names "adminService"), signed in with
 --site-user DOMAIN\\user and --site-password-file F | --site-password-env VAR | a prompt (on Windows,
-without --site-user, as the signed-in user). --trust-certificate THUMBPRINT trusts the service's own
-certificate once (remembered per server).
+without --site-user, as the signed-in user; elsewhere --site-negotiate uses a Kerberos ticket).
+--trust-certificate THUMBPRINT trusts the service's own certificate once (remembered per server).
 Application dependencies are detected and added unless --no-dependencies is given.
 create exits 0 on success, 1 for invalid input or a refused run, 2 for a failed write, 130 when cancelled.
 `;
@@ -204,6 +210,42 @@ async function cmdAnalyze(args: string[], io: Out): Promise<number> {
   return 0;
 }
 
+/** `site snapshot`: the open site written as a site folder, to make media later without the site's service. */
+async function cmdSite(args: string[], io: Out): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'snapshot') throw new UsageError(`${sub === undefined ? 'site needs a subcommand' : `unknown site subcommand "${sub}"`}: tsmedia site snapshot [--site DIR|URL] --out DIR [--json].`);
+  const { values, positionals } = parse(rest, { ...SITE_OPTIONS, out: { type: 'string' }, json: { type: 'boolean' } });
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}". Run "tsmedia help" for usage.`);
+  const outDir = values.out as string | undefined;
+  if (!outDir) throw new UsageError('site snapshot needs --out DIR: a new or empty folder for the snapshot.');
+  const site = await openSite(values.site as string | undefined, siteArgsOf(values), io);
+  // Ctrl+C removes the partial folder; nothing is left under the --out name.
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  let r: SiteSnapshotResult;
+  try {
+    r = await writeSiteSnapshot(site, outDir, { signal: controller.signal });
+  } catch (err) {
+    if (!(err instanceof CancelledError)) throw err;
+    io.err('cancelled: the partial snapshot was removed.');
+    return 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  const libraries = site.distributionPoints.map((d) => ({ name: d.name, contentLibrary: d.root }));
+  if (values.json) io.out(json({ ...r, descriptor: join(r.outDir, DESCRIPTOR_FILE), distributionPoints: libraries }));
+  else {
+    io.out(`snapshot of ${site.root} written to ${r.outDir}: ${r.taskSequences} task sequence(s)`);
+    for (const e of r.exports) io.out(`  ${e}`);
+    io.out(`  ${join(r.outDir, DESCRIPTOR_FILE)}`);
+    io.out('The content libraries were not copied; tsmedia-site.json names where they are:');
+    for (const l of libraries) io.out(`  ${l.name}: ${l.contentLibrary}`);
+    if (libraries.length === 0) io.out('  none: the site has no distribution point');
+  }
+  return 0;
+}
+
 export async function main(argv: string[], io: Out = defaultIo): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -225,6 +267,8 @@ export async function main(argv: string[], io: Out = defaultIo): Promise<number>
         return await runInspect(rest, io);
       case 'drives':
         return await runDrives(rest, io);
+      case 'site':
+        return await cmdSite(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -6,7 +6,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
 import { buildFatFloppy } from './FatFloppy.js';
-import { buildAppMgmtDigest, writeExportZip, xmlEscape, type ExportedObject, type ExportTaskSequence } from './ExportWriter.js';
+import { buildAppMgmtDigest, writeExportZip, xmlEscape, type ExportedObject, type ExportTaskSequence } from '../../electron/engine/site/ExportWriter.js';
 import { standInPe } from './StandInPe.js';
 
 export const SITE_CODE = 'SMP';

@@ -48,7 +48,7 @@ export interface ExportedApplication {
   deploymentTypes: string[];
   /** Logical names of the deployment types this application's deployment types depend on. */
   dependsOnDeploymentTypes: string[];
-  /** The application's SDMPackageXML as read (a snapshot writes it back); null when the source had none. */
+  /** The raw SDMPackageXML (AppMgmtDigest), kept so that a site snapshot can write the application back. */
   sdmPackageXml: string | null;
   source: string;
 }

@@ -288,8 +288,17 @@ export class AdminServiceClient {
     }
     // SSPI takes "HTTP/host", GSSAPI a host-based name "HTTP@host" (as MongoDB's driver builds them for this module).
     const spn = `HTTP${process.platform === 'win32' ? '/' : '@'}${this.address.host}`;
-    const client = await kerberos.initializeClient(spn, { mechOID: kerberos.GSS_MECH_OID_SPNEGO });
-    let token = await client.step('');
+    // GSSAPI/SSPI failures (no ticket, no KDC, an unknown service principal) say so in their own words: kept, and framed.
+    const noCredentials = (err: unknown): InputError =>
+      codedInputError('SITE_SIGN_IN_FAILED', { server: this.address.server, user: '' }, `signing in to ${this.address.server} as the current user failed (${(err as Error).message}). Sign in to the domain (kinit off Windows), check that the service principal ${spn} exists, or give --site-user and a password.`);
+    let client: KerberosClient;
+    let token: string;
+    try {
+      client = await kerberos.initializeClient(spn, { mechOID: kerberos.GSS_MECH_OID_SPNEGO });
+      token = await client.step('');
+    } catch (err) {
+      throw noCredentials(err);
+    }
     for (let round = 0; round < 4; round++) {
       const reply = await this.send(slot, url, `Negotiate ${token}`);
       const next = reply.authenticate.map((h) => /^Negotiate\s+(\S+)/i.exec(h)?.[1]).find((t) => t !== undefined);
@@ -304,7 +313,9 @@ export class AdminServiceClient {
         slot.signedIn = reply.status < 400;
         return reply;
       }
-      token = await client.step(next);
+      token = await client.step(next).catch((err: unknown) => {
+        throw noCredentials(err);
+      });
     }
     throw codedInputError('SITE_SIGN_IN_FAILED', { server: this.address.server, user: '' }, `${this.address.server} did not finish the Negotiate sign-in.`);
   }

@@ -2,6 +2,7 @@
 // Classes read and why (see docs/reference/live-site.md):
 //  - SMS_ProviderLocation (ProviderForLocalSite) and SMS_Site: the site code, name, and whether it is a CAS (Type 4).
 //  - SMS_TaskSequencePackage: the list, then each instance for the lazy Sequence and References.
+//  - SMS_TaskSequenceReferencesInfo: names, versions and kinds of what each references, as the console exports them.
 //  - SMS_TaskSequenceAppReferencesInfo: the applications each task sequence installs (the export's AppReferencesInfo).
 //  - SMS_PackageBaseclass: every package of every kind in one paged read (names, versions, kinds, source versions).
 //  - SMS_Application (IsLatest) and, for the applications task sequences need, the lazy SDMPackageXML; SMS_DeploymentType
@@ -61,9 +62,15 @@ async function readSite(client: AdminServiceClient, address: SiteAddress, option
   const siteCode = str(providers[0]?.SiteCode);
   if (!siteCode) throw codedInputError('SITE_SERVER_ERROR', { server: address.server, status: 200 }, `${address.server} names no site of its own (SMS_ProviderLocation): is it an SMS Provider?`);
 
-  const [sites, tsRows, appRefRows, packageRows, appRows, dpRows, statusRows] = await Promise.all([
+  const [sites, tsRows, refRows, appRefRows, packageRows, appRows, dpRows, statusRows] = await Promise.all([
     client.collection('SMS_Site', { filter: `SiteCode eq '${siteCode}'`, select: ['SiteCode', 'SiteName', 'Type', 'ServerName'] }),
     client.collection('SMS_TaskSequencePackage', { select: ['PackageID', 'Name', 'Description', 'BootImageID', 'SourceSite', 'SourceVersion', 'PackageType'] }),
+    // The console's own list of what each task sequence references (what its export writes as ReferencesInfo.xml);
+    // a site without the class falls back to the References property and the packages' own rows.
+    client.collection('SMS_TaskSequenceReferencesInfo', { select: ['PackageID', 'ReferencePackageID', 'ReferenceName', 'ReferenceVersion', 'ReferencePackageType', 'ReferenceDescription'] }).catch((err: unknown) => {
+      if (err instanceof InputError && err.code === 'SITE_CLASS_MISSING') return null;
+      throw err;
+    }),
     client.collection('SMS_TaskSequenceAppReferencesInfo', { select: ['PackageID', 'RefAppModelName', 'RefAppPackageID', 'RefAppCI_ID'] }),
     client.collection('SMS_PackageBaseclass', { select: ['PackageID', 'Name', 'Version', 'PackageType', 'SourceVersion', 'Description'] }),
     client.collection('SMS_Application', { filter: 'IsLatest eq true', select: ['CI_ID', 'CI_UniqueID', 'ModelName', 'LocalizedDisplayName', 'SoftwareVersion', 'PackageID', 'IsLatest'] }),
@@ -79,6 +86,16 @@ async function readSite(client: AdminServiceClient, address: SiteAddress, option
   }
 
   // Task sequences: the lazy Sequence and References from each instance, a few connections at a time.
+  const refsOf = new Map<string, ExportedReference[]>();
+  for (const r of refRows ?? []) {
+    const ts = str(r.PackageID);
+    const packageId = str(r.ReferencePackageID);
+    if (!ts || !packageId) continue;
+    const type = num(r.ReferencePackageType);
+    const list = refsOf.get(ts.toUpperCase()) ?? [];
+    list.push({ packageId, name: str(r.ReferenceName), version: str(r.ReferenceVersion), kind: type === null ? 'Unknown' : kindFromPackageType(type), description: str(r.ReferenceDescription) });
+    refsOf.set(ts.toUpperCase(), list);
+  }
   const appRefsOf = new Map<string, ExportedAppReference[]>();
   for (const r of appRefRows) {
     const ts = str(r.PackageID);
@@ -101,7 +118,7 @@ async function readSite(client: AdminServiceClient, address: SiteAddress, option
         if (sequenceXml === null) {
           throw codedInputError('SITE_CLASS_MISSING', { server: address.server, className: 'SMS_TaskSequencePackage.Sequence' }, `${source} has no Sequence: the service did not return the lazy property. The site's version may lack it, or the account cannot read the task sequence.`);
         }
-        const references: ExportedReference[] = [];
+        const references: ExportedReference[] = [...(refsOf.get(id.toUpperCase()) ?? [])];
         for (const r of Array.isArray(inst.References) ? inst.References : []) {
           const pkgId = r !== null && typeof r === 'object' && !Array.isArray(r) ? str(r.Package) : null;
           // Applications are referenced by model name ("ScopeId_…/Application_…"); AppReferencesInfo lists them.
@@ -129,7 +146,7 @@ async function readSite(client: AdminServiceClient, address: SiteAddress, option
   const contentObjects: ExportedContentObject[] = [];
   for (const [id, p] of packages) {
     const type = num(p.PackageType);
-    if (type === 4 || type === 8) continue; // task sequences and applications are listed above
+    if (type === 8) continue; // applications are listed above, by their SMS_Application
     contentObjects.push({ className: CLASS_OF_TYPE[type ?? -1] ?? 'SMS_PackageBaseclass', packageId: id, name: str(p.Name), version: str(p.Version), sourceVersion: num(p.SourceVersion), kind: kindOfType(type), source: where('SMS_PackageBaseclass', id) });
   }
 

@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
-import { InputError } from '../../electron/engine/errors.js';
+import { InputError } from '../errors.js';
 
 export type CimValue = string | number | boolean | null;
 
@@ -20,11 +20,12 @@ export interface ExportedObject {
 
 export interface ExportReference {
   packageId: string;
-  name: string;
-  version: string;
+  /** Null (as for name, version, type and description): the property is left out, as a site that lacks it. */
+  name: string | null;
+  version: string | null;
   /** ReferencePackageType: 0 package, 3 driver package, 4 task sequence, 257 OS image, 258 boot image, 259 OS upgrade, 512 application. */
-  type: number;
-  description?: string;
+  type: number | null;
+  description?: string | null;
   /** ReferenceProgramName; default "*". */
   program?: string;
 }
@@ -32,7 +33,7 @@ export interface ExportReference {
 export interface ExportAppReference {
   modelName: string;
   packageId: string;
-  ciId: number;
+  ciId: number | null;
 }
 
 export interface ExportTaskSequence {
@@ -41,7 +42,7 @@ export interface ExportTaskSequence {
   description?: string;
   bootImageId: string | null;
   sequenceXml: string;
-  sourceSite: string;
+  sourceSite: string | null;
   /** SourceVersion of the task sequence package; default 1. */
   sourceVersion?: number;
   references: ExportReference[];
@@ -63,14 +64,22 @@ const FIXED_DATE = new Date(Date.UTC(2025, 0, 1, 0, 0, 0));
 const BOM = '\uFEFF';
 const XSI_XSD = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"';
 
-/** Escapes text for XML element content and attribute values (& < > " and '). */
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
+
+/**
+ * Escapes text for XML element content and attribute values (& < > " ' and CR: a parser turns a raw CR LF into LF,
+ * so a value read from a site that holds CR would not come back the same).
+ */
 export function xmlEscape(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&apos;'));
+  return s.replace(/[&<>"'\r]/g, (c) => ESCAPES[c]);
 }
 
-/** Escaping as .NET's XmlSerializer writes element text: & < > only (quotes stay literal). */
+/**
+ * Escaping as .NET's XmlSerializer writes element text: & < > only (quotes stay literal, line ends as they are: the
+ * embedded instances' CR LF are layout; a CR inside one of their values is already &#13;, escaped once more here).
+ */
 function textEscape(s: string): string {
-  return s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+  return s.replace(/[&<>]/g, (c) => ESCAPES[c]);
 }
 
 function cimDateTime(d: Date): string {
@@ -223,10 +232,11 @@ function arrayOfString(items: string[]): string {
   return `${BOM}<ArrayOfString ${XSI_XSD}>\r\n${items.map((s) => `  <string>${textEscape(s)}</string>\r\n`).join('')}</ArrayOfString>`;
 }
 
-/** A small CIM instance as ReferencesInfo.xml embeds it (typed by TYPE attributes, no qualifiers). */
-function infoInstance(className: string, props: [string, string, string][]): string {
+/** A small CIM instance as ReferencesInfo.xml embeds it (typed by TYPE attributes, no qualifiers); null values are left out. */
+function infoInstance(className: string, props: [string, string, string | null][]): string {
   let out = `<INSTANCE CLASSNAME="${className}">\r\n  <PROPERTY TYPE="string" NAME="__RELPATH">\r\n    <VALUE></VALUE>\r\n  </PROPERTY>\r\n`;
   for (const [name, type, value] of props) {
+    if (value === null) continue;
     out += `  <PROPERTY NAME="${name}" TYPE="${type}">\r\n    <VALUE>${xmlEscape(value)}</VALUE>\r\n  </PROPERTY>\r\n`;
   }
   return out + '</INSTANCE>';
@@ -272,7 +282,7 @@ function taskSequenceObject(ts: ExportTaskSequence, server: string, dateText: st
     { kind: 'value', name: 'Type', value: ts.bootImageId ? 2 : 1 },
     { kind: 'value', name: 'Version', value: '' },
   ];
-  return instanceXml('SMS_TaskSequencePackage', `SMS_TaskSequencePackage.PackageID="${ts.packageId}"`, props, server, ts.sourceSite);
+  return instanceXml('SMS_TaskSequencePackage', `SMS_TaskSequencePackage.PackageID="${ts.packageId}"`, props, server, ts.sourceSite ?? 'XYZ');
 }
 
 function referencesInfo(ts: ExportTaskSequence): string {
@@ -284,7 +294,7 @@ function referencesInfo(ts: ExportTaskSequence): string {
         ['ReferenceDescription', 'string', r.description ?? ''],
         ['ReferenceName', 'string', r.name],
         ['ReferencePackageID', 'string', r.packageId],
-        ['ReferencePackageType', 'uint32', String(r.type)],
+        ['ReferencePackageType', 'uint32', r.type === null ? null : String(r.type)],
         ['ReferenceProgramName', 'string', r.program ?? '*'],
         ['ReferenceVersion', 'string', r.version],
       ]),
@@ -297,7 +307,7 @@ function appReferencesInfo(ts: ExportTaskSequence): string {
     ts.appReferences.map((a) =>
       infoInstance('SMS_TaskSequenceAppReferencesInfo', [
         ['PackageID', 'string', ts.packageId],
-        ['RefAppCI_ID', 'uint32', String(a.ciId)],
+        ['RefAppCI_ID', 'uint32', a.ciId === null ? null : String(a.ciId)],
         ['RefAppModelName', 'string', a.modelName],
         ['RefAppPackageID', 'string', a.packageId],
       ]),
