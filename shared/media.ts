@@ -39,7 +39,7 @@ export interface MediaVariable {
 
 /** Everything the wizard collects for stand-alone media, whatever the media type. */
 export interface MediaRequestBase {
-  /** Site folder; null for the bundled sample site. */
+  /** Site folder, or a live site's https:// address (read with the session's sign-in); null for the bundled sample site. */
   site: string | null;
   taskSequenceId: string;
   /** Distribution point names; empty = every one holding all content. */
