@@ -172,6 +172,39 @@ describe('wizard: a live site by server name', () => {
     assert.deepEqual(w.errors, []);
   });
 
+  test('a server that presents another certificate: the dialog warns with the trusted and the new thumbprints; trusting the new one opens the site', async (t) => {
+    const browser = suite.browser();
+    if (!skipUnlessReady(t) || !browser || !server) return;
+    const userData = join(work.dir, 'user-changed');
+    const name = `127.0.0.1:${server.port}`;
+    const served = await serve({ userDataDir: userData });
+    await served.call('openServerSite', { address: server.url, user: ADMIN, password: PASSWORD, trustThumbprint: server.thumbprint });
+    const old = server.thumbprint;
+    const w = await Wizard.open(browser, served, 'live-site-changed');
+    const renewed = server.setCertificate();
+    t.after(async () => {
+      await w.close();
+      await served.close();
+    });
+    const { page } = w;
+    assert.notEqual(renewed.thumbprint, old);
+
+    await openServer(w, name, ADMIN, PASSWORD);
+    const dialog = page.getByRole('alertdialog');
+    await dialog.waitFor();
+    assert.match(await dialog.locator('h2').innerText(), /The certificate of .* changed/);
+    assert.match(await dialog.innerText(), /presents another certificate than the one you trusted/);
+    assert.equal(await dialog.locator('[data-testid="cert-pinned"]').innerText(), old);
+    assert.equal(await dialog.locator('[data-testid="cert-sha256"]').innerText(), renewed.thumbprint);
+    assert.equal((await w.focused()).text, 'Cancel', 'focus starts on Cancel');
+    await w.shot('certificate-changed');
+    await dialog.getByRole('button', { name: 'Trust this certificate' }).click();
+    await page.locator('[data-testid="site-live"]').waitFor();
+    const trusted = JSON.parse(readFileSync(join(userData, 'trusted-servers.json'), 'utf8')) as Record<string, { thumbprint: string }>;
+    assert.equal(trusted[name].thumbprint, renewed.thumbprint);
+    assert.deepEqual(w.errors, []);
+  });
+
   test('a folder whose tsmedia-site.json names the service and maps the distribution points: read live, the libraries readable, an ISO made', async (t) => {
     const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser || !server) return;
