@@ -62,7 +62,6 @@ const TLS_TRUST_ERRORS = new Set([
   'CERT_NOT_YET_VALID',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 const RETRIES = 3;
 
 /** Colon-free uppercase hex of a certificate's DER bytes. */
@@ -396,7 +395,7 @@ export class AdminServiceClient {
       const tp = presented?.thumbprint ?? 'unknown';
       return codedInputError('SITE_CERT_UNTRUSTED', { server, thumbprint: tp, sha1: presented?.sha1 ?? '', subject: presented?.subject ?? '' }, `the certificate of ${server} is not trusted by this computer (${code}${presented ? `; subject ${presented.subject}; SHA-256 ${tp}; SHA-1 ${presented.sha1}` : ''}). If it is your site's own certificate (compare the thumbprint on the server), trust it once with --trust-certificate ${tp}.`);
     }
-    if (UNREACHABLE.has(code)) return unreachable(this.address, err);
+    // Refused, unknown name, reset, a TLS handshake that failed: the message carries the system's own code.
     return unreachable(this.address, err);
   }
 
