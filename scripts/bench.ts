@@ -3,7 +3,8 @@
 // the analysis of a large task sequence, the progress rate, the cancel latency and the wizard's long tasks during a
 // write (`--only-ui`: that last figure alone); as root, a USB drive write to a loop device throttled to a stick's speed
 // against dd of the same bytes, and an ISO written to a real SMB share (Samba through smbnetfs) against cp of the same
-// bytes. Not part of `npm test`.
+// bytes; and a 5,000-package, 300-task-sequence live site opened from the test administration service
+// (`--only-live`: that figure alone). Not part of `npm test`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
@@ -21,6 +22,9 @@ import type { IsoMediaRequest } from '../shared/media.js';
 import { cannotShare, sambaShare } from './lib/sambaShare.js';
 import { cannotThrottle, throttledStick } from './lib/throttledStick.js';
 import { cannotMeasureWizard, measureWizardLongTasks, type WizardLongTasks } from './lib/wizardLongTasks.js';
+import { loadFolderSite } from '../test/adminService/AdminServiceData.js';
+import { startAdminService } from '../test/adminService/AdminServiceServer.js';
+import { syntheticSite } from '../test/adminService/SyntheticSite.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -284,6 +288,41 @@ function shareLines(sh: ShareFigure): string[] {
 
 const shareTarget = (sh: ShareFigure | null): Target => ({ name: 'iso-to-share-vs-cp', value: sh ? sh.tsmedia / sh.cp : null, limit: '<= 1.25', met: sh ? sh.tsmedia / sh.cp <= 1.25 : null });
 
+/** Opens a 5,000-package, 300-task-sequence live site through the CLI (`sequences`): seconds, median of `runs`. */
+async function liveSiteOpen(work: string, runs: number, log: (s: string) => void): Promise<{ seconds: number; requests: number; megabytes: number } | null> {
+  const template = await loadFolderSite(sampleSitePath());
+  const data = syntheticSite(template, { packages: 5000, taskSequences: 300, applications: 500 });
+  const user = 'CONTOSO\\bench';
+  const password = 'bench-password';
+  const server = await startAdminService({ data, users: { [user]: { password, admin: true } } });
+  const env = { ...process.env, TSMEDIA_CONFIG_DIR: join(work, 'live-config'), TSMEDIA_SITE_USER: user, TSMEDIA_SITE_PASSWORD: password };
+  const run = (extra: string[]): Promise<{ seconds: number; status: number; stdout: string }> =>
+    new Promise((resolvePromise) => {
+      const t0 = process.hrtime.bigint();
+      const child = spawn(process.execPath, [CLI, 'sequences', '--site', server.url, '--json', ...extra], { env });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.resume();
+      child.on('close', (code) => resolvePromise({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, status: code ?? -1, stdout }));
+    });
+  try {
+    const first = await run(['--trust-certificate', server.thumbprint]);
+    if (first.status !== 0) throw new Error(`live-site-open: tsmedia sequences failed (${first.status})`);
+    const listed = (JSON.parse(first.stdout) as unknown[]).length;
+    if (listed !== 300) throw new Error(`live-site-open: ${listed} task sequences listed, expected 300`);
+    const times: number[] = [];
+    server.counters.reset();
+    for (let i = 0; i < runs; i++) times.push((await run([])).seconds);
+    const figure = { seconds: median(times), requests: server.counters.requests / runs, megabytes: server.counters.bytesSent / runs / 1e6 };
+    log(`live-site-open: ${figure.seconds.toFixed(2)} s (median of ${runs}), ${figure.requests.toFixed(0)} requests, ${figure.megabytes.toFixed(1)} MB per open`);
+    return figure;
+  } finally {
+    await server.close();
+  }
+}
+
+const liveTarget = (f: { seconds: number } | null): Target => ({ name: 'live-site-open', value: f ? f.seconds : null, limit: '< 5 s', met: f ? f.seconds < 5 : null });
+
 function nodeSha256Throughput(): number {
   const b = Buffer.allocUnsafe(256 * MiB);
   randomFillSync(b);
@@ -361,7 +400,7 @@ const longTasksFigures = (w: WizardLongTasks | null): unknown =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' } },
+    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' }, 'only-live': { type: 'boolean' } },
   });
   const size = parseSize(values.size ?? '2GiB');
   if (size > 20 * GiB) throw new Error('--size is at most 20 GiB');
@@ -380,6 +419,12 @@ async function main(): Promise<void> {
       if (st) console.log(`tsmedia usb --drive ${st.tsmedia.toFixed(2)} s, dd oflag=direct bs=4M ${st.dd.toFixed(2)} s, ${(st.bytes / MiB).toFixed(0)} MiB at ${st.mbps} MB/s`);
       console.log(targetLine(t));
       if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: [t], stick: st }, null, 2)}\n`);
+      return;
+    }
+    if (values['only-live']) {
+      const f = await liveSiteOpen(work, runs, log);
+      console.log(targetLine(liveTarget(f)));
+      if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: [liveTarget(f)], live: f }, null, 2)}\n`);
       return;
     }
     if (values['only-share']) {
@@ -458,6 +503,7 @@ async function main(): Promise<void> {
 
     const stick = await stickFigure(work, parseSize(values['stick-content'] ?? '1GiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
     const share = await shareFigure(work, values.work ?? tmpdir(), parseSize(values['share-content'] ?? '512MiB'), runs, values['share-big-writes'] === true, log);
+    const live = await liveSiteOpen(work, runs, log);
 
     let largePeak: number | null = null;
     if (!values['skip-large']) {
@@ -517,6 +563,7 @@ async function main(): Promise<void> {
       target('usb-image-vs-limit', med('tsmedia usb --image') / limit, '<= 1.25', (v) => v <= 1.25),
       target('usb-drive-vs-dd', stick ? stick.tsmedia / stick.dd : null, '<= 1.10', (v) => v <= 1.1),
       shareTarget(share),
+      liveTarget(live),
       target('verify-vs-node-sha256', verifyRate / nodeSha, '>= 0.9', (v) => v >= 0.9),
       target('verify-vs-sha256sum', median(sumTimes) / median(verifyTimes) * (isoBytes / size), '> 1.0 (throughput ratio)', (v) => v > 1.0),
       target('memory-default', Math.max(peaks.get('tsmedia iso') ?? 0, peaks.get('tsmedia usb --image') ?? 0, verifyPeak), '<= 200 MiB', (v) => v <= 200),

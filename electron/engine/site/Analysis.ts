@@ -10,7 +10,7 @@ import type {
   ReferenceSummary,
   SequenceSummary,
 } from '../../../shared/analysis.js';
-import { knownContent } from './Catalog.js';
+import { knownContentOf } from './Catalog.js';
 import { InputError } from '../errors.js';
 import type { Site } from './Site.js';
 import { classifyStart, type WalkedStep } from './StartScenario.js';
@@ -94,21 +94,43 @@ function enablesSoftwareDistribution(step: TsStep): boolean {
 
 type Walked = WalkedStep;
 
+interface SiteIndex {
+  known: ReturnType<typeof knownContentOf>;
+  appByModel: Map<string, string>;
+  appDeps: Map<string, readonly string[]>;
+}
+const indexes = new WeakMap<Site, SiteIndex>();
+
+/** What every analysis of a site looks up, made once per site (a live site lists thousands of packages). */
+function indexOf(site: Site): SiteIndex {
+  let index = indexes.get(site);
+  if (!index) {
+    const known = knownContentOf(site);
+    index = { known, appByModel: new Map(), appDeps: new Map() };
+    for (const k of known.values()) {
+      if (k.modelName) index.appByModel.set(k.modelName.toLowerCase(), k.packageId);
+      index.appDeps.set(k.packageId, k.dependencies);
+    }
+    indexes.set(site, index);
+  }
+  return index;
+}
+
 class Analyzer {
   private readonly refs = new Map<string, ReferenceSummary>();
   private readonly known;
-  private readonly appByModel = new Map<string, string>();
-  private readonly appDeps = new Map<string, string[]>();
+  private readonly appByModel;
+  private readonly appDeps;
   readonly findings: Finding[] = [];
   /** Steps of the task sequence and of its child task sequences, in run order. */
   readonly walked: Walked[] = [];
 
   constructor(private readonly site: Site) {
-    this.known = knownContent(site);
-    for (const k of this.known.values()) {
-      if (k.modelName) this.appByModel.set(k.modelName.toLowerCase(), k.packageId);
-      this.appDeps.set(k.packageId, k.dependencies);
-    }
+    const index = indexOf(site);
+    this.known = index.known;
+    this.appDeps = index.appDeps;
+    // Each analysis adds its own task sequences' application references: a copy (applications only, a few hundred).
+    this.appByModel = new Map(index.appByModel);
   }
 
   addRef(packageId: string, kind: ReferenceKind, via: string, extra: Partial<ReferenceSummary> = {}): void {

@@ -84,6 +84,21 @@ export function knownContent(site: Site): Map<string, Draft> {
   return items;
 }
 
+const sharedKnown = new WeakMap<Site, ReadonlyMap<string, Readonly<Draft>>>();
+
+/**
+ * knownContent, worked out once per site and shared by readers that change nothing: the list of a site's task
+ * sequences analyses each of them, and a live site knows thousands of packages. A Site never changes once open.
+ */
+export function knownContentOf(site: Site): ReadonlyMap<string, Readonly<Draft>> {
+  let known = sharedKnown.get(site);
+  if (!known) {
+    known = knownContent(site);
+    sharedKnown.set(site, known);
+  }
+  return known;
+}
+
 /** Distribution points holding a package's current content (at `sourceVersion` when the site knows it). */
 export async function holders(site: Site, packageId: string, sourceVersion: number | null): Promise<string[]> {
   const out: string[] = [];
