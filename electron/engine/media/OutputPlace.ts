@@ -9,6 +9,7 @@ import { dirname, extname, posix, resolve, win32 } from 'node:path';
 import { mountpointContains } from '../../../shared/drives.js';
 import { USB_IMAGE_EXTENSION, type UsbImageTarget } from '../../../shared/media.js';
 import { plainWindowsPath } from '../../../shared/windowsPaths.js';
+import { isSiteUrl } from '../site/live/SiteAddress.js';
 import { InputError, codedInputError } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { uncShare } from '../io/OutputVolume.js';
@@ -23,7 +24,8 @@ export function sourceFolders(site: Site): string[] {
   const app = [packageRoot()];
   // A packaged Electron app: its executable's folder holds the whole application (resources, the asar archive).
   if (process.versions.electron) app.push(dirname(process.execPath));
-  return [site.root, ...site.distributionPoints.map((d) => d.root), ...app];
+  // A live site's root is its service's address, no folder of this computer.
+  return [...(isSiteUrl(site.root) ? [] : [site.root]), ...site.distributionPoints.map((d) => d.root), ...app];
 }
 
 /** The path module of `platform`: Windows paths are read as Windows reads them, on any OS (the rules' tests). */
