@@ -39,7 +39,7 @@ export interface LiveSiteInfo {
 export interface OpenServerSiteRequest {
   /** A server name ("cm01.contoso.com", "cm01:8443") or the service's https:// address. */
   address: string;
-  /** DOMAIN\user or user@domain; null on Windows signs in as the current user (Negotiate). */
+  /** DOMAIN\user or user@domain; null signs in as the current user (Negotiate: the Windows logon, or a Kerberos ticket). */
   user: string | null;
   password: string | null;
   trustThumbprint: string | null;

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { InputError } from '../electron/engine/errors.js';
+import { createEngineApi } from '../electron/host/EngineApi.js';
+import type { SiteInfo } from '../shared/ipc.js';
 import { openSiteAt, type LiveSiteContext } from '../electron/engine/site/SiteOpener.js';
 import { TrustedServers } from '../electron/engine/site/live/TrustedServers.js';
 import { loadFolderSite } from './adminService/AdminServiceData.js';
@@ -78,6 +80,18 @@ describe('Negotiate sign-in with Kerberos', { skip: why ?? false }, () => {
     });
     assert.equal(r.status, 0, r.stderr);
     assert.ok((JSON.parse(r.stdout) as unknown[]).length >= 3);
+  });
+
+  test('the wizard: a server opened with no user name signs in with the ticket (off Windows too)', async () => {
+    const api = createEngineApi({ userDataDir: join(config, 'wizard') });
+    try {
+      const info = (await api.call('openServerSite', [{ address: `localhost:${server.port}`, user: null, password: null, trustThumbprint: server.thumbprint }])) as SiteInfo;
+      assert.equal(info.live?.server, `localhost:${server.port}`);
+      assert.equal(info.live?.user, null);
+      assert.ok(info.taskSequences >= 3, `${info.taskSequences} task sequences`);
+    } finally {
+      await api.close();
+    }
   });
 
   test('a server name with no service principal fails with GSSAPI\'s reason and what to do', async () => {

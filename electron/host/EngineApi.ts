@@ -383,16 +383,23 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
   // typed password can be read again (a media run, a reload) until the application ends; never stored, never logged.
   const signIns = new Map<string, SignIn>();
   const trust = TrustedServers.inDir(options.userDataDir);
-  /** The sign-in for a server: the one given this session, else the signed-in Windows user's own (Negotiate). */
-  const sessionSignIn = async (server: string): Promise<SignIn> => {
-    const known = signIns.get(server);
-    if (known) return known;
-    if (process.platform === 'win32') return { kind: 'negotiate' };
-    throw codedInputError('SITE_SIGN_IN_NEEDED', { server }, `${server} needs a sign-in: give a user name (DOMAIN\\user) and its password. (Only on Windows can tsmedia sign in with your own account.)`);
+  /**
+   * The sign-in for a server: the one given this session, else the user's own (Negotiate): the Windows logon, or
+   * elsewhere a Kerberos ticket (kinit) when there is one.
+   */
+  const sessionSignIn = async (server: string): Promise<SignIn> => signIns.get(server) ?? { kind: 'negotiate' };
+  /** Off Windows, an own-account sign-in that failed (no ticket, no kerberos module) asks for a user name instead. */
+  const asSignInNeeded = (err: unknown): unknown => {
+    if (process.platform === 'win32' || !(err instanceof InputError) || err.code !== 'SITE_SIGN_IN_FAILED' || err.params?.user !== '') return err;
+    const server = String(err.params.server ?? '');
+    return codedInputError('SITE_SIGN_IN_NEEDED', { server }, `${server} needs a sign-in: give a user name (DOMAIN\\user) and its password. (Without one, tsmedia signs in with your own account: on Windows, or with a Kerberos ticket from kinit; ${err.message})`);
   };
   const liveContext = (signIn: LiveSiteContext['signIn'] = sessionSignIn, trustThumbprint: string | null = null): LiveSiteContext => ({ signIn, trust, trustThumbprint });
   /** A folder, a folder whose descriptor names an administration service, or a service's address. */
-  const openAt = (spec: string): Promise<Site> => openSiteAt(spec, liveContext());
+  const openAt = (spec: string): Promise<Site> =>
+    openSiteAt(spec, liveContext()).catch((err: unknown) => {
+      throw asSignInNeeded(err);
+    });
 
   // ---- The site: the last one opened, else the sample site.
   let current: Promise<OpenSite> | null = null;
@@ -527,7 +534,9 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
         // No user typed: the one this session signed in with, else Windows' own account, else a request for one.
         signIn = await sessionSignIn(address.server);
       }
-      const s = await openSiteAt(address.base, liveContext(async () => signIn, req.trustThumbprint));
+      const s = await openSiteAt(address.base, liveContext(async () => signIn, req.trustThumbprint)).catch((err: unknown) => {
+        throw asSignInNeeded(err);
+      });
       // Remembered once it worked: a wrong password is not kept for the next read.
       if (signIn.kind === 'ntlm') signIns.set(address.server, signIn);
       const opened: OpenSite = { site: s, isSample: false };
