@@ -27,11 +27,11 @@ import { runInspect, runVerify } from './media.js';
 const USAGE = `tsmedia — Configuration Manager stand-alone task sequence media
 
 Usage:
-  tsmedia sequences [--site DIR] [--json]
-  tsmedia catalog   [--site DIR] [--kind KIND] [--json]
-  tsmedia analyze   [--site DIR] --task-sequence ID [--no-dependencies] [--json]
+  tsmedia sequences [--site DIR|URL] [--json]
+  tsmedia catalog   [--site DIR|URL] [--kind KIND] [--json]
+  tsmedia analyze   [--site DIR|URL] --task-sequence ID [--no-dependencies] [--json]
   tsmedia analyze   FILE.zip|FILE.xml [--no-dependencies] [--json]
-  tsmedia create    [--site DIR] --task-sequence ID --media iso --size SIZE --out PATH.iso
+  tsmedia create    [--site DIR|URL] --task-sequence ID --media iso --size SIZE --out PATH.iso
                     [--dp NAME]… [--password-file F | --password-env VAR] [--unattended]
                     [--start DATE --expire DATE] [--label TEXT] [--autorun]
                     [--var NAME=VALUE]… [--secret-var NAME=@FILE]… [--prestart CMD [--prestart-files DIR]]
