@@ -11,7 +11,7 @@ describe('tsmedia command line', () => {
   test('help and version', () => {
     const h = runCli(['help']);
     assert.equal(h.status, 0);
-    assert.match(h.stdout, /tsmedia analyze\s+\[--site DIR\] --task-sequence ID/);
+    assert.match(h.stdout, /tsmedia analyze\s+\[--site DIR\|URL\] --task-sequence ID/);
     const none = runCli([]);
     assert.equal(none.status, 1, 'no command is a usage error');
     const v = runCli(['--version']);
