@@ -87,7 +87,8 @@ before(async () => {
 after(async () => {
   await host.close();
   await api.close();
-  rmSync(work, { recursive: true, force: true });
+  // Windows may still hold a file just closed by the host: rmSync retries ENOTEMPTY/EBUSY there.
+  rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 
 describe('host checks: whose requests are answered', () => {
