@@ -222,7 +222,7 @@ export function hashSource(source: ContentSource, cancelled: () => boolean = () 
 }
 
 /** A failed write to a drive: no space left there is the drive's own failure (it is written uncached), not a disk's being full. */
-function describeDriveWrite(err: unknown, target: string): string {
+export function describeDriveWrite(err: unknown, target: string): string {
   if ((err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
     return `${target} refused a write: no space left on the device. The drive is smaller than it reported, or it is failing; what was written is incomplete.`;
   }
