@@ -288,7 +288,9 @@ describe('fan-out write to drives', () => {
     const r = await runFanOutWrite(targets, { onProgress: (i, b) => (seen[i] = b) });
     assert.deepEqual([r.targets[0].error, r.targets[1].error], [null, null]);
     assert.match(r.targets[2].error ?? '', new RegExp(`${small.dev} refused a write: no space left on the device`));
-    assert.ok(seen[2] > 8 * MiB && seen[2] < l1.size, `the small drive failed part way (${seen[2]} of ${l1.size} bytes)`);
+    // Progress is paced (50 ms a target), so the failed target's own count is what says how far it got.
+    const reached = Math.max(seen[2], r.targets[2].bytes);
+    assert.ok(reached > 8 * MiB && reached < l1.size, `the small drive failed part way (${reached} of ${l1.size} bytes)`);
     // The kernel lets root open a read-only drive for writing and refuses the first write (EPERM).
     assert.match(r.targets[3].error ?? '', new RegExp(`(permission denied writing ${locked.dev}|${locked.dev} is on a read-only)`));
     assert.equal(seen[3], 0, 'nothing was written to the read-only drive');
