@@ -115,8 +115,39 @@ export interface UsbImageTarget {
 /** A USB drive, or a raw image of one written with the same code. */
 export interface UsbMediaRequest extends MediaRequestBase {
   target: UsbDriveTarget | UsbImageTarget;
+  /**
+   * "Write several drives": more drives written in the same run as `target` (a drive then), from one read of the
+   * content; each judged and confirmed as `target` is. Several drives are always formatted (`format` true).
+   */
+  moreDrives?: UsbDriveTarget[];
   /** The console's "Format removable USB drive (FAT32) and make bootable"; false writes into the existing FAT32 volume. */
   format: boolean;
+}
+
+/** Where one drive of a several-drive run is: its own bytes, speed and time left, and how it ended. */
+export interface DriveProgress {
+  device: string;
+  state: 'waiting' | 'writing' | 'verifying' | 'written' | 'failed' | 'cancelled';
+  /** Bytes of this drive's phase (the write, then the read-back). */
+  bytesDone: number;
+  bytesTotal: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  /** Why it failed, naming the drive; null otherwise. */
+  error: string | null;
+}
+
+/** How one drive of a several-drive run ended. */
+export interface UsbDriveResult {
+  device: string;
+  status: 'written' | 'failed' | 'cancelled';
+  error: string | null;
+  bytesWritten: number;
+  verified: boolean;
+  /** The layout's size, the volume's clusters, the sector size it was planned for. */
+  diskBytes: number;
+  clusterSize: number;
+  sectorSize: number;
 }
 
 export type MediaPhase = 'plan' | 'write' | 'verify' | 'finalize' | 'done';
@@ -131,6 +162,8 @@ export interface MediaProgress {
   currentFile: string | null;
   disc: number | null;
   discs: number | null;
+  /** A several-drive run: each drive's own progress, in the order chosen (in the same event: ≤ 4 a second whatever N). */
+  drives?: DriveProgress[];
 }
 
 /** Turns a CLI/answer-file size ("dvd", "cd650", "4700000000") into a size. */

@@ -7,14 +7,14 @@ import { SITE_OPTIONS, siteArgsOf, siteSpecOf, type SiteArgs } from './siteOptio
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ANSWERS_FORMAT, answerFileProblem, type AnswerFile } from '../../shared/answers.js';
-import type { IsoMediaRequest, MediaProgress, MediaStart, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
+import type { IsoMediaRequest, MediaProgress, MediaStart, MediaVariable, UsbDriveTarget, UsbMediaRequest } from '../../shared/media.js';
 import { DEFAULT_MEDIA_LABEL, DISC_SIZE_LABELS, parseDiscSize } from '../../shared/media.js';
 import { InputError, codedInputError, describeFsError } from '../engine/errors.js';
 import { CancelledError } from '../engine/io/ImageWriter.js';
 import { describePlace, type OutputVolume } from '../engine/io/OutputVolume.js';
 import { createIsoSet, type PlanSummary } from '../engine/media/MediaBuilder.js';
 import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
-import { confirmationTimes, evaluateDrive, formatDriveSize } from '../../shared/drives.js';
+import { confirmationTimes, evaluateDrive, formatDriveSize, type DriveInfo } from '../../shared/drives.js';
 import { findDrive, listDrives } from '../engine/drives/Drives.js';
 import { sameDriveName } from '../engine/drives/DriveAccess.js';
 import { sourceFolders } from '../engine/media/OutputPlace.js';
@@ -64,7 +64,7 @@ const OPTIONS = {
   'no-dependencies': { type: 'boolean' },
   'no-verify': { type: 'boolean' },
   timestamp: { type: 'string' },
-  drive: { type: 'string' },
+  drive: { type: 'string', multiple: true },
   image: { type: 'string' },
   'image-size': { type: 'string' },
   'no-format': { type: 'boolean' },
@@ -132,7 +132,7 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
   if (size === null) throw new InputError(`--size "${sizeText}": use ${Object.keys(DISC_SIZE_LABELS).join(', ')} or a size in bytes (at least 64 MiB).`);
   const out = v.out ?? rel(a.out);
   if (media === 'iso' && !out) throw new InputError('create --media iso needs --out PATH.iso (the first disc\'s file).');
-  if (media === 'usb' && !v.drive === !v.image) throw new InputError('create --media usb needs --drive DEVICE or --image FILE --image-size BYTES (one of them).');
+  if (media === 'usb' && !v.drive?.length === !v.image) throw new InputError('create --media usb needs --drive DEVICE or --image FILE --image-size BYTES (one of them).');
   if (media === 'iso' && (v.drive || v.image)) throw new InputError('--drive and --image go with --media usb.');
   if (v.replace !== undefined && !v.image) throw new InputError('--replace FILE goes with --image FILE: it confirms that the existing image file may be replaced.');
   if ((v['yes-erase'] || v.all) && !v.drive) throw new InputError('--yes-erase and --all go with --drive DEVICE.');
@@ -201,15 +201,19 @@ export function parseCreateArgs(args: string[]): ParsedCreate {
   if (media === 'usb') {
     const { size: _size, out: _out, ...base } = request;
     // Each --yes-erase is one confirmation, naming the drive it is given for: the engine counts them (DriveChoice).
-    const target: UsbMediaRequest['target'] = v.drive
-      ? { kind: 'drive', device: v.drive, showAll: v.all ?? false, confirmations: v['yes-erase'] ?? [] }
+    // Several --drive: one run writes them all from one read; each drive counts the --yes-erase naming it.
+    const drives = (v.drive ?? []).map((device): UsbDriveTarget => ({ kind: 'drive', device, showAll: v.all ?? false, confirmations: (v['yes-erase'] ?? []).filter((d) => sameDriveName(d, device)) }));
+    const target: UsbMediaRequest['target'] = drives.length
+      ? drives[0]
       : { kind: 'image', path: resolve(v.image as string), sizeBytes: v['image-size'] ? parseBytes(v['image-size'], '--image-size') : 0, replace: v.replace ? resolve(v.replace) : null };
-    usb = { ...base, target, format: !v['no-format'] };
+    usb = { ...base, target, format: !v['no-format'], ...(drives.length > 1 ? { moreDrives: drives.slice(1) } : {}) };
+    if (drives.length > 1 && v['no-format']) throw new InputError('several --drive are always formatted: --no-format adds files to one drive\'s volume; write those drives one at a time.');
     if (target.kind === 'image' && usb.format && !v['image-size']) throw new InputError('--image needs --image-size BYTES (the size of the drive it stands for), unless --no-format adds to an existing image.');
   }
   // Either name of a drive confirms it (macOS: diskN or rdiskN; Windows: any case).
-  const other = (v['yes-erase'] ?? []).find((d) => !v.drive || !sameDriveName(d, v.drive));
-  if (other !== undefined) throw new InputError(`--yes-erase names ${other}, but the drive to write is ${v.drive ?? 'none'}: confirm the drive you chose.`);
+  const chosen = v.drive ?? [];
+  const other = (v['yes-erase'] ?? []).find((d) => !chosen.some((c) => sameDriveName(d, c)));
+  if (other !== undefined) throw new InputError(`--yes-erase names ${other}, but the drive${chosen.length > 1 ? 's' : ''} to write ${chosen.length > 1 ? 'are' : 'is'} ${chosen.join(', ') || 'none'}: confirm the drive you chose.`);
   return { site: request.site ?? undefined, siteArgs: siteArgsOf(v), media, request, usb, json: v.json ?? false };
 }
 
@@ -299,27 +303,33 @@ function withCancel<T>(io: Io, run: (signal: AbortSignal) => Promise<T>): Promis
   });
 }
 
+/**
+ * A drive's constraints, as the wizard shows them, said in the command line's words (a hidden drive needs --all, each
+ * confirmation a --yes-erase naming it); the engine judges the same request again with the same rules.
+ */
+function checkChosenDrive(t: UsbDriveTarget, listed: DriveInfo[], sourcePaths: string[], io: Io): void {
+  const drive = findDrive(listed, t.device);
+  if (!drive) throw codedInputError('DRIVE_NOT_CONNECTED', { device: t.device }, `drive ${t.device} is not connected (see "tsmedia drives --all").`);
+  const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths, showAll: t.showAll });
+  for (const c of ev.constraints) io.err(`${c.severity}: ${c.message}`);
+  const name = `${drive.device} (${drive.description || 'no description'}, ${formatDriveSize(drive.sizeBytes)})`;
+  const yes = (n: number): string => Array(n).fill(`--yes-erase ${drive.device}`).join(' ');
+  const withAll = evaluateDrive(drive, { neededBytes: 0, sourcePaths, showAll: true });
+  if (ev.hidden && !t.showAll && withAll.selectable) {
+    throw new InputError(`drive ${name} is not a removable USB drive; it is listed only with --all, and then must be confirmed ${confirmationTimes(withAll.needsConfirmation)} (--all ${yes(withAll.needsConfirmation)}).`);
+  }
+  if (!ev.selectable) throw new InputError(`drive ${drive.device} cannot be chosen: ${ev.constraints.filter((c) => c.severity === 'error').map((c) => c.message).join(' ')}`);
+  if (t.confirmations.length < ev.needsConfirmation) {
+    throw new InputError(`writing ${name} ERASES everything on it. Confirm it ${confirmationTimes(ev.needsConfirmation)} with ${yes(ev.needsConfirmation)}.`);
+  }
+}
+
 async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<number> {
   const req = parsed.usb as UsbMediaRequest;
-  const t = req.target;
-  if (t.kind === 'drive') {
-    // The drive's constraints, as the wizard shows them, said in the command line's words (a hidden drive needs --all,
-    // each confirmation a --yes-erase); the engine judges the same request again with the same rules.
-    const drive = findDrive(await listDrives({ showAll: true }), t.device);
-    if (!drive) throw codedInputError('DRIVE_NOT_CONNECTED', { device: t.device }, `drive ${t.device} is not connected (see "tsmedia drives --all").`);
+  if (req.target.kind === 'drive') {
+    const listed = await listDrives({ showAll: true });
     const sourcePaths = sourceFolders(site);
-    const ev = evaluateDrive(drive, { neededBytes: 0, sourcePaths, showAll: t.showAll });
-    for (const c of ev.constraints) io.err(`${c.severity}: ${c.message}`);
-    const name = `${drive.device} (${drive.description || 'no description'}, ${formatDriveSize(drive.sizeBytes)})`;
-    const yes = (n: number): string => Array(n).fill(`--yes-erase ${drive.device}`).join(' ');
-    const withAll = evaluateDrive(drive, { neededBytes: 0, sourcePaths, showAll: true });
-    if (ev.hidden && !t.showAll && withAll.selectable) {
-      throw new InputError(`drive ${name} is not a removable USB drive; it is listed only with --all, and then must be confirmed ${confirmationTimes(withAll.needsConfirmation)} (--all ${yes(withAll.needsConfirmation)}).`);
-    }
-    if (!ev.selectable) throw new InputError(`drive ${drive.device} cannot be chosen: ${ev.constraints.filter((c) => c.severity === 'error').map((c) => c.message).join(' ')}`);
-    if (t.confirmations.length < ev.needsConfirmation) {
-      throw new InputError(`writing ${name} ERASES everything on it. Confirm it ${confirmationTimes(ev.needsConfirmation)} with ${yes(ev.needsConfirmation)}.`);
-    }
+    for (const t of [req.target, ...(req.moreDrives ?? [])]) checkChosenDrive(t, listed, sourcePaths, io);
   }
   let lastPhase = '';
   try {
@@ -344,12 +354,22 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
     );
     if (io.isTty) io.err('');
     if (parsed.json) io.out(JSON.stringify(result, (k, val: unknown) => (k === 'manifest' ? undefined : val), 2));
-    else {
+    else if (result.drives) {
+      // Several drives: a line for each, then what they share.
+      for (const d of result.drives) io.out(`${d.device}: ${d.status === 'written' ? `written${d.verified ? ', verified' : ''} (${formatBytes(d.bytesWritten)}, ${d.clusterSize}-byte clusters, ${d.sectorSize}-byte sectors)` : d.status === 'cancelled' ? 'cancelled: it holds an incomplete volume; write it again before use' : `FAILED: ${d.error}`}`);
+      io.out(`created USB media on ${result.drives.filter((d) => d.status === 'written').length} of ${result.drives.length} drives: ${result.manifest.files.length} files`);
+      io.out(startLine(result.start));
+      if (result.reportFiles.length) io.out(`report: ${result.reportFiles.join(', ')}`);
+      io.out(`log: ${result.logFiles.join(', ')}`);
+    } else {
       io.out(`created USB media on ${result.target}${result.verified ? ', verified' : ''}: ${result.manifest.files.length} files`);
       io.out(startLine(result.start));
       io.out(`report: ${result.reportFiles.join(', ')}`);
       io.out(`log: ${result.logFiles.join(', ')}`);
     }
+    // Several drives: 2 when any failed (the others are written and verified), 130 when the rest were cancelled.
+    if (result.drives?.some((d) => d.status === 'failed')) return 2;
+    if (result.drives?.some((d) => d.status === 'cancelled')) return 130;
     return 0;
   } catch (err) {
     if (err instanceof CancelledError) {

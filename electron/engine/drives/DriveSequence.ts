@@ -13,7 +13,10 @@
 //              this process may be unable to read the drive afterwards)
 import type { ImageLayout } from '../io/ImageLayout.js';
 import { runImageJobs, type JobResult, type RunJobsOptions, type WorkerJob } from '../io/ImageJobs.js';
+import { runFanOutWrite, type FanOutTarget } from '../io/FanOutWrite.js';
+import { CancelledError } from '../io/ImageWriter.js';
 import {
+  DriveAccessError,
   closeDevice,
   darwinDiskName,
   driveIoPath,
@@ -189,4 +192,124 @@ export async function writeDrive(job: DriveJob, options: WriteDriveOptions = {})
   } finally {
     await helper.dispose();
   }
+}
+
+/** How one drive of a batch ended: written (flushed and announced), or its own error while the others went on. */
+export interface DriveBatchResult {
+  device: string;
+  ioPath: string;
+  /** Bytes of the first write (the volume) done. */
+  bytes: number;
+  error: string | null;
+  cancelled: boolean;
+  announced: RereadResult | null;
+  released: string[];
+}
+
+export interface DriveBatchOptions extends Omit<DriveSequenceOptions, 'onProgress' | 'onStep' | 'runJobs'> {
+  /** Per drive, in the jobs' order: cancels that drive only. */
+  driveSignals?: (AbortSignal | undefined)[];
+  onProgress?: (index: number, bytes: number) => void;
+  onStep?: (index: number, step: DriveStep, detail: string) => void;
+  /** Tests: the ring's slots (default FanOutWrite's 16 × 4 MiB). */
+  slots?: number;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Several drives, one read (io/FanOutWrite): each drive taken, then every volume written from the same chunks, then
+ * each flushed and announced on its own. A drive that cannot be taken, fails its write (pulled out, read-only, I/O
+ * errors) or is cancelled ends with its own result while the others go on; a failure of the content itself (a source
+ * unreadable, a hash that does not match) is every drive's and rejects the batch, each drive's partitions given back.
+ * Rights are the caller's (writeDrives): this process must be able to write every drive.
+ */
+export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBatchOptions = {}): Promise<DriveBatchResult[]> {
+  const platform = options.platform ?? process.platform;
+  const run = options.run ?? runCommand;
+  const step = options.onStep ?? (() => undefined);
+  const results: DriveBatchResult[] = jobs.map((j) => ({ device: j.device, ioPath: driveIoPath(j.device, platform), bytes: 0, error: null, cancelled: false, announced: null, released: [] }));
+  const taken: (TakenDrive | null)[] = [];
+  for (const [i, job] of jobs.entries()) {
+    try {
+      const t = await takeDrive(job, platform, run);
+      step(i, 'take', t.released.length ? `${t.released.join(', ')} (${t.tool})` : 'nothing was mounted');
+      results[i].released = t.released;
+      taken.push(t);
+    } catch (err) {
+      results[i].error = messageOf(err);
+      taken.push(null);
+    }
+  }
+  const live = jobs.map((_, i) => i).filter((i) => taken[i] !== null);
+  const giveBack = async (i: number): Promise<void> => {
+    const w = taken[i]?.windows;
+    if (w) await releaseWindowsDisk(w, run).catch(() => undefined);
+  };
+  if (live.length > 0) {
+    const targets: FanOutTarget[] = live.map((i) => {
+      const first = jobs[i].writes[0];
+      step(i, 'write', `${results[i].ioPath}, opened exclusively`);
+      return { path: results[i].ioPath, layout: first.layout, target: 'device', gaps: first.gaps, ...(jobs[i].sectorSize ? { sectorSize: jobs[i].sectorSize } : {}), ...(options.driveSignals?.[i] ? { signal: options.driveSignals[i] } : {}) };
+    });
+    let fan;
+    try {
+      fan = await runFanOutWrite(targets, { signal: options.signal, slots: options.slots, onProgress: (k, bytes) => options.onProgress?.(live[k], bytes) });
+    } catch (err) {
+      // The content failed (or everything was cancelled): every drive is given back as it is, half-written.
+      for (const i of live) await giveBack(i);
+      throw err;
+    }
+    fan.targets.forEach((r, k) => {
+      const i = live[k];
+      results[i].bytes = r.bytes;
+      results[i].error = r.error;
+      results[i].cancelled = r.cancelled;
+    });
+    for (const i of live) {
+      const job = jobs[i];
+      if (results[i].error || results[i].cancelled) {
+        await giveBack(i);
+        continue;
+      }
+      try {
+        // What else the drive needs (a GPT's backup cleared at its end) is small and its own: written here, by itself.
+        const rest: WorkerJob[] = job.writes.slice(1).map((w) => ({ kind: 'write', path: results[i].ioPath, target: 'device', layout: w.layout, gaps: w.gaps, ...(job.sectorSize ? { sectorSize: job.sectorSize } : {}) }));
+        if (rest.length) await runImageJobs(rest, { signal: options.driveSignals?.[i] ?? options.signal });
+        step(i, 'flush', results[i].ioPath);
+        await (options.flushDrive ?? ((path) => flushPath(path, platform, run)))(results[i].ioPath);
+      } catch (err) {
+        if (err instanceof CancelledError) results[i].cancelled = true;
+        else results[i].error = messageOf(err);
+        await giveBack(i);
+        continue;
+      }
+      const t = taken[i] as TakenDrive;
+      results[i].announced = await announce(job, results[i].ioPath, t, platform, run);
+      step(i, 'announce', results[i].announced?.ok ? `the new layout is read (${results[i].announced?.tool})` : (results[i].announced?.warning ?? 'not read'));
+    }
+  }
+  return results;
+}
+
+/**
+ * Rights for every drive first; a batch this process may write is run here. One privileged writer for the whole batch
+ * is the next step (issue 19): until then a batch that needs rights is refused before anything is written, naming the
+ * drives, and the user runs tsmedia as administrator (or writes them one at a time, where the helper starts).
+ */
+export async function writeDrives(jobs: readonly DriveJob[], options: DriveBatchOptions & { privileged?: WriteDriveOptions['privileged'] } = {}): Promise<DriveBatchResult[]> {
+  const without: string[] = [];
+  for (const [i, job] of jobs.entries()) {
+    const own = options.privileged?.always !== true && (await hasDriveRights(job.device, { platform: options.platform, run: options.run }));
+    options.onStep?.(i, 'rights', own ? 'this process may write the drive' : 'administrator rights are needed');
+    if (!own) without.push(job.device);
+  }
+  if (without.length > 0) {
+    throw new DriveAccessError(
+      `writing several drives at once needs administrator rights for ${without.join(', ')}: run tsmedia as administrator (Windows) or with sudo (macOS, Linux), or write one drive at a time.`,
+      'EACCES',
+      without[0],
+    );
+  }
+  return runDriveBatch(jobs, options);
 }

@@ -2,7 +2,9 @@
 // that Windows' tools read; any other such file stops the run before anything is written, with a list the user can act on.
 import { basename, posix } from 'node:path';
 import type { ContentSource, ImageLayout } from '../io/ImageLayout.js';
-import { codedInputError } from '../errors.js';
+import { ContentIntegrityError, codedInputError } from '../errors.js';
+import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
+import type { ProgressReporter } from './Progress.js';
 import type { MediaFile } from './MediaPlan.js';
 import { planWimSplit } from '../formats/wim/WimSplit.js';
 import { FAT32_MAX_FILE } from '../formats/fat32/FatGeometry.js';
@@ -83,4 +85,30 @@ export function refuseLargeFiles(report: LargeFileReport): void {
     { files: report.refused.map((r) => r.path), count: report.refused.length },
     `FAT32 cannot hold a file of 4 GiB or more, and only WIM files can be split: ${list}. Make the media as a CD/DVD set (--media iso, where UDF holds large files), or make those files smaller in their packages (e.g. split the archive) and redistribute them.`,
   );
+}
+
+/** Hashes the .swm parts (their hashes go in the manifest) and checks each split WIM against its content library hash. */
+export async function hashSplitParts(prepared: { splitSources: ReturnType<typeof planLargeFiles>['splitSources'] }, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
+  const jobs: WorkerJob[] = [];
+  const targets: { kind: 'wim' | 'part'; file: (typeof prepared.splitSources)[number]['wim'] }[] = [];
+  for (const s of prepared.splitSources) {
+    jobs.push({ kind: 'hash-source', source: s.wim.source, label: s.wim.path });
+    targets.push({ kind: 'wim', file: s.wim });
+    for (const p of s.parts) {
+      jobs.push({ kind: 'hash-source', source: p.source, label: p.path });
+      targets.push({ kind: 'part', file: p });
+    }
+  }
+  if (jobs.length === 0) return;
+  const total = targets.reduce((n, t) => n + t.file.size, 0);
+  progress.begin('plan', total);
+  // The WIM and its parts are hashed side by side on both cores.
+  const results = await runImageJobs(jobs, { signal, parallel: 2, onProgress: (i, _bytes, _path, done) => progress.update(done, targets[i].file.path) });
+  results.forEach((r, i) => {
+    const t = targets[i];
+    if (t.kind === 'part') t.file.sha256 = r.sha256 ?? '';
+    else if (r.sha256 !== t.file.sha256.toUpperCase()) {
+      throw new ContentIntegrityError(`${t.file.source.label}: the WIM's bytes do not match the content library (SHA-256 ${r.sha256}, expected ${t.file.sha256}). Redistribute the package or choose another distribution point.`, t.file.path);
+    }
+  });
 }

@@ -2,7 +2,7 @@
 // version, size and disc, the media GUID, the date range, the findings acknowledged. No secret ever appears in it.
 import { basename } from 'node:path';
 import type { StartClassification } from '../../../shared/analysis.js';
-import type { IsoMediaRequest } from '../../../shared/media.js';
+import type { IsoMediaRequest, UsbDriveResult } from '../../../shared/media.js';
 import { SECURE_BOOT_CLASS_LABELS, signatureLines, type SecureBootReadiness } from '../../../shared/secureBoot.js';
 import type { MediaManifest } from './Manifest.js';
 import type { PlannedContent } from './MediaPlan.js';
@@ -29,6 +29,8 @@ export interface ReportInput {
   verified: boolean;
   /** Default 'iso'. */
   mediaType?: 'iso' | 'usb';
+  /** Several drives written at once: each with how it ended. */
+  drives?: UsbDriveResult[];
 }
 
 export interface ReportJson {
@@ -48,6 +50,8 @@ export interface ReportJson {
   /** The boot image's EFI boot files and who signed them, as read from the site before writing. */
   secureBoot: SecureBootReadiness | null;
   verified: boolean;
+  /** Several drives written at once: each drive's result (absent for one drive or an ISO set). */
+  drives?: UsbDriveResult[];
 }
 
 /** Line breaks of every kind Markdown or a viewer may honour: each would end a table row or a heading. */
@@ -123,6 +127,7 @@ export class MediaReport {
         ? { location: r.runtime.location, architectures: r.runtime.architectures, autorun: r.request.autorun ? r.runtime.autorunTarget : null, files: runtimeFileInfo(r.runtime) }
         : null,
       discs: r.discs.map((d) => ({ file: basename(d.path), bytes: d.bytes, sha256: d.sha256 })),
+      ...(r.drives ? { drives: r.drives.map((d) => ({ ...d })) } : {}),
       packages: r.content.packages.map((p) => ({
         packageId: p.packageId,
         name: p.name,
@@ -171,6 +176,16 @@ export class MediaReport {
       '|---|---:|---|',
       ...j.discs.map((d) => `| ${esc(d.file)} | ${d.bytes} | ${d.sha256 ? `\`${d.sha256}\`` : 'not computed (not read back)'} |`),
       '',
+      ...(j.drives
+        ? [
+            '## Drives',
+            '',
+            '| Drive | Result | Bytes written | Verified | Clusters | Sectors |',
+            '|---|---|---:|---|---:|---:|',
+            ...j.drives.map((d) => `| ${esc(d.device)} | ${d.status === 'failed' ? `failed: ${esc(d.error ?? '')}` : d.status} | ${d.bytesWritten} | ${d.verified ? 'yes' : 'no'} | ${d.clusterSize} | ${d.sectorSize} |`),
+            '',
+          ]
+        : []),
       '## Packages',
       '',
       '| Package | Kind | Name | Version | Source version | Bytes | Files | Disc | Read from |',

@@ -1,6 +1,6 @@
 // Progress as the user sees it: phase, bytes, speed, ETA and the current file — never more than four events in any
 // second, with the last state of each phase delivered, in order, until the run ends with its final state.
-import type { MediaPhase, MediaProgress } from '../../../shared/media.js';
+import type { DriveProgress, MediaPhase, MediaProgress } from '../../../shared/media.js';
 
 /**
  * The least time between two events. 260 ms, not 250: a receiver stamps events with its own millisecond clock a moment
@@ -96,6 +96,7 @@ export class ProgressReporter {
   private phaseStart: number;
   private phase: MediaPhase = 'plan';
   private samples: { t: number; bytes: number }[] = [];
+  private drives: readonly DriveProgress[] | null = null;
   private state: MediaProgress = { phase: 'plan', bytesDone: 0, bytesTotal: 0, bytesPerSecond: 0, etaSeconds: null, currentFile: null, disc: null, discs: null };
 
   constructor(
@@ -131,9 +132,14 @@ export class ProgressReporter {
     this.flush();
   }
 
+  /** A several-drive run's drives: sent inside every event from now on (one event for all, never one per drive). */
+  setDrives(drives: readonly DriveProgress[]): void {
+    this.drives = drives;
+  }
+
   /** Queues the current state: delivered at once when the last event is old enough, else when it will be. */
   flush(): void {
-    this.pacer.push({ ...this.state }, this.phase);
+    this.pacer.push(this.drives ? { ...this.state, drives: this.drives.map((d) => ({ ...d })) } : { ...this.state }, this.phase);
   }
 
   /**

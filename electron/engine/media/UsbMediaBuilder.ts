@@ -6,7 +6,8 @@ import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Finding } from '../../../shared/analysis.js';
 import type { DriveInfo } from '../../../shared/drives.js';
-import type { MediaProgress, MediaStart, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
+import type { MediaProgress, MediaStart, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
+import { createUsbBatch, type CreateUsbBatchOptions } from './UsbBatchBuilder.js';
 import { userLogFolder } from './CmTraceLog.js';
 import { driveIoPath } from '../drives/DriveAccess.js';
 import { writeDrive, type DriveWrite } from '../drives/DriveSequence.js';
@@ -22,7 +23,7 @@ import type { ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
-import { planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
+import { hashSplitParts, planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
 import type { MediaManifest } from './Manifest.js';
 import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
 import { mediaStart } from './RuntimeFiles.js';
@@ -126,32 +127,6 @@ function checkTarget(req: UsbMediaRequest, site: Site): void {
   }
 }
 
-/** Hashes the .swm parts (their hashes go in the manifest) and checks each split WIM against its content library hash. */
-async function hashSplitParts(prepared: { splitSources: ReturnType<typeof planLargeFiles>['splitSources'] }, signal: AbortSignal | undefined, progress: ProgressReporter): Promise<void> {
-  const jobs: WorkerJob[] = [];
-  const targets: { kind: 'wim' | 'part'; file: (typeof prepared.splitSources)[number]['wim'] }[] = [];
-  for (const s of prepared.splitSources) {
-    jobs.push({ kind: 'hash-source', source: s.wim.source, label: s.wim.path });
-    targets.push({ kind: 'wim', file: s.wim });
-    for (const p of s.parts) {
-      jobs.push({ kind: 'hash-source', source: p.source, label: p.path });
-      targets.push({ kind: 'part', file: p });
-    }
-  }
-  if (jobs.length === 0) return;
-  const total = targets.reduce((n, t) => n + t.file.size, 0);
-  progress.begin('plan', total);
-  // The WIM and its parts are hashed side by side on both cores.
-  const results = await runImageJobs(jobs, { signal, parallel: 2, onProgress: (i, _bytes, _path, done) => progress.update(done, targets[i].file.path) });
-  results.forEach((r, i) => {
-    const t = targets[i];
-    if (t.kind === 'part') t.file.sha256 = r.sha256 ?? '';
-    else if (r.sha256 !== t.file.sha256.toUpperCase()) {
-      throw new ContentIntegrityError(`${t.file.source.label}: the WIM's bytes do not match the content library (SHA-256 ${r.sha256}, expected ${t.file.sha256}). Redistribute the package or choose another distribution point.`, t.file.path);
-    }
-  });
-}
-
 /**
  * The logical sector size the volume is laid out for: a drive's as the operating system reports it (Linux: sysfs, as
  * BLKSSZGET; elsewhere the drive listing's), an image's as asked (512 by default); 512 and 4096 only, else a named error.
@@ -175,7 +150,9 @@ async function checkDrive(target: UsbDriveTarget, neededBytes: number, site: Sit
   return checkDriveChoice(target, await list(), { neededBytes, sourcePaths: sourceFolders(site) }).drive;
 }
 
-export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: CreateUsbOptions = {}): Promise<CreateUsbResult> {
+export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: CreateUsbBatchOptions = {}): Promise<CreateUsbResult & { drives?: UsbDriveResult[] }> {
+  // Several drives: one read, every drive written (UsbBatchBuilder).
+  if (req.moreDrives && req.moreDrives.length > 0) return createUsbBatch(site, req, options);
   const checked = validateBaseRequest(req);
   checkTarget(req, site);
   const list = options.listDrives ?? (() => listDrives({ showAll: true }));

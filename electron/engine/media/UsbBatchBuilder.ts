@@ -1,0 +1,295 @@
+// Several USB drives from one run ("write several drives"): the media prepared once, a FAT32 volume planned once per
+// distinct drive geometry (sector size and capacity: cluster size and layout follow from them), every content chunk
+// read and hash-checked once and written to every drive (drives/DriveSequence.runDriveBatch over io/FanOutWrite), then
+// each drive read back and verified against the manifest on its own. A drive that fails, is pulled out or is cancelled
+// ends with its own result and error; the others go on. Several drives are always formatted: a batch is for handing
+// out identical sticks, and adding files to volumes that differ would make every drive a different plan.
+import { join } from 'node:path';
+import type { DriveInfo } from '../../../shared/drives.js';
+import type { DriveProgress, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
+import { userLogFolder } from './CmTraceLog.js';
+import { driveIoPath, sameDriveName } from '../drives/DriveAccess.js';
+import { checkDriveChoice } from '../drives/DriveChoice.js';
+import { writeDrives, type DriveJob, type DriveWrite } from '../drives/DriveSequence.js';
+import { findDrive, listDrives } from '../drives/Drives.js';
+import { InputError, codedInputError } from '../errors.js';
+import { estimateFat32Fits, fatLabel, planFat32, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
+import { CancelledError, WriteError } from '../io/ImageWriter.js';
+import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
+import { hashSplitParts, planLargeFiles, refuseLargeFiles } from './LargeFiles.js';
+import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest } from './MediaPreparation.js';
+import { MediaReport, writeReportFiles } from './MediaReport.js';
+import { verifyFat32Media } from './MediaVerifier.js';
+import { sourceFolders } from './OutputPlace.js';
+import { ProgressReporter } from './Progress.js';
+import { mediaStart } from './RuntimeFiles.js';
+import { commit, removeQuietly, tempPathFor } from './SafeOutput.js';
+import type { Site } from '../site/Site.js';
+import type { CreateUsbOptions, CreateUsbResult } from './UsbMediaBuilder.js';
+
+export interface CreateUsbBatchOptions extends CreateUsbOptions {
+  /** Cancels one drive only (the wizard's per-drive cancel); the run's `signal` cancels every drive. */
+  driveSignal?: (device: string) => AbortSignal | undefined;
+  /** Tests: the fan-out ring's slots. */
+  slots?: number;
+}
+
+export interface CreateUsbBatchResult extends CreateUsbResult {
+  drives: UsbDriveResult[];
+}
+
+/** Every drive of a several-drive request, `target` first; refused before anything is read when it cannot be one. */
+export function batchDrives(req: UsbMediaRequest): UsbDriveTarget[] {
+  if (req.target.kind !== 'drive') throw new InputError('several drives are written with --drive DEVICE given once for each drive; --image writes one image file.');
+  const drives = [req.target, ...(req.moreDrives ?? [])];
+  if (!req.format) throw new InputError('several drives are always formatted: --no-format adds files to one drive\'s existing volume; write those drives one at a time.');
+  drives.forEach((d, i) => {
+    const twice = drives.findIndex((o) => sameDriveName(o.device, d.device));
+    if (twice !== i) throw new InputError(`drive ${d.device} is chosen twice (as ${drives[twice].device} too): choose each drive once.`);
+  });
+  return drives;
+}
+
+function sectorSizeOf(drive: DriveInfo, device: string): number {
+  return checkSectorSize(linuxSectorSize(device) ?? drive.logicalBlockSize ?? 512, device);
+}
+
+/** A drive's failure with what the system says of it now: gone, or read-only after errors. */
+function explainDriveFailure(message: string, device: string, now: DriveInfo[] | null): string {
+  let m = message.includes(device) ? message : `${device}: ${message}`;
+  const d = now ? findDrive(now, device) : null;
+  if (now && d === undefined) m += ` ${device} is no longer connected.`;
+  else if (d?.isReadOnly) m += ` ${device} is read-only now (a write-protect switch, or the system made it read-only after errors).`;
+  return `${m} The drive holds an incomplete volume: write it again before using it.`;
+}
+
+export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: CreateUsbBatchOptions = {}): Promise<CreateUsbBatchResult> {
+  const checked = validateBaseRequest(req);
+  const targets = batchDrives(req);
+  const list = options.listDrives ?? (() => listDrives({ showAll: true }));
+  const sourcePaths = sourceFolders(site);
+  // Every drive judged (and its sector size known) before anything is read; again with the bytes needed before writing.
+  const listed = await list();
+  const sectorSizes = targets.map((t) => sectorSizeOf(checkDriveChoice(t, listed, { neededBytes: 0, sourcePaths }).drive, t.device));
+  const userDir = options.userLogDir === undefined ? userLogFolder() : options.userLogDir;
+  const log = openMediaLog(null, userDir, req);
+  const progress = new ProgressReporter((p) => options.onProgress?.(p), undefined, options.progressIntervalMs);
+  const temps: string[] = [];
+  const devices = targets.map((t) => t.device);
+  try {
+    progress.begin('plan', 0);
+    const prepared = await prepareMedia(site, req, checked, log, `USB drives ${devices.join(', ')}`);
+    const large = planLargeFiles(prepared.files, options.maxFileBytes);
+    for (const w of large.report.wims) log.info(`${w.path} (${w.size} bytes) is split into ${w.parts.join(', ')} for FAT32`);
+    refuseLargeFiles(large.report);
+    const manifestPath = prepared.files[prepared.manifestIndex].path;
+    prepared.files = large.files;
+    prepared.manifestIndex = prepared.files.findIndex((f) => f.path === manifestPath);
+    await hashSplitParts(large, options.signal, progress);
+    const manifest = finalizeManifest(prepared, req, 1, (i) => [{ disc: 1, offset: 0, size: prepared.files[i].size }]);
+    const fatFiles = prepared.files.map((f) => ({ path: f.path, source: f.source }));
+    const directories = prepared.content.directories;
+    const label = fatLabel(checked.label);
+    const timestamp = checked.timestamp;
+
+    // One plan per geometry: sticks of one model share it (and its FATs and directories in memory).
+    const now = await list();
+    const plans = new Map<string, Fat32Plan>();
+    const planned = targets.map((t, i) => {
+      const sectorSize = sectorSizes[i];
+      const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label, files: fatFiles, directories, sectorSize });
+      const drive = checkDriveChoice(t, now, { neededBytes: Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, sourcePaths }).drive;
+      const diskBytes = drive.sizeBytes ?? 0;
+      const key = `${sectorSize}:${diskBytes}`;
+      let plan = plans.get(key);
+      if (!plan) {
+        const fit = estimateFat32Fits({ diskBytes, label, files: fatFiles, directories, timestamp, sectorSize });
+        if (!fit.fits) {
+          throw codedInputError(
+            'DRIVE_TOO_SMALL',
+            { target: t.device, neededBytes: fit.requiredBytes, hasBytes: diskBytes, shortBytes: fit.shortBytes },
+            `${t.device}: the media needs ${fit.requiredBytes} bytes of clusters; the ${diskBytes}-byte drive is ${fit.shortBytes} bytes short. Use a larger drive, or leave this one out.`,
+          );
+        }
+        plan = planFat32({ diskBytes, label, files: fatFiles, directories, timestamp, sectorSize });
+        plans.set(key, plan);
+      }
+      return { device: t.device, diskBytes, sectorSize, plan };
+    });
+    const bytesToWrite = (p: Fat32Plan): number => p.regions.reduce((n, r) => n + r.data.length, 0) + p.extents.reduce((n, e) => n + e.size, 0);
+    options.onPlan?.({
+      warnings: prepared.content.warnings,
+      largeFiles: large.report,
+      target: devices.join(', '),
+      diskBytes: planned[0].diskBytes,
+      totalBytes: bytesToWrite(planned[0].plan),
+      clusterSize: planned[0].plan.clusterSize,
+      passwordProtected: req.password !== null,
+      format: true,
+      bootChanges: [],
+      output: null,
+    });
+    for (const p of planned) log.info(`plan for ${p.device}: FAT32 volume of ${p.diskBytes} bytes, ${p.sectorSize}-byte sectors, clusters of ${p.plan.clusterSize} bytes, ${bytesToWrite(p.plan)} bytes to write`);
+    log.info(`${plans.size} volume plan(s) for ${planned.length} drives; the content is read once for all of them`);
+
+    const jobs: DriveJob[] = planned.map((p) => {
+      const writes: DriveWrite[] = [{ layout: { size: p.plan.size, regions: p.plan.regions, extents: p.plan.extents, bootEnd: p.plan.bootEnd }, gaps: 'zero' }];
+      if (p.diskBytes > 2 * 1024 * 1024) {
+        // As one drive: a GPT's backup table in the last sectors is cleared, or the old partitions may still be seen.
+        const tail = 1024 * 1024;
+        writes.push({ gaps: 'skip', layout: { size: p.diskBytes, regions: [{ offset: p.diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
+      }
+      return { device: p.device, mode: 'erase', writes, readBack: false, sectorSize: p.sectorSize };
+    });
+
+    // Each drive's own progress, carried in the run's events (paced as one: ≤ 4 a second whatever the number of drives).
+    const states: DriveProgress[] = planned.map((p) => ({ device: p.device, state: 'waiting', bytesDone: 0, bytesTotal: p.plan.size, bytesPerSecond: 0, etaSeconds: null, error: null }));
+    const started = states.map(() => Date.now());
+    const move = (i: number, bytes: number): void => {
+      const s = states[i];
+      s.bytesDone = bytes;
+      const seconds = (Date.now() - started[i]) / 1000;
+      s.bytesPerSecond = seconds > 0.2 ? bytes / seconds : s.bytesPerSecond;
+      s.etaSeconds = s.bytesPerSecond > 0 ? Math.max(0, (s.bytesTotal - bytes) / s.bytesPerSecond) : null;
+    };
+    progress.setDrives(states);
+    const total = states.reduce((n, s) => n + s.bytesTotal, 0);
+    progress.begin('write', total);
+    for (const s of states) s.state = 'writing';
+    const batch = await writeDrives(jobs, {
+      signal: options.signal,
+      driveSignals: devices.map((d) => options.driveSignal?.(d)),
+      privileged: options.privileged,
+      slots: options.slots,
+      onStep: (i, step, detail) => log.info(`${devices[i]}: ${step}: ${detail}`),
+      onProgress: (i, bytes) => {
+        move(i, bytes);
+        progress.update(
+          states.reduce((n, s) => n + s.bytesDone, 0),
+          null,
+        );
+      },
+    });
+    progress.flush();
+    const after = batch.some((r) => r.error) ? await list().catch(() => null) : null;
+    const results: UsbDriveResult[] = batch.map((r, i) => ({
+      device: r.device,
+      status: r.error ? 'failed' : r.cancelled ? 'cancelled' : 'written',
+      error: r.error ? explainDriveFailure(r.error, r.device, after) : null,
+      bytesWritten: r.bytes,
+      verified: false,
+      diskBytes: planned[i].diskBytes,
+      clusterSize: planned[i].plan.clusterSize,
+      sectorSize: planned[i].sectorSize,
+    }));
+    results.forEach((r, i) => {
+      states[i].state = r.status;
+      states[i].error = r.error;
+      if (r.status === 'written') log.info(`wrote ${r.bytesWritten} bytes to ${r.device}`);
+      else if (r.status === 'cancelled') log.warning(`${r.device}: cancelled by the user; it holds an incomplete volume now and must be written again`);
+      else log.error(`${r.device}: ${r.error}`);
+    });
+
+    // Each written drive read back on its own, side by side: its files against the manifest's hashes.
+    if (!req.skipVerify) {
+      const verifying = results.map((r, i) => (r.status === 'written' ? i : -1)).filter((i) => i >= 0);
+      const filesBytes = manifest.files.reduce((n, f) => n + f.size, 0);
+      for (const i of verifying) Object.assign(states[i], { state: 'verifying', bytesDone: 0, bytesTotal: filesBytes, bytesPerSecond: 0, etaSeconds: null });
+      verifying.forEach((i) => (started[i] = Date.now()));
+      progress.begin('verify', filesBytes * verifying.length);
+      await Promise.all(
+        verifying.map(async (i) => {
+          const r = results[i];
+          const signal = options.driveSignal?.(r.device);
+          const either = signal && options.signal ? AbortSignal.any([signal, options.signal]) : (signal ?? options.signal);
+          try {
+            const v = await verifyFat32Media(driveIoPath(r.device), {
+              checkExtraFiles: true,
+              signal: either,
+              onProgress: (bytes) => {
+                move(i, bytes);
+                progress.update(
+                  verifying.reduce((n, k) => n + states[k].bytesDone, 0),
+                  null,
+                );
+              },
+            });
+            if (v.status !== 0) {
+              const what = [...v.unreadable, ...v.problems.map((p) => `${p.path}: ${p.problem}`)].join('; ');
+              Object.assign(r, { status: 'failed', error: `${r.device}: reading the media back found differences: ${what}. Write the drive again, or use another.` });
+            } else {
+              r.verified = true;
+              log.info(`${r.device}: verified: ${v.filesChecked} files, ${v.bytesChecked} bytes read back match the manifest`);
+            }
+          } catch (err) {
+            if (err instanceof CancelledError) r.status = 'cancelled';
+            else Object.assign(r, { status: 'failed', error: `${r.device}: reading the media back failed: ${(err as Error).message}` });
+          }
+          states[i].state = r.status;
+          states[i].error = r.error;
+          if (r.error) log.error(r.error);
+        }),
+      );
+      progress.flush();
+    }
+    if (options.signal?.aborted && results.every((r) => r.status !== 'written')) throw new CancelledError();
+
+    progress.begin('finalize', 0);
+    const written = results.filter((r) => r.status === 'written');
+    const reportBase = userDir === null ? null : join(userDir, `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`);
+    const report = new MediaReport({
+      request: { ...req, size: 'unlimited' },
+      label: checked.label,
+      mediaGuid: prepared.mediaGuid,
+      content: prepared.content,
+      manifest,
+      startsFrom: prepared.content.analysis.start,
+      secureBoot: prepared.content.analysis.secureBoot,
+      runtime: prepared.runtime,
+      discs: written.map((r) => ({ path: r.device, bytes: r.bytesWritten, sha256: null })),
+      start: checked.start,
+      expire: checked.expire,
+      timestamp: checked.timestamp,
+      verified: written.length > 0 && written.every((r) => r.verified),
+      mediaType: 'usb',
+      drives: results,
+    });
+    const reportPairs =
+      reportBase === null
+        ? []
+        : writeReportFiles(report, reportBase, (final) => {
+            const t = tempPathFor(final);
+            temps.push(t);
+            return t;
+          });
+    commit(reportPairs);
+    temps.length = 0;
+    log.info(`done: ${written.length} of ${results.length} drives written${written.length < results.length ? `; not written: ${results.filter((r) => r.status !== 'written').map((r) => `${r.device} (${r.status})`).join(', ')}` : ''}`);
+    progress.begin('done', total);
+    progress.update(total, null);
+    progress.flush();
+    await progress.close();
+    return {
+      target: devices[0],
+      mediaGuid: prepared.mediaGuid,
+      manifest,
+      bytesWritten: written.reduce((n, r) => n + r.bytesWritten, 0),
+      reportFiles: reportPairs.map((p) => p.final),
+      logFiles: [...log.paths],
+      warnings: prepared.content.warnings,
+      largeFiles: large.report,
+      verified: written.length === results.length && written.every((r) => r.verified),
+      start: mediaStart(prepared.content.analysis.start, prepared.runtime),
+      drives: results,
+    };
+  } catch (err) {
+    progress.cancel();
+    removeQuietly(temps);
+    if (err instanceof CancelledError) log.warning(`cancelled by the user; the drives ${devices.join(', ')} hold incomplete volumes now and must be written again`);
+    else log.error(`failed: ${(err as Error).message}`);
+    if (err instanceof WriteError && !devices.some((d) => err.message.includes(d))) throw new WriteError(`${devices.join(', ')}: ${err.message}`);
+    throw err;
+  } finally {
+    log.close();
+  }
+}

@@ -1,0 +1,123 @@
+// Several USB drives in one run (issue 19), through the CLI on loop devices standing in for sticks (as root): one of
+// 512-byte sectors, one of 4096-byte sectors, and one made read-only while the batch writes. The first two finish,
+// verify, and hold the same files; the third is named with its cause; the run exits 2; the report lists every drive.
+// The choosing rules come first: each drive confirmed by its own --yes-erase, never twice, always formatted.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
+import { runWithFault, sh } from './support/failingStorage.js';
+import { addPackage, copySampleSite, randomFile } from './support/sites.js';
+
+const MiB = 1024 * 1024;
+const CLI = join(ROOT, 'bin', 'tsmedia.js');
+const TOOLS = ['losetup', 'blockdev', 'fsck.fat'];
+const canLoop = (): boolean => process.platform === 'linux' && process.getuid?.() === 0 && TOOLS.every(hasCommand);
+const NO_LOOP = (): string => `needs Linux, root and ${TOOLS.join(', ')} (loop devices stand in for USB sticks; missing: ${TOOLS.filter((c) => !hasCommand(c)).join(', ') || 'none'})`;
+
+function attach(t: TestContext, dir: string, name: string, bytes: number, sectorSize: number): { dev: string; img: string } {
+  const img = join(dir, `${name}.img`);
+  writeFileSync(img, '');
+  truncateSync(img, bytes);
+  const r = sh('losetup', ['-f', '--show', '--sector-size', String(sectorSize), img]);
+  assert.equal(r.status, 0, r.out);
+  const dev = r.out.split('\n')[0];
+  t.after(() => {
+    sh('blockdev', ['--setrw', dev]);
+    sh('losetup', ['-d', dev]);
+  });
+  return { dev, img };
+}
+
+/** Every file of the drive's FAT32 volume with its SHA-256, read by the engine's reader of whole sectors. */
+function filesOf(dev: string, sectorSize: number): Record<string, string> {
+  const vol = openFat32(dev, { sectorSize });
+  try {
+    const out: Record<string, string> = {};
+    for (const f of vol.files()) out[f.path] = createHash('sha256').update(vol.readFileBuffer(f.path)).digest('hex');
+    return out;
+  } finally {
+    vol.close();
+  }
+}
+
+describe('several USB drives in one run', () => {
+  test('choosing: each drive needs its own --yes-erase; a drive named twice, --no-format and --image are refused before anything is written', (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP())) return;
+    const dir = tempDir(t);
+    const a = attach(t, dir, 'a', 128 * MiB, 512);
+    const b = attach(t, dir, 'b', 128 * MiB, 512);
+    const env = { XDG_STATE_HOME: join(dir, 'state') };
+    const base = ['create', '--media', 'usb', '--task-sequence', 'SMP00010', '--all'];
+    const only = runCli([...base, '--drive', a.dev, '--drive', b.dev, '--yes-erase', a.dev], env);
+    assert.equal(only.status, 1, only.stderr);
+    assert.match(only.stderr, new RegExp(`writing ${b.dev} .*ERASES everything on it\\. Confirm it once with --yes-erase ${b.dev}\\.`));
+    const twice = runCli([...base, '--drive', a.dev, '--drive', a.dev, '--yes-erase', a.dev], env);
+    assert.equal(twice.status, 1);
+    assert.match(twice.stderr, new RegExp(`drive ${a.dev} is chosen twice`));
+    const noFormat = runCli([...base, '--drive', a.dev, '--drive', b.dev, '--yes-erase', a.dev, '--yes-erase', b.dev, '--no-format'], env);
+    assert.equal(noFormat.status, 1);
+    assert.match(noFormat.stderr, /several --drive are always formatted/);
+    const stranger = runCli([...base, '--drive', a.dev, '--drive', b.dev, '--yes-erase', a.dev, '--yes-erase', b.dev, '--yes-erase', '/dev/sdz'], env);
+    assert.equal(stranger.status, 1);
+    assert.match(stranger.stderr, new RegExp(`--yes-erase names /dev/sdz, but the drives to write are ${a.dev}, ${b.dev}`));
+    for (const d of [a, b]) assert.ok(readFileSync(d.img).subarray(0, 1024 * 1024).every((x) => x === 0), `${d.dev} untouched`);
+  });
+
+  test('three loop devices (512 and 4096-byte sectors, one made read-only mid-write): two written, verified and alike file for file; the third named with its cause; exit 2; every drive in the report', async (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP())) return;
+    const dir = tempDir(t);
+    const site = copySampleSite(join(dir, 'site'));
+    randomFile(join(dir, 'payload.bin'), 48 * MiB);
+    await addPackage(site, 'SMP00099', [{ relativePath: 'payload.bin', sourcePath: join(dir, 'payload.bin') }], 'Batch payload');
+    const d512 = attach(t, dir, 'd512', 256 * MiB, 512);
+    const d4096 = attach(t, dir, 'd4096', 320 * MiB, 4096);
+    const lost = attach(t, dir, 'lost', 256 * MiB, 512);
+    const env = { XDG_STATE_HOME: join(dir, 'state') };
+    const args = ['create', '--site', site, '--media', 'usb', '--task-sequence', 'SMP00010', '--package', 'SMP00099', '--all', '--json'];
+    for (const d of [d512, d4096, lost]) args.push('--drive', d.dev, '--yes-erase', d.dev);
+    // The third drive's write protection comes on once the batch has written 24 MiB (all drives together).
+    const setro = (pid: number): void => {
+      process.kill(pid, 'SIGSTOP');
+      try {
+        assert.equal(sh('blockdev', ['--setro', lost.dev]).status, 0);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+    };
+    const r = await runWithFault({ argv: [process.execPath, CLI, ...args], env, afterBytes: 24 * MiB, inject: setro, timeoutMs: 240_000 });
+    assert.ok(r.injected, 'the drive was made read-only while the batch was writing');
+    assert.equal(r.status, 2, r.stderr);
+    const result = JSON.parse(r.stdout) as { drives: { device: string; status: string; error: string | null; verified: boolean; sectorSize: number; clusterSize: number }[]; reportFiles: string[] };
+    const byDevice = Object.fromEntries(result.drives.map((d) => [d.device, d]));
+    assert.deepEqual(result.drives.map((d) => d.device), [d512.dev, d4096.dev, lost.dev], 'in the order chosen');
+    for (const d of [d512, d4096]) {
+      assert.equal(byDevice[d.dev].status, 'written', JSON.stringify(byDevice[d.dev]));
+      assert.equal(byDevice[d.dev].verified, true);
+    }
+    assert.deepEqual([byDevice[d512.dev].sectorSize, byDevice[d4096.dev].sectorSize], [512, 4096], 'each planned for its own sectors');
+    assert.equal(byDevice[lost.dev].status, 'failed');
+    assert.match(byDevice[lost.dev].error ?? '', new RegExp(`${lost.dev}.*(read-only|permission denied).*incomplete volume`), 'the failed drive is named with its cause');
+
+    // The written drives hold the same files (read independently of the run), and each reads clean.
+    const a = filesOf(d512.dev, 512);
+    const b = filesOf(d4096.dev, 4096);
+    assert.ok(Object.keys(a).some((p) => /payload\.bin$/i.test(p)), 'the payload is on the drive');
+    assert.deepEqual(b, a, 'both written drives hold the same files, byte for byte');
+    for (const d of [d512, d4096]) assert.equal(runCli(['verify', d.dev]).status, 0, `tsmedia verify ${d.dev}`);
+    const fsck = sh('fsck.fat', ['-n', `${d512.dev}p1`]);
+    if (fsck.status !== 127 && !/No such file/.test(fsck.out)) assert.equal(fsck.status, 0, fsck.out);
+
+    // The report: every drive with its result.
+    const json = result.reportFiles.find((f) => f.endsWith('.json'));
+    assert.ok(json, `a JSON report among ${result.reportFiles.join(', ')}`);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { drives: { device: string; status: string }[] };
+    assert.deepEqual(report.drives.map((d) => `${d.device} ${d.status}`), [`${d512.dev} written`, `${d4096.dev} written`, `${lost.dev} failed`]);
+    const md = readFileSync(json.replace(/\.json$/, '.md'), 'utf8');
+    assert.match(md, new RegExp(`\\| ${lost.dev.replace(/\//g, '\\/')} \\| failed: `));
+    assert.ok(readdirSync(join(dir, 'state')).length > 0);
+  });
+});
