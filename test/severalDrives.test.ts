@@ -8,6 +8,9 @@ import { readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { createUsbMedia } from '../electron/engine/media/UsbMediaBuilder.js';
+import { Site } from '../electron/engine/site/Site.js';
+import type { MediaProgress, UsbDriveTarget, UsbMediaRequest } from '../shared/media.js';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { runWithFault, sh } from './support/failingStorage.js';
 import { addPackage, copySampleSite, randomFile } from './support/sites.js';
@@ -119,5 +122,45 @@ describe('several USB drives in one run', () => {
     const md = readFileSync(json.replace(/\.json$/, '.md'), 'utf8');
     assert.match(md, new RegExp(`\\| ${lost.dev.replace(/\//g, '\\/')} \\| failed: `));
     assert.ok(readdirSync(join(dir, 'state')).length > 0);
+  });
+
+  test('the engine: one drive cancelled on its own while the others finish; every event carries all drives, never more than 4 events in a second', async (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP())) return;
+    const dir = tempDir(t);
+    const sitePath = copySampleSite(join(dir, 'site'));
+    randomFile(join(dir, 'payload.bin'), 48 * MiB);
+    await addPackage(sitePath, 'SMP00099', [{ relativePath: 'payload.bin', sourcePath: join(dir, 'payload.bin') }], 'Batch payload');
+    const devs = ['a', 'b', 'c'].map((n) => attach(t, dir, n, 192 * MiB, 512).dev);
+    const drive = (device: string): UsbDriveTarget => ({ kind: 'drive', device, showAll: true, confirmations: [device] });
+    const req: UsbMediaRequest = {
+      site: sitePath, taskSequenceId: 'SMP00010', distributionPoints: ['DP01'], password: null, unattended: false, startDate: null, expireDate: null, label: 'Batch',
+      autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: ['SMP00099'], driverPackages: [],
+      staging: null, detectDependencies: true, timestamp: null, skipVerify: false, target: drive(devs[0]), moreDrives: [drive(devs[1]), drive(devs[2])], format: true,
+    };
+    const cancelB = new AbortController();
+    const events: { at: number; p: MediaProgress }[] = [];
+    const result = await createUsbMedia(await Site.open(sitePath), req, {
+      userLogDir: null,
+      driveSignal: (d) => (d === devs[1] ? cancelB.signal : undefined),
+      onProgress: (p) => {
+        events.push({ at: Date.now(), p });
+        const b = p.drives?.[1];
+        if (b && b.state === 'writing' && b.bytesDone > 8 * MiB) cancelB.abort();
+      },
+    });
+    assert.ok(cancelB.signal.aborted, 'the second drive was cancelled mid-write');
+    assert.deepEqual(result.drives?.map((d) => d.status), ['written', 'cancelled', 'written']);
+    assert.deepEqual(result.drives?.map((d) => d.verified), [true, false, true]);
+    assert.equal(result.verified, false, 'not every drive was written and verified');
+    const withDrives = events.filter((e) => e.p.drives);
+    assert.ok(withDrives.length > 3 && withDrives.every((e) => e.p.drives?.length === 3), 'each event carries the three drives');
+    assert.ok(withDrives.some((e) => e.p.phase === 'verify' && e.p.drives?.[0].state === 'verifying'), 'each drive is shown while it is read back');
+    let most = 0;
+    for (let i = 0, j = 0; i < events.length; i++) {
+      while (events[i].at - events[j].at >= 1000) j++;
+      most = Math.max(most, i - j + 1);
+    }
+    console.log(`# ${events.length} events, at most ${most} in a second, for 3 drives`);
+    assert.ok(most <= 4, `${most} events in one second`);
   });
 });
