@@ -224,7 +224,9 @@ function progressLine(p: MediaProgress): string {
   const speed = p.bytesPerSecond > 0 ? `${formatBytes(p.bytesPerSecond)}/s` : '';
   const eta = p.etaSeconds !== null && p.bytesDone < p.bytesTotal ? `ETA ${Math.ceil(p.etaSeconds)} s` : '';
   const disc = p.discs && p.discs > 1 ? `disc ${p.disc}/${p.discs}` : '';
-  return [p.phase, `${pct}%`, speed, eta, disc, p.currentFile ?? ''].filter(Boolean).join('  ');
+  // Several drives: each drive's share and state instead of a file name (one line, rewritten in place).
+  const drives = p.drives?.map((d) => `${d.device.replace(/^\/dev\//, '')} ${d.state === 'writing' || d.state === 'verifying' ? `${d.bytesTotal > 0 ? Math.floor((d.bytesDone / d.bytesTotal) * 100) : 0}%` : d.state}`).join(', ');
+  return [p.phase, `${pct}%`, speed, eta, disc, drives ?? p.currentFile ?? ''].filter(Boolean).join('  ');
 }
 
 /** What the plan says of the folder written to: a network share (and the read-back's cost there), unknown free space. */

@@ -38,7 +38,7 @@ Usage:
                     [--application ID]… [--package ID]… [--driver-package ID]… [--staging DIR]
                     [--answers FILE] [--no-dependencies] [--no-verify] [--timestamp DATE] [--json]
                     SIZE: cd650, cd700, dvd, dvd-dl, unlimited or bytes
-  tsmedia create    … --media usb (--drive DEVICE --yes-erase DEVICE… [--all] | --image FILE.img --image-size BYTES
+  tsmedia create    … --media usb (--drive DEVICE --yes-erase DEVICE… [--drive DEVICE --yes-erase DEVICE…]… [--all] | --image FILE.img --image-size BYTES
                     [--replace FILE.img]) [--no-format] [--no-verify]  (other options as for --media iso, without
                     --size/--out; --yes-erase once per confirmation the drive needs, see "tsmedia drives")
   tsmedia drives    [--all] [--json]
