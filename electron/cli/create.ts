@@ -375,7 +375,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
     return 0;
   } catch (err) {
     if (err instanceof CancelledError) {
-      io.err(req.target.kind === 'drive' ? 'cancelled: the drive holds an incomplete volume; write it again before use.' : 'cancelled: nothing was replaced, partial files were removed.');
+      io.err(req.moreDrives?.length ? 'cancelled: the drives hold incomplete volumes; write them again before use.' : req.target.kind === 'drive' ? 'cancelled: the drive holds an incomplete volume; write it again before use.' : 'cancelled: nothing was replaced, partial files were removed.');
       return 130;
     }
     throw err;
