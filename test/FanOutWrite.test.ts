@@ -144,7 +144,7 @@ describe('fan-out write: one read, N writes', () => {
     ];
     // A small ring (4 × 1 MiB, the content is 30 times that): a failed writer that still held slots would stall the run.
     const r = await runFanOutWrite(targets, { slots: 4, slotSize: MiB });
-    assert.match(r.targets[1].error ?? '', new RegExp(`${missing}.*(not found|ENOENT|no such file)`, 'i'));
+    assert.match(r.targets[1].error ?? '', new RegExp(`${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(not found|ENOENT|no such file)`, 'i'));
     if (process.platform === 'linux') {
       // A character device is written as a drive is (whole sectors), as the single-target writer does.
       assert.match(r.targets[2].error ?? '', /^\/dev\/full refused a write: no space left on the device/);
