@@ -144,6 +144,12 @@ export interface UsbDriveResult {
   error: string | null;
   bytesWritten: number;
   verified: boolean;
+  /**
+   * SHA-256 of what was read back from the drive: the volume's written bytes (its structures and files, in disc order;
+   * the zeroed gaps between them are not read). Drives of one geometry written from one run have the same; null when
+   * not read back (--no-verify, or the drive failed).
+   */
+  sha256: string | null;
   /** The layout's size, the volume's clusters, the sector size it was planned for. */
   diskBytes: number;
   clusterSize: number;

@@ -94,7 +94,7 @@ describe('several USB drives in one run', () => {
     const r = await runWithFault({ argv: [process.execPath, CLI, ...args], env, afterBytes: 24 * MiB, inject: setro, timeoutMs: 240_000 });
     assert.ok(r.injected, 'the drive was made read-only while the batch was writing');
     assert.equal(r.status, 2, r.stderr);
-    const result = JSON.parse(r.stdout) as { drives: { device: string; status: string; error: string | null; verified: boolean; sectorSize: number; clusterSize: number }[]; reportFiles: string[] };
+    const result = JSON.parse(r.stdout) as { drives: { device: string; status: string; error: string | null; verified: boolean; sectorSize: number; clusterSize: number; sha256: string | null }[]; reportFiles: string[] };
     const byDevice = Object.fromEntries(result.drives.map((d) => [d.device, d]));
     assert.deepEqual(result.drives.map((d) => d.device), [d512.dev, d4096.dev, lost.dev], 'in the order chosen');
     for (const d of [d512, d4096]) {
@@ -102,6 +102,9 @@ describe('several USB drives in one run', () => {
       assert.equal(byDevice[d.dev].verified, true);
     }
     assert.deepEqual([byDevice[d512.dev].sectorSize, byDevice[d4096.dev].sectorSize], [512, 4096], 'each planned for its own sectors');
+    for (const d of [d512, d4096]) assert.match(byDevice[d.dev].sha256 ?? '', /^[0-9A-F]{64}$/i, `${d.dev}: the image hash of what was read back`);
+    assert.notEqual(byDevice[d512.dev].sha256, byDevice[d4096.dev].sha256, 'different geometries, different volumes');
+    assert.equal(byDevice[lost.dev].sha256, null);
     assert.equal(byDevice[lost.dev].status, 'failed');
     assert.match(byDevice[lost.dev].error ?? '', new RegExp(`${lost.dev}.*(read-only|permission denied).*incomplete volume`), 'the failed drive is named with its cause');
 
@@ -152,6 +155,10 @@ describe('several USB drives in one run', () => {
     assert.deepEqual(result.drives?.map((d) => d.status), ['written', 'cancelled', 'written']);
     assert.deepEqual(result.drives?.map((d) => d.verified), [true, false, true]);
     assert.equal(result.verified, false, 'not every drive was written and verified');
+    // Same geometry, same plan: what was read back from the two written drives hashes the same.
+    const [a, , c] = result.drives ?? [];
+    assert.match(a.sha256 ?? '', /^[0-9A-F]{64}$/i);
+    assert.equal(c.sha256, a.sha256, 'two drives of one geometry hold the same volume');
     const withDrives = events.filter((e) => e.p.drives);
     assert.ok(withDrives.length > 3 && withDrives.every((e) => e.p.drives?.length === 3), 'each event carries the three drives');
     assert.ok(withDrives.some((e) => e.p.phase === 'verify' && e.p.drives?.[0].state === 'verifying'), 'each drive is shown while it is read back');

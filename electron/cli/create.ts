@@ -358,7 +358,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
     if (parsed.json) io.out(JSON.stringify(result, (k, val: unknown) => (k === 'manifest' ? undefined : val), 2));
     else if (result.drives) {
       // Several drives: a line for each, then what they share.
-      for (const d of result.drives) io.out(`${d.device}: ${d.status === 'written' ? `written${d.verified ? ', verified' : ''} (${formatBytes(d.bytesWritten)}, ${d.clusterSize}-byte clusters, ${d.sectorSize}-byte sectors)` : d.status === 'cancelled' ? 'cancelled: it holds an incomplete volume; write it again before use' : `FAILED: ${d.error}`}`);
+      for (const d of result.drives) io.out(`${d.device}: ${d.status === 'written' ? `written${d.verified ? ', verified' : ''} (${formatBytes(d.bytesWritten)}, ${d.clusterSize}-byte clusters, ${d.sectorSize}-byte sectors${d.sha256 ? `; SHA-256 ${d.sha256}` : ''})` : d.status === 'cancelled' ? 'cancelled: it holds an incomplete volume; write it again before use' : `FAILED: ${d.error}`}`);
       io.out(`created USB media on ${result.drives.filter((d) => d.status === 'written').length} of ${result.drives.length} drives: ${result.manifest.files.length} files`);
       io.out(startLine(result.start));
       if (result.reportFiles.length) io.out(`report: ${result.reportFiles.join(', ')}`);

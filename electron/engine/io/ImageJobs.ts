@@ -34,6 +34,8 @@ export type WorkerJob =
       sectorSize?: number;
       /** A file on a network share: read past this computer's cache (with `sectorSize` for the aligned reads it needs). */
       uncached?: boolean;
+      /** 'hash': the files' bytes are hashed, not compared with their sources (ReadBackOptions.extents). */
+      extents?: 'compare' | 'hash';
     }
   | { kind: 'hash'; path: string }
   /** With `tolerant`, a source that cannot be read gives a result with `error` instead of failing every job. */

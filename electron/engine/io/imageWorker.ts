@@ -86,7 +86,7 @@ function runJob(index: number, job: WorkerJob): void {
       throw new Error(`cannot read the written image back: ${describeFsError(err, job.path)}`);
     }
     try {
-      const r = readBackImage(rehydrate(job.layout), fd, job.path, needProducer(), { cancelled, onProgress: progress, gaps: job.gaps, fileSize: job.fileSize, sectorSize: job.sectorSize });
+      const r = readBackImage(rehydrate(job.layout), fd, job.path, needProducer(), { cancelled, onProgress: progress, gaps: job.gaps, fileSize: job.fileSize, sectorSize: job.sectorSize, extents: job.extents });
       post({ type: 'done', index, sha256: r.sha256, bytes: r.bytes });
     } finally {
       closeSync(fd);

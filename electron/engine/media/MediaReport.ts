@@ -180,9 +180,9 @@ export class MediaReport {
         ? [
             '## Drives',
             '',
-            '| Drive | Result | Bytes written | Verified | Clusters | Sectors |',
-            '|---|---|---:|---|---:|---:|',
-            ...j.drives.map((d) => `| ${esc(d.device)} | ${d.status === 'failed' ? `failed: ${esc(d.error ?? '')}` : d.status} | ${d.bytesWritten} | ${d.verified ? 'yes' : 'no'} | ${d.clusterSize} | ${d.sectorSize} |`),
+            '| Drive | Result | Bytes written | Verified | Clusters | Sectors | SHA-256 read back |',
+            '|---|---|---:|---|---:|---:|---|',
+            ...j.drives.map((d) => `| ${esc(d.device)} | ${d.status === 'failed' ? `failed: ${esc(d.error ?? '')}` : d.status} | ${d.bytesWritten} | ${d.verified ? 'yes' : 'no'} | ${d.clusterSize} | ${d.sectorSize} | ${d.sha256 ? `\`${d.sha256}\`` : '-'} |`),
             '',
           ]
         : []),

@@ -15,6 +15,7 @@ import { findDrive, listDrives } from '../drives/Drives.js';
 import { InputError, codedInputError } from '../errors.js';
 import { estimateFat32Fits, fatLabel, planFat32, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
+import { runImageJobs } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
 import { hashSplitParts, planLargeFiles, refuseLargeFiles } from './LargeFiles.js';
 import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest } from './MediaPreparation.js';
@@ -178,6 +179,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
       error: r.error ? explainDriveFailure(r.error, r.device, after) : null,
       bytesWritten: r.bytes,
       verified: false,
+      sha256: null,
       diskBytes: planned[i].diskBytes,
       clusterSize: planned[i].plan.clusterSize,
       sectorSize: planned[i].sectorSize,
@@ -194,20 +196,37 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
     if (!req.skipVerify) {
       const verifying = results.map((r, i) => (r.status === 'written' ? i : -1)).filter((i) => i >= 0);
       const filesBytes = manifest.files.reduce((n, f) => n + f.size, 0);
-      for (const i of verifying) Object.assign(states[i], { state: 'verifying', bytesDone: 0, bytesTotal: filesBytes, bytesPerSecond: 0, etaSeconds: null });
+      // Two reads per drive: its written bytes in disc order (the structures compared with the plan, the image hashed),
+      // then its files through the FAT, each against the manifest's hash. Neither reads the content library again.
+      const readBytes = (i: number): number => bytesToWrite(planned[i].plan);
+      for (const i of verifying) Object.assign(states[i], { state: 'verifying', bytesDone: 0, bytesTotal: readBytes(i) + filesBytes, bytesPerSecond: 0, etaSeconds: null });
       verifying.forEach((i) => (started[i] = Date.now()));
-      progress.begin('verify', filesBytes * verifying.length);
+      progress.begin('verify', verifying.reduce((n, i) => n + states[i].bytesTotal, 0));
       await Promise.all(
         verifying.map(async (i) => {
           const r = results[i];
           const signal = options.driveSignal?.(r.device);
           const either = signal && options.signal ? AbortSignal.any([signal, options.signal]) : (signal ?? options.signal);
+          const ioPath = driveIoPath(r.device);
+          const moved = (bytes: number): void => {
+            move(i, bytes);
+            progress.update(
+              verifying.reduce((n, k) => n + states[k].bytesDone, 0),
+              null,
+            );
+          };
           try {
-            const v = await verifyFat32Media(driveIoPath(r.device), {
+            const [image] = await runImageJobs([{ kind: 'compare', path: ioPath, layout: jobs[i].writes[0].layout, gaps: 'skip', sectorSize: planned[i].sectorSize, extents: 'hash' }], {
+              signal: either,
+              onProgress: (_k, bytes) => moved(bytes),
+            });
+            r.sha256 = image.sha256;
+            log.info(`${r.device}: read back ${image.bytes} written bytes, the structures as planned; SHA-256 ${image.sha256}`);
+            const v = await verifyFat32Media(ioPath, {
               checkExtraFiles: true,
               signal: either,
               onProgress: (bytes) => {
-                move(i, bytes);
+                move(i, readBytes(i) + bytes);
                 progress.update(
                   verifying.reduce((n, k) => n + states[k].bytesDone, 0),
                   null,
@@ -223,7 +242,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
             }
           } catch (err) {
             if (err instanceof CancelledError) r.status = 'cancelled';
-            else Object.assign(r, { status: 'failed', error: `${r.device}: reading the media back failed: ${(err as Error).message}` });
+            else Object.assign(r, { status: 'failed', error: `${r.device}: reading the media back failed: ${(err as Error).message.replace(/;? ?[Nn]othing was replaced\.?/, '').trim()} Write the drive again, or use another.` });
           }
           states[i].state = r.status;
           states[i].error = r.error;
@@ -246,7 +265,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
       startsFrom: prepared.content.analysis.start,
       secureBoot: prepared.content.analysis.secureBoot,
       runtime: prepared.runtime,
-      discs: written.map((r) => ({ path: r.device, bytes: r.bytesWritten, sha256: null })),
+      discs: written.map((r) => ({ path: r.device, bytes: r.bytesWritten, sha256: r.sha256 })),
       start: checked.start,
       expire: checked.expire,
       timestamp: checked.timestamp,
