@@ -10,6 +10,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { createUsbMedia } from '../electron/engine/media/UsbMediaBuilder.js';
 import { Site } from '../electron/engine/site/Site.js';
+import { PrivilegedWriter } from '../electron/engine/drives/PrivilegedWriter.js';
 import type { MediaProgress, UsbDriveTarget, UsbMediaRequest } from '../shared/media.js';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
 import { runWithFault, sh } from './support/failingStorage.js';
@@ -169,5 +170,41 @@ describe('several USB drives in one run', () => {
     }
     console.log(`# ${events.length} events, at most ${most} in a second, for 3 drives`);
     assert.ok(most <= 4, `${most} events in one second`);
+  });
+
+  test('one privileged writer for the batch: started once for every drive, it writes them all; drives it was not started for are refused', async (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP())) return;
+    const dir = tempDir(t);
+    const sitePath = copySampleSite(join(dir, 'site'));
+    const a = attach(t, dir, 'a', 128 * MiB, 512).dev;
+    const b = attach(t, dir, 'b', 320 * MiB, 4096).dev;
+    const c = attach(t, dir, 'c', 128 * MiB, 512).dev;
+    const drive = (device: string): UsbDriveTarget => ({ kind: 'drive', device, showAll: true, confirmations: [device] });
+    const req: UsbMediaRequest = {
+      site: sitePath, taskSequenceId: 'SMP00010', distributionPoints: ['DP01'], password: null, unattended: false, startDate: null, expireDate: null, label: 'Helper batch',
+      autorun: false, i386Binaries: false, variables: [], prestartCommand: null, prestartFiles: null, applications: [], packages: [], driverPackages: [],
+      staging: null, detectDependencies: true, timestamp: null, skipVerify: false, target: drive(a), moreDrives: [drive(b)], format: true,
+    };
+    const result = await createUsbMedia(await Site.open(sitePath), req, {
+      userLogDir: join(dir, 'logs'),
+      privileged: { method: 'none', always: true },
+      onProgress: () => undefined,
+    });
+    assert.deepEqual(result.drives?.map((d) => `${d.device} ${d.status} ${d.verified}`), [`${a} written true`, `${b} written true`]);
+    assert.equal(result.drives?.[0].sha256 === null, false);
+    const log = readFileSync(result.logFiles[0], 'utf8');
+    assert.match(log, /the privileged writer is running \(one for every drive of the batch\)/, 'the batch went through the helper');
+    assert.equal((log.match(/the privileged writer is running/g) ?? []).length, 2, 'one line per drive, one helper');
+
+    // The helper itself: started for a and b, it refuses a batch naming c, and a second confirmation.
+    const w = await PrivilegedWriter.start(a, { method: 'none', timeoutMs: 10_000, devices: [a, b] });
+    try {
+      const job = { mode: 'erase' as const, readBack: false, writes: [{ layout: { size: 4096, regions: [{ offset: 0, data: Buffer.alloc(4096, 1) }], extents: [] }, gaps: 'zero' as const }] };
+      await assert.rejects(w.runDriveBatch([{ device: a, ...job }, { device: c, ...job }]), new RegExp(`${c} is not a confirmed drive`));
+      await assert.rejects(w.command({ type: 'allow-device', device: c }), /drives cannot be added|cannot be added/);
+      assert.ok(readFileSync(join(dir, 'c.img')).subarray(0, 4096).every((x) => x === 0), `${c} untouched`);
+    } finally {
+      await w.dispose();
+    }
   });
 });

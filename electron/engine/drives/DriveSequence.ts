@@ -16,7 +16,6 @@ import { runImageJobs, type JobResult, type RunJobsOptions, type WorkerJob } fro
 import { runFanOutWrite, type FanOutTarget } from '../io/FanOutWrite.js';
 import { CancelledError } from '../io/ImageWriter.js';
 import {
-  DriveAccessError,
   closeDevice,
   darwinDiskName,
   driveIoPath,
@@ -292,24 +291,40 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
   return results;
 }
 
+/** The privileged writer as a batch uses it (PrivilegedWriter started for every drive; tests: a stand-in). */
+export interface DriveBatchHelper {
+  runDriveBatch(jobs: readonly DriveJob[], options?: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number) => void; onStep?: (index: number, step: DriveStep, detail: string) => void }): Promise<DriveBatchResult[]>;
+  close(): Promise<unknown>;
+  dispose(): Promise<void>;
+}
+
+export interface WriteDrivesOptions extends DriveBatchOptions {
+  privileged?: WriteDriveOptions['privileged'];
+  /** Starts one privileged writer for every drive of the batch (default PrivilegedWriter.start with `devices`). */
+  startBatchHelper?: (devices: string[]) => Promise<DriveBatchHelper>;
+}
+
 /**
- * Rights for every drive first; a batch this process may write is run here. One privileged writer for the whole batch
- * is the next step (issue 19): until then a batch that needs rights is refused before anything is written, naming the
- * drives, and the user runs tsmedia as administrator (or writes them one at a time, where the helper starts).
+ * Rights for every drive first. A batch this process may write is run here; otherwise one privileged writer — one
+ * prompt — is started for all the drives before anything touches them, and runs the same batch itself.
  */
-export async function writeDrives(jobs: readonly DriveJob[], options: DriveBatchOptions & { privileged?: WriteDriveOptions['privileged'] } = {}): Promise<DriveBatchResult[]> {
-  const without: string[] = [];
+export async function writeDrives(jobs: readonly DriveJob[], options: WriteDrivesOptions = {}): Promise<{ results: DriveBatchResult[]; elevated: boolean }> {
+  let own = options.privileged?.always !== true;
   for (const [i, job] of jobs.entries()) {
-    const own = options.privileged?.always !== true && (await hasDriveRights(job.device, { platform: options.platform, run: options.run }));
-    options.onStep?.(i, 'rights', own ? 'this process may write the drive' : 'administrator rights are needed');
-    if (!own) without.push(job.device);
+    const may = own && (await hasDriveRights(job.device, { platform: options.platform, run: options.run }));
+    options.onStep?.(i, 'rights', may ? 'this process may write the drive' : 'administrator rights are needed: the privileged writer writes the batch');
+    own &&= may;
   }
-  if (without.length > 0) {
-    throw new DriveAccessError(
-      `writing several drives at once needs administrator rights for ${without.join(', ')}: run tsmedia as administrator (Windows) or with sudo (macOS, Linux), or write one drive at a time.`,
-      'EACCES',
-      without[0],
-    );
+  if (own) return { results: await runDriveBatch(jobs, options), elevated: false };
+  const devices = jobs.map((j) => j.device);
+  const start = options.startBatchHelper ?? ((d: string[]) => PrivilegedWriter.start(d[0], { method: options.privileged?.method, devices: d }));
+  const helper = await start(devices);
+  jobs.forEach((_, i) => options.onStep?.(i, 'helper', 'the privileged writer is running (one for every drive of the batch)'));
+  try {
+    const results = await helper.runDriveBatch(jobs, { signal: options.signal, driveSignals: options.driveSignals, onProgress: options.onProgress, onStep: options.onStep });
+    await helper.close();
+    return { results, elevated: true };
+  } finally {
+    await helper.dispose();
   }
-  return runDriveBatch(jobs, options);
 }

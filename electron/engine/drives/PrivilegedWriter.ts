@@ -22,13 +22,15 @@ import { fileURLToPath } from 'node:url';
 import { ContentIntegrityError, InputError } from '../errors.js';
 import { DriveAccessError } from './DriveAccess.js';
 import { SECTOR_SIZES } from '../io/SectorIo.js';
-import type { DriveJob, DriveJobResult, DriveSequenceOptions, DriveStep, DriveWriteMode } from './DriveSequence.js';
+import type { DriveBatchResult, DriveJob, DriveJobResult, DriveSequenceOptions, DriveStep, DriveWriteMode } from './DriveSequence.js';
 import type { CompositePiece, ContentSource, ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 
 // ---- The protocol (newline-delimited JSON), shared with the helper -------------------------------------------------------
 
-export const HELPER_COMMANDS = ['allow-device', 'run-drive-job', 'cancel', 'close'] as const;
+export const HELPER_COMMANDS = ['allow-device', 'allow-devices', 'run-drive-job', 'run-drive-batch', 'cancel', 'close'] as const;
+/** Most drives one helper writes at once. */
+export const MAX_BATCH_DRIVES = 32;
 export type HelperCommandType = (typeof HELPER_COMMANDS)[number];
 
 export type WirePiece = { data: string } | { path: string; offset: number; size: number };
@@ -68,17 +70,21 @@ export interface WireDriveJob {
 
 export type HelperCommand =
   | { type: 'allow-device'; device: string }
+  /** Several drives at once, first and only once: `device` is the first of `devices`, which every command then names. */
+  | { type: 'allow-devices'; device: string; devices: string[] }
   | { type: 'run-drive-job'; device: string; job: WireDriveJob }
-  /** Stops the running job within one buffer (handled as it arrives, not after the job). */
-  | { type: 'cancel'; device: string }
+  /** One job per allowed drive, written from one read (DriveSequence.runDriveBatch). */
+  | { type: 'run-drive-batch'; device: string; jobs: { device: string; job: WireDriveJob }[] }
+  /** Stops the running job within one buffer (handled as it arrives, not after the job); `drive`: that drive of a batch only. */
+  | { type: 'cancel'; device: string; drive?: string }
   | { type: 'close'; device: string };
 
 export type HelperRequest = HelperCommand & { id: number };
 
 export type HelperMessage =
   | { type: 'hello'; token: string; pid: number }
-  | { type: 'progress'; id: number; bytes: number; path: string | null; step: 'write' | 'read-back' }
-  | { type: 'step'; id: number; step: DriveStep; detail: string }
+  | { type: 'progress'; id: number; bytes: number; path: string | null; step: 'write' | 'read-back'; index?: number }
+  | { type: 'step'; id: number; step: DriveStep; detail: string; index?: number }
   | { type: 'result'; id: number; ok: true; result: unknown }
   | { type: 'result'; id: number; ok: false; error: string; name: string; code: string | null };
 
@@ -412,6 +418,8 @@ export interface PrivilegedWriterOptions {
   env?: Record<string, string>;
   /** A channel made beforehand (tests prepare its folder); default a new one. */
   channel?: HelperChannel;
+  /** Several drives for one batch (the first is `device`): confirmed together, first and only once (allow-devices). */
+  devices?: string[];
 }
 
 /** A privileged helper holding one confirmed drive. */
@@ -462,7 +470,8 @@ export class PrivilegedWriter {
       const socket = await channel.waitForHelper(options.timeoutMs ?? 300_000, child, method);
       const writer = new PrivilegedWriter(device, channel, socket, child);
       try {
-        await writer.command({ type: 'allow-device', device });
+        const more = options.devices && options.devices.length > 1 ? options.devices : null;
+        await writer.command(more ? { type: 'allow-devices', device, devices: more } : { type: 'allow-device', device });
       } catch (err) {
         await writer.dispose();
         throw err;
@@ -529,6 +538,29 @@ export class PrivilegedWriter {
       })) as DriveJobResult;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Runs a batch in the helper (DriveSequence.runDriveBatch there): every drive must be among those it was started for. */
+  async runDriveBatch(jobs: readonly DriveJob[], options: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number) => void; onStep?: (index: number, step: DriveStep, detail: string) => void } = {}): Promise<DriveBatchResult[]> {
+    if (options.signal?.aborted) throw new CancelledError();
+    const offs: (() => void)[] = [];
+    const listen = (signal: AbortSignal | undefined, cmd: HelperCommand): void => {
+      if (!signal) return;
+      const onAbort = (): void => void this.command(cmd).catch(() => undefined);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      offs.push(() => signal.removeEventListener('abort', onAbort));
+    };
+    listen(options.signal, { type: 'cancel', device: this.device });
+    jobs.forEach((j, i) => listen(options.driveSignals?.[i], { type: 'cancel', device: this.device, drive: j.device }));
+    try {
+      return (await this.command({ type: 'run-drive-batch', device: this.device, jobs: jobs.map((j) => ({ device: j.device, job: encodeDriveJob(j) })) }, (m) => {
+        if (m.type === 'progress' && m.index !== undefined) options.onProgress?.(m.index, m.bytes);
+        else if (m.type === 'step' && m.index !== undefined) options.onStep?.(m.index, m.step, m.detail);
+      })) as DriveBatchResult[];
+    } finally {
+      for (const off of offs) off();
     }
   }
 

@@ -6,7 +6,11 @@
 //   run-drive-job {device, job}             the same DriveJob the application would run itself
 //                                           (DriveSequence.runDriveJob): volumes taken away, the writes with their
 //                                           gap modes, flush, the layout announced, every written byte read back
-//   cancel        {device}                  stops the running job (acted on as it arrives)
+//   allow-devices {device, devices}         in place of allow-device, for a batch: every drive checked the same way;
+//                                           `device` is the first, and every later command names it
+//   run-drive-batch {device, jobs}          one DriveJob per allowed drive, written from one read
+//                                           (DriveSequence.runDriveBatch); each drive ends with its own result
+//   cancel        {device[, drive]}         stops the running job, or that drive of the batch (acted on as it arrives)
 //   close         {device}                  ends: the helper exits
 // Every command must name the allowed device; anything else is refused. Source files are opened with the rights of
 // the user who started the helper (POSIX), once, before the job; the job reads them through those descriptors.
@@ -20,10 +24,10 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeDeviceError } from './DriveAccess.js';
 import { findDrive, listDrives } from './Drives.js';
-import { runDriveJob, type DriveJob } from './DriveSequence.js';
+import { runDriveBatch, runDriveJob, type DriveJob } from './DriveSequence.js';
 import { describeFsError, InputError } from '../errors.js';
 import type { CompositePiece, ContentSource } from '../io/ImageLayout.js';
-import { decodeDriveJob, HELPER_COMMANDS, LineReader, type HelperMessage, type HelperRequest } from './PrivilegedWriter.js';
+import { decodeDriveJob, HELPER_COMMANDS, LineReader, MAX_BATCH_DRIVES, type HelperMessage, type HelperRequest } from './PrivilegedWriter.js';
 
 class Refused extends Error {
   override readonly name = 'Refused';
@@ -127,7 +131,11 @@ function primaryGid(uid: number): number {
 }
 
 let allowed: string | null = null;
+/** Every drive confirmed (one, or a batch's). */
+let allowedSet: string[] = [];
 let running: AbortController | null = null;
+/** The running batch's per-drive cancels, by device. */
+let runningDrives = new Map<string, AbortController>();
 
 /** Where an open descriptor can be opened again by path in this process (the job's workers open sources by path). */
 const FD_DIR = process.platform === 'darwin' ? '/dev/fd' : '/proc/self/fd';
@@ -184,7 +192,28 @@ async function allowDevice(device: string): Promise<{ device: string; descriptio
   if (!d) throw new Refused(`refused: ${device} is not a whole drive this computer lists (partitions and files are never written).`);
   if (d.isSystem) throw new Refused(`refused: ${device} is a system drive (${d.mountpoints.map((m) => m.path).join(', ') || 'reported as system by the operating system'}); the privileged writer never writes system drives.`);
   allowed = device;
+  allowedSet = [device];
   return { device, description: d.description };
+}
+
+/** A batch's drives, all checked as allowDevice checks one, before any is allowed. */
+async function allowDevices(device: string, devices: unknown): Promise<{ device: string; description: string }[]> {
+  if (allowed !== null) throw new Refused(`refused: the confirmed drive is ${allowed}; drives cannot be added.`);
+  if (!Array.isArray(devices) || devices.length < 2 || devices.length > MAX_BATCH_DRIVES || !devices.every((d): d is string => typeof d === 'string' && d !== '')) {
+    throw new Refused(`refused: allow-devices takes 2 to ${MAX_BATCH_DRIVES} device names.`);
+  }
+  if (devices[0] !== device) throw new Refused(`refused: allow-devices must name its first drive (${String(devices[0])}) as its device.`);
+  if (new Set(devices).size !== devices.length) throw new Refused('refused: a drive is named twice.');
+  const drives = await listDrives({ showAll: true });
+  const out = devices.map((dev) => {
+    const d = findDrive(drives, dev);
+    if (!d) throw new Refused(`refused: ${dev} is not a whole drive this computer lists (partitions and files are never written).`);
+    if (d.isSystem) throw new Refused(`refused: ${dev} is a system drive (${d.mountpoints.map((m) => m.path).join(', ') || 'reported as system by the operating system'}); the privileged writer never writes system drives.`);
+    return { device: dev, description: d.description };
+  });
+  allowed = device;
+  allowedSet = [...devices];
+  return out;
 }
 
 async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
@@ -193,6 +222,7 @@ async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
   const device = (req as { device?: unknown }).device;
   if (typeof device !== 'string' || device === '') throw new Refused(`refused: ${type} names no device.`);
   if (req.type === 'allow-device') return allowDevice(device);
+  if (req.type === 'allow-devices') return allowDevices(device, (req as { devices?: unknown }).devices);
   if (allowed === null) throw new Refused(`refused: no drive has been confirmed yet (allow-device comes first).`);
   if (device !== allowed) throw new Refused(`refused: ${device} is not the confirmed drive (${allowed}).`);
   switch (req.type) {
@@ -237,9 +267,73 @@ async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
         for (const fd of fds) closeSync(fd);
       }
     }
-    case 'cancel':
-      running?.abort();
+    case 'run-drive-batch': {
+      if (running) throw new Refused(`refused: a job is already running on ${allowed}.`);
+      const list = (req as { jobs?: unknown }).jobs;
+      if (!Array.isArray(list) || list.length === 0) throw new Refused('refused: run-drive-batch names no jobs.');
+      const jobs = list.map((j: { device?: unknown; job?: unknown }) => {
+        if (typeof j?.device !== 'string' || !allowedSet.includes(j.device)) throw new Refused(`refused: ${String(j?.device)} is not a confirmed drive (${allowedSet.join(', ')}).`);
+        return decodeDriveJob(j.device, j.job as Parameters<typeof decodeDriveJob>[1]);
+      });
+      if (new Set(jobs.map((j) => j.device)).size !== jobs.length) throw new Refused('refused: a drive is named twice.');
+      const pinned: { fds: number[]; names: Map<string, string> }[] = [];
+      try {
+        for (const job of jobs) pinned.push(pinSources(job));
+      } catch (err) {
+        for (const p of pinned) for (const fd of p.fds) closeSync(fd);
+        throw err;
+      }
+      const names = new Map(pinned.flatMap((p) => [...p.names]));
+      const controller = new AbortController();
+      running = controller;
+      runningDrives = new Map(jobs.map((j) => [j.device, new AbortController()]));
+      // Progress: at most every 250 ms for the whole batch, each drive's latest figure; all sent before each step and at the end.
+      const held = new Map<number, HelperMessage>();
+      let last = 0;
+      const flush = (): void => {
+        for (const m of held.values()) send(sock, m);
+        held.clear();
+      };
+      try {
+        const results = await runDriveBatch(jobs, {
+          signal: controller.signal,
+          driveSignals: jobs.map((j) => runningDrives.get(j.device)?.signal),
+          onStep: (index, step, detail) => {
+            flush();
+            send(sock, { type: 'step', id: req.id, step, detail, index });
+          },
+          onProgress: (index, bytes) => {
+            held.set(index, { type: 'progress', id: req.id, step: 'write', bytes, path: null, index });
+            const now = Date.now();
+            if (now - last < 250) return;
+            last = now;
+            flush();
+          },
+        });
+        flush();
+        const unpin = (m: string | null): string | null => {
+          if (m === null) return m;
+          let out = m;
+          for (const [p, path] of names) out = out.split(p).join(path);
+          return out;
+        };
+        return results.map((r) => ({ ...r, error: unpin(r.error) }));
+      } catch (err) {
+        const e = err as Error;
+        for (const [p, path] of names) e.message = e.message.split(p).join(path);
+        throw e;
+      } finally {
+        running = null;
+        runningDrives = new Map();
+        for (const p of pinned) for (const fd of p.fds) closeSync(fd);
+      }
+    }
+    case 'cancel': {
+      const drive = (req as { drive?: unknown }).drive;
+      if (typeof drive === 'string') runningDrives.get(drive)?.abort();
+      else running?.abort();
       return null;
+    }
     case 'close':
       return null;
   }

@@ -4,6 +4,7 @@
 // each drive read back and verified against the manifest on its own. A drive that fails, is pulled out or is cancelled
 // ends with its own result and error; the others go on. Several drives are always formatted: a batch is for handing
 // out identical sticks, and adding files to volumes that differ would make every drive a different plan.
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DriveInfo } from '../../../shared/drives.js';
 import type { DriveProgress, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
@@ -53,6 +54,15 @@ export function batchDrives(req: UsbMediaRequest): UsbDriveTarget[] {
 
 function sectorSizeOf(drive: DriveInfo, device: string): number {
   return checkSectorSize(linuxSectorSize(device) ?? drive.logicalBlockSize ?? 512, device);
+}
+
+function canRead(path: string): boolean {
+  try {
+    closeSync(openSync(path, 'r'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A drive's failure with what the system says of it now: gone, or read-only after errors. */
@@ -157,7 +167,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
     const total = states.reduce((n, s) => n + s.bytesTotal, 0);
     progress.begin('write', total);
     for (const s of states) s.state = 'writing';
-    const batch = await writeDrives(jobs, {
+    const { results: batch, elevated } = await writeDrives(jobs, {
       signal: options.signal,
       driveSignals: devices.map((d) => options.driveSignal?.(d)),
       privileged: options.privileged,
@@ -194,7 +204,10 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
 
     // Each written drive read back on its own, side by side: its files against the manifest's hashes.
     if (!req.skipVerify) {
-      const verifying = results.map((r, i) => (r.status === 'written' ? i : -1)).filter((i) => i >= 0);
+      // A drive the privileged writer wrote may be unreadable here (Windows without elevation): said, not failed.
+      const unreadable = results.filter((r) => r.status === 'written' && elevated && !canRead(driveIoPath(r.device)));
+      for (const r of unreadable) log.warning(`${r.device}: the written drive cannot be read back without administrator rights: run "tsmedia verify ${r.device}" as administrator to verify it.`);
+      const verifying = results.map((r, i) => (r.status === 'written' && !unreadable.includes(r) ? i : -1)).filter((i) => i >= 0);
       const filesBytes = manifest.files.reduce((n, f) => n + f.size, 0);
       // Two reads per drive: its written bytes in disc order (the structures compared with the plan, the image hashed),
       // then its files through the FAT, each against the manifest's hash. Neither reads the content library again.
