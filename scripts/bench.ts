@@ -4,7 +4,10 @@
 // write (`--only-ui`: that last figure alone); as root, a USB drive write to a loop device throttled to a stick's speed
 // against dd of the same bytes, and an ISO written to a real SMB share (Samba through smbnetfs) against cp of the same
 // bytes; and a 5,000-package, 300-task-sequence live site opened from the test administration service
-// (`--only-live`: that figure alone). Not part of `npm test`.
+// (`--only-live`: that figure alone); as root, several drives in one run (`several-drives`: three loop devices throttled
+// to 20, 40 and 60 MB/s written at once against the slowest alone, the content read once, memory bounded;
+// `--only-drives`: that figure alone, `--drives-content MiB`, `--drives-mbps 20,40,60`, `--drives-skip-verify`).
+// Not part of `npm test`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
@@ -21,6 +24,7 @@ import { planFat32 } from '../electron/engine/formats/fat32/Fat32Volume.js';
 import type { IsoMediaRequest } from '../shared/media.js';
 import { cannotShare, sambaShare } from './lib/sambaShare.js';
 import { cannotThrottle, throttledStick } from './lib/throttledStick.js';
+import { severalDrivesFigure, severalDrivesLines, severalDrivesTargets, type DrivesFigure } from './lib/severalDrives.js';
 import { cannotMeasureWizard, measureWizardLongTasks, type WizardLongTasks } from './lib/wizardLongTasks.js';
 import { loadFolderSite } from '../test/adminService/AdminServiceData.js';
 import { startAdminService } from '../test/adminService/AdminServiceServer.js';
@@ -195,6 +199,30 @@ async function stickFigure(work: string, contentBytes: number, bytesPerSecond: n
     stick.remove();
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** The several-drives figure (scripts/lib/severalDrives.ts) on a site of its own of `--drives-content` (default 256 MiB). */
+async function drivesFigure(work: string, values: { 'drives-content'?: string; 'drives-mbps'?: string; 'drives-skip-verify'?: boolean }, runs: number, log: (s: string) => void): Promise<DrivesFigure | null> {
+  const mib = values['drives-content'] ?? '256';
+  const contentBytes = parseSize(/^\d+(\.\d+)?$/.test(mib.trim()) ? `${mib}MiB` : mib);
+  const mbps = (values['drives-mbps'] ?? '20,40,60').split(',').map(Number);
+  if (mbps.length < 2 || mbps.some((m) => !(m > 0))) throw new Error(`--drives-mbps "${values['drives-mbps']}": use e.g. 20,40,60`);
+  return severalDrivesFigure({
+    work,
+    contentBytes,
+    mbps,
+    runs,
+    verifyRun: values['drives-skip-verify'] !== true,
+    cli: CLI,
+    makeSite: async (root, bytes) => {
+      const content = join(root, 'content');
+      makeContent(content, bytes);
+      const site = await makeSite(root, content);
+      rmSync(content, { recursive: true, force: true });
+      return site;
+    },
+    log,
+  });
 }
 
 interface ShareFigure {
@@ -400,7 +428,7 @@ const longTasksFigures = (w: WizardLongTasks | null): unknown =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' }, 'only-live': { type: 'boolean' } },
+    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' }, 'only-live': { type: 'boolean' }, 'only-drives': { type: 'boolean' }, 'drives-content': { type: 'string' }, 'drives-mbps': { type: 'string' }, 'drives-skip-verify': { type: 'boolean' } },
   });
   const size = parseSize(values.size ?? '2GiB');
   if (size > 20 * GiB) throw new Error('--size is at most 20 GiB');
@@ -419,6 +447,14 @@ async function main(): Promise<void> {
       if (st) console.log(`tsmedia usb --drive ${st.tsmedia.toFixed(2)} s, dd oflag=direct bs=4M ${st.dd.toFixed(2)} s, ${(st.bytes / MiB).toFixed(0)} MiB at ${st.mbps} MB/s`);
       console.log(targetLine(t));
       if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: [t], stick: st }, null, 2)}\n`);
+      return;
+    }
+    if (values['only-drives']) {
+      const f = await drivesFigure(work, values, runs, log);
+      const ts = severalDrivesTargets(f);
+      if (f) console.log(severalDrivesLines(f).join('\n'));
+      console.log(ts.map(targetLine).join('\n'));
+      if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: ts, drives: f }, null, 2)}\n`);
       return;
     }
     if (values['only-live']) {
@@ -504,6 +540,7 @@ async function main(): Promise<void> {
     const stick = await stickFigure(work, parseSize(values['stick-content'] ?? '1GiB'), Number(values['stick-mbps'] ?? 50) * 1e6, runs, log);
     const share = await shareFigure(work, values.work ?? tmpdir(), parseSize(values['share-content'] ?? '512MiB'), runs, values['share-big-writes'] === true, log);
     const live = await liveSiteOpen(work, runs, log);
+    const drives = await drivesFigure(work, values, runs, log);
 
     let largePeak: number | null = null;
     if (!values['skip-large']) {
@@ -550,6 +587,13 @@ async function main(): Promise<void> {
             { name: 'share: cp, same bytes', seconds: share.cp, mbPerSecond: share.bytes / 1e6 / share.cp, peakMiB: null },
           ]
         : []),
+      ...(drives
+        ? [
+            { name: `usb: ${Math.min(...drives.mbps)} MB/s drive alone`, seconds: drives.alone, mbPerSecond: drives.contentBytes / 1e6 / drives.alone, peakMiB: null },
+            { name: `usb: ${drives.mbps.length} drives (${drives.mbps.join('/')} MB/s)`, seconds: drives.batch, mbPerSecond: drives.contentBytes / 1e6 / drives.batch, peakMiB: drives.peakMiB },
+            ...(drives.batchVerify ? [{ name: `usb: ${drives.mbps.length} drives, verified`, seconds: drives.batchVerify.seconds, mbPerSecond: drives.contentBytes / 1e6 / drives.batchVerify.seconds, peakMiB: drives.batchVerify.peakMiB }] : []),
+          ]
+        : []),
       ...(wizard ? [wizardRow(wizard)] : []),
     ];
     const verifyRate = isoBytes / median(verifyTimes);
@@ -564,6 +608,7 @@ async function main(): Promise<void> {
       target('usb-drive-vs-dd', stick ? stick.tsmedia / stick.dd : null, '<= 1.10', (v) => v <= 1.1),
       shareTarget(share),
       liveTarget(live),
+      ...severalDrivesTargets(drives),
       target('verify-vs-node-sha256', verifyRate / nodeSha, '>= 0.9', (v) => v >= 0.9),
       target('verify-vs-sha256sum', median(sumTimes) / median(verifyTimes) * (isoBytes / size), '> 1.0 (throughput ratio)', (v) => v > 1.0),
       target('memory-default', Math.max(peaks.get('tsmedia iso') ?? 0, peaks.get('tsmedia usb --image') ?? 0, verifyPeak), '<= 200 MiB', (v) => v <= 200),
@@ -585,7 +630,7 @@ async function main(): Promise<void> {
       ...targets.map(targetLine),
     ];
     console.log(lines.join('\n'));
-    if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, sizeBytes: size, results, targets, longTasks: longTasksFigures(wizard) }, null, 2)}\n`);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, sizeBytes: size, results, targets, longTasks: longTasksFigures(wizard), drives }, null, 2)}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
