@@ -1,0 +1,109 @@
+// "Write several drives" in the wizard (issue 19): off by default (one drive, chosen with a radio button); when on, two
+// loop devices are ticked, each confirmed on its own, named by a last dialog, written in one run, and each reported
+// on the Completion page, then checked by `tsmedia verify`.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { formatDriveSize } from '../shared/drives.js';
+import { hasCommand, runCli } from '../test/helpers.js';
+import { browserSuite, serve, skipUnlessReady, Wizard } from './harness.js';
+
+const SIZE = 256 * 1024 * 1024;
+const idOf = (dev: string): string => dev.replace(/[^A-Za-z0-9]/g, '_');
+
+describe('wizard: several drives in one run', () => {
+  const suite = browserSuite();
+  const { work } = suite;
+
+  test('two loop devices ticked with "write several drives", each confirmed, named by the dialog, two results on Completion; one drive stays the default', async (t) => {
+    const browser = suite.browser();
+    if (!skipUnlessReady(t) || !browser) return;
+    if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup')) {
+      t.skip('needs root and losetup (loop devices stand in for the drives)');
+      return;
+    }
+    const devs: string[] = [];
+    t.after(() => {
+      for (const d of devs) spawnSync('losetup', ['-d', d]);
+    });
+    for (const name of ['stick-a.img', 'stick-b.img']) {
+      const backing = join(work.dir, name);
+      writeFileSync(backing, '');
+      truncateSync(backing, SIZE);
+      const lo = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
+      assert.equal(lo.status, 0, lo.stderr);
+      devs.push(lo.stdout.trim());
+    }
+    const [a, b] = devs;
+    const served = await serve({ userDataDir: join(work.dir, 'several-user') });
+    const w = await Wizard.open(browser, served, 'usb-several');
+    t.after(async () => {
+      await w.close();
+      await served.close();
+    });
+    const { page } = w;
+    await w.next('mediaType');
+    await page.locator('#media-usb').check();
+    await page.locator('#show-all-drives').check();
+    const boxA = page.locator(`#drive-${idOf(a)}`);
+    const boxB = page.locator(`#drive-${idOf(b)}`);
+    await boxA.waitFor();
+
+    // The default: one drive, a single choice.
+    assert.equal(await page.locator('#several-drives').isChecked(), false, '"write several drives" is off by default');
+    assert.equal(await boxA.getAttribute('type'), 'radio');
+    assert.equal(await page.locator('#format').isDisabled(), false);
+
+    await page.locator('#several-drives').check();
+    assert.equal(await boxA.getAttribute('type'), 'checkbox');
+    await w.expectBlocked(/Tick at least one drive/);
+    await boxA.check();
+    await boxB.check();
+    // Each drive keeps its own confirmation (a virtual drive: one each), and Next waits for both.
+    await w.expectBlocked(new RegExp(`Confirm that ${a} may be erased[\\s\\S]*Confirm that ${b} may be erased`));
+    assert.equal(await page.locator('fieldset.confirmations input[type="checkbox"]').count(), 2);
+    await page.locator(`#confirm-${idOf(a)}-1`).check();
+    await w.expectBlocked(new RegExp(`Confirm that ${b} may be erased`));
+    await page.locator(`#confirm-${idOf(b)}-1`).check();
+    // Several drives are always formatted: the option shows it and cannot be changed.
+    assert.equal(await page.locator('#format').isChecked(), true);
+    assert.equal(await page.locator('#format').isDisabled(), true);
+    await w.shot('media-type-several-drives');
+    await w.plainToSummary();
+    assert.ok((await page.locator('[data-testid="command-line"]').innerText()).includes(`--media usb --drive ${a} --drive ${b} --all`));
+    assert.equal(await page.locator('[data-testid="summary-drives"]').innerText(), `${a}, ${b}`);
+
+    // The last question names every drive: its device and size; "No" writes nothing.
+    await w.nextButton.click();
+    const dialog = page.locator('[role="alertdialog"]');
+    await dialog.waitFor();
+    const listed = page.locator('[data-testid="erase-drives"] li');
+    assert.deepEqual(await listed.evaluateAll((els) => els.map((e) => e.getAttribute('data-device'))), [a, b]);
+    for (const d of devs) assert.match(await page.locator(`[data-testid="erase-drives"] li[data-device="${d}"]`).innerText(), new RegExp(`${formatDriveSize(SIZE)}[\\s\\S]*${d}$`));
+    await w.shot('confirm-erase-two-drives');
+    await dialog.getByRole('button', { name: 'No' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await w.expectPage('summary');
+    await w.nextButton.click();
+    await dialog.getByRole('button', { name: 'Yes, erase these 2 drives' }).click();
+
+    await w.expectPage('completion', 120_000);
+    await page.locator('[data-testid="result"][data-result="done"]').waitFor();
+    const results = page.locator('[data-testid="drive-result"]');
+    assert.equal(await results.count(), 2);
+    for (const d of devs) {
+      const r = page.locator(`[data-testid="drive-result"][data-device="${d}"]`);
+      assert.equal(await r.getAttribute('data-status'), 'written', await r.innerText());
+      assert.equal(await r.getAttribute('data-verified'), 'true');
+    }
+    assert.equal(await page.locator('[data-testid="verified"]').getAttribute('data-verified'), 'true');
+    await w.shot('completion-two-drives');
+    assert.deepEqual(w.errors, []);
+    for (const d of devs) {
+      const v = runCli(['verify', d]);
+      assert.equal(v.status, 0, `${d}: ${v.stdout}${v.stderr}`);
+    }
+  });
+});
