@@ -5,13 +5,35 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { formatDriveSize } from '../shared/drives.js';
 import { hasCommand, runCli } from '../test/helpers.js';
+import { addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
 import { browserSuite, serve, skipUnlessReady, Wizard } from './harness.js';
 
 const SIZE = 256 * 1024 * 1024;
 const idOf = (dev: string): string => dev.replace(/[^A-Za-z0-9]/g, '_');
+
+/** Loop devices of `size` bytes on files in `dir`, detached when the test ends; null (the test skipped) without root. */
+function loopDevices(t: TestContext, dir: string, names: string[], size: number): string[] | null {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup')) {
+    t.skip('needs root and losetup (loop devices stand in for the drives)');
+    return null;
+  }
+  const devs: string[] = [];
+  t.after(() => {
+    for (const d of devs) spawnSync('losetup', ['-d', d]);
+  });
+  for (const name of names) {
+    const backing = join(dir, name);
+    writeFileSync(backing, '');
+    truncateSync(backing, size);
+    const lo = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
+    assert.equal(lo.status, 0, lo.stderr);
+    devs.push(lo.stdout.trim());
+  }
+  return devs;
+}
 
 describe('wizard: several drives in one run', () => {
   const suite = browserSuite();
@@ -20,22 +42,8 @@ describe('wizard: several drives in one run', () => {
   test('two loop devices ticked with "write several drives", each confirmed, named by the dialog, two results on Completion; one drive stays the default', async (t) => {
     const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
-    if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup')) {
-      t.skip('needs root and losetup (loop devices stand in for the drives)');
-      return;
-    }
-    const devs: string[] = [];
-    t.after(() => {
-      for (const d of devs) spawnSync('losetup', ['-d', d]);
-    });
-    for (const name of ['stick-a.img', 'stick-b.img']) {
-      const backing = join(work.dir, name);
-      writeFileSync(backing, '');
-      truncateSync(backing, SIZE);
-      const lo = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
-      assert.equal(lo.status, 0, lo.stderr);
-      devs.push(lo.stdout.trim());
-    }
+    const devs = loopDevices(t, work.dir, ['stick-a.img', 'stick-b.img'], SIZE);
+    if (!devs) return;
     const [a, b] = devs;
     const served = await serve({ userDataDir: join(work.dir, 'several-user') });
     const w = await Wizard.open(browser, served, 'usb-several');
@@ -105,5 +113,69 @@ describe('wizard: several drives in one run', () => {
       const v = runCli(['verify', d]);
       assert.equal(v.status, 0, `${d}: ${v.stdout}${v.stderr}`);
     }
+  });
+
+  test('the Progress page: a row per drive with its own bytes, speed, time left and state; its Cancel stops that drive only, the other is written', async (t) => {
+    const browser = suite.browser();
+    if (!skipUnlessReady(t) || !browser) return;
+    const devs = loopDevices(t, work.dir, ['slow-a.img', 'slow-b.img'], 2 * SIZE);
+    if (!devs) return;
+    const [a, b] = devs;
+    // A package of a few hundred MB, so the drives are still being written when Cancel is pressed.
+    const site = copySampleSite(join(work.dir, 'site-big'));
+    const big = join(work.dir, 'big.bin');
+    randomFile(big, 300 * 1024 * 1024);
+    await addPackage(site, 'SMP00099', [{ relativePath: 'big.bin', sourcePath: big }], 'Big package');
+    const served = await serve({ userDataDir: join(work.dir, 'cancel-user'), site });
+    const w = await Wizard.open(browser, served, 'usb-several-cancel');
+    t.after(async () => {
+      await w.close();
+      await served.close();
+    });
+    const { page } = w;
+    await w.next('mediaType');
+    await page.locator('#media-usb').check();
+    await page.locator('#show-all-drives').check();
+    await page.locator('#several-drives').check();
+    for (const d of devs) {
+      await page.locator(`#drive-${idOf(d)}`).check();
+      await page.locator(`#confirm-${idOf(d)}-1`).check();
+    }
+    await w.next('security');
+    await page.locator('#protect').uncheck();
+    await w.next('taskSequence');
+    await page.locator('#ts-SMP00010').check();
+    await page.locator('[data-testid="references"]').waitFor();
+    await w.next('applications');
+    await w.next('packages');
+    await page.locator('#packages-SMP00099').check();
+    await w.next('driverPackages');
+    await w.next('distributionPoints');
+    await page.locator('#dp-DP01').check();
+    await w.next('customization');
+    await w.next('summary');
+    await w.nextButton.click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Yes, erase these 2 drives' }).click();
+    await w.expectPage('progress');
+    const rows = page.locator('[data-testid="drive-progress"] tbody tr');
+    await page.locator(`[data-testid="drive-progress"] tr[data-device="${b}"][data-state="writing"]`).waitFor({ timeout: 60_000 });
+    assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-device'))), [a, b]);
+    assert.match(await rows.first().innerText(), /of 30\d(\.\d+)? MiB/, 'the drive\'s own bytes');
+    await w.shot('progress-two-drives');
+    await page.getByRole('button', { name: `Cancel ${b} only` }).click();
+
+    await w.expectPage('completion', 120_000);
+    await page.locator('[data-testid="result"][data-result="done"]').waitFor();
+    await w.shot('completion-one-cancelled');
+    const status = async (d: string): Promise<[string | null, string | null]> => {
+      const r = page.locator(`[data-testid="drive-result"][data-device="${d}"]`);
+      return [await r.getAttribute('data-status'), await r.getAttribute('data-verified')];
+    };
+    assert.deepEqual(await status(a), ['written', 'true']);
+    assert.deepEqual(await status(b), ['cancelled', 'false']);
+    assert.match(await page.locator('[data-testid="result"]').innerText(), /1 of 2 drives were written/);
+    assert.deepEqual(w.errors, []);
+    const v = runCli(['verify', a]);
+    assert.equal(v.status, 0, `${a}: ${v.stdout}${v.stderr}`);
   });
 });
