@@ -107,6 +107,7 @@ describe('wizard: several drives in one run', () => {
       assert.equal(await r.getAttribute('data-verified'), 'true');
     }
     assert.equal(await page.locator('[data-testid="verified"]').getAttribute('data-verified'), 'true');
+    assert.match(await page.locator('[data-testid="verified"]').innerText(), /2 of 2 drives written were read back and match/);
     await w.shot('completion-two-drives');
     assert.deepEqual(w.errors, []);
     for (const d of devs) {
@@ -174,6 +175,7 @@ describe('wizard: several drives in one run', () => {
     assert.deepEqual(await status(a), ['written', 'true']);
     assert.deepEqual(await status(b), ['cancelled', 'false']);
     assert.match(await page.locator('[data-testid="result"]').innerText(), /1 of 2 drives were written/);
+    assert.match(await page.locator('[data-testid="verified"]').innerText(), /1 of 1 drive written was read back and matches/);
     assert.deepEqual(w.errors, []);
     const v = runCli(['verify', a]);
     assert.equal(v.status, 0, `${a}: ${v.stdout}${v.stderr}`);

@@ -107,7 +107,11 @@ export function CompletionPage() {
         ))}
       </ul>
       <p data-testid="verified" data-verified={String(r.verified)} className={r.verified ? 'ok' : 'warning'}>
-        {r.verified ? t('completion.verified') : t('completion.notVerified')}
+        {r.drives
+          ? t('completion.verifiedDrives', { verified: r.drives.filter((d) => d.verified).length, count: r.drives.filter((d) => d.status === 'written').length })
+          : r.verified
+            ? t('completion.verified')
+            : t('completion.notVerified')}
       </p>
       <p>{t('completion.mediaGuid', { guid: r.mediaGuid })}</p>
       <h3>{t('completion.startHeading')}</h3>

@@ -41,7 +41,7 @@ export function ProgressPage() {
         </dd>
       </dl>
       {p?.drives && p.drives.length > 0 ? (
-        <table className="drive-progress" data-testid="drive-progress">
+        <table className="grid drive-progress" data-testid="drive-progress">
           <caption>{t('progress.drivesHeading', { count: p.drives.length })}</caption>
           <thead>
             <tr>
