@@ -69,6 +69,15 @@ describe('wizard: several drives in one run', () => {
     await w.expectBlocked(/Tick at least one drive/);
     await boxA.check();
     await boxB.check();
+    // Hidden again (no "show all drives"), a ticked drive is named and can be unticked; it is not written unseen.
+    await page.locator('#show-all-drives').uncheck();
+    await w.expectBlocked(new RegExp(`${b} is no longer connected`));
+    await page.getByRole('button', { name: `Untick ${b}` }).click();
+    await page.locator('#show-all-drives').check();
+    await boxA.waitFor();
+    assert.equal(await boxA.isChecked(), true);
+    assert.equal(await boxB.isChecked(), false);
+    await boxB.check();
     // Each drive keeps its own confirmation (a virtual drive: one each), and Next waits for both.
     await w.expectBlocked(new RegExp(`Confirm that ${a} may be erased[\\s\\S]*Confirm that ${b} may be erased`));
     assert.equal(await page.locator('fieldset.confirmations input[type="checkbox"]').count(), 2);

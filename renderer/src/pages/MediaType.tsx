@@ -321,7 +321,10 @@ function DriveList() {
               .filter((device) => !ticked.some((d) => d.drive.device === device))
               .map((device) => (
                 <p className="error" role="alert" key={device}>
-                  {t('mediaType.driveGone', { device })}
+                  {t('mediaType.driveGoneSeveral', { device })}{' '}
+                  <button type="button" onClick={() => toggle(device, false)}>
+                    {t('mediaType.untickDrive', { device })}
+                  </button>
                 </p>
               ))
           : null}
