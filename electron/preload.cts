@@ -18,6 +18,7 @@ const METHODS = [
   'checkOutput',
   'startMedia',
   'cancelMedia',
+  'cancelDrive',
   'saveAnswerFile',
   'chooseFolder',
   'chooseSaveFile',

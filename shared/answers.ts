@@ -180,6 +180,8 @@ export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = 
     const t = req.request.target;
     if (t.kind === 'drive') {
       opt('--drive', t.device);
+      // "Write several drives": every drive named, each confirmed by its own --yes-erase when the command runs.
+      for (const d of req.request.moreDrives ?? []) opt('--drive', d.device);
       if (t.showAll) opt('--all');
     } else {
       opt('--image', t.path);

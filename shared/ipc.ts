@@ -4,7 +4,7 @@
 import type { AnalysisResult, CatalogItem, Finding, OsdBinariesSummary, SequenceSummary } from './analysis.js';
 import type { AnswerFile } from './answers.js';
 import type { DriveEvaluation, DriveInfo } from './drives.js';
-import type { IsoMediaRequest, MediaProgress, MediaStart, UsbMediaRequest } from './media.js';
+import type { IsoMediaRequest, MediaProgress, MediaStart, UsbDriveResult, UsbMediaRequest } from './media.js';
 import type { ErrorDetail } from './messages.js';
 
 export type { ErrorDetail, MessageParams } from './messages.js';
@@ -148,6 +148,8 @@ export interface MediaResultSummary {
   mediaGuid: string;
   /** How the administrator starts the media (Completion page). */
   start: MediaStart;
+  /** "Write several drives": how each drive ended, in the order chosen (absent for one drive or an ISO set). */
+  drives?: UsbDriveResult[];
 }
 
 export type MediaEvent =
@@ -198,6 +200,8 @@ export interface TsMediaApi {
   checkOutput(req: OutputCheckRequest): Promise<OutputCheck>;
   startMedia(req: StartMediaRequest): Promise<{ jobId: string }>;
   cancelMedia(jobId: string): Promise<void>;
+  /** Stops one drive of a several-drive run (the others go on); a drive that has already ended is no error. */
+  cancelDrive(jobId: string, device: string): Promise<void>;
   saveAnswerFile(path: string, answers: AnswerFile): Promise<void>;
   /** Native dialogs where there is a desktop (Electron); null where there is none (the loopback host). */
   chooseFolder(title: string): Promise<string | null>;
@@ -225,6 +229,7 @@ export const API_METHODS = [
   'checkOutput',
   'startMedia',
   'cancelMedia',
+  'cancelDrive',
   'saveAnswerFile',
   'chooseFolder',
   'chooseSaveFile',

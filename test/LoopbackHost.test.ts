@@ -3,6 +3,7 @@
 // events over Server-Sent Events, the renderer's files with their headers, the bounds on time and numbers (time-outs,
 // streams, requests, connections), and an ISO made, verified and cancelled through it.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
@@ -22,7 +23,7 @@ import {
   type HostLimits,
   type LoopbackHost,
 } from '../electron/host/LoopbackHost.js';
-import { requireOrSkip, runCli } from './helpers.js';
+import { hasCommand, requireOrSkip, runCli } from './helpers.js';
 import { addPackage, copySampleSite } from './support/sites.js';
 import { exchangeCode, openSession, sessionHeader } from './support/hostSession.js';
 import { raw } from './support/hostClient.js';
@@ -266,6 +267,11 @@ describe('loopback host', () => {
       ['checkOutput', [{ path: join(work, 'x.iso'), kind: 'iso', neededBytes: null, create: true }], /"create" is not a field/],
       ['checkOutput', [{ path: '', kind: 'iso', neededBytes: null }], /checkOutput\.path cannot be empty/],
       ['cancelMedia', [null], /cancelMedia: the job ID must be text/],
+      ['cancelDrive', [null, '/dev/sdz'], /cancelDrive: the job ID must be text/],
+      ['cancelDrive', ['job', 7], /cancelDrive: the device must be text/],
+      ['cancelDrive', ['job'], /cancelDrive takes 2 argument\(s\), not 1/],
+      ['startMedia', [{ kind: 'usb', request: { ...isoRequest('', { size: undefined, out: undefined }), target: { kind: 'drive', device: '/dev/sdz', showAll: false, confirmations: ['/dev/sdz'] }, moreDrives: '/dev/sdy', format: true } }], /request\.moreDrives must be a list of drives/],
+      ['startMedia', [{ kind: 'usb', request: { ...isoRequest('', { size: undefined, out: undefined }), target: { kind: 'drive', device: '/dev/sdz', showAll: false, confirmations: ['/dev/sdz'] }, moreDrives: [{ kind: 'image', path: '/tmp/x.img' }], format: true } }], /"path" is not a field|request\.moreDrives\[0\]/],
     ];
     for (const [method, args, message] of cases) {
       const r = await callApi(method, args as unknown[]);
@@ -433,6 +439,63 @@ describe('loopback host', () => {
     const absent = await callApi('startMedia', [{ kind: 'usb', request: drive }]);
     assert.equal(absent.status, 400, absent.body);
     assert.match(absent.body, /not connected|cannot list drives/);
+  });
+
+  test('several drives through the API: moreDrives written in one run, cancelDrive stops one drive while the other is written and verified', async (t) => {
+    if (!requireOrSkip(t, process.platform === 'linux' && process.getuid?.() === 0 && hasCommand('losetup'), 'needs root and losetup (loop devices stand in for the drives)')) return;
+    const devs: string[] = [];
+    t.after(() => {
+      for (const d of devs) spawnSync('losetup', ['-d', d]);
+    });
+    for (const name of ['several-a.img', 'several-b.img']) {
+      const backing = join(work, name);
+      writeFileSync(backing, '');
+      truncateSync(backing, 256 * 1024 * 1024);
+      const lo = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
+      assert.equal(lo.status, 0, lo.stderr);
+      devs.push(lo.stdout.trim());
+    }
+    const [a, b] = devs;
+    const { size: _size, out: _out, ...base } = isoRequest('');
+    const drive = (device: string, confirmations = [device]) => ({ kind: 'drive', device, showAll: true, confirmations });
+    // Refused before a job starts: several drives unformatted, a drive named twice, a drive not confirmed.
+    const unformatted = await callApi('startMedia', [{ kind: 'usb', request: { ...base, target: drive(a), moreDrives: [drive(b)], format: false } }]);
+    assert.equal(unformatted.status, 400, unformatted.body);
+    assert.match(unformatted.body, /several drives are always formatted/);
+    const twice = await callApi('startMedia', [{ kind: 'usb', request: { ...base, target: drive(a), moreDrives: [drive(a)], format: true } }]);
+    assert.equal(twice.status, 400, twice.body);
+    assert.match(twice.body, /chosen twice/);
+    const unconfirmed = await callApi('startMedia', [{ kind: 'usb', request: { ...base, target: drive(a), moreDrives: [drive(b, [])], format: true } }]);
+    assert.equal(unconfirmed.status, 400, unconfirmed.body);
+    assert.match(unconfirmed.body, new RegExp(b));
+
+    let jobId: string | null = null;
+    const stream = events(ended(() => jobId));
+    await stream.ready;
+    ({ jobId } = await ok<{ jobId: string }>('startMedia', { kind: 'usb', request: { ...base, target: drive(a), moreDrives: [drive(b)], format: true } }));
+    const stranger = await callApi('cancelDrive', [jobId, '/dev/tsmedia-not-in-this-run']);
+    assert.equal(stranger.status, 400, stranger.body);
+    assert.match(stranger.body, /is not one of its drives/);
+    // Cancelled before its first byte: the other drive goes on.
+    assert.equal(await ok('cancelDrive', jobId, b), null);
+    const all = (await stream.done).filter((e) => e.jobId === jobId);
+    const last = all[all.length - 1];
+    assert.equal(last.type, 'done', JSON.stringify(last));
+    if (last.type !== 'done') return;
+    assert.deepEqual(
+      last.result.drives?.map((d) => [d.device, d.status, d.verified]),
+      [
+        [a, 'written', true],
+        [b, 'cancelled', false],
+      ],
+    );
+    assert.deepEqual(last.result.outputs.map((o) => o.path), [a]);
+    // Each drive's own progress travels in the run's events, both drives in each.
+    assert.ok(all.some((e) => e.type === 'progress' && e.progress.drives?.length === 2 && e.progress.drives.some((d) => d.device === b && d.state === 'cancelled')), 'a progress event says the cancelled drive is cancelled');
+    const v = runCli(['verify', a]);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    // A job that has ended: no error, as cancelMedia.
+    assert.equal(await ok('cancelDrive', jobId, b), null);
   });
 });
 

@@ -172,6 +172,25 @@ describe('Summary page: answer file and command line', () => {
     assert.deepEqual(parsed.request.variables, original.variables);
   });
 
+  test('several drives: the command line names every drive, and the CLI reads it back as target plus moreDrives', (t) => {
+    const dir = tempDir(t);
+    const { size: _size, out: _out, ...base } = isoReq(dir, { site: null, password: null, variables: [], label: 'Contoso', staging: null, prestartCommand: null, prestartFiles: null });
+    const drive = (device: string) => ({ kind: 'drive' as const, device, showAll: true, confirmations: [device] });
+    const req: UsbMediaRequest = { ...base, target: drive('/dev/sdb'), moreDrives: [drive('/dev/sdc'), drive('/dev/sdd')], format: true };
+    const line = commandLineFor({ kind: 'usb', request: req });
+    assert.match(line, / --media usb --drive \/dev\/sdb --drive \/dev\/sdc --drive \/dev\/sdd --all /);
+    // Confirmations are the command's to ask for: none on the line; the same drives, in the same order, read back.
+    assert.doesNotMatch(line, /--yes-erase/);
+    // No word here needs quoting: split at spaces as a shell would.
+    const parsed = parseCreateArgs(line.split(' ').slice(2));
+    assert.equal(parsed.usb?.target.kind === 'drive' ? parsed.usb.target.device : null, '/dev/sdb');
+    assert.deepEqual(parsed.usb?.moreDrives?.map((d) => [d.device, d.showAll]), [
+      ['/dev/sdc', true],
+      ['/dev/sdd', true],
+    ]);
+    assert.equal(parsed.usb?.format, true);
+  });
+
   test('the command line never shows the password or a secret value, and names their files', (t) => {
     const dir = tempDir(t);
     const req: AnswerSourceRequest = { kind: 'iso', request: isoReq(dir) };
@@ -221,7 +240,7 @@ describe('Summary page: answer file and command line', () => {
   test('USB: an image target round-trips; a drive is named but never confirmed on the command line', (t) => {
     if (!requireOrSkip(t, hasCommand('sh'), 'no POSIX shell')) return;
     const dir = tempDir(t);
-    const { size: _size, out: _out, ...base } = isoReq(dir, { password: null, variables: [] });
+    const { size: _size, out: _out, ...base } = isoReq(dir, { site: null, password: null, variables: [], label: 'Contoso', staging: null, prestartCommand: null, prestartFiles: null });
     const image: UsbMediaRequest = { ...base, target: { kind: 'image', path: join(dir, 'usb.img'), sizeBytes: 16 * 1024 ** 3, replace: null }, format: true };
     const parsed = parseCreateArgs(shellWords(commandLineFor({ kind: 'usb', request: image })).slice(2));
     assert.equal(parsed.media, 'usb');

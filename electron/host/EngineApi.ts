@@ -36,6 +36,7 @@ import type { DiscSizeName, IsoMediaRequest, MediaProgress, MediaRequestBase, Me
 import { summarizeSequences } from '../engine/site/Analysis.js';
 import { buildCatalog } from '../engine/site/Catalog.js';
 import { checkDriveChoice } from '../engine/drives/DriveChoice.js';
+import { batchDrives } from '../engine/media/UsbBatchBuilder.js';
 import { listDrives } from '../engine/drives/Drives.js';
 import { InputError, codedInputError, errorMessage } from '../engine/errors.js';
 import { CancelledError, WriteError } from '../engine/io/ImageWriter.js';
@@ -257,7 +258,7 @@ function startRequest(v: unknown): StartMediaRequest {
     const request: IsoMediaRequest = { ...baseRequest(o, 'request'), size: discSize(o.size, 'request.size'), out: absPath(o.out, 'request.out') };
     return { kind, request };
   }
-  const o = fields(top.request, 'startMedia.request', [...BASE_FIELDS, 'target', 'format']);
+  const o = fields(top.request, 'startMedia.request', [...BASE_FIELDS, 'target', 'format'], ['moreDrives']);
   const t = fields(o.target, 'request.target', ['kind'], ['device', 'showAll', 'confirmations', 'path', 'sizeBytes', 'replace']);
   const targetKind = oneOf(t.kind, ['drive', 'image'] as const, 'request.target.kind');
   let target: UsbMediaRequest['target'];
@@ -269,6 +270,14 @@ function startRequest(v: unknown): StartMediaRequest {
     target = { kind: 'image', path: absPath(i.path, 'request.target.path'), sizeBytes: count(i.sizeBytes, 'request.target.sizeBytes'), replace: absPathOrNull(i.replace, 'request.target.replace') };
   }
   const request: UsbMediaRequest = { ...baseRequest(o, 'request'), target, format: bool(o.format, 'request.format') };
+  if (o.moreDrives !== undefined) {
+    if (!Array.isArray(o.moreDrives) || o.moreDrives.length > MAX_LIST) invalid('request.moreDrives must be a list of drives {"kind": "drive", "device", "showAll", "confirmations"}.');
+    request.moreDrives = o.moreDrives.map((x: unknown, i: number) => {
+      const d = fields(x, `request.moreDrives[${i}]`, ['kind', 'device', 'showAll', 'confirmations']);
+      oneOf(d.kind, ['drive'] as const, `request.moreDrives[${i}].kind`);
+      return { kind: 'drive' as const, device: text(d.device, `request.moreDrives[${i}].device`), showAll: bool(d.showAll, `request.moreDrives[${i}].showAll`), confirmations: textList(d.confirmations, `request.moreDrives[${i}].confirmations`) };
+    });
+  }
   return { kind, request };
 }
 
@@ -325,6 +334,7 @@ const ARITY: Record<ApiMethod, number> = {
   checkOutput: 1,
   startMedia: 1,
   cancelMedia: 1,
+  cancelDrive: 2,
   saveAnswerFile: 2,
   chooseFolder: 1,
   chooseSaveFile: 1,
@@ -368,6 +378,8 @@ interface OpenSite {
 
 interface Job {
   controller: AbortController;
+  /** A several-drive run: one controller per drive, for the wizard's per-drive Cancel. */
+  drives: Map<string, AbortController>;
   done: Promise<void>;
 }
 
@@ -477,27 +489,33 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
     }
   };
 
-  const runJob = async (jobId: string, req: StartMediaRequest, s: Site, signal: AbortSignal): Promise<void> => {
+  const runJob = async (jobId: string, req: StartMediaRequest, s: Site, job: Job): Promise<void> => {
     // Every event of the job, the last one too, keeps the engine's pace: never more than four in any second.
     const events = new EventPacer<MediaEvent>(emit);
     const onProgress = (progress: MediaProgress): void => events.push({ jobId, type: 'progress', progress }, `progress:${progress.phase}`);
     try {
-      await runMedia(jobId, req, s, signal, onProgress, (e) => events.push(e, null));
+      await runMedia(jobId, req, s, job, onProgress, (e) => events.push(e, null));
     } finally {
       // The job ends (and a new one may start) once its last event has gone out.
       await events.drained();
     }
   };
 
-  const runMedia = async (jobId: string, req: StartMediaRequest, s: Site, signal: AbortSignal, onProgress: (p: MediaProgress) => void, emit: (e: MediaEvent) => void): Promise<void> => {
+  const runMedia = async (jobId: string, req: StartMediaRequest, s: Site, job: Job, onProgress: (p: MediaProgress) => void, emit: (e: MediaEvent) => void): Promise<void> => {
+    const signal = job.controller.signal;
     try {
       let result: MediaResultSummary;
       if (req.kind === 'iso') {
         const r = await createIsoSet(s, req.request, { signal, onProgress });
         result = { kind: 'iso', outputs: r.discs.map((d) => ({ path: d.path, bytes: d.bytes, sha256: d.sha256 })), verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid, start: r.start };
       } else {
-        const r = await createUsbMedia(s, req.request, { signal, onProgress, listDrives: allDrives });
+        const r = await createUsbMedia(s, req.request, { signal, onProgress, listDrives: allDrives, driveSignal: (device) => job.drives.get(device)?.signal });
         result = { kind: 'usb', outputs: [{ path: r.target, bytes: r.bytesWritten, sha256: null }], verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid, start: r.start };
+        if (r.drives) {
+          // Several drives: each written drive is an output, and every drive's own ending goes to the Completion page.
+          result.outputs = r.drives.filter((d) => d.status === 'written').map((d) => ({ path: d.device, bytes: d.bytesWritten, sha256: null }));
+          result.drives = r.drives.map((d) => ({ ...d }));
+        }
       }
       allowOpen(...result.outputs.map((o) => o.path).filter((p) => isAbsolute(p) && !p.startsWith('/dev/') && !p.startsWith('\\\\.\\')), ...result.reportFiles, ...result.logFiles);
       emit({ jobId, type: 'done', result });
@@ -596,16 +614,26 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       // The engine's own rules, as createIsoSet and createUsbMedia apply them again: the page's word is not enough.
       if (req.kind === 'iso') refuseInsideSources(req.request.out, s, `--out ${req.request.out}`);
       else if (req.request.target.kind === 'image') checkImageTarget(req.request.target, req.request.format, s);
-      else checkDriveChoice(req.request.target, await allDrives(), { neededBytes: 0, sourcePaths: sourceFolders(s) });
+      else {
+        // Every drive of a several-drive run is judged and confirmed as one drive is (batchDrives refuses a drive
+        // chosen twice, and several drives without formatting).
+        const targets = req.request.moreDrives && req.request.moreDrives.length > 0 ? batchDrives(req.request) : [req.request.target];
+        const listed = await allDrives();
+        for (const d of targets) checkDriveChoice(d, listed, { neededBytes: 0, sourcePaths: sourceFolders(s) });
+      }
       // Checked again after the awaits above: two calls must not both pass while the first one was looking.
       if (jobs.size > 0) invalid(`a media run is in progress (job ${[...jobs.keys()][0]}); wait for it to end or cancel it first.`);
       const jobId = randomUUID();
       const controller = new AbortController();
-      const job: Job = { controller, done: Promise.resolve() };
+      const drives = new Map<string, AbortController>();
+      if (req.kind === 'usb' && req.request.moreDrives && req.request.moreDrives.length > 0) {
+        for (const d of [req.request.target, ...req.request.moreDrives]) if (d.kind === 'drive') drives.set(d.device, new AbortController());
+      }
+      const job: Job = { controller, drives, done: Promise.resolve() };
       jobs.set(jobId, job);
       // Started on the next turn, so the caller has the job's ID before its first event.
       job.done = new Promise<void>((ok) => setImmediate(ok))
-        .then(() => runJob(jobId, req, s, controller.signal))
+        .then(() => runJob(jobId, req, s, job))
         .finally(() => jobs.delete(jobId));
       return { jobId };
     },
@@ -614,6 +642,17 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       const id = text(jobId, 'cancelMedia: the job ID');
       // A job that has just ended is not an error: the page learns how it ended from its events.
       jobs.get(id)?.controller.abort();
+    },
+
+    async cancelDrive(jobId: unknown, device: unknown): Promise<void> {
+      const id = text(jobId, 'cancelDrive: the job ID');
+      const dev = text(device, 'cancelDrive: the device');
+      const job = jobs.get(id);
+      // A job that has just ended is not an error (as cancelMedia); a drive the running job does not write is.
+      if (!job) return;
+      const c = job.drives.get(dev);
+      if (!c) invalid(`cancelDrive: job ${id} writes ${job.drives.size > 0 ? `only ${[...job.drives.keys()].join(', ')}` : 'one drive: cancel the whole run instead'}; ${dev} is not one of its drives.`);
+      c.abort();
     },
 
     async saveAnswerFile(path: unknown, answers: unknown): Promise<void> {

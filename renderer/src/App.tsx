@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ErrorDetail } from '../../shared/ipc.js';
+import { formatDriveSize } from '../../shared/drives.js';
 import { Blockers } from './components/Blockers.js';
 import { ConfirmDialog } from './components/ConfirmDialog.js';
 import { EngineMessage } from './components/EngineMessage.js';
@@ -100,7 +101,7 @@ export function App() {
   const site = useSite();
   const run = useRun();
   const [language, setLanguage] = useState<{ language: Language; followsSystem: boolean } | null>(null);
-  const [confirm, setConfirm] = useState<'wizard' | 'run' | null>(null);
+  const [confirm, setConfirm] = useState<'wizard' | 'run' | 'erase' | null>(null);
   const [startError, setStartError] = useState<{ message: string; detail: ErrorDetail | null } | null>(null);
   /** An existing file at the image's path that is no tsmedia image: the engine replaces it only once the user names it. */
   const [replaceAsk, setReplaceAsk] = useState<string | null>(null);
@@ -171,7 +172,15 @@ export function App() {
   };
   const next = async (): Promise<void> => {
     if (!canNext) return;
-    if (page === 'summary') return startRun(answers);
+    if (page === 'summary') {
+      // Several drives: one last question that names every drive about to be erased.
+      const m = answers.mediaType;
+      if (m.media === 'usb' && m.usbTarget === 'drive' && m.severalDrives) {
+        setConfirm('erase');
+        return;
+      }
+      return startRun(answers);
+    }
     go(PAGES[index + 1]);
   };
   const replaceImage = async (path: string): Promise<void> => {
@@ -291,6 +300,31 @@ export function App() {
           onCancel={() => setReplaceAsk(null)}
         >
           <p>{t('confirm.replaceBody', { path: replaceAsk })}</p>
+        </ConfirmDialog>
+      ) : null}
+      {confirm === 'erase' ? (
+        <ConfirmDialog
+          title={t('confirm.eraseTitle', { count: answers.mediaType.drives.length })}
+          confirmLabel={t('confirm.eraseYes', { count: answers.mediaType.drives.length })}
+          cancelLabel={t('confirm.no')}
+          danger
+          onConfirm={() => {
+            setConfirm(null);
+            void startRun(answers);
+          }}
+          onCancel={() => setConfirm(null)}
+        >
+          <p>{t('confirm.eraseBody', { count: answers.mediaType.drives.length })}</p>
+          <ul className="plain" data-testid="erase-drives">
+            {answers.mediaType.drives.map((device) => {
+              const d = site.drives.value?.find((x) => x.drive.device === device);
+              return (
+                <li key={device} data-device={device}>
+                  <strong>{d?.drive.description || t('mediaType.noDescription')}</strong> — {d?.drive.sizeBytes ? formatDriveSize(d.drive.sizeBytes) : t('mediaType.noMedium')} — <code>{device}</code>
+                </li>
+              );
+            })}
+          </ul>
         </ConfirmDialog>
       ) : null}
       {confirm === 'run' ? (

@@ -1,7 +1,7 @@
 // Turns the wizard's answers into the typed requests of shared/ (media check, start media, answer file). A mapping
 // only: what is valid is decided by shared/ and the engine.
 import type { MediaCheck, MediaCheckRequest, OutputCheckRequest, SiteInfo, StartMediaRequest } from '../../shared/ipc.js';
-import type { DiscSizeName, IsoMediaRequest, MediaRequestBase, UsbMediaRequest } from '../../shared/media.js';
+import type { DiscSizeName, IsoMediaRequest, MediaRequestBase, UsbDriveTarget, UsbMediaRequest } from '../../shared/media.js';
 import type { Answers } from './stores/answers.js';
 
 const MB = 1_000_000;
@@ -104,6 +104,13 @@ export function startRequest(a: Answers, site: SiteInfo | null): StartMediaReque
       const path = m.imagePath.trim();
       // A confirmation to replace names the file it was given for: it lapses when the path changes.
       target = { kind: 'image', path, sizeBytes: imageSizeBytes(m) ?? 0, replace: m.replaceImage !== '' && m.replaceImage === path ? path : null };
+    } else if (m.severalDrives) {
+      if (m.drives.length === 0) return null;
+      // Several drives: the first ticked is the target, the others go with it; each keeps its own confirmations, and
+      // several drives are always formatted.
+      const [first, ...more] = m.drives.map((device): UsbDriveTarget => ({ kind: 'drive', device, showAll: m.showAllDrives, confirmations: Array<string>(m.drivesConfirmations[device] ?? 0).fill(device) }));
+      const request: UsbMediaRequest = { ...base, target: first, format: true, ...(more.length > 0 ? { moreDrives: more } : {}) };
+      return { kind: 'usb', request };
     } else {
       if (!m.drive) return null;
       // Each ticked confirmation names the drive it was ticked for; the engine counts them again.

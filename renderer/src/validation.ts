@@ -102,7 +102,16 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
         break;
       }
       if (m.media === 'usb') {
-        if (m.usbTarget === 'drive') {
+        if (m.usbTarget === 'drive' && m.severalDrives) {
+          // Each ticked drive is judged and confirmed as a single drive is.
+          if (m.drives.length === 0) out.push({ key: 'chooseDrives' });
+          for (const device of m.drives) {
+            const d = site.drives.value?.find((x) => x.drive.device === device) ?? null;
+            if (!d) out.push({ key: 'driveGone', params: { device } });
+            else if (!d.evaluation.selectable) out.push({ key: 'driveRefused', params: { device } });
+            else if (!confirmationsSatisfied(d.evaluation, m.drivesConfirmations[device] ?? 0)) out.push({ key: 'confirmDrive', params: { device } });
+          }
+        } else if (m.usbTarget === 'drive') {
           const d = selectedDrive(a, site.drives.value);
           if (!m.drive) out.push({ key: 'chooseDrive' });
           else if (!d) out.push({ key: 'driveGone', params: { device: m.drive } });

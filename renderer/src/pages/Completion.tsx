@@ -58,8 +58,39 @@ export function CompletionPage() {
   return (
     <div data-testid="result" data-result="done">
       <p className="ok" role="status">
-        <strong>{r.kind === 'iso' ? t('completion.doneIso', { count: r.outputs.length }) : t('completion.doneUsb')}</strong>
+        <strong>
+          {r.kind === 'iso'
+            ? t('completion.doneIso', { count: r.outputs.length })
+            : r.drives
+              ? t('completion.doneDrives', { written: r.drives.filter((d) => d.status === 'written').length, count: r.drives.length })
+              : t('completion.doneUsb')}
+        </strong>
       </p>
+      {r.drives ? (
+        <>
+          <h3>{t('completion.drivesHeading')}</h3>
+          <ul className="plain drive-results">
+            {r.drives.map((d) => (
+              <li key={d.device} data-testid="drive-result" data-device={d.device} data-status={d.status} data-verified={String(d.verified)} className={d.status === 'written' ? 'ok' : d.status === 'failed' ? 'error' : 'warning'}>
+                <code>{d.device}</code> —{' '}
+                {d.status === 'written'
+                  ? d.verified
+                    ? t('completion.driveVerified', { bytes: formatBytes(d.bytesWritten) })
+                    : t('completion.driveWritten', { bytes: formatBytes(d.bytesWritten) })
+                  : d.status === 'failed'
+                    ? t('completion.driveFailed')
+                    : t('completion.driveCancelled')}
+                {d.error ? (
+                  <>
+                    {' '}
+                    <EngineMessage message={d.error} coded={null} />
+                  </>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
       <h3>{t('completion.whereHeading')}</h3>
       <ul className="plain outputs">
         {r.outputs.map((o) => (
@@ -76,7 +107,11 @@ export function CompletionPage() {
         ))}
       </ul>
       <p data-testid="verified" data-verified={String(r.verified)} className={r.verified ? 'ok' : 'warning'}>
-        {r.verified ? t('completion.verified') : t('completion.notVerified')}
+        {r.drives
+          ? t('completion.verifiedDrives', { verified: r.drives.filter((d) => d.verified).length, count: r.drives.filter((d) => d.status === 'written').length })
+          : r.verified
+            ? t('completion.verified')
+            : t('completion.notVerified')}
       </p>
       <p>{t('completion.mediaGuid', { guid: r.mediaGuid })}</p>
       <h3>{t('completion.startHeading')}</h3>

@@ -5,6 +5,7 @@
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { formatDriveSize } from '../../../shared/drives.js';
+import type { ListedDrive } from '../../../shared/ipc.js';
 import { DISC_SIZE_LABELS, mediaLabelIssue } from '../../../shared/media.js';
 import type { DiscSizeName } from '../../../shared/media.js';
 import { api } from '../api.js';
@@ -162,6 +163,7 @@ function UsbOptions() {
   const m = useAnswers((s) => s.mediaType);
   const update = useAnswers((s) => s.update);
   const set = (patch: Partial<typeof m>): void => update('mediaType', patch);
+  const several = m.usbTarget === 'drive' && m.severalDrives;
   return (
     <>
       <fieldset>
@@ -180,10 +182,11 @@ function UsbOptions() {
       </fieldset>
       {m.usbTarget === 'drive' ? <DriveList /> : <ImageOptions />}
       <div className="choice">
-        <input type="checkbox" id="format" checked={m.format} onChange={(e) => set({ format: e.target.checked })} aria-describedby="format-help" />
+        {/* Several drives are always formatted (the engine refuses them otherwise): the box shows it and cannot change. */}
+        <input type="checkbox" id="format" checked={m.format || several} disabled={several} onChange={(e) => set({ format: e.target.checked })} aria-describedby="format-help" />
         <label htmlFor="format">{t('mediaType.format')}</label>
         <p id="format-help" className="help">
-          {m.format ? t('mediaType.formatOnHelp') : t('mediaType.formatOffHelp')}
+          {several ? t('mediaType.formatSeveral') : m.format ? t('mediaType.formatOnHelp') : t('mediaType.formatOffHelp')}
         </p>
       </div>
     </>
@@ -238,11 +241,34 @@ function DriveList() {
   const listed = (drives.value ?? []).filter((d) => !d.evaluation.hidden || m.showAllDrives);
   const chosen = selectedDrive(a, drives.value);
   const need = chosen ? chosen.evaluation.needsConfirmation : 0;
+  const several = m.severalDrives;
+  // The ticked drives still listed, in the order ticked, each with its own confirmations.
+  const ticked = m.drives.map((device) => (drives.value ?? []).find((d) => d.drive.device === device)).filter((d): d is ListedDrive => d !== undefined);
+  const toggle = (device: string, on: boolean): void =>
+    set({
+      drives: on ? [...m.drives.filter((d) => d !== device), device] : m.drives.filter((d) => d !== device),
+      // A drive ticked again is confirmed again.
+      drivesConfirmations: { ...m.drivesConfirmations, [device]: 0 },
+    });
   return (
     <>
       <fieldset className="drives">
-        <legend>{t('mediaType.drivesLegend')}</legend>
-        <p className="help">{t('mediaType.drivesHelp')}</p>
+        <legend>{several ? t('mediaType.drivesLegendSeveral') : t('mediaType.drivesLegend')}</legend>
+        <p className="help">{several ? t('mediaType.drivesHelpSeveral') : t('mediaType.drivesHelp')}</p>
+        <div className="choice">
+          <input
+            type="checkbox"
+            id="several-drives"
+            checked={several}
+            // Switching starts the choice over: the drive chosen so far stays chosen, unconfirmed.
+            onChange={(e) => set({ severalDrives: e.target.checked, drives: e.target.checked && m.drive ? [m.drive] : [], drivesConfirmations: {}, drive: !e.target.checked && m.drives.length > 0 ? m.drives[0] : m.drive, driveConfirmations: 0 })}
+            aria-describedby="several-drives-help"
+          />
+          <label htmlFor="several-drives">{t('mediaType.severalDrives')}</label>
+          <p id="several-drives-help" className="help">
+            {t('mediaType.severalDrivesHelp')}
+          </p>
+        </div>
         {drives.error ? (
           <p className="error" role="alert">
             {t('mediaType.drivesFailed')} <EngineMessage message={drives.error} coded={fromEngine(drives.errorDetail)} />
@@ -255,15 +281,27 @@ function DriveList() {
             const id = `drive-${d.drive.device.replace(/[^A-Za-z0-9]/g, '_')}`;
             return (
               <li key={d.drive.device} className={d.evaluation.selectable ? '' : 'unselectable'}>
-                <input
-                  type="radio"
-                  id={id}
-                  name="drive"
-                  disabled={!d.evaluation.selectable}
-                  checked={m.drive === d.drive.device}
-                  onChange={() => set({ drive: d.drive.device, driveConfirmations: 0 })}
-                  aria-describedby={`${id}-constraints`}
-                />
+                {several ? (
+                  <input
+                    type="checkbox"
+                    id={id}
+                    name="drives"
+                    disabled={!d.evaluation.selectable}
+                    checked={m.drives.includes(d.drive.device)}
+                    onChange={(e) => toggle(d.drive.device, e.target.checked)}
+                    aria-describedby={`${id}-constraints`}
+                  />
+                ) : (
+                  <input
+                    type="radio"
+                    id={id}
+                    name="drive"
+                    disabled={!d.evaluation.selectable}
+                    checked={m.drive === d.drive.device}
+                    onChange={() => set({ drive: d.drive.device, driveConfirmations: 0 })}
+                    aria-describedby={`${id}-constraints`}
+                  />
+                )}
                 <label htmlFor={id}>
                   <strong>{d.drive.device}</strong> {d.drive.description || t('mediaType.noDescription')} — {d.drive.sizeBytes ? formatDriveSize(d.drive.sizeBytes) : t('mediaType.noMedium')} ({d.drive.busType})
                 </label>
@@ -278,20 +316,57 @@ function DriveList() {
             );
           })}
         </ul>
-        {m.drive && !chosen && drives.value ? (
+        {several && drives.value
+          ? m.drives
+              .filter((device) => !ticked.some((d) => d.drive.device === device))
+              .map((device) => (
+                <p className="error" role="alert" key={device}>
+                  {t('mediaType.driveGoneSeveral', { device })}{' '}
+                  <button type="button" onClick={() => toggle(device, false)}>
+                    {t('mediaType.untickDrive', { device })}
+                  </button>
+                </p>
+              ))
+          : null}
+        {!several && m.drive && !chosen && drives.value ? (
           <p className="error" role="alert">
             {t('mediaType.driveGone', { device: m.drive })}
           </p>
         ) : null}
         <div className="choice">
-          <input type="checkbox" id="show-all-drives" checked={m.showAllDrives} onChange={(e) => set({ showAllDrives: e.target.checked, driveConfirmations: 0 })} aria-describedby="show-all-help" />
+          <input type="checkbox" id="show-all-drives" checked={m.showAllDrives} onChange={(e) => set({ showAllDrives: e.target.checked, driveConfirmations: 0, drivesConfirmations: {} })} aria-describedby="show-all-help" />
           <label htmlFor="show-all-drives">{t('mediaType.showAll')}</label>
           <p id="show-all-help" className="help">
             {t('mediaType.showAllHelp')}
           </p>
         </div>
       </fieldset>
-      {chosen && chosen.evaluation.selectable ? (
+      {several
+        ? ticked
+            .filter((d) => d.evaluation.selectable)
+            .map((d) => {
+              const id = d.drive.device.replace(/[^A-Za-z0-9]/g, '_');
+              const given = m.drivesConfirmations[d.drive.device] ?? 0;
+              return (
+                <fieldset className="confirmations" key={d.drive.device} data-device={d.drive.device}>
+                  <legend>{t('mediaType.confirmLegendOf', { device: d.drive.device })}</legend>
+                  {Array.from({ length: d.evaluation.needsConfirmation }, (_, i) => (
+                    <div className="choice" key={i}>
+                      <input
+                        type="checkbox"
+                        id={`confirm-${id}-${i + 1}`}
+                        checked={given > i}
+                        disabled={i > given}
+                        onChange={(e) => set({ drivesConfirmations: { ...m.drivesConfirmations, [d.drive.device]: e.target.checked ? i + 1 : i } })}
+                      />
+                      <label htmlFor={`confirm-${id}-${i + 1}`}>{t(i === 0 ? 'mediaType.confirmErase' : 'mediaType.confirmNotUsb', { device: d.drive.device, size: formatDriveSize(d.drive.sizeBytes) })}</label>
+                    </div>
+                  ))}
+                </fieldset>
+              );
+            })
+        : null}
+      {!several && chosen && chosen.evaluation.selectable ? (
         <fieldset className="confirmations">
           <legend>{t('mediaType.confirmLegend')}</legend>
           {Array.from({ length: need }, (_, i) => (

@@ -1,6 +1,8 @@
 // Page 11: Progress — phase, bar, speed, ETA, current file, disc; Cancel (at the bottom) asks for a confirmation.
+// Several drives: a row per drive with its own bytes, speed, time left and state, and a Cancel that stops that drive only.
 import { useTranslation } from 'react-i18next';
 import { formatBytes, formatDuration, formatPercent, formatRate } from '../format.js';
+import { EngineMessage } from '../components/EngineMessage.js';
 import { useRun } from '../stores/run.js';
 
 export function ProgressPage() {
@@ -38,6 +40,53 @@ export function ProgressPage() {
           <code data-testid="current-file">{p?.currentFile ?? '—'}</code>
         </dd>
       </dl>
+      {p?.drives && p.drives.length > 0 ? (
+        <table className="grid drive-progress" data-testid="drive-progress">
+          <caption>{t('progress.drivesHeading', { count: p.drives.length })}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('progress.colDrive')}</th>
+              <th scope="col">{t('progress.colState')}</th>
+              <th scope="col">{t('progress.colBytes')}</th>
+              <th scope="col">{t('progress.speed')}</th>
+              <th scope="col">{t('progress.eta')}</th>
+              <th scope="col">
+                <span className="visually-hidden">{t('progress.colCancel')}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.drives.map((d) => {
+              const ended = d.state === 'written' || d.state === 'failed' || d.state === 'cancelled';
+              const asked = run.cancellingDrives.includes(d.device);
+              return (
+                <tr key={d.device} data-device={d.device} data-state={d.state}>
+                  <th scope="row">
+                    <code>{d.device}</code>
+                  </th>
+                  <td>
+                    {t(`driveState.${d.state}`)}
+                    {d.error ? (
+                      <>
+                        <br />
+                        <EngineMessage message={d.error} className="error" />
+                      </>
+                    ) : null}
+                  </td>
+                  <td>{t('progress.bytes', { done: formatBytes(d.bytesDone), total: formatBytes(d.bytesTotal), percent: formatPercent(d.bytesDone, d.bytesTotal) })}</td>
+                  <td>{d.bytesPerSecond > 0 && !ended ? formatRate(d.bytesPerSecond) : '—'}</td>
+                  <td>{ended ? '—' : formatDuration(d.etaSeconds)}</td>
+                  <td>
+                    <button type="button" disabled={ended || asked || run.state !== 'running'} onClick={() => void run.cancelDrive(d.device)} aria-label={t('progress.cancelDrive', { device: d.device })}>
+                      {asked && !ended ? t('progress.cancellingDrive') : t('nav.cancel')}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      ) : null}
       <p className="help">{t('progress.safe')}</p>
     </>
   );

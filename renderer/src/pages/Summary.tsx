@@ -75,8 +75,8 @@ export function SummaryPage() {
           <dd>{m.media === 'usb' ? t('mediaType.usb') : m.media === 'iso' ? t('mediaType.iso') : '—'}</dd>
           {m.media === 'usb' && m.usbTarget === 'drive' ? (
             <>
-              <dt>{t('summary.drive')}</dt>
-              <dd>{m.drive ?? '—'}</dd>
+              <dt>{m.severalDrives ? t('summary.drives') : t('summary.drive')}</dt>
+              <dd data-testid="summary-drives">{m.severalDrives ? m.drives.join(', ') || '—' : (m.drive ?? '—')}</dd>
             </>
           ) : null}
           {m.media === 'usb' && m.usbTarget === 'image' ? (

@@ -28,6 +28,12 @@ export interface Answers {
     drive: string | null;
     /** Confirmations the user ticked for the chosen drive (as many as its evaluation's needsConfirmation). */
     driveConfirmations: number;
+    /** "Write several drives" (off by default: choosing several makes erasing the wrong one easier). */
+    severalDrives: boolean;
+    /** With severalDrives: the ticked drives, in the order ticked (the first is the request's target). */
+    drives: string[];
+    /** With severalDrives: the confirmations ticked for each drive, by device. */
+    drivesConfirmations: Record<string, number>;
     format: boolean;
     imagePath: string;
     /** The existing file at the image path the user confirmed may be replaced (asked when the engine says so); '' none. */
@@ -62,6 +68,9 @@ export const initialAnswers = (): Answers => ({
     showAllDrives: false,
     drive: null,
     driveConfirmations: 0,
+    severalDrives: false,
+    drives: [],
+    drivesConfirmations: {},
     format: true,
     imagePath: '',
     replaceImage: '',

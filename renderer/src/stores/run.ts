@@ -15,9 +15,13 @@ interface RunStore {
   /** How a failed run ended: the engine's code and its message, and the error's own code and values when it has them. */
   failure: { code: 'invalid' | 'failed' | 'cancelled' | 'start'; message: string; detail: ErrorDetail | null } | null;
   startedAt: number | null;
+  /** Drives of a several-drive run whose own Cancel was pressed (until their progress says how they ended). */
+  cancellingDrives: string[];
   subscribe(): void;
   start(req: StartMediaRequest): Promise<void>;
   cancel(): Promise<void>;
+  /** Stops one drive of a several-drive run; the others go on. */
+  cancelDrive(device: string): Promise<void>;
   reset(): void;
 }
 
@@ -55,10 +59,11 @@ export const useRun = create<RunStore>()((set, get) => {
     result: null,
     failure: null,
     startedAt: null,
+    cancellingDrives: [],
     start: async (req) => {
       get().subscribe();
       early = [];
-      set({ state: 'starting', jobId: null, kind: req.kind, progress: null, result: null, failure: null, startedAt: Date.now() });
+      set({ state: 'starting', jobId: null, kind: req.kind, progress: null, result: null, failure: null, startedAt: Date.now(), cancellingDrives: [] });
       try {
         const { jobId } = await api.startMedia(req);
         set({ jobId, state: get().state === 'starting' ? 'running' : get().state });
@@ -81,9 +86,21 @@ export const useRun = create<RunStore>()((set, get) => {
         console.warn('cancelMedia:', errorMessage(e));
       }
     },
+    cancelDrive: async (device) => {
+      const { jobId, state, cancellingDrives } = get();
+      if (!jobId || state !== 'running' || cancellingDrives.includes(device)) return;
+      set({ cancellingDrives: [...cancellingDrives, device] });
+      try {
+        await api.cancelDrive(jobId, device);
+      } catch (e) {
+        // The drive or the run may have ended meanwhile; its progress and result say how.
+        set({ cancellingDrives: get().cancellingDrives.filter((d) => d !== device) });
+        console.warn('cancelDrive:', errorMessage(e));
+      }
+    },
     reset: () => {
       early = [];
-      set({ state: 'idle', jobId: null, kind: null, progress: null, result: null, failure: null, startedAt: null });
+      set({ state: 'idle', jobId: null, kind: null, progress: null, result: null, failure: null, startedAt: null, cancellingDrives: [] });
     },
   };
 });
