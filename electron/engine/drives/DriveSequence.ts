@@ -203,14 +203,17 @@ export interface DriveBatchResult {
   cancelled: boolean;
   announced: RereadResult | null;
   released: string[];
+  /** When the job asked for it (always in the privileged writer): every written byte compared with the layout. */
+  readBack: { bytes: number; sha256: string | null } | null;
 }
 
 export interface DriveBatchOptions extends Omit<DriveSequenceOptions, 'onProgress' | 'onStep' | 'runJobs'> {
   /** Per drive, in the jobs' order: cancels that drive only. */
   driveSignals?: (AbortSignal | undefined)[];
-  onProgress?: (index: number, bytes: number) => void;
+  /** Bytes of a drive's volume written, then (`step` 'read-back') read back. */
+  onProgress?: (index: number, bytes: number, step?: 'write' | 'read-back') => void;
   onStep?: (index: number, step: DriveStep, detail: string) => void;
-  /** Tests: the ring's slots (default FanOutWrite's 16 × 4 MiB). */
+  /** Tests: the ring's slots (default FanOutWrite's 8 × 2 MiB). */
   slots?: number;
 }
 
@@ -227,7 +230,7 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
   const platform = options.platform ?? process.platform;
   const run = options.run ?? runCommand;
   const step = options.onStep ?? (() => undefined);
-  const results: DriveBatchResult[] = jobs.map((j) => ({ device: j.device, ioPath: driveIoPath(j.device, platform), bytes: 0, error: null, cancelled: false, announced: null, released: [] }));
+  const results: DriveBatchResult[] = jobs.map((j) => ({ device: j.device, ioPath: driveIoPath(j.device, platform), bytes: 0, error: null, cancelled: false, announced: null, released: [], readBack: null }));
   const taken: (TakenDrive | null)[] = [];
   for (const [i, job] of jobs.entries()) {
     try {
@@ -287,13 +290,40 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
       results[i].announced = await announce(job, results[i].ioPath, t, platform, run);
       step(i, 'announce', results[i].announced?.ok ? `the new layout is read (${results[i].announced?.tool})` : (results[i].announced?.warning ?? 'not read'));
     }
+    // Read-back where asked (the privileged writer: this process may be unable to read the drives afterwards): every
+    // written byte compared with the layout, the files with their sources; two drives at a time, as the batch's own
+    // verification, so memory stays bounded whatever the number of drives.
+    const reading = live.filter((i) => jobs[i].readBack && results[i].error === null && !results[i].cancelled);
+    const readOne = async (i: number): Promise<void> => {
+      const job = jobs[i];
+      step(i, 'read-back', results[i].ioPath);
+      try {
+        const [r] = await runImageJobs([{ kind: 'compare', path: results[i].ioPath, layout: job.writes[0].layout, gaps: 'skip', ...(job.sectorSize ? { sectorSize: job.sectorSize } : {}) }], {
+          signal: options.driveSignals?.[i] ?? options.signal,
+          lean: true,
+          onProgress: (_k, bytes) => options.onProgress?.(i, bytes, 'read-back'),
+        });
+        results[i].readBack = { bytes: r.bytes, sha256: r.sha256 };
+      } catch (err) {
+        if (err instanceof CancelledError) results[i].cancelled = true;
+        else results[i].error = `${results[i].ioPath}: reading the drive back failed: ${messageOf(err)}`;
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(READ_BACK_AT_ONCE, reading.length) }, async () => {
+        for (let i = reading.shift(); i !== undefined; i = reading.shift()) await readOne(i);
+      }),
+    );
   }
   return results;
 }
 
+/** Drives of a batch read back side by side (each read-back has its own threads and buffers). */
+export const READ_BACK_AT_ONCE = 2;
+
 /** The privileged writer as a batch uses it (PrivilegedWriter started for every drive; tests: a stand-in). */
 export interface DriveBatchHelper {
-  runDriveBatch(jobs: readonly DriveJob[], options?: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number) => void; onStep?: (index: number, step: DriveStep, detail: string) => void }): Promise<DriveBatchResult[]>;
+  runDriveBatch(jobs: readonly DriveJob[], options?: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number, step?: 'write' | 'read-back') => void; onStep?: (index: number, step: DriveStep, detail: string) => void }): Promise<DriveBatchResult[]>;
   close(): Promise<unknown>;
   dispose(): Promise<void>;
 }
@@ -321,7 +351,11 @@ export async function writeDrives(jobs: readonly DriveJob[], options: WriteDrive
   const helper = await start(devices);
   jobs.forEach((_, i) => options.onStep?.(i, 'helper', 'the privileged writer is running (one for every drive of the batch)'));
   try {
-    const results = await helper.runDriveBatch(jobs, { signal: options.signal, driveSignals: options.driveSignals, onProgress: options.onProgress, onStep: options.onStep });
+    // The helper reads every drive back itself, as for one drive: this process may not be able to read them.
+    const results = await helper.runDriveBatch(
+      jobs.map((j) => ({ ...j, readBack: true })),
+      { signal: options.signal, driveSignals: options.driveSignals, onProgress: options.onProgress, onStep: options.onStep },
+    );
     await helper.close();
     return { results, elevated: true };
   } finally {

@@ -542,7 +542,7 @@ export class PrivilegedWriter {
   }
 
   /** Runs a batch in the helper (DriveSequence.runDriveBatch there): every drive must be among those it was started for. */
-  async runDriveBatch(jobs: readonly DriveJob[], options: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number) => void; onStep?: (index: number, step: DriveStep, detail: string) => void } = {}): Promise<DriveBatchResult[]> {
+  async runDriveBatch(jobs: readonly DriveJob[], options: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number, step?: 'write' | 'read-back') => void; onStep?: (index: number, step: DriveStep, detail: string) => void } = {}): Promise<DriveBatchResult[]> {
     if (options.signal?.aborted) throw new CancelledError();
     const offs: (() => void)[] = [];
     const listen = (signal: AbortSignal | undefined, cmd: HelperCommand): void => {
@@ -556,7 +556,7 @@ export class PrivilegedWriter {
     jobs.forEach((j, i) => listen(options.driveSignals?.[i], { type: 'cancel', device: this.device, drive: j.device }));
     try {
       return (await this.command({ type: 'run-drive-batch', device: this.device, jobs: jobs.map((j) => ({ device: j.device, job: encodeDriveJob(j) })) }, (m) => {
-        if (m.type === 'progress' && m.index !== undefined) options.onProgress?.(m.index, m.bytes);
+        if (m.type === 'progress' && m.index !== undefined) options.onProgress?.(m.index, m.bytes, m.step);
         else if (m.type === 'step' && m.index !== undefined) options.onStep?.(m.index, m.step, m.detail);
       })) as DriveBatchResult[];
     } finally {

@@ -302,8 +302,8 @@ async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
             flush();
             send(sock, { type: 'step', id: req.id, step, detail, index });
           },
-          onProgress: (index, bytes) => {
-            held.set(index, { type: 'progress', id: req.id, step: 'write', bytes, path: null, index });
+          onProgress: (index, bytes, step = 'write') => {
+            held.set(index, { type: 'progress', id: req.id, step, bytes, path: null, index });
             const now = Date.now();
             if (now - last < 250) return;
             last = now;

@@ -28,9 +28,12 @@ import { deviceOpenFlags } from './deviceFlags.js';
 import type { ReadSpan, ReaderReport } from './fanOutReader.js';
 import type { HasherReport } from './fanOutHasher.js';
 import type { WriterCommand, WriterJob, WriterReport } from './fanOutWriter.js';
+import { compileTarget, type CompiledTarget } from './FanOutTarget.js';
+import { deviceAlignment } from './SectorIo.js';
+import { LEAN_THREAD } from './ImageJobs.js';
 
-export const FANOUT_SLOTS = 16;
-export const FANOUT_SLOT = 4 * 1024 * 1024;
+export const FANOUT_SLOTS = 8;
+export const FANOUT_SLOT = 2 * 1024 * 1024;
 
 export interface FanOutTarget {
   /** The image file or the drive (its device path). */
@@ -150,6 +153,9 @@ function revive(r: { name: string; message: string; label: string }): Error {
   return new WriteError(r.message);
 }
 
+/** The threads keep little on their heaps (slot messages, counters): each stays near a bare thread's 9 MiB. */
+const THREAD_LIMITS = LEAN_THREAD;
+
 const workerUrl = (name: string): URL => new URL(`./${name}.js`, import.meta.url);
 
 export async function runFanOutWrite(targets: readonly FanOutTarget[], options: FanOutOptions = {}): Promise<FanOutResult> {
@@ -167,6 +173,18 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
   });
   if (fds.every((fd) => fd === null)) return { targets: results, bytesRead: 0 };
 
+  // Targets of one layout (drives of one geometry) share one compiled plan in shared memory.
+  const compiledPlans: { layout: ImageLayout; sectored: boolean; plan: CompiledTarget }[] = [];
+  const compiled = (i: number, fd: number): CompiledTarget => {
+    const layout = targets[i].layout;
+    const sectored = deviceAlignment(fd, targets[i].sectorSize) !== null;
+    const same = (l: ImageLayout): boolean => l.extents === layout.extents && l.regions === layout.regions && l.size === layout.size && l.bootEnd === layout.bootEnd;
+    const found = compiledPlans.find((c) => c.sectored === sectored && same(c.layout));
+    if (found) return found.plan;
+    const c = { layout, sectored, plan: compileTarget(layout, plan.sourceIds[i], sectored) };
+    compiledPlans.push(c);
+    return c.plan;
+  };
   const ring = createFanOutRing(options.slots ?? FANOUT_SLOTS, options.slotSize ?? FANOUT_SLOT, targets.length + 1);
   const ctl = new Int32Array(ring.control);
   // A target that did not open is not waited for.
@@ -202,8 +220,8 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
         writers.push(null);
         return;
       }
-      const job: WriterJob = { index: i, path: t.path, fd, layout: t.layout, sourceIds: plan.sourceIds[i], target: t.target, gaps: gapsOf(t), ...(t.fileSize !== undefined ? { fileSize: t.fileSize } : {}), ...(t.sectorSize !== undefined ? { sectorSize: t.sectorSize } : {}), ...(t.slowdownMs ? { slowdownMs: t.slowdownMs } : {}) };
-      const w = new Worker(workerUrl('fanOutWriter'), { workerData: { ring, port: channel.port2, job }, transferList: [channel.port2] });
+      const job: WriterJob = { index: i, path: t.path, fd, plan: compiled(i, fd), target: t.target, gaps: gapsOf(t), ...(t.fileSize !== undefined ? { fileSize: t.fileSize } : {}), ...(t.sectorSize !== undefined ? { sectorSize: t.sectorSize } : {}), ...(t.slowdownMs ? { slowdownMs: t.slowdownMs } : {}) };
+      const w = new Worker(workerUrl('fanOutWriter'), { workerData: { ring, port: channel.port2, job }, transferList: [channel.port2], resourceLimits: THREAD_LIMITS });
       writers.push(w);
       let reported = false;
       w.on('message', (m: WriterReport) => {
@@ -233,7 +251,7 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
     });
 
     const checked = plan.spans.map((s) => (checkedSource(s.source) ? s.source : null));
-    const hasher = new Worker(workerUrl('fanOutHasher'), { workerData: { ring, port: hashChannel.port2, sources: checked }, transferList: [hashChannel.port2] });
+    const hasher = new Worker(workerUrl('fanOutHasher'), { workerData: { ring, port: hashChannel.port2, sources: checked }, transferList: [hashChannel.port2], resourceLimits: THREAD_LIMITS });
     hasher.on('message', (m: HasherReport) => {
       failed.hash ??= revive(m);
       stopAll();
@@ -245,7 +263,7 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
     whenExited(hasher, () => leave(ring, targets.length));
 
     const ports: (MessagePort | null)[] = [...channels.map((c) => c?.port1 ?? null), hashChannel.port1];
-    const reader = new Worker(workerUrl('fanOutReader'), { workerData: { ring, ports, spans: plan.spans }, transferList: ports.filter((p): p is MessagePort => p !== null) });
+    const reader = new Worker(workerUrl('fanOutReader'), { workerData: { ring, ports, spans: plan.spans }, transferList: ports.filter((p): p is MessagePort => p !== null), resourceLimits: THREAD_LIMITS });
     reader.on('message', (m: ReaderReport) => {
       if (m.type === 'read') bytesRead = m.bytes;
       // Every writer has ended on its own: their results say why, and nothing is left to stop.

@@ -4,19 +4,17 @@
 import { fsyncSync, ftruncateSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { describeWriteError } from '../errors.js';
-import type { ImageLayout } from './ImageLayout.js';
 import { CancelledError, WriteError } from './ImageWriter.js';
 import { ABORT, cancelWord, leave, release, type FanOutMessage, type FanOutShared } from './FanOutRing.js';
-import { TargetWriter } from './FanOutTarget.js';
-import { rehydrateLayout } from './LayoutClone.js';
+import { TargetWriter, type CompiledTarget } from './FanOutTarget.js';
 import { lowerThisThreadPriority } from './threadPriority.js';
 
 export interface WriterJob {
   index: number;
   path: string;
   fd: number;
-  layout: ImageLayout;
-  sourceIds: (number | null)[];
+  /** Shared with every writer of the same layout (FanOutTarget.compileTarget). */
+  plan: CompiledTarget;
   target: 'file' | 'device';
   gaps: 'zero' | 'sparse' | 'skip';
   fileSize?: number;
@@ -60,7 +58,7 @@ function progress(): void {
 }
 
 try {
-  writer = new TargetWriter(rehydrateLayout(job.layout), job.sourceIds, job.fd, { gaps: job.gaps, sectorSize: job.sectorSize, targetName: job.path, cancelled });
+  writer = new TargetWriter(job.plan, job.fd, { gaps: job.gaps, sectorSize: job.sectorSize, targetName: job.path, cancelled });
 } catch (err) {
   end(err);
 }
@@ -79,7 +77,7 @@ port.on('message', (m: FanOutMessage) => {
     writer.finish();
     // A trailing gap left sparse must still count: an image file is as long as its image (or the disk it stands for).
     try {
-      if (job.target !== 'device' && job.gaps === 'sparse') ftruncateSync(job.fd, Math.max(job.layout.size, job.fileSize ?? 0));
+      if (job.target !== 'device' && job.gaps === 'sparse') ftruncateSync(job.fd, Math.max(job.plan.size, job.fileSize ?? 0));
       fsyncSync(job.fd);
     } catch (err) {
       throw new WriteError(describeWriteError(err, job.path, 'fsync'));

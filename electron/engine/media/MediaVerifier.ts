@@ -44,6 +44,8 @@ export interface VerifyOptions {
    */
   checkImageHashes?: boolean;
   signal?: AbortSignal;
+  /** One of several media verified side by side (a batch of drives): one hashing thread with a small heap. */
+  lean?: boolean;
 }
 
 /** A manifest file to hash: where its bytes lie on the media, or why they cannot be read. */
@@ -56,14 +58,14 @@ interface FileCheck {
 
 
 /** Hashes every file (and whole images) on two workers and records what differs. */
-async function hashFiles(checks: FileCheck[], result: VerifyResult, images: { path: string; want: string }[], progress: (done: number, path: string | null) => void, signal?: AbortSignal): Promise<void> {
+async function hashFiles(checks: FileCheck[], result: VerifyResult, images: { path: string; want: string }[], progress: (done: number, path: string | null) => void, signal?: AbortSignal, lean = false): Promise<void> {
   const runnable = checks.filter((c) => c.failed === null);
   const jobs: WorkerJob[] = [
     ...runnable.map((c): WorkerJob => ({ kind: 'hash-source', label: c.file.path, tolerant: true, source: { kind: 'composite', size: c.pieces.reduce((n, p) => n + pieceSize(p), 0), label: c.file.path, pieces: c.pieces } })),
     ...images.map((i): WorkerJob => ({ kind: 'hash', path: i.path })),
   ];
   const labels = [...runnable.map((c) => c.file.path), ...images.map((i) => basename(i.path))];
-  const done = await runImageJobs(jobs, { parallel: 2, signal, onProgress: (i, _b, _p, all) => progress(all, labels[i]) });
+  const done = await runImageJobs(jobs, { parallel: lean ? 1 : 2, lean, signal, onProgress: (i, _b, _p, all) => progress(all, labels[i]) });
   const byCheck = new Map(runnable.map((c, i) => [c, done[i]]));
   for (const c of checks) {
     const f = c.file;
@@ -226,7 +228,7 @@ export async function verifyFat32Media(path: string, options: VerifyOptions & { 
       const align = vol.deviceAlign !== null ? { sectorSize: vol.deviceAlign } : {};
       return { file: f, disc: null, pieces: e ? e.extents.map((x) => ({ path: io, offset: x.offset, size: x.size, ...align })) : [], failed: e ? null : 'missing from the volume' };
     });
-    await hashFiles(checks, result, [], (done, p) => options.onProgress?.(done, p), options.signal);
+    await hashFiles(checks, result, [], (done, p) => options.onProgress?.(done, p), options.signal, options.lean);
     if (options.checkExtraFiles) {
       const listed = new Set([norm(MANIFEST_PATH), ...manifest.files.map((f) => norm(f.path))]);
       for (const [k, e] of entries) if (!listed.has(k)) result.problems.push({ path: e.path, disc: null, problem: 'is on the volume but not in the manifest' });

@@ -11,15 +11,15 @@ import type { DriveProgress, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } f
 import { userLogFolder } from './CmTraceLog.js';
 import { driveIoPath, sameDriveName } from '../drives/DriveAccess.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
-import { writeDrives, type DriveJob, type DriveWrite } from '../drives/DriveSequence.js';
+import { writeDrives, type DriveJob } from '../drives/DriveSequence.js';
 import { findDrive, listDrives } from '../drives/Drives.js';
-import { InputError, codedInputError } from '../errors.js';
-import { estimateFat32Fits, fatLabel, planFat32, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
+import { InputError } from '../errors.js';
+import { fatLabel, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { runImageJobs } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
-import { hashSplitParts, planLargeFiles, refuseLargeFiles } from './LargeFiles.js';
-import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest } from './MediaPreparation.js';
+import { driveBytesNeeded, layoutBytes, planVolume, readyForFat32, wholeDriveWrites } from './UsbPreparation.js';
+import { openMediaLog, prepareMedia, validateBaseRequest } from './MediaPreparation.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { verifyFat32Media } from './MediaVerifier.js';
 import { sourceFolders } from './OutputPlace.js';
@@ -28,6 +28,9 @@ import { mediaStart } from './RuntimeFiles.js';
 import { commit, removeQuietly, tempPathFor } from './SafeOutput.js';
 import type { Site } from '../site/Site.js';
 import type { CreateUsbOptions, CreateUsbResult } from './UsbMediaBuilder.js';
+
+/** Drives read back side by side (see the read-back below). */
+export const VERIFY_AT_ONCE = 2;
 
 export interface CreateUsbBatchOptions extends CreateUsbOptions {
   /** Cancels one drive only (the wizard's per-drive cancel); the run's `signal` cancels every drive. */
@@ -90,16 +93,8 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
   try {
     progress.begin('plan', 0);
     const prepared = await prepareMedia(site, req, checked, log, `USB drives ${devices.join(', ')}`);
-    const large = planLargeFiles(prepared.files, options.maxFileBytes);
-    for (const w of large.report.wims) log.info(`${w.path} (${w.size} bytes) is split into ${w.parts.join(', ')} for FAT32`);
-    refuseLargeFiles(large.report);
-    const manifestPath = prepared.files[prepared.manifestIndex].path;
-    prepared.files = large.files;
-    prepared.manifestIndex = prepared.files.findIndex((f) => f.path === manifestPath);
-    await hashSplitParts(large, options.signal, progress);
-    const manifest = finalizeManifest(prepared, req, 1, (i) => [{ disc: 1, offset: 0, size: prepared.files[i].size }]);
-    const fatFiles = prepared.files.map((f) => ({ path: f.path, source: f.source }));
-    const directories = prepared.content.directories;
+    const ready = await readyForFat32(prepared, req, log, progress, options);
+    const { manifest } = ready;
     const label = fatLabel(checked.label);
     const timestamp = checked.timestamp;
 
@@ -108,50 +103,32 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
     const plans = new Map<string, Fat32Plan>();
     const planned = targets.map((t, i) => {
       const sectorSize = sectorSizes[i];
-      const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label, files: fatFiles, directories, sectorSize });
-      const drive = checkDriveChoice(t, now, { neededBytes: Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, sourcePaths }).drive;
+      const drive = checkDriveChoice(t, now, { neededBytes: driveBytesNeeded(ready, label, sectorSize), sourcePaths }).drive;
       const diskBytes = drive.sizeBytes ?? 0;
       const key = `${sectorSize}:${diskBytes}`;
       let plan = plans.get(key);
       if (!plan) {
-        const fit = estimateFat32Fits({ diskBytes, label, files: fatFiles, directories, timestamp, sectorSize });
-        if (!fit.fits) {
-          throw codedInputError(
-            'DRIVE_TOO_SMALL',
-            { target: t.device, neededBytes: fit.requiredBytes, hasBytes: diskBytes, shortBytes: fit.shortBytes },
-            `${t.device}: the media needs ${fit.requiredBytes} bytes of clusters; the ${diskBytes}-byte drive is ${fit.shortBytes} bytes short. Use a larger drive, or leave this one out.`,
-          );
-        }
-        plan = planFat32({ diskBytes, label, files: fatFiles, directories, timestamp, sectorSize });
+        plan = planVolume(ready, { diskBytes, label, timestamp, sectorSize, target: t.device, what: 'drive', advice: 'Use a larger drive, or leave this one out.' });
         plans.set(key, plan);
       }
       return { device: t.device, diskBytes, sectorSize, plan };
     });
-    const bytesToWrite = (p: Fat32Plan): number => p.regions.reduce((n, r) => n + r.data.length, 0) + p.extents.reduce((n, e) => n + e.size, 0);
     options.onPlan?.({
       warnings: prepared.content.warnings,
-      largeFiles: large.report,
+      largeFiles: ready.largeFiles,
       target: devices.join(', '),
       diskBytes: planned[0].diskBytes,
-      totalBytes: bytesToWrite(planned[0].plan),
+      totalBytes: layoutBytes(planned[0].plan),
       clusterSize: planned[0].plan.clusterSize,
       passwordProtected: req.password !== null,
       format: true,
       bootChanges: [],
       output: null,
     });
-    for (const p of planned) log.info(`plan for ${p.device}: FAT32 volume of ${p.diskBytes} bytes, ${p.sectorSize}-byte sectors, clusters of ${p.plan.clusterSize} bytes, ${bytesToWrite(p.plan)} bytes to write`);
+    for (const p of planned) log.info(`plan for ${p.device}: FAT32 volume of ${p.diskBytes} bytes, ${p.sectorSize}-byte sectors, clusters of ${p.plan.clusterSize} bytes, ${layoutBytes(p.plan)} bytes to write`);
     log.info(`${plans.size} volume plan(s) for ${planned.length} drives; the content is read once for all of them`);
 
-    const jobs: DriveJob[] = planned.map((p) => {
-      const writes: DriveWrite[] = [{ layout: { size: p.plan.size, regions: p.plan.regions, extents: p.plan.extents, bootEnd: p.plan.bootEnd }, gaps: 'zero' }];
-      if (p.diskBytes > 2 * 1024 * 1024) {
-        // As one drive: a GPT's backup table in the last sectors is cleared, or the old partitions may still be seen.
-        const tail = 1024 * 1024;
-        writes.push({ gaps: 'skip', layout: { size: p.diskBytes, regions: [{ offset: p.diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
-      }
-      return { device: p.device, mode: 'erase', writes, readBack: false, sectorSize: p.sectorSize };
-    });
+    const jobs: DriveJob[] = planned.map((p) => ({ device: p.device, mode: 'erase', writes: wholeDriveWrites(p.plan, p.diskBytes), readBack: false, sectorSize: p.sectorSize }));
 
     // Each drive's own progress, carried in the run's events (paced as one: ≤ 4 a second whatever the number of drives).
     const states: DriveProgress[] = planned.map((p) => ({ device: p.device, state: 'waiting', bytesDone: 0, bytesTotal: p.plan.size, bytesPerSecond: 0, etaSeconds: null, error: null }));
@@ -173,7 +150,12 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
       privileged: options.privileged,
       slots: options.slots,
       onStep: (i, step, detail) => log.info(`${devices[i]}: ${step}: ${detail}`),
-      onProgress: (i, bytes) => {
+      onProgress: (i, bytes, step) => {
+        // The privileged writer's own read-back (a batch it wrote): the drive's bar starts again, as "verifying".
+        if (step === 'read-back' && states[i].state !== 'verifying') {
+          Object.assign(states[i], { state: 'verifying', bytesDone: 0 });
+          started[i] = Date.now();
+        }
         move(i, bytes);
         progress.update(
           states.reduce((n, s) => n + s.bytesDone, 0),
@@ -188,8 +170,9 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
       status: r.error ? 'failed' : r.cancelled ? 'cancelled' : 'written',
       error: r.error ? explainDriveFailure(r.error, r.device, after) : null,
       bytesWritten: r.bytes,
-      verified: false,
-      sha256: null,
+      // Read back by the privileged writer: every written byte compared with the layout and the files' sources.
+      verified: r.readBack !== null && !r.error && !r.cancelled,
+      sha256: r.readBack?.sha256 ?? null,
       diskBytes: planned[i].diskBytes,
       clusterSize: planned[i].plan.clusterSize,
       sectorSize: planned[i].sectorSize,
@@ -197,7 +180,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
     results.forEach((r, i) => {
       states[i].state = r.status;
       states[i].error = r.error;
-      if (r.status === 'written') log.info(`wrote ${r.bytesWritten} bytes to ${r.device}`);
+      if (r.status === 'written') log.info(`wrote ${r.bytesWritten} bytes to ${r.device}${r.verified ? `; the privileged writer read every written byte back: it matches (SHA-256 ${r.sha256})` : ''}`);
       else if (r.status === 'cancelled') log.warning(`${r.device}: cancelled by the user; it holds an incomplete volume now and must be written again`);
       else log.error(`${r.device}: ${r.error}`);
     });
@@ -206,60 +189,71 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
     if (!req.skipVerify) {
       // A drive the privileged writer wrote may be unreadable here (Windows without elevation): said, not failed.
       const unreadable = results.filter((r) => r.status === 'written' && elevated && !canRead(driveIoPath(r.device)));
-      for (const r of unreadable) log.warning(`${r.device}: the written drive cannot be read back without administrator rights: run "tsmedia verify ${r.device}" as administrator to verify it.`);
+      for (const r of unreadable.filter((u) => !u.verified)) log.warning(`${r.device}: the written drive cannot be read back without administrator rights: run "tsmedia verify ${r.device}" as administrator to verify it.`);
       const verifying = results.map((r, i) => (r.status === 'written' && !unreadable.includes(r) ? i : -1)).filter((i) => i >= 0);
       const filesBytes = manifest.files.reduce((n, f) => n + f.size, 0);
       // Two reads per drive: its written bytes in disc order (the structures compared with the plan, the image hashed),
       // then its files through the FAT, each against the manifest's hash. Neither reads the content library again.
-      const readBytes = (i: number): number => bytesToWrite(planned[i].plan);
-      for (const i of verifying) Object.assign(states[i], { state: 'verifying', bytesDone: 0, bytesTotal: readBytes(i) + filesBytes, bytesPerSecond: 0, etaSeconds: null });
-      verifying.forEach((i) => (started[i] = Date.now()));
+      const readBytes = (i: number): number => layoutBytes(planned[i].plan);
+      // A drive waits ('waiting') until its turn to be read back comes.
+      for (const i of verifying) Object.assign(states[i], { state: 'waiting', bytesDone: 0, bytesTotal: readBytes(i) + filesBytes, bytesPerSecond: 0, etaSeconds: null });
       progress.begin('verify', verifying.reduce((n, i) => n + states[i].bytesTotal, 0));
-      await Promise.all(
-        verifying.map(async (i) => {
-          const r = results[i];
-          const signal = options.driveSignal?.(r.device);
-          const either = signal && options.signal ? AbortSignal.any([signal, options.signal]) : (signal ?? options.signal);
-          const ioPath = driveIoPath(r.device);
-          const moved = (bytes: number): void => {
-            move(i, bytes);
-            progress.update(
-              verifying.reduce((n, k) => n + states[k].bytesDone, 0),
-              null,
-            );
-          };
-          try {
-            const [image] = await runImageJobs([{ kind: 'compare', path: ioPath, layout: jobs[i].writes[0].layout, gaps: 'skip', sectorSize: planned[i].sectorSize, extents: 'hash' }], {
-              signal: either,
-              onProgress: (_k, bytes) => moved(bytes),
-            });
-            r.sha256 = image.sha256;
-            log.info(`${r.device}: read back ${image.bytes} written bytes, the structures as planned; SHA-256 ${image.sha256}`);
-            const v = await verifyFat32Media(ioPath, {
-              checkExtraFiles: true,
-              signal: either,
-              onProgress: (bytes) => {
-                move(i, readBytes(i) + bytes);
-                progress.update(
-                  verifying.reduce((n, k) => n + states[k].bytesDone, 0),
-                  null,
-                );
-              },
-            });
-            if (v.status !== 0) {
-              const what = [...v.unreadable, ...v.problems.map((p) => `${p.path}: ${p.problem}`)].join('; ');
-              Object.assign(r, { status: 'failed', error: `${r.device}: reading the media back found differences: ${what}. Write the drive again, or use another.` });
-            } else {
-              r.verified = true;
-              log.info(`${r.device}: verified: ${v.filesChecked} files, ${v.bytesChecked} bytes read back match the manifest`);
-            }
-          } catch (err) {
-            if (err instanceof CancelledError) r.status = 'cancelled';
-            else Object.assign(r, { status: 'failed', error: `${r.device}: reading the media back failed: ${(err as Error).message.replace(/;? ?[Nn]othing was replaced\.?/, '').trim()} Write the drive again, or use another.` });
+      // Read back at most VERIFY_AT_ONCE drives at a time: each read-back has its own threads and buffers, and memory
+      // must stay within its target whatever the number of drives. Reading is faster than writing on USB drives, so
+      // this costs less than it seems; a queue starts the next drive as soon as one ends.
+      const queue = [...verifying];
+      const verifyOne = async (i: number): Promise<void> => {
+        states[i].state = 'verifying';
+        started[i] = Date.now();
+        const r = results[i];
+        const signal = options.driveSignal?.(r.device);
+        const either = signal && options.signal ? AbortSignal.any([signal, options.signal]) : (signal ?? options.signal);
+        const ioPath = driveIoPath(r.device);
+        const moved = (bytes: number): void => {
+          move(i, bytes);
+          progress.update(
+            verifying.reduce((n, k) => n + states[k].bytesDone, 0),
+            null,
+          );
+        };
+        try {
+          const [image] = await runImageJobs([{ kind: 'compare', path: ioPath, layout: jobs[i].writes[0].layout, gaps: 'skip', sectorSize: planned[i].sectorSize, extents: 'hash' }], {
+            signal: either,
+            lean: true,
+            onProgress: (_k, bytes) => moved(bytes),
+          });
+          r.sha256 = image.sha256;
+          log.info(`${r.device}: read back ${image.bytes} written bytes, the structures as planned; SHA-256 ${image.sha256}`);
+          const v = await verifyFat32Media(ioPath, {
+            checkExtraFiles: true,
+            signal: either,
+            lean: true,
+            onProgress: (bytes) => {
+              move(i, readBytes(i) + bytes);
+              progress.update(
+                verifying.reduce((n, k) => n + states[k].bytesDone, 0),
+                null,
+              );
+            },
+          });
+          if (v.status !== 0) {
+            const what = [...v.unreadable, ...v.problems.map((p) => `${p.path}: ${p.problem}`)].join('; ');
+            Object.assign(r, { status: 'failed', error: `${r.device}: reading the media back found differences: ${what}. Write the drive again, or use another.` });
+          } else {
+            r.verified = true;
+            log.info(`${r.device}: verified: ${v.filesChecked} files, ${v.bytesChecked} bytes read back match the manifest`);
           }
-          states[i].state = r.status;
-          states[i].error = r.error;
-          if (r.error) log.error(r.error);
+        } catch (err) {
+          if (err instanceof CancelledError) r.status = 'cancelled';
+          else Object.assign(r, { status: 'failed', error: `${r.device}: reading the media back failed: ${(err as Error).message.replace(/;? ?[Nn]othing was replaced\.?/, '').trim()} Write the drive again, or use another.` });
+        }
+        states[i].state = r.status;
+        states[i].error = r.error;
+        if (r.error) log.error(r.error);
+      };
+      await Promise.all(
+        Array.from({ length: Math.min(VERIFY_AT_ONCE, queue.length) }, async () => {
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) await verifyOne(i);
         }),
       );
       progress.flush();
@@ -309,7 +303,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
       reportFiles: reportPairs.map((p) => p.final),
       logFiles: [...log.paths],
       warnings: prepared.content.warnings,
-      largeFiles: large.report,
+      largeFiles: ready.largeFiles,
       verified: written.length === results.length && written.every((r) => r.verified),
       start: mediaStart(prepared.content.analysis.start, prepared.runtime),
       drives: results,

@@ -14,8 +14,8 @@ import { writeDrive, type DriveWrite } from '../drives/DriveSequence.js';
 import type { ElevationMethod } from '../drives/PrivilegedWriter.js';
 import { findDrive, listDrives } from '../drives/Drives.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
-import { ContentIntegrityError, InputError, codedInputError } from '../errors.js';
-import { planFat32, estimateFat32Fits, fatLabel, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
+import { ContentIntegrityError, InputError } from '../errors.js';
+import { fatLabel, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { planFat32Append } from '../formats/fat32/Fat32Append.js';
 import { withBiosBoot } from '../formats/fat32/FatBiosBoot.js';
@@ -23,9 +23,10 @@ import type { ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
-import { hashSplitParts, planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
+import type { LargeFileReport } from './LargeFiles.js';
+import { driveBytesNeeded, layoutBytes, planVolume, readyForFat32, wholeDriveWrites } from './UsbPreparation.js';
 import type { MediaManifest } from './Manifest.js';
-import { finalizeManifest, openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
+import { openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
 import { mediaStart } from './RuntimeFiles.js';
 import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { checkImageTarget, sourceFolders } from './OutputPlace.js';
@@ -169,16 +170,8 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     progress.begin('plan', 0);
     const prepared: PreparedMedia = await prepareMedia(site, req, checked, log, req.target.kind === 'image' ? `USB image ${imagePath}` : `USB drive ${req.target.device}`);
     // The 4 GiB rule, before anything is written.
-    const large = planLargeFiles(prepared.files, options.maxFileBytes);
-    for (const w of large.report.wims) log.info(`${w.path} (${w.size} bytes) is split into ${w.parts.join(', ')} for FAT32`);
-    refuseLargeFiles(large.report);
-    const manifestPath = prepared.files[prepared.manifestIndex].path;
-    prepared.files = large.files;
-    prepared.manifestIndex = prepared.files.findIndex((f) => f.path === manifestPath);
-    await hashSplitParts(large, options.signal, progress);
-    const manifest = finalizeManifest(prepared, req, 1, (i) => [{ disc: 1, offset: 0, size: prepared.files[i].size }]);
-    const fatFiles = prepared.files.map((f) => ({ path: f.path, source: f.source }));
-    const directories = prepared.content.directories;
+    const ready = await readyForFat32(prepared, req, log, progress, options);
+    const { manifest, fatFiles, directories } = ready;
     const timestamp = checked.timestamp;
     const target = imagePath ?? (req.target.kind === 'drive' ? req.target.device : '');
     // What is read and written: macOS's raw /dev/rdiskN for either name of the disk.
@@ -191,20 +184,10 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     if (req.format) {
       if (req.target.kind === 'image') diskBytes = req.target.sizeBytes;
       else {
-        // Bytes the media needs on any drive: its clusters plus the FATs and the 1 MiB before the data area, generously.
-        const needed = estimateFat32Fits({ diskBytes: 64 * 1024 ** 3, label: fatLabel(checked.label), files: fatFiles, directories, sectorSize });
-        const drive = await checkDrive(req.target, Math.ceil(needed.requiredBytes * 1.01) + 16 * 1024 * 1024, site, list);
+        const drive = await checkDrive(req.target, driveBytesNeeded(ready, fatLabel(checked.label), sectorSize), site, list);
         diskBytes = drive.sizeBytes ?? 0;
       }
-      const fit = estimateFat32Fits({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp, sectorSize });
-      if (!fit.fits) {
-        throw codedInputError(
-          'DRIVE_TOO_SMALL',
-          { target, neededBytes: fit.requiredBytes, hasBytes: diskBytes, shortBytes: fit.shortBytes },
-          `${target}: the media needs ${fit.requiredBytes} bytes of clusters; the ${diskBytes}-byte ${req.target.kind === 'image' ? 'image' : 'drive'} is ${fit.shortBytes} bytes short. Use a larger drive.`,
-        );
-      }
-      plan = planFat32({ diskBytes, label: fatLabel(checked.label), files: fatFiles, directories, timestamp, sectorSize });
+      plan = planVolume(ready, { diskBytes, label: fatLabel(checked.label), timestamp, sectorSize, target, what: req.target.kind === 'image' ? 'image' : 'drive', advice: 'Use a larger drive.' });
       layout = plan;
     } else {
       if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
@@ -220,9 +203,9 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
         vol.close();
       }
     }
-    const bytesToWrite = layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0);
+    const bytesToWrite = layoutBytes(layout);
     place = imagePath && req.format ? checkFreeSpace(dirname(imagePath), layout.size + BESIDE_MEDIA_BYTES, `--image ${imagePath}`) : null;
-    options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: large.report, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format, bootChanges, output: place });
+    options.onPlan?.({ warnings: prepared.content.warnings, largeFiles: ready.largeFiles, target, diskBytes, totalBytes: bytesToWrite, clusterSize: plan?.clusterSize ?? null, passwordProtected: req.password !== null, format: req.format, bootChanges, output: place });
     log.info(`plan: ${req.format ? `FAT32 volume of ${diskBytes} bytes, ${sectorSize}-byte sectors, clusters of ${plan?.clusterSize} bytes` : 'files added to the existing FAT32 volume'}, ${bytesToWrite} bytes to write`);
 
     // Write: an image file under a temporary name (renamed when complete and verified), a drive in place through the
@@ -246,13 +229,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     try {
       if (req.target.kind === 'drive') {
         // Adding to the volume leaves every byte it does not name as it is; a whole drive is written gaps and all.
-        const writes: DriveWrite[] = [{ layout: volume, gaps: req.format ? 'zero' : 'skip' }];
-        if (req.format && diskBytes > 2 * 1024 * 1024) {
-          // A drive that held a GPT keeps its backup table in its last sectors, which the volume never reaches: clear
-          // them, or firmware and operating systems may still see the old partitions.
-          const tail = 1024 * 1024;
-          writes.push({ gaps: 'skip', layout: { size: diskBytes, regions: [{ offset: diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
-        }
+        const writes: DriveWrite[] = plan && req.format ? wholeDriveWrites(plan, diskBytes) : [{ layout: volume, gaps: 'skip' }];
         const device = req.target.device;
         let verifying = false;
         const r = await writeDrive(
@@ -346,7 +323,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       reportFiles: reportPairs.map((p) => p.final),
       logFiles: [...log.paths],
       warnings: prepared.content.warnings,
-      largeFiles: large.report,
+      largeFiles: ready.largeFiles,
       verified,
       start: mediaStart(prepared.content.analysis.start, prepared.runtime),
     };
