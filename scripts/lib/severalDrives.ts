@@ -201,12 +201,15 @@ export async function severalDrivesFigure(o: DrivesOptions): Promise<DrivesFigur
   }
 }
 
+const peakOf = (f: DrivesFigure): number => Math.max(f.peakMiB, f.batchVerify?.peakMiB ?? 0);
+
 /** The three targets of the figure (null values: not measured). */
 export function severalDrivesTargets(f: DrivesFigure | null): { name: string; value: number | null; limit: string; met: boolean | null }[] {
   return [
     { name: 'several-drives', value: f ? f.ratio : null, limit: '<= 1.10', met: f ? f.ratio <= 1.1 : null },
     { name: 'several-drives-read', value: f ? f.readRatio : null, limit: '<= 1.2 (read_bytes/content)', met: f ? f.readRatio <= 1.2 : null },
-    { name: 'several-drives-memory', value: f ? f.peakMiB : null, limit: '<= 200 MiB', met: f ? f.peakMiB <= 200 : null },
+    // The highest peak of any batch run, the one that reads every drive back included: what a user's run needs.
+    { name: 'several-drives-memory', value: f ? peakOf(f) : null, limit: '<= 200 MiB', met: f ? peakOf(f) <= 200 : null },
   ];
 }
 
