@@ -5,7 +5,6 @@
 // ends with its own result and error; the others go on. Several drives are always formatted: a batch is for handing
 // out identical sticks, and adding files to volumes that differ would make every drive a different plan.
 import { closeSync, openSync } from 'node:fs';
-import { join } from 'node:path';
 import type { DriveInfo } from '../../../shared/drives.js';
 import type { DriveProgress, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
@@ -18,14 +17,13 @@ import { fatLabel, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { runImageJobs } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
-import { driveBytesNeeded, layoutBytes, planVolume, readyForFat32, wholeDriveWrites } from './UsbPreparation.js';
+import { driveBytesNeeded, driveReportBase, layoutBytes, planVolume, readyForFat32, wholeDriveWrites, writeUsbReport } from './UsbPreparation.js';
 import { openMediaLog, prepareMedia, validateBaseRequest } from './MediaPreparation.js';
-import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { verifyFat32Media } from './MediaVerifier.js';
 import { sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
 import { mediaStart } from './RuntimeFiles.js';
-import { commit, removeQuietly, tempPathFor } from './SafeOutput.js';
+import { commit, removeQuietly } from './SafeOutput.js';
 import type { Site } from '../site/Site.js';
 import type { CreateUsbOptions, CreateUsbResult } from './UsbMediaBuilder.js';
 
@@ -196,7 +194,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
       // then its files through the FAT, each against the manifest's hash. Neither reads the content library again.
       const readBytes = (i: number): number => layoutBytes(planned[i].plan);
       // A drive waits ('waiting') until its turn to be read back comes.
-      for (const i of verifying) Object.assign(states[i], { state: 'waiting', bytesDone: 0, bytesTotal: readBytes(i) + filesBytes, bytesPerSecond: 0, etaSeconds: null });
+      verifying.forEach((i, k) => Object.assign(states[i], { state: k < VERIFY_AT_ONCE ? 'verifying' : 'waiting', bytesDone: 0, bytesTotal: readBytes(i) + filesBytes, bytesPerSecond: 0, etaSeconds: null }));
       progress.begin('verify', verifying.reduce((n, i) => n + states[i].bytesTotal, 0));
       // Read back at most VERIFY_AT_ONCE drives at a time: each read-back has its own threads and buffers, and memory
       // must stay within its target whatever the number of drives. Reading is faster than writing on USB drives, so
@@ -262,32 +260,11 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
 
     progress.begin('finalize', 0);
     const written = results.filter((r) => r.status === 'written');
-    const reportBase = userDir === null ? null : join(userDir, `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`);
-    const report = new MediaReport({
-      request: { ...req, size: 'unlimited' },
-      label: checked.label,
-      mediaGuid: prepared.mediaGuid,
-      content: prepared.content,
-      manifest,
-      startsFrom: prepared.content.analysis.start,
-      secureBoot: prepared.content.analysis.secureBoot,
-      runtime: prepared.runtime,
-      discs: written.map((r) => ({ path: r.device, bytes: r.bytesWritten, sha256: r.sha256 })),
-      start: checked.start,
-      expire: checked.expire,
-      timestamp: checked.timestamp,
-      verified: written.length > 0 && written.every((r) => r.verified),
-      mediaType: 'usb',
-      drives: results,
-    });
-    const reportPairs =
-      reportBase === null
-        ? []
-        : writeReportFiles(report, reportBase, (final) => {
-            const t = tempPathFor(final);
-            temps.push(t);
-            return t;
-          });
+    const reportPairs = writeUsbReport(
+      { req, checked, prepared, manifest, discs: written.map((r) => ({ path: r.device, bytes: r.bytesWritten, sha256: r.sha256 })), verified: written.length > 0 && written.every((r) => r.verified), drives: results },
+      driveReportBase(userDir, checked.timestamp),
+      temps,
+    );
     commit(reportPairs);
     temps.length = 0;
     log.info(`done: ${written.length} of ${results.length} drives written${written.length < results.length ? `; not written: ${results.filter((r) => r.status !== 'written').map((r) => `${r.device} (${r.status})`).join(', ')}` : ''}`);

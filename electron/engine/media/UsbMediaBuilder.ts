@@ -3,7 +3,7 @@
 // volume that UEFI and BIOS firmware boot (a volume used as already formatted gets the BIOS boot code too), written by
 // the worker, flushed, and read back against the manifest.
 import { closeSync, existsSync, openSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Finding } from '../../../shared/analysis.js';
 import type { DriveInfo } from '../../../shared/drives.js';
 import type { MediaProgress, MediaStart, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
@@ -24,11 +24,10 @@ import { CancelledError, WriteError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
 import type { LargeFileReport } from './LargeFiles.js';
-import { driveBytesNeeded, layoutBytes, planVolume, readyForFat32, wholeDriveWrites } from './UsbPreparation.js';
+import { driveBytesNeeded, driveReportBase, layoutBytes, planVolume, readyForFat32, wholeDriveWrites, writeUsbReport } from './UsbPreparation.js';
 import type { MediaManifest } from './Manifest.js';
 import { openMediaLog, prepareMedia, validateBaseRequest, type PreparedMedia } from './MediaPreparation.js';
 import { mediaStart } from './RuntimeFiles.js';
-import { MediaReport, writeReportFiles } from './MediaReport.js';
 import { checkImageTarget, sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
 import { BESIDE_MEDIA_BYTES, checkFreeSpace, commit, logVolume, nameShareFailure, refuseUnwritable, removeQuietly, removeStalePartials, tempPathFor } from './SafeOutput.js';
@@ -282,31 +281,8 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     progress.begin('finalize', 0);
     // A drive's report goes to the user's log folder; with none (userLogDir null: the caller keeps user folders out),
     // a drive run writes no report files rather than put them anywhere the user did not choose.
-    const reportBase = imagePath ?? (userDir === null ? null : join(userDir, `tsmedia-usb-${checked.timestamp.toISOString().replace(/[:.]/g, '-')}.img`));
-    const report = new MediaReport({
-      request: { ...req, size: 'unlimited' },
-      label: checked.label,
-      mediaGuid: prepared.mediaGuid,
-      content: prepared.content,
-      manifest,
-      startsFrom: prepared.content.analysis.start,
-      secureBoot: prepared.content.analysis.secureBoot,
-      runtime: prepared.runtime,
-      discs: [{ path: target, bytes: written.bytes, sha256: written.sha256 }],
-      start: checked.start,
-      expire: checked.expire,
-      timestamp: checked.timestamp,
-      verified,
-      mediaType: 'usb',
-    });
-    const reportPairs =
-      reportBase === null
-        ? []
-        : writeReportFiles(report, reportBase, (final) => {
-            const t = tempPathFor(final);
-            temps.push(t);
-            return t;
-          });
+    const reportBase = imagePath ?? driveReportBase(userDir, checked.timestamp);
+    const reportPairs = writeUsbReport({ req, checked, prepared, manifest, discs: [{ path: target, bytes: written.bytes, sha256: written.sha256 }], verified }, reportBase, temps);
     if (reportBase === null) log.info('no report files: no log folder was given for a drive run');
     commit([...(imagePath && req.format ? [{ temp: writePath, final: imagePath }] : []), ...reportPairs]);
     temps.length = 0;

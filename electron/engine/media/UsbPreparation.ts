@@ -8,9 +8,12 @@ import type { ContentSource } from '../io/ImageLayout.js';
 import type { CmTraceLog } from './CmTraceLog.js';
 import { hashSplitParts, planLargeFiles, refuseLargeFiles, type LargeFileReport } from './LargeFiles.js';
 import type { MediaManifest } from './Manifest.js';
-import { finalizeManifest, type PreparedMedia } from './MediaPreparation.js';
+import { join } from 'node:path';
+import { finalizeManifest, type CheckedOptions, type PreparedMedia } from './MediaPreparation.js';
+import { MediaReport, writeReportFiles, type ReportInput } from './MediaReport.js';
 import type { ProgressReporter } from './Progress.js';
-import type { MediaRequestBase } from '../../../shared/media.js';
+import { tempPathFor } from './SafeOutput.js';
+import type { MediaRequestBase, UsbDriveResult, UsbMediaRequest } from '../../../shared/media.js';
 
 export interface Fat32Ready {
   largeFiles: LargeFileReport;
@@ -70,4 +73,44 @@ export function wholeDriveWrites(plan: Fat32Plan, diskBytes: number): DriveWrite
     writes.push({ gaps: 'skip', layout: { size: diskBytes, regions: [{ offset: diskBytes - tail, data: Buffer.alloc(tail) }], extents: [] } });
   }
   return writes;
+}
+
+/**
+ * The report of USB media (one drive, an image, or a batch of drives), written as temporary files beside their final
+ * names (`temps` collects them, for removal if the run fails before they are committed); none with no `reportBase`.
+ */
+export function writeUsbReport(
+  o: { req: UsbMediaRequest; checked: CheckedOptions; prepared: PreparedMedia; manifest: MediaManifest; discs: ReportInput['discs']; verified: boolean; drives?: UsbDriveResult[] },
+  reportBase: string | null,
+  temps: string[],
+): { temp: string; final: string }[] {
+  const { req, checked, prepared } = o;
+  const report = new MediaReport({
+    request: { ...req, size: 'unlimited' },
+    label: checked.label,
+    mediaGuid: prepared.mediaGuid,
+    content: prepared.content,
+    manifest: o.manifest,
+    startsFrom: prepared.content.analysis.start,
+    secureBoot: prepared.content.analysis.secureBoot,
+    runtime: prepared.runtime,
+    discs: o.discs,
+    start: checked.start,
+    expire: checked.expire,
+    timestamp: checked.timestamp,
+    verified: o.verified,
+    mediaType: 'usb',
+    ...(o.drives ? { drives: o.drives } : {}),
+  });
+  if (reportBase === null) return [];
+  return writeReportFiles(report, reportBase, (final) => {
+    const t = tempPathFor(final);
+    temps.push(t);
+    return t;
+  });
+}
+
+/** Where a drive run's report goes: the user's log folder, named by the run's time; null without one. */
+export function driveReportBase(userDir: string | null, timestamp: Date): string | null {
+  return userDir === null ? null : join(userDir, `tsmedia-usb-${timestamp.toISOString().replace(/[:.]/g, '-')}.img`);
 }
