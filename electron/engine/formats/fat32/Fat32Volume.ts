@@ -100,7 +100,7 @@ export interface Fat32Plan extends ImageLayout {
 // ---------------------------------------------------------------------------------------------------------------------
 // The tree
 
-interface FileNode {
+export interface FileNode {
   kind: 'file';
   name: string;
   path: string;
@@ -114,7 +114,7 @@ interface FileNode {
   clusterCount: number;
 }
 
-interface DirNode {
+export interface DirNode {
   kind: 'dir';
   name: string;
   path: string;
@@ -208,11 +208,17 @@ interface Allocation {
   next: number;
 }
 
-function allocate(options: { diskBytes: number; label: string; files: FatFile[]; directories?: string[]; sectorSize?: number }, timestamp: Date): Allocation {
-  const geometry = fat32Geometry(options.diskBytes, options.sectorSize);
-  const label = fatLabel(options.label ?? '');
+/** The tree with its names: short names, long-name slots, each folder's entries and clusters, each file's clusters. */
+export interface FatTree {
+  root: DirNode;
+  /** Breadth first, the root first. */
+  dirs: DirNode[];
+  files: FileNode[];
+}
+
+/** Builds and names the tree for clusters of `clusterSize` (no cluster is assigned yet). */
+export function namedTree(options: { files: FatFile[]; directories?: string[] }, label: string, timestamp: Date, clusterSize: number): FatTree {
   const { root, dirs, files } = buildTree(options, timestamp);
-  const cs = geometry.clusterSize;
   for (const d of dirs) {
     const names = assignShortNames(d.children.map((c) => c.name));
     d.children.forEach((c, i) => {
@@ -223,15 +229,22 @@ function allocate(options: { diskBytes: number; label: string; files: FatFile[];
     if (d.slots > FAT_MAX_DIR_ENTRIES) {
       throw new InputError(`folder "${d.path || '/'}" would need ${d.slots} directory entries; FAT allows ${FAT_MAX_DIR_ENTRIES} (long names take several). Spread its files over more folders.`);
     }
-    d.clusterCount = Math.max(1, Math.ceil((d.slots * 32) / cs));
+    d.clusterCount = Math.max(1, Math.ceil((d.slots * 32) / clusterSize));
   }
+  for (const f of files) f.clusterCount = Math.ceil(f.size / clusterSize);
+  return { root, dirs, files };
+}
+
+function allocate(options: { diskBytes: number; label: string; files: FatFile[]; directories?: string[]; sectorSize?: number }, timestamp: Date): Allocation {
+  const geometry = fat32Geometry(options.diskBytes, options.sectorSize);
+  const label = fatLabel(options.label ?? '');
+  const { root, dirs, files } = namedTree(options, label, timestamp, geometry.clusterSize);
   let next = 2;
   for (const d of dirs) {
     d.cluster = next;
     next += d.clusterCount;
   }
   for (const f of files) {
-    f.clusterCount = Math.ceil(f.size / cs);
     f.cluster = f.clusterCount > 0 ? next : 0;
     next += f.clusterCount;
   }
@@ -280,17 +293,17 @@ export function estimateFat32Fits(options: Omit<Fat32Options, 'timestamp' | 'vol
   };
 }
 
-function dirBuffer(d: DirNode, a: Allocation): Buffer {
-  const cs = a.geometry.clusterSize;
-  const b = Buffer.alloc(d.clusterCount * cs);
-  const t = a.timestamp;
+/** A folder's entries (".", "..", or the root's label first), in its clusters' bytes; its clusters are assigned. */
+export function directoryBytes(d: DirNode, clusterSize: number, label: string, timestamp: Date): Buffer {
+  const b = Buffer.alloc(d.clusterCount * clusterSize);
+  const t = timestamp;
   let off = 0;
   if (d.parent) {
     writeShortEntry(b, 0, { short11: '.'.padEnd(11, ' '), attributes: ATTR_DIRECTORY, cluster: d.cluster, size: 0, time: t });
     writeShortEntry(b, 32, { short11: '..'.padEnd(11, ' '), attributes: ATTR_DIRECTORY, cluster: d.parent.parent ? d.parent.cluster : 0, size: 0, time: t });
     off = 64;
-  } else if (a.label) {
-    writeShortEntry(b, 0, { short11: a.label.padEnd(11, ' '), attributes: ATTR_VOLUME_ID, cluster: 0, size: 0, time: t });
+  } else if (label) {
+    writeShortEntry(b, 0, { short11: label.padEnd(11, ' '), attributes: ATTR_VOLUME_ID, cluster: 0, size: 0, time: t });
     off = 32;
   }
   for (const c of d.children) {
@@ -345,7 +358,7 @@ export function planFat32(options: Fat32Options): Fat32Plan {
     { offset: fatOffset, data: fat },
     { offset: fatOffset + g.fatSectors * ss, data: fat },
   ];
-  for (const d of a.dirs) regions.push({ offset: clusterOffset(d.cluster), data: dirBuffer(d, a) });
+  for (const d of a.dirs) regions.push({ offset: clusterOffset(d.cluster), data: directoryBytes(d, cs, a.label, a.timestamp) });
   const extents: ImageExtent[] = [];
   for (const f of a.files) {
     if (f.size > 0) extents.push({ offset: clusterOffset(f.cluster), size: f.size, sourceOffset: 0, source: f.source, path: f.path });
