@@ -221,3 +221,28 @@ export function mediaLabelIssue(label: string): RuleIssue<MediaLabelIssueCode> |
 export function mediaLabelProblem(label: string): string | null {
   return mediaLabelIssue(label)?.message ?? null;
 }
+
+/**
+ * What refreshing existing media changes (tsmedia refresh, the wizard's "refresh existing media"): shown before anything
+ * is written. Paths as on the media; "kept" files stay where they are, untouched.
+ */
+export interface RefreshChanges {
+  /** The drive or image file. */
+  target: string;
+  /** The media found: its label and task sequence (from its manifest). */
+  oldLabel: string;
+  taskSequence: string;
+  /** An earlier refresh left the volume in between: it is rolled back ('roll-back') or finished ('finish') first. */
+  interrupted: 'none' | 'roll-back' | 'finish';
+  added: { path: string; size: number }[];
+  replaced: { path: string; size: number }[];
+  removed: { path: string; size: number }[];
+  keptFiles: number;
+  keptBytes: number;
+  /** Bytes the refresh writes (files, folders, FAT sectors, boot sectors). */
+  bytesToWrite: number;
+  /** What writing the whole drive would write: every file. */
+  fullBytes: number;
+  /** Free bytes of the volume after the refresh. */
+  freeBytesAfter: number;
+}

@@ -20,6 +20,7 @@ import { ContentIntegrityError } from '../engine/errors.js';
 import { WriteError } from '../engine/io/ImageWriter.js';
 import { DriveAccessError } from '../engine/drives/DriveAccess.js';
 import { runCreate, type Io } from './create.js';
+import { runRefresh } from './refresh.js';
 import { formatBytes, formatTable, secureBootText } from './format.js';
 import { runDrives } from './drives.js';
 import { runInspect, runVerify } from './media.js';
@@ -41,6 +42,9 @@ Usage:
   tsmedia create    … --media usb (--drive DEVICE --yes-erase DEVICE… [--drive DEVICE --yes-erase DEVICE…]… [--all] | --image FILE.img --image-size BYTES
                     [--replace FILE.img]) [--no-format] [--no-verify]  (other options as for --media iso, without
                     --size/--out; --yes-erase once per confirmation the drive needs, see "tsmedia drives")
+  tsmedia refresh   DEVICE|IMAGE [--yes-refresh DEVICE…] [--dry-run] (create's options, without --media/--drive/
+                    --image/--size/--out): rewrites only what changed on USB media tsmedia made; the change list is
+                    printed first, --dry-run stops there. ISO sets are not refreshed (a disc image is rewritten whole)
   tsmedia drives    [--all] [--json]
   tsmedia verify    PATH.iso…|DEVICE|IMAGE [--image-hash] [--json]  (exit 0 all match, 1 a mismatch, 2 unreadable;
                     --image-hash also checks each ISO against its .sha256 file)
@@ -261,6 +265,8 @@ export async function main(argv: string[], io: Out = defaultIo): Promise<number>
         return await cmdAnalyze(rest, io);
       case 'create':
         return await runCreate(rest, io, (spec, args) => openSite(spec, args, io));
+      case 'refresh':
+        return await runRefresh(rest, io, (spec, args) => openSite(spec, args, io));
       case 'verify':
         return await runVerify(rest, io);
       case 'inspect':

@@ -93,3 +93,17 @@ export async function addDeepNonAsciiPackage(
   await addPackage(site, packageId, files, 'Deep driver pack');
   return { files: files.length, bytes: sizes.reduce((a, b) => a + b, 0) };
 }
+
+/** A new version of package `packageId` (added with addPackage) holding `files`: its content and the catalog's source version. */
+export async function updatePackage(site: string, packageId: string, files: { relativePath: string; sourcePath: string }[]): Promise<number> {
+  const descPath = join(site, 'tsmedia-site.json');
+  const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number }[] };
+  const entry = desc.catalog.find((c) => c.packageId === packageId);
+  if (!entry) throw new Error(`updatePackage: ${packageId} is not in the catalog`);
+  entry.sourceVersion += 1;
+  for (const dp of ['SCCMContentLib_DP01', 'SCCMContentLib_DP02']) {
+    await new ContentLibraryWriter(join(site, dp)).addContent(packageId, entry.sourceVersion, files);
+  }
+  writeFileSync(descPath, JSON.stringify(desc, null, 2));
+  return entry.sourceVersion;
+}
