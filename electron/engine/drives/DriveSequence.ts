@@ -213,6 +213,11 @@ export interface DriveBatchOptions extends Omit<DriveSequenceOptions, 'onProgres
   /** Bytes of a drive's volume written, then (`step` 'read-back') read back. */
   onProgress?: (index: number, bytes: number, step?: 'write' | 'read-back') => void;
   onStep?: (index: number, step: DriveStep, detail: string) => void;
+  /**
+   * Drive `index` failed (its error) or was cancelled while the batch goes on: said as soon as its write ends, before
+   * the batch's results. A drive that could not be taken is said before anything is written.
+   */
+  onDriveEnd?: (index: number, outcome: { error: string | null; cancelled: boolean }) => void;
   /** Tests: the ring's slots (default FanOutWrite's 8 × 2 MiB). */
   slots?: number;
 }
@@ -241,6 +246,7 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
     } catch (err) {
       results[i].error = messageOf(err);
       taken.push(null);
+      options.onDriveEnd?.(i, { error: results[i].error, cancelled: false });
     }
   }
   const live = jobs.map((_, i) => i).filter((i) => taken[i] !== null);
@@ -256,7 +262,12 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
     });
     let fan;
     try {
-      fan = await runFanOutWrite(targets, { signal: options.signal, slots: options.slots, onProgress: (k, bytes) => options.onProgress?.(live[k], bytes) });
+      fan = await runFanOutWrite(targets, {
+        signal: options.signal,
+        slots: options.slots,
+        onProgress: (k, bytes) => options.onProgress?.(live[k], bytes),
+        onTargetEnd: (k, r) => (r.error !== null || r.cancelled) && options.onDriveEnd?.(live[k], { error: r.error, cancelled: r.cancelled }),
+      });
     } catch (err) {
       // The content failed (or everything was cancelled): every drive is given back as it is, half-written.
       for (const i of live) await giveBack(i);

@@ -60,6 +60,11 @@ export interface FanOutOptions {
   signal?: AbortSignal;
   /** Image bytes done on target `index`, at most every 50 ms per target (the caller paces what the user sees). */
   onProgress?: (index: number, bytes: number) => void;
+  /**
+   * Target `index` has ended (written, failed or cancelled: its result as the run returns it), as soon as it does,
+   * while the others may go on; once per target. Not for a run that rejects (the content failed, or all cancelled).
+   */
+  onTargetEnd?: (index: number, result: FanOutTargetResult) => void;
   slots?: number;
   slotSize?: number;
 }
@@ -165,6 +170,12 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
   const plan = planReads(targets.map((t) => t.layout));
   const results: FanOutTargetResult[] = targets.map((t) => ({ path: t.path, bytes: 0, error: null, cancelled: false }));
   const gapsOf = (t: FanOutTarget): 'zero' | 'sparse' | 'skip' => t.gaps ?? (t.target === 'device' ? 'zero' : 'sparse');
+  const ended = new Set<number>();
+  const end = (i: number): void => {
+    if (ended.has(i)) return;
+    ended.add(i);
+    options.onTargetEnd?.(i, { ...results[i] });
+  };
   const fds: (number | null)[] = targets.map((t, i) => {
     try {
       return openTarget(t, gapsOf(t));
@@ -173,6 +184,7 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
       return null;
     }
   });
+  fds.forEach((fd, i) => fd === null && end(i));
   if (fds.every((fd) => fd === null)) return { targets: results, bytesRead: 0 };
 
   // Targets of one layout (drives of one geometry) share one compiled plan in shared memory.
@@ -233,6 +245,8 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
         } else {
           reported = true;
           results[i] = { path: t.path, bytes: m.bytes, error: m.error, cancelled: m.cancelled };
+          // Said at once, unless the whole run is stopping (it rejects: no target has a result of its own then).
+          if (Atomics.load(ctl, ABORT) === 0) end(i);
         }
       });
       w.on('error', (err) => {
@@ -243,6 +257,7 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
         // Whatever happened to the thread, the ring no longer waits for it.
         leave(ring, i);
         if (!reported) results[i].error = `the writer of ${t.path} ended unexpectedly`;
+        if (Atomics.load(ctl, ABORT) === 0) end(i);
       });
       if (t.signal) {
         const onAbort = (): void => stopWriter(i);

@@ -160,6 +160,15 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
           null,
         );
       },
+      // A drive that fails or is cancelled says so on its row at once, while the others are still written; its error
+      // is completed (gone, read-only now) once the batch is over.
+      onDriveEnd: (i, outcome) => {
+        Object.assign(states[i], { state: outcome.cancelled ? 'cancelled' : 'failed', error: outcome.error ? explainDriveFailure(outcome.error, devices[i], null) : null, bytesPerSecond: 0, etaSeconds: null });
+        progress.update(
+          states.reduce((n, s) => n + s.bytesDone, 0),
+          null,
+        );
+      },
     });
     progress.flush();
     const after = batch.some((r) => r.error) ? await list().catch(() => null) : null;
