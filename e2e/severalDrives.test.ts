@@ -5,19 +5,25 @@
 // same screens in Spanish, with no English sentence of the resources left on them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { formatDriveSize } from '../shared/drives.js';
 import { hasCommand, runCli } from '../test/helpers.js';
 import { addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
-import { browserSuite, serve, skipUnlessReady, Wizard } from './harness.js';
+import { browserSuite, englishOnlyFragments, englishOnPage, serve, skipUnlessReady, Wizard } from './harness.js';
 
 const SIZE = 256 * 1024 * 1024;
 const idOf = (dev: string): string => dev.replace(/[^A-Za-z0-9]/g, '_');
 
-/** Loop devices of `size` bytes on files in `dir`, detached when the test ends; null (the test skipped) without root. */
-function loopDevices(t: TestContext, dir: string, names: string[], size: number): string[] | null {
+const THROTTLE = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
+
+/**
+ * Loop devices of `size` bytes on files in `dir`, detached when the test ends; null (the test skipped) without root.
+ * `bytesPerSecond`: their writes held to that speed by the block I/O controller (cgroup v1, as scripts/lib/
+ * throttledStick.ts does for the benchmark) where it is mounted, so a page can be read while the drives are written.
+ */
+function loopDevices(t: TestContext, dir: string, names: string[], size: number, bytesPerSecond?: number): string[] | null {
   if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup') || !hasCommand('blockdev')) {
     const why = 'needs root, losetup and blockdev (loop devices stand in for the drives)';
     console.log(`# skipped: ${t.name}: ${why}`);
@@ -25,7 +31,9 @@ function loopDevices(t: TestContext, dir: string, names: string[], size: number)
     return null;
   }
   const devs: string[] = [];
+  const throttled: string[] = [];
   t.after(() => {
+    for (const majorMinor of throttled) writeFileSync(THROTTLE, `${majorMinor} 0\n`);
     for (const d of devs) {
       // A drive made read-only by a test is made writable again before it is detached.
       spawnSync('blockdev', ['--setrw', d]);
@@ -39,6 +47,15 @@ function loopDevices(t: TestContext, dir: string, names: string[], size: number)
     const lo = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
     assert.equal(lo.status, 0, lo.stderr);
     devs.push(lo.stdout.trim());
+  }
+  if (bytesPerSecond !== undefined) {
+    if (existsSync(THROTTLE)) {
+      for (const d of devs) {
+        const majorMinor = readFileSync(`/sys/block/${basename(d)}/dev`, 'utf8').trim();
+        writeFileSync(THROTTLE, `${majorMinor} ${bytesPerSecond}\n`);
+        throttled.push(majorMinor);
+      }
+    } else console.log(`# ${t.name}: ${THROTTLE} is missing (no cgroup v1 block I/O controller): the drives are written at full speed`);
   }
   return devs;
 }
@@ -310,5 +327,100 @@ describe('wizard: several drives in one run', () => {
     }
     const v = runCli(['verify', lost]);
     assert.notEqual(v.status, 0, `${lost} holds an incomplete volume: ${v.stdout}`);
+  });
+
+  test('in Spanish: the "write several drives" option, each drive\'s confirmation, the dialog naming every drive, a row per drive (one failed, one cancelled alone) and each drive\'s result; no English sentence of the resources', async (t) => {
+    const browser = suite.browser();
+    if (!skipUnlessReady(t) || !browser) return;
+    // 1.5 GB drives: a size with a decimal, written "1,5 GB" in Spanish. Held to 40 MB/s, so the rows can be read.
+    const size = 2_929_664 * 512;
+    const devs = loopDevices(t, work.dir, ['es-a.img', 'es-b.img', 'es-c.img'], size, 40_000_000);
+    if (!devs) return;
+    const [a, b, lost] = devs;
+    const site = await siteWithBigPackage();
+    const served = await serve({ userDataDir: join(work.dir, 'es-user'), systemLocale: 'es-ES', site });
+    const w = await Wizard.open(browser, served, 'spanish-several', { locale: 'es-ES' });
+    t.after(async () => {
+      await w.close();
+      await served.close();
+    });
+    const { page } = w;
+    const fragments = englishOnlyFragments();
+    const spanishOnly = async (where: string): Promise<void> => assert.deepEqual(await englishOnPage(page, fragments), [], `${where}: English text on the Spanish page`);
+    await page.locator('#page-heading').filter({ hasText: 'Seleccionar tipo de medio' }).waitFor();
+    await w.next('mediaType');
+    await page.locator('#media-usb').check();
+    await page.locator('#show-all-drives').check();
+    assert.equal(await page.locator('label[for="several-drives"]').innerText(), 'Escribir varias unidades');
+    assert.match(await page.locator('#several-drives-help').innerText(), /^Desactivado de forma predeterminada\./);
+    await page.locator('#several-drives').check();
+    assert.equal(await page.locator('fieldset.drives > legend').innerText(), 'Unidades');
+    await w.expectBlocked(/\nMarque al menos una unidad\.$/);
+    for (const d of devs) {
+      await page.locator(`#drive-${idOf(d)}`).check();
+      // The drive's size in the list, in Spanish.
+      assert.match(await page.locator(`label[for="drive-${idOf(d)}"]`).innerText(), new RegExp(`^${d} .* — 1,5 GB \\(`));
+    }
+    await w.expectBlocked(new RegExp(`Confirme que se puede borrar ${a}`));
+    for (const d of devs) {
+      const set = page.locator(`fieldset.confirmations[data-device="${d}"]`);
+      assert.equal(await set.locator('legend').innerText(), `Confirme la unidad ${d}`);
+      assert.equal(await set.locator(`label[for="confirm-${idOf(d)}-1"]`).innerText(), `Se borrará todo el contenido de ${d} (1,5 GB).`);
+      await page.locator(`#confirm-${idOf(d)}-1`).check();
+    }
+    assert.match(await page.locator('#format-help').innerText(), /^Varias unidades siempre se formatean/);
+    await spanishOnly('mediaType (varias unidades)');
+    await w.shot('media-type-several-drives');
+    await bigToSummary(w);
+    assert.equal(await page.locator('[data-testid="summary-drives"]').innerText(), devs.join(', '));
+    await spanishOnly('summary');
+
+    // The last question, naming each drive by its device and size.
+    await w.nextButton.click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.waitFor();
+    assert.equal(await dialog.locator('#confirm-title').innerText(), '¿Borrar 3 unidades?');
+    assert.match(await dialog.innerText(), /Se borra todo lo que hay en cada una de estas 3 unidades:/);
+    assert.deepEqual(await page.locator('[data-testid="erase-drives"] li').evaluateAll((els) => els.map((e) => e.getAttribute('data-device'))), devs);
+    for (const d of devs) assert.match(await page.locator(`[data-testid="erase-drives"] li[data-device="${d}"]`).innerText(), new RegExp(`— 1,5 GB — ${d}$`));
+    await spanishOnly('confirm dialog');
+    await w.shot('confirm-erase-three-drives');
+    const fault = readOnlyAfter(t, lost, 24 * 1024 * 1024);
+    await dialog.getByRole('button', { name: 'Sí, borrar estas 3 unidades' }).click();
+
+    // Progress: the failed drive's row says so, the others go on; one is cancelled on its own.
+    await w.expectPage('progress');
+    const row = (d: string) => page.locator(`[data-testid="drive-progress"] tr[data-device="${d}"]`);
+    await page.locator(`[data-testid="drive-progress"] tr[data-device="${lost}"][data-state="failed"]`).waitFor({ timeout: 60_000 });
+    assert.equal(await row(b).getAttribute('data-state'), 'writing', `${b} is still being written`);
+    const table = page.locator('[data-testid="drive-progress"]');
+    assert.equal(await table.locator('caption').innerText(), '3 unidades');
+    assert.deepEqual((await table.locator('thead th').allInnerTexts()).slice(0, 5), ['Unidad', 'Estado', 'Escrito', 'Velocidad', 'Tiempo restante']);
+    assert.match(await row(b).locator('td').first().innerText(), /^Escribiendo$/);
+    assert.match(await row(b).locator('td').nth(1).innerText(), /^[\d,]+ (KiB|MiB) de [\d,]+ MiB \(\d+\s%\)$/);
+    assert.match(await row(lost).locator('td').first().innerText(), /^Error\s+El motor informó:/);
+    assert.equal(await row(lost).getByRole('button', { name: `Cancelar solo ${lost}` }).isDisabled(), true, 'a failed drive cannot be cancelled');
+    await spanishOnly('progress');
+    await w.shot('progress-one-failed');
+    await row(b).getByRole('button', { name: `Cancelar solo ${b}` }).click();
+
+    await w.expectPage('completion', 180_000);
+    await page.locator('[data-testid="result"][data-result="done"]').waitFor();
+    assert.ok(fault.injectedAt() !== null, `${lost} was made read-only while it was written`);
+    assert.equal(await page.locator('[data-testid="result"] > p').first().innerText(), 'Se escribieron 1 de 3 unidades.');
+    assert.equal(await page.locator('[data-testid="result"] h3').first().innerText(), 'Cada unidad');
+    const written = await driveResult(page, a);
+    assert.deepEqual([written.status, written.verified], ['written', 'true'], written.text);
+    assert.match(written.text, new RegExp(`^${a} — escrita \\([\\d,]+ MiB\\) y comprobada: cada archivo se volvió a leer y coincide\\.$`));
+    const cancelled = await driveResult(page, b);
+    assert.deepEqual([cancelled.status, cancelled.verified], ['cancelled', 'false'], cancelled.text);
+    assert.equal(cancelled.text, `${b} — cancelada; contiene un volumen incompleto y hay que escribirla de nuevo.`);
+    const failed = await driveResult(page, lost);
+    assert.deepEqual([failed.status, failed.verified], ['failed', 'false'], failed.text);
+    assert.match(failed.text, new RegExp(`^${lost} — error; contiene un volumen incompleto y hay que escribirla de nuevo\\. El motor informó: .*${lost}`));
+    assert.equal(await page.locator('[data-testid="verified"]').innerText(), 'Comprobación: se volvió a leer 1 de 1 unidad escrita y coincide.');
+    await spanishOnly('completion');
+    await w.shot('completion');
+    assert.deepEqual(w.errors, []);
   });
 });
