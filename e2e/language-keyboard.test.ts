@@ -1,5 +1,6 @@
 // The wizard from the keyboard alone (Tab, Shift+Tab, Space, Enter, Escape; focus always visible), and the whole
-// wizard in Spanish: the language follows the system's, can be switched, and is remembered.
+// wizard in Spanish: the language follows the system's, can be switched, and is remembered. The several-drives screens
+// in Spanish (they need root and loop devices) are in severalDrives.test.ts, checked with the same helpers.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';

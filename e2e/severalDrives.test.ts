@@ -21,11 +21,14 @@ const THROTTLE = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
 /**
  * Loop devices of `size` bytes on files in `dir`, detached when the test ends; null (the test skipped) without root.
  * `bytesPerSecond`: their writes held to that speed by the block I/O controller (cgroup v1, as scripts/lib/
- * throttledStick.ts does for the benchmark) where it is mounted, so a page can be read while the drives are written.
+ * throttledStick.ts does for the benchmark), so a page can be read while the drives are written; skipped without it.
  */
 function loopDevices(t: TestContext, dir: string, names: string[], size: number, bytesPerSecond?: number): string[] | null {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup') || !hasCommand('blockdev')) {
-    const why = 'needs root, losetup and blockdev (loop devices stand in for the drives)';
+  let why: string | null = null;
+  if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup') || !hasCommand('blockdev')) why = 'needs root, losetup and blockdev (loop devices stand in for the drives)';
+  // At full speed the drives may be written before the page can be read: held to a stick's speed, or not run.
+  else if (bytesPerSecond !== undefined && !existsSync(THROTTLE)) why = `needs ${THROTTLE} (the cgroup v1 block I/O controller) to hold the loop devices to a USB stick's speed`;
+  if (why !== null) {
     console.log(`# skipped: ${t.name}: ${why}`);
     t.skip(why);
     return null;
@@ -49,13 +52,11 @@ function loopDevices(t: TestContext, dir: string, names: string[], size: number,
     devs.push(lo.stdout.trim());
   }
   if (bytesPerSecond !== undefined) {
-    if (existsSync(THROTTLE)) {
-      for (const d of devs) {
-        const majorMinor = readFileSync(`/sys/block/${basename(d)}/dev`, 'utf8').trim();
-        writeFileSync(THROTTLE, `${majorMinor} ${bytesPerSecond}\n`);
-        throttled.push(majorMinor);
-      }
-    } else console.log(`# ${t.name}: ${THROTTLE} is missing (no cgroup v1 block I/O controller): the drives are written at full speed`);
+    for (const d of devs) {
+      const majorMinor = readFileSync(`/sys/block/${basename(d)}/dev`, 'utf8').trim();
+      writeFileSync(THROTTLE, `${majorMinor} ${bytesPerSecond}\n`);
+      throttled.push(majorMinor);
+    }
   }
   return devs;
 }
