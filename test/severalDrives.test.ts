@@ -96,7 +96,7 @@ describe('several USB drives in one run', () => {
     const r = await runWithFault({ argv: [process.execPath, CLI, ...args], env, afterBytes: 24 * MiB, inject: setro, timeoutMs: 240_000 });
     assert.ok(r.injected, 'the drive was made read-only while the batch was writing');
     assert.equal(r.status, 2, r.stderr);
-    const result = JSON.parse(r.stdout) as { drives: { device: string; status: string; error: string | null; verified: boolean; sectorSize: number; clusterSize: number; sha256: string | null }[]; reportFiles: string[] };
+    const result = JSON.parse(r.stdout) as { drives: { device: string; status: string; error: string | null; errorDetail: { code: string; params: Record<string, unknown> } | null; verified: boolean; sectorSize: number; clusterSize: number; sha256: string | null }[]; reportFiles: string[] };
     const byDevice = Object.fromEntries(result.drives.map((d) => [d.device, d]));
     assert.deepEqual(result.drives.map((d) => d.device), [d512.dev, d4096.dev, lost.dev], 'in the order chosen');
     for (const d of [d512, d4096]) {
@@ -109,6 +109,12 @@ describe('several USB drives in one run', () => {
     assert.equal(byDevice[lost.dev].sha256, null);
     assert.equal(byDevice[lost.dev].status, 'failed');
     assert.match(byDevice[lost.dev].error ?? '', new RegExp(`${lost.dev}.*(read-only|permission denied).*incomplete volume`), 'the failed drive is named with its cause');
+    // And as a code with its values, for the wizard's language: the system's error, what was being done, the drive now.
+    const detail = byDevice[lost.dev].errorDetail;
+    assert.equal(detail?.code, 'DRIVE_WRITE_FAILED', JSON.stringify(detail));
+    assert.match(String(detail?.params.error), /^(EPERM|EROFS|EACCES)$/);
+    assert.deepEqual({ ...detail?.params, error: 'E' }, { device: lost.dev, error: 'E', during: 'writing', now: 'readOnly' });
+    for (const d of [d512, d4096]) assert.equal(byDevice[d.dev].errorDetail, null);
 
     // The written drives hold the same files (read independently of the run), and each reads clean.
     const a = filesOf(d512.dev, 512);

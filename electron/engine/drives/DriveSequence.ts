@@ -11,6 +11,7 @@
 //   announce   the new layout told to the operating system, so the volume appears without replugging
 //   read-back  every written byte read again and compared with the layout (when asked: always in the helper, where
 //              this process may be unable to read the drive afterwards)
+import type { ErrorDetail } from '../../../shared/messages.js';
 import type { ImageLayout } from '../io/ImageLayout.js';
 import { runImageJobs, type JobResult, type RunJobsOptions, type WorkerJob } from '../io/ImageJobs.js';
 import { runFanOutWrite, type FanOutTarget } from '../io/FanOutWrite.js';
@@ -200,6 +201,8 @@ export interface DriveBatchResult {
   /** Bytes of the first write (the volume) done. */
   bytes: number;
   error: string | null;
+  /** The write's failure as a code and values (WRITE_FAILED), when it has one. */
+  errorDetail?: ErrorDetail;
   cancelled: boolean;
   announced: RereadResult | null;
   released: string[];
@@ -217,7 +220,7 @@ export interface DriveBatchOptions extends Omit<DriveSequenceOptions, 'onProgres
    * Drive `index` failed (its error) or was cancelled while the batch goes on: said as soon as its write ends, before
    * the batch's results. A drive that could not be taken is said before anything is written.
    */
-  onDriveEnd?: (index: number, outcome: { error: string | null; cancelled: boolean }) => void;
+  onDriveEnd?: (index: number, outcome: { error: string | null; cancelled: boolean; detail?: ErrorDetail }) => void;
   /** Tests: the ring's slots (default FanOutWrite's 8 × 2 MiB). */
   slots?: number;
 }
@@ -266,7 +269,7 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
         signal: options.signal,
         slots: options.slots,
         onProgress: (k, bytes) => options.onProgress?.(live[k], bytes),
-        onTargetEnd: (k, r) => (r.error !== null || r.cancelled) && options.onDriveEnd?.(live[k], { error: r.error, cancelled: r.cancelled }),
+        onTargetEnd: (k, r) => (r.error !== null || r.cancelled) && options.onDriveEnd?.(live[k], { error: r.error, cancelled: r.cancelled, ...(r.detail ? { detail: r.detail } : {}) }),
       });
     } catch (err) {
       // The content failed (or everything was cancelled): every drive is given back as it is, half-written.
@@ -278,6 +281,7 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
       results[i].bytes = r.bytes;
       results[i].error = r.error;
       results[i].cancelled = r.cancelled;
+      if (r.detail) results[i].errorDetail = r.detail;
     });
     for (const i of live) {
       const job = jobs[i];

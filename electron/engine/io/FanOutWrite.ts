@@ -22,7 +22,8 @@
 // slot, with CancelledError.
 import { closeSync, openSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { ContentIntegrityError, InputError, describeWriteError } from '../errors.js';
+import type { ErrorDetail } from '../../../shared/messages.js';
+import { ContentIntegrityError, InputError, describeWriteError, writeFailureDetail } from '../errors.js';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
 import { CancelledError, WriteError, checkedSource } from './ImageWriter.js';
 import { ABORT, RELEASES, cancelWord, createFanOutRing, leave } from './FanOutRing.js';
@@ -76,6 +77,8 @@ export interface FanOutTargetResult {
   /** Why this target failed, naming it; null when it was written or cancelled. */
   error: string | null;
   cancelled: boolean;
+  /** The failure's code and values (WRITE_FAILED: the system's error code and what was being done), when it has one. */
+  detail?: ErrorDetail;
 }
 
 export interface FanOutResult {
@@ -148,7 +151,7 @@ function openTarget(t: FanOutTarget, gaps: 'zero' | 'sparse' | 'skip'): number {
   try {
     return openSync(t.path, flags);
   } catch (err) {
-    throw new WriteError(describeWriteError(err, t.path, 'open'));
+    throw new WriteError(describeWriteError(err, t.path, 'open'), writeFailureDetail(err, t.path, 'open'));
   }
 }
 
@@ -181,6 +184,8 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
       return openTarget(t, gapsOf(t));
     } catch (err) {
       results[i].error = (err as Error).message;
+      const detail = err instanceof WriteError ? err.detail : null;
+      if (detail) results[i].detail = detail;
       return null;
     }
   });
@@ -244,7 +249,7 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
           options.onProgress?.(i, m.bytes);
         } else {
           reported = true;
-          results[i] = { path: t.path, bytes: m.bytes, error: m.error, cancelled: m.cancelled };
+          results[i] = { path: t.path, bytes: m.bytes, error: m.error, cancelled: m.cancelled, ...(m.detail ? { detail: m.detail } : {}) };
           // Said at once, unless the whole run is stopping (it rejects: no target has a result of its own then).
           if (Atomics.load(ctl, ABORT) === 0) end(i);
         }

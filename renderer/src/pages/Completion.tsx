@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, errorDetail, errorMessage } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
 import { formatBytes } from '../format.js';
-import { fromEngine, translateCoded } from '../messages.js';
+import { driveErrorText, fromEngine, translateCoded } from '../messages.js';
 import { useRun } from '../stores/run.js';
 
 function OpenButton({ path, label }: { path: string; label: string }) {
@@ -83,7 +83,7 @@ export function CompletionPage() {
                 {d.error ? (
                   <>
                     {' '}
-                    <EngineMessage message={d.error} coded={null} />
+                    <EngineMessage message={d.error} coded={null} translated={driveErrorText(d.errorDetail)} />
                   </>
                 ) : null}
               </li>
