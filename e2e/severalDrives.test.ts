@@ -399,7 +399,10 @@ describe('wizard: several drives in one run', () => {
     assert.deepEqual((await table.locator('thead th').allInnerTexts()).slice(0, 5), ['Unidad', 'Estado', 'Escrito', 'Velocidad', 'Tiempo restante']);
     assert.match(await row(b).locator('td').first().innerText(), /^Escribiendo$/);
     assert.match(await row(b).locator('td').nth(1).innerText(), /^[\d,]+ (KiB|MiB) de [\d,]+ MiB \(\d+\s%\)$/);
-    assert.match(await row(lost).locator('td').first().innerText(), /^Error\s+El motor informó:/);
+    // The drive's failure in Spanish, by its code (the system's error, what was being done), not the engine's English.
+    const cause = `(Permiso denegado al escribir en ${lost}\\.|${lost} está en un sistema de archivos o una unidad de solo lectura)`;
+    assert.match(await row(lost).locator('td').first().innerText(), new RegExp(`^Error\\s+El motor informó: ${cause}.* La unidad contiene un volumen incompleto: escríbala de nuevo antes de usarla\\.$`));
+    assert.equal(await row(lost).locator('[lang="en"]').count(), 0, 'no English sentence in the failed drive\'s row');
     assert.equal(await row(lost).getByRole('button', { name: `Cancelar solo ${lost}` }).isDisabled(), true, 'a failed drive cannot be cancelled');
     await spanishOnly('progress');
     await w.shot('progress-one-failed');
@@ -418,7 +421,8 @@ describe('wizard: several drives in one run', () => {
     assert.equal(cancelled.text, `${b} — cancelada; contiene un volumen incompleto y hay que escribirla de nuevo.`);
     const failed = await driveResult(page, lost);
     assert.deepEqual([failed.status, failed.verified], ['failed', 'false'], failed.text);
-    assert.match(failed.text, new RegExp(`^${lost} — error; contiene un volumen incompleto y hay que escribirla de nuevo\\. El motor informó: .*${lost}`));
+    assert.match(failed.text, new RegExp(`^${lost} — error; contiene un volumen incompleto y hay que escribirla de nuevo\\. El motor informó: ${cause}.* ${lost} es ahora de solo lectura \\(.*\\)\\. La unidad contiene un volumen incompleto: escríbala de nuevo antes de usarla\\.$`));
+    assert.equal(await page.locator('[data-testid="drive-result"] [lang="en"]').count(), 0, 'no English sentence in the drives\' results');
     assert.equal(await page.locator('[data-testid="verified"]').innerText(), 'Comprobación: se volvió a leer 1 de 1 unidad escrita y coincide.');
     await spanishOnly('completion');
     await w.shot('completion');
