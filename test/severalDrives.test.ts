@@ -216,6 +216,15 @@ describe('several USB drives in one run', () => {
       await assert.rejects(w.runDriveBatch([{ device: a, ...job }, { device: c, ...job }]), new RegExp(`${c} is not a confirmed drive`));
       await assert.rejects(w.command({ type: 'allow-device', device: c }), /drives cannot be added|cannot be added/);
       assert.ok(readFileSync(join(dir, 'c.img')).subarray(0, 4096).every((x) => x === 0), `${c} untouched`);
+      // A drive of the batch that cannot be written (read-only here) is said at once, with its code, before the results.
+      assert.equal(sh('blockdev', ['--setro', b]).status, 0);
+      const said: string[] = [];
+      const results = await w.runDriveBatch([{ device: a, ...job }, { device: b, ...job }], {
+        onDriveEnd: (i, outcome) => said.push(`${i} ${outcome.cancelled} ${outcome.detail?.code} ${outcome.detail?.params.error}: ${outcome.error}`),
+      });
+      assert.equal(said.length, 1, said.join('\n'));
+      assert.match(said[0], new RegExp(`^1 false WRITE_FAILED (EPERM|EROFS|EACCES): .*${b}`));
+      assert.deepEqual(results.map((r) => [r.device, r.error === null, r.errorDetail?.code ?? null]), [[a, true, null], [b, false, 'WRITE_FAILED']]);
     } finally {
       await w.dispose();
     }

@@ -338,7 +338,7 @@ export const READ_BACK_AT_ONCE = 2;
 
 /** The privileged writer as a batch uses it (PrivilegedWriter started for every drive; tests: a stand-in). */
 export interface DriveBatchHelper {
-  runDriveBatch(jobs: readonly DriveJob[], options?: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number, step?: 'write' | 'read-back') => void; onStep?: (index: number, step: DriveStep, detail: string) => void }): Promise<DriveBatchResult[]>;
+  runDriveBatch(jobs: readonly DriveJob[], options?: Pick<DriveBatchOptions, 'signal' | 'driveSignals' | 'onProgress' | 'onStep' | 'onDriveEnd'>): Promise<DriveBatchResult[]>;
   close(): Promise<unknown>;
   dispose(): Promise<void>;
 }
@@ -369,7 +369,7 @@ export async function writeDrives(jobs: readonly DriveJob[], options: WriteDrive
     // The helper reads every drive back itself, as for one drive: this process may not be able to read them.
     const results = await helper.runDriveBatch(
       jobs.map((j) => ({ ...j, readBack: true })),
-      { signal: options.signal, driveSignals: options.driveSignals, onProgress: options.onProgress, onStep: options.onStep },
+      { signal: options.signal, driveSignals: options.driveSignals, onProgress: options.onProgress, onStep: options.onStep, onDriveEnd: options.onDriveEnd },
     );
     await helper.close();
     return { results, elevated: true };

@@ -176,8 +176,9 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
           null,
         );
       },
-      // A drive that fails or is cancelled says so on its row at once, while the others are still written; its error
-      // is completed (gone, read-only now) once the batch is over.
+      // A drive that fails or is cancelled says so on its row with the next event (the other drives' progress brings
+      // one within the interval), while the others are still written; its error is completed (gone, read-only now)
+      // once the batch is over.
       onDriveEnd: (i, outcome) => {
         Object.assign(states[i], {
           state: outcome.cancelled ? 'cancelled' : 'failed',
@@ -186,10 +187,6 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
           bytesPerSecond: 0,
           etaSeconds: null,
         });
-        progress.update(
-          states.reduce((n, s) => n + s.bytesDone, 0),
-          null,
-        );
       },
     });
     progress.flush();
