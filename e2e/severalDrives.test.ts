@@ -203,6 +203,7 @@ describe('wizard: several drives in one run', () => {
     }
     assert.equal(await page.locator('[data-testid="verified"]').getAttribute('data-verified'), 'true');
     assert.match(await page.locator('[data-testid="verified"]').innerText(), /2 of 2 drives written were read back and match/);
+    assert.equal(await page.locator('[data-testid="result"] > p').first().getAttribute('class'), 'ok', 'every drive written: a plain success');
     await w.shot('completion-two-drives');
     assert.deepEqual(w.errors, []);
     for (const d of devs) {
@@ -316,6 +317,7 @@ describe('wizard: several drives in one run', () => {
     assert.equal(await page.locator(`[data-testid="drive-result"][data-device="${lost}"]`).getAttribute('class'), 'error');
     for (const d of [a, c]) assert.doesNotMatch(await driveResult(page, d).then((r) => r.text), new RegExp(lost), `${d}'s line does not carry ${lost}'s error`);
     assert.match(await page.locator('[data-testid="result"]').innerText(), /2 of 3 drives were written\./);
+    assert.equal(await page.locator('[data-testid="result"] > p').first().getAttribute('class'), 'warning', 'not shown as a plain success');
     const verified = page.locator('[data-testid="verified"]');
     assert.equal(await verified.getAttribute('data-verified'), 'false', 'not every drive was written and verified');
     assert.match(await verified.innerText(), /2 of 2 drives written were read back and match/);

@@ -55,9 +55,11 @@ export function CompletionPage() {
     );
   }
   if (!r) return <p role="status">{t('completion.waiting')}</p>;
+  // Several drives of which some were not written: the run is done, but not all it was asked for.
+  const short = r.drives?.some((d) => d.status !== 'written') ?? false;
   return (
     <div data-testid="result" data-result="done">
-      <p className="ok" role="status">
+      <p className={short ? 'warning' : 'ok'} role="status">
         <strong>
           {r.kind === 'iso'
             ? t('completion.doneIso', { count: r.outputs.length })
