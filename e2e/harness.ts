@@ -1,6 +1,6 @@
 // End-to-end harness: the real engine API behind the real loopback host, the built renderer (dist/renderer), and
 // Debian's Chromium driven by playwright-core. Screenshots go to test-results/e2e/ (gitignored).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext } from 'node:test';
@@ -287,6 +287,43 @@ export class Wizard {
     }
     throw new Error(`Tab never reached ${what} (now on ${JSON.stringify(await this.focused())})`);
   }
+}
+
+/** Sentences of the English resource file that the Spanish one translates differently (placeholders cut out). */
+export function englishOnlyFragments(): string[] {
+  const flat = (o: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> => {
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      if (typeof v === 'string') out.set(prefix + k, v);
+      else flat(v, `${prefix}${k}.`, out);
+    }
+    return out;
+  };
+  const en = flat(JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', 'en.json'), 'utf8')));
+  const es = flat(JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', 'es.json'), 'utf8')));
+  const out = new Set<string>();
+  for (const [k, v] of en) {
+    if (es.get(k) === v) continue;
+    const longest = v
+      .split(/\{\{[^}]+\}\}/)
+      .map((s) => s.trim())
+      .sort((a, b) => b.length - a.length)[0];
+    // Whole phrases only: a single word ("Applications") may well be part of the site's own names.
+    if (longest && longest.length >= 12 && longest.includes(' ')) out.add(longest);
+  }
+  return [...out];
+}
+
+/**
+ * Which of `fragments` the page shows, leaving out what is marked lang="en" (an engine sentence with no code, which
+ * comes as the engine wrote it, inside a translated frame).
+ */
+export async function englishOnPage(page: Page, fragments: string[]): Promise<string[]> {
+  const text = await page.locator('body').evaluate((body) => {
+    const copy = body.cloneNode(true) as typeof body;
+    copy.querySelectorAll('[lang="en"]').forEach((e: { remove(): void }) => e.remove());
+    return String(copy.innerText);
+  });
+  return fragments.filter((f) => text.includes(f));
 }
 
 export const totalShots = (): number => shotCounter;

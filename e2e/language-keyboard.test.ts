@@ -1,38 +1,14 @@
 // The wizard from the keyboard alone (Tab, Shift+Tab, Space, Enter, Escape; focus always visible), and the whole
-// wizard in Spanish: the language follows the system's, can be switched, and is remembered.
+// wizard in Spanish: the language follows the system's, can be switched, and is remembered. The several-drives screens
+// in Spanish (they need root and loop devices) are in severalDrives.test.ts, checked with the same helpers.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ROOT, runCli } from '../test/helpers.js';
+import { runCli } from '../test/helpers.js';
 import { addLargeNonWimPackage, addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
-import { browserSuite, serve, skipUnlessReady, Wizard, type PageId } from './harness.js';
+import { browserSuite, englishOnlyFragments, englishOnPage, serve, skipUnlessReady, Wizard, type PageId } from './harness.js';
 
 type Focus = { tag: string; id: string; type: string; text: string };
-
-/** Sentences of the English resource file that the Spanish one translates differently (placeholders cut out). */
-function englishOnlyFragments(): string[] {
-  const flat = (o: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> => {
-    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-      if (typeof v === 'string') out.set(prefix + k, v);
-      else flat(v, `${prefix}${k}.`, out);
-    }
-    return out;
-  };
-  const en = flat(JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', 'en.json'), 'utf8')));
-  const es = flat(JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', 'es.json'), 'utf8')));
-  const out = new Set<string>();
-  for (const [k, v] of en) {
-    if (es.get(k) === v) continue;
-    const longest = v
-      .split(/\{\{[^}]+\}\}/)
-      .map((s) => s.trim())
-      .sort((a, b) => b.length - a.length)[0];
-    // Whole phrases only: a single word ("Applications") may well be part of the site's own names.
-    if (longest && longest.length >= 12 && longest.includes(' ')) out.add(longest);
-  }
-  return [...out];
-}
 
 describe('wizard: keyboard and language', () => {
   const suite = browserSuite();
@@ -172,13 +148,7 @@ describe('wizard: keyboard and language', () => {
     const seen: string[] = [];
     /** No sentence of the English resources on the page (engine messages aside, which come as they are). */
     const spanishOnly = async (where: string): Promise<void> => {
-      const text = await page.locator('body').evaluate((body) => {
-        const copy = body.cloneNode(true) as typeof body;
-        copy.querySelectorAll('[lang="en"]').forEach((e: { remove(): void }) => e.remove());
-        return String(copy.innerText);
-      });
-      const english = fragments.filter((f) => text.includes(f));
-      assert.deepEqual(english, [], `${where}: English text on the Spanish page`);
+      assert.deepEqual(await englishOnPage(page, fragments), [], `${where}: English text on the Spanish page`);
       seen.push(where);
     };
     await page.locator('#page-heading').filter({ hasText: 'Seleccionar tipo de medio' }).waitFor();

@@ -1,6 +1,6 @@
 // The media contract: what the wizard's pages and `tsmedia create` ask for, and the progress the engine reports.
 import type { StartScenario, StartsFrom } from './analysis.js';
-import type { RuleIssue } from './messages.js';
+import type { ErrorDetail, RuleIssue } from './messages.js';
 
 export type DiscSizeName = 'cd650' | 'cd700' | 'dvd' | 'dvd-dl' | 'unlimited';
 
@@ -135,6 +135,8 @@ export interface DriveProgress {
   etaSeconds: number | null;
   /** Why it failed, naming the drive; null otherwise. */
   error: string | null;
+  /** The failure as a code and values for the wizard's language (DRIVE_WRITE_FAILED), when it has one. */
+  errorDetail?: ErrorDetail | null;
 }
 
 /** How one drive of a several-drive run ended. */
@@ -142,6 +144,8 @@ export interface UsbDriveResult {
   device: string;
   status: 'written' | 'failed' | 'cancelled';
   error: string | null;
+  /** The failure as a code and values for the wizard's language (DRIVE_WRITE_FAILED), when it has one. */
+  errorDetail?: ErrorDetail | null;
   bytesWritten: number;
   verified: boolean;
   /**

@@ -13,7 +13,7 @@ import { planFat32, type FatFile, type Fat32Plan } from '../electron/engine/form
 import type { ImageLayout } from '../electron/engine/io/ImageLayout.js';
 import { runImageJobs } from '../electron/engine/io/ImageJobs.js';
 import { CancelledError } from '../electron/engine/io/ImageWriter.js';
-import { FANOUT_SLOT, FANOUT_SLOTS, planReads, runFanOutWrite, type FanOutTarget } from '../electron/engine/io/FanOutWrite.js';
+import { FANOUT_SLOT, FANOUT_SLOTS, planReads, runFanOutWrite, type FanOutTarget, type FanOutTargetResult } from '../electron/engine/io/FanOutWrite.js';
 import { hasCommand, pattern, requireOrSkip, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -143,7 +143,12 @@ describe('fan-out write: one read, N writes', () => {
       { path: join(dir, 'ok2.img'), layout: l2, target: 'file' },
     ];
     // A small ring (4 × 1 MiB, the content is 30 times that): a failed writer that still held slots would stall the run.
-    const r = await runFanOutWrite(targets, { slots: 4, slotSize: MiB });
+    const ends: [number, FanOutTargetResult][] = [];
+    const r = await runFanOutWrite(targets, { slots: 4, slotSize: MiB, onTargetEnd: (i, e) => ends.push([i, e]) });
+    // Each target's end said once, with the result the run returns for it.
+    assert.deepEqual(ends.map(([i]) => i).sort(), targets.map((_, i) => i));
+    for (const [i, e] of ends) assert.deepEqual(e, r.targets[i]);
+    assert.equal(ends[0][0], 1, 'the target that could not be opened is said first');
     assert.match(r.targets[1].error ?? '', new RegExp(`${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(not found|ENOENT|no such file)`, 'i'));
     if (process.platform === 'linux') {
       // A character device is written as a drive is (whole sectors), as the single-target writer does.
@@ -180,8 +185,23 @@ describe('fan-out write: one read, N writes', () => {
     const content = makeContent(dir);
     const layouts = threeLayouts(content.files);
     const stop = new AbortController();
-    const targets: FanOutTarget[] = layouts.map((layout, i) => ({ path: join(dir, `c${i}.img`), layout, target: 'file', ...(i === 1 ? { signal: stop.signal, slowdownMs: 20 } : {}) }));
-    const r = await runFanOutWrite(targets, { slots: 4, slotSize: MiB, onProgress: (i, b) => i === 1 && b > 0 && stop.abort() });
+    // The first target is slow too: the cancelled one is said to have ended while it is still being written.
+    const targets: FanOutTarget[] = layouts.map((layout, i) => ({ path: join(dir, `c${i}.img`), layout, target: 'file', ...(i === 1 ? { signal: stop.signal, slowdownMs: 20 } : i === 0 ? { slowdownMs: 10 } : {}) }));
+    const done = [0, 0, 0];
+    const ends: { index: number; cancelled: boolean; firstDone: number }[] = [];
+    const r = await runFanOutWrite(targets, {
+      slots: 4,
+      slotSize: MiB,
+      onProgress: (i, b) => {
+        done[i] = b;
+        if (i === 1 && b > 0) stop.abort();
+      },
+      onTargetEnd: (i, e) => ends.push({ index: i, cancelled: e.cancelled, firstDone: done[0] }),
+    });
+    const cancelledEnd = ends.find((e) => e.index === 1);
+    assert.equal(cancelledEnd?.cancelled, true, 'the cancelled target is said to have ended, cancelled');
+    assert.ok((cancelledEnd?.firstDone ?? Infinity) < layouts[0].size, `said while the first target was still written (${cancelledEnd?.firstDone} of ${layouts[0].size})`);
+    assert.deepEqual(ends.map((e) => e.index).sort(), [0, 1, 2]);
     assert.equal(r.targets[1].cancelled, true);
     assert.equal(r.targets[1].error, null);
     assert.ok(r.targets[1].bytes > 0 && r.targets[1].bytes < layouts[1].size, `stopped part way (${r.targets[1].bytes} of ${layouts[1].size})`);

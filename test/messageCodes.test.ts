@@ -9,7 +9,8 @@ import { evaluateDrive, type DriveInfo } from '../shared/drives.js';
 import type { MediaCheckRequest } from '../shared/ipc.js';
 import { mediaLabelIssue, mediaLabelProblem } from '../shared/media.js';
 import { MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE, variableNameIssue, variableNameProblem, variableValueIssue, variableValueProblem } from '../shared/variables.js';
-import { codedInputError, InputError } from '../electron/engine/errors.js';
+import { codedInputError, describeWriteFailure, InputError, writeFailureDetail } from '../electron/engine/errors.js';
+import { describeDriveWrite } from '../electron/engine/io/ImageWriter.js';
 import { checkMedia } from '../electron/engine/media/MediaCheck.js';
 import { checkLabel } from '../electron/engine/media/MediaPlan.js';
 import { validateBaseRequest } from '../electron/engine/media/MediaPreparation.js';
@@ -249,5 +250,35 @@ describe('the live site codes in both languages', () => {
         for (const p of params) assert.ok(e[key].includes(`{{${p}}}`), `${lang}: engineError.${key} says {{${p}}}`);
       }
     }
+  });
+});
+
+describe('a drive\'s failed write in both languages', () => {
+  const load = (lang: string): Record<string, string> => (JSON.parse(readFileSync(join(ROOT, 'renderer', 'src', 'locales', `${lang}.json`), 'utf8')) as { driveError: Record<string, string> }).driveError;
+  const fill = (s: string, values: Record<string, string>): string => s.replace(/\{\{(\w+)\}\}/g, (_, k: string) => values[k] ?? `{{${k}}}`);
+
+  test('DRIVE_WRITE_FAILED: each system code has the engine\'s own English sentence in en.json and one in es.json, naming the device', () => {
+    const en = load('en');
+    const es = load('es');
+    assert.deepEqual(Object.keys(es).sort(), Object.keys(en).sort(), 'the same keys in both languages');
+    const codes = Object.keys(en).filter((k) => /^E[A-Z]+$/.test(k));
+    assert.ok(codes.length >= 6, codes.join(', '));
+    const dev = '/dev/sdz';
+    for (const code of codes) {
+      for (const syscall of code === 'ENOSPC' ? ['write'] : ['write', 'fsync', 'open']) {
+        const detail = writeFailureDetail(Object.assign(new Error(code), { code }), dev, syscall);
+        assert.equal(detail?.code, 'WRITE_FAILED');
+        const during = String(detail?.params.during);
+        // What the engine says (FanOutTarget: describeDriveWrite for a write, describeWriteError otherwise) is what the page says in English.
+        const engine = syscall === 'write' ? describeDriveWrite(Object.assign(new Error(code), { code }), dev) : describeWriteFailure(code, dev, syscall);
+        assert.equal(fill(en[code], { device: dev, during: en[`during_${during}`] }), engine, `${code} ${syscall}`);
+        for (const [lang, e] of [['en', en], ['es', es]] as const) {
+          assert.ok(e[`during_${during}`], `${lang}: driveError.during_${during}`);
+          assert.ok(e[code].includes('{{device}}'), `${lang}: driveError.${code} says {{device}}`);
+        }
+      }
+    }
+    for (const [lang, e] of [['en', en], ['es', es]] as const) for (const k of ['now_gone', 'now_readOnly']) assert.ok(e[k].includes('{{device}}'), `${lang}: driveError.${k}`);
+    assert.equal(writeFailureDetail(new Error('no code'), dev), null, 'an error without a system code has no detail');
   });
 });

@@ -96,7 +96,7 @@ describe('several USB drives in one run', () => {
     const r = await runWithFault({ argv: [process.execPath, CLI, ...args], env, afterBytes: 24 * MiB, inject: setro, timeoutMs: 240_000 });
     assert.ok(r.injected, 'the drive was made read-only while the batch was writing');
     assert.equal(r.status, 2, r.stderr);
-    const result = JSON.parse(r.stdout) as { drives: { device: string; status: string; error: string | null; verified: boolean; sectorSize: number; clusterSize: number; sha256: string | null }[]; reportFiles: string[] };
+    const result = JSON.parse(r.stdout) as { drives: { device: string; status: string; error: string | null; errorDetail: { code: string; params: Record<string, unknown> } | null; verified: boolean; sectorSize: number; clusterSize: number; sha256: string | null }[]; reportFiles: string[] };
     const byDevice = Object.fromEntries(result.drives.map((d) => [d.device, d]));
     assert.deepEqual(result.drives.map((d) => d.device), [d512.dev, d4096.dev, lost.dev], 'in the order chosen');
     for (const d of [d512, d4096]) {
@@ -109,6 +109,12 @@ describe('several USB drives in one run', () => {
     assert.equal(byDevice[lost.dev].sha256, null);
     assert.equal(byDevice[lost.dev].status, 'failed');
     assert.match(byDevice[lost.dev].error ?? '', new RegExp(`${lost.dev}.*(read-only|permission denied).*incomplete volume`), 'the failed drive is named with its cause');
+    // And as a code with its values, for the wizard's language: the system's error, what was being done, the drive now.
+    const detail = byDevice[lost.dev].errorDetail;
+    assert.equal(detail?.code, 'DRIVE_WRITE_FAILED', JSON.stringify(detail));
+    assert.match(String(detail?.params.error), /^(EPERM|EROFS|EACCES)$/);
+    assert.deepEqual({ ...detail?.params, error: 'E' }, { device: lost.dev, error: 'E', during: 'writing', now: 'readOnly' });
+    for (const d of [d512, d4096]) assert.equal(byDevice[d.dev].errorDetail, null);
 
     // The written drives hold the same files (read independently of the run), and each reads clean.
     const a = filesOf(d512.dev, 512);
@@ -210,6 +216,15 @@ describe('several USB drives in one run', () => {
       await assert.rejects(w.runDriveBatch([{ device: a, ...job }, { device: c, ...job }]), new RegExp(`${c} is not a confirmed drive`));
       await assert.rejects(w.command({ type: 'allow-device', device: c }), /drives cannot be added|cannot be added/);
       assert.ok(readFileSync(join(dir, 'c.img')).subarray(0, 4096).every((x) => x === 0), `${c} untouched`);
+      // A drive of the batch that cannot be written (read-only here) is said at once, with its code, before the results.
+      assert.equal(sh('blockdev', ['--setro', b]).status, 0);
+      const said: string[] = [];
+      const results = await w.runDriveBatch([{ device: a, ...job }, { device: b, ...job }], {
+        onDriveEnd: (i, outcome) => said.push(`${i} ${outcome.cancelled} ${outcome.detail?.code} ${outcome.detail?.params.error}: ${outcome.error}`),
+      });
+      assert.equal(said.length, 1, said.join('\n'));
+      assert.match(said[0], new RegExp(`^1 false WRITE_FAILED (EPERM|EROFS|EACCES): .*${b}`));
+      assert.deepEqual(results.map((r) => [r.device, r.error === null, r.errorDetail?.code ?? null]), [[a, true, null], [b, false, 'WRITE_FAILED']]);
     } finally {
       await w.dispose();
     }

@@ -103,7 +103,7 @@ export function describeFsError(err: unknown, path: string): string {
  * code (and the call that failed: a flush is not a write); null for codes without words here.
  */
 export function describeWriteFailure(code: string, path: string, syscall: string | null = null): string | null {
-  const during = syscall === 'fsync' || syscall === 'fdatasync' ? 'flushing' : syscall === 'close' ? 'closing' : syscall === 'open' ? 'opening' : 'writing';
+  const during = duringOf(syscall);
   switch (code) {
     case 'ENOSPC':
       return `no space left on the disk holding ${path}: it filled up while ${during} it. Free space or choose another folder or drive.`;
@@ -128,6 +128,21 @@ export function describeWriteFailure(code: string, path: string, syscall: string
     default:
       return null;
   }
+}
+
+/** What was being done when a write failed, from the call that failed: a flush is not a write. */
+function duringOf(syscall: string | null): 'flushing' | 'closing' | 'opening' | 'writing' {
+  return syscall === 'fsync' || syscall === 'fdatasync' ? 'flushing' : syscall === 'close' ? 'closing' : syscall === 'open' ? 'opening' : 'writing';
+}
+
+/**
+ * A failed write's code and values (`WRITE_FAILED`: the path, the system's error code, what was being done) for the
+ * wizard to say it in its own language; null when the error has no system code.
+ */
+export function writeFailureDetail(err: unknown, path: string, syscall?: string): ErrorDetail | null {
+  const e = err as NodeJS.ErrnoException | null;
+  if (typeof e?.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code)) return null;
+  return { code: 'WRITE_FAILED', params: { path, error: e.code, during: duringOf(syscall ?? e.syscall ?? null) } };
 }
 
 /** A failed write, flush or open of `path` (a media file or a drive) in words, from the error the call threw. */

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { ErrorDetail } from '../../shared/ipc.js';
-import { formatDriveSize } from '../../shared/drives.js';
+import { formatDriveBytes } from './format.js';
 import { Blockers } from './components/Blockers.js';
 import { ConfirmDialog } from './components/ConfirmDialog.js';
 import { EngineMessage } from './components/EngineMessage.js';
@@ -320,7 +320,7 @@ export function App() {
               const d = site.drives.value?.find((x) => x.drive.device === device);
               return (
                 <li key={device} data-device={device}>
-                  <strong>{d?.drive.description || t('mediaType.noDescription')}</strong> — {d?.drive.sizeBytes ? formatDriveSize(d.drive.sizeBytes) : t('mediaType.noMedium')} — <code>{device}</code>
+                  <strong>{d?.drive.description || t('mediaType.noDescription')}</strong> — {d?.drive.sizeBytes ? formatDriveBytes(d.drive.sizeBytes) : t('mediaType.noMedium')} — <code>{device}</code>
                 </li>
               );
             })}

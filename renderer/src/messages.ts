@@ -67,6 +67,20 @@ export function translateCoded(coded: Coded | null | undefined): string | null {
   return i18n.t(coded.key, values);
 }
 
+/**
+ * A drive's failed write in a several-drive run (DRIVE_WRITE_FAILED: the system's error code, what was being done, what
+ * the drive is now) as the engine's sentence in the page's language, or null (a code the resources do not know).
+ */
+export function driveErrorText(detail: ErrorDetail | null | undefined): string | null {
+  if (detail?.code !== 'DRIVE_WRITE_FAILED') return null;
+  const { device, error, during, now } = detail.params;
+  if (typeof device !== 'string' || typeof error !== 'string' || !i18n.exists(`driveError.${error}`) || !i18n.exists(`driveError.during_${String(during)}`)) return null;
+  const parts = [i18n.t(`driveError.${error}`, { device, during: i18n.t(`driveError.during_${String(during)}`) })];
+  if (now === 'gone' || now === 'readOnly') parts.push(i18n.t(`driveError.now_${now}`, { device }));
+  parts.push(i18n.t('driveError.incomplete'));
+  return parts.join(' ');
+}
+
 /** A drive constraint's sentence (shared/drives.ts evaluateDrive) from its code and values, or null. */
 export function driveConstraintText(c: DriveConstraint): string | null {
   const p = c.params;

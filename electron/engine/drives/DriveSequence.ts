@@ -11,6 +11,7 @@
 //   announce   the new layout told to the operating system, so the volume appears without replugging
 //   read-back  every written byte read again and compared with the layout (when asked: always in the helper, where
 //              this process may be unable to read the drive afterwards)
+import type { ErrorDetail } from '../../../shared/messages.js';
 import type { ImageLayout } from '../io/ImageLayout.js';
 import { runImageJobs, type JobResult, type RunJobsOptions, type WorkerJob } from '../io/ImageJobs.js';
 import { runFanOutWrite, type FanOutTarget } from '../io/FanOutWrite.js';
@@ -200,6 +201,8 @@ export interface DriveBatchResult {
   /** Bytes of the first write (the volume) done. */
   bytes: number;
   error: string | null;
+  /** The write's failure as a code and values (WRITE_FAILED), when it has one. */
+  errorDetail?: ErrorDetail;
   cancelled: boolean;
   announced: RereadResult | null;
   released: string[];
@@ -213,6 +216,11 @@ export interface DriveBatchOptions extends Omit<DriveSequenceOptions, 'onProgres
   /** Bytes of a drive's volume written, then (`step` 'read-back') read back. */
   onProgress?: (index: number, bytes: number, step?: 'write' | 'read-back') => void;
   onStep?: (index: number, step: DriveStep, detail: string) => void;
+  /**
+   * Drive `index` failed (its error) or was cancelled while the batch goes on: said as soon as its write ends, before
+   * the batch's results. A drive that could not be taken is said before anything is written.
+   */
+  onDriveEnd?: (index: number, outcome: { error: string | null; cancelled: boolean; detail?: ErrorDetail }) => void;
   /** Tests: the ring's slots (default FanOutWrite's 8 × 2 MiB). */
   slots?: number;
 }
@@ -241,6 +249,7 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
     } catch (err) {
       results[i].error = messageOf(err);
       taken.push(null);
+      options.onDriveEnd?.(i, { error: results[i].error, cancelled: false });
     }
   }
   const live = jobs.map((_, i) => i).filter((i) => taken[i] !== null);
@@ -256,7 +265,12 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
     });
     let fan;
     try {
-      fan = await runFanOutWrite(targets, { signal: options.signal, slots: options.slots, onProgress: (k, bytes) => options.onProgress?.(live[k], bytes) });
+      fan = await runFanOutWrite(targets, {
+        signal: options.signal,
+        slots: options.slots,
+        onProgress: (k, bytes) => options.onProgress?.(live[k], bytes),
+        onTargetEnd: (k, r) => (r.error !== null || r.cancelled) && options.onDriveEnd?.(live[k], { error: r.error, cancelled: r.cancelled, ...(r.detail ? { detail: r.detail } : {}) }),
+      });
     } catch (err) {
       // The content failed (or everything was cancelled): every drive is given back as it is, half-written.
       for (const i of live) await giveBack(i);
@@ -267,6 +281,7 @@ export async function runDriveBatch(jobs: readonly DriveJob[], options: DriveBat
       results[i].bytes = r.bytes;
       results[i].error = r.error;
       results[i].cancelled = r.cancelled;
+      if (r.detail) results[i].errorDetail = r.detail;
     });
     for (const i of live) {
       const job = jobs[i];
@@ -323,7 +338,7 @@ export const READ_BACK_AT_ONCE = 2;
 
 /** The privileged writer as a batch uses it (PrivilegedWriter started for every drive; tests: a stand-in). */
 export interface DriveBatchHelper {
-  runDriveBatch(jobs: readonly DriveJob[], options?: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number, step?: 'write' | 'read-back') => void; onStep?: (index: number, step: DriveStep, detail: string) => void }): Promise<DriveBatchResult[]>;
+  runDriveBatch(jobs: readonly DriveJob[], options?: Pick<DriveBatchOptions, 'signal' | 'driveSignals' | 'onProgress' | 'onStep' | 'onDriveEnd'>): Promise<DriveBatchResult[]>;
   close(): Promise<unknown>;
   dispose(): Promise<void>;
 }
@@ -354,7 +369,7 @@ export async function writeDrives(jobs: readonly DriveJob[], options: WriteDrive
     // The helper reads every drive back itself, as for one drive: this process may not be able to read them.
     const results = await helper.runDriveBatch(
       jobs.map((j) => ({ ...j, readBack: true })),
-      { signal: options.signal, driveSignals: options.driveSignals, onProgress: options.onProgress, onStep: options.onStep },
+      { signal: options.signal, driveSignals: options.driveSignals, onProgress: options.onProgress, onStep: options.onStep, onDriveEnd: options.onDriveEnd },
     );
     await helper.close();
     return { results, elevated: true };

@@ -19,10 +19,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ErrorDetail } from '../../../shared/messages.js';
 import { ContentIntegrityError, InputError } from '../errors.js';
 import { DriveAccessError } from './DriveAccess.js';
 import { SECTOR_SIZES } from '../io/SectorIo.js';
-import type { DriveBatchResult, DriveJob, DriveJobResult, DriveSequenceOptions, DriveStep, DriveWriteMode } from './DriveSequence.js';
+import type { DriveBatchOptions, DriveBatchResult, DriveJob, DriveJobResult, DriveSequenceOptions, DriveStep, DriveWriteMode } from './DriveSequence.js';
 import type { CompositePiece, ContentSource, ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
 
@@ -85,6 +86,8 @@ export type HelperMessage =
   | { type: 'hello'; token: string; pid: number }
   | { type: 'progress'; id: number; bytes: number; path: string | null; step: 'write' | 'read-back'; index?: number }
   | { type: 'step'; id: number; step: DriveStep; detail: string; index?: number }
+  /** A drive of a batch failed or was cancelled while the others go on (DriveBatchOptions.onDriveEnd). */
+  | { type: 'drive-end'; id: number; index: number; error: string | null; cancelled: boolean; detail?: ErrorDetail }
   | { type: 'result'; id: number; ok: true; result: unknown }
   | { type: 'result'; id: number; ok: false; error: string; name: string; code: string | null };
 
@@ -495,7 +498,7 @@ export class PrivilegedWriter {
     if (m.type === 'hello') return;
     const p = this.pending.get(m.id);
     if (!p) return;
-    if (m.type === 'progress' || m.type === 'step') {
+    if (m.type === 'progress' || m.type === 'step' || m.type === 'drive-end') {
       p.onMessage?.(m);
       return;
     }
@@ -542,7 +545,7 @@ export class PrivilegedWriter {
   }
 
   /** Runs a batch in the helper (DriveSequence.runDriveBatch there): every drive must be among those it was started for. */
-  async runDriveBatch(jobs: readonly DriveJob[], options: { signal?: AbortSignal; driveSignals?: (AbortSignal | undefined)[]; onProgress?: (index: number, bytes: number, step?: 'write' | 'read-back') => void; onStep?: (index: number, step: DriveStep, detail: string) => void } = {}): Promise<DriveBatchResult[]> {
+  async runDriveBatch(jobs: readonly DriveJob[], options: Pick<DriveBatchOptions, 'signal' | 'driveSignals' | 'onProgress' | 'onStep' | 'onDriveEnd'> = {}): Promise<DriveBatchResult[]> {
     if (options.signal?.aborted) throw new CancelledError();
     const offs: (() => void)[] = [];
     const listen = (signal: AbortSignal | undefined, cmd: HelperCommand): void => {
@@ -558,6 +561,7 @@ export class PrivilegedWriter {
       return (await this.command({ type: 'run-drive-batch', device: this.device, jobs: jobs.map((j) => ({ device: j.device, job: encodeDriveJob(j) })) }, (m) => {
         if (m.type === 'progress' && m.index !== undefined) options.onProgress?.(m.index, m.bytes, m.step);
         else if (m.type === 'step' && m.index !== undefined) options.onStep?.(m.index, m.step, m.detail);
+        else if (m.type === 'drive-end' && Number.isInteger(m.index) && m.index >= 0 && m.index < jobs.length) options.onDriveEnd?.(m.index, { error: m.error, cancelled: m.cancelled, ...(m.detail ? { detail: m.detail } : {}) });
       })) as DriveBatchResult[];
     } finally {
       for (const off of offs) off();

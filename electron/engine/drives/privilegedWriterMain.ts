@@ -9,7 +9,8 @@
 //   allow-devices {device, devices}         in place of allow-device, for a batch: every drive checked the same way;
 //                                           `device` is the first, and every later command names it
 //   run-drive-batch {device, jobs}          one DriveJob per allowed drive, written from one read
-//                                           (DriveSequence.runDriveBatch); each drive ends with its own result
+//                                           (DriveSequence.runDriveBatch); each drive ends with its own result,
+//                                           and a drive that fails or is cancelled is said at once (drive-end)
 //   cancel        {device[, drive]}         stops the running job, or that drive of the batch (acted on as it arrives)
 //   close         {device}                  ends: the helper exits
 // Every command must name the allowed device; anything else is refused. Source files are opened with the rights of
@@ -294,10 +295,21 @@ async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
         for (const m of held.values()) send(sock, m);
         held.clear();
       };
+      const unpin = (m: string | null): string | null => {
+        if (m === null) return m;
+        let out = m;
+        for (const [p, path] of names) out = out.split(p).join(path);
+        return out;
+      };
       try {
         const results = await runDriveBatch(jobs, {
           signal: controller.signal,
           driveSignals: jobs.map((j) => runningDrives.get(j.device)?.signal),
+          // A drive that fails or is cancelled is said at once (after the progress held so far), not with the results.
+          onDriveEnd: (index, outcome) => {
+            flush();
+            send(sock, { type: 'drive-end', id: req.id, index, error: unpin(outcome.error), cancelled: outcome.cancelled, ...(outcome.detail ? { detail: outcome.detail } : {}) });
+          },
           onStep: (index, step, detail) => {
             flush();
             send(sock, { type: 'step', id: req.id, step, detail, index });
@@ -311,12 +323,6 @@ async function handle(sock: Socket, req: HelperRequest): Promise<unknown> {
           },
         });
         flush();
-        const unpin = (m: string | null): string | null => {
-          if (m === null) return m;
-          let out = m;
-          for (const [p, path] of names) out = out.split(p).join(path);
-          return out;
-        };
         return results.map((r) => ({ ...r, error: unpin(r.error) }));
       } catch (err) {
         const e = err as Error;

@@ -5,7 +5,7 @@
 // those bytes). On a drive (or with a sector size) the regions in [0, bootEnd) go last, as in writeImage, and only once
 // the whole content is verified: a drive is never made mountable with content that failed its check.
 import { writeSync } from 'node:fs';
-import { describeWriteError } from '../errors.js';
+import { describeWriteError, writeFailureDetail } from '../errors.js';
 import type { ImageLayout } from './ImageLayout.js';
 import { CancelledError, WriteError, describeDriveWrite } from './ImageWriter.js';
 import { SectorWriter, deviceAlignment } from './SectorIo.js';
@@ -169,7 +169,7 @@ export class TargetWriter {
     try {
       this.sectors?.finish();
     } catch (err) {
-      throw new WriteError(describeDriveWrite(err, this.options.targetName));
+      throw new WriteError(describeDriveWrite(err, this.options.targetName), writeFailureDetail(err, this.options.targetName, 'write'));
     }
     return this.done;
   }
@@ -202,7 +202,7 @@ export class TargetWriter {
       try {
         this.sectors.put(data, data.length, at);
       } catch (err) {
-        throw new WriteError(describeDriveWrite(err, this.options.targetName));
+        throw new WriteError(describeDriveWrite(err, this.options.targetName), writeFailureDetail(err, this.options.targetName, 'write'));
       }
       return;
     }
@@ -211,7 +211,7 @@ export class TargetWriter {
       try {
         off += writeSync(this.fd, data, off, data.length - off, at + off);
       } catch (err) {
-        throw new WriteError(describeWriteError(err, this.options.targetName, 'write'));
+        throw new WriteError(describeWriteError(err, this.options.targetName, 'write'), writeFailureDetail(err, this.options.targetName, 'write'));
       }
     }
   }

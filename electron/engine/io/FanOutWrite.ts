@@ -22,7 +22,8 @@
 // slot, with CancelledError.
 import { closeSync, openSync } from 'node:fs';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { ContentIntegrityError, InputError, describeWriteError } from '../errors.js';
+import type { ErrorDetail } from '../../../shared/messages.js';
+import { ContentIntegrityError, InputError, describeWriteError, writeFailureDetail } from '../errors.js';
 import type { ContentSource, ImageLayout } from './ImageLayout.js';
 import { CancelledError, WriteError, checkedSource } from './ImageWriter.js';
 import { ABORT, RELEASES, cancelWord, createFanOutRing, leave } from './FanOutRing.js';
@@ -60,6 +61,11 @@ export interface FanOutOptions {
   signal?: AbortSignal;
   /** Image bytes done on target `index`, at most every 50 ms per target (the caller paces what the user sees). */
   onProgress?: (index: number, bytes: number) => void;
+  /**
+   * Target `index` has ended (written, failed or cancelled: its result as the run returns it), as soon as it does,
+   * while the others may go on; once per target. Not for a run that rejects (the content failed, or all cancelled).
+   */
+  onTargetEnd?: (index: number, result: FanOutTargetResult) => void;
   slots?: number;
   slotSize?: number;
 }
@@ -71,6 +77,8 @@ export interface FanOutTargetResult {
   /** Why this target failed, naming it; null when it was written or cancelled. */
   error: string | null;
   cancelled: boolean;
+  /** The failure's code and values (WRITE_FAILED: the system's error code and what was being done), when it has one. */
+  detail?: ErrorDetail;
 }
 
 export interface FanOutResult {
@@ -143,7 +151,7 @@ function openTarget(t: FanOutTarget, gaps: 'zero' | 'sparse' | 'skip'): number {
   try {
     return openSync(t.path, flags);
   } catch (err) {
-    throw new WriteError(describeWriteError(err, t.path, 'open'));
+    throw new WriteError(describeWriteError(err, t.path, 'open'), writeFailureDetail(err, t.path, 'open'));
   }
 }
 
@@ -165,14 +173,23 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
   const plan = planReads(targets.map((t) => t.layout));
   const results: FanOutTargetResult[] = targets.map((t) => ({ path: t.path, bytes: 0, error: null, cancelled: false }));
   const gapsOf = (t: FanOutTarget): 'zero' | 'sparse' | 'skip' => t.gaps ?? (t.target === 'device' ? 'zero' : 'sparse');
+  const ended = new Set<number>();
+  const end = (i: number): void => {
+    if (ended.has(i)) return;
+    ended.add(i);
+    options.onTargetEnd?.(i, { ...results[i] });
+  };
   const fds: (number | null)[] = targets.map((t, i) => {
     try {
       return openTarget(t, gapsOf(t));
     } catch (err) {
       results[i].error = (err as Error).message;
+      const detail = err instanceof WriteError ? err.detail : null;
+      if (detail) results[i].detail = detail;
       return null;
     }
   });
+  fds.forEach((fd, i) => fd === null && end(i));
   if (fds.every((fd) => fd === null)) return { targets: results, bytesRead: 0 };
 
   // Targets of one layout (drives of one geometry) share one compiled plan in shared memory.
@@ -232,7 +249,9 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
           options.onProgress?.(i, m.bytes);
         } else {
           reported = true;
-          results[i] = { path: t.path, bytes: m.bytes, error: m.error, cancelled: m.cancelled };
+          results[i] = { path: t.path, bytes: m.bytes, error: m.error, cancelled: m.cancelled, ...(m.detail ? { detail: m.detail } : {}) };
+          // Said at once, unless the whole run is stopping (it rejects: no target has a result of its own then).
+          if (Atomics.load(ctl, ABORT) === 0) end(i);
         }
       });
       w.on('error', (err) => {
@@ -243,6 +262,7 @@ export async function runFanOutWrite(targets: readonly FanOutTarget[], options: 
         // Whatever happened to the thread, the ring no longer waits for it.
         leave(ring, i);
         if (!reported) results[i].error = `the writer of ${t.path} ended unexpectedly`;
+        if (Atomics.load(ctl, ABORT) === 0) end(i);
       });
       if (t.signal) {
         const onAbort = (): void => stopWriter(i);

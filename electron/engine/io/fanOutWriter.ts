@@ -3,7 +3,8 @@
 // cancel ends only this target: it leaves the ring, so the others no longer wait for it, and reports its result.
 import { fsyncSync, ftruncateSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { describeWriteError } from '../errors.js';
+import { describeWriteError, writeFailureDetail } from '../errors.js';
+import type { ErrorDetail } from '../../../shared/messages.js';
 import { CancelledError, WriteError } from './ImageWriter.js';
 import { ABORT, cancelWord, leave, release, type FanOutMessage, type FanOutShared } from './FanOutRing.js';
 import { TargetWriter, type CompiledTarget } from './FanOutTarget.js';
@@ -23,7 +24,7 @@ export interface WriterJob {
   slowdownMs?: number;
 }
 
-export type WriterReport = { type: 'progress'; bytes: number } | { type: 'result'; bytes: number; error: string | null; cancelled: boolean };
+export type WriterReport = { type: 'progress'; bytes: number } | { type: 'result'; bytes: number; error: string | null; cancelled: boolean; detail?: ErrorDetail };
 /** From the parent: stop now (this target was cancelled, or the run stops). */
 export type WriterCommand = { t: 'stop' };
 
@@ -43,7 +44,8 @@ function end(error: unknown): void {
   over = true;
   leave(ring, job.index);
   const isCancel = error instanceof CancelledError || (error as Error | null)?.name === 'CancelledError';
-  post({ type: 'result', bytes: writer?.done ?? 0, error: error === null || isCancel ? null : (error as Error).message, cancelled: isCancel });
+  const detail = error instanceof WriteError && !isCancel ? error.detail : null;
+  post({ type: 'result', bytes: writer?.done ?? 0, error: error === null || isCancel ? null : (error as Error).message, cancelled: isCancel, ...(detail ? { detail } : {}) });
   port.close();
   // Without a listener the parent's port no longer keeps this thread alive: it ends.
   parentPort?.removeAllListeners('message');
@@ -80,7 +82,7 @@ port.on('message', (m: FanOutMessage) => {
       if (job.target !== 'device' && job.gaps === 'sparse') ftruncateSync(job.fd, Math.max(job.plan.size, job.fileSize ?? 0));
       fsyncSync(job.fd);
     } catch (err) {
-      throw new WriteError(describeWriteError(err, job.path, 'fsync'));
+      throw new WriteError(describeWriteError(err, job.path, 'fsync'), writeFailureDetail(err, job.path, 'fsync'));
     }
     post({ type: 'progress', bytes: writer.done });
     end(null);

@@ -7,6 +7,7 @@
 import { closeSync, openSync } from 'node:fs';
 import type { DriveInfo } from '../../../shared/drives.js';
 import type { DriveProgress, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
+import type { ErrorDetail } from '../../../shared/messages.js';
 import { userLogFolder } from './CmTraceLog.js';
 import { driveIoPath, sameDriveName } from '../drives/DriveAccess.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
@@ -66,12 +67,27 @@ function canRead(path: string): boolean {
   }
 }
 
+/** What the system says of a failed drive now: gone, read-only (after errors, or a switch), or nothing. */
+function driveNow(device: string, now: DriveInfo[] | null): 'gone' | 'readOnly' | '' {
+  const d = now ? findDrive(now, device) : null;
+  return now && d === undefined ? 'gone' : d?.isReadOnly ? 'readOnly' : '';
+}
+
+/**
+ * A drive's failed write as a code and values (DRIVE_WRITE_FAILED: the device, the system's error code, what was being
+ * done, what the drive is now), from the writer's WRITE_FAILED; null for a failure without a system code.
+ */
+function driveFailureDetail(detail: ErrorDetail | null | undefined, device: string, now: DriveInfo[] | null): ErrorDetail | null {
+  if (detail?.code !== 'WRITE_FAILED') return null;
+  return { code: 'DRIVE_WRITE_FAILED', params: { device, error: detail.params.error, during: detail.params.during, now: driveNow(device, now) } };
+}
+
 /** A drive's failure with what the system says of it now: gone, or read-only after errors. */
 function explainDriveFailure(message: string, device: string, now: DriveInfo[] | null): string {
   let m = message.includes(device) ? message : `${device}: ${message}`;
-  const d = now ? findDrive(now, device) : null;
-  if (now && d === undefined) m += ` ${device} is no longer connected.`;
-  else if (d?.isReadOnly) m += ` ${device} is read-only now (a write-protect switch, or the system made it read-only after errors).`;
+  const state = driveNow(device, now);
+  if (state === 'gone') m += ` ${device} is no longer connected.`;
+  else if (state === 'readOnly') m += ` ${device} is read-only now (a write-protect switch, or the system made it read-only after errors).`;
   return `${m} The drive holds an incomplete volume: write it again before using it.`;
 }
 
@@ -160,6 +176,18 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
           null,
         );
       },
+      // A drive that fails or is cancelled says so on its row with the next event (the other drives' progress brings
+      // one within the interval), while the others are still written; its error is completed (gone, read-only now)
+      // once the batch is over.
+      onDriveEnd: (i, outcome) => {
+        Object.assign(states[i], {
+          state: outcome.cancelled ? 'cancelled' : 'failed',
+          error: outcome.error ? explainDriveFailure(outcome.error, devices[i], null) : null,
+          errorDetail: outcome.error ? driveFailureDetail(outcome.detail, devices[i], null) : null,
+          bytesPerSecond: 0,
+          etaSeconds: null,
+        });
+      },
     });
     progress.flush();
     const after = batch.some((r) => r.error) ? await list().catch(() => null) : null;
@@ -167,6 +195,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
       device: r.device,
       status: r.error ? 'failed' : r.cancelled ? 'cancelled' : 'written',
       error: r.error ? explainDriveFailure(r.error, r.device, after) : null,
+      errorDetail: r.error ? driveFailureDetail(r.errorDetail, r.device, after) : null,
       bytesWritten: r.bytes,
       // Read back by the privileged writer: every written byte compared with the layout and the files' sources.
       verified: r.readBack !== null && !r.error && !r.cancelled,
@@ -178,6 +207,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
     results.forEach((r, i) => {
       states[i].state = r.status;
       states[i].error = r.error;
+      states[i].errorDetail = r.errorDetail;
       if (r.status === 'written') log.info(`wrote ${r.bytesWritten} bytes to ${r.device}${r.verified ? `; the privileged writer read every written byte back: it matches (SHA-256 ${r.sha256})` : ''}`);
       else if (r.status === 'cancelled') log.warning(`${r.device}: cancelled by the user; it holds an incomplete volume now and must be written again`);
       else log.error(`${r.device}: ${r.error}`);
@@ -247,6 +277,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
         }
         states[i].state = r.status;
         states[i].error = r.error;
+        states[i].errorDetail = r.errorDetail;
         if (r.error) log.error(r.error);
       };
       await Promise.all(

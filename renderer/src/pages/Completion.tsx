@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, errorDetail, errorMessage } from '../api.js';
 import { EngineMessage } from '../components/EngineMessage.js';
 import { formatBytes } from '../format.js';
-import { fromEngine, translateCoded } from '../messages.js';
+import { driveErrorText, fromEngine, translateCoded } from '../messages.js';
 import { useRun } from '../stores/run.js';
 
 function OpenButton({ path, label }: { path: string; label: string }) {
@@ -55,9 +55,11 @@ export function CompletionPage() {
     );
   }
   if (!r) return <p role="status">{t('completion.waiting')}</p>;
+  // Several drives of which some were not written: the run is done, but not all it was asked for.
+  const short = r.drives?.some((d) => d.status !== 'written') ?? false;
   return (
     <div data-testid="result" data-result="done">
-      <p className="ok" role="status">
+      <p className={short ? 'warning' : 'ok'} role="status">
         <strong>
           {r.kind === 'iso'
             ? t('completion.doneIso', { count: r.outputs.length })
@@ -83,7 +85,7 @@ export function CompletionPage() {
                 {d.error ? (
                   <>
                     {' '}
-                    <EngineMessage message={d.error} coded={null} />
+                    <EngineMessage message={d.error} coded={null} translated={driveErrorText(d.errorDetail)} />
                   </>
                 ) : null}
               </li>

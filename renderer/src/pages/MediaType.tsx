@@ -4,7 +4,7 @@
 // is chosen.
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
-import { formatDriveSize } from '../../../shared/drives.js';
+import { formatDriveBytes } from '../format.js';
 import type { ListedDrive } from '../../../shared/ipc.js';
 import { DISC_SIZE_LABELS, mediaLabelIssue } from '../../../shared/media.js';
 import type { DiscSizeName } from '../../../shared/media.js';
@@ -303,7 +303,7 @@ function DriveList() {
                   />
                 )}
                 <label htmlFor={id}>
-                  <strong>{d.drive.device}</strong> {d.drive.description || t('mediaType.noDescription')} — {d.drive.sizeBytes ? formatDriveSize(d.drive.sizeBytes) : t('mediaType.noMedium')} ({d.drive.busType})
+                  <strong>{d.drive.device}</strong> {d.drive.description || t('mediaType.noDescription')} — {d.drive.sizeBytes ? formatDriveBytes(d.drive.sizeBytes) : t('mediaType.noMedium')} ({d.drive.busType})
                 </label>
                 <ul id={`${id}-constraints`} className="constraints">
                   {d.evaluation.constraints.map((c) => (
@@ -359,7 +359,7 @@ function DriveList() {
                         disabled={i > given}
                         onChange={(e) => set({ drivesConfirmations: { ...m.drivesConfirmations, [d.drive.device]: e.target.checked ? i + 1 : i } })}
                       />
-                      <label htmlFor={`confirm-${id}-${i + 1}`}>{t(i === 0 ? 'mediaType.confirmErase' : 'mediaType.confirmNotUsb', { device: d.drive.device, size: formatDriveSize(d.drive.sizeBytes) })}</label>
+                      <label htmlFor={`confirm-${id}-${i + 1}`}>{t(i === 0 ? 'mediaType.confirmErase' : 'mediaType.confirmNotUsb', { device: d.drive.device, size: d.drive.sizeBytes ? formatDriveBytes(d.drive.sizeBytes) : t('mediaType.noMedium') })}</label>
                     </div>
                   ))}
                 </fieldset>
@@ -378,7 +378,7 @@ function DriveList() {
                 disabled={i > m.driveConfirmations}
                 onChange={(e) => set({ driveConfirmations: e.target.checked ? i + 1 : i })}
               />
-              <label htmlFor={`confirm-drive-${i + 1}`}>{t(i === 0 ? 'mediaType.confirmErase' : 'mediaType.confirmNotUsb', { device: chosen.drive.device, size: formatDriveSize(chosen.drive.sizeBytes) })}</label>
+              <label htmlFor={`confirm-drive-${i + 1}`}>{t(i === 0 ? 'mediaType.confirmErase' : 'mediaType.confirmNotUsb', { device: chosen.drive.device, size: chosen.drive.sizeBytes ? formatDriveBytes(chosen.drive.sizeBytes) : t('mediaType.noMedium') })}</label>
             </div>
           ))}
         </fieldset>

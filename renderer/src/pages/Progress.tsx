@@ -3,6 +3,7 @@
 import { useTranslation } from 'react-i18next';
 import { formatBytes, formatDuration, formatPercent, formatRate } from '../format.js';
 import { EngineMessage } from '../components/EngineMessage.js';
+import { driveErrorText } from '../messages.js';
 import { useRun } from '../stores/run.js';
 
 export function ProgressPage() {
@@ -69,7 +70,7 @@ export function ProgressPage() {
                     {d.error ? (
                       <>
                         <br />
-                        <EngineMessage message={d.error} className="error" />
+                        <EngineMessage message={d.error} translated={driveErrorText(d.errorDetail)} className="error" />
                       </>
                     ) : null}
                   </td>
