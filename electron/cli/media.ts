@@ -22,9 +22,11 @@ export async function runVerify(args: string[], io: Io): Promise<number> {
       ? await verifyFat32Media(positionals[0], { checkExtraFiles: false })
       : await verifyIsoSet(positionals, { checkImageHashes: values['image-hash'] === true });
   if (values.json) {
-    io.out(JSON.stringify({ status: r.status, filesChecked: r.filesChecked, bytesChecked: r.bytesChecked, problems: r.problems, unreadable: r.unreadable }, null, 2));
+    io.out(JSON.stringify({ status: r.status, filesChecked: r.filesChecked, bytesChecked: r.bytesChecked, problems: r.problems, unreadable: r.unreadable, ...(r.interruptedRefresh ? { interruptedRefresh: r.interruptedRefresh } : {}) }, null, 2));
     return r.status;
   }
+  const ir = r.interruptedRefresh;
+  if (ir) io.out(`note: an interrupted refresh left this volume (${ir.state}): it holds the ${ir.holds} media whole; the next "tsmedia refresh" ${ir.next === 'roll-back' ? 'rolls it back and refreshes again' : 'finishes it'}.`);
   for (const u of r.unreadable) io.err(`unreadable: ${u}`);
   for (const p of r.problems) io.out(`DIFFERS ${p.path}${p.disc ? ` (disc ${p.disc})` : ''}: ${p.problem}`);
   if (r.status === 0) io.out(`OK: ${r.filesChecked} files, ${formatBytes(r.bytesChecked)} match the manifest${r.manifest ? ` (${r.manifest.discs} disc(s), ${r.manifest.label})` : ''}.`);

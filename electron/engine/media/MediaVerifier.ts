@@ -5,6 +5,7 @@ import { closeSync, constants, existsSync, openSync, readFileSync, readSync } fr
 import { basename, dirname } from 'node:path';
 import { InputError, errorMessage } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
+import { refreshState, type RefreshState } from '../formats/fat32/Fat32Refresh.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { pieceSize, type CompositePiece } from '../io/ImageLayout.js';
 import { shareOf } from '../io/OutputVolume.js';
@@ -29,6 +30,11 @@ export interface VerifyResult {
   problems: VerifyProblem[];
   /** Fatal reasons the media could not be read. */
   unreadable: string[];
+  /**
+   * A USB volume an interrupted refresh left (formats/fat32/Fat32Refresh): which media it holds whole now, and what the
+   * next refresh does. Absent for a volume as made.
+   */
+  interruptedRefresh?: { state: RefreshState; holds: 'old' | 'new'; next: 'roll-back' | 'finish' };
 }
 
 const norm = (p: string): string => p.toLowerCase();
@@ -217,6 +223,15 @@ export async function verifyFat32Media(path: string, options: VerifyOptions & { 
     return { ...result, status: 2, unreadable: [errorMessage(err)] };
   }
   try {
+    // An interrupted refresh is named; the media in use is verified like any other.
+    try {
+      const st = refreshState(vol);
+      if (st.state !== 'old' || st.backupDiffers) {
+        result.interruptedRefresh = { state: st.state, holds: st.state === 'old-alone' ? 'old' : 'new', next: st.state === 'old-alone' ? 'roll-back' : 'finish' };
+      }
+    } catch {
+      // a boot sector no refresh leaves: verified as it is
+    }
     const entries = new Map(vol.files().map((f) => [norm(f.path), f]));
     const m = entries.get(norm(MANIFEST_PATH));
     if (!m) return { ...result, status: 2, unreadable: [`${path}: no ${MANIFEST_PATH} on the volume; it was not made by tsmedia, or is damaged.`] };

@@ -1,0 +1,138 @@
+// The kill campaign for `tsmedia refresh` (issue 20): a refresh of a USB image is killed (SIGKILL to its process group)
+// at 20 byte offsets spread over everything it writes, and right after each write of a boot sector or FSInfo (so every
+// state of formats/fat32/Fat32Refresh is hit). The writes are slowed and traced by an LD_PRELOAD shim
+// (support/slowWrites.c), so a kill lands right after the write it is aimed at. After each kill: fsck.fat -n finds the
+// volume clean, `tsmedia verify` passes and says which media it holds (the old one before the switch, the new one
+// from it on) and names an interrupted refresh, and the next `tsmedia refresh` completes it and verifies.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
+import { fsckVolume, missingFatTools } from './support/fat32Tools.js';
+import { seededRandom, spreadOffsets } from './support/killer.js';
+import { addPackage, copySampleSite, randomFile, updatePackage } from './support/sites.js';
+
+const MiB = 1024 * 1024;
+const PART = 1024 * 1024;
+const SEED = 20261205;
+const CLI = join(ROOT, 'bin', 'tsmedia.js');
+
+interface TracedWrite {
+  offset: number;
+  length: number;
+}
+
+const writesIn = (trace: string): TracedWrite[] =>
+  existsSync(trace)
+    ? readFileSync(trace, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('WRITE '))
+        .map((l) => {
+          const [, o, n] = l.split(' ');
+          return { offset: Number(o), length: Number(n) };
+        })
+    : [];
+
+/** Runs the command with the shim; kills its process group once `after` writes are traced (null: let it finish). */
+async function runSlowed(args: string[], env: NodeJS.ProcessEnv, trace: string, after: number | null): Promise<{ killed: boolean; code: number | null; writes: number; stderr: string }> {
+  rmSync(trace, { force: true });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  let killed = false;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done) {
+    if (after !== null && !killed && writesIn(trace).length >= after) {
+      process.kill(-(child.pid as number), 'SIGKILL');
+      killed = true;
+    }
+    await new Promise((r) => setTimeout(r, 3));
+  }
+  return { killed, code: await exited, writes: writesIn(trace).length, stderr };
+}
+
+function assertClean(img: string, dir: string, what: string): void {
+  const r = fsckVolume(img, PART, dir);
+  assert.ok(r, `${what}: fsck.fat could not run`);
+  assert.equal(r.status, 0, `${what}: fsck.fat -n exited ${r.status}: ${r.output}`);
+  assert.doesNotMatch(r.output, /Leaving filesystem unchanged|wrong|Orphan|FATs differ|Reclaimed|Dirty bit/i, `${what}: ${r.output}`);
+}
+
+test(`refresh killed at 20 spread byte offsets and after every boot-sector and FSInfo write (seed ${SEED}): clean, verified as old or new, finished by the next refresh`, async (t) => {
+  const missing = [...missingFatTools(), ...(hasCommand('cc') ? [] : ['cc'])];
+  if (!requireOrSkip(t, process.platform === 'linux' && missing.length === 0, `needs Linux, cc and the FAT tools (missing: ${missing.join(', ')})`)) return;
+  const dir = tempDir(t);
+  const so = join(dir, 'slowWrites.so');
+  const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', so, join(ROOT, 'test', 'support', 'slowWrites.c'), '-ldl'], { encoding: 'utf8' });
+  assert.equal(cc.status, 0, cc.stderr);
+  const env = { XDG_STATE_HOME: join(dir, 'state') };
+  const site = copySampleSite(join(dir, 'site'));
+  const v1 = join(dir, 'v1.cab');
+  randomFile(v1, 6 * MiB);
+  await addPackage(site, 'SMP00091', [{ relativePath: 'drivers/drivers.cab', sourcePath: v1 }], 'Drivers');
+  const old = join(dir, 'old.img');
+  const base = ['--site', site, '--task-sequence', 'SMP00010', '--package', 'SMP00091'];
+  const made = runCli(['create', ...base, '--label', 'Old media', '--media', 'usb', '--image', old, '--image-size', '128MiB'], env);
+  assert.equal(made.status, 0, made.stderr);
+  const v2 = join(dir, 'v2.cab');
+  randomFile(v2, 6 * MiB + 4321);
+  await updatePackage(site, 'SMP00091', [{ relativePath: 'drivers/drivers.cab', sourcePath: v2 }]);
+
+  const work = join(dir, 'work.img');
+  const trace = join(dir, 'trace.txt');
+  const refresh = ['refresh', work, ...base, '--label', 'New media', '--no-verify'];
+  const shim = (slow: boolean): NodeJS.ProcessEnv => ({ ...env, LD_PRELOAD: so, TSMEDIA_SLOW_PATH: work, TSMEDIA_SLOW_TRACE: trace, TSMEDIA_SLOW_CALL_US: slow ? '15000' : '0', TSMEDIA_SLOW_CHUNK: String(256 * 1024) });
+
+  // The reference run: every write the refresh makes, in order.
+  copyFileSync(old, work);
+  const ref = await runSlowed(refresh, shim(false), trace, null);
+  assert.equal(ref.code, 0, ref.stderr);
+  const writes = writesIn(trace);
+  const total = writes.reduce((n, w) => n + w.length, 0);
+  const bootWrites = writes.map((w, i) => (w.offset === PART ? i : -1)).filter((i) => i >= 0);
+  assert.equal(bootWrites.length, 3, `three boot-sector writes (old-alone, switch, two FATs): ${JSON.stringify(writes.filter((w) => w.offset === PART))}`);
+  const switchAt = bootWrites[1];
+  const fsInfoWrites = writes.map((w, i) => (w.offset === PART + 512 ? i : -1)).filter((i) => i >= 0);
+  const backupBoot = writes.findIndex((w) => w.offset === PART + 6 * 512);
+  assert.ok(backupBoot > bootWrites[2], 'the backup boot sector is written last of the boot sectors');
+
+  // Kill after write k (0-based): at byte offsets spread over the whole refresh, and after each boot sector and FSInfo.
+  const cumulative: number[] = [];
+  writes.reduce((n, w, i) => (cumulative[i] = n + w.length), 0);
+  const byOffset = spreadOffsets(20, total, seededRandom(SEED)).map((o) => cumulative.findIndex((c) => c > o));
+  const points = [...new Set([...byOffset, ...bootWrites, ...fsInfoWrites, backupBoot])].filter((k) => k < writes.length - 1).sort((a, b) => a - b);
+  assert.ok(points.length >= 20, `${points.length} kill points`);
+  const seen = new Set<string>();
+  for (const k of points) {
+    copyFileSync(old, work);
+    const r = await runSlowed(refresh, shim(true), trace, k + 1);
+    const what = `killed after write ${k + 1} of ${writes.length} (byte ${cumulative[k]} of ${total})`;
+    assert.ok(r.killed && r.code === null, `${what}: the run was killed (exit ${r.code}, ${r.writes} writes)`);
+    assert.equal(r.writes, k + 1, `${what}: the kill landed after the write aimed at`);
+    assertClean(work, dir, what);
+    const v = runCli(['verify', work], env);
+    assert.equal(v.status, 0, `${what}: verify: ${v.stdout}${v.stderr}`);
+    const holds = k >= switchAt ? 'New media' : 'Old media';
+    assert.match(v.stdout, new RegExp(`\\(1 disc\\(s\\), ${holds}\\)`), `${what}: verify says it holds the ${holds}: ${v.stdout}`);
+    const note = /note: an interrupted refresh left this volume \(([a-z-]+)\): it holds the (old|new) media whole/.exec(v.stdout);
+    if (note) {
+      assert.equal(note[2], k >= switchAt ? 'new' : 'old', `${what}: ${v.stdout}`);
+      seen.add(note[1]);
+    }
+    if (k >= bootWrites[0] && k < backupBoot) assert.ok(note, `${what}: the interrupted refresh is named: ${v.stdout}`);
+    const again = runCli(['refresh', work, ...base, '--label', 'New media', '--no-verify'], env);
+    assert.equal(again.status, 0, `${what}: the next refresh: ${again.stderr}`);
+    if (note) assert.match(again.stdout, note[1] === 'old-alone' ? /interrupted: it is rolled back first/ : /interrupted: it is finished first/, `${what}: ${again.stdout}`);
+    assertClean(work, dir, `${what}, then refreshed`);
+    const after = runCli(['verify', work], env);
+    assert.equal(after.status, 0, after.stdout);
+    assert.match(after.stdout, /\(1 disc\(s\), New media\)/);
+    assert.doesNotMatch(after.stdout, /interrupted/);
+  }
+  assert.deepEqual([...seen].sort(), ['new', 'new-alone', 'old-alone'], 'every in-between state was met');
+  console.log(`# ${points.length} kills over ${writes.length} writes (${total} bytes); states met: ${[...seen].join(', ')}`);
+});
