@@ -38,6 +38,7 @@ const EXCLUDED = {
   'WimSplitBig.test.js': 'writes a 5 GiB WIM with wimlib-imagex, a Linux program, and reads it back with it',
   'FatFloppy.test.js': 'checks the floppy image with fsck.fat and mtools, Linux programs',
   'interruptedWrites.test.js': 'kills the writer with POSIX signals at chosen byte offsets (test/support/killer.ts)',
+  'refreshKills.test.js': 'kills a refresh through an LD_PRELOAD slow-disk shim built with cc (Linux); the refresh itself runs here in refresh and Fat32Refresh',
   'networkShare.test.js': 'a Samba server (smbd) and its smbnetfs (FUSE) mount in a Linux network namespace: Linux programs',
   'secrets.test.js': "reads the running CLI's command line from /proc and kills a writer with SIGKILL: Linux process inspection",
   'isoBoot.test.js': 'boots the ISO in QEMU, a Linux program',
