@@ -20,7 +20,7 @@ import { missingBootStandInTools, useBootStandIns } from './support/bootStandIns
 import { MT_ENV, mtoolsHash, run, sha256File, tool } from './support/fat32Tools.js';
 import { OVMF, QEMU, bootIso } from './support/qemu.js';
 import { buildShim, readShimLog, shimEnv, type ShimLog } from './support/sectorShim.js';
-import { addPackage, copySampleSite, randomFile } from './support/sites.js';
+import { addPackage, copySampleSite, randomFile, updatePackage } from './support/sites.js';
 import { pattern } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -237,6 +237,39 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
         assertFsckCleanDevice(part);
         assert.equal(await mtoolsHash(part, 0, 'FOREIGN.BIN'), foreignSha, 'the file already there is kept');
       });
+    });
+  }
+
+  for (const sectorSize of [512, 4096]) {
+    test(`${sectorSize}-byte sectors: tsmedia refresh of the drive (a changed package, a new label) writes whole sectors only, and the drive verifies and is fsck-clean`, async (t) => {
+      if (!requireOrSkip(t, canRun(), WHY())) return;
+      const { dir, so, dev, logPath } = shimmedDrive(t, sectorSize);
+      const env = { XDG_STATE_HOME: join(dir, 'state'), ...shimEnv({ so: so, device: dev, sectorSize, log: logPath, trace: true }) };
+      const site = copySampleSite(join(dir, 'site'));
+      const v1 = join(dir, 'v1.cab');
+      randomFile(v1, 3 * MiB + 777);
+      await addPackage(site, 'SMP00091', [{ relativePath: 'drivers/drivers.cab', sourcePath: v1 }], 'Drivers');
+      const base = ['--site', site, '--task-sequence', 'SMP00010', '--package', 'SMP00091'];
+      const w = runCli(['create', ...base, '--media', 'usb', '--drive', dev, '--all', '--yes-erase', dev], env);
+      assert.equal(w.status, 0, w.stderr);
+      const v2 = join(dir, 'v2.cab');
+      randomFile(v2, 3 * MiB + 999);
+      await updatePackage(site, 'SMP00091', [{ relativePath: 'drivers/drivers.cab', sourcePath: v2 }]);
+      rmSync(logPath, { force: true });
+      const unconfirmed = runCli(['refresh', dev, ...base, '--all'], env);
+      assert.equal(unconfirmed.status, 1);
+      assert.match(unconfirmed.stderr, new RegExp(`refreshing ${dev} .*writes to it\\. Confirm it .*--yes-refresh ${dev}`));
+      const r = runCli(['refresh', dev, ...base, '--all', '--yes-refresh', dev, '--label', 'Refreshed'], env);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /~ SMS\/PKG\/SMP00091\/drivers\/drivers\.cab/);
+      assert.match(r.stdout, new RegExp(`refreshed ${dev}, verified`));
+      const log = readShimLog(logPath);
+      assertNothingRefused(log, 'refresh');
+      assert.ok(log.writes.length > 0 && log.writes.every((x) => x.offset % sectorSize === 0 && x.length % sectorSize === 0), 'every write is whole sectors');
+      const v = runCli(['verify', dev], env);
+      assert.equal(v.status, 0, v.stdout + v.stderr);
+      assert.match(v.stdout, /Refreshed\)/);
+      await withPartition(dev, (part) => assertFsckCleanDevice(part));
     });
   }
 
