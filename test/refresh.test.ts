@@ -97,6 +97,21 @@ describe('tsmedia refresh', () => {
       assert.equal(await mtoolsHash(img, PART, f.path), f.sha256.toLowerCase(), `mtools reads ${f.path} with the manifest's hash`);
       if (!replaced.has(f.path)) assert.equal(after.get(f.path), before.get(f.path), `${f.path} stayed in its clusters`);
     }
+
+    // A create of the same inputs gives the same file tree: the same paths, and the same bytes but for the environment
+    // files, which hold each run's own media GUID and certificate keys.
+    const fresh = join(dir, 'fresh.img');
+    const c = runCli(['create', ...base, '--label', 'Drivers v2', '--media', 'usb', '--image', fresh, '--image-size', '256MiB'], env);
+    assert.equal(c.status, 0, c.stderr);
+    const tree = (path: string): Map<string, string> => {
+      const w = openFat32(path);
+      try {
+        return new Map(w.files().map((f) => [f.path, /^SMS\/data\//.test(f.path) ? '(environment)' : createHash('sha256').update(w.readFileBuffer(f.path)).digest('hex')]));
+      } finally {
+        w.close();
+      }
+    };
+    assert.deepEqual([...tree(img)].sort(), [...tree(fresh)].sort());
   });
 
   test('password, dates and variables alone rewrite only the environment files and the manifest', (t) => {

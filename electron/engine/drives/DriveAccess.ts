@@ -299,3 +299,13 @@ export async function rereadPartitionTable(device: string, options: DriveToolOpt
   }
   return { ok: false, tool: null, warning: `re-reading partition tables is not supported on ${platform}: ${unplug}.` };
 }
+
+/** Whether this process may open the drive (or image) for reading: after the privileged writer wrote it, it may not. */
+export function canReadDrive(path: string): boolean {
+  try {
+    closeSync(openSync(path, 'r'));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -4,12 +4,11 @@
 // each drive read back and verified against the manifest on its own. A drive that fails, is pulled out or is cancelled
 // ends with its own result and error; the others go on. Several drives are always formatted: a batch is for handing
 // out identical sticks, and adding files to volumes that differ would make every drive a different plan.
-import { closeSync, openSync } from 'node:fs';
 import type { DriveInfo } from '../../../shared/drives.js';
 import type { DriveProgress, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
 import type { ErrorDetail } from '../../../shared/messages.js';
 import { userLogFolder } from './CmTraceLog.js';
-import { driveIoPath, sameDriveName } from '../drives/DriveAccess.js';
+import { canReadDrive, driveIoPath, sameDriveName } from '../drives/DriveAccess.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
 import { writeDrives, type DriveJob } from '../drives/DriveSequence.js';
 import { findDrive, listDrives } from '../drives/Drives.js';
@@ -56,15 +55,6 @@ export function batchDrives(req: UsbMediaRequest): UsbDriveTarget[] {
 
 function sectorSizeOf(drive: DriveInfo, device: string): number {
   return checkSectorSize(linuxSectorSize(device) ?? drive.logicalBlockSize ?? 512, device);
-}
-
-function canRead(path: string): boolean {
-  try {
-    closeSync(openSync(path, 'r'));
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** What the system says of a failed drive now: gone, read-only (after errors, or a switch), or nothing. */
@@ -216,7 +206,7 @@ export async function createUsbBatch(site: Site, req: UsbMediaRequest, options: 
     // Each written drive read back on its own, side by side: its files against the manifest's hashes.
     if (!req.skipVerify) {
       // A drive the privileged writer wrote may be unreadable here (Windows without elevation): said, not failed.
-      const unreadable = results.filter((r) => r.status === 'written' && elevated && !canRead(driveIoPath(r.device)));
+      const unreadable = results.filter((r) => r.status === 'written' && elevated && !canReadDrive(driveIoPath(r.device)));
       for (const r of unreadable.filter((u) => !u.verified)) log.warning(`${r.device}: the written drive cannot be read back without administrator rights: run "tsmedia verify ${r.device}" as administrator to verify it.`);
       const verifying = results.map((r, i) => (r.status === 'written' && !unreadable.includes(r) ? i : -1)).filter((i) => i >= 0);
       const filesBytes = manifest.files.reduce((n, f) => n + f.size, 0);

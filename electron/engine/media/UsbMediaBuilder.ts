@@ -2,14 +2,14 @@
 // path, the 4 GiB rule (WIMs split into .swm parts, other large files refused before a byte is written), a FAT32
 // volume that UEFI and BIOS firmware boot (a volume used as already formatted gets the BIOS boot code too), written by
 // the worker, flushed, and read back against the manifest.
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Finding } from '../../../shared/analysis.js';
 import type { DriveInfo } from '../../../shared/drives.js';
 import type { MediaProgress, MediaStart, UsbDriveResult, UsbDriveTarget, UsbMediaRequest } from '../../../shared/media.js';
 import { createUsbBatch, type CreateUsbBatchOptions } from './UsbBatchBuilder.js';
 import { userLogFolder } from './CmTraceLog.js';
-import { driveIoPath } from '../drives/DriveAccess.js';
+import { canReadDrive, driveIoPath } from '../drives/DriveAccess.js';
 import { writeDrive, type DriveWrite } from '../drives/DriveSequence.js';
 import type { ElevationMethod } from '../drives/PrivilegedWriter.js';
 import { findDrive, listDrives } from '../drives/Drives.js';
@@ -136,15 +136,6 @@ function targetSectorSize(req: UsbMediaRequest, drive: DriveInfo | null): number
   return checkSectorSize(linuxSectorSize(req.target.device) ?? drive?.logicalBlockSize ?? 512, req.target.device);
 }
 
-function canRead(path: string): boolean {
-  try {
-    closeSync(openSync(path, 'r'));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The drive as the operating system lists it now, judged with the request's own choices (DriveChoice) before any write. */
 async function checkDrive(target: UsbDriveTarget, neededBytes: number, site: Site, list: () => Promise<DriveInfo[]>): Promise<DriveInfo> {
   return checkDriveChoice(target, await list(), { neededBytes, sourcePaths: sourceFolders(site) }).drive;
@@ -264,7 +255,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     log.info(`wrote ${written.bytes} bytes to ${target}`);
 
     let verified = readBack;
-    if (!req.skipVerify && elevated && !canRead(writePath)) {
+    if (!req.skipVerify && elevated && !canReadDrive(writePath)) {
       if (!readBack) log.warning(`the written drive cannot be read back without administrator rights: run "tsmedia verify ${target}" as administrator to verify it.`);
     } else if (!req.skipVerify) {
       progress.begin('verify', manifest.files.reduce((n, f) => n + f.size, 0));

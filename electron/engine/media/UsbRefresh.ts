@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RefreshChanges, UsbMediaRequest } from '../../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
-import { driveIoPath } from '../drives/DriveAccess.js';
+import { canReadDrive, driveIoPath } from '../drives/DriveAccess.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
 import { writeDrive } from '../drives/DriveSequence.js';
 import { listDrives } from '../drives/Drives.js';
@@ -178,6 +178,8 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
       return { target, changes, written: false, bytesWritten: 0, verified: false, manifest: ready.manifest, reportFiles: [], logFiles: [...log.paths] };
     }
 
+    // Written by the privileged writer (which reads every written byte back itself): this process may not read the drive.
+    let elevated = false;
     // Each step is its own write, flushed before the next begins: the order is what keeps every moment safe.
     const writeSteps = async (steps: RefreshStep[], what: string): Promise<number> => {
       const total = steps.reduce((n, s) => n + s.layout.regions.reduce((m, r) => m + r.data.length, 0) + s.layout.extents.reduce((m, e) => m + e.size, 0), 0);
@@ -189,6 +191,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
           { signal: options.signal, privileged: options.privileged, onStep: (step, detail) => log.info(`${t.device}: ${step}: ${detail}`), onProgress: (_step, bytes, path) => progress.update(bytes, path) },
         );
         if (r.announced.warning) log.warning(r.announced.warning);
+        if (r.elevated) elevated = true;
       } else {
         const jobs: WorkerJob[] = steps.map((s) => ({ kind: 'write', path: ioPath, target: 'file', layout: s.layout, gaps: 'skip' }));
         await runImageJobs(jobs, { signal: options.signal, onProgress: (_i, _b, path, all) => progress.update(all, path) });
@@ -211,7 +214,10 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     log.info(`refreshed ${target}: ${plan.written.length} files written (${plan.contentBytes} bytes), ${plan.kept.length} kept in place, ${plan.removed.length} removed; ${bytesWritten} bytes written in all`);
 
     let verified = false;
-    if (!req.skipVerify) {
+    if (!req.skipVerify && elevated && !canReadDrive(ioPath)) {
+      verified = true;
+      log.warning(`${target}: read back by the privileged writer (every written byte compared); this process cannot read the drive without administrator rights: run "tsmedia verify ${target}" as administrator to check every file against the manifest.`);
+    } else if (!req.skipVerify) {
       progress.begin('verify', ready.manifest.files.reduce((n, f) => n + f.size, 0));
       const v = await verifyFat32Media(ioPath, { checkExtraFiles: true, signal: options.signal, onProgress: (b, p) => progress.update(b, p) });
       progress.flush();
