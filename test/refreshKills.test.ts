@@ -35,8 +35,11 @@ const writesIn = (trace: string): TracedWrite[] =>
         })
     : [];
 
-/** Runs the command with the shim; kills its process group once `after` writes are traced (null: let it finish). */
-async function runSlowed(args: string[], env: NodeJS.ProcessEnv, trace: string, after: number | null): Promise<{ killed: boolean; code: number | null; writes: number; stderr: string }> {
+/**
+ * Runs the command with the shim; once `after` writes are traced (null: never) kills its process group (SIGKILL) or
+ * presses Ctrl+C (SIGINT to the process).
+ */
+async function runSlowed(args: string[], env: NodeJS.ProcessEnv, trace: string, after: number | null, signal: 'SIGKILL' | 'SIGINT' = 'SIGKILL'): Promise<{ killed: boolean; code: number | null; writes: number; stderr: string }> {
   rmSync(trace, { force: true });
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -47,7 +50,8 @@ async function runSlowed(args: string[], env: NodeJS.ProcessEnv, trace: string, 
   void exited.then(() => (done = true));
   while (!done) {
     if (after !== null && !killed && writesIn(trace).length >= after) {
-      process.kill(-(child.pid as number), 'SIGKILL');
+      if (signal === 'SIGKILL') process.kill(-(child.pid as number), 'SIGKILL');
+      else process.kill(child.pid as number, 'SIGINT');
       killed = true;
     }
     await new Promise((r) => setTimeout(r, 3));
@@ -134,5 +138,32 @@ test(`refresh killed at 20 spread byte offsets and after every boot-sector and F
     assert.doesNotMatch(after.stdout, /interrupted/);
   }
   assert.deepEqual([...seen].sort(), ['new', 'new-alone', 'old-alone'], 'every in-between state was met');
+
+  // Ctrl+C in the middle of the content, and a drive that goes away (every write fails with EIO) before and after the
+  // switch: each ends with its own message, and leaves the volume as a kill does.
+  const middle = cumulative.findIndex((c) => c > total / 2);
+  const afterInterruption = (what: string, holds: 'Old media' | 'New media'): void => {
+    assertClean(work, dir, what);
+    const v = runCli(['verify', work], env);
+    assert.equal(v.status, 0, `${what}: ${v.stdout}`);
+    assert.match(v.stdout, new RegExp(`\\(1 disc\\(s\\), ${holds}\\)`), `${what}: ${v.stdout}`);
+    assert.match(v.stdout, /note: an interrupted refresh left this volume/, `${what}: ${v.stdout}`);
+    const again = runCli(['refresh', work, ...base, '--label', 'New media'], env);
+    assert.equal(again.status, 0, `${what}: ${again.stderr}`);
+    assert.match(again.stdout, /verified/);
+    assertClean(work, dir, `${what}, then refreshed`);
+  };
+  copyFileSync(old, work);
+  const c = await runSlowed(refresh, shim(true), trace, middle + 1, 'SIGINT');
+  assert.equal(c.code, 130, `Ctrl+C: ${c.stderr}`);
+  assert.match(c.stderr, /cancelled: the media is the old one, the new one, or an interrupted refresh that the next "tsmedia refresh" finishes or rolls back/);
+  afterInterruption('Ctrl+C in the content', 'Old media');
+  for (const [failAfter, holds] of [[middle + 1, 'Old media'], [switchAt + 1, 'New media']] as const) {
+    copyFileSync(old, work);
+    const g = await runSlowed(refresh, { ...shim(false), TSMEDIA_SLOW_FAIL_AFTER: String(failAfter) }, trace, null);
+    assert.equal(g.code, 2, `EIO after ${failAfter} writes: ${g.stderr}`);
+    assert.ok(g.stderr.includes(`I/O error writing ${work}`), `the failure names the image and the cause: ${g.stderr}`);
+    afterInterruption(`the drive gone after ${failAfter} writes`, holds);
+  }
   console.log(`# ${points.length} kills over ${writes.length} writes (${total} bytes); states met: ${[...seen].join(', ')}`);
 });

@@ -6,12 +6,14 @@
  * "FSYNC" for fsync/fdatasync. A test that watches the trace can stop the process after any write it chooses: the
  * pause gives it the time to, before the next write begins. With TSMEDIA_SLOW_CHUNK, a positioned write larger than
  * that is made as several writes of that size (each traced and paused), as a disk takes it a piece at a time: a kill
- * can then land inside what the program wrote with one call, as SIGKILL can inside one large write.
+ * can then land inside what the program wrote with one call, as SIGKILL can inside one large write. With
+ * TSMEDIA_SLOW_FAIL_AFTER=N, every write to the file after the first N fails with EIO, as a drive pulled out does.
  *
  * Build: cc -shared -fPIC -O2 -o slowWrites.so slowWrites.c -ldl
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -27,6 +29,8 @@ static const char *trace_path;
 static long call_us;
 static long us_per_mib;
 static long chunk;
+static long fail_after = -1;
+static long writes_done;
 
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
@@ -47,6 +51,8 @@ __attribute__((constructor)) static void init(void) {
   us_per_mib = m ? atol(m) : 0;
   const char *k = getenv("TSMEDIA_SLOW_CHUNK");
   chunk = k ? atol(k) : 0;
+  const char *f = getenv("TSMEDIA_SLOW_FAIL_AFTER");
+  fail_after = f ? atol(f) : -1;
   real_write = dlsym(RTLD_NEXT, "write");
   real_pwrite = dlsym(RTLD_NEXT, "pwrite");
   real_pwrite64 = dlsym(RTLD_NEXT, "pwrite64");
@@ -93,14 +99,22 @@ static ssize_t after_write(int fd, ssize_t r, long long offset) {
   return r;
 }
 
-ssize_t write(int fd, const void *b, size_t n) { return after_write(fd, real_write(fd, b, n), -1); }
+/* A write to the target once the drive "is gone": EIO, nothing written. */
+static int gone(int fd) {
+  if (fail_after < 0 || !on_target(fd)) return 0;
+  if (__atomic_fetch_add(&writes_done, 1, __ATOMIC_SEQ_CST) < fail_after) return 0;
+  errno = EIO;
+  return 1;
+}
+
+ssize_t write(int fd, const void *b, size_t n) { return gone(fd) ? -1 : after_write(fd, real_write(fd, b, n), -1); }
 /* A positioned write on the target, in pieces of `chunk` bytes when asked (stops at the first short or failed piece). */
 static ssize_t pieces(ssize_t (*real)(int, const void *, size_t, off_t), int fd, const void *b, size_t n, off_t o) {
-  if (chunk <= 0 || (long)n <= chunk || !on_target(fd)) return after_write(fd, real(fd, b, n, o), o);
+  if (chunk <= 0 || (long)n <= chunk || !on_target(fd)) return gone(fd) ? -1 : after_write(fd, real(fd, b, n, o), o);
   size_t done = 0;
   while (done < n) {
     size_t want = n - done < (size_t)chunk ? n - done : (size_t)chunk;
-    ssize_t r = after_write(fd, real(fd, (const char *)b + done, want, o + (off_t)done), o + (off_t)done);
+    ssize_t r = gone(fd) ? -1 : after_write(fd, real(fd, (const char *)b + done, want, o + (off_t)done), o + (off_t)done);
     if (r < 0) return done > 0 ? (ssize_t)done : r;
     done += (size_t)r;
     if ((size_t)r < want) break;
@@ -110,10 +124,10 @@ static ssize_t pieces(ssize_t (*real)(int, const void *, size_t, off_t), int fd,
 
 ssize_t pwrite(int fd, const void *b, size_t n, off_t o) { return pieces(real_pwrite, fd, b, n, o); }
 ssize_t pwrite64(int fd, const void *b, size_t n, off_t o) { return pieces(real_pwrite64, fd, b, n, o); }
-ssize_t writev(int fd, const struct iovec *v, int c) { return after_write(fd, real_writev(fd, v, c), -1); }
-ssize_t pwritev(int fd, const struct iovec *v, int c, off_t o) { return after_write(fd, real_pwritev(fd, v, c, o), o); }
-ssize_t pwritev64(int fd, const struct iovec *v, int c, off_t o) { return after_write(fd, real_pwritev64(fd, v, c, o), o); }
-ssize_t pwritev2(int fd, const struct iovec *v, int c, off_t o, int f) { return after_write(fd, real_pwritev2(fd, v, c, o, f), o); }
+ssize_t writev(int fd, const struct iovec *v, int c) { return gone(fd) ? -1 : after_write(fd, real_writev(fd, v, c), -1); }
+ssize_t pwritev(int fd, const struct iovec *v, int c, off_t o) { return gone(fd) ? -1 : after_write(fd, real_pwritev(fd, v, c, o), o); }
+ssize_t pwritev64(int fd, const struct iovec *v, int c, off_t o) { return gone(fd) ? -1 : after_write(fd, real_pwritev64(fd, v, c, o), o); }
+ssize_t pwritev2(int fd, const struct iovec *v, int c, off_t o, int f) { return gone(fd) ? -1 : after_write(fd, real_pwritev2(fd, v, c, o, f), o); }
 
 int fsync(int fd) {
   int r = real_fsync(fd);
