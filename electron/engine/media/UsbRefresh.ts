@@ -9,7 +9,7 @@
 // little free space for the new files beside the old ones, a volume the refresh states cannot express.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { RefreshChanges, UsbMediaRequest } from '../../../shared/media.js';
+import type { MediaStart, RefreshChanges, UsbMediaRequest } from '../../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
 import { driveIoPath } from '../drives/DriveAccess.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
@@ -27,6 +27,7 @@ import { openMediaLog, prepareMedia, validateBaseRequest } from './MediaPreparat
 import { verifyFat32Media } from './MediaVerifier.js';
 import { sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
+import { mediaStart } from './RuntimeFiles.js';
 import { commit, removeQuietly } from './SafeOutput.js';
 import { driveReportBase, readyForFat32, writeUsbReport } from './UsbPreparation.js';
 import type { CreateUsbOptions } from './UsbMediaBuilder.js';
@@ -49,6 +50,8 @@ export interface RefreshUsbResult {
   manifest: MediaManifest;
   reportFiles: string[];
   logFiles: string[];
+  /** How the refreshed media is started (the wizard's Completion page). */
+  start: MediaStart;
 }
 
 /** The manifest on the volume, or why the volume cannot be refreshed. */
@@ -175,7 +178,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     if (options.dryRun) {
       log.info('dry run: nothing was written');
       await progress.close();
-      return { target, changes, written: false, bytesWritten: 0, verified: false, manifest: ready.manifest, reportFiles: [], logFiles: [...log.paths] };
+      return { target, changes, written: false, bytesWritten: 0, verified: false, manifest: ready.manifest, reportFiles: [], logFiles: [...log.paths], start: mediaStart(prepared.content.analysis.start, prepared.runtime) };
     }
 
     // Each step is its own write, flushed before the next begins: the order is what keeps every moment safe.
@@ -230,7 +233,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     progress.begin('done', 1);
     progress.update(1, null);
     await progress.close();
-    return { target, changes, written: true, bytesWritten, verified, manifest: ready.manifest, reportFiles: reportPairs.map((p) => p.final), logFiles: [...log.paths] };
+    return { target, changes, written: true, bytesWritten, verified, manifest: ready.manifest, reportFiles: reportPairs.map((p) => p.final), logFiles: [...log.paths], start: mediaStart(prepared.content.analysis.start, prepared.runtime) };
   } catch (err) {
     progress.cancel();
     removeQuietly(temps);

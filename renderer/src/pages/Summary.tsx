@@ -77,6 +77,10 @@ export function SummaryPage() {
             <>
               <dt>{m.severalDrives ? t('summary.drives') : t('summary.drive')}</dt>
               <dd data-testid="summary-drives">{m.severalDrives ? m.drives.join(', ') || '—' : (m.drive ?? '—')}</dd>
+              <dt>{t('summary.writeHow')}</dt>
+              <dd data-testid="summary-write-how" data-refresh={String(req?.kind === 'refresh')}>
+                {req?.kind === 'refresh' ? t('summary.writeRefresh') : t('summary.writeWhole')}
+              </dd>
             </>
           ) : null}
           {m.media === 'usb' && m.usbTarget === 'image' ? (
@@ -238,7 +242,7 @@ export function SummaryPage() {
           </p>
         ) : null}
       </section>
-      <p className="help">{t('summary.nextStarts')}</p>
+      <p className="help">{req?.kind === 'refresh' ? t('summary.nextRefresh') : t('summary.nextStarts')}</p>
     </>
   );
 }
