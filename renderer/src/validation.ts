@@ -139,7 +139,8 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
           else if (!d) out.push({ key: 'driveGone', params: { device: m.drive } });
           else if (!d.evaluation.selectable) out.push({ key: 'driveRefused', params: { device: m.drive } });
           // A refresh is confirmed in the change list's dialog, once the user has seen what it writes.
-          else if (refreshChosen(a)) out.push(...refreshBlockers(a, site));
+          // Media for another task sequence is said here but blocks on the Task Sequence page, where it is put right.
+          else if (refreshChosen(a)) out.push(...refreshBlockers(a, site).filter((b) => b.key !== 'refreshOtherSequence'));
           else if (!confirmationsSatisfied(d.evaluation, m.driveConfirmations)) out.push({ key: 'confirmDrive', params: { device: m.drive } });
         } else {
           if (m.imagePath.trim() === '') out.push({ key: 'imagePath' });

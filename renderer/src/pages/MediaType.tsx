@@ -183,14 +183,16 @@ function UsbOptions() {
       </fieldset>
       {m.usbTarget === 'drive' ? <DriveList /> : <ImageOptions />}
       {/* A refresh writes into the volume the drive holds: there is nothing to format. */}
-      <div className="choice" hidden={refreshing}>
-        {/* Several drives are always formatted (the engine refuses them otherwise): the box shows it and cannot change. */}
-        <input type="checkbox" id="format" checked={m.format || several} disabled={several} onChange={(e) => set({ format: e.target.checked })} aria-describedby="format-help" />
-        <label htmlFor="format">{t('mediaType.format')}</label>
-        <p id="format-help" className="help">
-          {several ? t('mediaType.formatSeveral') : m.format ? t('mediaType.formatOnHelp') : t('mediaType.formatOffHelp')}
-        </p>
-      </div>
+      {refreshing ? null : (
+        <div className="choice">
+          {/* Several drives are always formatted (the engine refuses them otherwise): the box shows it and cannot change. */}
+          <input type="checkbox" id="format" checked={m.format || several} disabled={several} onChange={(e) => set({ format: e.target.checked })} aria-describedby="format-help" />
+          <label htmlFor="format">{t('mediaType.format')}</label>
+          <p id="format-help" className="help">
+            {several ? t('mediaType.formatSeveral') : m.format ? t('mediaType.formatOnHelp') : t('mediaType.formatOffHelp')}
+          </p>
+        </div>
+      )}
     </>
   );
 }
