@@ -20,6 +20,7 @@ import { openFat32, type Fat32Volume, type FatFileInfo } from '../formats/fat32/
 import { planFat32Refresh, planFat32Repair, type RefreshStep } from '../formats/fat32/Fat32Refresh.js';
 import { fatLabel } from '../formats/fat32/Fat32Volume.js';
 import { windowsUpper } from '../formats/windowsNames.js';
+import { CancelledError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
 import { MANIFEST_PATH, parseManifest, type MediaManifest } from './Manifest.js';
@@ -123,8 +124,15 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     }
     log.info(`refresh of ${target}: the media holds "${old.label}" for task sequence ${old.taskSequence.packageId}, ${old.files.length} files${repair.action === 'none' ? '' : `; an earlier refresh was interrupted (${repair.state}): it is ${repair.action === 'roll-back' ? 'rolled back' : 'finished'} first`}`);
 
+    // Cancel is honoured between the planning steps too (a dry run is cancelled from the wizard's change list).
+    const stopIfCancelled = (): void => {
+      if (options.signal?.aborted) throw new CancelledError();
+    };
+    stopIfCancelled();
     const prepared = await prepareMedia(site, req, checked, log, `refresh of ${target}`);
+    stopIfCancelled();
     const ready = await readyForFat32(prepared, req, log, progress, options);
+    stopIfCancelled();
     const oldByPath = new Map(old.files.map((f) => [windowsUpper(f.path), f]));
     const newPaths = new Set(prepared.files.map((f) => windowsUpper(f.path)));
     const changes: RefreshChanges = {
@@ -174,6 +182,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     for (const f of changes.added) log.info(`  added: ${f.path} (${f.size} bytes)`);
     for (const f of changes.replaced) log.info(`  replaced: ${f.path} (${f.size} bytes)`);
     for (const f of changes.removed) log.info(`  removed: ${f.path}`);
+    stopIfCancelled();
     options.onChanges?.(changes);
     if (options.dryRun) {
       log.info('dry run: nothing was written');

@@ -91,7 +91,8 @@ export function SummaryPage() {
               </dd>
             </>
           ) : null}
-          {m.media === 'usb' ? (
+          {/* A refresh formats nothing: the "Writing" row above says what it does. */}
+          {m.media === 'usb' && req?.kind !== 'refresh' ? (
             <>
               <dt>{t('mediaType.format')}</dt>
               <dd>{m.format ? yes(true) : t('summary.noFormatBoot')}</dd>
