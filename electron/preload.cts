@@ -14,6 +14,7 @@ const METHODS = [
   'analyze',
   'catalog',
   'listDrives',
+  'readDriveMedia',
   'checkMedia',
   'checkOutput',
   'startMedia',

@@ -88,7 +88,7 @@ export function answerFileProblem(raw: unknown): string | null {
 // ---- From the wizard's request: the answer file it saves and the equivalent command line ---------------------------
 
 /** A media request as the wizard sends it (shared/ipc.ts StartMediaRequest). */
-export type AnswerSourceRequest = { kind: 'iso'; request: IsoMediaRequest } | { kind: 'usb'; request: UsbMediaRequest };
+export type AnswerSourceRequest = { kind: 'iso'; request: IsoMediaRequest } | { kind: 'usb'; request: UsbMediaRequest } | { kind: 'refresh'; request: UsbMediaRequest; dryRun?: boolean };
 
 /** Where the password and the secret values are kept (never the values themselves). */
 export interface AnswerExtras {
@@ -111,7 +111,8 @@ const secretFileOf = (extras: AnswerExtras, name: string): string | undefined =>
  */
 export function answersFromRequest(req: AnswerSourceRequest, extras: AnswerExtras = {}): AnswerFile {
   const r = req.request;
-  const a: AnswerFile = { format: ANSWERS_FORMAT, site: r.site, taskSequence: r.taskSequenceId, media: req.kind };
+  // A refresh's answers are those of the media it makes (a USB drive): the answer file has no "refresh".
+  const a: AnswerFile = { format: ANSWERS_FORMAT, site: r.site, taskSequence: r.taskSequenceId, media: req.kind === 'iso' ? 'iso' : 'usb' };
   if (req.kind === 'iso') {
     a.size = String(req.request.size);
     a.out = req.request.out;
@@ -156,24 +157,33 @@ export function quotePowerShellArg(arg: string): string {
 export type CommandShell = 'posix' | 'powershell';
 
 /**
- * The `tsmedia create …` command line equivalent to a request, for the Summary page (quoted for `shell`). The
+ * The `tsmedia create …` (or `tsmedia refresh DEVICE …`) command line equivalent to a request, for the Summary page (quoted for `shell`). The
  * password and secret values never appear: `--password-file FILE` and `--secret-var NAME=@FILE` name their files (the
  * word FILE where none is known). A drive is named but not confirmed: the command asks for `--yes-erase DEVICE` itself;
  * an image file to replace is not confirmed either (`--replace FILE`).
  */
 export function commandLineFor(req: AnswerSourceRequest, extras: AnswerExtras = {}, shell: CommandShell = 'posix'): string {
   const r = req.request;
-  const args: string[] = ['create'];
+  const args: string[] = [req.kind === 'refresh' ? 'refresh' : 'create'];
   const opt = (name: string, value?: string): void => {
     // A value starting with "-" would read as an option: it goes as --name=value.
     if (value === undefined) args.push(name);
     else if (value.startsWith('-')) args.push(`${name}=${value}`);
     else args.push(name, value);
   };
+  if (req.kind === 'refresh') {
+    // `tsmedia refresh DEVICE|IMAGE …`: the drive first, confirmed by --yes-refresh DEVICE when the command runs.
+    const t = req.request.target;
+    args.push(t.kind === 'drive' ? t.device : t.path);
+  }
   if (r.site !== null) opt('--site', r.site);
   opt('--task-sequence', r.taskSequenceId);
-  opt('--media', req.kind);
-  if (req.kind === 'iso') {
+  if (req.kind === 'refresh') {
+    if (req.request.target.kind === 'drive' && req.request.target.showAll) opt('--all');
+  } else opt('--media', req.kind);
+  if (req.kind === 'refresh') {
+    // Nothing more: a refresh writes into the volume there is (no --no-format, no size).
+  } else if (req.kind === 'iso') {
     opt('--size', String(req.request.size));
     opt('--out', req.request.out);
   } else {

@@ -4,7 +4,7 @@
 import type { AnalysisResult, CatalogItem, Finding, OsdBinariesSummary, SequenceSummary } from './analysis.js';
 import type { AnswerFile } from './answers.js';
 import type { DriveEvaluation, DriveInfo } from './drives.js';
-import type { IsoMediaRequest, MediaProgress, MediaStart, UsbDriveResult, UsbMediaRequest } from './media.js';
+import type { ExistingMedia, IsoMediaRequest, MediaProgress, MediaStart, RefreshChanges, UsbDriveResult, UsbMediaRequest } from './media.js';
 import type { ErrorDetail } from './messages.js';
 
 export type { ErrorDetail, MessageParams } from './messages.js';
@@ -136,10 +136,21 @@ export interface OutputCheck {
   problemDetail: ErrorDetail | null;
 }
 
-export type StartMediaRequest = { kind: 'iso'; request: IsoMediaRequest } | { kind: 'usb'; request: UsbMediaRequest };
+/**
+ * 'refresh': the media on a drive (or image) refreshed in place: only what changed is written (UsbRefresh). With `dryRun`
+ * the job stops after the change list (its result's `refresh.changes`) and writes nothing; a dry run of a drive needs no
+ * confirmation, the real one as many as writing it would (`target.confirmations`). `format` is false.
+ */
+export type StartMediaRequest = { kind: 'iso'; request: IsoMediaRequest } | { kind: 'usb'; request: UsbMediaRequest } | { kind: 'refresh'; request: UsbMediaRequest; dryRun: boolean };
+
+/** Which drive to look at for tsmedia media (readDriveMedia): as listed, with "show all drives" as the user has it. */
+export interface DriveMediaRequest {
+  device: string;
+  showAll: boolean;
+}
 
 export interface MediaResultSummary {
-  kind: 'iso' | 'usb';
+  kind: 'iso' | 'usb' | 'refresh';
   /** ISO files, or the drive / image written. */
   outputs: { path: string; bytes: number; sha256: string | null }[];
   verified: boolean;
@@ -150,6 +161,8 @@ export interface MediaResultSummary {
   start: MediaStart;
   /** "Write several drives": how each drive ended, in the order chosen (absent for one drive or an ISO set). */
   drives?: UsbDriveResult[];
+  /** A refresh: what it changed (a dry run: what it would change) and whether anything was written. */
+  refresh?: { changes: RefreshChanges; written: boolean; bytesWritten: number };
 }
 
 export type MediaEvent =
@@ -195,6 +208,8 @@ export interface TsMediaApi {
   analyze(req: AnalyzeRequest): Promise<AnalysisResult>;
   catalog(): Promise<CatalogItem[]>;
   listDrives(req: DriveListRequest): Promise<ListedDrive[]>;
+  /** Whether a listed drive holds tsmedia media (its manifest's label, task sequence, date): read only, cheap. */
+  readDriveMedia(req: DriveMediaRequest): Promise<ExistingMedia>;
   checkMedia(req: MediaCheckRequest): Promise<MediaCheck>;
   /** Whether a media file can be written where the user typed it: its folder, share, free space and any refusal. */
   checkOutput(req: OutputCheckRequest): Promise<OutputCheck>;
@@ -225,6 +240,7 @@ export const API_METHODS = [
   'analyze',
   'catalog',
   'listDrives',
+  'readDriveMedia',
   'checkMedia',
   'checkOutput',
   'startMedia',

@@ -250,3 +250,23 @@ export interface RefreshChanges {
   /** Free bytes of the volume after the refresh. */
   freeBytesAfter: number;
 }
+
+/** Whether a drive holds tsmedia media (its manifest), asked when a drive is chosen in the wizard: nothing is written. */
+export type ExistingMedia =
+  | {
+      device: string;
+      found: true;
+      /** The media label, the task sequence (its package ID, null when the manifest has none, and name) and when it was made. */
+      label: string;
+      taskSequenceId: string | null;
+      taskSequenceName: string;
+      created: string;
+      mediaGuid: string;
+      files: number;
+    }
+  | {
+      device: string;
+      found: false;
+      /** Why not, in English (no manifest, not FAT32, cannot be read …): the wizard then offers only the whole write. */
+      reason: string;
+    };

@@ -16,6 +16,7 @@ import type {
   ApiErrorReply,
   ApiMethod,
   DriveListRequest,
+  DriveMediaRequest,
   ErrorDetail,
   ListedDrive,
   MediaCheck,
@@ -32,7 +33,7 @@ import type {
   TsMediaApi,
 } from '../../shared/ipc.js';
 import { API_METHODS, isApiMethod } from '../../shared/ipc.js';
-import type { DiscSizeName, IsoMediaRequest, MediaProgress, MediaRequestBase, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
+import type { DiscSizeName, ExistingMedia, IsoMediaRequest, MediaProgress, MediaRequestBase, MediaVariable, UsbMediaRequest } from '../../shared/media.js';
 import { summarizeSequences } from '../engine/site/Analysis.js';
 import { buildCatalog } from '../engine/site/Catalog.js';
 import { checkDriveChoice } from '../engine/drives/DriveChoice.js';
@@ -53,6 +54,8 @@ import { isSiteUrl, parseSiteAddress } from '../engine/site/live/SiteAddress.js'
 import { TrustedServers } from '../engine/site/live/TrustedServers.js';
 import { summarizeOsdBinaries } from '../engine/site/OsdBinaries.js';
 import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
+import { refreshUsbMedia } from '../engine/media/UsbRefresh.js';
+import { readDriveMedia } from '../engine/media/ExistingMedia.js';
 import { EventPacer } from '../engine/media/Progress.js';
 
 export type ApiErrorCode = 'invalid' | 'failed' | 'cancelled';
@@ -251,8 +254,17 @@ function baseRequest(o: Record<string, unknown>, what: string): MediaRequestBase
 }
 
 function startRequest(v: unknown): StartMediaRequest {
-  const top = fields(v, 'startMedia', ['kind', 'request']);
-  const kind = oneOf(top.kind, ['iso', 'usb'] as const, 'startMedia.kind');
+  const top = fields(v, 'startMedia', ['kind', 'request'], ['dryRun']);
+  const kind = oneOf(top.kind, ['iso', 'usb', 'refresh'] as const, 'startMedia.kind');
+  if (kind !== 'refresh' && top.dryRun !== undefined) invalid('startMedia: "dryRun" goes with a refresh only.');
+  if (kind === 'refresh') {
+    const dryRun = bool(top.dryRun, 'startMedia.dryRun');
+    const usb = startRequest({ kind: 'usb', request: top.request });
+    if (usb.kind !== 'usb') invalid('startMedia.request must be a USB request.');
+    if (usb.request.moreDrives !== undefined) invalid('request.moreDrives: a refresh writes one drive at a time.');
+    if (usb.request.format) invalid('request.format must be false for a refresh: a refresh writes into the existing volume.');
+    return { kind, request: usb.request, dryRun };
+  }
   if (kind === 'iso') {
     const o = fields(top.request, 'startMedia.request', [...BASE_FIELDS, 'size', 'out']);
     const request: IsoMediaRequest = { ...baseRequest(o, 'request'), size: discSize(o.size, 'request.size'), out: absPath(o.out, 'request.out') };
@@ -330,6 +342,7 @@ const ARITY: Record<ApiMethod, number> = {
   analyze: 1,
   catalog: 0,
   listDrives: 1,
+  readDriveMedia: 1,
   checkMedia: 1,
   checkOutput: 1,
   startMedia: 1,
@@ -505,7 +518,19 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
     const signal = job.controller.signal;
     try {
       let result: MediaResultSummary;
-      if (req.kind === 'iso') {
+      if (req.kind === 'refresh') {
+        const r = await refreshUsbMedia(s, req.request, { signal, onProgress, listDrives: allDrives, dryRun: req.dryRun });
+        result = {
+          kind: 'refresh',
+          outputs: r.written ? [{ path: r.target, bytes: r.bytesWritten, sha256: null }] : [],
+          verified: r.verified,
+          reportFiles: r.reportFiles,
+          logFiles: r.logFiles,
+          mediaGuid: r.manifest.mediaGuid,
+          start: r.start,
+          refresh: { changes: r.changes, written: r.written, bytesWritten: r.bytesWritten },
+        };
+      } else if (req.kind === 'iso') {
         const r = await createIsoSet(s, req.request, { signal, onProgress });
         result = { kind: 'iso', outputs: r.discs.map((d) => ({ path: d.path, bytes: d.bytes, sha256: d.sha256 })), verified: r.verified, reportFiles: r.reportFiles, logFiles: r.logFiles, mediaGuid: r.mediaGuid, start: r.start };
       } else {
@@ -521,7 +546,15 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       emit({ jobId, type: 'done', result });
     } catch (err) {
       const e = toApiError(err);
-      if (e.code === 'cancelled') emit({ jobId, type: 'error', code: e.code, message: 'Cancelled: nothing was replaced and the partial files were removed.' });
+      if (e.code === 'cancelled' && req.kind === 'refresh') {
+        emit({
+          jobId,
+          type: 'error',
+          code: e.code,
+          message: req.dryRun ? 'Cancelled: nothing was written.' : 'Cancelled: the drive holds the old media, the new media, or an interrupted refresh that the next refresh finishes or rolls back by itself.',
+          detail: { code: req.dryRun ? 'REFRESH_PLAN_CANCELLED' : 'REFRESH_CANCELLED', params: { target: req.request.target.kind === 'drive' ? req.request.target.device : req.request.target.path } },
+        });
+      } else if (e.code === 'cancelled') emit({ jobId, type: 'error', code: e.code, message: 'Cancelled: nothing was replaced and the partial files were removed.' });
       else emit({ jobId, type: 'error', ...e.toReply() });
     }
   };
@@ -591,6 +624,14 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
         .filter((d) => !d.evaluation.hidden);
     },
 
+    async readDriveMedia(req: unknown): Promise<ExistingMedia> {
+      const o = fields(req, 'readDriveMedia', ['device', 'showAll']);
+      const r: DriveMediaRequest = { device: text(o.device, 'readDriveMedia.device'), showAll: bool(o.showAll, 'readDriveMedia.showAll') };
+      // Read only, and only a drive the list offers (never a path the page makes up): any failure is "not tsmedia media".
+      const open = await site().catch(() => null);
+      return readDriveMedia(r.device, await allDrives(), { showAll: r.showAll, sourcePaths: open ? sourceFolders(open.site) : [] });
+    },
+
     async checkMedia(req: unknown): Promise<MediaCheck> {
       const r = checkRequest(req);
       return checkMedia((await site()).site, r);
@@ -613,6 +654,12 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
       const s = await siteFor(req.request.site);
       // The engine's own rules, as createIsoSet and createUsbMedia apply them again: the page's word is not enough.
       if (req.kind === 'iso') refuseInsideSources(req.request.out, s, `--out ${req.request.out}`);
+      else if (req.kind === 'refresh') {
+        // A refresh writes into the volume the drive (or image) holds; a dry run writes nothing and needs no confirmation.
+        const t = req.request.target;
+        if (t.kind === 'drive') checkDriveChoice(req.dryRun ? { ...t, confirmations: [t.device, t.device, t.device] } : t, await allDrives(), { neededBytes: 0, sourcePaths: sourceFolders(s) });
+        else refuseInsideSources(t.path, s, `the image ${t.path}`);
+      }
       else if (req.request.target.kind === 'image') checkImageTarget(req.request.target, req.request.format, s);
       else {
         // Every drive of a several-drive run is judged and confirmed as one drive is (batchDrives refuses a drive

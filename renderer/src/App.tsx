@@ -7,6 +7,7 @@ import type { ErrorDetail } from '../../shared/ipc.js';
 import { formatDriveBytes } from './format.js';
 import { Blockers } from './components/Blockers.js';
 import { ConfirmDialog } from './components/ConfirmDialog.js';
+import { RefreshDialog } from './components/RefreshDialog.js';
 import { EngineMessage } from './components/EngineMessage.js';
 import { chooseLanguage, initLanguage, type Language } from './i18n.js';
 import { fromEngine } from './messages.js';
@@ -22,8 +23,9 @@ import { SecurityPage } from './pages/Security.js';
 import { SelectMediaTypePage } from './pages/SelectMediaType.js';
 import { SummaryPage } from './pages/Summary.js';
 import { TaskSequencePage } from './pages/TaskSequence.js';
-import { startRequest } from './request.js';
+import { startRequest, withRefreshConfirmations } from './request.js';
 import { PAGES, useAnswers, useWizard, type PageId } from './stores/answers.js';
+import { useRefreshPlan } from './stores/refreshPlan.js';
 import { useRun } from './stores/run.js';
 import { useSite } from './stores/site.js';
 import { pageBlockers, type Blocker } from './validation.js';
@@ -101,7 +103,7 @@ export function App() {
   const site = useSite();
   const run = useRun();
   const [language, setLanguage] = useState<{ language: Language; followsSystem: boolean } | null>(null);
-  const [confirm, setConfirm] = useState<'wizard' | 'run' | 'erase' | null>(null);
+  const [confirm, setConfirm] = useState<'wizard' | 'run' | 'erase' | 'refresh' | null>(null);
   const [startError, setStartError] = useState<{ message: string; detail: ErrorDetail | null } | null>(null);
   /** An existing file at the image's path that is no tsmedia image: the engine replaces it only once the user names it. */
   const [replaceAsk, setReplaceAsk] = useState<string | null>(null);
@@ -156,9 +158,11 @@ export function App() {
   const canPrevious = index > 0 && !running && (!finished || run.state === 'error');
   const canNext = !running && !finished && blockers.length === 0 && run.state !== 'starting';
 
-  const startRun = async (a: typeof answers): Promise<void> => {
-    const req = startRequest(a, site.info.value);
-    if (!req) return;
+  const startRun = async (a: typeof answers, refreshConfirmations = 0): Promise<void> => {
+    const asked = startRequest(a, site.info.value);
+    if (!asked) return;
+    // A refresh runs once its change list was seen and the drive confirmed in the dialog.
+    const req = withRefreshConfirmations(asked, refreshConfirmations);
     setStartError(null);
     await useRun.getState().start(req);
     const s = useRun.getState();
@@ -177,6 +181,14 @@ export function App() {
       const m = answers.mediaType;
       if (m.media === 'usb' && m.usbTarget === 'drive' && m.severalDrives) {
         setConfirm('erase');
+        return;
+      }
+      // A refresh: its dry run first, whose change list the dialog shows; nothing is written until it is confirmed.
+      const req = startRequest(answers, site.info.value);
+      if (req?.kind === 'refresh') {
+        setStartError(null);
+        setConfirm('refresh');
+        void useRefreshPlan.getState().start(req);
         return;
       }
       return startRun(answers);
@@ -327,6 +339,21 @@ export function App() {
           </ul>
         </ConfirmDialog>
       ) : null}
+      {confirm === 'refresh' && answers.mediaType.drive ? (
+        <RefreshDialog
+          device={answers.mediaType.drive}
+          drive={site.drives.value?.find((x) => x.drive.device === answers.mediaType.drive) ?? null}
+          onConfirm={(n) => {
+            setConfirm(null);
+            void useRefreshPlan.getState().cancel();
+            void startRun(answers, n);
+          }}
+          onCancel={() => {
+            setConfirm(null);
+            void useRefreshPlan.getState().cancel();
+          }}
+        />
+      ) : null}
       {confirm === 'run' ? (
         <ConfirmDialog
           title={t('confirm.runTitle')}
@@ -339,7 +366,7 @@ export function App() {
           }}
           onCancel={() => setConfirm(null)}
         >
-          <p>{t('confirm.runBody')}</p>
+          <p>{run.kind === 'refresh' ? t('confirm.refreshRunBody') : t('confirm.runBody')}</p>
         </ConfirmDialog>
       ) : null}
     </div>

@@ -47,3 +47,10 @@ export function formatPercent(done: number, total: number): string {
   const p = total > 0 ? Math.min(100, (done / total) * 100) : 0;
   return new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 0 }).format(p / 100);
 }
+
+/** A date and time (ISO 8601, as a manifest gives it) in the page's language; the text itself when it is no date. */
+export function formatDate(iso: string): string {
+  const d = new Date(iso);
+  if (iso === '' || Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+}

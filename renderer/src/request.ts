@@ -89,6 +89,12 @@ export function baseRequest(a: Answers, site: SiteInfo | null): MediaRequestBase
   };
 }
 
+/** "Refresh the media on this drive" is the choice: one drive, refresh ticked (whether it can be done is checked apart). */
+export function refreshChosen(a: Answers): boolean {
+  const m = a.mediaType;
+  return m.media === 'usb' && m.usbTarget === 'drive' && !m.severalDrives && m.refresh && m.drive !== null;
+}
+
 export function startRequest(a: Answers, site: SiteInfo | null): StartMediaRequest | null {
   const base = baseRequest(a, site);
   const m = a.mediaType;
@@ -111,6 +117,11 @@ export function startRequest(a: Answers, site: SiteInfo | null): StartMediaReque
       const [first, ...more] = m.drives.map((device): UsbDriveTarget => ({ kind: 'drive', device, showAll: m.showAllDrives, confirmations: Array<string>(m.drivesConfirmations[device] ?? 0).fill(device) }));
       const request: UsbMediaRequest = { ...base, target: first, format: true, ...(more.length > 0 ? { moreDrives: more } : {}) };
       return { kind: 'usb', request };
+    } else if (refreshChosen(a) && m.drive) {
+      // A refresh: first its dry run (the change list); the run itself is started with the confirmations the user
+      // gives in the change list's dialog (withRefreshConfirmations).
+      const request: UsbMediaRequest = { ...base, target: { kind: 'drive', device: m.drive, showAll: m.showAllDrives, confirmations: [] }, format: false };
+      return { kind: 'refresh', request, dryRun: true };
     } else {
       if (!m.drive) return null;
       // Each ticked confirmation names the drive it was ticked for; the engine counts them again.
@@ -120,4 +131,11 @@ export function startRequest(a: Answers, site: SiteInfo | null): StartMediaReque
     return { kind: 'usb', request };
   }
   return null;
+}
+
+/** The refresh itself after its dry run: the same request, written, with the confirmations ticked in the change list's dialog. */
+export function withRefreshConfirmations(req: StartMediaRequest, confirmations: number): StartMediaRequest {
+  if (req.kind !== 'refresh' || req.request.target.kind !== 'drive') return req;
+  const device = req.request.target.device;
+  return { kind: 'refresh', dryRun: false, request: { ...req.request, target: { ...req.request.target, confirmations: Array<string>(confirmations).fill(device) } } };
 }

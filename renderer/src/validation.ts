@@ -6,12 +6,14 @@ import { isBlocking } from '../../shared/analysis.js';
 import type { AnalysisResult, CatalogItem, DistributionPointStatus, MissingContent } from '../../shared/analysis.js';
 import { confirmationsSatisfied } from '../../shared/drives.js';
 import type { ListedDrive, MediaCheck, OutputCheck } from '../../shared/ipc.js';
-import { mediaLabelIssue, parseDiscSize } from '../../shared/media.js';
+import { mediaLabelIssue, parseDiscSize, type ExistingMedia } from '../../shared/media.js';
 import { variableNameIssue, variableValueIssue } from '../../shared/variables.js';
 import { fromEngine, fromRule, type Coded } from './messages.js';
 import type { Answers, PageId } from './stores/answers.js';
-import { discSize, imageSizeBytes, outputCheckRequest } from './request.js';
-import type { Loadable } from './stores/site.js';
+import { discSize, imageSizeBytes, outputCheckRequest, refreshChosen } from './request.js';
+
+export { refreshChosen };
+import { existingKey, type Loadable } from './stores/site.js';
 
 export interface Blocker {
   /** i18n key under "blocker.". */
@@ -30,6 +32,26 @@ export interface SiteView {
   drives: Loadable<ListedDrive[]>;
   catalog: Loadable<CatalogItem[]>;
   output: Loadable<OutputCheck>;
+  existing: Loadable<ExistingMedia>;
+}
+
+
+/** The chosen drive's tsmedia media, when the answer is for it (this drive, this "show all drives"); null otherwise. */
+export function existingFor(a: Answers, existing: Loadable<ExistingMedia>): ExistingMedia | null {
+  const m = a.mediaType;
+  if (!m.drive || existing.key !== existingKey({ device: m.drive, showAll: m.showAllDrives })) return null;
+  return existing.value;
+}
+
+/** Why a refresh of the chosen drive cannot be done (with the task sequence chosen so far), or null. */
+function refreshBlockers(a: Answers, site: SiteView): Blocker[] {
+  if (!refreshChosen(a)) return [];
+  const e = existingFor(a, site.existing);
+  if (!e) return [{ key: 'refreshChecking', params: { device: a.mediaType.drive ?? '' } }];
+  if (!e.found) return [{ key: 'refreshNoMedia', params: { device: e.device }, detail: e.reason }];
+  const chosen = a.taskSequence.id;
+  if (chosen && (e.taskSequenceId ?? '').toUpperCase() !== chosen.toUpperCase()) return [{ key: 'refreshOtherSequence', params: { device: e.device, media: e.taskSequenceId ?? '—', chosen } }];
+  return [];
 }
 
 export function selectedDrive(a: Answers, drives: ListedDrive[] | null): ListedDrive | null {
@@ -116,6 +138,9 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
           if (!m.drive) out.push({ key: 'chooseDrive' });
           else if (!d) out.push({ key: 'driveGone', params: { device: m.drive } });
           else if (!d.evaluation.selectable) out.push({ key: 'driveRefused', params: { device: m.drive } });
+          // A refresh is confirmed in the change list's dialog, once the user has seen what it writes.
+          // Media for another task sequence is said here but blocks on the Task Sequence page, where it is put right.
+          else if (refreshChosen(a)) out.push(...refreshBlockers(a, site).filter((b) => b.key !== 'refreshOtherSequence'));
           else if (!confirmationsSatisfied(d.evaluation, m.driveConfirmations)) out.push({ key: 'confirmDrive', params: { device: m.drive } });
         } else {
           if (m.imagePath.trim() === '') out.push({ key: 'imagePath' });
@@ -147,6 +172,9 @@ export function pageBlockers(page: PageId, a: Answers, site: SiteView): Blocker[
         out.push({ key: 'chooseTaskSequence' });
         break;
       }
+      // The drive's media is for one task sequence: a refresh keeps it.
+      const other = refreshBlockers(a, site).find((b) => b.key === 'refreshOtherSequence');
+      if (other) out.push(other);
       const an = site.analysis;
       if (an.loading || (!an.value && !an.error)) out.push({ key: 'analyzing' });
       else if (an.error) out.push({ key: 'analysisFailed', detail: an.error, coded: fromEngine(an.errorDetail) });

@@ -9,7 +9,7 @@
 // little free space for the new files beside the old ones, a volume the refresh states cannot express.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { RefreshChanges, UsbMediaRequest } from '../../../shared/media.js';
+import type { MediaStart, RefreshChanges, UsbMediaRequest } from '../../../shared/media.js';
 import { userLogFolder } from './CmTraceLog.js';
 import { canReadDrive, driveIoPath } from '../drives/DriveAccess.js';
 import { checkDriveChoice } from '../drives/DriveChoice.js';
@@ -20,6 +20,7 @@ import { openFat32, type Fat32Volume, type FatFileInfo } from '../formats/fat32/
 import { planFat32Refresh, planFat32Repair, type RefreshStep } from '../formats/fat32/Fat32Refresh.js';
 import { fatLabel } from '../formats/fat32/Fat32Volume.js';
 import { windowsUpper } from '../formats/windowsNames.js';
+import { CancelledError } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
 import { MANIFEST_PATH, parseManifest, type MediaManifest } from './Manifest.js';
@@ -27,6 +28,7 @@ import { openMediaLog, prepareMedia, validateBaseRequest } from './MediaPreparat
 import { verifyFat32Media } from './MediaVerifier.js';
 import { sourceFolders } from './OutputPlace.js';
 import { ProgressReporter } from './Progress.js';
+import { mediaStart } from './RuntimeFiles.js';
 import { commit, removeQuietly } from './SafeOutput.js';
 import { driveReportBase, readyForFat32, writeUsbReport } from './UsbPreparation.js';
 import type { CreateUsbOptions } from './UsbMediaBuilder.js';
@@ -49,6 +51,8 @@ export interface RefreshUsbResult {
   manifest: MediaManifest;
   reportFiles: string[];
   logFiles: string[];
+  /** How the refreshed media is started (the wizard's Completion page). */
+  start: MediaStart;
 }
 
 /** The manifest on the volume, or why the volume cannot be refreshed. */
@@ -120,8 +124,15 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     }
     log.info(`refresh of ${target}: the media holds "${old.label}" for task sequence ${old.taskSequence.packageId}, ${old.files.length} files${repair.action === 'none' ? '' : `; an earlier refresh was interrupted (${repair.state}): it is ${repair.action === 'roll-back' ? 'rolled back' : 'finished'} first`}`);
 
+    // Cancel is honoured between the planning steps too (a dry run is cancelled from the wizard's change list).
+    const stopIfCancelled = (): void => {
+      if (options.signal?.aborted) throw new CancelledError();
+    };
+    stopIfCancelled();
     const prepared = await prepareMedia(site, req, checked, log, `refresh of ${target}`);
+    stopIfCancelled();
     const ready = await readyForFat32(prepared, req, log, progress, options);
+    stopIfCancelled();
     const oldByPath = new Map(old.files.map((f) => [windowsUpper(f.path), f]));
     const newPaths = new Set(prepared.files.map((f) => windowsUpper(f.path)));
     const changes: RefreshChanges = {
@@ -171,11 +182,12 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     for (const f of changes.added) log.info(`  added: ${f.path} (${f.size} bytes)`);
     for (const f of changes.replaced) log.info(`  replaced: ${f.path} (${f.size} bytes)`);
     for (const f of changes.removed) log.info(`  removed: ${f.path}`);
+    stopIfCancelled();
     options.onChanges?.(changes);
     if (options.dryRun) {
       log.info('dry run: nothing was written');
       await progress.close();
-      return { target, changes, written: false, bytesWritten: 0, verified: false, manifest: ready.manifest, reportFiles: [], logFiles: [...log.paths] };
+      return { target, changes, written: false, bytesWritten: 0, verified: false, manifest: ready.manifest, reportFiles: [], logFiles: [...log.paths], start: mediaStart(prepared.content.analysis.start, prepared.runtime) };
     }
 
     // Written by the privileged writer (which reads every written byte back itself): this process may not read the drive.
@@ -236,7 +248,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     progress.begin('done', 1);
     progress.update(1, null);
     await progress.close();
-    return { target, changes, written: true, bytesWritten, verified, manifest: ready.manifest, reportFiles: reportPairs.map((p) => p.final), logFiles: [...log.paths] };
+    return { target, changes, written: true, bytesWritten, verified, manifest: ready.manifest, reportFiles: reportPairs.map((p) => p.final), logFiles: [...log.paths], start: mediaStart(prepared.content.analysis.start, prepared.runtime) };
   } catch (err) {
     progress.cancel();
     removeQuietly(temps);

@@ -2,7 +2,19 @@
 import { useEffect, useRef } from 'react';
 import type { ReactNode } from 'react';
 
-export function ConfirmDialog(props: { title: string; children: ReactNode; confirmLabel: string; cancelLabel: string; onConfirm: () => void; onCancel: () => void; danger?: boolean }) {
+export function ConfirmDialog(props: {
+  title: string;
+  children: ReactNode;
+  confirmLabel: string;
+  cancelLabel: string;
+  onConfirm: () => void;
+  onCancel: () => void;
+  danger?: boolean;
+  /** The confirm button stays disabled (e.g. until the dialog's own boxes are ticked). */
+  confirmDisabled?: boolean;
+  /** A wider dialog, for a list. */
+  className?: string;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const cancelRef = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -17,7 +29,7 @@ export function ConfirmDialog(props: { title: string; children: ReactNode; confi
       return;
     }
     if (e.key !== 'Tab' || !ref.current) return;
-    const items = [...ref.current.querySelectorAll<HTMLElement>('button:not([disabled])')];
+    const items = [...ref.current.querySelectorAll<HTMLElement>('button:not([disabled]), input:not([disabled])')];
     if (items.length === 0) return;
     const first = items[0];
     const last = items[items.length - 1];
@@ -31,11 +43,11 @@ export function ConfirmDialog(props: { title: string; children: ReactNode; confi
   };
   return (
     <div className="modal-backdrop">
-      <div ref={ref} className="modal" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-body" onKeyDown={onKeyDown}>
+      <div ref={ref} className={props.className ? `modal ${props.className}` : 'modal'} role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-body" onKeyDown={onKeyDown}>
         <h2 id="confirm-title">{props.title}</h2>
         <div id="confirm-body">{props.children}</div>
         <div className="modal-buttons">
-          <button type="button" className={props.danger ? 'danger' : undefined} onClick={props.onConfirm}>
+          <button type="button" className={props.danger ? 'danger' : undefined} onClick={props.onConfirm} disabled={props.confirmDisabled}>
             {props.confirmLabel}
           </button>
           <button type="button" ref={cancelRef} onClick={props.onCancel}>

@@ -45,12 +45,12 @@ export function CompletionPage() {
     return (
       <div data-testid="result" data-result={f.code}>
         <p className={f.code === 'cancelled' ? 'warning' : 'error'} role="alert">
-          <strong>{t(`completion.${f.code}`)}</strong>
+          <strong>{run.kind === 'refresh' ? t(`completion.refresh_${f.code}`) : t(`completion.${f.code}`)}</strong>
         </p>
         <p>
           <EngineMessage message={f.message} coded={fromEngine(f.detail)} />
         </p>
-        <p className="help">{t('completion.nothingLost')}</p>
+        <p className="help">{run.kind === 'refresh' ? t('completion.refreshNothingLost') : t('completion.nothingLost')}</p>
       </div>
     );
   }
@@ -61,7 +61,9 @@ export function CompletionPage() {
     <div data-testid="result" data-result="done">
       <p className={short ? 'warning' : 'ok'} role="status">
         <strong>
-          {r.kind === 'iso'
+          {r.kind === 'refresh'
+            ? t('completion.doneRefresh', { device: r.refresh?.changes.target ?? '' })
+            : r.kind === 'iso'
             ? t('completion.doneIso', { count: r.outputs.length })
             : r.drives
               ? t('completion.doneDrives', { written: r.drives.filter((d) => d.status === 'written').length, count: r.drives.length })
@@ -92,6 +94,13 @@ export function CompletionPage() {
             ))}
           </ul>
         </>
+      ) : null}
+      {r.refresh ? (
+        <p data-testid="refresh-result" data-bytes-written={r.refresh.bytesWritten} data-added={r.refresh.changes.added.length} data-replaced={r.refresh.changes.replaced.length} data-removed={r.refresh.changes.removed.length}>
+          {t('completion.refreshWritten', { bytes: formatBytes(r.refresh.bytesWritten), full: formatBytes(r.refresh.changes.fullBytes) })}{' '}
+          {t('refresh.counts', { added: r.refresh.changes.added.length, replaced: r.refresh.changes.replaced.length, removed: r.refresh.changes.removed.length })}{' '}
+          {t('refresh.kept', { count: r.refresh.changes.keptFiles, bytes: formatBytes(r.refresh.changes.keptBytes) })}
+        </p>
       ) : null}
       <h3>{t('completion.whereHeading')}</h3>
       <ul className="plain outputs">

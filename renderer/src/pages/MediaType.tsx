@@ -4,7 +4,7 @@
 // is chosen.
 import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
-import { formatDriveBytes } from '../format.js';
+import { formatDate, formatDriveBytes } from '../format.js';
 import type { ListedDrive } from '../../../shared/ipc.js';
 import { DISC_SIZE_LABELS, mediaLabelIssue } from '../../../shared/media.js';
 import type { DiscSizeName } from '../../../shared/media.js';
@@ -15,7 +15,7 @@ import { driveConstraintText, fromEngine, fromRule } from '../messages.js';
 import { i386Unavailable, osdProblem } from '../osd.js';
 import { useAnswers } from '../stores/answers.js';
 import { useSite } from '../stores/site.js';
-import { selectedDrive } from '../validation.js';
+import { existingFor, selectedDrive } from '../validation.js';
 import { MediaCheckView } from './MediaCheckView.js';
 import { OutputCheckLine } from './OutputCheckView.js';
 
@@ -164,6 +164,7 @@ function UsbOptions() {
   const update = useAnswers((s) => s.update);
   const set = (patch: Partial<typeof m>): void => update('mediaType', patch);
   const several = m.usbTarget === 'drive' && m.severalDrives;
+  const refreshing = m.usbTarget === 'drive' && !m.severalDrives && m.refresh && m.drive !== null;
   return (
     <>
       <fieldset>
@@ -181,14 +182,17 @@ function UsbOptions() {
         </div>
       </fieldset>
       {m.usbTarget === 'drive' ? <DriveList /> : <ImageOptions />}
-      <div className="choice">
-        {/* Several drives are always formatted (the engine refuses them otherwise): the box shows it and cannot change. */}
-        <input type="checkbox" id="format" checked={m.format || several} disabled={several} onChange={(e) => set({ format: e.target.checked })} aria-describedby="format-help" />
-        <label htmlFor="format">{t('mediaType.format')}</label>
-        <p id="format-help" className="help">
-          {several ? t('mediaType.formatSeveral') : m.format ? t('mediaType.formatOnHelp') : t('mediaType.formatOffHelp')}
-        </p>
-      </div>
+      {/* A refresh writes into the volume the drive holds: there is nothing to format. */}
+      {refreshing ? null : (
+        <div className="choice">
+          {/* Several drives are always formatted (the engine refuses them otherwise): the box shows it and cannot change. */}
+          <input type="checkbox" id="format" checked={m.format || several} disabled={several} onChange={(e) => set({ format: e.target.checked })} aria-describedby="format-help" />
+          <label htmlFor="format">{t('mediaType.format')}</label>
+          <p id="format-help" className="help">
+            {several ? t('mediaType.formatSeveral') : m.format ? t('mediaType.formatOnHelp') : t('mediaType.formatOffHelp')}
+          </p>
+        </div>
+      )}
     </>
   );
 }
@@ -298,7 +302,7 @@ function DriveList() {
                     name="drive"
                     disabled={!d.evaluation.selectable}
                     checked={m.drive === d.drive.device}
-                    onChange={() => set({ drive: d.drive.device, driveConfirmations: 0 })}
+                    onChange={() => set({ drive: d.drive.device, driveConfirmations: 0, refresh: false })}
                     aria-describedby={`${id}-constraints`}
                   />
                 )}
@@ -366,7 +370,8 @@ function DriveList() {
               );
             })
         : null}
-      {!several && chosen && chosen.evaluation.selectable ? (
+      {!several && chosen && chosen.evaluation.selectable ? <RefreshChoice device={chosen.drive.device} /> : null}
+      {!several && chosen && chosen.evaluation.selectable && !m.refresh ? (
         <fieldset className="confirmations">
           <legend>{t('mediaType.confirmLegend')}</legend>
           {Array.from({ length: need }, (_, i) => (
@@ -384,6 +389,85 @@ function DriveList() {
         </fieldset>
       ) : null}
     </>
+  );
+}
+
+/**
+ * When the chosen drive holds tsmedia media: write the whole drive (the default) or refresh the media on it, writing
+ * only what changed. Media for another task sequence than the one chosen cannot be refreshed: the choice is shown
+ * disabled with the reason.
+ */
+function RefreshChoice({ device }: { device: string }) {
+  const { t } = useTranslation();
+  const a = useAnswers();
+  const m = a.mediaType;
+  const set = (patch: Partial<typeof m>): void => a.update('mediaType', patch);
+  const existing = useSite((s) => s.existing);
+  const sequences = useSite((s) => s.sequences.value);
+  const read = useSite((s) => s.readDriveMedia);
+  useEffect(() => {
+    void read({ device, showAll: m.showAllDrives });
+  }, [device, m.showAllDrives, read]);
+  const e = existingFor(a, existing);
+  const update = a.update;
+  // The drive holds no tsmedia media (any more): it can only be written whole.
+  const none = e !== null && !e.found;
+  useEffect(() => {
+    if (none && m.refresh) update('mediaType', { refresh: false });
+  }, [none, m.refresh, update]);
+  if (!e) {
+    return existing.loading ? (
+      <p role="status" className="help" data-testid="existing-media" data-found="checking">
+        {t('mediaType.existingChecking', { device })}
+      </p>
+    ) : null;
+  }
+  if (!e.found) {
+    return (
+      <p className="help" data-testid="existing-media" data-found="false">
+        {t('mediaType.existingNone', { device })}
+      </p>
+    );
+  }
+  const chosenTs = a.taskSequence.id;
+  const other = chosenTs !== null && (e.taskSequenceId ?? '').toUpperCase() !== chosenTs.toUpperCase();
+  const date = formatDate(e.created);
+  const choose = (refresh: boolean): void => {
+    set({ refresh, driveConfirmations: 0 });
+    // Refreshing keeps the media's task sequence: it becomes the choice when none is made yet.
+    if (refresh && chosenTs === null && e.taskSequenceId && sequences?.some((s) => s.packageId === e.taskSequenceId)) a.update('taskSequence', { id: e.taskSequenceId, acknowledged: false });
+  };
+  return (
+    <fieldset className="refresh-choice" data-testid="existing-media" data-found="true">
+      <legend>{t('mediaType.existingLegend')}</legend>
+      <p className="help" id="existing-media-facts">
+        {t('mediaType.existingFound', { device, label: e.label, id: e.taskSequenceId ?? '—', name: e.taskSequenceName, date })}
+      </p>
+      <div className="choice">
+        <input type="radio" id="write-whole" name="write-how" checked={!m.refresh} onChange={() => choose(false)} />
+        <label htmlFor="write-whole">{t('mediaType.writeWhole')}</label>
+      </div>
+      <div className="choice">
+        <input
+          type="radio"
+          id="write-refresh"
+          name="write-how"
+          checked={m.refresh}
+          disabled={other}
+          onChange={() => choose(true)}
+          aria-describedby={other ? 'existing-media-facts refresh-help refresh-unavailable' : 'existing-media-facts refresh-help'}
+        />
+        <label htmlFor="write-refresh">{t('mediaType.writeRefresh')}</label>
+        <p id="refresh-help" className="help">
+          {t('mediaType.writeRefreshHelp')}
+        </p>
+        {other ? (
+          <p id="refresh-unavailable" className="help unavailable" data-testid="refresh-unavailable">
+            <strong>{t('mediaType.refreshOtherSequence', { media: e.taskSequenceId ?? '—', chosen: chosenTs })}</strong>
+          </p>
+        ) : null}
+      </div>
+    </fieldset>
   );
 }
 

@@ -13,7 +13,7 @@ export function ProgressPage() {
   const value = p && p.bytesTotal > 0 ? Math.min(p.bytesDone, p.bytesTotal) : undefined;
   return (
     <>
-      <p className="intro">{run.state === 'cancelling' ? t('progress.cancelling') : t('progress.intro')}</p>
+      <p className="intro">{run.state === 'cancelling' ? t('progress.cancelling') : run.kind === 'refresh' ? t('progress.introRefresh') : t('progress.intro')}</p>
       <dl className="facts progress-facts" data-testid="progress">
         <dt>{t('progress.phase')}</dt>
         <dd data-testid="phase" data-phase={p?.phase ?? 'start'}>

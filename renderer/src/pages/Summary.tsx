@@ -77,6 +77,10 @@ export function SummaryPage() {
             <>
               <dt>{m.severalDrives ? t('summary.drives') : t('summary.drive')}</dt>
               <dd data-testid="summary-drives">{m.severalDrives ? m.drives.join(', ') || '—' : (m.drive ?? '—')}</dd>
+              <dt>{t('summary.writeHow')}</dt>
+              <dd data-testid="summary-write-how" data-refresh={String(req?.kind === 'refresh')}>
+                {req?.kind === 'refresh' ? t('summary.writeRefresh') : t('summary.writeWhole')}
+              </dd>
             </>
           ) : null}
           {m.media === 'usb' && m.usbTarget === 'image' ? (
@@ -87,7 +91,8 @@ export function SummaryPage() {
               </dd>
             </>
           ) : null}
-          {m.media === 'usb' ? (
+          {/* A refresh formats nothing: the "Writing" row above says what it does. */}
+          {m.media === 'usb' && req?.kind !== 'refresh' ? (
             <>
               <dt>{t('mediaType.format')}</dt>
               <dd>{m.format ? yes(true) : t('summary.noFormatBoot')}</dd>
@@ -238,7 +243,7 @@ export function SummaryPage() {
           </p>
         ) : null}
       </section>
-      <p className="help">{t('summary.nextStarts')}</p>
+      <p className="help">{req?.kind === 'refresh' ? t('summary.nextRefresh') : t('summary.nextStarts')}</p>
     </>
   );
 }

@@ -35,6 +35,11 @@ export interface Answers {
     /** With severalDrives: the confirmations ticked for each drive, by device. */
     drivesConfirmations: Record<string, number>;
     format: boolean;
+    /**
+     * "Refresh the media on this drive": the chosen drive holds tsmedia media, and only what changed is written
+     * (one drive only; the change list is shown and confirmed before anything is written).
+     */
+    refresh: boolean;
     imagePath: string;
     /** The existing file at the image path the user confirmed may be replaced (asked when the engine says so); '' none. */
     replaceImage: string;
@@ -72,6 +77,7 @@ export const initialAnswers = (): Answers => ({
     drives: [],
     drivesConfirmations: {},
     format: true,
+    refresh: false,
     imagePath: '',
     replaceImage: '',
     imageSize: '',

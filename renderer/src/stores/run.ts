@@ -9,7 +9,7 @@ export type RunState = 'idle' | 'starting' | 'running' | 'cancelling' | 'done' |
 interface RunStore {
   state: RunState;
   jobId: string | null;
-  kind: 'iso' | 'usb' | null;
+  kind: StartMediaRequest['kind'] | null;
   progress: MediaProgress | null;
   result: MediaResultSummary | null;
   /** How a failed run ended: the engine's code and its message, and the error's own code and values when it has them. */

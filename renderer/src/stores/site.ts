@@ -2,7 +2,8 @@
 // analysis, the media check (sizes, discs, the 4 GiB rule), the media file's place and the live drive list. Every value comes from the API.
 import { create } from 'zustand';
 import type { AnalysisResult, CatalogItem, SequenceSummary } from '../../../shared/analysis.js';
-import type { DriveListRequest, ErrorDetail, ListedDrive, MediaCheck, MediaCheckRequest, OpenServerSiteRequest, OutputCheck, OutputCheckRequest, SiteInfo } from '../../../shared/ipc.js';
+import type { DriveListRequest, DriveMediaRequest, ErrorDetail, ListedDrive, MediaCheck, MediaCheckRequest, OpenServerSiteRequest, OutputCheck, OutputCheckRequest, SiteInfo } from '../../../shared/ipc.js';
+import type { ExistingMedia } from '../../../shared/media.js';
 import { api, errorDetail, errorMessage } from '../api.js';
 
 export interface Loadable<T> {
@@ -26,6 +27,8 @@ interface SiteStore {
   drives: Loadable<ListedDrive[]>;
   /** Whether the media file (ISO or USB image) can be written where it is typed; its key is the request serialised. */
   output: Loadable<OutputCheck>;
+  /** Whether the chosen drive holds tsmedia media (for "refresh the media on this drive"); its key is existingKey(). */
+  existing: Loadable<ExistingMedia>;
   /** Loads the site info, task sequences and catalog (again, after another site is opened). */
   load(): Promise<void>;
   openSite(path: string | null): Promise<void>;
@@ -39,10 +42,15 @@ interface SiteStore {
   refreshDrives(req: DriveListRequest): Promise<void>;
   /** Asks about the media file's place; `again` asks again for the same request (a folder created meanwhile). */
   checkOutput(req: OutputCheckRequest, again?: boolean): Promise<void>;
+  /** Reads the drive's tsmedia manifest. */
+  readDriveMedia(req: DriveMediaRequest): Promise<void>;
 }
 
+/** The key of the `existing` answer for a drive. */
+export const existingKey = (req: DriveMediaRequest): string => `${req.device}|${req.showAll}`;
+
 /** Runs one request for a slot, ignoring its answer when a newer request for the slot was made meanwhile. */
-async function fetchInto<K extends 'info' | 'sequences' | 'catalog' | 'analysis' | 'check' | 'drives' | 'output'>(
+async function fetchInto<K extends 'info' | 'sequences' | 'catalog' | 'analysis' | 'check' | 'drives' | 'output' | 'existing'>(
   set: (fn: (s: SiteStore) => Partial<SiteStore>) => void,
   get: () => SiteStore,
   slot: K,
@@ -71,6 +79,7 @@ export const useSite = create<SiteStore>()((set, get) => ({
   check: empty(),
   drives: empty(),
   output: empty(),
+  existing: empty(),
   load: async () => {
     const g = String(++generation);
     // Another site: a media file inside it is refused, so the place is asked about again.
@@ -104,6 +113,13 @@ export const useSite = create<SiteStore>()((set, get) => ({
     if (o.key === key && (o.loading || (o.value && !again))) return Promise.resolve();
     // Asked again: the answer shown stays until the new one comes (no flicker, Next not blocked meanwhile).
     return fetchInto(set, get, 'output', key, () => api.checkOutput(req), o.key === key);
+  },
+  readDriveMedia: (req) => {
+    const key = existingKey(req);
+    const e = get().existing;
+    // Read again each time the drive is chosen (or the page shown): a refresh or another tool may have changed it.
+    if (e.key === key && e.loading) return Promise.resolve();
+    return fetchInto(set, get, 'existing', key, () => api.readDriveMedia(req));
   },
   refreshDrives: (req) => fetchInto(set, get, 'drives', `${req.showAll}|${req.neededBytes}|${Date.now()}`, () => api.listDrives(req), true),
 }));
