@@ -37,8 +37,8 @@ export interface RefreshRun {
   /** Sectors written to the disk holding the image during the run, sync included (everything on it: informative). */
   diskBytes: number | null;
   peakMiB: number;
-  /** Seconds between the log's lines, for the refresh: where its time goes. */
-  steps: { step: string; seconds: number }[];
+  /** Where the time went, from the run's lines in CreateTSMedia.log: start, prepare, write, read back, finish. */
+  phases: { phase: string; seconds: number }[];
 }
 
 export interface RefreshPair {
@@ -61,6 +61,9 @@ export interface RefreshFigure {
   verified: RefreshPair;
   /** Both with --no-verify. */
   noVerify: RefreshPair | null;
+  /** A second refresh with read-back right after the first (the image in the page cache), against the same full writes. */
+  warmRefresh: number;
+  warmRefreshRuns: RefreshRun[];
   /** What the last refresh said it would write. */
   changes: { replaced: number; added: number; removed: number; keptFiles: number; bytesToWrite: number; fullBytes: number } | null;
   checks: { files: number; bytes: number };
@@ -122,7 +125,7 @@ interface PackageSpec {
 }
 
 /** The payload: an OS image package, an applications package, language packs, and the driver package of `driverBytes`. */
-function packageSpecs(contentBytes: number, driverBytes: number): PackageSpec[] {
+export function packageSpecs(contentBytes: number, driverBytes: number): PackageSpec[] {
   let seed = 20;
   const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const rest = contentBytes - driverBytes;
@@ -167,7 +170,7 @@ function writePackageFiles(dir: string, spec: PackageSpec, buf: Buffer): Map<str
 }
 
 /** The site: the sample site with the payload packages in DP01's library and the catalog. */
-async function makeRefreshSite(root: string, sampleSite: string, specs: PackageSpec[]): Promise<{ site: string; driverHashes: Map<string, string> }> {
+export async function makeRefreshSite(root: string, sampleSite: string, specs: PackageSpec[]): Promise<{ site: string; driverHashes: Map<string, string> }> {
   const site = join(root, 'site');
   cpSync(sampleSite, site, { recursive: true });
   const library = new ContentLibraryWriter(join(site, 'SCCMContentLib_DP01'));
@@ -188,7 +191,7 @@ async function makeRefreshSite(root: string, sampleSite: string, specs: PackageS
 }
 
 /** A new version of the driver package with new bytes (new content version, the catalog's source version bumped). */
-async function updateDrivers(root: string, site: string, spec: PackageSpec): Promise<Map<string, string>> {
+export async function updateDrivers(root: string, site: string, spec: PackageSpec): Promise<Map<string, string>> {
   const descPath = join(site, 'tsmedia-site.json');
   const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number; version: string }[] };
   const entry = desc.catalog.find((c) => c.packageId === spec.id);
@@ -237,28 +240,47 @@ function diskOf(path: string): string | null {
 
 const diskWritten = (disk: string | null): number | null => (disk ? Number(readFileSync(`/sys/block/${disk}/stat`, 'utf8').trim().split(/\s+/)[6]) * 512 : null);
 
-/** The log lines a run appended to CreateTSMedia.log, with the seconds each took until the next. */
-function logSteps(logFile: string, from: number): { step: string; seconds: number }[] {
+/** The phases of a run: the first log line matching each marker, in order, between the process's start and its end (sync included). */
+const PHASES: Record<'create' | 'refresh', [RegExp, string][]> = {
+  // start: Node, the modules, the media key, the site read (and for a refresh, the volume's FAT, directories and manifest).
+  create: [[/creating stand-alone media/, 'start'], [/^plan: FAT32/, 'prepare'], [/^wrote \d+ bytes/, 'write'], [/^verified: /, 'read back']],
+  refresh: [[/^refresh of /, 'start'], [/^changes: /, 'prepare'], [/^refreshed /, 'write'], [/^verified: /, 'read back']],
+};
+
+/** The run's lines in the log (from byte `from`), timed; the phases between its start, the markers, and its end. */
+function logPhases(logFile: string, from: number, kind: 'create' | 'refresh', startMs: number, endMs: number): { phase: string; seconds: number }[] {
   if (!existsSync(logFile)) return [];
   const text = readFileSync(logFile).subarray(from).toString('utf8');
   const rows: { t: number; text: string }[] = [];
-  // CMTrace lines: <![LOG[text]LOG]!><time="HH:MM:SS.mmm+zzz" date="MM-DD-YYYY" …>
+  // CMTrace lines: <![LOG[text]LOG]!><time="HH:MM:SS.mmm+bias" date="MM-DD-YYYY" …>, in local time.
   for (const m of text.matchAll(/<!\[LOG\[([\s\S]*?)\]LOG\]!><time="(\d+):(\d+):(\d+)\.(\d+)[^"]*" date="(\d+)-(\d+)-(\d+)"/g)) {
     const [, msg, hh, mm, ss, ms, mo, dd, yy] = m;
-    rows.push({ t: Date.UTC(Number(yy), Number(mo) - 1, Number(dd), Number(hh), Number(mm), Number(ss), Number(ms.padEnd(3, '0').slice(0, 3))), text: msg.replace(/\s+/g, ' ').slice(0, 140) });
+    rows.push({ t: new Date(Number(yy), Number(mo) - 1, Number(dd), Number(hh), Number(mm), Number(ss), Number(ms.padEnd(3, '0').slice(0, 3))).getTime(), text: msg });
   }
-  return rows.map((r, i) => ({ step: r.text, seconds: i + 1 < rows.length ? (rows[i + 1].t - r.t) / 1000 : 0 }));
+  const phases: { phase: string; seconds: number }[] = [];
+  let at = startMs;
+  let i = 0;
+  for (const [re, phase] of PHASES[kind]) {
+    const j = rows.findIndex((r, k) => k >= i && re.test(r.text));
+    if (j < 0) continue;
+    phases.push({ phase, seconds: (rows[j].t - at) / 1000 });
+    at = rows[j].t;
+    i = j;
+  }
+  phases.push({ phase: 'finish, sync', seconds: (endMs - at) / 1000 });
+  return phases;
 }
 
 /**
  * Runs the CLI under GNU time, sampling the CLI's /proc/<pid>/io and status every 50 ms until it exits; then `sync`,
  * inside the time, as the other figures do.
  */
-async function measuredRun(cli: string, args: string[], env: NodeJS.ProcessEnv, disk: string | null, logFile: string): Promise<RefreshRun & { stdout: string }> {
+async function measuredRun(cli: string, args: string[], env: NodeJS.ProcessEnv, disk: string | null, logFile: string, kind: 'create' | 'refresh'): Promise<RefreshRun & { stdout: string }> {
   execFileSync('sync');
   const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
   const diskBefore = diskWritten(disk);
   const t0 = process.hrtime.bigint();
+  const startMs = Date.now();
   const child = spawn('/usr/bin/time', ['-f', 'BENCH-RUSAGE %M %O', process.execPath, cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
@@ -303,7 +325,7 @@ async function measuredRun(cli: string, args: string[], env: NodeJS.ProcessEnv, 
     readBytes,
     diskBytes: diskBefore === null || diskAfter === null ? null : diskAfter - diskBefore,
     peakMiB: Math.max(hwmKiB, ru ? Number(ru[1]) : 0) / 1024,
-    steps: logSteps(logFile, logFrom),
+    phases: logPhases(logFile, logFrom, kind, startMs, Date.now()),
     stdout,
   };
 }
@@ -409,30 +431,38 @@ export async function refreshVsFullFigure(o: RefreshOptions): Promise<RefreshFig
     const disk = diskOf(root);
     const base = ['--site', site, '--task-sequence', TS, '--dp', 'DP01', ...specs.flatMap((s) => (s.kind === 'DriverPackage' ? ['--driver-package', s.id] : ['--package', s.id]))];
     const describe = (r: RefreshRun): string =>
-      `${r.seconds.toFixed(2)} s, write_bytes ${(r.writeBytes / MiB).toFixed(1)} MiB (sampled ${(r.sampledWriteBytes / MiB).toFixed(1)}), read_bytes ${(r.readBytes / MiB).toFixed(0)} MiB${r.diskBytes === null ? '' : `, disk ${(r.diskBytes / MiB).toFixed(0)} MiB`}, VmHWM ${r.peakMiB.toFixed(0)} MiB`;
+      `${r.seconds.toFixed(2)} s, write_bytes ${(r.writeBytes / MiB).toFixed(1)} MiB (sampled ${(r.sampledWriteBytes / MiB).toFixed(1)}), read_bytes ${(r.readBytes / MiB).toFixed(0)} MiB${r.diskBytes === null ? '' : `, disk (every writer) ${(r.diskBytes / MiB).toFixed(0)} MiB`}, VmHWM ${r.peakMiB.toFixed(0)} MiB; ${r.phases.map((p) => `${p.phase} ${p.seconds.toFixed(2)} s`).join(', ')}`;
     const verified = { full: [] as RefreshRun[], refresh: [] as RefreshRun[] };
     const bare = { full: [] as RefreshRun[], refresh: [] as RefreshRun[] };
+    const warm: RefreshRun[] = [];
     let changes: RefreshFigure['changes'] = null;
     let checks = { files: 0, bytes: 0 };
-    const strip = (r: RefreshRun & { stdout: string }): RefreshRun => ({ seconds: r.seconds, writeBytes: r.writeBytes, sampledWriteBytes: r.sampledWriteBytes, readBytes: r.readBytes, diskBytes: r.diskBytes, peakMiB: r.peakMiB, steps: r.steps });
+    const strip = (r: RefreshRun & { stdout: string }): RefreshRun => ({ seconds: r.seconds, writeBytes: r.writeBytes, sampledWriteBytes: r.sampledWriteBytes, readBytes: r.readBytes, diskBytes: r.diskBytes, peakMiB: r.peakMiB, phases: r.phases });
     const onePair = async (r: number, verify: boolean): Promise<void> => {
       const extra = verify ? [] : ['--no-verify'];
       const what = verify ? 'with read-back' : '--no-verify';
       rmSync(img, { force: true });
       dropFromCache([library]);
-      const f = await measuredRun(o.cli, ['create', ...base, '--media', 'usb', '--image', img, '--image-size', o.imageSize, '--json', ...extra], env, disk, logFile);
+      const f = await measuredRun(o.cli, ['create', ...base, '--media', 'usb', '--image', img, '--image-size', o.imageSize, '--json', ...extra], env, disk, logFile, 'create');
       (verify ? verified : bare).full.push(strip(f));
       o.log(`bench: run ${r}/${o.runs} refresh-vs-full: full write (${what}) ${describe(f)}`);
       driverHashes = await updateDrivers(root, site, drivers);
       dropFromCache([library, img]);
-      const x = await measuredRun(o.cli, ['refresh', img, ...base, '--json', ...extra], env, disk, logFile);
+      const x = await measuredRun(o.cli, ['refresh', img, ...base, '--json', ...extra], env, disk, logFile, 'refresh');
       (verify ? verified : bare).refresh.push(strip(x));
       const result = JSON.parse(x.stdout.slice(x.stdout.indexOf('{'))) as { written: boolean; changes: { replaced: unknown[]; added: unknown[]; removed: unknown[]; keptFiles: number; bytesToWrite: number; fullBytes: number } };
       if (!result.written) throw new Error(`refresh-vs-full: the refresh wrote nothing: ${x.stdout.slice(0, 2000)}`);
       const c = result.changes;
       changes = { replaced: c.replaced.length, added: c.added.length, removed: c.removed.length, keptFiles: c.keptFiles, bytesToWrite: c.bytesToWrite, fullBytes: c.fullBytes };
       o.log(`bench: run ${r}/${o.runs} refresh-vs-full: refresh (${what}) ${describe(x)}; ${c.replaced.length} replaced, ${c.added.length} added, ${c.removed.length} removed, ${c.keptFiles} kept, ${(c.bytesToWrite / MiB).toFixed(1)} MiB to write`);
-      if (verify) checks = checkImage(o.cli, env, img, root, driverHashes, o.log);
+      if (!verify) return;
+      checks = checkImage(o.cli, env, img, root, driverHashes, o.log);
+      // Again at once, the image in the page cache (the checks just read all of it): the read-back's cost without the disk.
+      driverHashes = await updateDrivers(root, site, drivers);
+      dropFromCache([library]);
+      const w = await measuredRun(o.cli, ['refresh', img, ...base, '--json'], env, disk, logFile, 'refresh');
+      warm.push(strip(w));
+      o.log(`bench: run ${r}/${o.runs} refresh-vs-full: refresh again, the image in the page cache (with read-back) ${describe(w)}`);
     };
     for (let r = 1; r <= o.runs; r++) {
       await onePair(r, true);
@@ -445,6 +475,8 @@ export async function refreshVsFullFigure(o: RefreshOptions): Promise<RefreshFig
       runs: o.runs,
       verified: pair(verified.full, verified.refresh),
       noVerify: o.noVerifyPair ? pair(bare.full, bare.refresh) : null,
+      warmRefresh: median(warm.map((r) => r.seconds)),
+      warmRefreshRuns: warm,
       changes,
       checks,
     };
@@ -461,11 +493,10 @@ export function refreshTargets(f: RefreshFigure | null): { name: string; value: 
   ];
 }
 
-/** Where the median refresh's time went: its log's slowest steps. */
-function slowSteps(runs: RefreshRun[], n: number): string[] {
-  const m = median(runs.map((r) => r.seconds));
-  const run = runs.reduce((a, b) => (Math.abs(b.seconds - m) < Math.abs(a.seconds - m) ? b : a));
-  return [...run.steps].sort((a, b) => b.seconds - a.seconds).slice(0, n).map((s) => `    ${s.seconds.toFixed(2)} s after "${s.step}"`);
+/** Each phase's median over the runs, as "start 0.80 s, prepare 0.40 s, …". */
+function phaseLine(runs: RefreshRun[]): string {
+  const names = [...new Set(runs.flatMap((r) => r.phases.map((p) => p.phase)))];
+  return names.map((n) => `${n} ${median(runs.map((r) => r.phases.find((p) => p.phase === n)?.seconds ?? 0)).toFixed(2)} s`).join(', ');
 }
 
 /** Lines for the console. */
@@ -479,8 +510,11 @@ export function refreshLines(f: RefreshFigure): string[] {
     ...row(f.verified, 'with read-back (as a user runs them)'),
     ...(f.noVerify ? row(f.noVerify, '--no-verify') : []),
   ];
+  lines.push(`  a second refresh at once, the image in the page cache (with read-back): ${f.warmRefresh.toFixed(2)} s, time × ${(f.warmRefresh / f.verified.full).toFixed(3)}`);
   if (f.changes) lines.push(`  the refresh's change list: ${f.changes.replaced} replaced, ${f.changes.added} added, ${f.changes.removed} removed, ${f.changes.keptFiles} kept; ${mb(f.changes.bytesToWrite)} to write of ${mb(f.changes.fullBytes)}`);
   lines.push(`  checked after every refresh: tsmedia verify, fsck.fat -n, mtools read ${f.checks.files} files (${mb(f.checks.bytes)}) with the manifest's hashes`);
-  lines.push('  the median refresh (with read-back), its slowest log steps:', ...slowSteps(f.verified.refreshRuns, 6));
+  lines.push('  where the time goes (medians of each phase, from the log):');
+  lines.push(`    full write with read-back: ${phaseLine(f.verified.fullRuns)}`, `    refresh with read-back: ${phaseLine(f.verified.refreshRuns)}`, `    refresh with read-back, image in the page cache: ${phaseLine(f.warmRefreshRuns)}`);
+  if (f.noVerify) lines.push(`    full write --no-verify: ${phaseLine(f.noVerify.fullRuns)}`, `    refresh --no-verify: ${phaseLine(f.noVerify.refreshRuns)}`);
   return lines;
 }
