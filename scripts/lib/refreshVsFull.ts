@@ -17,6 +17,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ContentLibraryWriter } from '../../electron/engine/site/ContentLibraryWriter.js';
 import { fsckVolume, missingFatTools, mspec, MT_ENV } from '../../test/support/fat32Tools.js';
@@ -67,6 +68,8 @@ export interface RefreshFigure {
   /** What the last refresh said it would write. */
   changes: { replaced: number; added: number; removed: number; keptFiles: number; bytesToWrite: number; fullBytes: number } | null;
   checks: { files: number; bytes: number };
+  /** The machine's 1-minute load average when the runs began and when they ended (another job's CPU shows here). */
+  load: [number, number];
 }
 
 export interface RefreshOptions {
@@ -464,6 +467,7 @@ export async function refreshVsFullFigure(o: RefreshOptions): Promise<RefreshFig
       warm.push(strip(w));
       o.log(`bench: run ${r}/${o.runs} refresh-vs-full: refresh again, the image in the page cache (with read-back) ${describe(w)}`);
     };
+    const loadBefore = loadavg()[0];
     for (let r = 1; r <= o.runs; r++) {
       await onePair(r, true);
       if (o.noVerifyPair) await onePair(r, false);
@@ -479,6 +483,7 @@ export async function refreshVsFullFigure(o: RefreshOptions): Promise<RefreshFig
       warmRefreshRuns: warm,
       changes,
       checks,
+      load: [loadBefore, loadavg()[0]],
     };
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -506,7 +511,7 @@ export function refreshLines(f: RefreshFigure): string[] {
     `  ${what}: full write ${p.full.toFixed(2)} s, ${mb(p.fullBytes)} written; refresh ${p.refresh.toFixed(2)} s, ${mb(p.refreshBytes)} written: time × ${p.timeRatio.toFixed(3)}, bytes × ${p.bytesRatio.toFixed(3)}`,
   ];
   const lines = [
-    `refresh vs full: a ${(f.imageBytes / 1024 ** 3).toFixed(2)} GiB image, ${(f.contentBytes / MiB).toFixed(0)} MiB of content, a ${(f.driverBytes / 1e6).toFixed(0)} MB driver package changed; medians of ${f.runs} run(s), cold page cache, sync inside the time`,
+    `refresh vs full: a ${(f.imageBytes / 1024 ** 3).toFixed(2)} GiB image, ${(f.contentBytes / MiB).toFixed(0)} MiB of content, a ${(f.driverBytes / 1e6).toFixed(0)} MB driver package changed; medians of ${f.runs} run(s), cold page cache, sync inside the time; load ${f.load[0].toFixed(1)} → ${f.load[1].toFixed(1)}`,
     ...row(f.verified, 'with read-back (as a user runs them)'),
     ...(f.noVerify ? row(f.noVerify, '--no-verify') : []),
   ];
