@@ -1,5 +1,5 @@
 // The `refresh-vs-full` benchmark figure (issue 20): on a 2 GiB USB image whose content fills a good part of it
-// (several packages, one of them a 50 MB driver package), a full write (`tsmedia create --media usb --image … 
+// (several packages, one of them a 50 MB driver package), a full write (`tsmedia create --media usb --image …
 // --image-size 2GiB`) against a refresh (`tsmedia refresh IMAGE`, the same options) after the driver package got new
 // bytes (a new content version, the catalog's source version bumped). Both run as a user runs them, with their
 // read-back; the same pair is also measured with `--no-verify`, shown beside, not a target.
@@ -128,7 +128,7 @@ interface PackageSpec {
 }
 
 /** The payload: an OS image package, an applications package, language packs, and the driver package of `driverBytes`. */
-export function packageSpecs(contentBytes: number, driverBytes: number): PackageSpec[] {
+function packageSpecs(contentBytes: number, driverBytes: number): PackageSpec[] {
   let seed = 20;
   const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const rest = contentBytes - driverBytes;
@@ -173,7 +173,7 @@ function writePackageFiles(dir: string, spec: PackageSpec, buf: Buffer): Map<str
 }
 
 /** The site: the sample site with the payload packages in DP01's library and the catalog. */
-export async function makeRefreshSite(root: string, sampleSite: string, specs: PackageSpec[]): Promise<{ site: string; driverHashes: Map<string, string> }> {
+async function makeRefreshSite(root: string, sampleSite: string, specs: PackageSpec[]): Promise<{ site: string; driverHashes: Map<string, string> }> {
   const site = join(root, 'site');
   cpSync(sampleSite, site, { recursive: true });
   const library = new ContentLibraryWriter(join(site, 'SCCMContentLib_DP01'));
@@ -194,7 +194,7 @@ export async function makeRefreshSite(root: string, sampleSite: string, specs: P
 }
 
 /** A new version of the driver package with new bytes (new content version, the catalog's source version bumped). */
-export async function updateDrivers(root: string, site: string, spec: PackageSpec): Promise<Map<string, string>> {
+async function updateDrivers(root: string, site: string, spec: PackageSpec): Promise<Map<string, string>> {
   const descPath = join(site, 'tsmedia-site.json');
   const desc = JSON.parse(readFileSync(descPath, 'utf8')) as { catalog: { packageId: string; sourceVersion: number; version: string }[] };
   const entry = desc.catalog.find((c) => c.packageId === spec.id);
