@@ -6,7 +6,9 @@
 // bytes; and a 5,000-package, 300-task-sequence live site opened from the test administration service
 // (`--only-live`: that figure alone); as root, several drives in one run (`several-drives`: three loop devices throttled
 // to 20, 40 and 60 MB/s written at once against the slowest alone, the content read once, memory bounded;
-// `--only-drives`: that figure alone, `--drives-content MiB`, `--drives-mbps 20,40,60`, `--drives-skip-verify`).
+// `--only-drives`: that figure alone, `--drives-content MiB`, `--drives-mbps 20,40,60`, `--drives-skip-verify`); as root,
+// a refresh against a full write (`refresh-vs-full`: a 2 GiB USB image of ~1.3 GiB content, one 50 MB driver package
+// changed, scripts/lib/refreshVsFull.ts; `--only-refresh`: that figure alone, `--refresh-content MiB`).
 // Not part of `npm test`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -25,6 +27,7 @@ import type { IsoMediaRequest } from '../shared/media.js';
 import { cannotShare, sambaShare } from './lib/sambaShare.js';
 import { cannotThrottle, throttledStick } from './lib/throttledStick.js';
 import { severalDrivesFigure, severalDrivesLines, severalDrivesTargets, type DrivesFigure } from './lib/severalDrives.js';
+import { refreshLines, refreshTargets, refreshVsFullFigure, type RefreshFigure } from './lib/refreshVsFull.js';
 import { cannotMeasureWizard, measureWizardLongTasks, type WizardLongTasks } from './lib/wizardLongTasks.js';
 import { loadFolderSite } from '../test/adminService/AdminServiceData.js';
 import { startAdminService } from '../test/adminService/AdminServiceServer.js';
@@ -223,6 +226,14 @@ async function drivesFigure(work: string, values: { 'drives-content'?: string; '
     },
     log,
   });
+}
+
+/** The refresh-vs-full figure (scripts/lib/refreshVsFull.ts): a 2 GiB image, `--refresh-content` (default 1,350 MiB) in four packages, one a 50 MB driver package. */
+async function refreshFigure(work: string, values: { 'refresh-content'?: string }, runs: number, log: (s: string) => void): Promise<RefreshFigure | null> {
+  const mib = values['refresh-content'] ?? '1350';
+  const contentBytes = parseSize(/^\d+(\.\d+)?$/.test(mib.trim()) ? `${mib}MiB` : mib);
+  if (contentBytes > 1700 * MiB) throw new Error(`--refresh-content "${mib}": at most 1700 MiB, the image is 2 GiB and the refresh writes the new package beside the old one`);
+  return refreshVsFullFigure({ work, cli: CLI, sampleSite: sampleSitePath(), contentBytes, driverBytes: 50e6, imageSize: '2GiB', runs, noVerifyPair: true, log });
 }
 
 interface ShareFigure {
@@ -428,7 +439,7 @@ const longTasksFigures = (w: WizardLongTasks | null): unknown =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' }, 'only-live': { type: 'boolean' }, 'only-drives': { type: 'boolean' }, 'drives-content': { type: 'string' }, 'drives-mbps': { type: 'string' }, 'drives-skip-verify': { type: 'boolean' } },
+    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' }, 'only-live': { type: 'boolean' }, 'only-drives': { type: 'boolean' }, 'drives-content': { type: 'string' }, 'drives-mbps': { type: 'string' }, 'drives-skip-verify': { type: 'boolean' }, 'only-refresh': { type: 'boolean' }, 'refresh-content': { type: 'string' } },
   });
   const size = parseSize(values.size ?? '2GiB');
   if (size > 20 * GiB) throw new Error('--size is at most 20 GiB');
@@ -455,6 +466,14 @@ async function main(): Promise<void> {
       if (f) console.log(severalDrivesLines(f).join('\n'));
       console.log(ts.map(targetLine).join('\n'));
       if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: ts, drives: f }, null, 2)}\n`);
+      return;
+    }
+    if (values['only-refresh']) {
+      const f = await refreshFigure(work, values, runs, log);
+      const ts = refreshTargets(f);
+      if (f) console.log(refreshLines(f).join('\n'));
+      console.log(ts.map(targetLine).join('\n'));
+      if (values.json) writeFileSync(values.json, `${JSON.stringify({ targets: ts, refresh: f }, null, 2)}\n`);
       return;
     }
     if (values['only-live']) {
@@ -541,6 +560,7 @@ async function main(): Promise<void> {
     const share = await shareFigure(work, values.work ?? tmpdir(), parseSize(values['share-content'] ?? '512MiB'), runs, values['share-big-writes'] === true, log);
     const live = await liveSiteOpen(work, runs, log);
     const drives = await drivesFigure(work, values, runs, log);
+    const refresh = await refreshFigure(work, values, runs, log);
 
     let largePeak: number | null = null;
     if (!values['skip-large']) {
@@ -609,6 +629,7 @@ async function main(): Promise<void> {
       shareTarget(share),
       liveTarget(live),
       ...severalDrivesTargets(drives),
+      ...refreshTargets(refresh),
       target('verify-vs-node-sha256', verifyRate / nodeSha, '>= 0.9', (v) => v >= 0.9),
       target('verify-vs-sha256sum', median(sumTimes) / median(verifyTimes) * (isoBytes / size), '> 1.0 (throughput ratio)', (v) => v > 1.0),
       target('memory-default', Math.max(peaks.get('tsmedia iso') ?? 0, peaks.get('tsmedia usb --image') ?? 0, verifyPeak), '<= 200 MiB', (v) => v <= 200),
@@ -629,8 +650,9 @@ async function main(): Promise<void> {
       '',
       ...targets.map(targetLine),
     ];
+    if (refresh) lines.splice(lines.length - targets.length - 1, 0, '', ...refreshLines(refresh));
     console.log(lines.join('\n'));
-    if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, sizeBytes: size, results, targets, longTasks: longTasksFigures(wizard), drives }, null, 2)}\n`);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, sizeBytes: size, results, targets, longTasks: longTasksFigures(wizard), drives, refresh }, null, 2)}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
