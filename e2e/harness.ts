@@ -196,16 +196,20 @@ export class Wizard {
   }
 
   /**
-   * From Media Type to Summary as most runs go: no password, task sequence SMP00010, no extra content, distribution
-   * point DP01.
+   * From Media Type to Summary as most runs go: no password, task sequence SMP00010 (`taskSequence` null keeps the one
+   * already chosen), the `packages` ticked, distribution point DP01.
    */
-  async plainToSummary(): Promise<void> {
+  async plainToSummary(o: { packages?: string[]; taskSequence?: string | null } = {}): Promise<void> {
     await this.next('security');
     await this.page.locator('#protect').uncheck();
     await this.next('taskSequence');
-    await this.page.locator('#ts-SMP00010').check();
+    if (o.taskSequence !== null) await this.page.locator(`#ts-${o.taskSequence ?? 'SMP00010'}`).check();
     await this.page.locator('[data-testid="references"]').waitFor();
-    for (const p of ['applications', 'packages', 'driverPackages', 'distributionPoints'] as const) await this.next(p);
+    await this.next('applications');
+    await this.next('packages');
+    for (const id of o.packages ?? []) await this.page.locator(`#packages-${id}`).check();
+    await this.next('driverPackages');
+    await this.next('distributionPoints');
     await this.page.locator('#dp-DP01').check();
     await this.next('customization');
     await this.next('summary');

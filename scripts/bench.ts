@@ -229,11 +229,14 @@ async function drivesFigure(work: string, values: { 'drives-content'?: string; '
 }
 
 /** The refresh-vs-full figure (scripts/lib/refreshVsFull.ts): a 2 GiB image, `--refresh-content` (default 1,350 MiB) in four packages, one a 50 MB driver package. */
-async function refreshFigure(work: string, values: { 'refresh-content'?: string }, runs: number, log: (s: string) => void): Promise<RefreshFigure | null> {
+async function refreshFigure(work: string, values: { 'refresh-content'?: string; 'refresh-stick-mbps'?: string }, runs: number, log: (s: string) => void): Promise<RefreshFigure | null> {
   const mib = values['refresh-content'] ?? '1350';
   const contentBytes = parseSize(/^\d+(\.\d+)?$/.test(mib.trim()) ? `${mib}MiB` : mib);
   if (contentBytes > 1700 * MiB) throw new Error(`--refresh-content "${mib}": at most 1700 MiB, the image is 2 GiB and the refresh writes the new package beside the old one`);
-  return refreshVsFullFigure({ work, cli: CLI, sampleSite: sampleSitePath(), contentBytes, driverBytes: 50e6, imageSize: '2GiB', runs, noVerifyPair: true, log });
+  // The stick pair at 30 MB/s by default (a USB 3 stick's sustained write); --refresh-stick-mbps 0 leaves it out.
+  const stickMBps = Number(values['refresh-stick-mbps'] ?? '30');
+  if (!(stickMBps >= 0)) throw new Error(`--refresh-stick-mbps "${values['refresh-stick-mbps']}": MB/s, or 0 for none`);
+  return refreshVsFullFigure({ work, cli: CLI, sampleSite: sampleSitePath(), contentBytes, driverBytes: 50e6, imageSize: '2GiB', runs, noVerifyPair: true, stickMBps, log });
 }
 
 interface ShareFigure {
@@ -439,7 +442,7 @@ const longTasksFigures = (w: WizardLongTasks | null): unknown =>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' }, 'only-live': { type: 'boolean' }, 'only-drives': { type: 'boolean' }, 'drives-content': { type: 'string' }, 'drives-mbps': { type: 'string' }, 'drives-skip-verify': { type: 'boolean' }, 'only-refresh': { type: 'boolean' }, 'refresh-content': { type: 'string' } },
+    options: { size: { type: 'string' }, runs: { type: 'string' }, json: { type: 'string' }, work: { type: 'string' }, 'large-factor': { type: 'string' }, 'skip-large': { type: 'boolean' }, 'only-ui': { type: 'boolean' }, trace: { type: 'string' }, 'only-stick': { type: 'boolean' }, 'stick-mbps': { type: 'string' }, 'stick-content': { type: 'string' }, 'only-share': { type: 'boolean' }, 'share-content': { type: 'string' }, 'share-big-writes': { type: 'boolean' }, 'only-live': { type: 'boolean' }, 'only-drives': { type: 'boolean' }, 'drives-content': { type: 'string' }, 'drives-mbps': { type: 'string' }, 'drives-skip-verify': { type: 'boolean' }, 'only-refresh': { type: 'boolean' }, 'refresh-content': { type: 'string' }, 'refresh-stick-mbps': { type: 'string' } },
   });
   const size = parseSize(values.size ?? '2GiB');
   if (size > 20 * GiB) throw new Error('--size is at most 20 GiB');

@@ -212,7 +212,18 @@ export async function verifyIsoSet(paths: string[], options: VerifyOptions = {})
 }
 
 /** A single-volume medium (a USB drive or its image): every manifest file read back from the FAT32 volume. */
-export async function verifyFat32Media(path: string, options: VerifyOptions & { checkExtraFiles?: boolean } = {}): Promise<VerifyResult> {
+export async function verifyFat32Media(
+  path: string,
+  options: VerifyOptions & {
+    checkExtraFiles?: boolean;
+    /**
+     * Which files are read and hashed (default all). The others are checked in place: present, the manifest's size,
+     * in the clusters `inPlace` gives (a refresh reads back what it wrote; files it kept were not touched).
+     */
+    hashOnly?: (path: string) => boolean;
+    inPlace?: (path: string) => { cluster: number } | undefined;
+  } = {},
+): Promise<VerifyResult> {
   const result: VerifyResult = { status: 0, manifest: null, filesChecked: 0, bytesChecked: 0, problems: [], unreadable: [] };
   // macOS: a disk is read through its raw device (/dev/rdiskN) whichever name was given, as it was written.
   const io = driveIoPath(path);
@@ -243,7 +254,17 @@ export async function verifyFat32Media(path: string, options: VerifyOptions & { 
       const align = vol.deviceAlign !== null ? { sectorSize: vol.deviceAlign } : {};
       return { file: f, disc: null, pieces: e ? e.extents.map((x) => ({ path: io, offset: x.offset, size: x.size, ...align })) : [], failed: e ? null : 'missing from the volume' };
     });
-    await hashFiles(checks, result, [], (done, p) => options.onProgress?.(done, p), options.signal, options.lean);
+    const hashed = options.hashOnly ? checks.filter((c) => c.failed !== null || options.hashOnly?.(c.file.path)) : checks;
+    for (const c of checks) {
+      if (hashed.includes(c)) continue;
+      // Checked in place: its entry, its size and its first cluster, not its bytes.
+      const e = entries.get(norm(c.file.path));
+      const want = options.inPlace?.(c.file.path);
+      result.filesChecked += 1;
+      if (e && e.size !== c.file.size) result.problems.push({ path: c.file.path, disc: null, problem: `has ${e.size} bytes, the manifest says ${c.file.size}` });
+      else if (e && want && e.cluster !== want.cluster) result.problems.push({ path: c.file.path, disc: null, problem: `starts at cluster ${e.cluster}, not where it was kept (${want.cluster})` });
+    }
+    await hashFiles(hashed, result, [], (done, p) => options.onProgress?.(done, p), options.signal, options.lean);
     if (options.checkExtraFiles) {
       const listed = new Set([norm(MANIFEST_PATH), ...manifest.files.map((f) => norm(f.path))]);
       for (const [k, e] of entries) if (!listed.has(k)) result.problems.push({ path: e.path, disc: null, problem: 'is on the volume but not in the manifest' });

@@ -230,15 +230,19 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
       verified = true;
       log.warning(`${target}: read back by the privileged writer (every written byte compared); this process cannot read the drive without administrator rights: run "tsmedia verify ${target}" as administrator to check every file against the manifest.`);
     } else if (!req.skipVerify) {
-      progress.begin('verify', ready.manifest.files.reduce((n, f) => n + f.size, 0));
-      const v = await verifyFat32Media(ioPath, { checkExtraFiles: true, signal: options.signal, onProgress: (b, p) => progress.update(b, p) });
+      // What this run wrote is read back and hashed; the files it kept are checked in place (entry, size, first
+      // cluster) without reading them again — they were not touched. "tsmedia verify" reads every file.
+      const written = new Set(plan.written.map((p) => windowsUpper(p)));
+      const hashOnly = (p: string): boolean => written.has(windowsUpper(p));
+      progress.begin('verify', ready.manifest.files.filter((f) => hashOnly(f.path)).reduce((n, f) => n + f.size, 0));
+      const v = await verifyFat32Media(ioPath, { checkExtraFiles: true, signal: options.signal, hashOnly, inPlace: (p) => keep.get(windowsUpper(p)), onProgress: (b, p) => progress.update(b, p) });
       progress.flush();
       if (v.status !== 0) {
         const what = [...v.unreadable, ...v.problems.map((p) => `${p.path}: ${p.problem}`)].join('; ');
         throw new ContentIntegrityError(`${target}: reading the refreshed media back found differences: ${what}`, target);
       }
       verified = true;
-      log.info(`verified: ${v.filesChecked} files, ${v.bytesChecked} bytes read back match the manifest`);
+      log.info(`verified: ${v.filesChecked} files: the ${plan.written.length} written (${v.bytesChecked} bytes) read back match the manifest, the ${plan.kept.length} kept are in place`);
     }
 
     progress.begin('finalize', 0);
