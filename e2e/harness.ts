@@ -1,5 +1,6 @@
 // End-to-end harness: the real engine API behind the real loopback host, the built renderer (dist/renderer), and
 // Debian's Chromium driven by playwright-core. Screenshots go to test-results/e2e/ (gitignored).
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,19 @@ export async function serve(options: { userDataDir: string; systemLocale?: strin
       await api.close();
     },
   };
+}
+
+/**
+ * A loopback host (as `serve`) and the wizard opened on it, both closed when the test ends: the way most tests begin.
+ */
+export async function servedWizard(t: TestContext, browser: Browser, serveOptions: Parameters<typeof serve>[0], name: string, openOptions: { locale?: string } = {}): Promise<{ w: Wizard; served: Served }> {
+  const served = await serve(serveOptions);
+  const w = await Wizard.open(browser, served, name, openOptions);
+  t.after(async () => {
+    await w.close();
+    await served.close();
+  });
+  return { w, served };
 }
 
 /**
@@ -225,6 +239,11 @@ export class Wizard {
     await this.nextButton.click();
     await this.expectPage('completion', 60_000);
     await this.page.locator('[data-testid="result"][data-result="done"]').waitFor();
+  }
+
+  /** No English sentence of the resources on the page (a Spanish page): `where` names the screen in the failure. */
+  async expectNoEnglish(where: string, fragments: string[] = englishOnlyFragments()): Promise<void> {
+    assert.deepEqual(await englishOnPage(this.page, fragments), [], `${where}: English text on the Spanish page`);
   }
 
   async previous(expected: PageId): Promise<void> {

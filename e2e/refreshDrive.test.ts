@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { hasCommand, runCli } from '../test/helpers.js';
 import { addPackage, copySampleSite, randomFile, updatePackage } from '../test/support/sites.js';
-import { browserSuite, englishOnlyFragments, englishOnPage, serve, skipUnlessReady, Wizard } from './harness.js';
+import { browserSuite, servedWizard, skipUnlessReady, Wizard } from './harness.js';
 
 const SIZE = 256 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -100,12 +100,7 @@ describe('wizard: refresh the media on a drive', () => {
     const dev = loopDevice(t, work.dir, 'stick-refresh.img', SIZE);
     if (!dev) return;
     const site = await mediaOnDrive(join(work.dir), dev);
-    const served = await serve({ userDataDir: join(work.dir, 'refresh-user'), site });
-    const w = await Wizard.open(browser, served, 'usb-refresh');
-    t.after(async () => {
-      await w.close();
-      await served.close();
-    });
+    const { w } = await servedWizard(t, browser, { userDataDir: join(work.dir, 'refresh-user'), site }, 'usb-refresh');
     const { page } = w;
     await chooseDrive(w, dev);
     const facts = await page.locator('#existing-media-facts').innerText();
@@ -220,15 +215,9 @@ describe('wizard: refresh the media on a drive', () => {
     const dev = loopDevice(t, dir, 'stick-es.img', SIZE);
     if (!dev) return;
     const site = await mediaOnDrive(dir, dev);
-    const served = await serve({ userDataDir: join(dir, 'user'), systemLocale: 'es-ES', site });
-    const w = await Wizard.open(browser, served, 'spanish-refresh', { locale: 'es-ES' });
-    t.after(async () => {
-      await w.close();
-      await served.close();
-    });
+    const { w } = await servedWizard(t, browser, { userDataDir: join(dir, 'user'), systemLocale: 'es-ES', site }, 'spanish-refresh', { locale: 'es-ES' });
     const { page } = w;
-    const fragments = englishOnlyFragments();
-    const spanishOnly = async (where: string): Promise<void> => assert.deepEqual(await englishOnPage(page, fragments), [], `${where}: English text on the Spanish page`);
+    const spanishOnly = (where: string): Promise<void> => w.expectNoEnglish(where);
     await page.locator('#page-heading').filter({ hasText: 'Seleccionar tipo de medio' }).waitFor();
     await chooseDrive(w, dev);
     assert.match(await page.locator('#existing-media-facts').innerText(), new RegExp(`^${dev} contiene los medios de tsmedia «Configuration Manager» para la secuencia de tareas SMP00010 `));

@@ -11,7 +11,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { formatDriveSize } from '../shared/drives.js';
 import { hasCommand, runCli } from '../test/helpers.js';
 import { addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
-import { browserSuite, englishOnlyFragments, englishOnPage, serve, skipUnlessReady, Wizard } from './harness.js';
+import { browserSuite, servedWizard, skipUnlessReady, Wizard } from './harness.js';
 
 const SIZE = 256 * 1024 * 1024;
 const idOf = (dev: string): string => dev.replace(/[^A-Za-z0-9]/g, '_');
@@ -116,12 +116,7 @@ describe('wizard: several drives in one run', () => {
     const devs = loopDevices(t, work.dir, ['stick-a.img', 'stick-b.img'], SIZE);
     if (!devs) return;
     const [a, b] = devs;
-    const served = await serve({ userDataDir: join(work.dir, 'several-user') });
-    const w = await Wizard.open(browser, served, 'usb-several');
-    t.after(async () => {
-      await w.close();
-      await served.close();
-    });
+    const { w } = await servedWizard(t, browser, { userDataDir: join(work.dir, 'several-user') }, 'usb-several');
     const { page } = w;
     await w.next('mediaType');
     await page.locator('#media-usb').check();
@@ -205,12 +200,7 @@ describe('wizard: several drives in one run', () => {
     const [a, b] = devs;
     // A package of a few hundred MB, so the drives are still being written when Cancel is pressed.
     const site = await siteWithBigPackage();
-    const served = await serve({ userDataDir: join(work.dir, 'cancel-user'), site });
-    const w = await Wizard.open(browser, served, 'usb-several-cancel');
-    t.after(async () => {
-      await w.close();
-      await served.close();
-    });
+    const { w } = await servedWizard(t, browser, { userDataDir: join(work.dir, 'cancel-user'), site }, 'usb-several-cancel');
     const { page } = w;
     await w.next('mediaType');
     await page.locator('#media-usb').check();
@@ -254,12 +244,7 @@ describe('wizard: several drives in one run', () => {
     if (!devs) return;
     const [a, lost, c] = devs;
     const site = await siteWithBigPackage();
-    const served = await serve({ userDataDir: join(work.dir, 'fail-user'), site });
-    const w = await Wizard.open(browser, served, 'usb-several-failed');
-    t.after(async () => {
-      await w.close();
-      await served.close();
-    });
+    const { w } = await servedWizard(t, browser, { userDataDir: join(work.dir, 'fail-user'), site }, 'usb-several-failed');
     const { page } = w;
     await w.next('mediaType');
     await page.locator('#media-usb').check();
@@ -326,15 +311,9 @@ describe('wizard: several drives in one run', () => {
     if (!devs) return;
     const [a, b, lost] = devs;
     const site = await siteWithBigPackage();
-    const served = await serve({ userDataDir: join(work.dir, 'es-user'), systemLocale: 'es-ES', site });
-    const w = await Wizard.open(browser, served, 'spanish-several', { locale: 'es-ES' });
-    t.after(async () => {
-      await w.close();
-      await served.close();
-    });
+    const { w } = await servedWizard(t, browser, { userDataDir: join(work.dir, 'es-user'), systemLocale: 'es-ES', site }, 'spanish-several', { locale: 'es-ES' });
     const { page } = w;
-    const fragments = englishOnlyFragments();
-    const spanishOnly = async (where: string): Promise<void> => assert.deepEqual(await englishOnPage(page, fragments), [], `${where}: English text on the Spanish page`);
+    const spanishOnly = (where: string): Promise<void> => w.expectNoEnglish(where);
     await page.locator('#page-heading').filter({ hasText: 'Seleccionar tipo de medio' }).waitFor();
     await w.next('mediaType');
     await page.locator('#media-usb').check();
