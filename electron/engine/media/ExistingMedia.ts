@@ -24,7 +24,9 @@ export function readMediaManifestAt(path: string, device: string, sectorSize?: n
       vol.close();
     }
   } catch (err) {
-    return { device, found: false, reason: `${device}: ${errorMessage(err)}` };
+    // The reader's messages name the volume already; the device is said once.
+    const m = errorMessage(err);
+    return { device, found: false, reason: m.startsWith(`${device}: `) || m.includes(device) ? m : `${device}: ${m}` };
   }
 }
 
