@@ -543,8 +543,11 @@ export function createEngineApi(options: EngineApiOptions): EngineApi {
         }
       }
       allowOpen(...result.outputs.map((o) => o.path).filter((p) => isAbsolute(p) && !p.startsWith('/dev/') && !p.startsWith('\\\\.\\')), ...result.reportFiles, ...result.logFiles);
+      // The job is gone before its last event goes out: a page that starts the next run on it is not refused.
+      jobs.delete(jobId);
       emit({ jobId, type: 'done', result });
     } catch (err) {
+      jobs.delete(jobId);
       const e = toApiError(err);
       if (e.code === 'cancelled' && req.kind === 'refresh') {
         emit({
