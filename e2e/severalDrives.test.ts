@@ -109,6 +109,17 @@ describe('wizard: several drives in one run', () => {
     })());
   /** From Media Type (several drives ticked and confirmed) to Summary, with the big package. */
   const bigToSummary = (w: Wizard): Promise<void> => w.plainToSummary({ packages: ['SMP00099'] });
+  /** From the first page to Media Type with "write several drives" on and each of `devs` ticked and confirmed once. */
+  const tickDrives = async (w: Wizard, devs: string[]): Promise<void> => {
+    await w.next('mediaType');
+    await w.page.locator('#media-usb').check();
+    await w.page.locator('#show-all-drives').check();
+    await w.page.locator('#several-drives').check();
+    for (const d of devs) {
+      await w.page.locator(`#drive-${idOf(d)}`).check();
+      await w.page.locator(`#confirm-${idOf(d)}-1`).check();
+    }
+  };
 
   test('two loop devices ticked with "write several drives", each confirmed, named by the dialog, two results on Completion; one drive stays the default', async (t) => {
     const browser = suite.browser();
@@ -202,14 +213,7 @@ describe('wizard: several drives in one run', () => {
     const site = await siteWithBigPackage();
     const { w } = await servedWizard(t, browser, { userDataDir: join(work.dir, 'cancel-user'), site }, 'usb-several-cancel');
     const { page } = w;
-    await w.next('mediaType');
-    await page.locator('#media-usb').check();
-    await page.locator('#show-all-drives').check();
-    await page.locator('#several-drives').check();
-    for (const d of devs) {
-      await page.locator(`#drive-${idOf(d)}`).check();
-      await page.locator(`#confirm-${idOf(d)}-1`).check();
-    }
+    await tickDrives(w, devs);
     await bigToSummary(w);
     await w.nextButton.click();
     await page.getByRole('alertdialog').getByRole('button', { name: 'Yes, erase these 2 drives' }).click();
@@ -246,14 +250,7 @@ describe('wizard: several drives in one run', () => {
     const site = await siteWithBigPackage();
     const { w } = await servedWizard(t, browser, { userDataDir: join(work.dir, 'fail-user'), site }, 'usb-several-failed');
     const { page } = w;
-    await w.next('mediaType');
-    await page.locator('#media-usb').check();
-    await page.locator('#show-all-drives').check();
-    await page.locator('#several-drives').check();
-    for (const d of devs) {
-      await page.locator(`#drive-${idOf(d)}`).check();
-      await page.locator(`#confirm-${idOf(d)}-1`).check();
-    }
+    await tickDrives(w, devs);
     await bigToSummary(w);
     assert.equal(await page.locator('[data-testid="summary-drives"]').innerText(), devs.join(', '));
     await w.nextButton.click();

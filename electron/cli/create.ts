@@ -288,7 +288,7 @@ export async function runCreate(args: string[], io: Io, openSite: (spec: string 
 }
 
 /** Signals: the first Ctrl+C cancels cleanly, a second one stops at once. */
-function withCancel<T>(io: Io, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export function withCancel<T>(io: Io, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {

@@ -14,7 +14,7 @@ import { sourceFolders } from '../engine/media/OutputPlace.js';
 import { refreshUsbMedia } from '../engine/media/UsbRefresh.js';
 import { prepareMediaKeyPair } from '../engine/media/TsEnvironment.js';
 import type { Site } from '../engine/site/Site.js';
-import { parseCreateArgs, type Io } from './create.js';
+import { parseCreateArgs, withCancel, type Io } from './create.js';
 import { formatBytes } from './format.js';
 import type { SiteArgs } from './siteOptions.js';
 
@@ -81,16 +81,15 @@ export async function runRefresh(args: string[], io: Io, openSite: (spec: string
       throw new InputError(`refreshing ${drive.device} (${drive.description || 'no description'}, ${formatDriveSize(drive.sizeBytes)}) writes to it. Confirm it ${confirmationTimes(ev.needsConfirmation)} with ${Array(ev.needsConfirmation).fill(`--yes-refresh ${drive.device}`).join(' ')}, or look first with --dry-run.`);
     }
   }
-  const controller = new AbortController();
-  const onSigint = (): void => controller.abort();
-  process.on('SIGINT', onSigint);
   try {
-    const r = await refreshUsbMedia(site, req, {
-      signal: controller.signal,
-      dryRun,
-      progressIntervalMs: 0,
-      onChanges: (c) => printChanges(c, io),
-    });
+    const r = await withCancel(io, (signal) =>
+      refreshUsbMedia(site, req, {
+        signal,
+        dryRun,
+        progressIntervalMs: 0,
+        onChanges: (c) => printChanges(c, io),
+      }),
+    );
     if (parsed.json) io.out(JSON.stringify(r, (k, val: unknown) => (k === 'manifest' ? undefined : val), 2));
     else if (!r.written) io.out('dry run: nothing was written.');
     else {
@@ -105,7 +104,5 @@ export async function runRefresh(args: string[], io: Io, openSite: (spec: string
       return 130;
     }
     throw err;
-  } finally {
-    process.off('SIGINT', onSigint);
   }
 }

@@ -105,6 +105,8 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
   const log = openMediaLog(null, userDir, req);
   const progress = new ProgressReporter((p) => options.onProgress?.(p), undefined, options.progressIntervalMs);
   const temps: string[] = [];
+  // The volume read at the start, closed however the run ends.
+  let closeKept = (): void => undefined;
   try {
     progress.begin('plan', 0);
     let vol = openFat32(ioPath, sectorSize ? { sectorSize } : {});
@@ -119,9 +121,17 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
         throw new InputError(`${target}: the media is for task sequence ${old.taskSequence.packageId ?? '(none)'} ("${old.taskSequence.name}"), not ${req.taskSequenceId}: a refresh keeps the task sequence. Write the whole drive with "tsmedia create" for another one.`);
       }
       onVolume = checkVolumeMatches(vol, old, target);
-    } finally {
+    } catch (err) {
       vol.close();
+      throw err;
     }
+    // Kept open to plan on (its walk of the folders is done once), unless a repair will change it first.
+    let kept: Fat32Volume | null = vol;
+    if (repair.action !== 'none') {
+      vol.close();
+      kept = null;
+    }
+    closeKept = () => kept?.close();
     log.info(`refresh of ${target}: the media holds "${old.label}" for task sequence ${old.taskSequence.packageId}, ${old.files.length} files${repair.action === 'none' ? '' : `; an earlier refresh was interrupted (${repair.state}): it is ${repair.action === 'roll-back' ? 'rolled back' : 'finished'} first`}`);
 
     // Cancel is honoured between the planning steps too (a dry run is cancelled from the wizard's change list).
@@ -166,12 +176,12 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     const planOn = (v: Fat32Volume): ReturnType<typeof planFat32Refresh> =>
       planFat32Refresh(v, { files: prepared.files.map((f) => ({ path: f.path, source: f.source, keep: keep.get(windowsUpper(f.path)) ?? null })), directories: ready.directories, label: fatLabel(checked.label), timestamp: checked.timestamp });
     let plan: ReturnType<typeof planFat32Refresh> | null = null;
-    if (repair.action === 'none') {
-      vol = openFat32(ioPath, sectorSize ? { sectorSize } : {});
+    if (kept) {
       try {
-        plan = planOn(vol);
+        plan = planOn(kept);
       } finally {
-        vol.close();
+        kept.close();
+        kept = null;
       }
       changes.bytesToWrite = plan.bytesToWrite;
       changes.freeBytesAfter = plan.freeBytesAfter;
@@ -259,6 +269,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     log.error(`refresh failed: ${(err as Error).message}`);
     throw err;
   } finally {
+    closeKept();
     log.close();
   }
 }
