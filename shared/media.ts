@@ -249,6 +249,10 @@ export interface RefreshChanges {
   fullBytes: number;
   /** Free bytes of the volume after the refresh. */
   freeBytesAfter: number;
+  /** How: changed files rewritten in their own clusters through a journal ('rewrite': same paths, each file as many
+   * clusters as before), or new and changed files written beside the old ones ('beside'); unknown until an
+   * interrupted refresh is finished. */
+  method?: 'rewrite' | 'beside';
 }
 
 /** Whether a drive holds tsmedia media (its manifest), asked when a drive is chosen in the wizard: nothing is written. */

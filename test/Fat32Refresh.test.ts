@@ -4,7 +4,7 @@
 // step is rolled back or finished by planFat32Repair, again clean after each of its steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, closeSync, ftruncateSync, openSync } from 'node:fs';
+import { copyFileSync, closeSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { InputError } from '../electron/engine/errors.js';
@@ -12,6 +12,7 @@ import { writeImage } from '../electron/engine/io/ImageWriter.js';
 import type { ImageLayout } from '../electron/engine/io/ImageLayout.js';
 import { fatLabel, planFat32, type FatFile } from '../electron/engine/formats/fat32/Fat32Volume.js';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { planFat32InPlace } from '../electron/engine/formats/fat32/Fat32RefreshInPlace.js';
 import { planFat32Refresh, planFat32Repair, refreshState, type RefreshFile, type RefreshState, type RefreshStep } from '../electron/engine/formats/fat32/Fat32Refresh.js';
 import { requireOrSkip, tempDir } from './helpers.js';
 import { fsckVolume, missingFatTools, mtoolsHash, pattern, sha256 } from './support/fat32Tools.js';
@@ -130,6 +131,11 @@ const EXPECTED: Record<RefreshStep['name'], { state: RefreshState; holds: 'old' 
   'fat-copy': { state: 'new-alone', holds: 'new' },
   'two-fats': { state: 'new', holds: 'new' },
   backups: { state: 'old', holds: 'new' },
+  // The in-place rewrite's steps (Fat32RefreshInPlace).
+  journal: { state: 'old', holds: 'old' },
+  commit: { state: 'rewrite', holds: 'old' },
+  rewrite: { state: 'rewrite', holds: 'new' },
+  clear: { state: 'old', holds: 'new' },
 };
 
 test('a refresh keeps unchanged files where they are, writes the rest beside them, and is clean and whole after every step', async (t) => {
@@ -246,4 +252,125 @@ test('property: any change of a generated tree refreshes to exactly the new tree
     }),
     { numRuns: 25 },
   );
+});
+
+// The in-place rewrite (Fat32RefreshInPlace): same paths, each changed file as many clusters as before.
+const REWRITTEN: Tree = {
+  files: new Map([...OLD.files].map(([p, d]) => [p, p === 'SMS/DATA/TsmBootstrap.ini' ? Buffer.from('[bootstrap]\r\nmedia=new, password 2\r\n') : p === 'MEDIA.JSON' ? Buffer.from('{"old":"no"}') : d])),
+  directories: OLD.directories,
+};
+
+/** The sectors (of `size` bytes) where two images differ. */
+function differingSectors(a: string, b: string, size: number): number[] {
+  const x = readFileSync(a);
+  const y = readFileSync(b);
+  const out: number[] = [];
+  for (let off = 0; off < x.length; off += size) if (!x.subarray(off, off + size).equals(y.subarray(off, off + size))) out.push(off);
+  return out;
+}
+
+test('a refresh of the environment alone rewrites only those files\' clusters and their entries, through a journal, clean after every step and every interruption', async (t) => {
+  const missing = missingFatTools();
+  if (!requireOrSkip(t, missing.length === 0, `missing ${missing.join(', ')}`)) return;
+  const dir = tempDir(t);
+  const img = join(dir, 'stick.img');
+  makeImage(img, OLD, 96 * MiB);
+  const original = join(dir, 'original.img');
+  copyFileSync(img, original);
+  let vol = openFat32(img);
+  const allowed: [number, number][] = [];
+  for (const p of ['SMS/DATA/TsmBootstrap.ini', 'MEDIA.JSON']) {
+    for (const r of vol.find(p)?.runs ?? []) allowed.push([vol.clusterOffset(r.cluster), vol.clusterOffset(r.cluster) + r.count * vol.clusterSize]);
+  }
+  for (const d of ['', 'SMS/DATA']) {
+    for (const c of vol.readDirectory(d)?.chain ?? []) allowed.push([vol.clusterOffset(c), vol.clusterOffset(c) + vol.clusterSize]);
+  }
+  const options = { files: refreshFiles(img, OLD, REWRITTEN), directories: REWRITTEN.directories, label: fatLabel('Old Media'), timestamp: T1 };
+  const r = planFat32InPlace(vol, options);
+  vol.close();
+  assert.ok(r.plan, r.why);
+  const plan = r.plan;
+  assert.equal(plan.method, 'rewrite');
+  assert.deepEqual(plan.written.sort(), ['MEDIA.JSON', 'SMS/DATA/TsmBootstrap.ini']);
+  assert.deepEqual(plan.steps.map((s) => s.name), ['journal', 'commit', 'rewrite', 'clear']);
+  assert.ok(plan.bytesToWrite < 64 * 1024, `${plan.bytesToWrite} bytes written`);
+
+  const interrupted: { after: RefreshStep['name']; copy: string; holds: 'old' | 'new' }[] = [];
+  const keep = (after: RefreshStep['name'], holds: 'old' | 'new'): void => {
+    const copy = join(dir, `after-${after}-${interrupted.length}.img`);
+    copyFileSync(img, copy);
+    interrupted.push({ after, copy, holds });
+  };
+  for (const step of plan.steps) {
+    if (step.name === 'journal' || step.name === 'rewrite') {
+      // Cut short: the first half of the step's bytes only (a kill or a pulled drive mid-step).
+      const copy = join(dir, `cut-${step.name}.img`);
+      copyFileSync(img, copy);
+      const regions = step.layout.regions.flatMap((g) => (g.data.length > 512 ? [{ offset: g.offset, data: g.data.subarray(0, g.data.length / 2) }] : [g]));
+      applyStep(copy, { ...step.layout, regions: regions.slice(0, Math.max(1, Math.ceil(regions.length / 2))) });
+      assertClean(copy, dir, `${step.name} cut short`);
+      assert.equal(stateOf(copy).state, step.name === 'journal' ? 'old' : 'rewrite', `${step.name} cut short`);
+      interrupted.push({ after: step.name, copy, holds: step.name === 'journal' ? 'old' : 'new' });
+    }
+    applyStep(img, step.layout);
+    const want = EXPECTED[step.name];
+    assert.equal(stateOf(img).state, want.state, `after ${step.name}`);
+    assertClean(img, dir, `after ${step.name}`);
+    assertHolds(img, want.holds === 'old' ? OLD : REWRITTEN, `after ${step.name}`);
+    if (step.name !== 'clear') keep(step.name, step.name === 'journal' ? 'old' : 'new');
+  }
+  assert.deepEqual(stateOf(img), { state: 'old', backupDiffers: false });
+  // Nothing but the two files' clusters, the sectors of their folders and free clusters (the journal's body) changed:
+  // the FATs, boot sectors, FSInfo, reserved sectors and every other folder and file are as they were, byte for byte.
+  const changed = differingSectors(original, img, 512);
+  assert.ok(changed.length > 0);
+  vol = openFat32(img);
+  const isFree = (off: number): boolean => off >= vol.clusterOffset(2) && vol.fatEntry(2 + Math.floor((off - vol.clusterOffset(2)) / vol.clusterSize)) === 0;
+  for (const off of changed) assert.ok(allowed.some(([a, b]) => off >= a && off < b) || isFree(off), `sector at ${off} changed outside the files, their entries and free space`);
+  const body = plan.steps[0].layout.regions[0];
+  assert.ok(isFree(body.offset), 'the journal went into free space');
+  vol.close();
+  for (const [p, data] of REWRITTEN.files) assert.equal(await mtoolsHash(img, PART, p), sha256(data), `mtools reads ${p}`);
+  const w = openFat32(img);
+  assert.equal(w.find('SMS/DATA/TsmBootstrap.ini')?.mtime.toISOString(), T1.toISOString(), 'the entry has the new time');
+  w.close();
+
+  for (const { after, copy, holds } of interrupted) {
+    const v = openFat32(copy);
+    const repair = planFat32Repair(v);
+    v.close();
+    assert.equal(repair.action, holds === 'old' ? 'none' : 'finish', `interrupted in or after ${after}`);
+    for (const s of repair.steps) {
+      applyStep(copy, s.layout);
+      assertClean(copy, dir, `repair after ${after}, after ${s.name}`);
+    }
+    assertHolds(copy, holds === 'old' ? OLD : REWRITTEN, `repaired after ${after}`);
+    assert.deepEqual(stateOf(copy), { state: 'old', backupDiffers: false }, `repaired after ${after}`);
+    if (holds === 'new') assert.deepEqual(differingSectors(img, copy, 512), [], `repaired after ${after}: the same bytes as the refresh that ran through`);
+    else assert.deepEqual(readTree(copy), readTree(original), `rolled back after ${after}`);
+  }
+});
+
+test('the in-place rewrite says why it cannot take a change, and the refresh beside the old files takes it', (t) => {
+  const dir = tempDir(t);
+  const img = join(dir, 'stick.img');
+  makeImage(img, OLD, 96 * MiB);
+  const why = (next: Tree, label = 'Old Media'): string | undefined => {
+    const v = openFat32(img);
+    try {
+      const r = planFat32InPlace(v, { files: refreshFiles(img, OLD, next), directories: next.directories, label: fatLabel(label), timestamp: T1 });
+      return r.why;
+    } finally {
+      v.close();
+    }
+  };
+  const grown = new Map(OLD.files);
+  grown.set('MEDIA.JSON', pattern(200_000, 7));
+  assert.match(why({ files: grown, directories: OLD.directories }) ?? '', /MEDIA\.JSON needs another number of clusters/);
+  const added = new Map(OLD.files);
+  added.set('SMS/DATA/extra.txt', Buffer.from('x'));
+  assert.match(why({ files: added, directories: OLD.directories }) ?? '', /files are added, removed or renamed/);
+  assert.match(why({ files: OLD.files, directories: [] }) ?? '', /folders are added or removed/);
+  assert.match(why(REWRITTEN, 'Other Label') ?? '', /the label changes \(OLD MEDIA → OTHER LABEL\)/);
+  assert.equal(why(REWRITTEN), undefined);
 });

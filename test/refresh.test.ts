@@ -120,16 +120,49 @@ describe('tsmedia refresh', () => {
     const img = join(dir, 'stick.img');
     const made = runCli(['create', '--task-sequence', 'SMP00010', '--media', 'usb', '--image', img, '--image-size', '128MiB'], env);
     assert.equal(made.status, 0, made.stderr);
+    const before = readFileSync(img);
     const pw = join(dir, 'pw.txt');
     writeFileSync(pw, 'S3cret-Passw0rd\n');
     const r = runCli(['refresh', img, '--task-sequence', 'SMP00010', '--password-file', pw, '--start', '2026-01-01T00:00:00Z', '--expire', '2027-01-01T00:00:00Z', '--var', 'OSDComputerName=DEPOT01', '--json'], env);
     assert.equal(r.status, 0, r.stderr);
-    const result = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { verified: boolean; changes: Changes };
+    const result = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { verified: boolean; bytesWritten: number; changes: Changes & { method: string } };
     assert.equal(result.verified, true);
     const environment = new Set(['SMS/data/TsmBootstrap.ini', 'SMS/data/Variables.dat', 'SMS/data/Policy.xml']);
     assert.ok(result.changes.replaced.length > 0 && result.changes.replaced.every((f) => environment.has(f.path)), JSON.stringify(result.changes.replaced));
     assert.deepEqual([...result.changes.added, ...result.changes.removed], []);
+    assert.equal(result.changes.method, 'rewrite', 'rewritten in their own clusters');
     assert.doesNotMatch(r.stdout + r.stderr, /S3cret-Passw0rd/, 'the password stays out of the output');
+
+    // On the volume: every byte that changed lies in the clusters of the environment files or the manifest, in the
+    // folder holding their entries, or in free space (the journal's body). FATs, boot sectors, reserved sectors, every
+    // other file and folder are as they were.
+    const after = readFileSync(img);
+    const v = openFat32(img);
+    try {
+      const owned: [number, number][] = [];
+      for (const p of [...environment, 'SMS/data/tsmedia-manifest.json']) {
+        for (const run of v.find(p)?.runs ?? []) owned.push([v.clusterOffset(run.cluster), v.clusterOffset(run.cluster) + run.count * v.clusterSize]);
+      }
+      for (const c of v.readDirectory('SMS/data')?.chain ?? []) owned.push([v.clusterOffset(c), v.clusterOffset(c) + v.clusterSize]);
+      const free = (off: number): boolean => off >= v.clusterOffset(2) && v.fatEntry(2 + Math.floor((off - v.clusterOffset(2)) / v.clusterSize)) === 0;
+      let changed = 0;
+      let inFiles = 0;
+      for (let off = 0; off < before.length; off += 512) {
+        if (before.subarray(off, off + 512).equals(after.subarray(off, off + 512))) continue;
+        changed += 512;
+        const ours = owned.some(([a, b]) => off >= a && off < b);
+        if (ours) inFiles += 512;
+        assert.ok(ours || free(off), `the sector at ${off} changed outside the environment files, their folder and free space`);
+      }
+      assert.ok(inFiles > 0, 'the environment files changed');
+      assert.ok(result.bytesWritten <= 2 * changed + 64 * 1024, `${result.bytesWritten} bytes written for ${changed} bytes changed (the files, then their journal)`);
+    } finally {
+      v.close();
+    }
+    const fsck = fsckVolume(img, PART, dir);
+    if (fsck) assert.equal(fsck.status, 0, fsck.output);
+    const verify = runCli(['verify', img], env);
+    assert.equal(verify.status, 0, verify.stdout + verify.stderr);
   });
 
   test('refused with what to do: another task sequence, a volume not made by tsmedia, a changed volume, an ISO, an unconfirmed drive', (t) => {

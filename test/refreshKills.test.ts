@@ -6,7 +6,8 @@
 // from it on) and names an interrupted refresh, and the next `tsmedia refresh` completes it and verifies.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
@@ -66,13 +67,20 @@ function assertClean(img: string, dir: string, what: string): void {
   assert.doesNotMatch(r.output, /Leaving filesystem unchanged|wrong|Orphan|FATs differ|Reclaimed|Dirty bit/i, `${what}: ${r.output}`);
 }
 
-test(`refresh killed at 20 spread byte offsets and after every boot-sector and FSInfo write (seed ${SEED}): clean, verified as old or new, finished by the next refresh`, async (t) => {
-  const missing = [...missingFatTools(), ...(hasCommand('cc') ? [] : ['cc'])];
-  if (!requireOrSkip(t, process.platform === 'linux' && missing.length === 0, `needs Linux, cc and the FAT tools (missing: ${missing.join(', ')})`)) return;
-  const dir = tempDir(t);
+function buildShim(dir: string): string {
   const so = join(dir, 'slowWrites.so');
   const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', so, join(ROOT, 'test', 'support', 'slowWrites.c'), '-ldl'], { encoding: 'utf8' });
   assert.equal(cc.status, 0, cc.stderr);
+  return so;
+}
+
+const cannotRun = (): string[] => [...missingFatTools(), ...(hasCommand('cc') ? [] : ['cc'])];
+
+test(`refresh killed at 20 spread byte offsets and after every boot-sector and FSInfo write (seed ${SEED}): clean, verified as old or new, finished by the next refresh`, async (t) => {
+  const missing = cannotRun();
+  if (!requireOrSkip(t, process.platform === 'linux' && missing.length === 0, `needs Linux, cc and the FAT tools (missing: ${missing.join(', ')})`)) return;
+  const dir = tempDir(t);
+  const so = buildShim(dir);
   const env = { XDG_STATE_HOME: join(dir, 'state') };
   const site = copySampleSite(join(dir, 'site'));
   const v1 = join(dir, 'v1.cab');
@@ -166,4 +174,81 @@ test(`refresh killed at 20 spread byte offsets and after every boot-sector and F
     afterInterruption(`the drive gone after ${failAfter} writes`, holds);
   }
   console.log(`# ${points.length} kills over ${writes.length} writes (${total} bytes); states met: ${[...seen].join(', ')}`);
+});
+
+test(`an in-place rewrite (a new password) killed at 20 spread byte offsets and after its commit (seed ${SEED}): clean, named, finished by the next refresh`, async (t) => {
+  const missing = cannotRun();
+  if (!requireOrSkip(t, process.platform === 'linux' && missing.length === 0, `needs Linux, cc and the FAT tools (missing: ${missing.join(', ')})`)) return;
+  const dir = tempDir(t);
+  const so = buildShim(dir);
+  const env = { XDG_STATE_HOME: join(dir, 'state') };
+  const old = join(dir, 'old.img');
+  const made = runCli(['create', '--task-sequence', 'SMP00010', '--media', 'usb', '--image', old, '--image-size', '128MiB'], env);
+  assert.equal(made.status, 0, made.stderr);
+  const vol = openFat32(old);
+  const headerAt = PART + (vol.reservedSectors - 1) * vol.bytesPerSector;
+  const environment = ['SMS/data/TsmBootstrap.ini', 'SMS/data/Variables.dat', 'SMS/data/Policy.xml', 'SMS/data/tsmedia-manifest.json'];
+  const oldBytes = environment.map((p) => vol.readFileBuffer(p));
+  vol.close();
+  const pw = join(dir, 'pw.txt');
+  writeFileSync(pw, 'An0ther-Passw0rd\n');
+  const work = join(dir, 'work.img');
+  const trace = join(dir, 'trace.txt');
+  const refresh = ['refresh', work, '--task-sequence', 'SMP00010', '--password-file', pw, '--no-verify'];
+  // Writes cut into 4 KiB pieces: the rewrite is small, and a kill must be able to land inside each file.
+  const shim = (slow: boolean): NodeJS.ProcessEnv => ({ ...env, LD_PRELOAD: so, TSMEDIA_SLOW_PATH: work, TSMEDIA_SLOW_TRACE: trace, TSMEDIA_SLOW_CALL_US: slow ? '15000' : '0', TSMEDIA_SLOW_CHUNK: '4096' });
+  const sameAsOld = (img: string): boolean => {
+    const v = openFat32(img);
+    try {
+      return environment.every((p, i) => v.readFileBuffer(p).equals(oldBytes[i]));
+    } finally {
+      v.close();
+    }
+  };
+
+  copyFileSync(old, work);
+  const ref = await runSlowed(refresh, shim(false), trace, null);
+  assert.equal(ref.code, 0, ref.stderr);
+  const writes = writesIn(trace);
+  const total = writes.reduce((n, w) => n + w.length, 0);
+  const headerWrites = writes.map((w, i) => (w.offset === headerAt ? i : -1)).filter((i) => i >= 0);
+  assert.equal(headerWrites.length, 2, `the journal's header is written twice (commit, clear): ${JSON.stringify(writes.slice(0, 80))}`);
+  assert.ok(!writes.some((w) => w.offset < headerAt || (w.offset > headerAt && w.offset < PART + vol.reservedSectors * 512 + 2 * vol.fatSectors * 512)), 'no boot sector, FSInfo or FAT is written');
+  const commit = headerWrites[0];
+  const cumulative: number[] = [];
+  writes.reduce((n, w, i) => (cumulative[i] = n + w.length), 0);
+  const byOffset = spreadOffsets(20, total, seededRandom(SEED)).map((o) => cumulative.findIndex((c) => c > o));
+  const points = [...new Set([...byOffset, commit - 1, commit, commit + 1, writes.length - 2])].filter((k) => k >= 0 && k < writes.length - 1).sort((a, b) => a - b);
+  assert.ok(points.length >= 15, `${points.length} kill points over ${writes.length} writes`);
+  const seen = new Set<string>();
+  for (const k of points) {
+    copyFileSync(old, work);
+    const r = await runSlowed(refresh, shim(true), trace, k + 1);
+    const what = `killed after write ${k + 1} of ${writes.length} (byte ${cumulative[k]} of ${total})`;
+    assert.ok(r.killed && r.code === null, `${what}: the run was killed (exit ${r.code}, ${r.writes} writes)`);
+    assert.equal(r.writes, k + 1, `${what}: the kill landed after the write aimed at`);
+    assertClean(work, dir, what);
+    const v = runCli(['verify', work], env);
+    const note = /note: an interrupted refresh left this volume \(rewrite\): (it holds the new media whole|its changed files were being rewritten in place)/.exec(v.stdout);
+    if (k < commit) {
+      assert.equal(note, null, `${what}: before the commit there is nothing to name: ${v.stdout}`);
+      assert.equal(v.status, 0, `${what}: verify: ${v.stdout}${v.stderr}`);
+      assert.ok(sameAsOld(work), `${what}: the old media, untouched`);
+      seen.add('old');
+    } else {
+      assert.ok(note, `${what}: the interrupted rewrite is named: ${v.stdout}`);
+      seen.add(note[1].startsWith('it holds') ? 'rewritten' : 'rewriting');
+      if (note[1].startsWith('it holds')) assert.equal(v.status, 0, `${what}: ${v.stdout}`);
+    }
+    const again = runCli(['refresh', work, '--task-sequence', 'SMP00010', '--password-file', pw], env);
+    assert.equal(again.status, 0, `${what}: the next refresh: ${again.stderr}`);
+    if (note) assert.match(again.stdout, /interrupted: it is finished first/, `${what}: ${again.stdout}`);
+    assert.match(again.stdout, /verified/);
+    assertClean(work, dir, `${what}, then refreshed`);
+    const after = runCli(['verify', work], env);
+    assert.equal(after.status, 0, after.stdout);
+    assert.doesNotMatch(after.stdout, /interrupted/);
+  }
+  assert.deepEqual([...seen].sort(), ['old', 'rewriting', 'rewritten'], 'every state was met');
+  console.log(`# in-place rewrite: ${points.length} kills over ${writes.length} writes (${total} bytes); states met: ${[...seen].join(', ')}`);
 });

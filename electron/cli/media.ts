@@ -26,7 +26,8 @@ export async function runVerify(args: string[], io: Io): Promise<number> {
     return r.status;
   }
   const ir = r.interruptedRefresh;
-  if (ir) io.out(`note: an interrupted refresh left this volume (${ir.state}): it holds the ${ir.holds} media whole; the next "tsmedia refresh" ${ir.next === 'roll-back' ? 'rolls it back and refreshes again' : 'finishes it'}.`);
+  if (ir && ir.holds === 'changing') io.out(`note: an interrupted refresh left this volume (${ir.state}): its changed files were being rewritten in place from a whole journal, so some of them differ from the manifest; the next "tsmedia refresh" finishes it.`);
+  else if (ir) io.out(`note: an interrupted refresh left this volume (${ir.state}): it holds the ${ir.holds} media whole; the next "tsmedia refresh" ${ir.next === 'roll-back' ? 'rolls it back and refreshes again' : 'finishes it'}.`);
   for (const u of r.unreadable) io.err(`unreadable: ${u}`);
   for (const p of r.problems) io.out(`DIFFERS ${p.path}${p.disc ? ` (disc ${p.disc})` : ''}: ${p.problem}`);
   if (r.status === 0) io.out(`OK: ${r.filesChecked} files, ${formatBytes(r.bytesChecked)} match the manifest${r.manifest ? ` (${r.manifest.discs} disc(s), ${r.manifest.label})` : ''}.`);

@@ -61,6 +61,7 @@ function printChanges(c: RefreshChanges, io: Io): void {
   io.out(`refresh of ${c.target}: media "${c.oldLabel}", task sequence ${c.taskSequence}`);
   if (c.interrupted !== 'none') io.out(`  an earlier refresh was interrupted: it is ${c.interrupted === 'roll-back' ? 'rolled back' : 'finished'} first`);
   io.out(`  ${c.added.length} added, ${c.replaced.length} replaced, ${c.removed.length} removed, ${c.keptFiles} kept in place (${formatBytes(c.keptBytes)}); ${formatBytes(c.bytesToWrite)} to write${pct}`);
+  if (c.method === 'rewrite') io.out('  the changed files are rewritten in their own clusters (through a journal); folders and the FAT stay as they are');
   for (const f of c.added) io.out(`  + ${f.path} (${formatBytes(f.size)})`);
   for (const f of c.replaced) io.out(`  ~ ${f.path} (${formatBytes(f.size)})`);
   for (const f of c.removed) io.out(`  - ${f.path}`);

@@ -5,7 +5,7 @@ import { closeSync, constants, existsSync, openSync, readFileSync, readSync } fr
 import { basename, dirname } from 'node:path';
 import { InputError, errorMessage } from '../errors.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
-import { refreshState, type RefreshState } from '../formats/fat32/Fat32Refresh.js';
+import { journalApplied, refreshState, type RefreshState } from '../formats/fat32/Fat32Refresh.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { pieceSize, type CompositePiece } from '../io/ImageLayout.js';
 import { shareOf } from '../io/OutputVolume.js';
@@ -32,9 +32,10 @@ export interface VerifyResult {
   unreadable: string[];
   /**
    * A USB volume an interrupted refresh left (formats/fat32/Fat32Refresh): which media it holds whole now, and what the
-   * next refresh does. Absent for a volume as made.
+   * next refresh does ('changing': a whole journal is being applied, some of its sectors written). Absent for a volume
+   * as made.
    */
-  interruptedRefresh?: { state: RefreshState; holds: 'old' | 'new'; next: 'roll-back' | 'finish' };
+  interruptedRefresh?: { state: RefreshState; holds: 'old' | 'new' | 'changing'; next: 'roll-back' | 'finish' };
 }
 
 const norm = (p: string): string => p.toLowerCase();
@@ -238,7 +239,8 @@ export async function verifyFat32Media(
     try {
       const st = refreshState(vol);
       if (st.state !== 'old' || st.backupDiffers) {
-        result.interruptedRefresh = { state: st.state, holds: st.state === 'old-alone' ? 'old' : 'new', next: st.state === 'old-alone' ? 'roll-back' : 'finish' };
+        const holds = st.state === 'old-alone' ? 'old' : st.state === 'rewrite' ? (journalApplied(vol, st.reserved) ? 'new' : 'changing') : 'new';
+        result.interruptedRefresh = { state: st.state, holds, next: st.state === 'old-alone' ? 'roll-back' : 'finish' };
       }
     } catch {
       // a boot sector no refresh leaves: verified as it is

@@ -17,7 +17,8 @@ import { writeDrive } from '../drives/DriveSequence.js';
 import { listDrives } from '../drives/Drives.js';
 import { ContentIntegrityError, InputError } from '../errors.js';
 import { openFat32, type Fat32Volume, type FatFileInfo } from '../formats/fat32/Fat32Reader.js';
-import { planFat32Refresh, planFat32Repair, type RefreshStep } from '../formats/fat32/Fat32Refresh.js';
+import { planFat32Refresh, planFat32Repair, type Fat32RefreshPlan, type RefreshStep } from '../formats/fat32/Fat32Refresh.js';
+import { planFat32InPlace } from '../formats/fat32/Fat32RefreshInPlace.js';
 import { fatLabel } from '../formats/fat32/Fat32Volume.js';
 import { windowsUpper } from '../formats/windowsNames.js';
 import { CancelledError } from '../io/ImageWriter.js';
@@ -115,6 +116,12 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     let repair;
     try {
       repair = planFat32Repair(vol);
+      if (repair.state === 'rewrite') {
+        // An in-place rewrite was cut short: its files are part old, part new. They are compared as its journal (whole,
+        // applied first) will leave them.
+        vol.close();
+        vol = openFat32(ioPath, { ...(sectorSize ? { sectorSize } : {}), overlay: repair.steps[0].layout.regions });
+      }
       old = readOldManifest(vol, target);
       const tsWanted = req.taskSequenceId.toUpperCase();
       if ((old.taskSequence.packageId ?? '').toUpperCase() !== tsWanted) {
@@ -173,9 +180,19 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     }
 
     // Plan on the volume as it is; an interrupted refresh is planned on the volume it leaves once repaired.
-    const planOn = (v: Fat32Volume): ReturnType<typeof planFat32Refresh> =>
-      planFat32Refresh(v, { files: prepared.files.map((f) => ({ path: f.path, source: f.source, keep: keep.get(windowsUpper(f.path)) ?? null })), directories: ready.directories, label: fatLabel(checked.label), timestamp: checked.timestamp });
-    let plan: ReturnType<typeof planFat32Refresh> | null = null;
+    // Changed files that keep their paths and sizes in clusters (new password, dates, variables) are rewritten where
+    // they are, through a journal; anything else goes beside the old files.
+    const planOn = (v: Fat32Volume): Fat32RefreshPlan => {
+      const opts = { files: prepared.files.map((f) => ({ path: f.path, source: f.source, keep: keep.get(windowsUpper(f.path)) ?? null })), directories: ready.directories, label: fatLabel(checked.label), timestamp: checked.timestamp };
+      const inPlace = planFat32InPlace(v, opts);
+      if (inPlace.plan) {
+        log.info('method: the changed files are rewritten in their own clusters, through a journal in the first FAT copy\'s sectors');
+        return inPlace.plan;
+      }
+      log.info(`method: new and changed files are written beside the old ones (not in their own clusters: ${inPlace.why})`);
+      return planFat32Refresh(v, opts);
+    };
+    let plan: Fat32RefreshPlan | null = null;
     if (kept) {
       try {
         plan = planOn(kept);
@@ -185,6 +202,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
       }
       changes.bytesToWrite = plan.bytesToWrite;
       changes.freeBytesAfter = plan.freeBytesAfter;
+      changes.method = plan.method;
     } else {
       changes.bytesToWrite = [...changes.added, ...changes.replaced].reduce((n, f) => n + f.size, 0);
     }

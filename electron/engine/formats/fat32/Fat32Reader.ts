@@ -34,6 +34,8 @@ export interface Fat32OpenOptions {
    * (512, then 4096) whose sector at the partition's LBA holds a boot sector with that many bytes per sector.
    */
   sectorSize?: number;
+  /** Bytes read as if written already (absolute offsets): the volume as an interrupted refresh's journal will leave it. */
+  overlay?: { offset: number; data: Buffer }[];
 }
 
 /** Clusters `cluster` … `cluster + count − 1`. */
@@ -134,10 +136,12 @@ export class Fat32Volume {
   /** Size of an image file; null for a block device (its size is not known to fstat). */
   private readonly fileSize: number | null;
   private readonly fatCache = new Map<number, Buffer>();
+  private readonly overlay: { offset: number; data: Buffer }[];
   private listing: Listing | null = null;
 
   constructor(path: string, options: Fat32OpenOptions = {}) {
     this.path = path;
+    this.overlay = options.overlay ?? [];
     const device = isDevicePath(path);
     let fd: number;
     try {
@@ -399,6 +403,11 @@ export class Fat32Volume {
       throw new InputError(`cannot read the FAT32 volume ${describeFsError(err, this.path)}`);
     }
     if (got < length) this.fail(`the ${this.fileSize === null ? 'device' : 'file'} ended at byte ${offset + got}, inside the volume`);
+    for (const o of this.overlay) {
+      const from = Math.max(offset, o.offset);
+      const to = Math.min(offset + length, o.offset + o.data.length);
+      if (from < to) o.data.copy(b, from - offset, from - o.offset, to - o.offset);
+    }
     return b;
   }
 

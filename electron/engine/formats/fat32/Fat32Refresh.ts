@@ -34,11 +34,13 @@
 import { InputError } from '../../errors.js';
 import type { ImageExtent, ImageLayout, ImageRegion } from '../../io/ImageLayout.js';
 import type { Fat32Volume, FatFileInfo, FatRun } from './Fat32Reader.js';
+import { readJournal, type Journal } from './FatJournal.js';
 import { directoryBytes, FAT_EOC, namedTree, type DirNode, type FatFile, type FileNode } from './Fat32Volume.js';
 
-export type RefreshState = 'old' | 'old-alone' | 'new-alone' | 'new';
+/** 'rewrite': a volume as made, with a committed journal of an in-place rewrite (Fat32RefreshInPlace) to apply. */
+export type RefreshState = 'old' | 'old-alone' | 'rewrite' | 'new-alone' | 'new';
 
-export type RefreshStepName = 'free-count' | 'old-alone' | 'content' | 'switch' | 'fat-copy' | 'two-fats' | 'backups';
+export type RefreshStepName = 'free-count' | 'old-alone' | 'content' | 'journal' | 'commit' | 'rewrite' | 'clear' | 'switch' | 'fat-copy' | 'two-fats' | 'backups';
 
 export interface RefreshStep {
   name: RefreshStepName;
@@ -60,6 +62,9 @@ export interface Fat32RefreshOptions {
 }
 
 export interface Fat32RefreshPlan {
+  /** 'beside': new and changed files written into free clusters, a new folder tree, the switch of boot sectors;
+   * 'rewrite': changed files rewritten in their own clusters through a journal (Fat32RefreshInPlace). */
+  method: 'beside' | 'rewrite';
   steps: RefreshStep[];
   /** Paths as they will be on the volume. */
   kept: string[];
@@ -85,7 +90,7 @@ interface BootFields {
   fatSectors: number;
 }
 
-const readBoot = (vol: Fat32Volume, sector: number): Buffer => vol.readBytes(vol.offset + sector * vol.bytesPerSector, vol.bytesPerSector);
+export const readBoot = (vol: Fat32Volume, sector: number): Buffer => vol.readBytes(vol.offset + sector * vol.bytesPerSector, vol.bytesPerSector);
 const fieldsOf = (b: Buffer): BootFields => ({ fats: b[16], reserved: b.readUInt16LE(14), fatSectors: b.readUInt32LE(36) });
 
 /**
@@ -98,6 +103,7 @@ export function refreshState(vol: Fat32Volume): { state: RefreshState; reserved:
   const backup = vol.backupBootSector > 0 ? readBoot(vol, vol.backupBootSector) : null;
   const b = backup ? fieldsOf(backup) : null;
   const backupDiffers = backup !== null && !backup.equals(primary);
+  if (p.fats === 2 && !backupDiffers && journalOf(vol, p.reserved) !== null) return { state: 'rewrite', reserved: p.reserved, fatSectors: p.fatSectors, backupDiffers };
   if (p.fats === 2) return { state: backupDiffers ? 'new' : 'old', reserved: p.reserved, fatSectors: p.fatSectors, backupDiffers };
   if (p.fats === 1 && b && b.fats === 2 && p.reserved === b.reserved + b.fatSectors && p.fatSectors === b.fatSectors) {
     return { state: 'old-alone', reserved: b.reserved, fatSectors: b.fatSectors, backupDiffers };
@@ -108,8 +114,46 @@ export function refreshState(vol: Fat32Volume): { state: RefreshState; reserved:
   throw new InputError(`${vol.path}: the volume has ${p.fats} FAT(s) and its boot sector matches no state a tsmedia refresh leaves; it was not made by tsmedia, or another tool changed it. Write the whole drive again.`);
 }
 
+/** The sector that commits an in-place rewrite's journal: the last reserved sector, when it lies past the boot code. */
+export function journalSector(vol: Fat32Volume, reserved: number): number | null {
+  const n = reserved - 1;
+  return n > vol.backupBootSector + 3 ? n : null;
+}
+
+/** The in-place rewrite's journal the volume holds: whole, 'damaged' (its body changed since), or null. */
+export function journalOf(vol: Fat32Volume, reserved: number): Journal | 'damaged' | null {
+  const n = journalSector(vol, reserved);
+  if (n === null) return null;
+  return readJournal(readBoot(vol, n), (o, l) => vol.readBytes(vol.offset + o, l), vol.totalSectors * vol.bytesPerSector);
+}
+
+/** Whether every sector of the volume's whole journal already holds the journal's bytes (the rewrite is done). */
+export function journalApplied(vol: Fat32Volume, reserved: number): boolean {
+  const j = journalOf(vol, reserved);
+  return j !== null && j !== 'damaged' && j.records.every((r) => vol.readBytes(vol.offset + r.offset, r.data.length).equals(r.data));
+}
+
+/** What every refresh needs of the volume (two mirrored FATs, FSInfo, a backup boot sector, room for R + F reserved sectors); throws with what to do. */
+export function checkRefreshable(vol: Fat32Volume): void {
+  const st = refreshState(vol);
+  if (st.state !== 'old' || st.backupDiffers) throw new InputError(`${vol.path}: a refresh was interrupted on this volume (${st.state}); finish it first (planFat32Repair).`);
+  if (vol.numFats !== 2 || !vol.mirrored) throw new InputError(`${vol.path}: the volume has ${vol.numFats} FAT(s)${vol.mirrored ? '' : ', not mirrored'}; only a volume with two mirrored FATs (as tsmedia and Windows make them) can be refreshed in place. Write the whole drive instead.`);
+  if (vol.fsInfoSectorNumber === 0 || vol.backupBootSector === 0) throw new InputError(`${vol.path}: the volume has no FSInfo sector or no backup boot sector; it was not made by tsmedia. Write the whole drive instead.`);
+  const R = vol.reservedSectors;
+  const F = vol.fatSectors;
+  if (R + F > 0xffff) throw new InputError(`${vol.path}: its FAT (${F} sectors) is too large to refresh in place safely (the volume would need ${R + F} reserved sectors for a moment; FAT32 counts them in 16 bits). Write the whole drive instead.`);
+}
+
+/** A layout of the volume's regions and file pieces, in offset order. */
+export function stepLayout(vol: Fat32Volume, regions: ImageRegion[], extents: ImageExtent[] = []): ImageLayout {
+  return { size: vol.offset + vol.totalSectors * vol.bytesPerSector, regions: [...regions].sort((a, b) => a.offset - b.offset), extents: [...extents].sort((a, b) => a.offset - b.offset) };
+}
+
+/** Bytes the steps write, together. */
+export const stepBytes = (steps: RefreshStep[]): number => steps.reduce((n, s) => n + s.layout.regions.reduce((m, r) => m + r.data.length, 0) + s.layout.extents.reduce((m, e) => m + e.size, 0), 0);
+
 /** A boot sector with the state's fields (and the new root and label for the new states). */
-function bootFor(base: Buffer, f: BootFields, root?: number, label?: string): Buffer {
+export function bootFor(base: Buffer, f: BootFields, root?: number, label?: string): Buffer {
   const b = Buffer.from(base);
   b[16] = f.fats;
   b.writeUInt16LE(f.reserved, 14);
@@ -238,13 +282,9 @@ const runsOf = (chain: number[]): FatRun[] => {
  * order, and what changes. Nothing is written here.
  */
 export function planFat32Refresh(vol: Fat32Volume, options: Fat32RefreshOptions): Fat32RefreshPlan {
-  const st = refreshState(vol);
-  if (st.state !== 'old' || st.backupDiffers) throw new InputError(`${vol.path}: a refresh was interrupted on this volume (${st.state}); finish it first (planFat32Repair).`);
-  if (vol.numFats !== 2 || !vol.mirrored) throw new InputError(`${vol.path}: the volume has ${vol.numFats} FAT(s)${vol.mirrored ? '' : ', not mirrored'}; only a volume with two mirrored FATs (as tsmedia and Windows make them) can be refreshed in place. Write the whole drive instead.`);
-  if (vol.fsInfoSectorNumber === 0 || vol.backupBootSector === 0) throw new InputError(`${vol.path}: the volume has no FSInfo sector or no backup boot sector; it was not made by tsmedia. Write the whole drive instead.`);
+  checkRefreshable(vol);
   const R = vol.reservedSectors;
   const F = vol.fatSectors;
-  if (R + F > 0xffff) throw new InputError(`${vol.path}: its FAT (${F} sectors) is too large to refresh in place safely (the volume would need ${R + F} reserved sectors for a moment; FAT32 counts them in 16 bits). Write the whole drive instead.`);
 
   const cs = vol.clusterSize;
   const bps = vol.bytesPerSector;
@@ -321,8 +361,7 @@ export function planFat32Refresh(vol: Fat32Volume, options: Fat32RefreshOptions)
   const fatSectors = changedFatSectors(vol, changes);
   const fat1 = vol.offset + R * bps;
   const fat2 = vol.offset + (R + F) * bps;
-  const end = vol.offset + vol.totalSectors * bps;
-  const layout = (rs: ImageRegion[], xs: ImageExtent[] = []): ImageLayout => ({ size: end, regions: [...rs].sort((a, b) => a.offset - b.offset), extents: [...xs].sort((a, b) => a.offset - b.offset) });
+  const layout = (rs: ImageRegion[], xs: ImageExtent[] = []): ImageLayout => stepLayout(vol, rs, xs);
   const sector = (n: number): number => vol.offset + n * bps;
 
   const boot = readBoot(vol, 0);
@@ -340,8 +379,8 @@ export function planFat32Refresh(vol: Fat32Volume, options: Fat32RefreshOptions)
   const finalBoot = bootFor(boot, { fats: 2, reserved: R, fatSectors: F }, newRoot, options.label);
   const finalInfo = fsInfoWith(fsInfo, freeAfter, 0xffffffff);
   steps.push({ name: 'backups', layout: layout(backupRegions(vol, finalBoot, finalInfo)) });
-  const bytesToWrite = steps.reduce((n, s) => n + s.layout.regions.reduce((m, r) => m + r.data.length, 0) + s.layout.extents.reduce((m, e) => m + e.size, 0), 0);
-  return { steps, kept, written, removed, bytesToWrite, contentBytes, clusterSize: cs, allocatedClusters: allocated, freedClusters: freed, freeBytesAfter: freeAfter * cs, newRootCluster: newRoot };
+  const bytesToWrite = stepBytes(steps);
+  return { method: 'beside', steps, kept, written, removed, bytesToWrite, contentBytes, clusterSize: cs, allocatedClusters: allocated, freedClusters: freed, freeBytesAfter: freeAfter * cs, newRootCluster: newRoot };
 }
 
 export interface Fat32Repair {
@@ -354,7 +393,7 @@ export interface Fat32Repair {
 
 /**
  * What ends an interrupted refresh: old-alone is rolled back (the old FAT copied over the first copy, then the old boot
- * sector from its backup); new-alone and new are finished (the new FAT copied over the second copy, two FATs, then the
+ * sector from its backup); rewrite (a committed journal) is finished from its journal; new-alone and new are finished (the new FAT copied over the second copy, two FATs, then the
  * backups). Each step again leaves one of the four states. FSInfo gets the exact free count at the end.
  */
 export function planFat32Repair(vol: Fat32Volume): Fat32Repair {
@@ -362,8 +401,7 @@ export function planFat32Repair(vol: Fat32Volume): Fat32Repair {
   const bps = vol.bytesPerSector;
   const R = st.reserved;
   const F = st.fatSectors;
-  const end = vol.offset + vol.totalSectors * bps;
-  const layout = (regions: ImageRegion[]): ImageLayout => ({ size: end, regions: regions.sort((a, b) => a.offset - b.offset), extents: [] });
+  const layout = (regions: ImageRegion[]): ImageLayout => stepLayout(vol, regions);
   const fatAt = (index: number): number => vol.offset + (R + index * F) * bps;
   const fsInfo = readBoot(vol, vol.fsInfoSectorNumber);
   const exact = (): Buffer => fsInfoWith(fsInfo, vol.freeClusters(), 0xffffffff);
@@ -371,6 +409,23 @@ export function planFat32Repair(vol: Fat32Volume): Fat32Repair {
     // Interrupted after the first step (the free count made "unknown"): only the count is left to put back.
     if (fsInfo.readUInt32LE(488) !== 0xffffffff) return { state: 'old', action: 'none', steps: [] };
     return { state: 'old', action: 'finish', steps: [{ name: 'backups', layout: layout([{ offset: vol.offset + vol.fsInfoSectorNumber * bps, data: exact() }]) }] };
+  }
+  if (st.state === 'rewrite') {
+    // A whole journal is applied again from the start (the same bytes wherever it had got to), then cleared.
+    const journal = journalOf(vol, R);
+    const at = journalSector(vol, R);
+    if (journal === 'damaged') {
+      throw new InputError(`${vol.path}: an in-place refresh was interrupted here, and its journal (in free space) has been overwritten since, by another tool writing to the volume: some of the files it was rewriting may be part old, part new. Write the whole drive with "tsmedia create".`);
+    }
+    if (!journal || at === null) throw new Error('refresh: the journal vanished');
+    return {
+      state: st.state,
+      action: 'finish',
+      steps: [
+        { name: 'rewrite', layout: layout(journal.records.map((r) => ({ offset: vol.offset + r.offset, data: r.data }))) },
+        { name: 'clear', layout: layout([{ offset: vol.offset + at * bps, data: Buffer.alloc(bps) }]) },
+      ],
+    };
   }
   if (st.state === 'old-alone') {
     const backup = readBoot(vol, vol.backupBootSector);
