@@ -63,9 +63,10 @@ function bytesWrittenTo(dev: string): number {
 
 /**
  * A copy of the sample site with package SMP00091 (two files), written to `dev` by `tsmedia create` for task sequence
- * SMP00010; then one of the package's files is changed in the site (a new source version). Returns the site.
+ * SMP00010; then one of the package's files is changed in the site (a new source version), unless `change` is
+ * 'environment' (then only the media's environment files differ: rewritten in place). Returns the site.
  */
-async function mediaOnDrive(dir: string, dev: string): Promise<string> {
+async function mediaOnDrive(dir: string, dev: string, change: 'package' | 'environment' = 'package'): Promise<string> {
   const site = copySampleSite(join(dir, 'site'));
   const v1 = join(dir, 'payload-v1.bin');
   const same = join(dir, 'same.bin');
@@ -74,6 +75,7 @@ async function mediaOnDrive(dir: string, dev: string): Promise<string> {
   await addPackage(site, 'SMP00091', [{ relativePath: 'payload.bin', sourcePath: v1 }, { relativePath: 'same.bin', sourcePath: same }], 'Refreshed package');
   const made = runCli(['create', '--site', site, '--task-sequence', 'SMP00010', '--package', 'SMP00091', '--media', 'usb', '--drive', dev, '--yes-erase', dev, '--all']);
   assert.equal(made.status, 0, `${made.stdout}${made.stderr}`);
+  if (change === 'environment') return site;
   const v2 = join(dir, 'payload-v2.bin');
   randomFile(v2, 3 * MiB + 4321);
   await updatePackage(site, 'SMP00091', [{ relativePath: 'payload.bin', sourcePath: v2 }, { relativePath: 'same.bin', sourcePath: same }]);
@@ -165,6 +167,7 @@ describe('wizard: refresh the media on a drive', () => {
     assert.ok(toWrite > 3 * MiB && toWrite < full / 2, `${toWrite} bytes to write of ${full}`);
     assert.match(await bytes.innerText(), / to write, instead of .* for a whole write \(\d+\s?%\)\.$/);
     assert.equal(await page.locator('[data-testid="refresh-interrupted"]').count(), 0);
+    assert.equal(await page.locator('[data-testid="refresh-rewrite"]').count(), 0, 'a changed package goes beside the old files, not in place');
     // Nothing is written before the drive is confirmed by name.
     const confirmButton = dialog.getByRole('button', { name: `Refresh ${dev}` });
     assert.equal(await confirmButton.isDisabled(), true, 'the refresh waits for the drive to be confirmed');
@@ -202,8 +205,9 @@ describe('wizard: refresh the media on a drive', () => {
     // The drive holds the new package now: a refresh of it has nothing left to change.
     const again = runCli(['refresh', dev, '--site', site, '--task-sequence', 'SMP00010', '--package', 'SMP00091', '--dp', 'DP01', '--all', '--dry-run', '--json']);
     assert.equal(again.status, 0, `${again.stdout}${again.stderr}`);
-    const after = JSON.parse(again.stdout.slice(again.stdout.indexOf('{'))) as { changes: { added: unknown[]; replaced: { path: string }[]; removed: unknown[] } };
+    const after = JSON.parse(again.stdout.slice(again.stdout.indexOf('{'))) as { changes: { added: unknown[]; replaced: { path: string }[]; removed: unknown[]; method: string } };
     assert.ok(!after.changes.replaced.some((f) => f.path === 'SMS/PKG/SMP00091/payload.bin'), JSON.stringify(after.changes.replaced));
+    assert.equal(after.changes.method, 'rewrite', 'what is left (the environment) is rewritten in place');
     assert.deepEqual([after.changes.added, after.changes.removed], [[], []]);
   });
 
@@ -214,7 +218,7 @@ describe('wizard: refresh the media on a drive', () => {
     spawnSync('mkdir', ['-p', dir]);
     const dev = loopDevice(t, dir, 'stick-es.img', SIZE);
     if (!dev) return;
-    const site = await mediaOnDrive(dir, dev);
+    const site = await mediaOnDrive(dir, dev, 'environment');
     const { w } = await servedWizard(t, browser, { userDataDir: join(dir, 'user'), systemLocale: 'es-ES', site }, 'spanish-refresh', { locale: 'es-ES' });
     const { page } = w;
     const spanishOnly = (where: string): Promise<void> => w.expectNoEnglish(where);
@@ -234,6 +238,8 @@ describe('wizard: refresh the media on a drive', () => {
     assert.equal(await dialog.locator('#confirm-title').innerText(), `¿Actualizar los medios de ${dev}?`);
     assert.match(await page.locator('[data-testid="refresh-counts"]').innerText(), /^Archivos agregados: 0; reemplazados: \d+; quitados: 0\. \d+ archivos se quedan como están \(/);
     assert.match(await page.locator('[data-testid="refresh-bytes"]').innerText(), / por escribir, en lugar de .* para escribirla entera \(\d+\s?%\)\.$/);
+    // Only the environment changed: its files are rewritten where they are.
+    assert.match(await page.locator('[data-testid="refresh-rewrite"]').innerText(), /^Los archivos cambiados se reescriben donde están/);
     assert.equal(await dialog.getByRole('button', { name: `Actualizar ${dev}` }).isDisabled(), true);
     await spanishOnly('change list');
     await w.shot('refresh-change-list');

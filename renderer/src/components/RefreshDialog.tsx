@@ -90,6 +90,7 @@ export function RefreshDialog({ device, drive, onConfirm, onCancel }: { device: 
               <strong>{t('refresh.bytes', { bytes: formatBytes(c.bytesToWrite), full: formatBytes(c.fullBytes), percent: formatPercent(c.bytesToWrite, c.fullBytes) })}</strong>
             </p>
             {nothing ? <p data-testid="refresh-nothing">{t('refresh.nothing')}</p> : null}
+            {c.method === 'rewrite' ? <p data-testid="refresh-rewrite">{t('refresh.rewrite')}</p> : null}
             <FileList kind="added" files={c.added} />
             <FileList kind="replaced" files={c.replaced} />
             <FileList kind="removed" files={c.removed} />

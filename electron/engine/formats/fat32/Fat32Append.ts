@@ -15,6 +15,7 @@
 //   all of it, else free clusters in order (fragmented). The FSInfo free count is recounted from the FAT.
 // - Not enough free space is refused with the bytes missing; a volume that is not FAT32 is refused when opened.
 import { InputError } from '../../errors.js';
+import { refreshState, type RefreshState } from './Fat32Refresh.js';
 import { checkLayout, type ContentSource, type ImageExtent, type ImageLayout, type ImageRegion } from '../../io/ImageLayout.js';
 import {
   ATTR_DIRECTORY,
@@ -148,6 +149,16 @@ export function planFat32Append(volume: Fat32Volume, files: FatFile[], directori
   const cs = volume.clusterSize;
   const bps = volume.bytesPerSector;
   const where = volume.path;
+  // A volume an interrupted refresh left is finished by the refresh first: its FATs or files are in between.
+  let state: RefreshState = 'old';
+  try {
+    state = refreshState(volume).state;
+  } catch {
+    // a boot sector no refresh leaves: another tool's volume, appended to as it is
+  }
+  if (state === 'old-alone' || state === 'new-alone' || state === 'rewrite') {
+    throw new InputError(`${where}: a tsmedia refresh was interrupted on this volume (${state}); run "tsmedia refresh" on it to finish it, or write the whole drive, before adding files.`);
+  }
 
   // ----- The tree of changes
   const newDir = (name: string, path: string, parent: DirState | null, info: FatDirectoryInfo | null): DirState => ({
