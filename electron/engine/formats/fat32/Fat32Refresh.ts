@@ -28,6 +28,9 @@
 // clusters that FAT calls free; FATs never differ (there is one at a time while they would); a boot sector that differs
 // from its backup is "mostly harmless" to fsck.fat and ignored by Windows; FSInfo's "unknown" is valid.
 //
+// A fifth state, 'rewrite', belongs to the other way of refreshing (Fat32RefreshInPlace, for changed files that keep
+// their clusters): a volume as made whose last reserved sector commits a journal; it is finished from the journal.
+//
 // Limits: the old-alone state needs R + F reserved sectors in a 16-bit field, so a volume whose FAT is longer than
 // 65535 − R sectors (about 250 GB with 512-byte sectors and 32 KiB clusters) cannot be refreshed; nor can a volume
 // whose FATs are not mirrored, or that is not two FATs to begin with.
