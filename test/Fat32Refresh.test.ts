@@ -377,3 +377,24 @@ test('the in-place rewrite says why it cannot take a change, and the refresh bes
   assert.match(why(REWRITTEN, 'Other Label') ?? '', /the label changes \(OLD MEDIA → OTHER LABEL\)/);
   assert.equal(why(REWRITTEN), undefined);
 });
+
+test('a volume whose FAT is too long for the old-alone state: a package change is refused with what to do, a new environment is still rewritten in place', (t) => {
+  const missing = missingFatTools();
+  if (!requireOrSkip(t, missing.length === 0, `missing ${missing.join(', ')}`)) return;
+  const dir = tempDir(t);
+  const img = join(dir, 'big.img');
+  // 300 GiB (a sparse file): its FAT is longer than 65535 − R sectors of 512 bytes.
+  makeImage(img, OLD, 300 * 1024 * MiB);
+  let v = openFat32(img);
+  assert.ok(v.reservedSectors + v.fatSectors > 0xffff, `FAT of ${v.fatSectors} sectors`);
+  assert.throws(() => planFat32Refresh(v, { files: refreshFiles(img, OLD, NEXT), directories: NEXT.directories, label: fatLabel('New Media'), timestamp: T1 }), (e: unknown) => e instanceof InputError && /its FAT \(\d+ sectors\) is too large to refresh in place safely .*Write the whole drive instead/.test(e.message));
+  const r = planFat32InPlace(v, { files: refreshFiles(img, OLD, REWRITTEN), directories: REWRITTEN.directories, label: fatLabel('Old Media'), timestamp: T1 });
+  v.close();
+  assert.ok(r.plan, r.why);
+  for (const s of r.plan.steps) applyStep(img, s.layout);
+  assertHolds(img, REWRITTEN, 'rewritten in place');
+  assertClean(img, dir, 'rewritten in place');
+  v = openFat32(img);
+  assert.equal(refreshState(v).state, 'old');
+  v.close();
+});

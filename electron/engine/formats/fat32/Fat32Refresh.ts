@@ -136,10 +136,18 @@ export function journalApplied(vol: Fat32Volume, reserved: number): boolean {
   return j !== null && j !== 'damaged' && j.records.every((r) => vol.readBytes(vol.offset + r.offset, r.data.length).equals(r.data));
 }
 
-/** What every refresh needs of the volume (two mirrored FATs, FSInfo, a backup boot sector, room for R + F reserved sectors); throws with what to do. */
-export function checkRefreshable(vol: Fat32Volume): void {
+/**
+ * What a refresh needs of the volume, throwing with what to do: no refresh left in between, FSInfo and a backup boot
+ * sector (as tsmedia makes them); for one beside the old files ('beside') also two mirrored FATs and room for R + F
+ * reserved sectors (its old-alone state).
+ */
+export function checkRefreshable(vol: Fat32Volume, method: 'beside' | 'rewrite' = 'beside'): void {
   const st = refreshState(vol);
   if (st.state !== 'old' || st.backupDiffers) throw new InputError(`${vol.path}: a refresh was interrupted on this volume (${st.state}); finish it first (planFat32Repair).`);
+  if (method === 'rewrite') {
+    if (vol.fsInfoSectorNumber === 0 || vol.backupBootSector === 0) throw new InputError(`${vol.path}: the volume has no FSInfo sector or no backup boot sector; it was not made by tsmedia. Write the whole drive instead.`);
+    return;
+  }
   if (vol.numFats !== 2 || !vol.mirrored) throw new InputError(`${vol.path}: the volume has ${vol.numFats} FAT(s)${vol.mirrored ? '' : ', not mirrored'}; only a volume with two mirrored FATs (as tsmedia and Windows make them) can be refreshed in place. Write the whole drive instead.`);
   if (vol.fsInfoSectorNumber === 0 || vol.backupBootSector === 0) throw new InputError(`${vol.path}: the volume has no FSInfo sector or no backup boot sector; it was not made by tsmedia. Write the whole drive instead.`);
   const R = vol.reservedSectors;

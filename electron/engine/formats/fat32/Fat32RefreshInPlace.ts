@@ -38,10 +38,11 @@ function clusterBytes(f: FileNode, clusterSize: number): Buffer {
 
 /**
  * Plans rewriting `options.files` in place on `vol` (in the 'old' state), or says why it cannot be (then the refresh
- * goes beside the old files). Throws what planFat32Refresh would (a volume no refresh can take).
+ * goes beside the old files). Throws for a volume no refresh can take. Unlike the refresh beside the old files, it
+ * takes any FAT size: it never needs the old-alone state.
  */
 export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions): InPlacePlan {
-  checkRefreshable(vol);
+  checkRefreshable(vol, 'rewrite');
   const cs = vol.clusterSize;
   const bps = vol.bytesPerSector;
   const label = options.label;
