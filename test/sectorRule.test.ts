@@ -270,6 +270,20 @@ describe('the sector rule of Windows and macOS drives, on Linux loop devices', (
       assert.equal(v.status, 0, v.stdout + v.stderr);
       assert.match(v.stdout, /Refreshed\)/);
       await withPartition(dev, (part) => assertFsckCleanDevice(part));
+
+      // Then a new password alone: rewritten in place through the journal, whole sectors too.
+      const pw = join(dir, 'pw.txt');
+      writeFileSync(pw, 'N3w-Passw0rd\n');
+      rmSync(logPath, { force: true });
+      const p = runCli(['refresh', dev, ...base, '--all', '--yes-refresh', dev, '--label', 'Refreshed', '--password-file', pw], env);
+      assert.equal(p.status, 0, p.stderr);
+      assert.match(p.stdout, /the changed files are rewritten in their own clusters/);
+      assert.match(p.stdout, new RegExp(`refreshed ${dev}, verified`));
+      const plog = readShimLog(logPath);
+      assertNothingRefused(plog, 'refresh in place');
+      assert.ok(plog.writes.length > 0 && plog.writes.every((x) => x.offset % sectorSize === 0 && x.length % sectorSize === 0), 'every write is whole sectors');
+      assert.equal(runCli(['verify', dev], env).status, 0);
+      await withPartition(dev, (part) => assertFsckCleanDevice(part));
     });
   }
 
