@@ -7,36 +7,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, truncateSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
-import { hasCommand, runCli } from '../test/helpers.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { runCli } from '../test/helpers.js';
 import { addPackage, copySampleSite, randomFile, updatePackage } from '../test/support/sites.js';
 import { browserSuite, servedWizard, skipUnlessReady, Wizard } from './harness.js';
+import { bytesWrittenTo, loopDevices, throttle } from './loopDevices.js';
 
 const SIZE = 256 * 1024 * 1024;
 const MiB = 1024 * 1024;
 const idOf = (dev: string): string => dev.replace(/[^A-Za-z0-9]/g, '_');
-
-/** A loop device of `size` bytes on a file in `dir`, detached when the test ends; null (the test skipped) without root. */
-function loopDevice(t: TestContext, dir: string, name: string, size: number): string | null {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup')) {
-    const why = 'needs root and losetup (a loop device stands in for the drive)';
-    console.log(`# skipped: ${t.name}: ${why}`);
-    t.skip(why);
-    return null;
-  }
-  const backing = join(dir, name);
-  writeFileSync(backing, '');
-  truncateSync(backing, size);
-  const lo = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
-  assert.equal(lo.status, 0, lo.stderr);
-  const dev = lo.stdout.trim();
-  t.after(() => {
-    spawnSync('losetup', ['-d', dev]);
-  });
-  return dev;
-}
 
 /** SHA-256 of every byte of a block device. */
 function hashDevice(dev: string): string {
@@ -53,12 +34,6 @@ function hashDevice(dev: string): string {
     closeSync(fd);
   }
   return h.digest('hex');
-}
-
-/** Bytes the kernel has written to a block device since it was attached (/sys/block/NAME/stat, 512-byte units). */
-function bytesWrittenTo(dev: string): number {
-  const fields = readFileSync(`/sys/block/${basename(dev)}/stat`, 'utf8').trim().split(/\s+/);
-  return Number(fields[6]) * 512;
 }
 
 /**
@@ -99,7 +74,7 @@ describe('wizard: refresh the media on a drive', () => {
   test('a drive holding tsmedia media: "refresh" is offered, the change list is shown before anything is written, Cancel writes nothing, the confirmed refresh writes only the change, verified', async (t) => {
     const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
-    const dev = loopDevice(t, work.dir, 'stick-refresh.img', SIZE);
+    const dev = loopDevices(t, work.dir, ['stick-refresh.img'], SIZE)?.[0];
     if (!dev) return;
     const site = await mediaOnDrive(join(work.dir), dev);
     const { w } = await servedWizard(t, browser, { userDataDir: join(work.dir, 'refresh-user'), site }, 'usb-refresh');
@@ -211,12 +186,63 @@ describe('wizard: refresh the media on a drive', () => {
     assert.deepEqual([after.changes.added, after.changes.removed], [[], []]);
   });
 
+  test('a refresh cancelled while it writes: Completion says so, the drive holds the old media or a named in-between state, and the next refresh finishes and verifies', async (t) => {
+    const browser = suite.browser();
+    if (!skipUnlessReady(t) || !browser) return;
+    const dir = join(work.dir, 'cancel');
+    spawnSync('mkdir', ['-p', dir]);
+    const dev = loopDevices(t, dir, ['stick-cancel.img'], SIZE)?.[0];
+    if (!dev) return;
+    const site = await mediaOnDrive(dir, dev);
+    // Held to 1 MB/s, the refresh's few megabytes take seconds: long enough to cancel in the middle.
+    if (!throttle(t, [dev], 1_000_000)) return;
+    const { w } = await servedWizard(t, browser, { userDataDir: join(dir, 'user'), site }, 'usb-refresh-cancel');
+    const { page } = w;
+    await chooseDrive(w, dev);
+    await page.locator('#write-refresh').check();
+    await w.plainToSummary({ packages: ['SMP00091'], taskSequence: null });
+    await w.nextButton.click();
+    const dialog = page.getByRole('alertdialog');
+    await page.locator('[data-testid="refresh-changes"][data-state="ready"]').waitFor({ timeout: 60_000 });
+    await page.locator('#confirm-refresh-1').check();
+    await dialog.getByRole('button', { name: `Refresh ${dev}` }).click();
+    await w.expectPage('progress');
+    await page.locator('[data-testid="phase"][data-phase="write"]').waitFor({ timeout: 60_000 });
+    // Cancelled once half a megabyte of the refresh has reached the drive: inside its content.
+    const start = bytesWrittenTo(dev);
+    while (bytesWrittenTo(dev) - start < 512 * 1024) await page.waitForTimeout(50);
+    await w.cancelButton.click();
+    const ask = page.getByRole('alertdialog');
+    await ask.waitFor();
+    assert.match(await ask.innerText(), /The refresh stops\. The drive keeps the old media or the new one/);
+    await ask.getByRole('button', { name: 'Yes, cancel' }).click();
+    await w.expectPage('completion', 60_000);
+    const result = page.locator('[data-testid="result"]');
+    assert.equal(await result.getAttribute('data-result'), 'cancelled', await result.innerText());
+    assert.match(await result.innerText(), /The refresh was cancelled\.[\s\S]*finishes or rolls back by itself/);
+    await w.shot('completion-refresh-cancelled');
+    assert.deepEqual(w.errors, []);
+
+    // The drive: a clean volume holding the old media whole, named as an interrupted refresh.
+    const v = runCli(['verify', dev]);
+    assert.equal(v.status, 0, `${dev}: ${v.stdout}${v.stderr}`);
+    assert.match(v.stdout, /note: an interrupted refresh left this volume \(old-alone\): it holds the old media whole/);
+    const again = runCli(['refresh', dev, '--site', site, '--task-sequence', 'SMP00010', '--package', 'SMP00091', '--all', '--yes-refresh', dev]);
+    assert.equal(again.status, 0, `${again.stdout}${again.stderr}`);
+    assert.match(again.stdout, /interrupted: it is rolled back first/);
+    assert.match(again.stdout, /~ SMS\/PKG\/SMP00091\/payload\.bin/);
+    assert.match(again.stdout, new RegExp(`refreshed ${dev}, verified`));
+    const after = runCli(['verify', dev]);
+    assert.equal(after.status, 0, after.stdout);
+    assert.doesNotMatch(after.stdout, /interrupted/);
+  });
+
   test('in Spanish: the media found on the drive, the refresh option and the change list; no English sentence of the resources', async (t) => {
     const browser = suite.browser();
     if (!skipUnlessReady(t) || !browser) return;
     const dir = join(work.dir, 'es');
     spawnSync('mkdir', ['-p', dir]);
-    const dev = loopDevice(t, dir, 'stick-es.img', SIZE);
+    const dev = loopDevices(t, dir, ['stick-es.img'], SIZE)?.[0];
     if (!dev) return;
     const site = await mediaOnDrive(dir, dev, 'environment');
     const { w } = await servedWizard(t, browser, { userDataDir: join(dir, 'user'), systemLocale: 'es-ES', site }, 'spanish-refresh', { locale: 'es-ES' });

@@ -5,67 +5,16 @@
 // same screens in Spanish, with no English sentence of the resources left on them.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { formatDriveSize } from '../shared/drives.js';
-import { hasCommand, runCli } from '../test/helpers.js';
+import { runCli } from '../test/helpers.js';
 import { addPackage, copySampleSite, randomFile } from '../test/support/sites.js';
 import { browserSuite, servedWizard, skipUnlessReady, Wizard } from './harness.js';
+import { bytesWrittenTo, loopDevices } from './loopDevices.js';
 
 const SIZE = 256 * 1024 * 1024;
 const idOf = (dev: string): string => dev.replace(/[^A-Za-z0-9]/g, '_');
-
-const THROTTLE = '/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device';
-
-/**
- * Loop devices of `size` bytes on files in `dir`, detached when the test ends; null (the test skipped) without root.
- * `bytesPerSecond`: their writes held to that speed by the block I/O controller (cgroup v1, as scripts/lib/
- * throttledStick.ts does for the benchmark), so a page can be read while the drives are written; skipped without it.
- */
-function loopDevices(t: TestContext, dir: string, names: string[], size: number, bytesPerSecond?: number): string[] | null {
-  let why: string | null = null;
-  if (process.platform !== 'linux' || process.getuid?.() !== 0 || !hasCommand('losetup') || !hasCommand('blockdev')) why = 'needs root, losetup and blockdev (loop devices stand in for the drives)';
-  // At full speed the drives may be written before the page can be read: held to a stick's speed, or not run.
-  else if (bytesPerSecond !== undefined && !existsSync(THROTTLE)) why = `needs ${THROTTLE} (the cgroup v1 block I/O controller) to hold the loop devices to a USB stick's speed`;
-  if (why !== null) {
-    console.log(`# skipped: ${t.name}: ${why}`);
-    t.skip(why);
-    return null;
-  }
-  const devs: string[] = [];
-  const throttled: string[] = [];
-  t.after(() => {
-    for (const majorMinor of throttled) writeFileSync(THROTTLE, `${majorMinor} 0\n`);
-    for (const d of devs) {
-      // A drive made read-only by a test is made writable again before it is detached.
-      spawnSync('blockdev', ['--setrw', d]);
-      spawnSync('losetup', ['-d', d]);
-    }
-  });
-  for (const name of names) {
-    const backing = join(dir, name);
-    writeFileSync(backing, '');
-    truncateSync(backing, size);
-    const lo = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' });
-    assert.equal(lo.status, 0, lo.stderr);
-    devs.push(lo.stdout.trim());
-  }
-  if (bytesPerSecond !== undefined) {
-    for (const d of devs) {
-      const majorMinor = readFileSync(`/sys/block/${basename(d)}/dev`, 'utf8').trim();
-      writeFileSync(THROTTLE, `${majorMinor} ${bytesPerSecond}\n`);
-      throttled.push(majorMinor);
-    }
-  }
-  return devs;
-}
-
-/** Bytes the kernel has written to a block device since it was attached (/sys/block/NAME/stat, 512-byte units). */
-function bytesWrittenTo(dev: string): number {
-  const fields = readFileSync(`/sys/block/${basename(dev)}/stat`, 'utf8').trim().split(/\s+/);
-  return Number(fields[6]) * 512;
-}
 
 /**
  * Makes `dev` read-only (blockdev --setro) once `afterBytes` more have been written to it: the write runs in this
