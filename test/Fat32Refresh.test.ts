@@ -376,6 +376,18 @@ test('the in-place rewrite says why it cannot take a change, and the refresh bes
   assert.match(why({ files: OLD.files, directories: [] }) ?? '', /folders are added or removed/);
   assert.match(why(REWRITTEN, 'Other Label') ?? '', /the label changes \(OLD MEDIA → OTHER LABEL\)/);
   assert.equal(why(REWRITTEN), undefined);
+
+  // A large file of the same size with new bytes: refused before it is read (the journal is held in memory).
+  const bigImg = join(dir, 'big.img');
+  const bigOld: Tree = { files: new Map([['sources/install.wim', pattern(65 * MiB, 1)]]), directories: [] };
+  makeImage(bigImg, bigOld, 160 * MiB, 'OLD MEDIA');
+  const v = openFat32(bigImg);
+  try {
+    const files: RefreshFile[] = [{ path: 'sources/install.wim', source: { kind: 'file', path: join(dir, 'no-such-file.wim'), size: 65 * MiB, label: 'install.wim' }, keep: null }];
+    assert.match(planFat32InPlace(v, { files, directories: [], label: fatLabel('Old Media'), timestamp: T1 }).why ?? '', /the changed files take \d+ bytes of clusters, more than the 67108864 an in-place rewrite journals/);
+  } finally {
+    v.close();
+  }
 });
 
 test('a volume whose FAT is too long for the old-alone state: a package change is refused with what to do, a new environment is still rewritten in place', (t) => {

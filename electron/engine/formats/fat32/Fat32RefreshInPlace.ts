@@ -59,6 +59,7 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions)
   const dirs = new Map<string, FatDirectoryInfo | null>();
   const kept: string[] = [];
   const written: string[] = [];
+  const rewrites: { f: FileNode; runs: FatRun[] }[] = [];
   let contentBytes = 0;
   for (const [i, f] of tree.files.entries()) {
     const old = oldFiles.get(f.path) as FatFileInfo;
@@ -75,13 +76,7 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions)
     if (!d || !e || e.short11 !== f.short) return { plan: null, why: `${f.path}'s entry is not as a fresh tree names it` };
     written.push(f.path);
     contentBytes += f.size;
-    // The bytes, over the old clusters in their order.
-    const data = clusterBytes(f, cs);
-    let at = 0;
-    for (const r of old.runs) {
-      records.push({ offset: vol.clusterOffset(r.cluster) - vol.offset, data: data.subarray(at, at + r.count * cs) });
-      at += r.count * cs;
-    }
+    rewrites.push({ f, runs: old.runs });
     // The entry: the new size, attributes and times; its name, case bits and first cluster stay.
     const byte = e.slot * 32;
     const sectorAt = vol.clusterOffset(d.chain[Math.floor(byte / cs)]) + Math.floor((byte % cs) / bps) * bps;
@@ -99,10 +94,21 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions)
     entry.copy(sector, inSector + 22, 22, 26);
     entry.copy(sector, inSector + 28, 28, 32);
   }
+  // Sized before anything is read: the journal is held in memory.
+  const fileBytes = rewrites.reduce((n, x) => n + x.f.clusterCount * cs, 0);
+  if (fileBytes > JOURNAL_LIMIT) return { plan: null, why: `the changed files take ${fileBytes} bytes of clusters, more than the ${JOURNAL_LIMIT} an in-place rewrite journals` };
+  for (const { f, runs } of rewrites) {
+    // The bytes, over the old clusters in their order.
+    const data = clusterBytes(f, cs);
+    let at = 0;
+    for (const r of runs) {
+      records.push({ offset: vol.clusterOffset(r.cluster) - vol.offset, data: data.subarray(at, at + r.count * cs) });
+      at += r.count * cs;
+    }
+  }
   for (const [at, data] of sectors) records.push({ offset: at - vol.offset, data });
   records.sort((a, b) => a.offset - b.offset);
   const need = journalBodyBytes(records, bps);
-  if (need > JOURNAL_LIMIT) return { plan: null, why: `the changed files need a journal of ${need} bytes, more than the ${JOURNAL_LIMIT} an in-place rewrite takes` };
   const at = journalSector(vol, vol.reservedSectors);
   if (at === null) return { plan: null, why: `the volume has ${vol.reservedSectors} reserved sectors, none free for the journal's header` };
   const header = readBoot(vol, at);
