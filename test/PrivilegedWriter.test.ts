@@ -113,6 +113,28 @@ describe('privileged writer channel (helper run directly, no elevation)', () => 
     assert.equal(written[65536 + 99_999], 7);
   });
 
+  test('a job of several writes, later ones over earlier ones (a refresh writes its boot sector three times): the read-back compares what the drive holds at the end', async (t) => {
+    if (!requireOrSkip(t, canLoop(), NO_LOOP)) return;
+    const dev = attachLoop(t, 8 * 1024 * 1024);
+    const sector = (fill: number): Buffer => Buffer.alloc(512, fill);
+    const step = (regions: { offset: number; data: Buffer }[]): { layout: ImageLayout; gaps: 'skip' } => ({ layout: { size: 4 * 1024 * 1024, regions, extents: [] }, gaps: 'skip' });
+    const w = await PrivilegedWriter.start(dev, { method: 'none', timeoutMs: 10_000 });
+    t.after(() => w.dispose());
+    const writes = [
+      step([{ offset: 0, data: sector(1) }, { offset: 4096, data: Buffer.alloc(2048, 2) }]),
+      step([{ offset: 1024 * 1024, data: sector(3) }]),
+      // Over the first write: the whole of its first region, a part of its second.
+      step([{ offset: 0, data: sector(4) }, { offset: 5120, data: sector(5) }]),
+    ];
+    const r = await w.runDriveJob({ device: dev, mode: 'append', writes, readBack: true });
+    await w.close();
+    assert.ok(r.readBack, 'read back');
+    const d = readFileSync(dev);
+    assert.equal(d[0], 4);
+    assert.deepEqual([d[4096], d[5119], d[5120], d[5631], d[5632], d[6143]], [2, 2, 5, 5, 2, 2]);
+    assert.equal(d[1024 * 1024], 3);
+  });
+
   test('the token: a client without it is dropped; a helper given a wrong one is never accepted', async (t) => {
     if (!requireOrSkip(t, process.platform !== 'win32', 'Unix sockets (the named pipe path is the same code)')) return;
     const wrong = await rawHelper(t, 'ab'.repeat(32));

@@ -13,12 +13,14 @@ import type { DriveInfo } from '../shared/drives.js';
 import type { UsbMediaRequest } from '../shared/media.js';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { createUsbMedia } from '../electron/engine/media/UsbMediaBuilder.js';
+import { refreshUsbMedia } from '../electron/engine/media/UsbRefresh.js';
 import type { MediaManifest } from '../electron/engine/media/Manifest.js';
 import { Site } from '../electron/engine/site/Site.js';
 import { putMbrCode } from '../electron/engine/formats/fat32/FatBiosBoot.js';
 import { hasCommand, pattern, requireOrSkip, runCli, SAMPLE_SITE, tempDir } from './helpers.js';
 import { fixtureDrive } from './support/driveFixtures.js';
 import { baseRequest } from './support/hostClient.js';
+import { addPackage, copySampleSite, randomFile, updatePackage } from './support/sites.js';
 
 const MT = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
 const BYTES = 256 * 1024 * 1024;
@@ -123,5 +125,39 @@ describe('the privileged writer adds files to an existing volume and keeps every
     for (const [p, data] of Object.entries(earlier)) assert.equal(sha(readFileSync(join(x, p))), sha(data), `${p} read by mtools`);
     const v = runCli(['verify', dev]);
     assert.equal(v.status, 0, v.stdout + v.stderr);
+  });
+
+  test('tsmedia refresh through the helper: a changed package (its boot sector written three times) and a new password (its journal header written, then cleared), each read back by the helper as the drive holds it at the end', async (t) => {
+    if (!requireOrSkip(t, canRun(), `needs Linux, root and ${TOOLS.join(', ')} (a loop device stands in for the USB stick)`)) return;
+    const dir = tempDir(t);
+    const img = join(dir, 'stick.img');
+    writeFileSync(img, '');
+    truncateSync(img, BYTES);
+    const lo = spawnSync('losetup', ['-f', '--show', img], { encoding: 'utf8' });
+    assert.equal(lo.status, 0, lo.stderr);
+    const dev = lo.stdout.trim();
+    t.after(() => spawnSync('losetup', ['-d', dev]));
+    const stick = await fixtureDrive('win32-usb-fit-sata-nvme.drivelist.json', '\\\\.\\PhysicalDrive3');
+    const drives: DriveInfo[] = [{ ...stick, device: dev, rawDevice: null, sizeBytes: BYTES, mountpoints: [] }];
+    const sitePath = copySampleSite(join(dir, 'site'));
+    const v1 = join(dir, 'v1.bin');
+    randomFile(v1, 2 * 1024 * 1024);
+    await addPackage(sitePath, 'SMP00091', [{ relativePath: 'drivers.cab', sourcePath: v1 }], 'Drivers');
+    const req: UsbMediaRequest = { ...baseRequest({ packages: ['SMP00091'] }), target: { kind: 'drive', device: dev, showAll: true, confirmations: [dev] }, format: true };
+    const options = { listDrives: async () => drives, userLogDir: null, privileged: { method: 'none' as const, always: true } };
+    await createUsbMedia(await Site.open(sitePath), req, { listDrives: options.listDrives, userLogDir: null });
+    const v2 = join(dir, 'v2.bin');
+    randomFile(v2, 2 * 1024 * 1024 + 99);
+    await updatePackage(sitePath, 'SMP00091', [{ relativePath: 'drivers.cab', sourcePath: v2 }]);
+
+    const beside = await refreshUsbMedia(await Site.open(sitePath), { ...req, format: false }, options);
+    assert.equal(beside.changes.method, 'beside');
+    assert.equal(beside.verified, true, 'the helper read back what the drive holds at the end');
+    const pw = await refreshUsbMedia(await Site.open(sitePath), { ...req, format: false, password: 'An0ther-Passw0rd' }, options);
+    assert.equal(pw.changes.method, 'rewrite');
+    assert.equal(pw.verified, true);
+    const v = runCli(['verify', dev]);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    assert.doesNotMatch(v.stdout, /interrupted/);
   });
 });

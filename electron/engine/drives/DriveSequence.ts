@@ -13,6 +13,7 @@
 //              this process may be unable to read the drive afterwards)
 import type { ErrorDetail } from '../../../shared/messages.js';
 import type { ImageLayout } from '../io/ImageLayout.js';
+import { finalLayouts } from '../io/LayoutOverwrites.js';
 import { runImageJobs, type JobResult, type RunJobsOptions, type WorkerJob } from '../io/ImageJobs.js';
 import { runFanOutWrite, type FanOutTarget } from '../io/FanOutWrite.js';
 import { CancelledError } from '../io/ImageWriter.js';
@@ -151,8 +152,10 @@ export async function runDriveJob(job: DriveJob, options: DriveSequenceOptions =
   let readBack: DriveJobResult['readBack'] = null;
   if (job.readBack) {
     step('read-back', ioPath);
-    // Gaps are not read back: with 'skip' they are not the writer's, with 'zero' they hold no content.
-    const compares: WorkerJob[] = job.writes.map((w) => ({ kind: 'compare', path: ioPath, layout: w.layout, gaps: 'skip', ...(job.sectorSize ? { sectorSize: job.sectorSize } : {}) }));
+    // Gaps are not read back: with 'skip' they are not the writer's, with 'zero' they hold no content. Of several
+    // writes, what the drive holds at the end is compared (a refresh writes its boot sector more than once).
+    const finals = finalLayouts(job.writes.map((w) => w.layout));
+    const compares: WorkerJob[] = finals.map((layout) => ({ kind: 'compare', path: ioPath, layout, gaps: 'skip', ...(job.sectorSize ? { sectorSize: job.sectorSize } : {}) }));
     const [r] = await runJobs(compares, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && options.onProgress?.('read-back', bytes, path) });
     readBack = { bytes: r.bytes, sha256: r.sha256 };
   }
