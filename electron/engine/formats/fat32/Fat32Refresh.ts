@@ -127,13 +127,13 @@ export function journalSector(vol: Fat32Volume, reserved: number): number | null
 export function journalOf(vol: Fat32Volume, reserved: number): Journal | 'damaged' | null {
   const n = journalSector(vol, reserved);
   if (n === null) return null;
-  return readJournal(readBoot(vol, n), (o, l) => vol.readBytes(vol.offset + o, l), vol.totalSectors * vol.bytesPerSector);
+  return readJournal(readBoot(vol, n), (o, l) => vol.readBytes(o, l), vol.offset + vol.totalSectors * vol.bytesPerSector);
 }
 
 /** Whether every sector of the volume's whole journal already holds the journal's bytes (the rewrite is done). */
 export function journalApplied(vol: Fat32Volume, reserved: number): boolean {
   const j = journalOf(vol, reserved);
-  return j !== null && j !== 'damaged' && j.records.every((r) => vol.readBytes(vol.offset + r.offset, r.data.length).equals(r.data));
+  return j !== null && j !== 'damaged' && j.records.every((r) => vol.readBytes(r.offset, r.data.length).equals(r.data));
 }
 
 /**
@@ -433,7 +433,7 @@ export function planFat32Repair(vol: Fat32Volume): Fat32Repair {
       state: st.state,
       action: 'finish',
       steps: [
-        { name: 'rewrite', layout: layout(journal.records.map((r) => ({ offset: vol.offset + r.offset, data: r.data }))) },
+        { name: 'rewrite', layout: layout(journal.records.map((r) => ({ offset: r.offset, data: r.data }))) },
         { name: 'clear', layout: layout([{ offset: vol.offset + at * bps, data: Buffer.alloc(bps) }]) },
       ],
     };

@@ -102,11 +102,11 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions)
     const data = clusterBytes(f, cs);
     let at = 0;
     for (const r of runs) {
-      records.push({ offset: vol.clusterOffset(r.cluster) - vol.offset, data: data.subarray(at, at + r.count * cs) });
+      records.push({ offset: vol.clusterOffset(r.cluster), data: data.subarray(at, at + r.count * cs) });
       at += r.count * cs;
     }
   }
-  for (const [at, data] of sectors) records.push({ offset: at - vol.offset, data });
+  for (const [at, data] of sectors) records.push({ offset: at, data });
   records.sort((a, b) => a.offset - b.offset);
   const need = journalBodyBytes(records, bps);
   const at = journalSector(vol, vol.reservedSectors);
@@ -121,14 +121,14 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions)
   });
   const bodyRun = run as FatRun | null;
   if (!bodyRun) return { plan: null, why: `no run of ${clusters * cs} free bytes for the journal` };
-  const bodyOffset = vol.clusterOffset(bodyRun.cluster) - vol.offset;
+  const bodyOffset = vol.clusterOffset(bodyRun.cluster);
   const body = encodeJournalBody(records, bps);
   const layout = (rs: ImageRegion[]): RefreshStep['layout'] => stepLayout(vol, rs);
   const headerAt = vol.offset + at * bps;
   const steps: RefreshStep[] = [
-    { name: 'journal', layout: layout([{ offset: vol.offset + bodyOffset, data: body }]) },
+    { name: 'journal', layout: layout([{ offset: bodyOffset, data: body }]) },
     { name: 'commit', layout: layout([{ offset: headerAt, data: journalHeader(body, bodyOffset, bps) }]) },
-    { name: 'rewrite', layout: layout(records.map((r) => ({ offset: vol.offset + r.offset, data: r.data }))) },
+    { name: 'rewrite', layout: layout(records.map((r) => ({ offset: r.offset, data: r.data }))) },
     { name: 'clear', layout: layout([{ offset: headerAt, data: Buffer.alloc(bps) }]) },
   ];
   return {

@@ -4,10 +4,12 @@
 // that one-sector write commits it. The header carries the body's SHA-256, so a body changed afterwards (another tool
 // writing into free space) reads as damaged, never as a journal to apply.
 //
+// Offsets count from the start of the drive or image (not the volume's): a record may be the MBR's sector.
+//
 // Header (one sector)                        Body (whole sectors, in one run of free clusters)
 //   0   16  magic "TSMEDIA-JOURNAL1"           0   4     record count N
-//   16  8   the body's byte offset             4   4     table bytes H (8 + 16·N, rounded up to whole sectors)
-//           from the volume's first sector     8   16·N  records: byte offset from the volume's first sector (8),
+//   16  8   the body's byte offset in the      4   4     table bytes H (8 + 16·N, rounded up to whole sectors)
+//           drive or image                     8   16·N  records: byte offset in the drive or image (8),
 //   24  8   the body's bytes                             length (4), 0 (4)
 //   32  32  SHA-256 of the body                H   …     each record's data in turn; every length is whole sectors
 import { createHash } from 'node:crypto';
@@ -17,14 +19,14 @@ const TABLE = 8;
 const RECORD = 16;
 
 export interface JournalRecord {
-  /** Byte offset from the volume's first sector. */
+  /** Byte offset in the drive or image. */
   offset: number;
   data: Buffer;
 }
 
 export interface Journal {
   records: JournalRecord[];
-  /** Where its body lies: byte offset from the volume's first sector, and bytes. */
+  /** Where its body lies: byte offset in the drive or image, and bytes. */
   bodyOffset: number;
   bodyBytes: number;
 }
@@ -52,7 +54,7 @@ export function encodeJournalBody(records: readonly JournalRecord[], sectorSize:
   return b;
 }
 
-/** The header sector that commits `body`, written at `bodyOffset` (from the volume's first sector). */
+/** The header sector that commits `body`, written at `bodyOffset` (in the drive or image). */
 export function journalHeader(body: Buffer, bodyOffset: number, sectorSize: number): Buffer {
   const h = Buffer.alloc(sectorSize);
   MAGIC.copy(h, 0);
@@ -66,8 +68,8 @@ export function journalHeader(body: Buffer, bodyOffset: number, sectorSize: numb
 export const isJournalHeader = (sector: Buffer): boolean => sector.subarray(0, MAGIC.length).equals(MAGIC);
 
 /**
- * The journal a header sector commits, read through `read(offset, length)` (offsets from the volume's first sector;
- * `limit`: the volume's bytes), or null for no journal, or 'damaged' for a header whose body is no longer as it was.
+ * The journal a header sector commits, read through `read(offset, length)` (offsets in the drive or image; `limit`:
+ * the volume's end), or null for no journal, or 'damaged' for a header whose body is no longer as it was.
  */
 export function readJournal(header: Buffer, read: (offset: number, length: number) => Buffer, limit: number): Journal | null | 'damaged' {
   if (!isJournalHeader(header)) return null;
