@@ -12,8 +12,7 @@ import { DEFAULT_MEDIA_LABEL, DISC_SIZE_LABELS, parseDiscSize } from '../../shar
 import { InputError, codedInputError, describeFsError } from '../engine/errors.js';
 import { CancelledError } from '../engine/io/ImageWriter.js';
 import { describePlace, type OutputVolume } from '../engine/io/OutputVolume.js';
-import { createIsoSet, type PlanSummary } from '../engine/media/MediaBuilder.js';
-import { createUsbMedia } from '../engine/media/UsbMediaBuilder.js';
+import type { PlanSummary } from '../engine/media/MediaBuilder.js';
 import { confirmationTimes, evaluateDrive, formatDriveSize, type DriveInfo } from '../../shared/drives.js';
 import { findDrive, listDrives } from '../engine/drives/Drives.js';
 import { sameDriveName } from '../engine/drives/DriveAccess.js';
@@ -256,6 +255,8 @@ export async function runCreate(args: string[], io: Io, openSite: (spec: string 
   const site = await openSite(siteDir, parsed.siteArgs);
   if (media === 'usb') return runCreateUsb(parsed, site, io);
   let lastPhase = '';
+  // The ISO and USB writers are loaded for the media asked for (refresh imports this module for its options only).
+  const { createIsoSet } = await import('../engine/media/MediaBuilder.js');
   try {
     const result = await withCancel(io, (signal) => createIsoSet(site, request, {
       signal,
@@ -334,6 +335,7 @@ async function runCreateUsb(parsed: ParsedCreate, site: Site, io: Io): Promise<n
     for (const t of [req.target, ...(req.moreDrives ?? [])]) checkChosenDrive(t, listed, sourcePaths, io);
   }
   let lastPhase = '';
+  const { createUsbMedia } = await import('../engine/media/UsbMediaBuilder.js');
   try {
     const result = await withCancel(io, (signal) =>
       createUsbMedia(site, req, {

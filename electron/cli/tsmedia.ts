@@ -1,29 +1,23 @@
 // The `tsmedia` command line: the same engine the wizard drives. Exit 0 on success, 1 for invalid input (the message
 // names the file and where), 2 for anything unexpected.
-import { analyzeForMedia } from '../engine/media/BootImageSignatures.js';
+// Each command's modules are imported when it runs: loading every command's (the ISO writer, the live site's client,
+// the snapshot's zip writer, pkijs…) cost a `tsmedia refresh` a quarter of a second before its first read.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { AnalysisResult, CatalogItem, SequenceSummary, StartsFrom } from '../../shared/analysis.js';
 import { REFERENCE_KINDS } from '../../shared/analysis.js';
-import { summarizeSequences } from '../engine/site/Analysis.js';
-import { buildCatalog } from '../engine/site/Catalog.js';
 import { InputError, errorMessage } from '../engine/errors.js';
 import { packageVersion, sampleSitePath } from '../engine/paths.js';
-import { Site } from '../engine/site/Site.js';
-import { openSiteAt } from '../engine/site/SiteOpener.js';
+import type { Site } from '../engine/site/Site.js';
 import { SITE_OPTIONS, liveContextFor, siteArgsOf, siteSpecOf, type SiteArgs } from './siteOptions.js';
 import { DESCRIPTOR_FILE } from '../engine/site/SiteDescriptor.js';
-import { writeSiteSnapshot, type SiteSnapshotResult } from '../engine/site/SiteSnapshot.js';
-import { CancelledError } from '../engine/io/ImageWriter.js';
+import type { SiteSnapshotResult } from '../engine/site/SiteSnapshot.js';
+import { CancelledError, WriteError } from '../engine/io/ImageWriter.js';
 import { ContentIntegrityError } from '../engine/errors.js';
-import { WriteError } from '../engine/io/ImageWriter.js';
 import { DriveAccessError } from '../engine/drives/DriveAccess.js';
-import { runCreate, type Io } from './create.js';
-import { runRefresh } from './refresh.js';
+import type { Io } from './create.js';
 import { formatBytes, formatTable, secureBootText } from './format.js';
-import { runDrives } from './drives.js';
-import { runInspect, runVerify } from './media.js';
 
 const USAGE = `tsmedia — Configuration Manager stand-alone task sequence media
 
@@ -77,9 +71,13 @@ const defaultIo: Out = {
 /** The site a command names (a folder, or a live site by --site URL / --provider), else the bundled sample site. */
 async function openSite(spec: string | undefined, args: SiteArgs, io: Out = defaultIo): Promise<Site> {
   const at = siteSpecOf(spec, args);
-  if (at !== undefined) return openSiteAt(at, liveContextFor(args, io));
+  if (at !== undefined) {
+    const { openSiteAt } = await import('../engine/site/SiteOpener.js');
+    return openSiteAt(at, liveContextFor(args, io));
+  }
   const sample = sampleSitePath();
   if (!existsSync(sample)) throw new InputError(`the bundled sample site is missing (${sample}). Run "npm run build" to generate it, or give --site DIR.`);
+  const { Site } = await import('../engine/site/Site.js');
   return Site.open(sample);
 }
 
@@ -161,6 +159,7 @@ async function cmdSequences(args: string[], io: Out): Promise<number> {
   const { values, positionals } = parse(args, { ...SITE_OPTIONS, json: { type: 'boolean' } });
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}". Run "tsmedia help" for usage.`);
   const site = await openSite(values.site as string | undefined, siteArgsOf(values), io);
+  const { summarizeSequences } = await import('../engine/site/Analysis.js');
   const list = await summarizeSequences(site);
   if (values.json) io.out(json(list));
   else printSequences(list, io);
@@ -173,6 +172,7 @@ async function cmdCatalog(args: string[], io: Out): Promise<number> {
   const kind = values.kind as string | undefined;
   if (kind !== undefined && !REFERENCE_KINDS.some((k) => k === kind)) throw new UsageError(`--kind must be one of ${REFERENCE_KINDS.join(', ')}.`);
   const site = await openSite(values.site as string | undefined, siteArgsOf(values), io);
+  const { buildCatalog } = await import('../engine/site/Catalog.js');
   let items = await buildCatalog(site);
   if (kind) items = items.filter((i) => i.kind === kind);
   if (values.json) io.out(json(items));
@@ -190,9 +190,11 @@ async function cmdAnalyze(args: string[], io: Out): Promise<number> {
   const detectDependencies = !values['no-dependencies'];
   const tsId = values['task-sequence'] as string | undefined;
   let results: AnalysisResult[];
+  const { analyzeForMedia } = await import('../engine/media/BootImageSignatures.js');
   if (positionals.length > 0) {
     if (positionals.length > 1) throw new UsageError(`analyze takes one file, got ${positionals.length}.`);
     if (tsId !== undefined || values.site !== undefined) throw new UsageError('give either FILE or --site/--task-sequence, not both.');
+    const { Site } = await import('../engine/site/Site.js');
     const site = await Site.fromFile(positionals[0]);
     results = [];
     for (const ts of site.taskSequences) results.push(await analyzeForMedia(site, ts, { detectDependencies }));
@@ -228,6 +230,7 @@ async function cmdSite(args: string[], io: Out): Promise<number> {
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
   let r: SiteSnapshotResult;
+  const { writeSiteSnapshot } = await import('../engine/site/SiteSnapshot.js');
   try {
     r = await writeSiteSnapshot(site, outDir, { signal: controller.signal });
   } catch (err) {
@@ -264,15 +267,15 @@ export async function main(argv: string[], io: Out = defaultIo): Promise<number>
       case 'analyze':
         return await cmdAnalyze(rest, io);
       case 'create':
-        return await runCreate(rest, io, (spec, args) => openSite(spec, args, io));
+        return await (await import('./create.js')).runCreate(rest, io, (spec, args) => openSite(spec, args, io));
       case 'refresh':
-        return await runRefresh(rest, io, (spec, args) => openSite(spec, args, io));
+        return await (await import('./refresh.js')).runRefresh(rest, io, (spec, args) => openSite(spec, args, io));
       case 'verify':
-        return await runVerify(rest, io);
+        return await (await import('./media.js')).runVerify(rest, io);
       case 'inspect':
-        return await runInspect(rest, io);
+        return await (await import('./media.js')).runInspect(rest, io);
       case 'drives':
-        return await runDrives(rest, io);
+        return await (await import('./drives.js')).runDrives(rest, io);
       case 'site':
         return await cmdSite(rest, io);
       case undefined:

@@ -4,9 +4,10 @@
 import { createHash } from 'node:crypto';
 import { accessSync, createReadStream, readFileSync } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { parse as parseIni } from 'ini';
+import type * as Ini from 'ini';
 import { ContentIntegrityError, InputError, describeFsError } from '../errors.js';
 import { folderHash, fromFileTime } from './FolderHash.js';
 
@@ -52,6 +53,44 @@ async function readIni(path: string): Promise<Record<string, Record<string, stri
   return parseIniBuffer(await readFile(path));
 }
 
+// The ini package, loaded for the first INI that is not plain (see parsePlainIni).
+const requireCjs = createRequire(import.meta.url);
+let iniPackage: typeof Ini | null = null;
+
+/** Characters that give a name or value a meaning beyond its text in the ini package: quotes, escapes, comments. */
+const NOT_PLAIN = /["';#\\\u2028\u2029]/;
+
+/**
+ * An INI as ConfigMgr writes it (sections, key=value lines, nothing quoted, escaped or commented after a value) read
+ * directly, to what the ini package makes of it; null for anything else, which the ini package then reads. A package
+ * has thousands of DataLib INIs: the package's general parser (and loading it) cost tens of milliseconds a run.
+ */
+export function parsePlainIni(text: string): Record<string, Record<string, string>> | null {
+  const out: Record<string, Record<string, string>> = {};
+  let sec: Record<string, string> | null = null;
+  for (const line of text.split(/[\r\n]+/)) {
+    const t = line.trim();
+    if (t === '' || t[0] === ';' || t[0] === '#') continue;
+    if (line[0] === '[') {
+      const m = /^\[([^\]]*)\]\s*$/.exec(line);
+      const name = m?.[1].trim();
+      // A dotted name is nested by the ini package (and put back whole by parseIniBuffer), and a name that objects
+      // already have ("constructor") is read by it in its own way: both left to it.
+      if (!name || name in Object.prototype || name.includes('.') || NOT_PLAIN.test(name)) return null;
+      sec = out[name] ??= {};
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (sec === null || eq <= 0 || t[0] === '[') return null;
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    if (key === '' || key in Object.prototype || key.endsWith('[]') || NOT_PLAIN.test(key) || NOT_PLAIN.test(value)) return null;
+    if (value === 'true' || value === 'false' || value === 'null') return null;
+    sec[key] = value;
+  }
+  return out;
+}
+
 function parseIniBuffer(buf: Buffer): Record<string, Record<string, string>> {
   let text: string;
   if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) text = buf.subarray(2).toString('utf16le');
@@ -59,7 +98,13 @@ function parseIniBuffer(buf: Buffer): Record<string, Record<string, string>> {
     text = buf.toString('utf8');
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   }
-  const raw = parseIni(text) as Record<string, unknown>;
+  return parsePlainIni(text) ?? parseIniWithPackage(text);
+}
+
+/** Any INI text, read by the ini package. */
+export function parseIniWithPackage(text: string): Record<string, Record<string, string>> {
+  iniPackage ??= requireCjs('ini') as typeof Ini;
+  const raw = iniPackage.parse(text) as Record<string, unknown>;
   const out: Record<string, Record<string, string>> = {};
   // The ini package nests a section named "a.b" as a.b; Windows INI files have no nesting, so such a section is put
   // back under its whole name (a damaged "[<VALUE.ARRAY>File]" must not end in a TypeError).

@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { InputError, describeFsError } from '../errors.js';
 import { DESCRIPTOR_FILE, parseSiteDescriptor } from './SiteDescriptor.js';
 import { Site } from './Site.js';
-import { openLiveSite } from './live/LiveSite.js';
 import { isSiteUrl, parseSiteAddress } from './live/SiteAddress.js';
 import type { AdminServiceOptions, SignIn } from './live/AdminServiceClient.js';
 import type { TrustedServers } from './live/TrustedServers.js';
@@ -23,6 +22,8 @@ export interface LiveSiteContext {
 export async function openSiteAt(spec: string, live: LiveSiteContext): Promise<Site> {
   if (isSiteUrl(spec)) {
     const address = parseSiteAddress(spec);
+    // The live site's client (NTLM, HTTPS) is loaded only for a live site: a folder site never needs it.
+    const { openLiveSite } = await import('./live/LiveSite.js');
     return openLiveSite(address, { ...live.client, signIn: await live.signIn(address.server), trust: live.trust, trustThumbprint: live.trustThumbprint, signal: live.signal });
   }
   const root = resolve(spec);
@@ -37,6 +38,7 @@ export async function openSiteAt(spec: string, live: LiveSiteContext): Promise<S
     const descriptor = parseSiteDescriptor(text, descPath);
     if (descriptor.adminService) {
       const address = parseSiteAddress(descriptor.adminService);
+      const { openLiveSite } = await import('./live/LiveSite.js');
       return openLiveSite(address, { ...live.client, signIn: await live.signIn(address.server), trust: live.trust, trustThumbprint: live.trustThumbprint, signal: live.signal, descriptor, descriptorRoot: root });
     }
   }

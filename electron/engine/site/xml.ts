@@ -1,6 +1,6 @@
 // A small ordered XML tree over fast-xml-parser: the readers walk elements in document order with their attributes,
 // and malformed input becomes an InputError that names the file and line.
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from './fastXml.js';
 import { InputError, type ErrorLocation } from '../errors.js';
 
 export interface XmlElement {

@@ -18,9 +18,22 @@ import { windowsUpper } from '../windowsNames.js';
 const MAX_DEPTH = 256;
 const MAX_ENTRIES = 5_000_000;
 const CHUNK = 1024 * 1024;
-/** FAT entries per cached chunk (64 KiB) and chunks kept. */
-const FAT_CHUNK_ENTRIES = 16384;
-const FAT_CACHE_CHUNKS = 64;
+/**
+ * FAT entries per cached chunk (1 MiB: the FAT of a 32 GiB volume of 32 KiB clusters in one read) and chunks kept.
+ * A walk looks up every cluster of every file: entries are held as 32-bit words, the last chunk used at hand.
+ */
+const FAT_CHUNK_ENTRIES = 262144;
+const FAT_CACHE_CHUNKS = 16;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** FAT bytes as 28-bit-or-more entries (the caller masks them), without a copy where the bytes allow it. */
+function fatWords(b: Buffer): Uint32Array {
+  const n = b.length >>> 2;
+  if (LITTLE_ENDIAN && b.byteOffset % 4 === 0) return new Uint32Array(b.buffer, b.byteOffset, n);
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = b.readUInt32LE(i * 4);
+  return out;
+}
 const EOC_MIN = 0x0ffffff8;
 const BAD_CLUSTER = 0x0ffffff7;
 
@@ -135,7 +148,9 @@ export class Fat32Volume {
   private fd: number | null;
   /** Size of an image file; null for a block device (its size is not known to fstat). */
   private readonly fileSize: number | null;
-  private readonly fatCache = new Map<number, Buffer>();
+  private readonly fatCache = new Map<number, Uint32Array>();
+  private lastChunk = -1;
+  private lastWords: Uint32Array | null = null;
   private readonly overlay: { offset: number; data: Buffer }[];
   private listing: Listing | null = null;
 
@@ -277,15 +292,17 @@ export class Fat32Volume {
   fatEntry(cluster: number): number {
     if (cluster < 0 || cluster > this.clusters + 1) this.fail(`FAT entry ${cluster} is outside the volume`);
     const chunk = Math.floor(cluster / FAT_CHUNK_ENTRIES);
-    let b = this.fatCache.get(chunk);
-    if (!b) {
+    let w = chunk === this.lastChunk ? this.lastWords : this.fatCache.get(chunk);
+    if (!w) {
       const first = chunk * FAT_CHUNK_ENTRIES;
       const count = Math.min(FAT_CHUNK_ENTRIES, this.clusters + 2 - first);
-      b = this.read(this.fatOffset(this.activeFat) + first * 4, count * 4);
+      w = fatWords(this.read(this.fatOffset(this.activeFat) + first * 4, count * 4));
       if (this.fatCache.size >= FAT_CACHE_CHUNKS) this.fatCache.delete(this.fatCache.keys().next().value as number);
-      this.fatCache.set(chunk, b);
+      this.fatCache.set(chunk, w);
     }
-    return b.readUInt32LE((cluster - chunk * FAT_CHUNK_ENTRIES) * 4) & 0x0fffffff;
+    this.lastChunk = chunk;
+    this.lastWords = w;
+    return w[cluster - chunk * FAT_CHUNK_ENTRIES] & 0x0fffffff;
   }
 
   /** Raw bytes of the FAT in use, from byte `offset` of it. */
@@ -306,10 +323,10 @@ export class Fat32Volume {
     const perChunk = CHUNK / 4;
     for (let first = 0; first <= last; first += perChunk) {
       const count = Math.min(perChunk, last + 1 - first);
-      const b = this.readFat(first * 4, count * 4);
+      const w = fatWords(this.readFat(first * 4, count * 4));
       for (let i = 0; i < count; i++) {
         const c = first + i;
-        const isFree = c >= 2 && (b.readUInt32LE(i * 4) & 0x0fffffff) === 0;
+        const isFree = c >= 2 && (w[i] & 0x0fffffff) === 0;
         if (isFree) {
           free++;
           if (runStart < 0) runStart = c;

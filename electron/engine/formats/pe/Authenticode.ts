@@ -4,8 +4,9 @@
 // from the certificates the signature carries, each link checked by signature (names alone never link two
 // certificates). Certificates are identified by SHA-1 and SHA-256 thumbprints of their DER bytes as carried.
 import { X509Certificate, createHash, verify as verifySignature } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import { createRequire } from 'node:module';
+import type * as Asn1js from 'asn1js';
+import type * as Pkijs from 'pkijs';
 import { PeFormatError, WIN_CERT_TYPE_PKCS_SIGNED_DATA, authenticodeRanges, peLayout, winCertificates } from './PeLayout.js';
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
@@ -47,6 +48,12 @@ export type AuthenticodeRead =
   | { kind: 'signed'; signatures: AuthenticodeSignature[] };
 
 class SignatureFormatError extends Error {}
+
+// pkijs and asn1js (their CommonJS builds, as an import of them resolves too) are loaded at the first signature read:
+// loading them costs a tenth of a second, which every command paid at start, though unsigned files never need them.
+const requireCjs = createRequire(import.meta.url);
+let libraries: { asn1js: typeof Asn1js; pkijs: typeof Pkijs } | null = null;
+const pki = (): { asn1js: typeof Asn1js; pkijs: typeof Pkijs } => (libraries ??= { asn1js: requireCjs('asn1js') as typeof Asn1js, pkijs: requireCjs('pkijs') as typeof Pkijs });
 
 /** The CN of a distinguished name as Node prints it (one attribute a line), else the whole name on one line. */
 function commonName(dn: string): string {
@@ -105,21 +112,24 @@ function imageDigest(image: Buffer, ranges: [number, number][], hash: string): B
 }
 
 /** The raw DER of each certificate in SignedData's [0] IMPLICIT certificates, in order, as carried (for thumbprints). */
-function rawCertificates(signedDataAsn: asn1js.AsnType): Buffer[] {
+function rawCertificates(signedDataAsn: Asn1js.AsnType): Buffer[] {
+  const { asn1js } = pki();
   if (!(signedDataAsn instanceof asn1js.Sequence)) return [];
   const set = signedDataAsn.valueBlock.value.find((e) => e.idBlock.tagClass === 3 && e.idBlock.tagNumber === 0);
   if (!set || !(set instanceof asn1js.Constructed)) return [];
   return set.valueBlock.value.filter((e) => e instanceof asn1js.Sequence).map((e) => Buffer.from(e.valueBeforeDecodeView));
 }
 
-function subjectKeyId(cert: pkijs.Certificate): Buffer | null {
+function subjectKeyId(cert: Pkijs.Certificate): Buffer | null {
+  const { asn1js } = pki();
   const ext = cert.extensions?.find((e) => e.extnID === OID_SUBJECT_KEY_ID);
   const parsed: unknown = ext?.parsedValue;
   return parsed instanceof asn1js.OctetString ? bytes(parsed.valueBlock.valueHexView) : null;
 }
 
 /** The certificate the SignerInfo names (by issuer and serial number, or by subject key identifier). */
-function findSigner(info: pkijs.SignerInfo, certs: pkijs.Certificate[]): number {
+function findSigner(info: Pkijs.SignerInfo, certs: Pkijs.Certificate[]): number {
+  const { asn1js, pkijs } = pki();
   const sid: unknown = info.sid;
   if (sid instanceof pkijs.IssuerAndSerialNumber) {
     return certs.findIndex((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber));
@@ -140,14 +150,15 @@ function signatureSupported(oid: string): boolean {
 
 /** One WIN_CERTIFICATE's SignedData, checked against the image. */
 function readSignature(image: Buffer, ranges: [number, number][], data: Buffer): AuthenticodeSignature {
+  const { asn1js, pkijs } = pki();
   const asn = asn1js.fromBER(data);
   if (asn.offset === -1) throw new SignatureFormatError(`the PKCS#7 data does not decode: ${asn.result.error}`);
-  let signed: pkijs.SignedData;
-  let signedAsn: asn1js.AsnType;
+  let signed: Pkijs.SignedData;
+  let signedAsn: Asn1js.AsnType;
   try {
     const info = new pkijs.ContentInfo({ schema: asn.result });
     if (info.contentType !== OID_SIGNED_DATA) throw new SignatureFormatError(`the content type is ${info.contentType}, not SignedData`);
-    signedAsn = info.content as asn1js.AsnType;
+    signedAsn = info.content as Asn1js.AsnType;
     signed = new pkijs.SignedData({ schema: signedAsn });
   } catch (e) {
     if (e instanceof SignatureFormatError) throw e;
@@ -158,11 +169,11 @@ function readSignature(image: Buffer, ranges: [number, number][], data: Buffer):
   // SpcIndirectDataContent ::= SEQUENCE { data SpcAttributeTypeAndOptionalValue, messageDigest DigestInfo }
   // Authenticode puts the SEQUENCE itself in eContent (PKCS#7 v1.5), where CMS would wrap it in an OCTET STRING.
   const eContent: unknown = encap.eContent;
-  const indirectDer = eContent instanceof asn1js.OctetString ? bytes(eContent.getValue()) : bytes((eContent as asn1js.BaseBlock).valueBeforeDecodeView);
+  const indirectDer = eContent instanceof asn1js.OctetString ? bytes(eContent.getValue()) : bytes((eContent as Asn1js.BaseBlock).valueBeforeDecodeView);
   const indirect = asn1js.fromBER(indirectDer);
   const digestInfoAsn = indirect.result instanceof asn1js.Sequence ? indirect.result.valueBlock.value[1] : undefined;
   if (indirect.offset === -1 || !digestInfoAsn) throw new SignatureFormatError('the SpcIndirectDataContent is malformed');
-  let digestInfo: pkijs.DigestInfo;
+  let digestInfo: Pkijs.DigestInfo;
   try {
     digestInfo = new pkijs.DigestInfo({ schema: digestInfoAsn });
   } catch (e) {
@@ -170,7 +181,7 @@ function readSignature(image: Buffer, ranges: [number, number][], data: Buffer):
   }
 
   const raw = rawCertificates(signedAsn);
-  const certs = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
+  const certs = (signed.certificates ?? []).filter((c): c is Pkijs.Certificate => c instanceof pkijs.Certificate);
   const pool = raw.length === certs.length ? raw.map(carried) : [];
   if (pool.length !== certs.length) throw new SignatureFormatError('the certificates could not be read as carried');
   const info = signed.signerInfos[0];
@@ -191,7 +202,7 @@ function readSignature(image: Buffer, ranges: [number, number][], data: Buffer):
   const contents = indirectDer.subarray(indirectBlock.idBlock.blockLength + indirectBlock.lenBlock.blockLength);
   let signedBytes: Buffer;
   if (info.signedAttrs) {
-    const attr = (oid: string): pkijs.Attribute | undefined => info.signedAttrs?.attributes.find((a) => a.type === oid);
+    const attr = (oid: string): Pkijs.Attribute | undefined => info.signedAttrs?.attributes.find((a) => a.type === oid);
     const md: unknown = attr(OID_MESSAGE_DIGEST)?.values[0];
     if (!(md instanceof asn1js.OctetString)) return done('the signed attributes carry no message digest');
     const ct: unknown = attr(OID_CONTENT_TYPE)?.values[0];

@@ -1,6 +1,6 @@
 // The XML inside Variables.dat and Policy.xml, TsmBootstrap.ini, and dates as ConfigMgr writes them in variables.
 import { createHash } from 'node:crypto';
-import { XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from '../../site/fastXml.js';
 import { InputError } from '../../errors.js';
 import { child, descendants, localName, parseXml } from '../../site/xml.js';
 

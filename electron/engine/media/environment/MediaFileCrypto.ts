@@ -6,7 +6,7 @@
 //   CryptEncrypt with Final=TRUE does: the ciphertext is always 1-16 bytes longer than the plaintext)
 //   8-byte trailer (its meaning is not public; decoders drop it; we write zeros)
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
-import { XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from '../../site/fastXml.js';
 import { InputError } from '../../errors.js';
 
 /** The fixed, public secret ConfigMgr derives the Variables.dat key from when the media has no password. */
