@@ -5,76 +5,22 @@
 // volume clean, `tsmedia verify` passes and says which media it holds (the old one before the switch, the new one
 // from it on) and names an interrupted refresh, and the next `tsmedia refresh` completes it and verifies.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT, hasCommand, requireOrSkip, runCli, tempDir } from './helpers.js';
-import { fsckVolume, missingFatTools } from './support/fat32Tools.js';
+import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
+import { requireOrSkip, runCli, tempDir } from './helpers.js';
 import { seededRandom, spreadOffsets } from './support/killer.js';
 import { addPackage, copySampleSite, randomFile, updatePackage } from './support/sites.js';
+import { assertCleanAt, buildShim, cannotRun, runSlowed, writesIn } from './support/slowWrites.js';
 
 const MiB = 1024 * 1024;
 const PART = 1024 * 1024;
 const SEED = 20261205;
-const CLI = join(ROOT, 'bin', 'tsmedia.js');
-
-interface TracedWrite {
-  offset: number;
-  length: number;
-}
-
-const writesIn = (trace: string): TracedWrite[] =>
-  existsSync(trace)
-    ? readFileSync(trace, 'utf8')
-        .split('\n')
-        .filter((l) => l.startsWith('WRITE '))
-        .map((l) => {
-          const [, o, n] = l.split(' ');
-          return { offset: Number(o), length: Number(n) };
-        })
-    : [];
-
-/**
- * Runs the command with the shim; once `after` writes are traced (null: never) kills its process group (SIGKILL) or
- * presses Ctrl+C (SIGINT to the process).
- */
-async function runSlowed(args: string[], env: NodeJS.ProcessEnv, trace: string, after: number | null, signal: 'SIGKILL' | 'SIGINT' = 'SIGKILL'): Promise<{ killed: boolean; code: number | null; writes: number; stderr: string }> {
-  rmSync(trace, { force: true });
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  let killed = false;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let done = false;
-  void exited.then(() => (done = true));
-  while (!done) {
-    if (after !== null && !killed && writesIn(trace).length >= after) {
-      if (signal === 'SIGKILL') process.kill(-(child.pid as number), 'SIGKILL');
-      else process.kill(child.pid as number, 'SIGINT');
-      killed = true;
-    }
-    await new Promise((r) => setTimeout(r, 3));
-  }
-  return { killed, code: await exited, writes: writesIn(trace).length, stderr };
-}
 
 function assertClean(img: string, dir: string, what: string): void {
-  const r = fsckVolume(img, PART, dir);
-  assert.ok(r, `${what}: fsck.fat could not run`);
-  assert.equal(r.status, 0, `${what}: fsck.fat -n exited ${r.status}: ${r.output}`);
-  assert.doesNotMatch(r.output, /Leaving filesystem unchanged|wrong|Orphan|FATs differ|Reclaimed|Dirty bit/i, `${what}: ${r.output}`);
+  assertCleanAt(img, PART, dir, what);
 }
-
-function buildShim(dir: string): string {
-  const so = join(dir, 'slowWrites.so');
-  const cc = spawnSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Werror', '-o', so, join(ROOT, 'test', 'support', 'slowWrites.c'), '-ldl'], { encoding: 'utf8' });
-  assert.equal(cc.status, 0, cc.stderr);
-  return so;
-}
-
-const cannotRun = (): string[] => [...missingFatTools(), ...(hasCommand('cc') ? [] : ['cc'])];
 
 test(`refresh killed at 20 spread byte offsets and after every boot-sector and FSInfo write (seed ${SEED}): clean, verified as old or new, finished by the next refresh`, async (t) => {
   const missing = cannotRun();
@@ -229,7 +175,7 @@ test(`an in-place rewrite (a new password) killed at 20 spread byte offsets and 
     assert.equal(r.writes, k + 1, `${what}: the kill landed after the write aimed at`);
     assertClean(work, dir, what);
     const v = runCli(['verify', work], env);
-    const note = /note: an interrupted refresh left this volume \(rewrite\): (it holds the new media whole|its changed files were being rewritten in place)/.exec(v.stdout);
+    const note = /note: an interrupted write left this volume \(rewrite\): (it holds the new media whole|its changes were being made in place)/.exec(v.stdout);
     if (k < commit) {
       assert.equal(note, null, `${what}: before the commit there is nothing to name: ${v.stdout}`);
       assert.equal(v.status, 0, `${what}: verify: ${v.stdout}${v.stderr}`);

@@ -26,7 +26,9 @@ export async function runVerify(args: string[], io: Io): Promise<number> {
     return r.status;
   }
   const ir = r.interruptedRefresh;
-  if (ir && ir.holds === 'changing') io.out(`note: an interrupted refresh left this volume (${ir.state}): its changed files were being rewritten in place from a whole journal, so some of them differ from the manifest; the next "tsmedia refresh" finishes it.`);
+  const finisher = '"tsmedia refresh" (or "tsmedia create --no-format")';
+  if (ir && ir.holds === 'changing') io.out(`note: an interrupted write left this volume (${ir.state}): its changes were being made in place from a whole journal, so some files may differ from the manifest; the next ${finisher} finishes it.`);
+  else if (ir && ir.state === 'rewrite') io.out(`note: an interrupted write left this volume (${ir.state}): it holds the new media whole, its journal not yet cleared; the next ${finisher} finishes it.`);
   else if (ir) io.out(`note: an interrupted refresh left this volume (${ir.state}): it holds the ${ir.holds} media whole; the next "tsmedia refresh" ${ir.next === 'roll-back' ? 'rolls it back and refreshes again' : 'finishes it'}.`);
   for (const u of r.unreadable) io.err(`unreadable: ${u}`);
   for (const p of r.problems) io.out(`DIFFERS ${p.path}${p.disc ? ` (disc ${p.disc})` : ''}: ${p.problem}`);

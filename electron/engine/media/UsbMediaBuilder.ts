@@ -18,6 +18,8 @@ import { ContentIntegrityError, InputError } from '../errors.js';
 import { fatLabel, type Fat32Plan } from '../formats/fat32/Fat32Volume.js';
 import { openFat32 } from '../formats/fat32/Fat32Reader.js';
 import { planFat32Append } from '../formats/fat32/Fat32Append.js';
+import { journalAppend } from '../formats/fat32/Fat32AppendJournal.js';
+import { journalRepairSteps } from '../formats/fat32/Fat32Refresh.js';
 import { withBiosBoot } from '../formats/fat32/FatBiosBoot.js';
 import type { ImageLayout } from '../io/ImageLayout.js';
 import { CancelledError, WriteError } from '../io/ImageWriter.js';
@@ -169,6 +171,8 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
 
     let layout: ImageLayout;
     let plan: Fat32Plan | null = null;
+    // --no-format: the writes in order, each flushed before the next (null: the one layout, as before).
+    let appendSteps: ImageLayout[] | null = null;
     const bootChanges: string[] = [];
     let diskBytes: number;
     if (req.format) {
@@ -181,14 +185,38 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
       layout = plan;
     } else {
       if (req.target.kind === 'drive') await checkDrive(req.target, 0, site, list);
-      const vol = openFat32(ioPath ?? target, req.target.kind === 'drive' ? { sectorSize } : {});
+      const openOptions = req.target.kind === 'drive' ? { sectorSize } : {};
+      let vol = openFat32(ioPath ?? target, openOptions);
       try {
         diskBytes = statSync(ioPath ?? target).size;
+        // A journaled write an earlier run left cut short (files added, or a refresh in place) is finished first; the
+        // files are added to the volume as that leaves it.
+        const repair = journalRepairSteps(vol);
+        if (repair.length) {
+          vol.close();
+          vol = openFat32(ioPath ?? target, { ...openOptions, overlay: repair.flatMap((s) => s.layout.regions) });
+          log.info('--no-format: an earlier write to this volume was interrupted once its journal was whole: it is finished first');
+        }
+        // The files being replaced keep their clusters until the end, so an interruption leaves them whole; where the
+        // space is short, they give their clusters to the new files, as before (and without the journal's safety).
+        let appended;
+        let keep = true;
+        try {
+          appended = planFat32Append(vol, fatFiles, directories, timestamp, true);
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          appended = planFat32Append(vol, fatFiles, directories, timestamp);
+          keep = false;
+        }
         // The drive is made to boot by BIOS too: the boot code goes into its MBR and boot sectors (FatBiosBoot).
-        const boot = withBiosBoot(planFat32Append(vol, fatFiles, directories, timestamp), vol);
+        const boot = withBiosBoot(appended, vol);
         bootChanges.push(`the BIOS boot code goes into ${vol.offset > 0 ? 'the MBR (its partition table and disk signature kept) and ' : ''}the boot sector and reserved sectors (the BPB kept), so BIOS computers start the drive too`, ...boot.changes);
         for (const c of bootChanges) log.info(`--no-format: ${c}`);
         layout = boot.layout;
+        const journaled = keep ? journalAppend(vol, boot.layout) : { steps: null, why: 'the new files need the clusters of the files they replace' };
+        if (journaled.steps) log.info(`--no-format: the new files first, then the volume's structures through a journal of ${journaled.journalBytes} bytes: an interruption leaves the volume as it was, or a journal the next run finishes`);
+        else log.warning(`--no-format: written without a journal (${journaled.why}): an interruption may leave lost clusters; "fsck" or "chkdsk" repairs them`);
+        appendSteps = journaled.steps ? [...repair.map((s) => s.layout), ...journaled.steps.map((s) => s.layout)] : repair.length ? [...repair.map((s) => s.layout), layout] : null;
       } finally {
         vol.close();
       }
@@ -212,14 +240,14 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     // On a drive every read and write is whole sectors, and the MBR and the volume's boot region go last (bootEnd): a
     // whole drive's first write is zeros over its old MBR, so no old or half-written volume is ever mounted.
     const volume = { size: layout.size, regions: layout.regions, extents: layout.extents, bootEnd: layout.bootEnd };
-    progress.begin('write', layout.size);
+    progress.begin('write', appendSteps && req.target.kind !== 'drive' ? appendSteps.reduce((n, l) => n + layoutBytes(l), 0) : layout.size);
     let written: { sha256: string | null; bytes: number };
     let elevated = false;
     let readBack = false;
     try {
       if (req.target.kind === 'drive') {
         // Adding to the volume leaves every byte it does not name as it is; a whole drive is written gaps and all.
-        const writes: DriveWrite[] = plan && req.format ? wholeDriveWrites(plan, diskBytes) : [{ layout: volume, gaps: 'skip' }];
+        const writes: DriveWrite[] = plan && req.format ? wholeDriveWrites(plan, diskBytes) : (appendSteps ?? [volume]).map((l) => ({ layout: l, gaps: 'skip' }));
         const device = req.target.device;
         let verifying = false;
         const r = await writeDrive(
@@ -244,8 +272,15 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
         if (r.announced.warning) log.warning(r.announced.warning);
         if (r.readBack) log.info(`the privileged writer read back ${r.readBack.bytes} written bytes of ${device}: they match what was written`);
       } else {
-        const job: WorkerJob = { kind: 'write', path: writePath, layout: volume, target: 'file', gaps: req.format ? 'sparse' : 'skip', fileSize: req.format ? diskBytes : undefined };
-        [written] = await runImageJobs([job], { signal: options.signal, onProgress: (_i, bytes, path) => progress.update(bytes, path), confirmedProgress: place?.share != null });
+        if (appendSteps) {
+          // Each step its own job, flushed before the next: the order is what makes an interruption safe.
+          const jobs: WorkerJob[] = appendSteps.map((l) => ({ kind: 'write', path: writePath, layout: l, target: 'file', gaps: 'skip' }));
+          const done = await runImageJobs(jobs, { signal: options.signal, onProgress: (_i, _b, path, all) => progress.update(all, path) });
+          written = { bytes: done.reduce((n, r) => n + r.bytes, 0), sha256: null };
+        } else {
+          const job: WorkerJob = { kind: 'write', path: writePath, layout: volume, target: 'file', gaps: req.format ? 'sparse' : 'skip', fileSize: req.format ? diskBytes : undefined };
+          [written] = await runImageJobs([job], { signal: options.signal, onProgress: (_i, bytes, path) => progress.update(bytes, path), confirmedProgress: place?.share != null });
+        }
       }
     } catch (err) {
       if (err instanceof WriteError) throw await explainWriteFailure(err, req, target, writePath, list);

@@ -35,6 +35,9 @@ import { driveReportBase, readyForFat32, writeUsbReport } from './UsbPreparation
 import type { CreateUsbOptions } from './UsbMediaBuilder.js';
 import type { Site } from '../site/Site.js';
 
+/** Bytes an in-place rewrite may always write, whatever the refresh beside the old files would (journal and place). */
+const IN_PLACE_ANYWAY = 8 * 1024 * 1024;
+
 export interface RefreshUsbOptions extends CreateUsbOptions {
   /** The change list, before anything is written. */
   onChanges?: (c: RefreshChanges) => void;
@@ -184,13 +187,23 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
     // they are, through a journal; anything else goes beside the old files.
     const planOn = (v: Fat32Volume): Fat32RefreshPlan => {
       const opts = { files: prepared.files.map((f) => ({ path: f.path, source: f.source, keep: keep.get(windowsUpper(f.path)) ?? null })), directories: ready.directories, label: fatLabel(checked.label), timestamp: checked.timestamp };
-      const inPlace = planFat32InPlace(v, opts);
+      // In place (each changed byte written twice: journal, then place) when that writes less than beside the old
+      // files, or little in any case (the environment alone: it leaves every folder, the FAT and the boot sectors be).
+      let beside: Fat32RefreshPlan | InputError;
+      try {
+        beside = planFat32Refresh(v, opts);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        beside = err;
+      }
+      const inPlace = planFat32InPlace(v, opts, beside instanceof InputError ? Infinity : Math.max(beside.bytesToWrite, IN_PLACE_ANYWAY));
       if (inPlace.plan) {
-        log.info('method: the changed files are rewritten in their own clusters, through a journal in the first FAT copy\'s sectors');
+        log.info('method: the changed files are rewritten in their own clusters, through a journal');
         return inPlace.plan;
       }
+      if (beside instanceof InputError) throw beside;
       log.info(`method: new and changed files are written beside the old ones (not in their own clusters: ${inPlace.why})`);
-      return planFat32Refresh(v, opts);
+      return beside;
     };
     let plan: Fat32RefreshPlan | null = null;
     if (kept) {

@@ -144,7 +144,11 @@ function pushRegion(list: { offset: number; parts: Buffer[]; end: number }[], of
   } else list.push({ offset, parts: [data], end: offset + data.length });
 }
 
-export function planFat32Append(volume: Fat32Volume, files: FatFile[], directories: string[] = [], timestamp: Date): Fat32AppendPlan {
+/**
+ * `keepReplaced`: the clusters of files being replaced are not given to new files (they hold the old files whole until
+ * the end: Fat32AppendJournal needs that; the space they free counts only after).
+ */
+export function planFat32Append(volume: Fat32Volume, files: FatFile[], directories: string[] = [], timestamp: Date, keepReplaced = false): Fat32AppendPlan {
   if (!(timestamp instanceof Date) || Number.isNaN(timestamp.getTime())) throw new InputError('timestamp: not a valid date.');
   const cs = volume.clusterSize;
   const bps = volume.bytesPerSector;
@@ -288,15 +292,15 @@ export function planFat32Append(volume: Fat32Volume, files: FatFile[], directori
   const freedCount = freed.reduce((n, r) => n + r.count, 0);
   const fileClusters = newFiles.reduce((n, f) => n + Math.ceil(f.size / cs), 0);
   const need = extraClusters + fileClusters;
-  const available = freeBefore + freedCount;
+  const available = freeBefore + (keepReplaced ? 0 : freedCount);
   if (need > available) {
     throw new InputError(
       `${where}: not enough free space: the files need ${need * cs} bytes (${need} clusters of ${cs} bytes), the volume has ${available * cs} free${
-        freedCount > 0 ? ` (${freedCount * cs} of them from files being replaced)` : ''
-      }; ${(need - available) * cs} bytes are missing. Free space on the drive, or format it.`,
+        freedCount > 0 && !keepReplaced ? ` (${freedCount * cs} of them from files being replaced)` : ''
+      }${keepReplaced && freedCount > 0 ? ` beside the ${freedCount} clusters of the files being replaced` : ''}; ${(need - available) * cs} bytes are missing. Free space on the drive, or format it.`,
     );
   }
-  const pool = new FreePool(mergeRuns([...freeRuns, ...freed]));
+  const pool = new FreePool(mergeRuns(keepReplaced ? freeRuns : [...freeRuns, ...freed]));
 
   // ----- Allocation: folders, then files in order
   for (const d of order) {

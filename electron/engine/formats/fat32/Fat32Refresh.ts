@@ -106,7 +106,7 @@ export function refreshState(vol: Fat32Volume): { state: RefreshState; reserved:
   const backup = vol.backupBootSector > 0 ? readBoot(vol, vol.backupBootSector) : null;
   const b = backup ? fieldsOf(backup) : null;
   const backupDiffers = backup !== null && !backup.equals(primary);
-  if (p.fats === 2 && !backupDiffers && journalOf(vol, p.reserved) !== null) return { state: 'rewrite', reserved: p.reserved, fatSectors: p.fatSectors, backupDiffers };
+  if (p.fats === 2 && journalOf(vol, p.reserved) !== null) return { state: 'rewrite', reserved: p.reserved, fatSectors: p.fatSectors, backupDiffers };
   if (p.fats === 2) return { state: backupDiffers ? 'new' : 'old', reserved: p.reserved, fatSectors: p.fatSectors, backupDiffers };
   if (p.fats === 1 && b && b.fats === 2 && p.reserved === b.reserved + b.fatSectors && p.fatSectors === b.fatSectors) {
     return { state: 'old-alone', reserved: b.reserved, fatSectors: b.fatSectors, backupDiffers };
@@ -134,6 +134,17 @@ export function journalOf(vol: Fat32Volume, reserved: number): Journal | 'damage
 export function journalApplied(vol: Fat32Volume, reserved: number): boolean {
   const j = journalOf(vol, reserved);
   return j !== null && j !== 'damaged' && j.records.every((r) => vol.readBytes(r.offset, r.data.length).equals(r.data));
+}
+
+/** The steps that finish a whole journal an interrupted write left (an append or an in-place refresh); none otherwise. */
+export function journalRepairSteps(vol: Fat32Volume): RefreshStep[] {
+  let state: RefreshState;
+  try {
+    state = refreshState(vol).state;
+  } catch {
+    return []; // a boot sector no refresh leaves: another tool's volume
+  }
+  return state === 'rewrite' ? planFat32Repair(vol).steps : [];
 }
 
 /**
@@ -426,7 +437,7 @@ export function planFat32Repair(vol: Fat32Volume): Fat32Repair {
     const journal = journalOf(vol, R);
     const at = journalSector(vol, R);
     if (journal === 'damaged') {
-      throw new InputError(`${vol.path}: an in-place refresh was interrupted here, and its journal (in free space) has been overwritten since, by another tool writing to the volume: some of the files it was rewriting may be part old, part new. Write the whole drive with "tsmedia create".`);
+      throw new InputError(`${vol.path}: a tsmedia write (a refresh in place, or files added) was interrupted here, and its journal (in free space) has been overwritten since, by another tool writing to the volume: what it was changing may be part old, part new. Write the whole drive with "tsmedia create".`);
     }
     if (!journal || at === null) throw new Error('refresh: the journal vanished');
     return {

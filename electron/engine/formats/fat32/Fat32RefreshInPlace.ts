@@ -39,9 +39,10 @@ function clusterBytes(f: FileNode, clusterSize: number): Buffer {
 /**
  * Plans rewriting `options.files` in place on `vol` (in the 'old' state), or says why it cannot be (then the refresh
  * goes beside the old files). Throws for a volume no refresh can take. Unlike the refresh beside the old files, it
- * takes any FAT size: it never needs the old-alone state.
+ * takes any FAT size: it never needs the old-alone state. `limitBytes`: the most it may write (the
+ * caller's choice against the refresh beside the old files: in place, each changed byte is written twice).
  */
-export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions): InPlacePlan {
+export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions, limitBytes = Infinity): InPlacePlan {
   checkRefreshable(vol, 'rewrite');
   const cs = vol.clusterSize;
   const bps = vol.bytesPerSector;
@@ -94,9 +95,10 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions)
     entry.copy(sector, inSector + 22, 22, 26);
     entry.copy(sector, inSector + 28, 28, 32);
   }
-  // Sized before anything is read: the journal is held in memory.
+  // Sized before anything is read: the journal is held in memory, and each byte is written twice (journal, place).
   const fileBytes = rewrites.reduce((n, x) => n + x.f.clusterCount * cs, 0);
   if (fileBytes > JOURNAL_LIMIT) return { plan: null, why: `the changed files take ${fileBytes} bytes of clusters, more than the ${JOURNAL_LIMIT} an in-place rewrite journals` };
+  if (2 * fileBytes > limitBytes) return { plan: null, why: `rewriting them in place would write ${2 * fileBytes} bytes, more than the ${limitBytes} written beside the old files` };
   for (const { f, runs } of rewrites) {
     // The bytes, over the old clusters in their order.
     const data = clusterBytes(f, cs);
