@@ -9,14 +9,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { InputError } from '../electron/engine/errors.js';
 import { writeImage } from '../electron/engine/io/ImageWriter.js';
-import type { ImageLayout } from '../electron/engine/io/ImageLayout.js';
 import { fatLabel, planFat32, type FatFile } from '../electron/engine/formats/fat32/Fat32Volume.js';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { planFat32Append } from '../electron/engine/formats/fat32/Fat32Append.js';
 import { planFat32InPlace } from '../electron/engine/formats/fat32/Fat32RefreshInPlace.js';
 import { planFat32Refresh, planFat32Repair, refreshState, type RefreshFile, type RefreshState, type RefreshStep } from '../electron/engine/formats/fat32/Fat32Refresh.js';
 import { requireOrSkip, tempDir } from './helpers.js';
-import { fsckVolume, missingFatTools, mtoolsHash, pattern, sha256 } from './support/fat32Tools.js';
+import { fsckVolume, missingFatTools, mtoolsHash, pattern, sha256, writeStep } from './support/fat32Tools.js';
 
 const MiB = 1024 * 1024;
 const T0 = new Date('2026-01-10T10:00:00Z');
@@ -41,14 +40,7 @@ function makeImage(img: string, tree: Tree, diskBytes: number, label = 'OLD MEDI
   }
 }
 
-function applyStep(img: string, layout: ImageLayout): void {
-  const fd = openSync(img, 'r+');
-  try {
-    writeImage(layout, fd, { gaps: 'skip', imageHash: false });
-  } finally {
-    closeSync(fd);
-  }
-}
+const applyStep = writeStep;
 
 /** The refresh's files: those with the same bytes as on the volume are kept (as the manifest's hashes would say). */
 function refreshFiles(img: string, old: Tree, next: Tree): RefreshFile[] {

@@ -3,39 +3,21 @@
 // whole, the one being replaced too — and from the commit the journal is applied again from the start by the next run.
 // After every step, and when the journal or its application is cut short: fsck.fat, mtools and the reader agree.
 import assert from 'node:assert/strict';
-import { copyFileSync, closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeImage } from '../electron/engine/io/ImageWriter.js';
-import type { ImageLayout } from '../electron/engine/io/ImageLayout.js';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { planFat32Append } from '../electron/engine/formats/fat32/Fat32Append.js';
 import { journalAppend } from '../electron/engine/formats/fat32/Fat32AppendJournal.js';
 import { planFat32Repair, refreshState } from '../electron/engine/formats/fat32/Fat32Refresh.js';
 import type { FatFile } from '../electron/engine/formats/fat32/Fat32Volume.js';
 import { requireOrSkip, tempDir } from './helpers.js';
-import { fsckVolume, missingFatTools, must, MT_ENV, mtoolsHash, pattern, sha256 } from './support/fat32Tools.js';
+import { fsckVolume, missingFatTools, must, MT_ENV, mtoolsHash, pattern, sha256, volumeHashes, writeStep } from './support/fat32Tools.js';
 
 const T = new Date('2026-03-01T08:00:00Z');
 const buf = (data: Buffer, label: string): FatFile['source'] => ({ kind: 'buffer', data, label });
 
-function apply(img: string, layout: ImageLayout): void {
-  const fd = openSync(img, 'r+');
-  try {
-    writeImage(layout, fd, { gaps: 'skip', imageHash: false });
-  } finally {
-    closeSync(fd);
-  }
-}
 
-function tree(img: string): Map<string, string> {
-  const v = openFat32(img);
-  try {
-    return new Map(v.files().map((f) => [f.path, sha256(v.readFileBuffer(f.path))]));
-  } finally {
-    v.close();
-  }
-}
 
 function clean(img: string, dir: string, what: string): void {
   const r = fsckVolume(img, 0, dir);
@@ -70,7 +52,7 @@ test('files added through the journal: the volume as it was until the commit, th
   clean(img, dir, 'as made');
   const original = join(dir, 'original.img');
   copyFileSync(img, original);
-  const before = tree(img);
+  const before = volumeHashes(img);
 
   const added: FatFile[] = [
     { path: 'SMS/data/old.ini', source: buf(pattern(9000, 5), 'ini') }, // replaced
@@ -93,16 +75,16 @@ test('files added through the journal: the volume as it was until the commit, th
       const copy = join(dir, `cut-${s.name}.img`);
       copyFileSync(img, copy);
       const half = { ...s.layout, regions: s.layout.regions.slice(0, Math.ceil(s.layout.regions.length / 2)), extents: s.layout.extents.slice(0, Math.ceil(s.layout.extents.length / 2)) };
-      apply(copy, half);
+      writeStep(copy, half);
       cuts.push({ what: `${s.name} cut short`, copy, holds: s.name === 'content' ? 'old' : 'new' });
     }
-    apply(img, s.layout);
+    writeStep(img, s.layout);
     const committed = s.name === 'commit' || s.name === 'rewrite';
     assert.equal(stateOf(img), committed ? 'rewrite' : 'old', `after ${s.name}`);
     // Clean after every step; only inside the rewrite (a cut below) may it be in between, until the journal is applied.
     clean(img, dir, `after ${s.name}`);
     const holds = s.name === 'content' || s.name === 'journal' || s.name === 'commit' ? 'old' : 'new';
-    assert.deepEqual(tree(img), holds === 'old' ? before : after, `after ${s.name}: the ${holds} files`);
+    assert.deepEqual(volumeHashes(img), holds === 'old' ? before : after, `after ${s.name}: the ${holds} files`);
     if (s.name !== 'clear') {
       const copy = join(dir, `after-${s.name}.img`);
       copyFileSync(img, copy);
@@ -119,9 +101,9 @@ test('files added through the journal: the volume as it was until the commit, th
     const w = openFat32(c.copy);
     const repair = planFat32Repair(w);
     w.close();
-    for (const s of repair.steps) apply(c.copy, s.layout);
+    for (const s of repair.steps) writeStep(c.copy, s.layout);
     clean(c.copy, dir, `${c.what}, then finished`);
     assert.equal(stateOf(c.copy), 'old', c.what);
-    assert.deepEqual(tree(c.copy), c.holds === 'old' ? before : after, `${c.what}: the ${c.holds} files`);
+    assert.deepEqual(volumeHashes(c.copy), c.holds === 'old' ? before : after, `${c.what}: the ${c.holds} files`);
   }
 });

@@ -11,20 +11,12 @@ import { test } from 'node:test';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { refreshState } from '../electron/engine/formats/fat32/Fat32Refresh.js';
 import { requireOrSkip, runCli, tempDir } from './helpers.js';
-import { must, MT_ENV, pattern, sha256 } from './support/fat32Tools.js';
+import { must, MT_ENV, pattern, volumeHashes } from './support/fat32Tools.js';
 import { seededRandom, spreadOffsets } from './support/killer.js';
 import { assertCleanAt, buildShim, cannotRun, runSlowed, writesIn } from './support/slowWrites.js';
 
 const SEED = 20261206;
 
-function tree(img: string): Map<string, string> {
-  const v = openFat32(img);
-  try {
-    return new Map(v.files().map((f) => [f.path, sha256(v.readFileBuffer(f.path))]));
-  } finally {
-    v.close();
-  }
-}
 
 test(`create --no-format killed at spread byte offsets and around its commit (seed ${SEED}): the volume as it was, or finished by the next run`, async (t) => {
   const missing = cannotRun();
@@ -42,7 +34,7 @@ test(`create --no-format killed at spread byte offsets and around its commit (se
     writeFileSync(f, data);
     must('mcopy', ['-i', old, f, `::/${p}`], MT_ENV);
   }
-  const before = tree(old);
+  const before = volumeHashes(old);
   const v0 = openFat32(old);
   const headerAt = (v0.reservedSectors - 1) * v0.bytesPerSector;
   v0.close();
@@ -78,12 +70,12 @@ test(`create --no-format killed at spread byte offsets and around its commit (se
       beforeCommit += 1;
       assert.equal(state, 'old', what);
       assertCleanAt(work, 0, dir, what);
-      assert.deepEqual(tree(work), before, `${what}: the volume as it was, their files whole`);
+      assert.deepEqual(volumeHashes(work), before, `${what}: the volume as it was, their files whole`);
     } else assert.equal(state, 'rewrite', `${what}: a whole journal, named`);
     const again = runCli(['create', '--task-sequence', 'SMP00010', '--media', 'usb', '--image', work, '--no-format'], env);
     assert.equal(again.status, 0, `${what}: the next run: ${again.stderr}`);
     assertCleanAt(work, 0, dir, `${what}, then run again`);
-    const after = tree(work);
+    const after = volumeHashes(work);
     for (const p of ['notes.txt', 'photos/a.bin']) assert.equal(after.get(p), before.get(p), `${what}: ${p} kept`);
     const verify = runCli(['verify', work], env);
     assert.equal(verify.status, 0, `${what}: ${verify.stdout}${verify.stderr}`);

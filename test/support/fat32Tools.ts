@@ -10,6 +10,7 @@ import { writeImage } from '../../electron/engine/io/ImageWriter.js';
 import { openFat32 } from '../../electron/engine/formats/fat32/Fat32Reader.js';
 import { planFat32Append, type Fat32AppendPlan } from '../../electron/engine/formats/fat32/Fat32Append.js';
 import type { FatFile } from '../../electron/engine/formats/fat32/Fat32Volume.js';
+import type { ImageLayout } from '../../electron/engine/io/ImageLayout.js';
 import { freeBytesIn } from '../helpers.js';
 
 /** mtools without its geometry check, and UTF-8 so long names come out as they are. */
@@ -200,4 +201,24 @@ export function appendToImage(img: string, files: FatFile[], directories: string
     closeSync(fd);
   }
   return plan;
+}
+
+/** Writes a layout (a step of a refresh or an append) into the image, every other byte left as it is. */
+export function writeStep(img: string, layout: ImageLayout): void {
+  const fd = openSync(img, 'r+');
+  try {
+    writeImage(layout, fd, { gaps: 'skip', imageHash: false });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What the volume of `img` holds, read through the FAT in use: path → SHA-256. */
+export function volumeHashes(img: string): Map<string, string> {
+  const v = openFat32(img);
+  try {
+    return new Map(v.files().map((f) => [f.path, sha256(v.readFileBuffer(f.path))]));
+  } finally {
+    v.close();
+  }
 }
