@@ -154,7 +154,7 @@ export function journalRepairSteps(vol: Fat32Volume): RefreshStep[] {
  */
 export function checkRefreshable(vol: Fat32Volume, method: 'beside' | 'rewrite' = 'beside'): void {
   const st = refreshState(vol);
-  if (st.state !== 'old' || st.backupDiffers) throw new InputError(`${vol.path}: a refresh was interrupted on this volume (${st.state}); finish it first (planFat32Repair).`);
+  if (st.state !== 'old' || st.backupDiffers) throw new InputError(`${vol.path}: a refresh was interrupted on this volume (${st.state}); run "tsmedia refresh" on it again: it finishes or rolls back the interrupted one first.`);
   if (method === 'rewrite') {
     if (vol.fsInfoSectorNumber === 0 || vol.backupBootSector === 0) throw new InputError(`${vol.path}: the volume has no FSInfo sector or no backup boot sector; it was not made by tsmedia. Write the whole drive instead.`);
     return;

@@ -118,7 +118,8 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions,
   // The body goes into the first run of free clusters long enough to hold it whole.
   const clusters = Math.ceil(need / cs);
   let run: FatRun | null = null;
-  vol.scanFree((r) => {
+  // One scan of the FAT: the body's run, and the free count (it does not change: no cluster changes owner).
+  const freeClusters = vol.scanFree((r) => {
     if (!run && r.count >= clusters) run = { ...r };
   });
   const bodyRun = run as FatRun | null;
@@ -145,7 +146,7 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions,
       clusterSize: cs,
       allocatedClusters: 0,
       freedClusters: 0,
-      freeBytesAfter: vol.freeClusters() * cs,
+      freeBytesAfter: freeClusters * cs,
       newRootCluster: vol.rootCluster,
     },
   };
