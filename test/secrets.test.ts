@@ -112,7 +112,9 @@ describe('secrets never leave the encrypted environment', () => {
   const inputs = (): string => join(work, 'inputs');
   // Each test has its own user log folder (XDG_STATE_HOME), so no log is scanned twice.
   const state = (name: string): string => join(work, `state-${name}`);
-  const env = (name: string): NodeJS.ProcessEnv => ({ XDG_STATE_HOME: state(name), XDG_CONFIG_HOME: join(work, 'config'), TSMEDIA_DEBUG: '1' });
+  // One cache folder for all (parsed exports, content file lists): scanned with the outputs.
+  const cache = (): string => join(work, 'cache');
+  const env = (name: string): NodeJS.ProcessEnv => ({ XDG_STATE_HOME: state(name), XDG_CONFIG_HOME: join(work, 'config'), XDG_CACHE_HOME: cache(), TSMEDIA_DEBUG: '1' });
 
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'tsmedia-secrets-'));
@@ -317,7 +319,7 @@ describe('secrets never leave the encrypted environment', () => {
       scanRun(`crash: ${what}`, r);
       if ('commandLines' in r) keepCommandLines(r);
     }
-    for (const d of [blockedDir, killedDir, damagedDir, state('crash')]) scanner.tree(d);
+    for (const d of [blockedDir, killedDir, damagedDir, state('crash'), cache()]) scanner.tree(d);
     scanCommandLines();
     assert.equal(scanner.hits.length, 0, scanner.report());
   });

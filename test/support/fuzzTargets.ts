@@ -366,10 +366,19 @@ async function contentLibraryTarget(work: string): Promise<FuzzTarget> {
         mkdirSync(p);
       } else if (mode === 'stray') writeFileSync(join(lib, 'PkgLib', `${c.text.replace(/[/\\\0]/g, '_') || 'x'}.ini`), mutate(readFileSync(p), c.ops));
       else writeFileSync(join(lib, 'DataLib', `FUZ00001.1${c.text.replace(/[/\\\0]/g, '_')}.INI`), readFileSync(p));
-      const l = await ContentLibrary.open(lib);
-      for (const pk of (await l.packages()).values()) {
-        for (const id of pk.contentIds) await l.content(id);
-        await l.packageFiles(pk.packageId);
+      // The parse itself is fuzzed: a cached file list (found by the content's INI and the names under it) would hide
+      // a file INI changed in place.
+      const was = process.env.TSMEDIA_NO_CACHE;
+      process.env.TSMEDIA_NO_CACHE = '1';
+      try {
+        const l = await ContentLibrary.open(lib);
+        for (const pk of (await l.packages()).values()) {
+          for (const id of pk.contentIds) await l.content(id);
+          await l.packageFiles(pk.packageId);
+        }
+      } finally {
+        if (was === undefined) delete process.env.TSMEDIA_NO_CACHE;
+        else process.env.TSMEDIA_NO_CACHE = was;
       }
     },
     input: () => last,

@@ -10,6 +10,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type * as Ini from 'ini';
 import { ContentIntegrityError, InputError, describeFsError } from '../errors.js';
 import { folderHash, fromFileTime } from './FolderHash.js';
+import { cached, cacheKey } from './ParseCache.js';
 
 export interface LibraryPackage {
   packageId: string;
@@ -44,6 +45,16 @@ export interface ContentInfo {
 }
 
 const HASH_RE = /^[0-9A-F]{64}$/;
+
+interface Listing {
+  files: { iniPath: string; path: string }[];
+  folders: string[];
+}
+
+/** What a cached content's file list must look like to be used. */
+function isContentFileList(v: unknown): v is ContentFile[] {
+  return Array.isArray(v) && v.every((f: Partial<ContentFile> | null) => !!f && typeof f.path === 'string' && typeof f.hash === 'string' && HASH_RE.test(f.hash) && Number.isSafeInteger(f.size) && typeof f.attributes === 'number' && (f.modified === null || f.modified instanceof Date));
+}
 
 /** How many DataLib file INIs are read in one go (synchronously) before the event loop gets a turn. */
 const INI_BATCH = 256;
@@ -233,30 +244,33 @@ export class ContentLibrary {
 
   private async readContent(contentId: string): Promise<ContentInfo> {
     const iniPath = join(this.root, 'DataLib', `${contentId}.INI`);
-    let info: Record<string, Record<string, string>>;
+    let iniBytes: Buffer;
     try {
-      info = await readIni(iniPath);
+      iniBytes = await readFile(iniPath);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new InputError(`${iniPath}: missing. The library lists content ${contentId} but holds no description of it; redistribute the package.`);
       throw new InputError(describeFsError(err, iniPath));
     }
-    const infoSec = section(info, 'Info');
+    const infoSec = section(parseIniBuffer(iniBytes), 'Info');
     const version = Number.parseInt(value(infoSec, 'Version') ?? '', 10);
-    const files: ContentFile[] = [];
-    const folders: string[] = [];
     const base = join(this.root, 'DataLib', contentId);
-    if (await isDir(base)) await this.walk(base, '', files, folders);
+    const listing: Listing = { files: [], folders: [] };
+    if (await isDir(base)) await this.list(base, '', listing);
+    // The files' INIs (a read each) are what the cache saves: found by the content's own INI and every name under it.
+    const key = async (): Promise<string> => cacheKey('contents', [this.root, contentId, iniBytes, listing.folders.join('\0'), listing.files.map((f) => f.path).join('\0')]);
+    const files = await cached('contents', key, isContentFileList, () => this.readFileInis(listing.files));
     return {
       contentId,
       version: Number.isFinite(version) ? version : null,
       folderHash: value(infoSec, 'Hash')?.toUpperCase() ?? null,
       files,
-      folders,
+      folders: listing.folders,
     };
   }
 
-  private async walk(dir: string, rel: string, files: ContentFile[], folders: string[]): Promise<void> {
+  /** Every file INI and folder under `dir`, in directory order (no INI read). */
+  private async list(dir: string, rel: string, out: Listing): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -265,26 +279,32 @@ export class ContentLibrary {
     }
     const dirNames = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name.toLowerCase()));
     entries.sort((a, b) => (a.name.toLowerCase() < b.name.toLowerCase() ? -1 : a.name.toLowerCase() > b.name.toLowerCase() ? 1 : 0));
-    // The files' small INIs are read synchronously in batches, the event loop getting a turn between them: one awaited
-    // read after another cost four thread-pool round trips each (half a second for 2,000 files). Folders are walked in
-    // order, so the list keeps the directory order.
-    let sinceYield = 0;
+    // Folders are walked in order, so the list keeps the directory order.
     for (const e of entries) {
       const childRel = rel === '' ? e.name : `${rel}\\${e.name}`;
       if (e.isDirectory()) {
-        folders.push(childRel);
-        await this.walk(join(dir, e.name), childRel, files, folders);
+        out.folders.push(childRel);
+        await this.list(join(dir, e.name), childRel, out);
         continue;
       }
       const m = /^(.+)\.ini$/i.exec(e.name);
       // "X.INI" beside a folder "X" describes the folder, not a file.
       if (!m || dirNames.has(m[1].toLowerCase())) continue;
-      files.push(this.readFileIni(join(dir, e.name), rel === '' ? m[1] : `${rel}\\${m[1]}`));
-      if (++sinceYield >= INI_BATCH) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      out.files.push({ iniPath: join(dir, e.name), path: rel === '' ? m[1] : `${rel}\\${m[1]}` });
     }
+  }
+
+  /**
+   * The files' small INIs, read synchronously in batches, the event loop getting a turn between them: one awaited read
+   * after another cost four thread-pool round trips each (half a second for 2,000 files).
+   */
+  private async readFileInis(list: readonly { iniPath: string; path: string }[]): Promise<ContentFile[]> {
+    const files: ContentFile[] = [];
+    for (const f of list) {
+      files.push(this.readFileIni(f.iniPath, f.path));
+      if (files.length % INI_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return files;
   }
 
   private readFileIni(iniPath: string, path: string): ContentFile {

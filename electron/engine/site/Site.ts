@@ -3,6 +3,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, isAbsolute, join, resolve } from 'node:path';
 import { ContentLibrary } from './ContentLibrary.js';
+import { cachedExport } from './ParseCache.js';
 import { InputError, describeFsError, errorMessage } from '../errors.js';
 import { DESCRIPTOR_FILE, parseSiteDescriptor, type SiteDescriptor } from './SiteDescriptor.js';
 import { locateOsdBinaries, type OsdBinaries } from './OsdBinaries.js';
@@ -128,7 +129,7 @@ export class Site {
     const contentObjects: ExportedContentObject[] = [];
     for (const f of exportFiles) {
       if (extname(f).toLowerCase() === '.zip') {
-        const ex = await readExport(f);
+        const ex = await cachedExport(f, readExport);
         taskSequences.push(...ex.taskSequences);
         applications.push(...ex.applications);
         contentObjects.push(...ex.contentObjects);
@@ -179,7 +180,7 @@ export class Site {
     const problem = `${basename(full)} is a single file, not a site folder: it has no OSD\\bin folder.`;
     const osdBinaries: OsdBinaries = { location: null, origin: null, architectures: [], problem, i386Problem: problem, looked: false };
     if (extname(full).toLowerCase() === '.zip') {
-      const ex = await readExport(full);
+      const ex = await cachedExport(full, readExport);
       return new Site({ root: full, descriptor: null, taskSequences: ex.taskSequences, applications: ex.applications, contentObjects: ex.contentObjects, distributionPoints: [], osdBinaries });
     }
     if (extname(full).toLowerCase() === '.xml') {

@@ -1,5 +1,6 @@
 // The media certificate (_SMSTSMediaPFX) ConfigMgr puts in Variables.dat.
 import { createCipheriv, createHash, createHmac, createSign, generateKeyPair, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The media certificate (_SMSTSMediaPFX): a self-signed certificate and its RSA key in a PKCS#12 file, made with
@@ -65,6 +66,10 @@ function repeatTo(b: Buffer, len: number): Buffer {
   return out;
 }
 
+// crypto.hash (Node 20.12 and later) hashes without making a Hash object: a quarter of the time for the KDF's 8,000 rounds.
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
+const sha1 = (b: Buffer): Buffer => (oneShot ? oneShot('sha1', b, 'buffer') : createHash('sha1').update(b).digest());
+
 /** RFC 7292 appendix B.2 key derivation with SHA-1 (ID 1: key, 2: IV, 3: MAC key). */
 function pkcs12Kdf(password: string, salt: Buffer, id: number, iterations: number, n: number): Buffer {
   const v = 64;
@@ -77,8 +82,8 @@ function pkcs12Kdf(password: string, salt: Buffer, id: number, iterations: numbe
   const out: Buffer[] = [];
   const c = Math.ceil(n / u);
   for (let i = 0; i < c; i++) {
-    let A = createHash('sha1').update(D).update(I).digest();
-    for (let r = 1; r < iterations; r++) A = createHash('sha1').update(A).digest();
+    let A: Buffer = createHash('sha1').update(D).update(I).digest();
+    for (let r = 1; r < iterations; r++) A = sha1(A);
     out.push(A);
     if (i + 1 < c) {
       const B = repeatTo(A, v);
