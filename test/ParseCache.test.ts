@@ -27,6 +27,19 @@ function countingParse(): { parse: (file: string) => Promise<TaskSequenceExport>
   };
 }
 
+/** The user's cache folder in `dir` for this test (XDG_CACHE_HOME; LOCALAPPDATA on Windows). */
+function ownCacheFolder(t: { after: (fn: () => void) => void }, dir: string): void {
+  const was = { xdg: process.env.XDG_CACHE_HOME, local: process.env.LOCALAPPDATA };
+  process.env.XDG_CACHE_HOME = join(dir, 'xdg');
+  if (process.platform === 'win32') process.env.LOCALAPPDATA = join(dir, 'local');
+  t.after(() => {
+    for (const [k, v] of [['XDG_CACHE_HOME', was.xdg], ['LOCALAPPDATA', was.local]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+}
+
 const entries = (folder: string, kind: string): string[] => (existsSync(join(folder, kind)) ? readdirSync(join(folder, kind)).filter((n) => n.endsWith('.v8')) : []);
 
 describe('the parse cache', () => {
@@ -154,8 +167,7 @@ describe('the parse cache', () => {
       { relativePath: 'a/one.bin', data: pattern(3000, 1) },
       { relativePath: 'two.bin', data: pattern(70, 2) },
     ]);
-    t.after(() => delete process.env.XDG_CACHE_HOME);
-    process.env.XDG_CACHE_HOME = join(dir, 'xdg');
+    ownCacheFolder(t, dir);
     const folder = userCacheFolder();
     const first = await (await ContentLibrary.open(root)).content('ABC00001.1');
     assert.equal(entries(folder, 'contents').length, 1);
@@ -189,11 +201,8 @@ describe('the parse cache', () => {
     const dir = tempDir(t);
     const site = join(dir, 'site');
     cpSync(SAMPLE_SITE, site, { recursive: true });
-    t.after(() => {
-      delete process.env.XDG_CACHE_HOME;
-      delete process.env.TSMEDIA_NO_CACHE;
-    });
-    process.env.XDG_CACHE_HOME = join(dir, 'xdg');
+    ownCacheFolder(t, dir);
+    t.after(() => delete process.env.TSMEDIA_NO_CACHE);
     /** The site's exports and every package's files on every distribution point. */
     const read = async (): Promise<unknown> => {
       const s = await Site.open(site);
