@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, truncateSync, w
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { DriveInfo } from '../shared/drives.js';
-import type { UsbMediaRequest } from '../shared/media.js';
+import type { MediaProgress, UsbMediaRequest } from '../shared/media.js';
 import { openFat32 } from '../electron/engine/formats/fat32/Fat32Reader.js';
 import { createUsbMedia } from '../electron/engine/media/UsbMediaBuilder.js';
 import { refreshUsbMedia } from '../electron/engine/media/UsbRefresh.js';
@@ -19,6 +19,7 @@ import { Site } from '../electron/engine/site/Site.js';
 import { putMbrCode } from '../electron/engine/formats/fat32/FatBiosBoot.js';
 import { hasCommand, pattern, requireOrSkip, runCli, SAMPLE_SITE, tempDir } from './helpers.js';
 import { fixtureDrive } from './support/driveFixtures.js';
+import { checkWritePhase } from './support/progressChecks.js';
 import { baseRequest } from './support/hostClient.js';
 import { addPackage, copySampleSite, randomFile, updatePackage } from './support/sites.js';
 
@@ -150,12 +151,17 @@ describe('the privileged writer adds files to an existing volume and keeps every
     randomFile(v2, 2 * 1024 * 1024 + 99);
     await updatePackage(sitePath, 'SMP00091', [{ relativePath: 'drivers.cab', sourcePath: v2 }]);
 
-    const beside = await refreshUsbMedia(await Site.open(sitePath), { ...req, format: false }, options);
+    const besideProgress: MediaProgress[] = [];
+    const beside = await refreshUsbMedia(await Site.open(sitePath), { ...req, format: false }, { ...options, onProgress: (p) => besideProgress.push(p), progressIntervalMs: 0 });
     assert.equal(beside.changes.method, 'beside');
     assert.equal(beside.verified, true, 'the helper read back what the drive holds at the end');
-    const pw = await refreshUsbMedia(await Site.open(sitePath), { ...req, format: false, password: 'An0ther-Passw0rd' }, options);
+    // The helper's progress counts every step's bytes, up to what the refresh writes.
+    assert.equal(checkWritePhase(besideProgress, 'refresh beside, through the helper'), beside.bytesWritten);
+    const pwProgress: MediaProgress[] = [];
+    const pw = await refreshUsbMedia(await Site.open(sitePath), { ...req, format: false, password: 'An0ther-Passw0rd' }, { ...options, onProgress: (p) => pwProgress.push(p), progressIntervalMs: 0 });
     assert.equal(pw.changes.method, 'rewrite');
     assert.equal(pw.verified, true);
+    assert.equal(checkWritePhase(pwProgress, 'refresh in place, through the helper'), pw.bytesWritten);
     const v = runCli(['verify', dev]);
     assert.equal(v.status, 0, v.stdout + v.stderr);
     assert.doesNotMatch(v.stdout, /interrupted/);

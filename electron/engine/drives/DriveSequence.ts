@@ -138,7 +138,8 @@ export async function runDriveJob(job: DriveJob, options: DriveSequenceOptions =
     step('write', `${ioPath}, opened exclusively`);
     const aligned = job.sectorSize ? { sectorSize: job.sectorSize } : {};
     const writes: WorkerJob[] = job.writes.map((w) => ({ kind: 'write', path: ioPath, target: 'device', layout: w.layout, gaps: w.gaps, ...aligned }));
-    [written] = await runJobs(writes, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && options.onProgress?.('write', bytes, path) });
+    // Progress counts every write of the job (a refresh is several); the result is the first's (the volume).
+    [written] = await runJobs(writes, { signal: options.signal, onProgress: (_i, _bytes, path, all) => options.onProgress?.('write', all, path) });
     step('flush', ioPath);
     await (options.flushDrive ?? ((path) => flushPath(path, platform, run)))(ioPath);
   } catch (err) {
@@ -156,8 +157,9 @@ export async function runDriveJob(job: DriveJob, options: DriveSequenceOptions =
     // writes, what the drive holds at the end is compared (a refresh writes its boot sector more than once).
     const finals = finalLayouts(job.writes.map((w) => w.layout));
     const compares: WorkerJob[] = finals.map((layout) => ({ kind: 'compare', path: ioPath, layout, gaps: 'skip', ...(job.sectorSize ? { sectorSize: job.sectorSize } : {}) }));
-    const [r] = await runJobs(compares, { signal: options.signal, onProgress: (i, bytes, path) => i === 0 && options.onProgress?.('read-back', bytes, path) });
-    readBack = { bytes: r.bytes, sha256: r.sha256 };
+    const results = await runJobs(compares, { signal: options.signal, onProgress: (_i, _bytes, path, all) => options.onProgress?.('read-back', all, path) });
+    // The bytes of all; the hash of the first (the volume), as for `written`.
+    readBack = { bytes: results.reduce((n, r) => n + r.bytes, 0), sha256: results[0].sha256 };
   }
   return { ioPath, taken, written: { bytes: written.bytes, sha256: written.sha256 }, announced, readBack };
 }

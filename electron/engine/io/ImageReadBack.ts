@@ -54,6 +54,8 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
   const expectBuf = Buffer.allocUnsafe(options.bufferSize ?? hasher.slotSize);
   const zeros = Buffer.alloc(Math.min(hasher.slotSize, 1024 * 1024));
   let pos = 0;
+  // As when writing: gaps skipped are not counted in the progress and the result.
+  let skipped = 0;
   let lastProgress = 0;
 
   /** Reads `n` image bytes at `pos` and compares them with `expected` (null: zeros; 'any': hashed only). */
@@ -85,12 +87,13 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
     const now = Date.now();
     if (now - lastProgress >= 50) {
       lastProgress = now;
-      options.onProgress?.(pos, what);
+      options.onProgress?.(pos - skipped, what);
     }
   };
   const gapTo = (end: number): void => {
     if (gaps === 'skip') {
       // Not ours to compare or hash: the image hash covers the written bytes only, as when writing.
+      if (end > pos) skipped += end - pos;
       pos = Math.max(pos, end);
       return;
     }
@@ -118,8 +121,8 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
   }
   gapTo(layout.size);
   const sha256 = hasher.digest();
-  options.onProgress?.(pos, null);
-  return { sha256, bytes: pos };
+  options.onProgress?.(pos - skipped, null);
+  return { sha256, bytes: pos - skipped };
 }
 
 function isZero(b: Buffer, zeros: Buffer): boolean {

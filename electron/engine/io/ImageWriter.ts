@@ -265,13 +265,21 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
       off += n;
     }
   };
-  const progress = (path: string | null): void => options.onProgress?.(pos, path);
+  // Progress and the result count the image's bytes up to `pos`, gaps written or left sparse included; gaps skipped
+  // (another volume's bytes, left as they are) are not counted: a refresh of 50 MB reports 50 MB, not the volume's size.
+  let skipped = 0;
+  const progress = (path: string | null): void => options.onProgress?.(pos - skipped, path);
   const gapTo = (end: number): void => {
+    if (gaps === 'skip') {
+      if (end > pos) skipped += end - pos;
+      pos = Math.max(pos, end);
+      return;
+    }
     while (pos < end) {
       if (cancelled()) throw new CancelledError();
       const n = Math.min(zeros.length, end - pos);
       if (gaps === 'zero') put(zeros, n, pos);
-      if (gaps !== 'skip') imageHash?.update(n === zeros.length ? zeros : zeros.subarray(0, n));
+      imageHash?.update(n === zeros.length ? zeros : zeros.subarray(0, n));
       pos += n;
     }
   };
@@ -321,6 +329,6 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
     throw new WriteError(describeDriveWrite(err, target));
   }
   hasher.drain();
-  return { sha256: imageHash ? imageHash.digest('hex') : null, bytes: pos };
+  return { sha256: imageHash ? imageHash.digest('hex') : null, bytes: pos - skipped };
 }
 

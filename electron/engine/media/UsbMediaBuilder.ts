@@ -240,14 +240,18 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     // On a drive every read and write is whole sectors, and the MBR and the volume's boot region go last (bootEnd): a
     // whole drive's first write is zeros over its old MBR, so no old or half-written volume is ever mounted.
     const volume = { size: layout.size, regions: layout.regions, extents: layout.extents, bootEnd: layout.bootEnd };
-    progress.begin('write', appendSteps && req.target.kind !== 'drive' ? appendSteps.reduce((n, l) => n + layoutBytes(l), 0) : layout.size);
+    // The bytes the writes will report: whole layouts where gaps are written (or left sparse), only what they name where
+    // gaps are skipped (adding to a volume).
+    const driveWrites: DriveWrite[] | null = req.target.kind === 'drive' ? (plan && req.format ? wholeDriveWrites(plan, diskBytes) : (appendSteps ?? [volume]).map((l) => ({ layout: l, gaps: 'skip' }))) : null;
+    const fileWrites: { layout: ImageLayout; gaps: 'sparse' | 'skip' }[] = appendSteps ? appendSteps.map((l) => ({ layout: l, gaps: 'skip' })) : [{ layout: volume, gaps: req.format ? 'sparse' : 'skip' }];
+    progress.begin('write', (driveWrites ?? fileWrites).reduce((n, w) => n + (w.gaps === 'skip' ? layoutBytes(w.layout) : w.layout.size), 0));
     let written: { sha256: string | null; bytes: number };
     let elevated = false;
     let readBack = false;
     try {
       if (req.target.kind === 'drive') {
         // Adding to the volume leaves every byte it does not name as it is; a whole drive is written gaps and all.
-        const writes: DriveWrite[] = plan && req.format ? wholeDriveWrites(plan, diskBytes) : (appendSteps ?? [volume]).map((l) => ({ layout: l, gaps: 'skip' }));
+        const writes = driveWrites ?? [];
         const device = req.target.device;
         let verifying = false;
         const r = await writeDrive(
@@ -260,7 +264,8 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
               if (step === 'read-back' && !verifying) {
                 verifying = true;
                 progress.flush();
-                progress.begin('verify', layout.size);
+                // What the drive holds at the end is read back: at most every write's bytes (less where they overlap).
+                progress.begin('verify', writes.reduce((n, w) => n + layoutBytes(w.layout), 0));
               }
               progress.update(bytes, path);
             },

@@ -241,7 +241,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
       if (t.kind === 'drive') {
         const r = await writeDrive(
           { device: t.device, mode: 'append', writes: steps.map((s) => ({ layout: s.layout, gaps: 'skip' })), readBack: false, ...(sectorSize ? { sectorSize } : {}) },
-          { signal: options.signal, privileged: options.privileged, onStep: (step, detail) => log.info(`${t.device}: ${step}: ${detail}`), onProgress: (_step, bytes, path) => progress.update(bytes, path) },
+          { signal: options.signal, privileged: options.privileged, onStep: (step, detail) => log.info(`${t.device}: ${step}: ${detail}`), onProgress: (step, bytes, path) => step === 'write' && progress.update(bytes, path) },
         );
         if (r.announced.warning) log.warning(r.announced.warning);
         if (r.elevated) elevated = true;
