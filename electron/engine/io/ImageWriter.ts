@@ -229,6 +229,11 @@ export function describeDriveWrite(err: unknown, target: string): string {
   return describeWriteError(err, target, 'write');
 }
 
+/** The bytes writeImage reports for `layout`: all of it where gaps are written or left sparse, what it names where they are skipped. */
+export function reportedBytes(layout: ImageLayout, gaps: 'zero' | 'sparse' | 'skip'): number {
+  return gaps === 'skip' ? layout.regions.reduce((n, r) => n + r.data.length, 0) + layout.extents.reduce((n, e) => n + e.size, 0) : layout.size;
+}
+
 export function writeImage(layout: ImageLayout, fd: number, options: WriteImageOptions & { imageHash: false }): WriteImageResult;
 export function writeImage(layout: ImageLayout, fd: number, options?: WriteImageOptions & { imageHash?: true }): { sha256: string; bytes: number };
 export function writeImage(layout: ImageLayout, fd: number, options: WriteImageOptions = {}): WriteImageResult {

@@ -4,8 +4,7 @@
 // Every entry is appended synchronously to each of several files (the output folder and the user's log folder).
 // Secrets given to mask() never reach a file: every occurrence, also inside longer text, becomes ********.
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, posix, win32 } from 'node:path';
+import { dirname } from 'node:path';
 import { errorMessage } from '../errors.js';
 
 export const LOG_FILE_NAME = 'CreateTSMedia.log';
@@ -14,22 +13,7 @@ export const MASK = '********';
 
 export type CmTraceType = 1 | 2 | 3;
 
-/** Where tsmedia keeps its logs for this user. */
-export function userLogFolder(
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-  home: string = homedir(),
-): string {
-  if (platform === 'win32') {
-    const local = env.LOCALAPPDATA && env.LOCALAPPDATA.trim() !== '' ? env.LOCALAPPDATA : win32.join(home, 'AppData', 'Local');
-    return win32.join(local, 'tsmedia', 'Logs');
-  }
-  if (platform === 'darwin') return posix.join(home, 'Library', 'Logs', 'tsmedia');
-  const state = env.XDG_STATE_HOME;
-  // The XDG base directory specification says to ignore a relative path.
-  if (state && posix.isAbsolute(state)) return posix.join(state, 'tsmedia', 'logs');
-  return posix.join(home, '.local', 'state', 'tsmedia', 'logs');
-}
+export { userLogFolder } from '../userFolders.js';
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 

@@ -22,7 +22,7 @@ import { journalAppend } from '../formats/fat32/Fat32AppendJournal.js';
 import { journalRepairSteps } from '../formats/fat32/Fat32Refresh.js';
 import { withBiosBoot } from '../formats/fat32/FatBiosBoot.js';
 import type { ImageLayout } from '../io/ImageLayout.js';
-import { CancelledError, WriteError } from '../io/ImageWriter.js';
+import { CancelledError, WriteError, reportedBytes } from '../io/ImageWriter.js';
 import { runImageJobs, type WorkerJob } from '../io/ImageJobs.js';
 import { checkSectorSize, linuxSectorSize } from '../io/SectorIo.js';
 import type { LargeFileReport } from './LargeFiles.js';
@@ -240,22 +240,25 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
     // On a drive every read and write is whole sectors, and the MBR and the volume's boot region go last (bootEnd): a
     // whole drive's first write is zeros over its old MBR, so no old or half-written volume is ever mounted.
     const volume = { size: layout.size, regions: layout.regions, extents: layout.extents, bootEnd: layout.bootEnd };
-    // The bytes the writes will report: whole layouts where gaps are written (or left sparse), only what they name where
-    // gaps are skipped (adding to a volume).
-    const driveWrites: DriveWrite[] | null = req.target.kind === 'drive' ? (plan && req.format ? wholeDriveWrites(plan, diskBytes) : (appendSteps ?? [volume]).map((l) => ({ layout: l, gaps: 'skip' }))) : null;
-    const fileWrites: { layout: ImageLayout; gaps: 'sparse' | 'skip' }[] = appendSteps ? appendSteps.map((l) => ({ layout: l, gaps: 'skip' })) : [{ layout: volume, gaps: req.format ? 'sparse' : 'skip' }];
-    progress.begin('write', (driveWrites ?? fileWrites).reduce((n, w) => n + (w.gaps === 'skip' ? layoutBytes(w.layout) : w.layout.size), 0));
+    // Adding to the volume leaves every byte it does not name as it is (each journaled step its own write, flushed before
+    // the next: the order is what makes an interruption safe); a whole drive is written gaps and all.
+    const writes: { layout: ImageLayout; gaps: 'zero' | 'sparse' | 'skip' }[] =
+      req.target.kind === 'drive' && plan && req.format
+        ? wholeDriveWrites(plan, diskBytes)
+        : appendSteps
+          ? appendSteps.map((l) => ({ layout: l, gaps: 'skip' }))
+          : [{ layout: volume, gaps: req.target.kind === 'drive' || !req.format ? 'skip' : 'sparse' }];
+    progress.begin('write', writes.reduce((n, w) => n + reportedBytes(w.layout, w.gaps), 0));
     let written: { sha256: string | null; bytes: number };
     let elevated = false;
     let readBack = false;
     try {
       if (req.target.kind === 'drive') {
-        // Adding to the volume leaves every byte it does not name as it is; a whole drive is written gaps and all.
-        const writes = driveWrites ?? [];
+        const driveWrites = writes as DriveWrite[];
         const device = req.target.device;
         let verifying = false;
         const r = await writeDrive(
-          { device, mode: req.format ? 'erase' : 'append', writes, readBack: false, sectorSize },
+          { device, mode: req.format ? 'erase' : 'append', writes: driveWrites, readBack: false, sectorSize },
           {
             signal: options.signal,
             privileged: options.privileged,
@@ -265,7 +268,7 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
                 verifying = true;
                 progress.flush();
                 // What the drive holds at the end is read back: at most every write's bytes (less where they overlap).
-                progress.begin('verify', writes.reduce((n, w) => n + layoutBytes(w.layout), 0));
+                progress.begin('verify', driveWrites.reduce((n, w) => n + layoutBytes(w.layout), 0));
               }
               progress.update(bytes, path);
             },
@@ -277,15 +280,10 @@ export async function createUsbMedia(site: Site, req: UsbMediaRequest, options: 
         if (r.announced.warning) log.warning(r.announced.warning);
         if (r.readBack) log.info(`the privileged writer read back ${r.readBack.bytes} written bytes of ${device}: they match what was written`);
       } else {
-        if (appendSteps) {
-          // Each step its own job, flushed before the next: the order is what makes an interruption safe.
-          const jobs: WorkerJob[] = appendSteps.map((l) => ({ kind: 'write', path: writePath, layout: l, target: 'file', gaps: 'skip' }));
-          const done = await runImageJobs(jobs, { signal: options.signal, onProgress: (_i, _b, path, all) => progress.update(all, path) });
-          written = { bytes: done.reduce((n, r) => n + r.bytes, 0), sha256: null };
-        } else {
-          const job: WorkerJob = { kind: 'write', path: writePath, layout: volume, target: 'file', gaps: req.format ? 'sparse' : 'skip', fileSize: req.format ? diskBytes : undefined };
-          [written] = await runImageJobs([job], { signal: options.signal, onProgress: (_i, bytes, path) => progress.update(bytes, path), confirmedProgress: place?.share != null });
-        }
+        const jobs: WorkerJob[] = writes.map((w) => ({ kind: 'write', path: writePath, layout: w.layout, target: 'file', gaps: w.gaps, fileSize: w.gaps === 'sparse' ? diskBytes : undefined }));
+        const done = await runImageJobs(jobs, { signal: options.signal, onProgress: (_i, _b, path, all) => progress.update(all, path), confirmedProgress: place?.share != null });
+        // One write: its image hash (the report's); journaled steps: their bytes, no single hash.
+        written = jobs.length === 1 ? done[0] : { bytes: done.reduce((n, r) => n + r.bytes, 0), sha256: null };
       }
     } catch (err) {
       if (err instanceof WriteError) throw await explainWriteFailure(err, req, target, writePath, list);

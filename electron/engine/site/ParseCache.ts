@@ -12,11 +12,13 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join, posix, resolve, win32 } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deserialize, serialize } from 'node:v8';
 import type { TaskSequenceExport } from './TaskSequenceExport.js';
+import { userCacheFolder } from '../userFolders.js';
+
+export { userCacheFolder };
 
 /** Exports up to this size are hashed and cached. */
 export const CACHE_MAX_EXPORT_BYTES = 32 * 1024 * 1024;
@@ -24,21 +26,8 @@ export const CACHE_MAX_EXPORT_BYTES = 32 * 1024 * 1024;
 export const CACHE_MAX_ENTRIES = 500;
 const FORMAT = 'tsmedia-cache 1';
 
-/** Where tsmedia keeps caches for this user (the platform's cache folder). */
-export function userCacheFolder(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home: string = homedir()): string {
-  if (platform === 'win32') {
-    const local = env.LOCALAPPDATA && env.LOCALAPPDATA.trim() !== '' ? env.LOCALAPPDATA : win32.join(home, 'AppData', 'Local');
-    return win32.join(local, 'tsmedia', 'Cache');
-  }
-  if (platform === 'darwin') return posix.join(home, 'Library', 'Caches', 'tsmedia');
-  const cache = env.XDG_CACHE_HOME;
-  // The XDG base directory specification says to ignore a relative path.
-  if (cache && posix.isAbsolute(cache)) return posix.join(cache, 'tsmedia');
-  return posix.join(home, '.cache', 'tsmedia');
-}
-
 /** The modules outside this folder that the parse imports (test/ExportCache checks the import graph is covered). */
-export const PARSE_MODULES_OUTSIDE = ['../errors.js', '../../../shared/analysis.js'];
+export const PARSE_MODULES_OUTSIDE = ['../errors.js', '../../../shared/analysis.js', '../userFolders.js'];
 
 let fingerprint: string | null = null;
 
