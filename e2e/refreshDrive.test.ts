@@ -170,7 +170,9 @@ describe('wizard: refresh the media on a drive', () => {
     const result = page.locator('[data-testid="refresh-result"]');
     assert.equal(await result.getAttribute('data-replaced'), String(replaced.length));
     const written = Number(await result.getAttribute('data-bytes-written'));
-    assert.ok(written >= toWrite && written < full, `${written} bytes written (${toWrite} planned, ${full} whole)`);
+    // The confirmed run plans again with a new media key: its encrypted Variables.dat can differ from the dry run's by
+    // an AES block or two (the key's DER length varies), so the bytes written match the list shown to within 64.
+    assert.ok(Math.abs(written - toWrite) <= 64 && written < full, `${written} bytes written (${toWrite} planned, ${full} whole)`);
     assert.equal(await page.locator('[data-testid="verified"]').getAttribute('data-verified'), 'true');
     assert.deepEqual(await page.locator('[data-testid="output-path"]').allInnerTexts(), [dev]);
     assert.notEqual(hashDevice(dev), hashBefore, 'the refresh wrote the drive');
