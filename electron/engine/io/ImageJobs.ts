@@ -2,6 +2,7 @@
 // within one buffer (the workers poll a shared flag). Writes and read-backs get a hashing thread beside the writer
 // (two cores busy); hash jobs can be spread over several workers. While a target is written, this thread asks the
 // kernel to flush it (fdatasync, off the thread) so the disk works while the writer copies, instead of at the end.
+// Small jobs run in this thread instead (InlineJobs): a worker costs more to start than they take.
 import { closeSync, fdatasync, openSync, statSync } from 'node:fs';
 import { deviceOpenFlags } from './deviceFlags.js';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -9,6 +10,7 @@ import { ContentIntegrityError, InputError, describeWriteError } from '../errors
 import { sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
 import { CancelledError, WriteError } from './ImageWriter.js';
 import { createRing } from './SlotRing.js';
+import { runJobsInline, runsInline } from './InlineJobs.js';
 
 export type WorkerJob =
   | {
@@ -239,6 +241,8 @@ export async function runImageJobs(jobs: WorkerJob[], options: RunJobsOptions = 
   };
 
   try {
+    // Small jobs (a refresh's steps, its read-back) cost less than a worker takes to start: see InlineJobs.
+    if (runsInline(jobs, options)) return await runJobsInline(jobs, fds, options);
     const outcomes = await Promise.allSettled(lists.map(runList));
     // A write-back error is reported to one flush of the file only: the last one in flight may hold it, not the
     // writer's final fsync, so it is waited for before the run counts as done.

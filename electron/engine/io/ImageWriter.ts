@@ -133,7 +133,8 @@ export class SourceHashes {
 
 export const DEFAULT_BUFFER = 2 * 1024 * 1024;
 
-function openSource(source: ContentSource): number | null {
+/** Opens a source for reading (null for bytes in memory); a library blob that is gone is a ContentIntegrityError. */
+export function openSource(source: ContentSource): number | null {
   if (source.kind === 'buffer' || source.kind === 'composite') return null;
   const path = source.kind === 'library' ? source.blobPath : source.path;
   try {
