@@ -179,6 +179,20 @@ describe('CreateTSMedia.log files', () => {
     assert.deepEqual(log.problems, []);
   });
 
+  test('several entries at once: one line each, in order, each masked and made safe; none for an empty list', (t) => {
+    const dir = tempDir(t);
+    const p = join(dir, 'CreateTSMedia.log');
+    const log = new CmTraceLog([p]);
+    log.mask('Hunter2');
+    log.info('before');
+    log.infoLines([]);
+    log.infoLines(['  replaced: SMS/PKG/A/x.cab (5 bytes)', 'two\nlines with Hunter2', '  removed: SMS/PKG/B/y.inf']);
+    log.info('after');
+    const msgs = lines(p).map((l) => LINE_RE.exec(l)?.[1]);
+    assert.deepEqual(msgs, ['before', '  replaced: SMS/PKG/A/x.cab (5 bytes)', `two\\nlines with ${MASK}`, '  removed: SMS/PKG/B/y.inf', 'after']);
+    assert.ok(!readFileSync(p).includes('Hunter2'));
+  });
+
   test('appends to an existing log', (t) => {
     const dir = tempDir(t);
     const p = join(dir, 'CreateTSMedia.log');

@@ -350,10 +350,10 @@ test('the in-place rewrite says why it cannot take a change, and the refresh bes
   const dir = tempDir(t);
   const img = join(dir, 'stick.img');
   makeImage(img, OLD, 96 * MiB);
-  const why = (next: Tree, label = 'Old Media'): string | undefined => {
+  const why = (next: Tree, label = 'Old Media', limit = Infinity): string | undefined => {
     const v = openFat32(img);
     try {
-      const r = planFat32InPlace(v, { files: refreshFiles(img, OLD, next), directories: next.directories, label: fatLabel(label), timestamp: T1 });
+      const r = planFat32InPlace(v, { files: refreshFiles(img, OLD, next), directories: next.directories, label: fatLabel(label), timestamp: T1 }, limit);
       return r.why;
     } finally {
       v.close();
@@ -368,6 +368,8 @@ test('the in-place rewrite says why it cannot take a change, and the refresh bes
   assert.match(why({ files: OLD.files, directories: [] }) ?? '', /folders are added or removed/);
   assert.match(why(REWRITTEN, 'Other Label') ?? '', /the label changes \(OLD MEDIA → OTHER LABEL\)/);
   assert.equal(why(REWRITTEN), undefined);
+  // More than the refresh beside the old files would write (each byte is written twice: journal, then place).
+  assert.match(why(REWRITTEN, 'Old Media', 1024) ?? '', /rewriting them in place would write \d+ bytes, more than the 1024 written beside the old files/);
 
   // A large file of the same size with new bytes: refused before it is read (the journal is held in memory).
   const bigImg = join(dir, 'big.img');

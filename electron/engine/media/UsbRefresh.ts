@@ -220,9 +220,7 @@ export async function refreshUsbMedia(site: Site, req: UsbMediaRequest, options:
       changes.bytesToWrite = [...changes.added, ...changes.replaced].reduce((n, f) => n + f.size, 0);
     }
     log.info(`changes: ${changes.added.length} added, ${changes.replaced.length} replaced, ${changes.removed.length} removed, ${changes.keptFiles} kept (${changes.keptBytes} bytes); ${changes.bytesToWrite} bytes to write, ${changes.fullBytes} for the whole media`);
-    for (const f of changes.added) log.info(`  added: ${f.path} (${f.size} bytes)`);
-    for (const f of changes.replaced) log.info(`  replaced: ${f.path} (${f.size} bytes)`);
-    for (const f of changes.removed) log.info(`  removed: ${f.path}`);
+    log.infoLines([...changes.added.map((f) => `  added: ${f.path} (${f.size} bytes)`), ...changes.replaced.map((f) => `  replaced: ${f.path} (${f.size} bytes)`), ...changes.removed.map((f) => `  removed: ${f.path}`)]);
     stopIfCancelled();
     options.onChanges?.(changes);
     if (options.dryRun) {

@@ -13,7 +13,7 @@
 // Every state is a volume as made, which fsck.fat finds clean (it reads neither reserved sectors nor free clusters nor
 // file bytes). Before the commit nothing of the media was touched; from it on, the next refresh applies the journal
 // again from the start (the same bytes wherever it had got to) and clears it; verify names it.
-import type { ImageRegion } from '../../io/ImageLayout.js';
+import { sourceSize, type ImageRegion } from '../../io/ImageLayout.js';
 import { readSource } from '../../io/ImageWriter.js';
 import type { Fat32Volume, FatDirectoryInfo, FatFileInfo, FatRun } from './Fat32Reader.js';
 import { checkRefreshable, journalSector, readBoot, stepBytes, stepLayout, type Fat32RefreshOptions, type Fat32RefreshPlan, type RefreshStep } from './Fat32Refresh.js';
@@ -48,6 +48,17 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions,
   const bps = vol.bytesPerSector;
   const label = options.label;
   if (vol.label !== label || vol.bpbLabel !== (label || 'NO NAME')) return { plan: null, why: `the label changes (${vol.label || '(none)'} → ${label || '(none)'})` };
+  // Before the tree is built (a third of the planning's time): what is certainly rewritten, the files not kept, is
+  // already too much when a large package changed.
+  const atLeast = options.files.reduce((n, f) => n + (f.keep ? 0 : Math.ceil((f.size ?? sourceSize(f.source)) / cs) * cs), 0);
+  const tooMuch = (fileBytes: number): string | null =>
+    fileBytes > JOURNAL_LIMIT
+      ? `the changed files take ${fileBytes} bytes of clusters, more than the ${JOURNAL_LIMIT} an in-place rewrite journals`
+      : 2 * fileBytes > limitBytes
+        ? `rewriting them in place would write ${2 * fileBytes} bytes, more than the ${limitBytes} written beside the old files`
+        : null;
+  const early = tooMuch(atLeast);
+  if (early) return { plan: null, why: early };
   const tree = namedTree(options, label, options.timestamp, cs);
   const oldDirs = new Set(vol.directories());
   const newDirs = tree.dirs.filter((d) => d.parent).map((d) => d.path);
@@ -97,8 +108,8 @@ export function planFat32InPlace(vol: Fat32Volume, options: Fat32RefreshOptions,
   }
   // Sized before anything is read: the journal is held in memory, and each byte is written twice (journal, place).
   const fileBytes = rewrites.reduce((n, x) => n + x.f.clusterCount * cs, 0);
-  if (fileBytes > JOURNAL_LIMIT) return { plan: null, why: `the changed files take ${fileBytes} bytes of clusters, more than the ${JOURNAL_LIMIT} an in-place rewrite journals` };
-  if (2 * fileBytes > limitBytes) return { plan: null, why: `rewriting them in place would write ${2 * fileBytes} bytes, more than the ${limitBytes} written beside the old files` };
+  const why = tooMuch(fileBytes);
+  if (why) return { plan: null, why };
   for (const { f, runs } of rewrites) {
     // The bytes, over the old clusters in their order.
     const data = clusterBytes(f, cs);
