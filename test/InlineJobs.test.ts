@@ -102,3 +102,45 @@ test('a cancel stops the run with CancelledError', async (t) => {
   ac.abort();
   await assert.rejects(runImageJobs([{ kind: 'write', path: image, layout, gaps: 'skip' }], { signal: ac.signal }), CancelledError);
 });
+
+test('hundreds of small files between regions, read ahead across files and jobs: every byte in place, every hash right, a tolerant failure in the middle named alone', async (t) => {
+  const dir = tempDir(t);
+  const image = join(dir, 'media.img');
+  const size = 16 * MiB;
+  writeFileSync(image, Buffer.alloc(size, 0xee));
+  const expected = Buffer.alloc(size, 0xee);
+  const extents: ImageLayout['extents'] = [];
+  const regions: ImageLayout['regions'] = [];
+  const sources: { path: string; data: Buffer }[] = [];
+  let at = 4096;
+  for (let i = 0; i < 300; i++) {
+    const data = pattern(1 + ((i * 7919) % 30000), 100 + i);
+    const path = join(dir, `f${i}.bin`);
+    writeFileSync(path, data);
+    sources.push({ path, data });
+    extents.push({ offset: at, size: data.length, sourceOffset: 0, path: `SMS/PKG/P/f${i}.bin`, source: { kind: 'library', blobPath: path, size: data.length, sha256: sha(data).toUpperCase(), label: `f${i}` } });
+    data.copy(expected, at);
+    at += data.length;
+    const region = Buffer.alloc(100, i & 0xff);
+    regions.push({ offset: at, data: region });
+    region.copy(expected, at);
+    at += 100 + 512;
+  }
+  const layout: ImageLayout = { size, regions, extents };
+  const hashJobs: WorkerJob[] = sources.slice(0, 20).map((s, i) => ({
+    kind: 'hash-source',
+    label: `f${i}`,
+    tolerant: true,
+    source: i === 7 ? { kind: 'file', path: join(dir, 'gone.bin'), size: 10, label: 'gone' } : { kind: 'file', path: s.path, size: s.data.length, label: `f${i}` },
+  }));
+  const results = await runImageJobs([{ kind: 'write', path: image, layout, gaps: 'skip' }, { kind: 'hash', path: image }, ...hashJobs]);
+  assert.ok(readFileSync(image).equals(expected), 'every file and region at its offset, the gaps untouched');
+  assert.equal(results[1].sha256, sha(expected), 'the hash after the write reads what was written');
+  for (let i = 0; i < 20; i++) {
+    const r = results[2 + i];
+    if (i === 7) {
+      assert.equal(r.sha256, null);
+      assert.match(r.error ?? '', /gone/);
+    } else assert.deepEqual(r, { sha256: sha(sources[i].data).toUpperCase(), bytes: sources[i].data.length }, `f${i}`);
+  }
+});

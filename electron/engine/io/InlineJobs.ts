@@ -1,23 +1,30 @@
 // Small image jobs run in the calling thread: a worker thread costs 60–100 ms to start (Node's own bootstrap,
 // measured with an empty worker), two of them (writer and hasher) more than a refresh of a 50 MB driver package takes
 // to write, and again to read back. The I/O here is asynchronous, so the event loop keeps serving progress, cancel
-// and the wizard; hashing a 2 MiB chunk takes about a millisecond and a half. Only what needs nothing a worker gives is
+// and the wizard; hashing a 2 MiB chunk takes about a millisecond and a half. Reads run ahead of the writes and hashes
+// (READ_AHEAD buffers, across files and jobs), and a write is flushed as it goes, so the disk reads, the disk writes
+// and the CPU hashes at the same time, as with the workers. Only what needs nothing a worker gives is
 // run here: image files (not drives: their writes want aligned memory and a thread of their own), writes that leave
 // gaps alone (a refresh's steps), hashes of sources read through the cache; and at most INLINE_BYTES in all.
-import { createHash } from 'node:crypto';
-import { closeSync, fsync, read, statSync, write } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, fdatasync, fsync, read, statSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 import { ContentIntegrityError, InputError, describeFsError, describeWriteError } from '../errors.js';
 import type { JobResult, RunJobsOptions, WorkerJob } from './ImageJobs.js';
-import { sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
+import { sourceSize, type ContentSource } from './ImageLayout.js';
 import { CancelledError, DEFAULT_BUFFER, SourceHashes, WriteError, openSource, reportedBytes } from './ImageWriter.js';
 
 /** Jobs of at most this many bytes in all run in this thread. */
 export const INLINE_BYTES = 64 * 1024 * 1024;
+/** Buffers of DEFAULT_BUFFER: one with the writer or hasher, the others being read into. */
+const READ_AHEAD = 4;
+/** A write is flushed (without waiting) each time this much more has been written, as ImageJobs' FLUSH_EVERY. */
+const FLUSH_EVERY = 16 * 1024 * 1024;
 
 const readAt = promisify(read);
 const writeAt = promisify(write);
 const flushFd = promisify(fsync);
+const flushData = promisify(fdatasync);
 
 /** A source read through the cache, with no aligned or uncached reads (those want a worker's aligned memory). */
 function plainSource(s: ContentSource): boolean {
@@ -47,6 +54,11 @@ function inlineBytes(job: WorkerJob): number | null {
 /** Whether `jobs` run in this thread (see the top of this file). */
 export function runsInline(jobs: WorkerJob[], options: RunJobsOptions): boolean {
   if (options.confirmedProgress) return false;
+  // Reads run ahead of writes within a job: none may read a file being written.
+  const targets = new Set(jobs.flatMap((j) => (j.kind === 'write' ? [j.path] : [])));
+  const readsTarget = (s: ContentSource): boolean =>
+    s.kind === 'composite' ? s.pieces.some((p) => 'path' in p && targets.has(p.path)) : targets.has(s.kind === 'library' ? s.blobPath : s.kind === 'file' ? s.path : '');
+  if (jobs.some((j) => j.kind === 'write' && j.layout.extents.some((e) => readsTarget(e.source)))) return false;
   let total = 0;
   for (const j of jobs) {
     const n = inlineBytes(j);
@@ -55,57 +67,6 @@ export function runsInline(jobs: WorkerJob[], options: RunJobsOptions): boolean 
     if (total > INLINE_BYTES) return false;
   }
   return true;
-}
-
-/** A source's bytes [offset, offset + size) in chunks of at most `buf.length` (the chunk is valid until the next). */
-async function* chunks(source: ContentSource, offset: number, size: number, buf: Buffer, cancelled: () => boolean): AsyncGenerator<[Buffer, number]> {
-  if (source.kind === 'buffer') {
-    yield [source.data.subarray(offset, offset + size), offset];
-    return;
-  }
-  if (source.kind === 'composite') {
-    let base = 0;
-    for (const piece of source.pieces) {
-      const len = 'data' in piece ? piece.data.length : piece.size;
-      const from = Math.max(offset, base);
-      const to = Math.min(offset + size, base + len);
-      if (from < to) {
-        if ('data' in piece) yield [piece.data.subarray(from - base, to - base), from];
-        else {
-          const file: ContentSource = { kind: 'file', path: piece.path, size: piece.offset + len, label: source.label };
-          for await (const [c, at] of chunks(file, piece.offset + (from - base), to - from, buf, cancelled)) yield [c, at - piece.offset + base];
-        }
-      }
-      base += len;
-      if (base >= offset + size) break;
-    }
-    return;
-  }
-  const path = source.kind === 'library' ? source.blobPath : source.path;
-  const fd = openSource(source) as number;
-  try {
-    for (let done = 0; done < size; ) {
-      if (cancelled()) throw new CancelledError();
-      const want = Math.min(buf.length, size - done);
-      let got = 0;
-      try {
-        while (got < want) {
-          const { bytesRead } = await readAt(fd, buf, got, want - got, offset + done + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-      } catch (err) {
-        throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
-      }
-      if (got < want) {
-        throw new ContentIntegrityError(`${source.label}: ${path} ended after ${offset + done + got} bytes; ${sourceSize(source)} were expected. The content changed or is damaged.`, source.label);
-      }
-      yield [buf.subarray(0, want), offset + done];
-      done += want;
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 async function writeAll(fd: number, data: Buffer, at: number, target: string): Promise<void> {
@@ -118,82 +79,255 @@ async function writeAll(fd: number, data: Buffer, at: number, target: string): P
   }
 }
 
-/** A write whose gaps are left alone: regions and extents in offset order, content checked as read, then flushed. */
-async function writeLayout(layout: ImageLayout, fd: number, target: string, buf: Buffer, cancelled: () => boolean, onBytes: (bytes: number, path: string | null) => void): Promise<number> {
-  const hashes = new SourceHashes();
-  const items = [...layout.regions.map((r) => ({ offset: r.offset, region: r.data, extent: null })), ...layout.extents.map((e) => ({ offset: e.offset, region: null, extent: e }))].sort((a, b) => a.offset - b.offset);
-  let bytes = 0;
-  for (const { offset, region, extent: e } of items) {
-    if (cancelled()) throw new CancelledError();
-    if (region) {
-      await writeAll(fd, region, offset, target);
-      bytes += region.length;
-      onBytes(bytes, null);
-      continue;
-    }
-    if (!e) continue;
-    if (e.sourceOffset + e.size > sourceSize(e.source)) throw new Error(`layout bug: ${e.path} extent past its source`);
-    for await (const [chunk, at] of chunks(e.source, e.sourceOffset, e.size, buf, cancelled)) {
-      await writeAll(fd, chunk, e.offset + (at - e.sourceOffset), target);
-      hashes.update(e.source, at, chunk);
-      bytes += chunk.length;
-      onBytes(bytes, e.path);
-    }
-  }
-  try {
-    await flushFd(fd);
-  } catch (err) {
-    throw new WriteError(describeWriteError(err, target, 'fsync'));
-  }
-  return bytes;
+/** What a unit of the stream is for: a write job's bytes at `dest`, or a hash job's next bytes. */
+interface Tag {
+  job: number;
+  /** Image offset of a write's bytes; -1 for a hash job's. */
+  dest: number;
+  /** The content source and offset the bytes are checked against (SourceHashes), for writes. */
+  source: ContentSource | null;
+  at: number;
+  path: string | null;
 }
 
-async function hashJob(job: Extract<WorkerJob, { kind: 'hash' | 'hash-source' }>, buf: Buffer, cancelled: () => boolean, onBytes: (bytes: number, path: string | null) => void): Promise<JobResult> {
-  let source: ContentSource;
-  if (job.kind === 'hash') {
-    let size: number;
-    try {
-      size = statSync(job.path).size;
-    } catch (err) {
-      throw new WriteError(describeFsError(err, job.path));
-    }
-    source = { kind: 'file', path: job.path, size, label: job.path };
-  } else source = job.source;
-  const h = createHash('sha256');
-  let bytes = 0;
-  try {
-    for await (const [chunk] of chunks(source, 0, sourceSize(source), buf, cancelled)) {
-      h.update(chunk);
-      bytes += chunk.length;
-      onBytes(bytes, job.kind === 'hash-source' ? job.label : null);
-    }
-  } catch (err) {
-    if (job.kind !== 'hash-source' || !job.tolerant || err instanceof CancelledError) throw err;
-    return { sha256: null, bytes, error: (err as Error).message };
+/** Bytes in memory, or a range of a file to read; `last` ends a job (a write is flushed there). */
+type Unit = ({ data: Buffer } | { read: ContentSource; fileOffset: number; len: number } | { last: true }) & { tag: Tag };
+
+/** The units of `size` bytes of `source` from `offset`, reads of at most DEFAULT_BUFFER. */
+function* sourceUnits(source: ContentSource, offset: number, size: number, tag: Omit<Tag, 'at' | 'dest'>, dest: number): Generator<Unit> {
+  const at = (o: number): Tag => ({ ...tag, at: o, dest: dest < 0 ? -1 : dest + (o - offset) });
+  if (source.kind === 'buffer') {
+    yield { data: source.data.subarray(offset, offset + size), tag: at(offset) };
+    return;
   }
-  // As the worker answers: a whole file's hash in lower case, a source's in upper case (DataLib's spelling).
-  const hex = h.digest('hex');
-  return { sha256: job.kind === 'hash' ? hex : hex.toUpperCase(), bytes };
+  if (source.kind === 'composite') {
+    let base = 0;
+    for (const piece of source.pieces) {
+      const len = 'data' in piece ? piece.data.length : piece.size;
+      const from = Math.max(offset, base);
+      const to = Math.min(offset + size, base + len);
+      for (let o = from; o < to; o += DEFAULT_BUFFER) {
+        const n = Math.min(DEFAULT_BUFFER, to - o);
+        if ('data' in piece) yield { data: piece.data.subarray(o - base, o - base + n), tag: at(o) };
+        else yield { read: { kind: 'file', path: piece.path, size: piece.offset + len, label: source.label }, fileOffset: piece.offset + (o - base), len: n, tag: at(o) };
+      }
+      base += len;
+      if (base >= offset + size) break;
+    }
+    return;
+  }
+  for (let o = offset; o < offset + size; o += DEFAULT_BUFFER) yield { read: source, fileOffset: o, len: Math.min(DEFAULT_BUFFER, offset + size - o), tag: at(o) };
+}
+
+/** Every job's units in order: a write's regions and extents by offset, a hash job's source from its start. */
+function* jobUnits(jobs: WorkerJob[], hashSources: (ContentSource | null)[]): Generator<Unit> {
+  for (const [job, j] of jobs.entries()) {
+    if (j.kind === 'write') {
+      const items = [...j.layout.regions.map((r) => ({ offset: r.offset, region: r.data, extent: null })), ...j.layout.extents.map((e) => ({ offset: e.offset, region: null, extent: e }))].sort((a, b) => a.offset - b.offset);
+      for (const { offset, region, extent: e } of items) {
+        if (region) yield { data: region, tag: { job, dest: offset, source: null, at: 0, path: null } };
+        else if (e) {
+          if (e.sourceOffset + e.size > sourceSize(e.source)) throw new Error(`layout bug: ${e.path} extent past its source`);
+          yield* sourceUnits(e.source, e.sourceOffset, e.size, { job, source: e.source, path: e.path }, e.offset);
+        }
+      }
+    } else {
+      const source = hashSources[job];
+      if (source) yield* sourceUnits(source, 0, sourceSize(source), { job, source: null, path: j.kind === 'hash-source' ? j.label : null }, -1);
+    }
+    yield { last: true, tag: { job, dest: -1, source: null, at: 0, path: null } };
+  }
+}
+
+async function readUnit(u: { read: ContentSource; fileOffset: number; len: number }, buf: Buffer): Promise<Buffer> {
+  const source = u.read;
+  const path = source.kind === 'library' ? source.blobPath : source.kind === 'file' ? source.path : source.label;
+  const fd = openSource(source) as number;
+  try {
+    let got = 0;
+    try {
+      while (got < u.len) {
+        const { bytesRead } = await readAt(fd, buf, got, u.len - got, u.fileOffset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+    } catch (err) {
+      throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
+    }
+    if (got < u.len) {
+      throw new ContentIntegrityError(`${source.label}: ${path} ended after ${u.fileOffset + got} bytes; ${sourceSize(source)} were expected. The content changed or is damaged.`, source.label);
+    }
+    return buf.subarray(0, u.len);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The units' bytes in order, the reads of up to READ_AHEAD - 1 units ahead in flight while the caller uses the one
+ * handed out (valid until the next is asked for). A write job's last unit is a barrier: nothing after it is read
+ * before the write is flushed, so a later read of the image (a hash, a read-back) sees what was written.
+ */
+async function* readAhead(units: Iterator<Unit>, isBarrier: (u: Unit) => boolean): AsyncGenerator<{ unit: Unit; data: Buffer | null; error: unknown }> {
+  const free: Buffer[] = Array.from({ length: READ_AHEAD }, () => Buffer.allocUnsafe(DEFAULT_BUFFER));
+  const queue: { unit: Unit; data: Promise<Buffer | null>; buf: Buffer | null }[] = [];
+  let ended = false;
+  let blocked = false;
+  /** A read taken from `units` that waits for a free buffer. */
+  let waiting: Unit | null = null;
+  const fill = (): void => {
+    while (!ended && !blocked && queue.length < 64) {
+      let u = waiting;
+      if (!u) {
+        const next = units.next();
+        if (next.done) {
+          ended = true;
+          return;
+        }
+        u = next.value;
+      }
+      waiting = null;
+      if ('read' in u) {
+        const buf = free.pop();
+        if (!buf) {
+          waiting = u;
+          return;
+        }
+        const data = readUnit(u, buf);
+        // Handled when it reaches the head of the queue; until then its failure must not count as unhandled.
+        data.catch(() => undefined);
+        queue.push({ unit: u, data, buf });
+      } else queue.push({ unit: u, data: Promise.resolve('data' in u ? u.data : null), buf: null });
+      if (isBarrier(u)) blocked = true;
+    }
+  };
+  try {
+    fill();
+    while (queue.length) {
+      const head = queue[0];
+      let data: Buffer | null = null;
+      let error: unknown = null;
+      try {
+        data = await head.data;
+      } catch (err) {
+        error = err;
+      }
+      yield { unit: head.unit, data, error };
+      queue.shift();
+      if (head.buf) free.push(head.buf);
+      if (isBarrier(head.unit)) blocked = false;
+      fill();
+    }
+  } finally {
+    // Reads in flight finish before their buffers and descriptors go.
+    await Promise.allSettled(queue.map((q) => q.data));
+  }
 }
 
 /** Runs `jobs` in order in this thread; write targets are the descriptors `fds` opened by runImageJobs. */
 export async function runJobsInline(jobs: WorkerJob[], fds: Map<string, number>, options: RunJobsOptions): Promise<JobResult[]> {
   const cancelled = (): boolean => options.signal?.aborted === true;
-  const buf = Buffer.allocUnsafe(DEFAULT_BUFFER);
   const bytes = new Array<number>(jobs.length).fill(0);
   const results: JobResult[] = [];
-  for (const [index, job] of jobs.entries()) {
-    const onBytes = (n: number, path: string | null): void => {
-      bytes[index] = n;
-      options.onProgress?.(index, n, path, bytes.reduce((a, b) => a + b, 0));
-    };
-    if (job.kind === 'write') {
-      const fd = fds.get(job.path);
-      if (fd === undefined) throw new Error(`inline jobs: ${job.path} was not opened`);
-      results[index] = { sha256: null, bytes: await writeLayout(job.layout, fd, job.path, buf, cancelled, onBytes) };
-    } else if (job.kind === 'hash' || job.kind === 'hash-source') results[index] = await hashJob(job, buf, cancelled, onBytes);
-    else throw new Error(`inline jobs: a ${job.kind} job runs in a worker`);
-    onBytes(results[index].bytes, null);
+  const report = (job: number, path: string | null): void => options.onProgress?.(job, bytes[job], path, bytes.reduce((a, b) => a + b, 0));
+
+  // A 'hash' job's file is measured when the run starts; a hash-source job's source is its own.
+  const hashSources = jobs.map((j): ContentSource | null => {
+    if (j.kind === 'hash-source') return j.source;
+    if (j.kind !== 'hash') return null;
+    try {
+      return { kind: 'file', path: j.path, size: statSync(j.path).size, label: j.path };
+    } catch (err) {
+      throw new WriteError(describeFsError(err, j.path));
+    }
+  });
+  for (const j of jobs) if (j.kind !== 'write' && j.kind !== 'hash' && j.kind !== 'hash-source') throw new Error(`inline jobs: a ${j.kind} job runs in a worker`);
+  const hashes = new SourceHashes();
+  const sha = new Map<number, Hash>();
+  /** A tolerant hash job that failed: its other units are passed over. */
+  const failed = new Map<number, string>();
+  // Flushes while writing (one at a time, not waited for), so the disk writes while the next bytes are read.
+  const flushing = new Map<number, { done: number; inFlight: Promise<void> | null; error: unknown }>();
+  const flushSome = (job: number, fd: number): void => {
+    const f = flushing.get(job) ?? { done: 0, inFlight: null, error: null };
+    flushing.set(job, f);
+    if (f.inFlight || bytes[job] - f.done < FLUSH_EVERY) return;
+    const upTo = bytes[job];
+    f.inFlight = flushData(fd).then(
+      () => {
+        f.done = upTo;
+        f.inFlight = null;
+      },
+      (err: unknown) => {
+        f.error ??= err;
+        f.inFlight = null;
+      },
+    );
+  };
+  const targetOf = (job: number): { fd: number; path: string } => {
+    const j = jobs[job];
+    const fd = j.kind === 'write' ? fds.get(j.path) : undefined;
+    if (j.kind !== 'write' || fd === undefined) throw new Error(`inline jobs: job ${job} has no target`);
+    return { fd, path: j.path };
+  };
+
+  const stream = readAhead(jobUnits(jobs, hashSources), (u) => 'last' in u && jobs[u.tag.job].kind === 'write');
+  try {
+    for await (const { unit, data, error } of stream) {
+      if (cancelled()) throw new CancelledError();
+      const { job } = unit.tag;
+      const j = jobs[job];
+      if (failed.has(job) && !('last' in unit)) continue;
+      if (error) {
+        // A tolerant hash job records why it could not finish and the run goes on; anything else ends the run.
+        if (!(j.kind === 'hash-source' && j.tolerant)) throw error;
+        failed.set(job, (error as Error).message);
+        continue;
+      }
+      if (j.kind === 'write') {
+        const { fd, path } = targetOf(job);
+        if ('last' in unit) {
+          const f = flushing.get(job);
+          if (f?.inFlight) await f.inFlight;
+          if (f?.error) throw new WriteError(describeWriteError(f.error, path, 'fdatasync'));
+          try {
+            await flushFd(fd);
+          } catch (err) {
+            throw new WriteError(describeWriteError(err, path, 'fsync'));
+          }
+          results[job] = { sha256: null, bytes: bytes[job] };
+          report(job, null);
+          continue;
+        }
+        if (!data) continue;
+        await writeAll(fd, data, unit.tag.dest, path);
+        if (unit.tag.source) hashes.update(unit.tag.source, unit.tag.at, data);
+        bytes[job] += data.length;
+        report(job, unit.tag.path);
+        flushSome(job, fd);
+        continue;
+      }
+      // A hash job.
+      if ('last' in unit) {
+        const why = failed.get(job);
+        if (why !== undefined) results[job] = { sha256: null, bytes: bytes[job], error: why };
+        else {
+          // As the worker answers: a whole file's hash in lower case, a source's in upper case (DataLib's spelling).
+          const hex = (sha.get(job) ?? createHash('sha256')).digest('hex');
+          results[job] = { sha256: j.kind === 'hash' ? hex : hex.toUpperCase(), bytes: bytes[job] };
+        }
+        report(job, null);
+        continue;
+      }
+      if (!data) continue;
+      let h = sha.get(job);
+      if (!h) sha.set(job, (h = createHash('sha256')));
+      h.update(data);
+      bytes[job] += data.length;
+      report(job, unit.tag.path);
+    }
+  } finally {
+    await Promise.allSettled([...flushing.values()].map((f) => f.inFlight));
   }
   return results;
 }
