@@ -9,7 +9,7 @@ import type { AnalysisResult, Finding, ReferenceKind } from '../../../shared/ana
 import type { MediaVariable } from '../../../shared/media.js';
 import { DEFAULT_MEDIA_LABEL, mediaLabelIssue } from '../../../shared/media.js';
 import { knownContent } from '../site/Catalog.js';
-import type { ContentLibrary } from '../site/ContentLibrary.js';
+import type { ContentLibrary, LibraryPackage } from '../site/ContentLibrary.js';
 import { InputError, codedInputError, describeFsError } from '../errors.js';
 import { checkContentNames } from './ContentNames.js';
 import type { ContentSource } from '../io/ImageLayout.js';
@@ -227,12 +227,22 @@ export async function planContent(site: Site, sel: ContentSelection): Promise<Pl
   const files: MediaFile[] = [];
   const directories = new Set<string>();
   const packages: MediaPackage[] = [];
+  const contentIdsOf = (w: (typeof wanted)[number], pkg: LibraryPackage): string[] => (w.sourceVersion !== null && pkg.versions.length ? [`${w.packageId}.${w.sourceVersion}`] : pkg.currentContentIds);
+  // Every content's listing is read side by side first (folder reads and a cache lookup each, mostly waiting on the
+  // disk); the loop below then takes them in order. A failure is reported by the loop, for the package it concerns.
+  await Promise.all(
+    wanted.map(async (w) => {
+      const lib = dps.find((d) => holdsSync(d, w.packageId))?.library;
+      const pkg = await lib?.package(w.packageId).catch(() => undefined);
+      if (lib && pkg) await Promise.all(contentIdsOf(w, pkg).map((cid) => lib.content(cid).catch(() => undefined)));
+    }),
+  );
   for (const w of wanted) {
     const dp = dps.find((d) => holdsSync(d, w.packageId)) as DistributionPoint;
     const lib = dp.library as ContentLibrary;
     const pkg = await lib.package(w.packageId);
     if (!pkg) throw new InputError(`distribution point "${dp.name}" lost package ${w.packageId} while planning.`);
-    const contentIds = w.sourceVersion !== null && pkg.versions.length ? [`${w.packageId}.${w.sourceVersion}`] : pkg.currentContentIds;
+    const contentIds = contentIdsOf(w, pkg);
     const isBoot = w.kind === 'BootImage';
     const folder = isBoot ? '' : `SMS/PKG/${w.packageId}`;
     let bytes = 0;

@@ -257,8 +257,9 @@ export async function verifyFat32Media(
       return { file: f, disc: null, pieces: e ? e.extents.map((x) => ({ path: io, offset: x.offset, size: x.size, ...align })) : [], failed: e ? null : 'missing from the volume' };
     });
     const hashed = options.hashOnly ? checks.filter((c) => c.failed !== null || options.hashOnly?.(c.file.path)) : checks;
+    const isHashed = new Set(hashed);
     for (const c of checks) {
-      if (hashed.includes(c)) continue;
+      if (isHashed.has(c)) continue;
       // Checked in place: its entry, its size and its first cluster, not its bytes.
       const e = entries.get(norm(c.file.path));
       const want = options.inPlace?.(c.file.path);
