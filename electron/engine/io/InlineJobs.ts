@@ -3,9 +3,9 @@
 // to write, and again to read back. The I/O here is asynchronous, so the event loop keeps serving progress, cancel
 // and the wizard; hashing a 2 MiB chunk takes about a millisecond and a half. Reads run ahead of the writes and hashes
 // (READ_AHEAD buffers, across files and jobs), and a write is flushed as it goes, so the disk reads, the disk writes
-// and the CPU hashes at the same time, as with the workers. Only what needs nothing a worker gives is
-// run here: image files (not drives: their writes want aligned memory and a thread of their own), writes that leave
-// gaps alone (a refresh's steps), hashes of sources read through the cache; and at most INLINE_BYTES in all.
+// and the CPU hashes at the same time, as with the workers. Only what needs nothing a worker gives is run here: image
+// files (not drives: their writes want aligned memory and a thread of their own), writes that leave gaps alone (a
+// refresh's steps), hashes of sources read through the cache; and at most INLINE_BYTES in all.
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fdatasync, fsync, read, statSync, write } from 'node:fs';
 import { promisify } from 'node:util';
