@@ -4,7 +4,7 @@
 // on bodies, time and numbers, each at its edge. A real host with the real engine API; its locale and drive listing
 // are given, so that an answer and a failure are known.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -268,6 +268,29 @@ describe("host checks: the renderer's files", () => {
     assert.equal(missing.body, 'Not found.\n');
     assert.equal(missing.headers['content-type'], 'text/plain; charset=utf-8');
     for (const [k, v] of Object.entries(PAGE_HEADERS)) assert.equal(missing.headers[k.toLowerCase()], v, k);
+  });
+
+  test('a page that goes away in the middle of a file: the host closes the file (Windows could not replace it otherwise)', async (t) => {
+    if (process.platform !== 'linux') {
+      t.skip('counts the open files in /proc/self/fd');
+      return;
+    }
+    const big = join(rendererDir, 'assets', 'big.bin');
+    writeFileSync(big, Buffer.alloc(64 * 1024 * 1024, 0x61));
+    const openOnBig = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === big;
+      } catch {
+        return false;
+      }
+    }).length;
+    const socket = connect(host.port, '127.0.0.1');
+    socket.write(`GET /assets/big.bin HTTP/1.1\r\nHost: 127.0.0.1:${host.port}\r\n\r\n`);
+    // Some of the body arrives (the file is open), then the page goes away.
+    await new Promise<void>((ok) => socket.once('data', () => ok()));
+    assert.equal(openOnBig(), 1, 'the file is open while it is sent');
+    socket.destroy();
+    await until(() => openOnBig() === 0, 'the file closed after the connection ended');
   });
 });
 

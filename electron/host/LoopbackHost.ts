@@ -15,6 +15,7 @@
 // Bounded: a request's body must arrive within requestTimeoutMs (408, closed), at most maxEventStreams event streams
 // (429), maxApiRequests API requests in flight (503) and maxConnections connections (503, closed) at once.
 import { createReadStream, statSync } from 'node:fs';
+import { pipeline } from 'node:stream';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
@@ -175,9 +176,9 @@ export async function startLoopbackHost(options: LoopbackHostOptions): Promise<L
       res.end();
       return;
     }
-    const stream = createReadStream(file);
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    // pipeline, not pipe: a page that goes away mid-file closes the file too (pipe would leave it open, and Windows
+    // would then refuse to delete or replace the renderer's files).
+    pipeline(createReadStream(file), res, () => undefined);
   }
 
   /** The session the request's header opens; otherwise answers 401 (none) or 403 (not a live one) and gives null. */

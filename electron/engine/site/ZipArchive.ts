@@ -1,7 +1,14 @@
 // Reads the small metadata entries of a zip (task sequence exports) with yauzl, within fixed limits so a hostile zip
 // (bomb, escaping paths, duplicate entries, truncation) ends in an InputError naming the zip and the entry.
-import yauzl from 'yauzl';
+import { createRequire } from 'node:module';
+import type * as Yauzl from 'yauzl';
 import { InputError, describeFsError } from '../errors.js';
+
+// yauzl is loaded for the first zip read: a site whose exports come from the parse cache never opens one, and the
+// module costs 10–15 ms at every start otherwise.
+const requireCjs = createRequire(import.meta.url);
+let yauzlPackage: typeof Yauzl | null = null;
+const yauzl = (): typeof Yauzl => (yauzlPackage ??= requireCjs('yauzl') as typeof Yauzl);
 
 export interface ZipLimits {
   maxEntries: number;
@@ -15,9 +22,9 @@ export const EXPORT_ZIP_LIMITS: ZipLimits = {
   maxTotalBytes: 256 * 1024 * 1024,
 };
 
-function openZip(path: string): Promise<yauzl.ZipFile> {
+function openZip(path: string): Promise<Yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
+    yauzl().open(path, { lazyEntries: true, autoClose: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code) reject(new InputError(describeFsError(err, path)));
@@ -56,7 +63,7 @@ export async function readZipEntries(
       done = true;
       resolve(out);
     });
-    zip.on('entry', (entry: yauzl.Entry) => {
+    zip.on('entry', (entry: Yauzl.Entry) => {
       if (done) return;
       const name = entry.fileName;
       count += 1;
