@@ -242,7 +242,7 @@ export async function runImageJobs(jobs: WorkerJob[], options: RunJobsOptions = 
 
   try {
     // Small jobs (a refresh's steps, its read-back) cost less than a worker takes to start: see InlineJobs.
-    if (runsInline(jobs, options)) return await runJobsInline(jobs, fds, options);
+    if (runsInline(jobs, options)) return await runJobsInline(jobs, fds, options, every);
     const outcomes = await Promise.allSettled(lists.map(runList));
     // A write-back error is reported to one flush of the file only: the last one in flight may hold it, not the
     // writer's final fsync, so it is waited for before the run counts as done.

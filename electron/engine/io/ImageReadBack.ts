@@ -4,7 +4,7 @@
 import { fstatSync } from 'node:fs';
 import { describeFsError } from '../errors.js';
 import { CancelledError, WriteError, readSource } from './ImageWriter.js';
-import type { ImageLayout } from './ImageLayout.js';
+import { layoutItems, type ImageLayout } from './ImageLayout.js';
 import { readFully } from './PositionedRead.js';
 import { SectorReader, deviceAlignment } from './SectorIo.js';
 
@@ -103,8 +103,7 @@ export function readBackImage(layout: ImageLayout, fd: number, path: string, has
     }
   };
 
-  type Item = { offset: number; region?: Buffer; extent?: ImageLayout['extents'][number] };
-  const items: Item[] = [...layout.regions.map((r) => ({ offset: r.offset, region: r.data })), ...layout.extents.map((e) => ({ offset: e.offset, extent: e }))].sort((a, b) => a.offset - b.offset);
+  const items = layoutItems(layout);
   for (const item of items) {
     if (cancelled()) throw new CancelledError();
     gapTo(item.offset);

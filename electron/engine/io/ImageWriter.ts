@@ -6,7 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import type { ErrorDetail } from '../../../shared/messages.js';
 import { ContentIntegrityError, InputError, describeFsError, describeWriteError } from '../errors.js';
-import { pieceSize, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
+import { compositeSpans, layoutItems, sourceSize, type ContentSource, type ImageLayout } from './ImageLayout.js';
 import { readFully } from './PositionedRead.js';
 import { openUncachedRead } from './deviceFlags.js';
 import { SectorReader, SectorWriter, borrowWindow, deviceAlignment, directFlag, returnWindow } from './SectorIo.js';
@@ -131,6 +131,16 @@ export class SourceHashes {
   }
 }
 
+/** A source that cannot be read: the error names its package or file and the path read. */
+export function sourceReadFailed(source: ContentSource, path: string, err: unknown): InputError {
+  return new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
+}
+
+/** A source shorter than its size says (the library's or a file's that changed since it was measured). */
+export function sourceEnded(source: ContentSource, path: string, at: number): ContentIntegrityError {
+  return new ContentIntegrityError(`${source.label}: ${path} ended after ${at} bytes; ${sourceSize(source)} were expected. The content changed or is damaged.`, source.label);
+}
+
 export const DEFAULT_BUFFER = 2 * 1024 * 1024;
 
 /** Opens a source for reading (null for bytes in memory); a library blob that is gone is a ContentIntegrityError. */
@@ -166,20 +176,9 @@ export function readSource(
     return;
   }
   if (source.kind === 'composite') {
-    let base = 0;
-    for (const piece of source.pieces) {
-      const len = pieceSize(piece);
-      const from = Math.max(offset, base);
-      const to = Math.min(offset + size, base + len);
-      if (from < to) {
-        if ('data' in piece) onChunk(piece.data.subarray(from - base, to - base), from);
-        else {
-          const file: ContentSource = { kind: 'file', path: piece.path, size: piece.offset + len, label: source.label, ...(piece.sectorSize ? { sectorSize: piece.sectorSize } : {}), ...(piece.uncached ? { uncached: true } : {}) };
-          readSource(file, piece.offset + (from - base), to - from, buf, cancelled, (c, at) => onChunk(c, at - piece.offset + base));
-        }
-      }
-      base += len;
-      if (base >= offset + size) break;
+    for (const span of compositeSpans(source, offset, size)) {
+      if ('data' in span) onChunk(span.data, span.at);
+      else readSource(span.file, span.fileOffset, span.len, buf, cancelled, (c, at) => onChunk(c, at - span.fileOffset + span.at));
     }
     return;
   }
@@ -198,11 +197,9 @@ export function readSource(
       try {
         got = sectors ? sectors.read(b, 0, want, offset + done) : readFully(fd, b, 0, want, offset + done);
       } catch (err) {
-        throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
+        throw sourceReadFailed(source, path, err);
       }
-      if (got < want) {
-        throw new ContentIntegrityError(`${source.label}: ${path} ended after ${offset + done + got} bytes; ${source.size} were expected. The content changed or is damaged.`, source.label);
-      }
+      if (got < want) throw sourceEnded(source, path, offset + done + got);
       onChunk(b.subarray(0, want), offset + done);
       done += want;
     }
@@ -290,10 +287,7 @@ export function writeImage(layout: ImageLayout, fd: number, options: WriteImageO
     }
   };
 
-  type Item = { offset: number; region?: Buffer; extent?: ImageLayout['extents'][number] };
-  const items: Item[] = [...layout.regions.map((r) => ({ offset: r.offset, region: r.data })), ...layout.extents.map((e) => ({ offset: e.offset, extent: e }))].sort(
-    (a, b) => a.offset - b.offset,
-  );
+  const items = layoutItems(layout);
   const deferred: Buffer[] = [];
   const deferredAt: number[] = [];
   for (const item of items) {

@@ -9,17 +9,15 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fdatasync, fsync, read, statSync, write } from 'node:fs';
 import { promisify } from 'node:util';
-import { ContentIntegrityError, InputError, describeFsError, describeWriteError } from '../errors.js';
+import { describeFsError, describeWriteError } from '../errors.js';
 import type { JobResult, RunJobsOptions, WorkerJob } from './ImageJobs.js';
-import { sourceSize, type ContentSource } from './ImageLayout.js';
-import { CancelledError, DEFAULT_BUFFER, SourceHashes, WriteError, openSource, reportedBytes } from './ImageWriter.js';
+import { compositeSpans, layoutItems, sourceSize, type ContentSource } from './ImageLayout.js';
+import { CancelledError, DEFAULT_BUFFER, SourceHashes, WriteError, openSource, reportedBytes, sourceEnded, sourceReadFailed } from './ImageWriter.js';
 
 /** Jobs of at most this many bytes in all run in this thread. */
 export const INLINE_BYTES = 64 * 1024 * 1024;
 /** Buffers of DEFAULT_BUFFER: one with the writer or hasher, the others being read into. */
 const READ_AHEAD = 4;
-/** A write is flushed (without waiting) each time this much more has been written, as ImageJobs' FLUSH_EVERY. */
-const FLUSH_EVERY = 16 * 1024 * 1024;
 
 const readAt = promisify(read);
 const writeAt = promisify(write);
@@ -91,7 +89,10 @@ interface Tag {
 }
 
 /** Bytes in memory, or a range of a file to read; `last` ends a job (a write is flushed there). */
-type Unit = ({ data: Buffer } | { read: ContentSource; fileOffset: number; len: number } | { last: true }) & { tag: Tag };
+/** A source read from a file (a composite's files are read as such). */
+type ReadSource = Extract<ContentSource, { kind: 'file' | 'library' }>;
+
+type Unit = ({ data: Buffer } | { read: ReadSource; fileOffset: number; len: number } | { last: true }) & { tag: Tag };
 
 /** The units of `size` bytes of `source` from `offset`, reads of at most DEFAULT_BUFFER. */
 function* sourceUnits(source: ContentSource, offset: number, size: number, tag: Omit<Tag, 'at' | 'dest'>, dest: number): Generator<Unit> {
@@ -101,18 +102,9 @@ function* sourceUnits(source: ContentSource, offset: number, size: number, tag: 
     return;
   }
   if (source.kind === 'composite') {
-    let base = 0;
-    for (const piece of source.pieces) {
-      const len = 'data' in piece ? piece.data.length : piece.size;
-      const from = Math.max(offset, base);
-      const to = Math.min(offset + size, base + len);
-      for (let o = from; o < to; o += DEFAULT_BUFFER) {
-        const n = Math.min(DEFAULT_BUFFER, to - o);
-        if ('data' in piece) yield { data: piece.data.subarray(o - base, o - base + n), tag: at(o) };
-        else yield { read: { kind: 'file', path: piece.path, size: piece.offset + len, label: source.label }, fileOffset: piece.offset + (o - base), len: n, tag: at(o) };
-      }
-      base += len;
-      if (base >= offset + size) break;
+    for (const span of compositeSpans(source, offset, size)) {
+      if ('data' in span) yield { data: span.data, tag: at(span.at) };
+      else for (let o = 0; o < span.len; o += DEFAULT_BUFFER) yield { read: span.file, fileOffset: span.fileOffset + o, len: Math.min(DEFAULT_BUFFER, span.len - o), tag: at(span.at + o) };
     }
     return;
   }
@@ -123,8 +115,7 @@ function* sourceUnits(source: ContentSource, offset: number, size: number, tag: 
 function* jobUnits(jobs: WorkerJob[], hashSources: (ContentSource | null)[]): Generator<Unit> {
   for (const [job, j] of jobs.entries()) {
     if (j.kind === 'write') {
-      const items = [...j.layout.regions.map((r) => ({ offset: r.offset, region: r.data, extent: null })), ...j.layout.extents.map((e) => ({ offset: e.offset, region: null, extent: e }))].sort((a, b) => a.offset - b.offset);
-      for (const { offset, region, extent: e } of items) {
+      for (const { offset, region, extent: e } of layoutItems(j.layout)) {
         if (region) yield { data: region, tag: { job, dest: offset, source: null, at: 0, path: null } };
         else if (e) {
           if (e.sourceOffset + e.size > sourceSize(e.source)) throw new Error(`layout bug: ${e.path} extent past its source`);
@@ -139,9 +130,9 @@ function* jobUnits(jobs: WorkerJob[], hashSources: (ContentSource | null)[]): Ge
   }
 }
 
-async function readUnit(u: { read: ContentSource; fileOffset: number; len: number }, buf: Buffer): Promise<Buffer> {
+async function readUnit(u: { read: ReadSource; fileOffset: number; len: number }, buf: Buffer): Promise<Buffer> {
   const source = u.read;
-  const path = source.kind === 'library' ? source.blobPath : source.kind === 'file' ? source.path : source.label;
+  const path = source.kind === 'library' ? source.blobPath : source.path;
   const fd = openSource(source) as number;
   try {
     let got = 0;
@@ -152,11 +143,9 @@ async function readUnit(u: { read: ContentSource; fileOffset: number; len: numbe
         got += bytesRead;
       }
     } catch (err) {
-      throw new InputError(`${source.label}: read failed: ${describeFsError(err, path)}`);
+      throw sourceReadFailed(source, path, err);
     }
-    if (got < u.len) {
-      throw new ContentIntegrityError(`${source.label}: ${path} ended after ${u.fileOffset + got} bytes; ${sourceSize(source)} were expected. The content changed or is damaged.`, source.label);
-    }
+    if (got < u.len) throw sourceEnded(source, path, u.fileOffset + got);
     return buf.subarray(0, u.len);
   } finally {
     closeSync(fd);
@@ -224,8 +213,11 @@ async function* readAhead(units: Iterator<Unit>, isBarrier: (u: Unit) => boolean
   }
 }
 
-/** Runs `jobs` in order in this thread; write targets are the descriptors `fds` opened by runImageJobs. */
-export async function runJobsInline(jobs: WorkerJob[], fds: Map<string, number>, options: RunJobsOptions): Promise<JobResult[]> {
+/**
+ * Runs `jobs` in order in this thread; write targets are the descriptors `fds` opened by runImageJobs, flushed (not
+ * waited for) each time `flushEvery` more bytes have been written.
+ */
+export async function runJobsInline(jobs: WorkerJob[], fds: Map<string, number>, options: RunJobsOptions, flushEvery: number): Promise<JobResult[]> {
   const cancelled = (): boolean => options.signal?.aborted === true;
   const bytes = new Array<number>(jobs.length).fill(0);
   const results: JobResult[] = [];
@@ -251,7 +243,7 @@ export async function runJobsInline(jobs: WorkerJob[], fds: Map<string, number>,
   const flushSome = (job: number, fd: number): void => {
     const f = flushing.get(job) ?? { done: 0, inFlight: null, error: null };
     flushing.set(job, f);
-    if (f.inFlight || bytes[job] - f.done < FLUSH_EVERY) return;
+    if (f.inFlight || bytes[job] - f.done < flushEvery) return;
     const upTo = bytes[job];
     f.inFlight = flushData(fd).then(
       () => {

@@ -230,16 +230,17 @@ export async function planContent(site: Site, sel: ContentSelection): Promise<Pl
   const contentIdsOf = (w: (typeof wanted)[number], pkg: LibraryPackage): string[] => (w.sourceVersion !== null && pkg.versions.length ? [`${w.packageId}.${w.sourceVersion}`] : pkg.currentContentIds);
   // Every content's listing is read side by side first (folder reads and a cache lookup each, mostly waiting on the
   // disk); the loop below then takes them in order. A failure is reported by the loop, for the package it concerns.
+  const sources = wanted.map((w) => {
+    const dp = dps.find((d) => holdsSync(d, w.packageId)) as DistributionPoint;
+    return { w, dp, lib: dp.library as ContentLibrary };
+  });
   await Promise.all(
-    wanted.map(async (w) => {
-      const lib = dps.find((d) => holdsSync(d, w.packageId))?.library;
-      const pkg = await lib?.package(w.packageId).catch(() => undefined);
-      if (lib && pkg) await Promise.all(contentIdsOf(w, pkg).map((cid) => lib.content(cid).catch(() => undefined)));
+    sources.map(async ({ w, lib }) => {
+      const pkg = await lib.package(w.packageId).catch(() => undefined);
+      if (pkg) await Promise.all(contentIdsOf(w, pkg).map((cid) => lib.content(cid).catch(() => undefined)));
     }),
   );
-  for (const w of wanted) {
-    const dp = dps.find((d) => holdsSync(d, w.packageId)) as DistributionPoint;
-    const lib = dp.library as ContentLibrary;
+  for (const { w, dp, lib } of sources) {
     const pkg = await lib.package(w.packageId);
     if (!pkg) throw new InputError(`distribution point "${dp.name}" lost package ${w.packageId} while planning.`);
     const contentIds = contentIdsOf(w, pkg);
