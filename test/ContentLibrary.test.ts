@@ -72,6 +72,25 @@ describe('ContentLibrary', () => {
     assert.equal(await lib.packageSize('ABC00005'), 70_000 + 1_000 + 300_000 + 2_000 + 10);
   });
 
+  test('PkgLib is read once for callers asking at the same time; a failed read is read again by the next caller', async (t) => {
+    const root = join(tempDir(t), 'SCCMContentLib');
+    await makeTree(root);
+    const lib = await ContentLibrary.open(root);
+    // Planning asks for every package side by side: one read of PkgLib serves them all (the same map).
+    const [a, b, p5] = await Promise.all([lib.packages(), lib.packages(), lib.package('abc00005')]);
+    assert.equal(a, b);
+    assert.equal(p5, a.get('ABC00005'));
+    // A read that fails is not remembered: once the INI is readable again, the next caller gets the packages.
+    const other = await ContentLibrary.open(root);
+    const ini = join(root, 'PkgLib', 'ABC00006.INI');
+    rmSync(ini);
+    mkdirSync(ini);
+    await assert.rejects(other.packages(), /ABC00006\.INI/);
+    rmSync(ini, { recursive: true });
+    writeFileSync(ini, '[Packages]\r\nABC00006.1=\r\n');
+    assert.deepEqual([...(await other.packages()).keys()], ['ABC00005', 'ABC00006']);
+  });
+
   test('reads every file back byte-identical from the single-instance store', async (t) => {
     const dir = tempDir(t);
     const root = join(dir, 'SCCMContentLib');

@@ -88,10 +88,10 @@ interface Tag {
   path: string | null;
 }
 
-/** Bytes in memory, or a range of a file to read; `last` ends a job (a write is flushed there). */
 /** A source read from a file (a composite's files are read as such). */
 type ReadSource = Extract<ContentSource, { kind: 'file' | 'library' }>;
 
+/** Bytes in memory, or a range of a file to read; `last` ends a job (a write is flushed there). */
 type Unit = ({ data: Buffer } | { read: ReadSource; fileOffset: number; len: number } | { last: true }) & { tag: Tag };
 
 /** The units of `size` bytes of `source` from `offset`, reads of at most DEFAULT_BUFFER. */
@@ -218,10 +218,16 @@ async function* readAhead(units: Iterator<Unit>, isBarrier: (u: Unit) => boolean
  * waited for) each time `flushEvery` more bytes have been written.
  */
 export async function runJobsInline(jobs: WorkerJob[], fds: Map<string, number>, options: RunJobsOptions, flushEvery: number): Promise<JobResult[]> {
+  for (const j of jobs) if (j.kind !== 'write' && j.kind !== 'hash' && j.kind !== 'hash-source') throw new Error(`inline jobs: a ${j.kind} job runs in a worker`);
   const cancelled = (): boolean => options.signal?.aborted === true;
   const bytes = new Array<number>(jobs.length).fill(0);
+  let total = 0;
   const results: JobResult[] = [];
-  const report = (job: number, path: string | null): void => options.onProgress?.(job, bytes[job], path, bytes.reduce((a, b) => a + b, 0));
+  const counted = (job: number, n: number): void => {
+    bytes[job] += n;
+    total += n;
+  };
+  const report = (job: number, path: string | null): void => options.onProgress?.(job, bytes[job], path, total);
 
   // A 'hash' job's file is measured when the run starts; a hash-source job's source is its own.
   const hashSources = jobs.map((j): ContentSource | null => {
@@ -233,7 +239,6 @@ export async function runJobsInline(jobs: WorkerJob[], fds: Map<string, number>,
       throw new WriteError(describeFsError(err, j.path));
     }
   });
-  for (const j of jobs) if (j.kind !== 'write' && j.kind !== 'hash' && j.kind !== 'hash-source') throw new Error(`inline jobs: a ${j.kind} job runs in a worker`);
   const hashes = new SourceHashes();
   const sha = new Map<number, Hash>();
   /** A tolerant hash job that failed: its other units are passed over. */
@@ -294,7 +299,7 @@ export async function runJobsInline(jobs: WorkerJob[], fds: Map<string, number>,
         if (!data) continue;
         await writeAll(fd, data, unit.tag.dest, path);
         if (unit.tag.source) hashes.update(unit.tag.source, unit.tag.at, data);
-        bytes[job] += data.length;
+        counted(job, data.length);
         report(job, unit.tag.path);
         flushSome(job, fd);
         continue;
@@ -315,7 +320,7 @@ export async function runJobsInline(jobs: WorkerJob[], fds: Map<string, number>,
       let h = sha.get(job);
       if (!h) sha.set(job, (h = createHash('sha256')));
       h.update(data);
-      bytes[job] += data.length;
+      counted(job, data.length);
       report(job, unit.tag.path);
     }
   } finally {

@@ -154,7 +154,8 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 export class ContentLibrary {
-  private packagesCache: Map<string, LibraryPackage> | null = null;
+  /** PkgLib read once, however many callers ask at the same time (planning asks for every package side by side). */
+  private packagesCache: Promise<Map<string, LibraryPackage>> | null = null;
   private readonly contentCache = new Map<string, Promise<ContentInfo>>();
 
   private constructor(
@@ -192,8 +193,19 @@ export class ContentLibrary {
   }
 
   /** Every package PkgLib lists, by package ID (upper case). */
-  async packages(): Promise<Map<string, LibraryPackage>> {
-    if (this.packagesCache) return this.packagesCache;
+  packages(): Promise<Map<string, LibraryPackage>> {
+    if (!this.packagesCache) {
+      const read = this.readPackages();
+      this.packagesCache = read;
+      // A failed read is not kept: the next caller reads again (the error goes to the callers waiting for this one).
+      read.catch(() => {
+        if (this.packagesCache === read) this.packagesCache = null;
+      });
+    }
+    return this.packagesCache;
+  }
+
+  private async readPackages(): Promise<Map<string, LibraryPackage>> {
     const dir = join(this.root, 'PkgLib');
     const names = await readdir(dir);
     const map = new Map<string, LibraryPackage>();
@@ -224,7 +236,6 @@ export class ContentLibrary {
           : contentIds;
       map.set(packageId, { packageId, contentIds, currentContentIds, versions, currentVersion });
     }
-    this.packagesCache = map;
     return map;
   }
 
